@@ -1,0 +1,11 @@
+//! halab: declarative, testable HAProxy + VRRP + Nginx labs.
+//!
+//! Data flow: lab file -> [`lab::raw`] (serde) -> [`lab::validate`] -> [`lab::model::Lab`]
+//! -> [`render`] (pure) -> artefacts -> provider. See ARCHITECTURE.md.
+
+pub mod netns;
+pub mod diag;
+pub mod exit_codes;
+pub mod lab;
+pub mod render;
+pub mod check;

@@ -1,0 +1,310 @@
+//! Bringing a lab's namespaces and links up.
+//!
+//! Order, chosen for few process spawns and for overlap: all node inits start at once (one
+//! `unshare` each); while they set themselves up, one `ip -batch` creates the switch namespace
+//! and one `ip -n SWITCH -batch` its bridges. Once every init says `ready`, one `ip -batch`
+//! names their network namespaces, one `ip -n SWITCH -batch` creates every veth pair (the node
+//! end straight into the node), then one `ip -n NODE -batch` per node, all in parallel, sets
+//! addresses and links up. Sysctls are written from a thread inside each node's namespace. The
+//! root namespace gets nothing but the `/run/netns` names.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::{ErrorKind, Read};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+
+use super::command::{ip_batch, Running};
+use super::error::{NetnsError, Result, io_at};
+use super::lab::LabHandle;
+use super::layout::{self, ETC, INIT_LOG};
+use super::names;
+use super::plan::{NetnsPlan, NodePlan};
+use super::procfs::{ProcId, ns_inode};
+use super::state::{LabState, NodeState};
+use super::{down, enter};
+
+/// How long a node's init may take to set itself up.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one `ip -batch` may take.
+const IP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The program that becomes each node's init: halab itself with `__node-init`, or in tests a
+/// binary that calls [`super::node_init_main`] the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitCommand {
+    pub exe: PathBuf,
+    pub args: Vec<OsString>,
+}
+
+impl InitCommand {
+    /// `<this executable> __node-init`.
+    pub fn current_exe() -> Result<InitCommand> {
+        let exe = std::env::current_exe().map_err(io_at("/proc/self/exe"))?;
+        Ok(InitCommand { exe, args: vec!["__node-init".into()] })
+    }
+}
+
+/// Where the time of `up` went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UpTimings {
+    /// From the start until every node's init was ready (the switch is built meanwhile).
+    pub inits: Duration,
+    /// Naming the namespaces, veth pairs, addresses, sysctls.
+    pub links: Duration,
+    pub total: Duration,
+}
+
+/// Builds the lab's namespaces and links. On failure, whatever was built is torn down.
+pub fn up(plan: &NetnsPlan, init: &InitCommand) -> Result<LabHandle> {
+    let start = Instant::now();
+    plan.validate()?;
+    let dir = &plan.state_dir;
+    claim(dir)?;
+    let nodes = plan
+        .nodes
+        .iter()
+        .map(|n| NodeState { name: n.name.clone(), netns: names::node_ns(&plan.lab, &n.name), waiter: None, init: None })
+        .collect();
+    // Names first: a crash from here on leaves enough for teardown to find everything.
+    let mut state = LabState::new(&plan.lab, names::switch_ns(&plan.lab), nodes);
+    state.save(dir)?;
+    let mut waiters = Vec::new();
+    match build(plan, init, &mut state, &mut waiters, start) {
+        Ok(timings) => Ok(LabHandle::new(dir.clone(), state, waiters, Some(timings))),
+        Err(e) => {
+            let _ = down::down(dir);
+            super::lab::reap(&mut waiters);
+            Err(e)
+        }
+    }
+}
+
+/// Creates the state dir; refuses one that already holds a lab.
+fn claim(dir: &Path) -> Result<()> {
+    if LabState::path(dir).exists() {
+        return Err(NetnsError::AlreadyUp(dir.to_path_buf()));
+    }
+    fs::create_dir_all(dir).map_err(io_at(dir))
+}
+
+fn build(plan: &NetnsPlan, init: &InitCommand, state: &mut LabState, waiters: &mut Vec<Child>, start: Instant) -> Result<UpTimings> {
+    let mut pipes = Vec::new();
+    for node in &plan.nodes {
+        let (child, pipe) = spawn_init(plan, node, init)?;
+        let waiter = u32_pid(child.id()).and_then(ProcId::of);
+        waiters.push(child);
+        pipes.push(pipe);
+        if let Some(ns) = state.nodes.iter_mut().find(|n| n.name == node.name) {
+            ns.waiter = waiter;
+        }
+    }
+    state.save(&plan.state_dir)?;
+    // Built while the inits set themselves up.
+    build_switch(plan, &state.switch_ns)?;
+    wait_ready(plan, &mut pipes)?;
+    let own_net = ns_inode("self", "net");
+    for node in &mut state.nodes {
+        let waiter = node.waiter.ok_or_else(|| init_err(&node.name, "its launcher vanished"))?;
+        let pid = *waiter.children().first().ok_or_else(|| init_err(&node.name, "its launcher has no child"))?;
+        // Never name or wire the root namespace: an init that failed to unshare would
+        // otherwise get the host's links.
+        if ns_inode(&pid.to_string(), "net").is_none() || ns_inode(&pid.to_string(), "net") == own_net {
+            return Err(init_err(&node.name, "it is not in a network namespace of its own"));
+        }
+        node.init = Some(ProcId::of(pid).ok_or_else(|| init_err(&node.name, "it exited right after setup"))?);
+    }
+    state.save(&plan.state_dir)?;
+    let inits = start.elapsed();
+    wire(plan, state)?;
+    let total = start.elapsed();
+    Ok(UpTimings { inits, links: total - inits, total })
+}
+
+fn u32_pid(pid: u32) -> Option<i32> {
+    i32::try_from(pid).ok()
+}
+
+fn init_err(node: &str, reason: impl Into<String>) -> NetnsError {
+    NetnsError::Init { node: node.to_owned(), reason: reason.into() }
+}
+
+/// Writes the node's etc files and starts its init in a new PID namespace.
+fn spawn_init(plan: &NetnsPlan, node: &NodePlan, init: &InitCommand) -> Result<(Child, ChildStdout)> {
+    let root = layout::node_root(&plan.state_dir, &node.name);
+    let etc = root.join(ETC);
+    fs::create_dir_all(&etc).map_err(io_at(&etc))?;
+    let write = |name: &str, text: &str| fs::write(etc.join(name), text).map_err(io_at(etc.join(name)));
+    write("hosts", &node.hosts_file)?;
+    write("hostname", &format!("{}\n", node.hostname))?;
+    let log_path = root.join(INIT_LOG);
+    let log = fs::File::create(&log_path).map_err(io_at(&log_path))?;
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--pid", "--fork", "--mount-proc", "--propagation", "private", "--"])
+        .arg(&init.exe)
+        .args(&init.args)
+        .arg("--hostname")
+        .arg(&node.hostname)
+        .arg("--root-dir")
+        .arg(&root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        // Out of halab's process group: a Ctrl-C on halab must not kill the lab under it.
+        .process_group(0);
+    let desc = super::command::describe(&cmd);
+    let mut child = cmd.spawn().map_err(|source| NetnsError::Spawn { cmd: desc, source })?;
+    let Some(pipe) = child.stdout.take() else { unreachable!("stdout was set to piped") };
+    // Read without blocking: one slow init must not hide the failure of another.
+    fcntl(&pipe, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(|e| init_err(&node.name, format!("set up its pipe: {e}")))?;
+    Ok((child, pipe))
+}
+
+/// Waits until every init has printed `ready`; an init that exits instead fails the lab
+/// with the error it logged.
+fn wait_ready(plan: &NetnsPlan, pipes: &mut [ChildStdout]) -> Result<()> {
+    let deadline = Instant::now() + INIT_TIMEOUT;
+    let mut seen: Vec<Vec<u8>> = vec![Vec::new(); pipes.len()];
+    let mut ready = vec![false; pipes.len()];
+    while ready.iter().any(|r| !r) {
+        for (i, pipe) in pipes.iter_mut().enumerate() {
+            if ready[i] {
+                continue;
+            }
+            let node = &plan.nodes[i].name;
+            let mut buf = [0u8; 64];
+            match pipe.read(&mut buf) {
+                Ok(0) => {
+                    let log = layout::node_root(&plan.state_dir, node).join(INIT_LOG);
+                    let text = fs::read_to_string(&log).unwrap_or_default();
+                    let reason = text.trim();
+                    return Err(init_err(node, if reason.is_empty() { "it exited without a word" } else { reason }));
+                }
+                Ok(n) => {
+                    seen[i].extend_from_slice(&buf[..n]);
+                    ready[i] = seen[i].starts_with(b"ready\n");
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+                Err(e) => return Err(init_err(node, format!("read its readiness: {e}"))),
+            }
+        }
+        if Instant::now() >= deadline {
+            let late: Vec<&str> = plan.nodes.iter().zip(&ready).filter(|(_, r)| !**r).map(|(n, _)| n.name.as_str()).collect();
+            return Err(init_err(&late.join(", "), format!("not ready within {INIT_TIMEOUT:?}")));
+        }
+        sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
+/// Runs `ip` batches and reports the failing line, not just its number.
+fn finish_batch(running: Running, lines: &[String], deadline: Instant) -> Result<()> {
+    running.finish_ok(deadline, IP_TIMEOUT).map(drop).map_err(|e| match e {
+        NetnsError::Command { cmd, status, stderr } => {
+            let line = stderr
+                .rsplit_once("-:")
+                .and_then(|(_, n)| n.trim().parse::<usize>().ok())
+                .and_then(|n| lines.get(n.wrapping_sub(1)));
+            let stderr = match line {
+                Some(line) => format!("{stderr} (line `{line}`)"),
+                None => stderr,
+            };
+            NetnsError::Command { cmd, status, stderr }
+        }
+        other => other,
+    })
+}
+
+fn run_batch(netns: Option<&str>, lines: &[String]) -> Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    finish_batch(ip_batch(netns, lines)?, lines, Instant::now() + IP_TIMEOUT)
+}
+
+/// An interface alias is free text for people; keep it one batch word.
+fn alias(text: &str) -> String {
+    text.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.:/".contains(c) { c } else { '_' }).collect()
+}
+
+fn build_switch(plan: &NetnsPlan, switch: &str) -> Result<()> {
+    run_batch(None, &[format!("netns add {switch}")])?;
+    let mut lines = vec!["link set lo up".to_owned()];
+    for (k, net) in plan.networks.iter().enumerate() {
+        let br = names::bridge(k);
+        // No STP and no forward delay: ports forward at once. No multicast snooping: VRRP
+        // adverts must flood to every port.
+        lines.push(format!("link add {br} type bridge forward_delay 0 stp_state 0 mcast_snooping 0"));
+        lines.push(format!("link set {br} alias {}", alias(&net.name)));
+        lines.push(format!("link set {br} up"));
+    }
+    run_batch(Some(switch), &lines)
+}
+
+fn wire(plan: &NetnsPlan, state: &LabState) -> Result<()> {
+    let attach: Vec<String> = state
+        .nodes
+        .iter()
+        .filter_map(|n| n.init.map(|p| format!("netns attach {} {}", n.netns, p.pid)))
+        .collect();
+    run_batch(None, &attach)?;
+    let mut veths = Vec::new();
+    for (i, (node, ns)) in plan.nodes.iter().zip(&state.nodes).enumerate() {
+        for (j, intf) in node.interfaces.iter().enumerate() {
+            let Some(k) = plan.networks.iter().position(|n| n.name == intf.network) else { continue };
+            let port = names::switch_port(i, j);
+            veths.push(format!("link add {port} type veth peer name {} netns {}", intf.ifname, ns.netns));
+            veths.push(format!("link set {port} alias {}", alias(&format!("{}:{}", node.name, intf.ifname))));
+            veths.push(format!("link set {port} master {} up", names::bridge(k)));
+        }
+    }
+    run_batch(Some(&state.switch_ns), &veths)?;
+    let deadline = Instant::now() + IP_TIMEOUT;
+    let mut running = Vec::new();
+    for (node, ns) in plan.nodes.iter().zip(&state.nodes) {
+        let mut lines = vec!["link set lo up".to_owned()];
+        for intf in &node.interfaces {
+            // No duplicate address detection for IPv6: the lab owns its addresses, and DAD
+            // would keep them unusable for a second or two.
+            let nodad = if intf.addr.is_ipv6() { " nodad" } else { "" };
+            lines.push(format!("addr add {}/{} dev {}{nodad}", intf.addr, intf.prefix, intf.ifname));
+            lines.push(format!("link set {} up", intf.ifname));
+        }
+        running.push((ip_batch(Some(&ns.netns), &lines)?, lines));
+    }
+    let mut first_err = None;
+    for (r, lines) in running {
+        if let Err(e) = finish_batch(r, &lines, deadline) {
+            first_err.get_or_insert(e);
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    apply_sysctls(plan, state)
+}
+
+/// Writes each node's sysctls from a thread inside its network namespace: /proc/sys/net
+/// shows the namespace of the thread that opens it, and no process is spawned.
+fn apply_sysctls(plan: &NetnsPlan, state: &LabState) -> Result<()> {
+    for (node, ns) in plan.nodes.iter().zip(&state.nodes).filter(|(n, _)| !n.sysctls.is_empty()) {
+        enter::in_netns(&ns.netns, || {
+            for (key, value) in &node.sysctls {
+                let path = Path::new("/proc/sys").join(key.replace('.', "/"));
+                fs::write(&path, value).map_err(|source| NetnsError::Sysctl {
+                    node: node.name.clone(),
+                    key: key.clone(),
+                    value: value.clone(),
+                    source,
+                })?;
+            }
+            Ok(())
+        })??;
+    }
+    Ok(())
+}

@@ -1,0 +1,393 @@
+//! One virtual router's state machine (RFC 5798 section 6): inputs in, actions out.
+//!
+//! This file dispatches inputs and handles received adverts; `transition.rs` holds the state
+//! changes themselves.
+
+use std::net::Ipv4Addr;
+
+use crate::checksum::IPPROTO_VRRP;
+use crate::config::{ConfigError, ConfigErrors, ConfigWarning, InstanceConfig};
+use crate::io::{Action, DiscardReason, IgnoreReason, Input, Reason, State, Timer};
+use crate::ip::parse_ipv4;
+use crate::packet::{Advert, Version};
+use crate::rx::check;
+use crate::time::{Timestamp, master_down_interval_us, skew_time_us};
+use crate::track::{TrackStatus, effective_priority};
+
+/// One VRRP instance (keepalived's `vrrp_instance`), sans I/O.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub(crate) config: InstanceConfig,
+    warnings: Vec<ConfigWarning>,
+    /// Our advert at base priority; every advert we send is this with some priority.
+    pub(crate) template: Advert,
+    pub(crate) state: State,
+    /// Between Startup and Shutdown.
+    pub(crate) started: bool,
+    pub(crate) interface_up: bool,
+    pub(crate) tracking: TrackStatus,
+    /// Effective priority: base plus tracking weights.
+    pub(crate) priority: u8,
+    /// RFC 5798 6.1 Master_Adver_Interval, learned from the master in VRRPv3.
+    pub(crate) master_adver_int_cs: u32,
+    /// The one armed timer, as the driver was told.
+    pub(crate) timer: Option<(Timer, Timestamp)>,
+    /// Source of the last advert from a master we heard as backup.
+    pub(crate) master: Option<Ipv4Addr>,
+    /// keepalived's `preempt_time`: when the running preempt delay ends.
+    pub(crate) preempt_at: Option<Timestamp>,
+    /// What a firing Master_Down_Timer will mean.
+    pub(crate) takeover_reason: Reason,
+    /// When we last sent gratuitous ARPs, for the contention rate limit.
+    pub(crate) last_garp: Option<Timestamp>,
+}
+
+impl Instance {
+    /// A stopped instance (state Initialize); send it [`Input::Startup`] to run it.
+    ///
+    /// Reports every configuration problem at once. Contradictions keepalived tolerates are
+    /// fixed the way keepalived fixes them, and listed in [`Instance::warnings`].
+    pub fn new(mut config: InstanceConfig) -> Result<Self, ConfigErrors> {
+        config.validate()?;
+        let warnings = config.normalise();
+        let addresses = config.vips.iter().map(|vip| vip.address).collect();
+        let template = match config.version {
+            Version::V2 => {
+                let secs = u8::try_from(config.advert_interval_cs / 100).unwrap_or(u8::MAX);
+                let auth = config.auth.map_or(crate::Auth::None, crate::Auth::Simple);
+                Advert::v2(config.vrid, config.priority, secs, auth, addresses)
+            }
+            Version::V3 => Advert::v3(
+                config.vrid,
+                config.priority,
+                config.advert_interval_cs,
+                addresses,
+            ),
+        }
+        // validate() already rejected what the constructors reject.
+        .map_err(|_| {
+            ConfigErrors(vec![ConfigError::TooManyVips {
+                count: config.vips.len(),
+            }])
+        })?;
+        Ok(Self {
+            master_adver_int_cs: u32::from(config.advert_interval_cs),
+            priority: config.priority,
+            config,
+            warnings,
+            template,
+            state: State::Initialize,
+            started: false,
+            interface_up: true,
+            tracking: TrackStatus::default(),
+            timer: None,
+            master: None,
+            preempt_at: None,
+            takeover_reason: Reason::MasterDown,
+            last_garp: None,
+        })
+    }
+
+    /// The one entry point: apply `input`, which happened at `now`, and say what to do.
+    pub fn handle(&mut self, now: Timestamp, input: Input) -> Vec<Action> {
+        let mut out = Vec::new();
+        match input {
+            Input::Startup if self.started => out.push(Action::Ignored {
+                reason: IgnoreReason::AlreadyStarted,
+            }),
+            Input::Startup => {
+                self.started = true;
+                self.reevaluate(now, &mut out);
+            }
+            Input::Shutdown => self.shutdown(&mut out),
+            Input::PacketReceived { packet } => self.packet(now, &packet, &mut out),
+            Input::AdvertReceived { src, ttl, advert } => {
+                self.advert(now, src, ttl, &advert, &mut out)
+            }
+            Input::TimerFired { timer } => self.timer_fired(now, timer, &mut out),
+            Input::TrackingChanged { tracking } => self.tracking_changed(now, tracking, &mut out),
+            Input::InterfaceDown | Input::InterfaceUp => {
+                self.interface_up = input == Input::InterfaceUp;
+                self.reevaluate(now, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Current state.
+    pub const fn state(&self) -> State {
+        self.state
+    }
+
+    /// Effective priority (base priority plus tracking weights).
+    pub const fn priority(&self) -> u8 {
+        self.priority
+    }
+
+    /// The configuration in force (after keepalived's adjustments).
+    pub const fn config(&self) -> &InstanceConfig {
+        &self.config
+    }
+
+    /// Adjustments made to the configuration, for the driver to log.
+    pub fn warnings(&self) -> &[ConfigWarning] {
+        &self.warnings
+    }
+
+    /// The armed timer and its deadline, if any.
+    pub const fn armed_timer(&self) -> Option<(Timer, Timestamp)> {
+        self.timer
+    }
+
+    /// The master we last heard, while backup.
+    pub const fn known_master(&self) -> Option<Ipv4Addr> {
+        self.master
+    }
+
+    /// Master_Adver_Interval in centiseconds (learned from the master in VRRPv3).
+    pub const fn master_adver_int_cs(&self) -> u32 {
+        self.master_adver_int_cs
+    }
+
+    /// Skew_Time now, in microseconds.
+    pub(crate) fn skew_us(&self) -> u64 {
+        skew_time_us(self.config.version, self.priority, self.master_adver_int_cs)
+    }
+
+    /// Master_Down_Interval now, in microseconds.
+    pub(crate) fn master_down_us(&self) -> u64 {
+        master_down_interval_us(self.config.version, self.priority, self.master_adver_int_cs)
+    }
+
+    /// Our own Advertisement_Interval, in microseconds.
+    pub(crate) fn advert_interval_us(&self) -> u64 {
+        u64::from(self.config.advert_interval_cs) * crate::time::MICROS_PER_CS
+    }
+
+    fn packet(&mut self, now: Timestamp, packet: &[u8], out: &mut Vec<Action>) {
+        let (ip, payload) = match parse_ipv4(packet) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                return out.push(Action::Discarded {
+                    src: None,
+                    reason: DiscardReason::BadIpHeader { error },
+                });
+            }
+        };
+        let src = Some(ip.src);
+        if ip.protocol != IPPROTO_VRRP {
+            return out.push(Action::Discarded {
+                src,
+                reason: DiscardReason::NotVrrp {
+                    protocol: ip.protocol,
+                },
+            });
+        }
+        match Advert::decode(payload, ip.src, ip.dst) {
+            Ok(advert) => self.advert(now, ip.src, ip.ttl, &advert, out),
+            Err(error) => out.push(Action::Discarded {
+                src,
+                reason: DiscardReason::Malformed { error },
+            }),
+        }
+    }
+
+    fn advert(
+        &mut self,
+        now: Timestamp,
+        src: Ipv4Addr,
+        ttl: u8,
+        advert: &Advert,
+        out: &mut Vec<Action>,
+    ) {
+        // keepalived drops adverts in FAULT and INIT before looking at them.
+        if matches!(self.state, State::Initialize | State::Fault) {
+            return out.push(Action::Ignored {
+                reason: IgnoreReason::NotListening { state: self.state },
+            });
+        }
+        if let Err(reason) = check(&self.config, src, ttl, advert) {
+            return out.push(Action::Discarded {
+                src: Some(src),
+                reason,
+            });
+        }
+        if self.state == State::Master {
+            self.master_rx(now, src, advert, out);
+        } else {
+            self.backup_rx(now, src, advert, out);
+        }
+    }
+
+    /// RFC 5798 6.4.2 "If an ADVERTISEMENT is received".
+    fn backup_rx(&mut self, now: Timestamp, src: Ipv4Addr, advert: &Advert, out: &mut Vec<Action>) {
+        let priority = advert.priority();
+        // RFC 5798 6.4.2: priority 0 => Set the Master_Down_Timer to Skew_Time.
+        if priority == 0 {
+            self.takeover_reason = Reason::MasterResigned;
+            let at = now.plus_micros(self.skew_us());
+            return self.arm(Timer::MasterDown, at, out);
+        }
+        // RFC 5798 6.4.2: Preempt_Mode False, or priority >= local priority => accept.
+        // keepalived also accepts lower priorities while its preempt delay runs.
+        if !self.config.preempt || priority >= self.priority || self.preempt_delay_running(now) {
+            // RFC 5798 6.4.2: Set Master_Adver_Interval to the advert's interval (VRRPv3 only;
+            // VRRPv2 checked it equals ours), recompute Master_Down_Interval, reset the timer.
+            if self.config.version == Version::V3 {
+                self.master_adver_int_cs = advert.interval_cs();
+            }
+            self.master = Some(src);
+            self.takeover_reason = Reason::MasterDown;
+            self.track_preempt_delay(now, priority);
+            let at = now.plus_micros(self.master_down_us());
+            return self.arm(Timer::MasterDown, at, out);
+        }
+        // RFC 5798 6.4.2: otherwise (preempting, lower priority) discard the advert.
+        out.push(Action::Discarded {
+            src: Some(src),
+            reason: DiscardReason::LowerPriority {
+                priority,
+                ours: self.priority,
+            },
+        });
+        // halab fast hand-off: the master we follow is now worse than us; take over after
+        // Skew_Time rather than waiting for Master_Down_Interval to run out.
+        let from_our_master = self.master.is_none_or(|master| master == src);
+        if self.config.improvements.fast_handoff && from_our_master {
+            let at = now.plus_micros(self.skew_us());
+            if self.timer.is_none_or(|(_, due)| due > at) {
+                self.takeover_reason = Reason::Preempted;
+                self.arm(Timer::MasterDown, at, out);
+            }
+        }
+        self.master = Some(src);
+    }
+
+    /// keepalived `preempt_delay`: the delay starts at the first lower-priority advert and
+    /// stops at any advert at least as good as us.
+    fn track_preempt_delay(&mut self, now: Timestamp, priority: u8) {
+        if !self.config.preempt || self.config.preempt_delay_ms == 0 {
+            return;
+        }
+        if priority >= self.priority {
+            self.preempt_at = None;
+        } else if self.preempt_at.is_none() {
+            self.preempt_at =
+                Some(now.plus_micros(self.config.preempt_delay_ms.saturating_mul(1_000)));
+        }
+    }
+
+    fn preempt_delay_running(&self, now: Timestamp) -> bool {
+        self.config.preempt_delay_ms != 0 && self.preempt_at.is_none_or(|at| at > now)
+    }
+
+    /// RFC 5798 6.4.3 "If an ADVERTISEMENT is received".
+    fn master_rx(&mut self, now: Timestamp, src: Ipv4Addr, advert: &Advert, out: &mut Vec<Action>) {
+        let priority = advert.priority();
+        // RFC 5798 6.4.3: priority 0 => Send an ADVERTISEMENT, reset the Adver_Timer.
+        if priority == 0 {
+            self.send_advert(now, out);
+            // halab split-brain heal: someone else held the VIPs; re-claim them at once.
+            if self.config.improvements.split_brain_heal {
+                self.contention_garp(now, out);
+            }
+            return;
+        }
+        // RFC 5798 6.4.3: greater priority, or equal priority and greater primary address =>
+        // Backup.
+        if priority > self.priority
+            || (priority == self.priority && src > self.config.primary_address)
+        {
+            return self.step_down(now, src, advert, out);
+        }
+        // RFC 5798 6.4.3: otherwise discard the advert.
+        let reason = if priority == self.priority {
+            DiscardReason::LowerAddress { priority }
+        } else {
+            DiscardReason::LowerPriority {
+                priority,
+                ours: self.priority,
+            }
+        };
+        out.push(Action::Discarded {
+            src: Some(src),
+            reason,
+        });
+        // keepalived (unless lower_prio_no_advert): answer at once, "forcing new election".
+        if !self.config.lower_prio_no_advert {
+            self.send_advert(now, out);
+        }
+        if self.config.garp_lower_prio {
+            // keepalived (garp_lower_prio_repeat): refresh the clients' ARP caches each time.
+            self.send_garp(now, out);
+        } else if self.config.improvements.split_brain_heal {
+            // halab split-brain heal: another router believes it is master.
+            self.contention_garp(now, out);
+        }
+    }
+
+    fn timer_fired(&mut self, now: Timestamp, timer: Timer, out: &mut Vec<Action>) {
+        match self.timer {
+            Some((armed, due)) if armed == timer && due > now => {
+                // Fired early (clock rounding): keep the deadline we gave.
+                out.push(Action::ArmTimer { timer, at: due });
+            }
+            Some((armed, _)) if armed == timer => {
+                self.timer = None;
+                match (self.state, timer) {
+                    // RFC 5798 6.4.3: Adver_Timer fires => send an ADVERTISEMENT, reset it.
+                    (State::Master, Timer::Advert) => self.send_advert(now, out),
+                    // RFC 5798 6.4.2: Master_Down_Timer fires => become master.
+                    (State::Backup, Timer::MasterDown) => {
+                        self.become_master(now, self.takeover_reason, out)
+                    }
+                    _ => out.push(Action::Ignored {
+                        reason: IgnoreReason::StaleTimer { timer },
+                    }),
+                }
+            }
+            _ => out.push(Action::Ignored {
+                reason: IgnoreReason::StaleTimer { timer },
+            }),
+        }
+    }
+
+    fn tracking_changed(&mut self, now: Timestamp, tracking: TrackStatus, out: &mut Vec<Action>) {
+        self.tracking = tracking;
+        let old = self.priority;
+        let new = effective_priority(self.config.priority, tracking.weight);
+        if new != old {
+            out.push(Action::PriorityChanged { from: old, to: new });
+            let old_skew = self.skew_us();
+            self.priority = new;
+            self.priority_effects(now, old, old_skew, out);
+        }
+        self.reevaluate(now, out);
+    }
+
+    /// What a new effective priority changes right away.
+    fn priority_effects(&mut self, now: Timestamp, old: u8, old_skew: u64, out: &mut Vec<Action>) {
+        // Going to FAULT anyway: reevaluate() does the rest.
+        if self.faulty() {
+            return;
+        }
+        match (self.state, self.timer) {
+            // keepalived vrrp_set_effective_priority: a backup moves its deadline by the change
+            // in Skew_Time (which depends on priority).
+            (State::Backup, Some((Timer::MasterDown, due))) => {
+                let new_skew = self.skew_us();
+                let at = if new_skew >= old_skew {
+                    due.plus_micros(new_skew - old_skew)
+                } else {
+                    Timestamp::from_micros(due.as_micros().saturating_sub(old_skew - new_skew))
+                };
+                self.arm(Timer::MasterDown, at.max(now), out);
+            }
+            // halab fast hand-off: tell the backups now rather than at the next advert.
+            (State::Master, _) if self.config.improvements.fast_handoff && self.priority < old => {
+                self.send_advert(now, out);
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! What goes into [`crate::Instance::handle`] and what comes out. Every value is serde, so a run
+//! can be recorded as JSON lines and replayed (see [`crate::replay`]).
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Vip;
+use crate::ip::Ipv4Error;
+use crate::packet::{Advert, DecodeError, Version};
+use crate::time::Timestamp;
+use crate::track::TrackStatus;
+
+/// The RFC 5798 6.3 states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Not running: before `Startup`, after `Shutdown`, or waiting for tracking to settle.
+    Initialize,
+    /// Listening to the master, ready to take over.
+    Backup,
+    /// Holding the VIPs and advertising.
+    Master,
+    /// keepalived's FAULT: interface down or a weight-0 tracker failed; deaf and silent.
+    Fault,
+}
+
+/// The two timers of RFC 5798 6.2. At most one is armed at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timer {
+    /// Adver_Timer: while master, when to send the next advert.
+    Advert,
+    /// Master_Down_Timer: while backup, when to declare the master dead.
+    MasterDown,
+}
+
+/// Everything that can happen to a virtual router.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Input {
+    /// RFC 5798 6.4.1: the Startup event.
+    Startup,
+    /// RFC 5798 6.4.2 / 6.4.3: the Shutdown event.
+    Shutdown,
+    /// A whole IPv4 packet as read from the `IPPROTO_VRRP` raw socket (header included). The
+    /// instance parses and decodes it, and reports malformed packets as `Discarded`.
+    PacketReceived {
+        /// The packet, hex in JSON.
+        #[serde(with = "hex")]
+        packet: Vec<u8>,
+    },
+    /// An advert the driver already decoded (with [`crate::ip::parse_ipv4`] and
+    /// [`Advert::decode`]).
+    AdvertReceived {
+        /// IP source: the sender's primary address.
+        src: Ipv4Addr,
+        /// IP TTL, which RFC 5798 7.1 wants to be 255.
+        ttl: u8,
+        /// The advert.
+        advert: Advert,
+    },
+    /// A timer armed by `ArmTimer` expired.
+    TimerFired {
+        /// Which one.
+        timer: Timer,
+    },
+    /// The tracked scripts and interfaces changed (see [`crate::track::Tracker`]).
+    TrackingChanged {
+        /// Their combined effect.
+        tracking: TrackStatus,
+    },
+    /// The VRRP interface lost its link or address: go to FAULT.
+    InterfaceDown,
+    /// The VRRP interface is back.
+    InterfaceUp,
+}
+
+/// What the driver must do, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Encode with `advert.encode(primary, dst)` and send with TTL 255 to 224.0.0.18, or to
+    /// each unicast peer (re-encoding per peer for VRRPv3: the checksum covers `dst`).
+    SendAdvert {
+        /// The advert (priority 0 when resigning).
+        advert: Advert,
+    },
+    /// Broadcast gratuitous ARPs for these addresses (keepalived sends `garp_master_repeat`
+    /// of them, 5 by default, and may schedule its `garp_master_delay` refresh).
+    SendGratuitousArp {
+        /// The addresses.
+        vips: Vec<Vip>,
+    },
+    /// Add these addresses to the interface (netlink `RTM_NEWADDR`).
+    AddVips {
+        /// The addresses.
+        vips: Vec<Vip>,
+    },
+    /// Remove these addresses from the interface.
+    RemoveVips {
+        /// The addresses.
+        vips: Vec<Vip>,
+    },
+    /// (Re)arm `timer` to fire at `at`; replaces any earlier deadline of that timer.
+    ArmTimer {
+        /// Which timer.
+        timer: Timer,
+        /// When, on the driver's clock.
+        at: Timestamp,
+    },
+    /// Disarm `timer`.
+    CancelTimer {
+        /// Which timer.
+        timer: Timer,
+    },
+    /// The instance changed state: log it, run notify scripts, report it.
+    StateChanged {
+        /// Old state.
+        from: State,
+        /// New state.
+        to: State,
+        /// Why.
+        reason: Reason,
+    },
+    /// The effective priority changed (keepalived logs "Changing effective priority").
+    PriorityChanged {
+        /// Old priority.
+        from: u8,
+        /// New priority.
+        to: u8,
+    },
+    /// A received packet was dropped; log the reason as keepalived would.
+    Discarded {
+        /// IP source, when the packet got that far.
+        src: Option<Ipv4Addr>,
+        /// Why.
+        reason: DiscardReason,
+    },
+    /// An input had no effect in the current state.
+    Ignored {
+        /// Why.
+        reason: IgnoreReason,
+    },
+}
+
+/// Why a state changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Initialize -> Backup, or Initialize -> Master for an owner with `state MASTER`.
+    Startup,
+    /// Back from FAULT.
+    Recovered,
+    /// Master_Down_Timer expired with no advert from the master.
+    MasterDown,
+    /// The master sent priority 0, and Skew_Time passed.
+    MasterResigned,
+    /// A lower-priority master was preempted.
+    Preempted,
+    /// A better advert made us step down.
+    HigherPriority {
+        /// Its sender.
+        src: Ipv4Addr,
+        /// Its priority.
+        priority: u8,
+    },
+    /// The interface went down.
+    InterfaceDown,
+    /// A weight-0 tracker failed.
+    TrackingFault,
+    /// The Shutdown event.
+    Shutdown,
+}
+
+/// Why a packet was dropped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscardReason {
+    /// Not a usable IPv4 packet.
+    #[error("bad ip header: {error}")]
+    BadIpHeader {
+        /// The parse error.
+        error: Ipv4Error,
+    },
+    /// Not protocol 112.
+    #[error("ip protocol {protocol} is not vrrp (112)")]
+    NotVrrp {
+        /// The IP protocol.
+        protocol: u8,
+    },
+    /// Not a valid advert (length, version, type, checksum).
+    #[error("malformed advert: {error}")]
+    Malformed {
+        /// The decode error.
+        error: DecodeError,
+    },
+    /// Our own advert looped back.
+    #[error("advert from our own address")]
+    OwnAdvert,
+    /// RFC 5798 7.1: MUST verify that the VRID is configured on the receiving interface.
+    #[error("received vrid {got}, expected {expected}")]
+    WrongVrid {
+        /// VRID received.
+        got: u8,
+        /// Ours.
+        expected: u8,
+    },
+    /// RFC 5798 7.1: MUST verify that the IPv4 TTL is 255.
+    #[error("invalid ttl {ttl}, expected 255")]
+    BadTtl {
+        /// TTL received.
+        ttl: u8,
+    },
+    /// RFC 5798 7.1: MUST verify the VRRP version.
+    #[error("wrong version {got:?}, expected {expected:?}")]
+    WrongVersion {
+        /// Version received.
+        got: Version,
+        /// Ours.
+        expected: Version,
+    },
+    /// RFC 2338 7.1: MUST perform the authentication specified by Auth Type.
+    #[error("received auth type {got}, expecting {expected}")]
+    AuthTypeMismatch {
+        /// Auth type received.
+        got: u8,
+        /// Ours.
+        expected: u8,
+    },
+    /// RFC 2338 7.1: wrong simple password.
+    #[error("received an invalid password")]
+    BadPassword,
+    /// RFC 3768 7.1: MUST verify that the Adver Interval is the locally configured one.
+    #[error("advertisement interval mismatch: ours {expected} s, received {got} s")]
+    IntervalMismatch {
+        /// Interval received, in seconds.
+        got: u16,
+        /// Ours, in seconds.
+        expected: u16,
+    },
+    /// keepalived: "received an unexpected ip number count".
+    #[error("received {got} addresses, expected {expected}")]
+    AddressCountMismatch {
+        /// Count received.
+        got: usize,
+        /// Ours.
+        expected: usize,
+    },
+    /// keepalived: "ip address associated with VRID not present in MASTER advert".
+    #[error("our address {address} is not present in the advert")]
+    AddressMissing {
+        /// The missing VIP.
+        address: Ipv4Addr,
+    },
+    /// RFC 5798 6.4.3: equal priority from a lower primary address loses the tie-break.
+    #[error("received equal priority {priority} from a lower address")]
+    LowerAddress {
+        /// Priority received, equal to ours.
+        priority: u8,
+    },
+    /// RFC 5798 6.4.2 (preempting backup) or 6.4.3 (master): a lower-priority advert.
+    #[error("received lower priority {priority}, ours {ours}")]
+    LowerPriority {
+        /// Priority received.
+        priority: u8,
+        /// Ours.
+        ours: u8,
+    },
+}
+
+/// Why an input did nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IgnoreReason {
+    /// Adverts are not processed in Initialize or Fault (keepalived ignores them too).
+    #[error("not listening in state {state:?}")]
+    NotListening {
+        /// Current state.
+        state: State,
+    },
+    /// The timer is not armed, or not due yet: a late or duplicate fire.
+    #[error("stale {timer:?} timer")]
+    StaleTimer {
+        /// Which timer.
+        timer: Timer,
+    },
+    /// `Startup` while running.
+    #[error("already started")]
+    AlreadyStarted,
+    /// `Shutdown` while stopped.
+    #[error("not started")]
+    NotStarted,
+}
+
+/// Bytes as a lowercase hex string in JSON.
+mod hex {
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        serializer.serialize_str(&text)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text.len() % 2 != 0 {
+            return Err(de::Error::custom("hex string has an odd length"));
+        }
+        (0..text.len())
+            .step_by(2)
+            .map(|i| {
+                text.get(i..i + 2)
+                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                    .ok_or_else(|| de::Error::custom(format!("invalid hex at offset {i}")))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,114 @@
+//! VRRP for halabd, without I/O: the VRRPv2 (RFC 3768) and VRRPv3-for-IPv4 (RFC 5798) codec,
+//! one virtual router's state machine, keepalived's tracking, and the timer maths. No sockets,
+//! no clock, no async: the daemon's driver owns those and this crate tells it what to do.
+//!
+//! # Driving an instance
+//!
+//! ```
+//! use std::net::Ipv4Addr;
+//! use halab_vrrp::{Action, Input, Instance, InstanceConfig, Timestamp, Vip};
+//!
+//! let mut config = InstanceConfig::new(10, Ipv4Addr::new(192, 168, 0, 11));
+//! config.priority = 101;
+//! config.vips = vec!["192.168.0.130/24".parse().unwrap()];
+//! let mut instance = Instance::new(config).unwrap();
+//!
+//! // The driver's clock: microseconds since an epoch it picked.
+//! let actions = instance.handle(Timestamp::ZERO, Input::Startup);
+//! assert!(matches!(actions.last(), Some(Action::StateChanged { .. })));
+//! ```
+//!
+//! The driver's loop, per instance:
+//!
+//! 1. Read packets from a raw `IPPROTO_VRRP` socket (joined to 224.0.0.18 on the interface, or
+//!    bound for unicast) and pass each whole IPv4 packet as [`Input::PacketReceived`]; the
+//!    instance parses the header, checks the TTL, decodes and verifies the advert. A driver
+//!    serving several instances on one socket can route on the VRID (byte 1 of the payload).
+//!    Alternatively decode itself ([`ip::parse_ipv4`], [`Advert::decode`]) and pass
+//!    [`Input::AdvertReceived`].
+//! 2. Keep one deadline per [`Timer`]; when it passes, pass [`Input::TimerFired`].
+//! 3. Pass [`Input::InterfaceDown`] / [`Input::InterfaceUp`] from netlink link events, and
+//!    [`Input::TrackingChanged`] whenever a [`track::Tracker`] reports a new status.
+//! 4. [`Input::Startup`] once everything is ready, [`Input::Shutdown`] on SIGTERM (then send
+//!    the actions before exiting: the master's priority-0 advert hands over in Skew_Time).
+//!
+//! Then carry out the returned actions in order:
+//!
+//! | action | what to do |
+//! | --- | --- |
+//! | `SendAdvert { advert }` | `advert.encode(primary, dst)` and send it with TTL 255 (TOS 0xc0) to 224.0.0.18, or to each unicast peer; VRRPv3 must be encoded per destination, the checksum covers it ([`ip::build_ipv4`] builds the header for `IP_HDRINCL`) |
+//! | `SendGratuitousArp { vips }` | broadcast gratuitous ARPs for each address (keepalived: `garp_master_repeat`, default 5, and a refresh after `garp_master_delay`, default 5 s) |
+//! | `AddVips` / `RemoveVips` | add or remove the addresses on the interface (netlink) |
+//! | `ArmTimer { timer, at }` / `CancelTimer { timer }` | set or clear that timer's deadline |
+//! | `StateChanged { from, to, reason }` | log, run `notify_*` scripts, update the status API |
+//! | `PriorityChanged`, `Discarded`, `Ignored` | log (each reason displays keepalived-style) |
+//!
+//! Timers: [`Timer::Advert`] (master: send the next advert, every Advertisement_Interval) and
+//! [`Timer::MasterDown`] (backup: Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time,
+//! or Skew_Time after a priority-0 advert). At most one is armed at a time. A timer fired before
+//! its deadline is re-armed, a timer that is no longer armed is ignored, so races between a
+//! firing timer and a `CancelTimer` are harmless.
+//!
+//! Every input and action is serde: record `{at, input}` lines ([`replay::Event`]) in
+//! production and [`replay::replay`] them in a test to get exactly the same actions.
+//!
+//! # Where halabd departs from keepalived 2.2.7 (on by default, see [`Improvements`])
+//!
+//! **Split-brain heal.** When the link between two masters heals, the loser steps down. If the
+//! loser hears the winner first, keepalived's winner never learns there was contention and
+//! sends no gratuitous ARP, so clients that followed the loser keep sending to it until their
+//! ARP entries expire (keepalived only re-ARPs when it hears a lower priority, the other heal
+//! order). halabd: (i) a master that steps down because of a better advert sends one advert
+//! with priority 0 ("I resign"); (ii) a master that receives priority 0, or a lower-priority
+//! advert (another router believes it is master), sends gratuitous ARPs at once, at most once
+//! per advert interval, besides the advert RFC 5798 6.4.3 and keepalived send. Either heal
+//! order then re-points clients within one round trip. A plain RFC backup that receives the
+//! resignation arms Skew_Time, but the winner's next advert (due within one interval, shorter
+//! than Master_Down_Interval) resets it, so the resignation never causes a takeover.
+//!
+//! **Fast hand-off.** When a tracked script lowers the master's priority below a backup's,
+//! keepalived's backup discards the lower-priority adverts (RFC 5798 6.4.2) and takes over only
+//! when Master_Down_Interval expires (about 3.6 s at `advert_int 1`, after up to 1 s for the
+//! next advert). halabd: a master whose priority drops advertises at once, and a preempting
+//! backup that receives an advert below its own priority from its master sets its
+//! Master_Down_Timer to Skew_Time. The backup is master within Skew_Time of the drop. A master
+//! never drops the VIPs on its own: only a better advert makes it step down.
+//!
+//! # keepalived behaviour matched
+//!
+//! - Checks on reception (`vrrp_check_packet`): VRID, TTL 255 (unless unicast), version, auth
+//!   type and password, VRRPv2 interval equal to ours, address count and every VIP present.
+//!   A mismatch in the VIP list drops the advert (it is not just logged).
+//! - `state MASTER` starts at once as master only for the address owner (priority 255);
+//!   everyone else starts in BACKUP with Master_Down_Interval (`vrrp_init_state`).
+//! - A master answers a lower-priority advert with its own advert and gratuitous ARPs
+//!   (`lower_prio_no_advert` off, `garp_lower_prio_repeat` 5 by default), and a master going
+//!   to FAULT sends priority 0 (`vrrp_state_leave_master`).
+//! - `preempt_delay` starts at the first lower-priority advert heard as backup.
+//! - Skew_Time in microseconds exactly as `VRRP_TIMER_SKEW`.
+//!
+//! See `vrrp/README.md` for the sources of each of these.
+
+mod auth;
+mod checksum;
+pub mod config;
+mod instance;
+pub mod io;
+pub mod ip;
+pub mod packet;
+pub mod replay;
+mod rx;
+pub mod time;
+pub mod track;
+mod transition;
+
+pub use auth::{Auth, Password, PasswordTooLong};
+pub use checksum::{IPPROTO_VRRP, internet_checksum};
+pub use config::{
+    ConfigError, ConfigErrors, ConfigWarning, Improvements, InitialState, InstanceConfig, Vip,
+};
+pub use instance::Instance;
+pub use io::{Action, DiscardReason, IgnoreReason, Input, Reason, State, Timer};
+pub use packet::{Advert, AdvertError, DecodeError, Version};
+pub use time::Timestamp;
+pub use track::{ScriptConfig, ScriptOutcome, TrackStatus, Tracker};

@@ -1,0 +1,440 @@
+//! The VRRP advertisement: VRRPv2 (RFC 3768) and VRRPv3 for IPv4 (RFC 5798), encode and
+//! decode.
+//!
+//! `decode` checks only what the bytes alone can tell (lengths, version, type, checksum, auth
+//! type). Whether an advert is for us (VRID, addresses, password, interval) depends on the
+//! instance configuration and is checked by [`crate::Instance`].
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Auth;
+use crate::checksum::{Sum, ipv4_pseudo_header};
+
+/// Fixed header length shared by both versions.
+const HEADER_LEN: usize = 8;
+/// RFC 3768 5.3.10: the authentication data that follows the addresses in VRRPv2.
+const AUTH_LEN: usize = 8;
+/// RFC 5798 5.2.2 / RFC 3768 5.3.2: the only packet type, ADVERTISEMENT.
+const TYPE_ADVERTISEMENT: u8 = 1;
+/// RFC 5798 5.2.7: Max Adver Int is a 12-bit field.
+pub const MAX_V3_INTERVAL_CS: u16 = 0x0fff;
+
+/// The VRRP version an instance speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Version {
+    /// RFC 3768: interval in whole seconds, optional simple password, plain checksum.
+    V2,
+    /// RFC 5798: interval in centiseconds, no authentication, pseudo-header checksum.
+    V3,
+}
+
+impl Version {
+    /// The 4-bit version number on the wire.
+    pub const fn number(self) -> u8 {
+        match self {
+            Self::V2 => 2,
+            Self::V3 => 3,
+        }
+    }
+}
+
+/// One VRRP ADVERTISEMENT, either version, valid by construction (it always encodes).
+///
+/// VRRPv2 (RFC 3768 5.1):
+///
+/// ```text
+///     0                   1                   2                   3
+///     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |Version| Type  | Virtual Rtr ID|   Priority    | Count IP Addrs|
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |   Auth Type   |   Adver Int   |          Checksum             |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |                         IP Address (1)                        |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |                            .                                  |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |                         IP Address (n)                        |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |                     Authentication Data (1)                   |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |                     Authentication Data (2)                   |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// ```
+///
+/// VRRPv3 for IPv4 (RFC 5798 5.1):
+///
+/// ```text
+///     0                   1                   2                   3
+///     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |Version| Type  | Virtual Rtr ID|   Priority    |Count IPvX Addr|
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |(rsvd) |     Max Adver Int     |          Checksum             |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |                       IPv4 Address(es)                        |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "AdvertFields", into = "AdvertFields")]
+pub struct Advert {
+    version: Version,
+    vrid: u8,
+    priority: u8,
+    adver_int: u16,
+    auth: Auth,
+    addresses: Vec<Ipv4Addr>,
+}
+
+/// Why an [`Advert`] cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdvertError {
+    /// RFC 5798 5.2.5: Count IPvX Addr is one byte.
+    #[error("{count} addresses do not fit in an advert, at most 255 do")]
+    TooManyAddresses {
+        /// Number of addresses asked for.
+        count: usize,
+    },
+    /// RFC 5798 5.2.7: Max Adver Int is 12 bits of centiseconds.
+    #[error("advertisement interval of {centis} cs does not fit in 12 bits (at most 4095 cs)")]
+    IntervalTooLong {
+        /// Interval asked for, in centiseconds.
+        centis: u16,
+    },
+    /// RFC 3768 5.3.7: the VRRPv2 Adver Int is one byte of seconds.
+    #[error("vrrpv2 advertisement interval of {secs} s does not fit in one byte (at most 255 s)")]
+    V2IntervalTooLong {
+        /// Interval asked for, in seconds.
+        secs: u16,
+    },
+    /// Only VRRPv2 carries authentication.
+    #[error("vrrpv3 adverts carry no authentication")]
+    AuthInV3,
+}
+
+/// Why bytes are not a valid advert.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecodeError {
+    /// Fewer bytes than the 8-byte fixed header.
+    #[error("packet of {len} bytes is shorter than the 8-byte vrrp header")]
+    TooShort {
+        /// Received length.
+        len: usize,
+    },
+    /// RFC 5798 7.1: MUST verify the VRRP version.
+    #[error("unsupported vrrp version {version}")]
+    UnsupportedVersion {
+        /// Version nibble received.
+        version: u8,
+    },
+    /// RFC 5798 5.2.2: a packet with an unknown type MUST be discarded.
+    #[error("unsupported vrrp packet type {packet_type}, only 1 (advertisement) exists")]
+    UnsupportedType {
+        /// Type nibble received.
+        packet_type: u8,
+    },
+    /// RFC 5798 7.1: MUST verify that the packet contains the complete VRRP packet; keepalived
+    /// also rejects trailing bytes.
+    #[error("packet is {actual} bytes long, {expected} expected for {count} addresses")]
+    LengthMismatch {
+        /// Length implied by the address count.
+        expected: usize,
+        /// Received length.
+        actual: usize,
+        /// Count IPvX Addr field.
+        count: u8,
+    },
+    /// RFC 5798 7.1: MUST verify the VRRP checksum.
+    #[error("bad checksum 0x{found:04x}, expected 0x{expected:04x}")]
+    BadChecksum {
+        /// Checksum field received.
+        found: u16,
+        /// Checksum the packet should carry.
+        expected: u16,
+    },
+    /// keepalived: "Invalid auth type"; AH (2) never arrives as protocol 112.
+    #[error("unsupported vrrpv2 auth type {auth_type}")]
+    UnsupportedAuthType {
+        /// Auth Type byte received.
+        auth_type: u8,
+    },
+}
+
+impl Advert {
+    /// A VRRPv2 advert. `adver_int_secs` is whole seconds (RFC 3768 5.3.7).
+    pub fn v2(
+        vrid: u8,
+        priority: u8,
+        adver_int_secs: u8,
+        auth: Auth,
+        addresses: Vec<Ipv4Addr>,
+    ) -> Result<Self, AdvertError> {
+        check_count(addresses.len())?;
+        Ok(Self {
+            version: Version::V2,
+            vrid,
+            priority,
+            adver_int: u16::from(adver_int_secs),
+            auth,
+            addresses,
+        })
+    }
+
+    /// A VRRPv3 advert. `max_adver_int_cs` is centiseconds, at most 4095 (RFC 5798 5.2.7).
+    pub fn v3(
+        vrid: u8,
+        priority: u8,
+        max_adver_int_cs: u16,
+        addresses: Vec<Ipv4Addr>,
+    ) -> Result<Self, AdvertError> {
+        check_count(addresses.len())?;
+        if max_adver_int_cs > MAX_V3_INTERVAL_CS {
+            return Err(AdvertError::IntervalTooLong {
+                centis: max_adver_int_cs,
+            });
+        }
+        Ok(Self {
+            version: Version::V3,
+            vrid,
+            priority,
+            adver_int: max_adver_int_cs,
+            auth: Auth::None,
+            addresses,
+        })
+    }
+
+    /// VRRP version.
+    pub const fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Virtual Router Identifier.
+    pub const fn vrid(&self) -> u8 {
+        self.vrid
+    }
+
+    /// Sender's priority for this virtual router; 0 means "I stop being master".
+    pub const fn priority(&self) -> u8 {
+        self.priority
+    }
+
+    /// The interval field as on the wire: seconds for v2, centiseconds for v3.
+    pub const fn adver_int(&self) -> u16 {
+        self.adver_int
+    }
+
+    /// The advertisement interval in centiseconds, whatever the version.
+    pub const fn interval_cs(&self) -> u32 {
+        match self.version {
+            Version::V2 => self.adver_int as u32 * 100,
+            Version::V3 => self.adver_int as u32,
+        }
+    }
+
+    /// Authentication (always [`Auth::None`] for v3).
+    pub const fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// The virtual router's IPv4 addresses, in wire order.
+    pub fn addresses(&self) -> &[Ipv4Addr] {
+        &self.addresses
+    }
+
+    /// The same advert with another priority (priority 0 on shutdown, for instance).
+    #[must_use]
+    pub fn with_priority(&self, priority: u8) -> Self {
+        Self {
+            priority,
+            ..self.clone()
+        }
+    }
+
+    /// Length of the encoded VRRP message.
+    pub fn encoded_len(&self) -> usize {
+        let auth = if self.version == Version::V2 {
+            AUTH_LEN
+        } else {
+            0
+        };
+        HEADER_LEN + 4 * self.addresses.len() + auth
+    }
+
+    /// Encodes the VRRP message (no IP header).
+    ///
+    /// `src` and `dst` are the IP addresses the packet will carry: RFC 5798 5.2.8 puts them in
+    /// the VRRPv3 checksum (keepalived uses the real destination, so a unicast peer gets its
+    /// own checksum). VRRPv2 ignores them.
+    pub fn encode(&self, src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        out.push((self.version.number() << 4) | TYPE_ADVERTISEMENT);
+        out.push(self.vrid);
+        out.push(self.priority);
+        // The constructors bound the count to 255.
+        out.push(u8::try_from(self.addresses.len()).unwrap_or(u8::MAX));
+        match self.version {
+            Version::V2 => {
+                out.push(self.auth.wire_type());
+                out.push(u8::try_from(self.adver_int).unwrap_or(u8::MAX));
+            }
+            // RFC 5798 5.2.6: the 4 reserved bits MUST be zero on transmission.
+            Version::V3 => {
+                out.extend_from_slice(&(self.adver_int & MAX_V3_INTERVAL_CS).to_be_bytes())
+            }
+        }
+        out.extend_from_slice(&[0, 0]);
+        for address in &self.addresses {
+            out.extend_from_slice(&address.octets());
+        }
+        if self.version == Version::V2 {
+            out.extend_from_slice(&self.auth.wire_data());
+        }
+        let checksum = checksum(self.version, &out, src, dst);
+        out[6..8].copy_from_slice(&checksum.to_be_bytes());
+        out
+    }
+
+    /// Decodes and verifies a VRRP message (the IP payload; see [`crate::ip::parse_ipv4`]).
+    ///
+    /// `src` and `dst` come from the IP header: the VRRPv3 checksum covers them.
+    pub fn decode(bytes: &[u8], src: Ipv4Addr, dst: Ipv4Addr) -> Result<Self, DecodeError> {
+        let header: &[u8; HEADER_LEN] = bytes
+            .first_chunk()
+            .ok_or(DecodeError::TooShort { len: bytes.len() })?;
+        let version = match header[0] >> 4 {
+            2 => Version::V2,
+            3 => Version::V3,
+            version => return Err(DecodeError::UnsupportedVersion { version }),
+        };
+        let packet_type = header[0] & 0x0f;
+        if packet_type != TYPE_ADVERTISEMENT {
+            return Err(DecodeError::UnsupportedType { packet_type });
+        }
+        let count = header[3];
+        let auth_len = if version == Version::V2 { AUTH_LEN } else { 0 };
+        let expected = HEADER_LEN + 4 * usize::from(count) + auth_len;
+        if bytes.len() != expected {
+            return Err(DecodeError::LengthMismatch {
+                expected,
+                actual: bytes.len(),
+                count,
+            });
+        }
+        let found = u16::from_be_bytes([header[6], header[7]]);
+        if checksum(version, bytes, src, dst) != 0 {
+            let mut zeroed = bytes.to_vec();
+            zeroed[6..8].fill(0);
+            let expected = checksum(version, &zeroed, src, dst);
+            return Err(DecodeError::BadChecksum { found, expected });
+        }
+        let addr_end = HEADER_LEN + 4 * usize::from(count);
+        let addresses = bytes[HEADER_LEN..addr_end]
+            .chunks_exact(4)
+            .map(|a| Ipv4Addr::new(a[0], a[1], a[2], a[3]))
+            .collect();
+        let (adver_int, auth) = match version {
+            Version::V2 => (
+                u16::from(header[5]),
+                decode_auth(header[4], &bytes[addr_end..])?,
+            ),
+            // RFC 5798 5.2.6: the reserved bits are ignored on reception.
+            Version::V3 => (
+                u16::from_be_bytes([header[4], header[5]]) & MAX_V3_INTERVAL_CS,
+                Auth::None,
+            ),
+        };
+        Ok(Self {
+            version,
+            vrid: header[1],
+            priority: header[2],
+            adver_int,
+            auth,
+            addresses,
+        })
+    }
+}
+
+fn check_count(count: usize) -> Result<(), AdvertError> {
+    if count > usize::from(u8::MAX) {
+        return Err(AdvertError::TooManyAddresses { count });
+    }
+    Ok(())
+}
+
+fn decode_auth(auth_type: u8, data: &[u8]) -> Result<Auth, DecodeError> {
+    match (auth_type, <[u8; AUTH_LEN]>::try_from(data)) {
+        // RFC 2338 5.3.10: with no authentication the data is ignored on reception.
+        (0, _) => Ok(Auth::None),
+        (1, Ok(data)) => Ok(Auth::Simple(crate::auth::Password::from_bytes(data))),
+        (auth_type, _) => Err(DecodeError::UnsupportedAuthType { auth_type }),
+    }
+}
+
+/// The checksum over `message` (whose checksum field may hold a value: then a correct packet
+/// yields 0).
+fn checksum(version: Version, message: &[u8], src: Ipv4Addr, dst: Ipv4Addr) -> u16 {
+    match version {
+        // RFC 3768 5.3.8: the entire VRRP message, starting with the version field.
+        Version::V2 => Sum::default().add(message).finish(),
+        // RFC 5798 5.2.8: prepend the IPv4 pseudo-header. A message never exceeds 16 bits of
+        // length (8 + 255 * 4 bytes).
+        Version::V3 => {
+            let len = u16::try_from(message.len()).unwrap_or(u16::MAX);
+            Sum::default()
+                .add(&ipv4_pseudo_header(src, dst, len))
+                .add(message)
+                .finish()
+        }
+    }
+}
+
+/// The serialised shape of an [`Advert`]; checked on the way in.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvertFields {
+    version: Version,
+    vrid: u8,
+    priority: u8,
+    /// Seconds for v2, centiseconds for v3, as on the wire.
+    adver_int: u16,
+    #[serde(default = "no_auth")]
+    auth: Auth,
+    addresses: Vec<Ipv4Addr>,
+}
+
+const fn no_auth() -> Auth {
+    Auth::None
+}
+
+impl TryFrom<AdvertFields> for Advert {
+    type Error = AdvertError;
+
+    fn try_from(f: AdvertFields) -> Result<Self, AdvertError> {
+        match f.version {
+            Version::V2 => {
+                let secs = u8::try_from(f.adver_int)
+                    .map_err(|_| AdvertError::V2IntervalTooLong { secs: f.adver_int })?;
+                Self::v2(f.vrid, f.priority, secs, f.auth, f.addresses)
+            }
+            Version::V3 if f.auth != Auth::None => Err(AdvertError::AuthInV3),
+            Version::V3 => Self::v3(f.vrid, f.priority, f.adver_int, f.addresses),
+        }
+    }
+}
+
+impl From<Advert> for AdvertFields {
+    fn from(a: Advert) -> Self {
+        Self {
+            version: a.version,
+            vrid: a.vrid,
+            priority: a.priority,
+            adver_int: a.adver_int,
+            auth: a.auth,
+            addresses: a.addresses,
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The state changes of RFC 5798 6.4, and keepalived's FAULT state, as `Instance` methods.
+
+use std::net::Ipv4Addr;
+
+use crate::instance::Instance;
+use crate::io::{Action, IgnoreReason, Reason, State, Timer};
+use crate::packet::{Advert, Version};
+use crate::time::Timestamp;
+
+impl Instance {
+    /// Down interface or failed weight-0 tracker.
+    pub(crate) fn faulty(&self) -> bool {
+        !self.interface_up || self.tracking.fault
+    }
+
+    /// Moves in or out of FAULT (or out of INIT) after the interface or tracking changed.
+    pub(crate) fn reevaluate(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        if !self.started {
+            return;
+        }
+        let reason = if self.interface_up {
+            Reason::TrackingFault
+        } else {
+            Reason::InterfaceDown
+        };
+        match self.state {
+            State::Backup | State::Master if self.faulty() => self.enter_fault(reason, out),
+            State::Initialize if self.faulty() => self.enter_fault(reason, out),
+            // keepalived: a weight-0 script that has not run yet holds the instance in INIT.
+            State::Initialize if !self.tracking.pending => {
+                self.initialize(now, Reason::Startup, out)
+            }
+            State::Fault if !self.faulty() && !self.tracking.pending => {
+                self.initialize(now, Reason::Recovered, out)
+            }
+            _ => {}
+        }
+    }
+
+    /// RFC 5798 6.4.1 (keepalived `vrrp_init_state`, and `vrrp_state_leave_fault` after a fault).
+    pub(crate) fn initialize(&mut self, now: Timestamp, reason: Reason, out: &mut Vec<Action>) {
+        self.master = None;
+        self.preempt_at = None;
+        self.master_adver_int_cs = u32::from(self.config.advert_interval_cs);
+        // RFC 5798 6.4.1: priority 255 => Master. keepalived 2.2.7 also wants `state MASTER`.
+        if self.config.priority == 255 && self.config.initial_state == crate::InitialState::Master {
+            return self.become_master(now, reason, out);
+        }
+        // RFC 5798 6.4.1: else Master_Adver_Interval = Advertisement_Interval,
+        // Master_Down_Timer = Master_Down_Interval, transition to Backup.
+        let from = self.state;
+        self.state = State::Backup;
+        self.takeover_reason = Reason::MasterDown;
+        let at = now.plus_micros(self.master_down_us());
+        self.arm(Timer::MasterDown, at, out);
+        out.push(Action::StateChanged {
+            from,
+            to: State::Backup,
+            reason,
+        });
+    }
+
+    /// RFC 5798 6.4.2 "If the Master_Down_Timer fires" (and 6.4.1 for the owner).
+    pub(crate) fn become_master(&mut self, now: Timestamp, reason: Reason, out: &mut Vec<Action>) {
+        let from = self.state;
+        self.cancel(out);
+        self.state = State::Master;
+        self.master = None;
+        self.preempt_at = None;
+        self.master_adver_int_cs = u32::from(self.config.advert_interval_cs);
+        // RFC 5798 6.4.2: Send an ADVERTISEMENT, then (keepalived order) add the addresses,
+        // broadcast a gratuitous ARP for each, set the Adver_Timer.
+        self.send_advert(now, out);
+        out.push(Action::AddVips {
+            vips: self.config.vips.clone(),
+        });
+        self.send_garp(now, out);
+        out.push(Action::StateChanged {
+            from,
+            to: State::Master,
+            reason,
+        });
+    }
+
+    /// RFC 5798 6.4.3: a better advert => Backup.
+    pub(crate) fn step_down(
+        &mut self,
+        now: Timestamp,
+        src: Ipv4Addr,
+        advert: &Advert,
+        out: &mut Vec<Action>,
+    ) {
+        // RFC 5798 6.4.3: Cancel Adver_Timer.
+        self.cancel(out);
+        // halab split-brain heal: say we resign, so the winner learns there was contention and
+        // re-claims the VIPs with gratuitous ARPs (clients may still point at us).
+        if self.config.improvements.split_brain_heal {
+            out.push(Action::SendAdvert {
+                advert: self.template.with_priority(0),
+            });
+        }
+        // RFC 5798 6.4.2: a backup MUST NOT answer ARP for, or accept, the VIPs.
+        out.push(Action::RemoveVips {
+            vips: self.config.vips.clone(),
+        });
+        // RFC 5798 6.4.3: Master_Adver_Interval from the advert (VRRPv3), recompute Skew_Time
+        // and Master_Down_Interval, set Master_Down_Timer.
+        if self.config.version == Version::V3 {
+            self.master_adver_int_cs = advert.interval_cs();
+        }
+        self.state = State::Backup;
+        self.master = Some(src);
+        self.preempt_at = None;
+        self.takeover_reason = Reason::MasterDown;
+        let at = now.plus_micros(self.master_down_us());
+        self.arm(Timer::MasterDown, at, out);
+        let reason = Reason::HigherPriority {
+            src,
+            priority: advert.priority(),
+        };
+        out.push(Action::StateChanged {
+            from: State::Master,
+            to: State::Backup,
+            reason,
+        });
+    }
+
+    /// keepalived `down_instance`: FAULT is deaf and silent; a master resigns first.
+    pub(crate) fn enter_fault(&mut self, reason: Reason, out: &mut Vec<Action>) {
+        let from = self.state;
+        self.cancel(out);
+        if from == State::Master {
+            // keepalived vrrp_state_leave_master(FAULT): send priority 0 so a backup takes over
+            // after Skew_Time.
+            out.push(Action::SendAdvert {
+                advert: self.template.with_priority(0),
+            });
+            out.push(Action::RemoveVips {
+                vips: self.config.vips.clone(),
+            });
+        }
+        self.state = State::Fault;
+        self.master = None;
+        out.push(Action::StateChanged {
+            from,
+            to: State::Fault,
+            reason,
+        });
+    }
+
+    /// RFC 5798 6.4.2 / 6.4.3 "If a Shutdown event is received".
+    pub(crate) fn shutdown(&mut self, out: &mut Vec<Action>) {
+        if !self.started {
+            return out.push(Action::Ignored {
+                reason: IgnoreReason::NotStarted,
+            });
+        }
+        self.started = false;
+        let from = self.state;
+        // RFC 5798 6.4.2: Cancel the Master_Down_Timer. 6.4.3: Cancel the Adver_Timer.
+        self.cancel(out);
+        if from == State::Master {
+            // RFC 5798 6.4.3: Send an ADVERTISEMENT with Priority = 0.
+            out.push(Action::SendAdvert {
+                advert: self.template.with_priority(0),
+            });
+            out.push(Action::RemoveVips {
+                vips: self.config.vips.clone(),
+            });
+        }
+        self.state = State::Initialize;
+        self.master = None;
+        if from != State::Initialize {
+            out.push(Action::StateChanged {
+                from,
+                to: State::Initialize,
+                reason: Reason::Shutdown,
+            });
+        }
+    }
+
+    /// Sends our advert at the effective priority and resets the Adver_Timer.
+    pub(crate) fn send_advert(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        out.push(Action::SendAdvert {
+            advert: self.template.with_priority(self.priority),
+        });
+        let at = now.plus_micros(self.advert_interval_us());
+        self.arm(Timer::Advert, at, out);
+    }
+
+    pub(crate) fn send_garp(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        self.last_garp = Some(now);
+        out.push(Action::SendGratuitousArp {
+            vips: self.config.vips.clone(),
+        });
+    }
+
+    /// halab split-brain heal: gratuitous ARPs on contention, at most once per interval, so a
+    /// flood of stale adverts cannot turn into an ARP storm.
+    pub(crate) fn contention_garp(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        let interval = self.advert_interval_us();
+        if self
+            .last_garp
+            .is_none_or(|last| now.micros_since(last) >= interval)
+        {
+            self.send_garp(now, out);
+        }
+    }
+
+    /// Arms `timer` (the only one armed from now on).
+    pub(crate) fn arm(&mut self, timer: Timer, at: Timestamp, out: &mut Vec<Action>) {
+        if let Some((other, _)) = self.timer
+            && other != timer
+        {
+            out.push(Action::CancelTimer { timer: other });
+        }
+        self.timer = Some((timer, at));
+        out.push(Action::ArmTimer { timer, at });
+    }
+
+    /// Disarms whatever timer is armed.
+    pub(crate) fn cancel(&mut self, out: &mut Vec<Action>) {
+        if let Some((timer, _)) = self.timer.take() {
+            out.push(Action::CancelTimer { timer });
+        }
+    }
+}
