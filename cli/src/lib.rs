@@ -9,3 +9,5 @@ pub mod exit_codes;
 pub mod lab;
 pub mod render;
 pub mod check;
+pub mod probe;
+pub mod services;

@@ -166,6 +166,23 @@ fn killed_daemon_is_reaped_at_once() {
 }
 
 #[test]
+fn exec_is_bounded() {
+    let f = lab("10.77.7", &["a"]);
+    let a = f.lab.node("a").expect("a");
+    // A background child keeping stdout open must not hold exec up.
+    let start = Instant::now();
+    let out = sh(&a, "sleep 20 & echo started");
+    assert_eq!(out.stdout, "started\n");
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+    // A command that runs too long is killed.
+    let err = a.exec_timeout(&["sleep", "20"], Duration::from_millis(300)).expect_err("timeout");
+    assert!(matches!(err, netns::NetnsError::Timeout { .. }), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(3), "took {:?}", start.elapsed());
+    let ps = sh(&a, "ps -eo args=").stdout;
+    assert_eq!(ps.lines().filter(|l| *l == "sleep 20").count(), 1, "the timed-out sleep is gone, the background one runs: {ps}");
+}
+
+#[test]
 fn hostname_hosts_and_private_dirs_are_the_nodes_own() {
     let host_hosts = std::fs::read_to_string("/etc/hosts").expect("host /etc/hosts");
     let host_name = host(&["hostname"]);

@@ -94,6 +94,11 @@ fn teardown_after_sigkill_of_a_node_init() {
     let lab = netns::up(&plan, &init_cmd()).expect("up");
     let procs = inits(&lab);
     kill(Pid::from_raw(procs[0].pid), Signal::SIGKILL).expect("kill init");
+    // SIGKILL is asynchronous: wait until the kernel has emptied the node's PID namespace.
+    let deadline = Instant::now() + std::time::Duration::from_secs(2);
+    while procs[0].is_running() && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     let report = lab.down().expect("down");
     assert_eq!(report.stopped, 1, "{report:?}");
     assert_gone(&plan.lab, &plan.state_dir, &procs);
@@ -136,6 +141,20 @@ fn a_lab_cannot_be_brought_up_twice_in_one_state_dir() {
     assert_eq!(lab.nodes().len(), 1);
 }
 
+#[test]
+fn a_lab_name_in_use_is_refused_and_left_alone() {
+    let (dir1, dir2) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    let first = plan(&dir1, 1);
+    let lab = netns::up(&first, &init_cmd()).expect("up").into_guard();
+    // The same lab name from another state dir: its teardown would delete the first's names.
+    let second = NetnsPlan { state_dir: dir2.path().join("lab"), ..first.clone() };
+    let err = netns::up(&second, &init_cmd()).expect_err("second up");
+    assert!(matches!(err, NetnsError::NameTaken { .. }), "{err}");
+    assert!(!second.state_dir.exists());
+    assert!(lab.node("n0").expect("n0").exec(&["true"]).expect("exec").success(), "the first lab still runs");
+    assert_eq!(netns::leftovers(&netns::names::switch_ns(&first.lab)).len(), 2);
+}
+
 fn timed(count: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
     let plan = plan(&dir, count);
@@ -150,8 +169,8 @@ fn timed(count: usize) {
     let procs = inits(&lab);
     let report = lab.down().expect("down");
     eprintln!(
-        "{count} nodes: up {up:?} (inits ready {:?}, links {:?}); teardown {:?}",
-        t.inits, t.links, report.elapsed
+        "{count} nodes: up {up:?} (inits started {:?}, ready {:?}, links {:?}); teardown {:?}",
+        t.spawned, t.inits, t.links, report.elapsed
     );
     assert_gone(&plan.lab, &plan.state_dir, &procs);
 }

@@ -45,7 +45,19 @@ impl Sum {
     }
 }
 
-/// RFC 5798 5.2.8: the IPv4 pseudo-header (src, dst, zero, protocol, VRRP length).
+/// RFC 5798 5.2.8: the IPv4 pseudo-header, laid out as UDP's (RFC 768), before the VRRP message.
+///
+/// ```text
+///     0                   1                   2                   3
+///     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |                       Source Address                          |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |                    Destination Address                        |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |     zero      | Protocol (112)|        VRRP Length            |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// ```
 pub(crate) fn ipv4_pseudo_header(src: Ipv4Addr, dst: Ipv4Addr, vrrp_len: u16) -> [u8; 12] {
     let mut header = [0u8; 12];
     header[0..4].copy_from_slice(&src.octets());

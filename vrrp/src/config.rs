@@ -90,9 +90,10 @@ pub enum InitialState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Improvements {
-    /// A master that steps down for a better advert says so with a priority-0 advert, and a
-    /// master that learns of contention (priority 0, or a lower-priority advert) sends
-    /// gratuitous ARPs at once, at most once per advert interval. See the crate docs.
+    /// A master that steps down for a better advert sends one last advert, so the winner
+    /// learns of the contention; a master that learns of contention (priority 0, or a
+    /// lower-priority advert) sends gratuitous ARPs at once, at most once per advert interval.
+    /// See the crate docs.
     pub split_brain_heal: bool,
     /// A preempting backup that hears its master advertise a priority below its own takes over
     /// after Skew_Time instead of Master_Down_Interval; a master whose priority drops

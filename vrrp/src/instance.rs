@@ -32,7 +32,7 @@ pub struct Instance {
     pub(crate) master_adver_int_cs: u32,
     /// The one armed timer, as the driver was told.
     pub(crate) timer: Option<(Timer, Timestamp)>,
-    /// Source of the last advert from a master we heard as backup.
+    /// The master we follow: source of the last advert we accepted as backup.
     pub(crate) master: Option<Ipv4Addr>,
     /// keepalived's `preempt_time`: when the running preempt delay ends.
     pub(crate) preempt_at: Option<Timestamp>,
@@ -139,7 +139,7 @@ impl Instance {
         self.timer
     }
 
-    /// The master we last heard, while backup.
+    /// The master we follow while backup (source of the last advert accepted).
     pub const fn known_master(&self) -> Option<Ipv4Addr> {
         self.master
     }
@@ -251,16 +251,16 @@ impl Instance {
             },
         });
         // halab fast hand-off: the master we follow is now worse than us; take over after
-        // Skew_Time rather than waiting for Master_Down_Interval to run out.
-        let from_our_master = self.master.is_none_or(|master| master == src);
-        if self.config.improvements.fast_handoff && from_our_master {
+        // Skew_Time rather than waiting for Master_Down_Interval to run out. Only for the
+        // master we follow: another lower-priority sender (a contender's last advert) says
+        // nothing about whether our master is still better than us.
+        if self.config.improvements.fast_handoff && self.master == Some(src) {
             let at = now.plus_micros(self.skew_us());
             if self.timer.is_none_or(|(_, due)| due > at) {
                 self.takeover_reason = Reason::Preempted;
                 self.arm(Timer::MasterDown, at, out);
             }
         }
-        self.master = Some(src);
     }
 
     /// keepalived `preempt_delay`: the delay starts at the first lower-priority advert and

@@ -83,7 +83,7 @@ pub enum Action {
     /// Encode with `advert.encode(primary, dst)` and send with TTL 255 to 224.0.0.18, or to
     /// each unicast peer (re-encoding per peer for VRRPv3: the checksum covers `dst`).
     SendAdvert {
-        /// The advert (priority 0 when resigning).
+        /// The advert (priority 0 on shutdown or fault).
         advert: Advert,
     },
     /// Broadcast gratuitous ARPs for these addresses (keepalived sends `garp_master_repeat`
@@ -239,6 +239,9 @@ pub enum DiscardReason {
         /// Ours, in seconds.
         expected: u16,
     },
+    /// A VRRPv3 advert with a zero Max Adver Int.
+    #[error("advertisement interval of 0 cs")]
+    ZeroInterval,
     /// keepalived: "received an unexpected ip number count".
     #[error("received {got} addresses, expected {expected}")]
     AddressCountMismatch {

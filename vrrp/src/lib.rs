@@ -6,7 +6,7 @@
 //!
 //! ```
 //! use std::net::Ipv4Addr;
-//! use halab_vrrp::{Action, Input, Instance, InstanceConfig, Timestamp, Vip};
+//! use halab_vrrp::{Action, Input, Instance, InstanceConfig, Timestamp};
 //!
 //! let mut config = InstanceConfig::new(10, Ipv4Addr::new(192, 168, 0, 11));
 //! config.priority = 101;
@@ -55,22 +55,25 @@
 //! # Where halabd departs from keepalived 2.2.7 (on by default, see [`Improvements`])
 //!
 //! **Split-brain heal.** When the link between two masters heals, the loser steps down. If the
-//! loser hears the winner first, keepalived's winner never learns there was contention and
-//! sends no gratuitous ARP, so clients that followed the loser keep sending to it until their
-//! ARP entries expire (keepalived only re-ARPs when it hears a lower priority, the other heal
-//! order). halabd: (i) a master that steps down because of a better advert sends one advert
-//! with priority 0 ("I resign"); (ii) a master that receives priority 0, or a lower-priority
-//! advert (another router believes it is master), sends gratuitous ARPs at once, at most once
-//! per advert interval, besides the advert RFC 5798 6.4.3 and keepalived send. Either heal
-//! order then re-points clients within one round trip. A plain RFC backup that receives the
-//! resignation arms Skew_Time, but the winner's next advert (due within one interval, shorter
-//! than Master_Down_Interval) resets it, so the resignation never causes a takeover.
+//! loser hears the winner first, keepalived's loser steps down silently, its winner never
+//! learns there was contention and sends no gratuitous ARP, so clients that followed the loser
+//! keep sending to it until their ARP entries expire (keepalived only re-ARPs when its master
+//! hears a lower priority, which is the other heal order). halabd: (i) a master that steps down
+//! because of a better advert sends one last advert at its own priority, which the winner
+//! receives as a lower-priority advert, i.e. contention; (ii) a master that receives a
+//! lower-priority advert or priority 0 (someone else believed it was master) sends gratuitous
+//! ARPs at once, at most once per advert interval, besides the advert RFC 5798 6.4.3 and
+//! keepalived send. Either heal order then re-points clients within one round trip. The last
+//! advert is not a priority-0 "resignation": a keepalived winner answers priority 0 with an
+//! advert only but a lower priority with gratuitous ARPs too (`garp_lower_prio_repeat`), so
+//! the last advert also heals a pair whose winner is keepalived; and a third router sees one
+//! more lower-priority advert instead of arming Skew_Time.
 //!
 //! **Fast hand-off.** When a tracked script lowers the master's priority below a backup's,
 //! keepalived's backup discards the lower-priority adverts (RFC 5798 6.4.2) and takes over only
 //! when Master_Down_Interval expires (about 3.6 s at `advert_int 1`, after up to 1 s for the
 //! next advert). halabd: a master whose priority drops advertises at once, and a preempting
-//! backup that receives an advert below its own priority from its master sets its
+//! backup that receives an advert below its own priority from the master it follows sets its
 //! Master_Down_Timer to Skew_Time. The backup is master within Skew_Time of the drop. A master
 //! never drops the VIPs on its own: only a better advert makes it step down.
 //!
@@ -88,6 +91,8 @@
 //! - Skew_Time in microseconds exactly as `VRRP_TIMER_SKEW`.
 //!
 //! See `vrrp/README.md` for the sources of each of these.
+
+#![warn(missing_docs)]
 
 mod auth;
 mod checksum;

@@ -43,6 +43,10 @@ pub(crate) fn check(
     }
     if config.version == Version::V2 {
         check_v2(config, advert)?;
+    } else if advert.adver_int() == 0 {
+        // A backup would learn Master_Down_Interval = 0 and take over at once, on every advert
+        // (keepalived accepts it; a zero interval is a sender's misconfiguration).
+        return Err(DiscardReason::ZeroInterval);
     }
     // RFC 5798 7.1: MAY verify that Count IPvX Addrs and the addresses match ours. keepalived
     // 2.2.7 does, and drops the advert on any difference (logging "unexpected ip number count"

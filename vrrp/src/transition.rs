@@ -92,11 +92,14 @@ impl Instance {
     ) {
         // RFC 5798 6.4.3: Cancel Adver_Timer.
         self.cancel(out);
-        // halab split-brain heal: say we resign, so the winner learns there was contention and
-        // re-claims the VIPs with gratuitous ARPs (clients may still point at us).
+        // halab split-brain heal: one last advert at our priority, so the winner learns there
+        // was contention (a lower-priority master) and re-claims the VIPs with gratuitous ARPs
+        // (clients may still point at us). Not priority 0: keepalived answers a lower priority
+        // with gratuitous ARPs but priority 0 only with an advert, and other backups would arm
+        // Skew_Time on a priority 0.
         if self.config.improvements.split_brain_heal {
             out.push(Action::SendAdvert {
-                advert: self.template.with_priority(0),
+                advert: self.template.with_priority(self.priority),
             });
         }
         // RFC 5798 6.4.2: a backup MUST NOT answer ARP for, or accept, the VIPs.

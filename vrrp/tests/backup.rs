@@ -10,15 +10,29 @@ fn master_down_timer_makes_master() {
     // Input: Master_Down_Timer fires. Output: advert, Adver_Timer, VIPs, gratuitous ARP,
     // Master.
     let mut instance = backup(config(100));
-    let actions = instance.handle(at_us(3_609_375), Input::TimerFired { timer: Timer::MasterDown });
+    let actions = instance.handle(
+        at_us(3_609_375),
+        Input::TimerFired {
+            timer: Timer::MasterDown,
+        },
+    );
     assert_eq!(
         actions,
         vec![
-            Action::SendAdvert { advert: advert_v2(100) },
-            Action::ArmTimer { timer: Timer::Advert, at: at_us(4_609_375) },
+            Action::SendAdvert {
+                advert: advert_v2(100)
+            },
+            Action::ArmTimer {
+                timer: Timer::Advert,
+                at: at_us(4_609_375)
+            },
             Action::AddVips { vips: vec![vip()] },
             Action::SendGratuitousArp { vips: vec![vip()] },
-            Action::StateChanged { from: State::Backup, to: State::Master, reason: Reason::MasterDown },
+            Action::StateChanged {
+                from: State::Backup,
+                to: State::Master,
+                reason: Reason::MasterDown
+            },
         ]
     );
 }
@@ -28,7 +42,13 @@ fn higher_priority_advert_resets_master_down_timer() {
     // Input: advert priority 150 at 1 s. Output: Master_Down_Timer = 1 s + 3 s + skew.
     let mut instance = backup(config(100));
     let actions = instance.handle(at_ms(1_000), received(HIGHER, advert_v2(150)));
-    assert_eq!(actions, vec![Action::ArmTimer { timer: Timer::MasterDown, at: at_us(4_609_375) }]);
+    assert_eq!(
+        actions,
+        vec![Action::ArmTimer {
+            timer: Timer::MasterDown,
+            at: at_us(4_609_375)
+        }]
+    );
     assert_eq!(instance.known_master(), Some(HIGHER));
 }
 
@@ -47,9 +67,23 @@ fn priority_zero_sets_timer_to_skew_time() {
     let mut instance = backup(config(100));
     instance.handle(at_ms(1_000), received(HIGHER, advert_v2(150)));
     let actions = instance.handle(at_ms(2_000), received(HIGHER, advert_v2(0)));
-    assert_eq!(actions, vec![Action::ArmTimer { timer: Timer::MasterDown, at: at_us(2_609_375) }]);
-    let actions = instance.handle(at_us(2_609_375), Input::TimerFired { timer: Timer::MasterDown });
-    assert_eq!(transition(&actions), Some((State::Backup, State::Master, Reason::MasterResigned)));
+    assert_eq!(
+        actions,
+        vec![Action::ArmTimer {
+            timer: Timer::MasterDown,
+            at: at_us(2_609_375)
+        }]
+    );
+    let actions = instance.handle(
+        at_us(2_609_375),
+        Input::TimerFired {
+            timer: Timer::MasterDown,
+        },
+    );
+    assert_eq!(
+        transition(&actions),
+        Some((State::Backup, State::Master, Reason::MasterResigned))
+    );
 }
 
 #[test]
@@ -60,11 +94,28 @@ fn lower_priority_advert_is_discarded_when_preempting() {
     let actions = instance.handle(at_ms(1_000), received(HIGHER, advert_v2(50)));
     assert_eq!(
         actions,
-        vec![Action::Discarded { src: Some(HIGHER), reason: DiscardReason::LowerPriority { priority: 50, ours: 100 } }]
+        vec![Action::Discarded {
+            src: Some(HIGHER),
+            reason: DiscardReason::LowerPriority {
+                priority: 50,
+                ours: 100
+            }
+        }]
     );
-    assert_eq!(instance.armed_timer(), Some((Timer::MasterDown, at_us(3_609_375))));
-    let actions = instance.handle(at_us(3_609_375), Input::TimerFired { timer: Timer::MasterDown });
-    assert_eq!(transition(&actions), Some((State::Backup, State::Master, Reason::MasterDown)));
+    assert_eq!(
+        instance.armed_timer(),
+        Some((Timer::MasterDown, at_us(3_609_375)))
+    );
+    let actions = instance.handle(
+        at_us(3_609_375),
+        Input::TimerFired {
+            timer: Timer::MasterDown,
+        },
+    );
+    assert_eq!(
+        transition(&actions),
+        Some((State::Backup, State::Master, Reason::MasterDown))
+    );
 }
 
 #[test]
@@ -74,7 +125,13 @@ fn lower_priority_advert_is_accepted_without_preempt() {
     config.preempt = false;
     let mut instance = backup(config);
     let actions = instance.handle(at_ms(1_000), received(HIGHER, advert_v2(50)));
-    assert_eq!(actions, vec![Action::ArmTimer { timer: Timer::MasterDown, at: at_us(4_609_375) }]);
+    assert_eq!(
+        actions,
+        vec![Action::ArmTimer {
+            timer: Timer::MasterDown,
+            at: at_us(4_609_375)
+        }]
+    );
 }
 
 #[test]
@@ -85,8 +142,14 @@ fn shutdown_cancels_master_down_timer() {
     assert_eq!(
         actions,
         vec![
-            Action::CancelTimer { timer: Timer::MasterDown },
-            Action::StateChanged { from: State::Backup, to: State::Initialize, reason: Reason::Shutdown },
+            Action::CancelTimer {
+                timer: Timer::MasterDown
+            },
+            Action::StateChanged {
+                from: State::Backup,
+                to: State::Initialize,
+                reason: Reason::Shutdown
+            },
         ]
     );
 }
@@ -99,11 +162,20 @@ fn v3_backup_learns_master_adver_interval() {
     config.version = Version::V3;
     let mut instance = backup(config);
     let actions = instance.handle(at_ms(1_000), received(HIGHER, advert_v3(150, 50)));
-    assert_eq!(actions, vec![Action::ArmTimer { timer: Timer::MasterDown, at: at_us(1_000_000 + 1_804_687) }]);
+    assert_eq!(
+        actions,
+        vec![Action::ArmTimer {
+            timer: Timer::MasterDown,
+            at: at_us(1_000_000 + 1_804_687)
+        }]
+    );
     assert_eq!(instance.master_adver_int_cs(), 50);
     // Skew_Time after priority 0 uses the learned interval too.
     let actions = instance.handle(at_ms(1_500), received(HIGHER, advert_v3(0, 50)));
-    assert_eq!(armed(&actions, Timer::MasterDown), Some(at_us(1_500_000 + 304_687)));
+    assert_eq!(
+        armed(&actions, Timer::MasterDown),
+        Some(at_us(1_500_000 + 304_687))
+    );
 }
 
 #[test]
@@ -113,7 +185,12 @@ fn v3_master_forgets_learned_interval() {
     config.version = Version::V3;
     let mut instance = backup(config);
     instance.handle(at_ms(1_000), received(HIGHER, advert_v3(150, 50)));
-    let actions = instance.handle(at_us(2_804_687), Input::TimerFired { timer: Timer::MasterDown });
+    let actions = instance.handle(
+        at_us(2_804_687),
+        Input::TimerFired {
+            timer: Timer::MasterDown,
+        },
+    );
     assert_eq!(armed(&actions, Timer::Advert), Some(at_us(3_804_687)));
     assert_eq!(sent(&actions), vec![100]);
     assert_eq!(instance.master_adver_int_cs(), 100);
@@ -129,13 +206,31 @@ fn preempt_delay_holds_back_preemption() {
     let mut instance = backup(config);
     for second in 1..=2u64 {
         let actions = instance.handle(at_ms(second * 1_000), received(LOWER, advert_v2(100)));
-        assert_eq!(armed(&actions, Timer::MasterDown), Some(at_us(second * 1_000_000 + 3_414_062)), "{second}");
+        assert_eq!(
+            armed(&actions, Timer::MasterDown),
+            Some(at_us(second * 1_000_000 + 3_414_062)),
+            "{second}"
+        );
     }
     let actions = instance.handle(at_ms(3_000), received(LOWER, advert_v2(100)));
-    assert!(matches!(discarded(&actions), Some(DiscardReason::LowerPriority { .. })));
-    assert_eq!(instance.armed_timer(), Some((Timer::MasterDown, at_us(5_414_062))));
-    let actions = instance.handle(at_us(5_414_062), Input::TimerFired { timer: Timer::MasterDown });
-    assert_eq!(transition(&actions), Some((State::Backup, State::Master, Reason::MasterDown)));
+    assert!(matches!(
+        discarded(&actions),
+        Some(DiscardReason::LowerPriority { .. })
+    ));
+    assert_eq!(
+        instance.armed_timer(),
+        Some((Timer::MasterDown, at_us(5_414_062)))
+    );
+    let actions = instance.handle(
+        at_us(5_414_062),
+        Input::TimerFired {
+            timer: Timer::MasterDown,
+        },
+    );
+    assert_eq!(
+        transition(&actions),
+        Some((State::Backup, State::Master, Reason::MasterDown))
+    );
 }
 
 #[test]
@@ -161,11 +256,31 @@ fn stale_and_early_timers() {
     // Output: ignored; the same deadline re-armed.
     let mut instance = backup(config(100));
     assert_eq!(
-        instance.handle(at_ms(100), Input::TimerFired { timer: Timer::Advert }),
-        vec![Action::Ignored { reason: IgnoreReason::StaleTimer { timer: Timer::Advert } }]
+        instance.handle(
+            at_ms(100),
+            Input::TimerFired {
+                timer: Timer::Advert
+            }
+        ),
+        vec![Action::Ignored {
+            reason: IgnoreReason::StaleTimer {
+                timer: Timer::Advert
+            }
+        }]
     );
-    let actions = instance.handle(at_us(3_608_375), Input::TimerFired { timer: Timer::MasterDown });
-    assert_eq!(actions, vec![Action::ArmTimer { timer: Timer::MasterDown, at: at_us(3_609_375) }]);
+    let actions = instance.handle(
+        at_us(3_608_375),
+        Input::TimerFired {
+            timer: Timer::MasterDown,
+        },
+    );
+    assert_eq!(
+        actions,
+        vec![Action::ArmTimer {
+            timer: Timer::MasterDown,
+            at: at_us(3_609_375)
+        }]
+    );
     assert_eq!(instance.state(), State::Backup);
 }
 
@@ -177,10 +292,23 @@ fn fault_ignores_adverts() {
     assert_eq!(
         actions,
         vec![
-            Action::CancelTimer { timer: Timer::MasterDown },
-            Action::StateChanged { from: State::Backup, to: State::Fault, reason: Reason::InterfaceDown },
+            Action::CancelTimer {
+                timer: Timer::MasterDown
+            },
+            Action::StateChanged {
+                from: State::Backup,
+                to: State::Fault,
+                reason: Reason::InterfaceDown
+            },
         ]
     );
     let actions = instance.handle(at_ms(2), received(HIGHER, advert_v2(150)));
-    assert_eq!(actions, vec![Action::Ignored { reason: IgnoreReason::NotListening { state: State::Fault } }]);
+    assert_eq!(
+        actions,
+        vec![Action::Ignored {
+            reason: IgnoreReason::NotListening {
+                state: State::Fault
+            }
+        }]
+    );
 }

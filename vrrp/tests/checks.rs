@@ -5,7 +5,9 @@ mod common;
 
 use common::*;
 use halab_vrrp::ip::{VRRP_MULTICAST, build_ipv4};
-use halab_vrrp::{Action, Advert, Auth, DecodeError, DiscardReason, Input, Password, Timer, Version};
+use halab_vrrp::{
+    Action, Advert, Auth, DecodeError, DiscardReason, Input, Password, Timer, Version,
+};
 
 fn discard_of(config: halab_vrrp::InstanceConfig, input: Input) -> Vec<Action> {
     let mut instance = backup(config);
@@ -19,12 +21,26 @@ fn only_discard(actions: &[Action], src: Option<std::net::Ipv4Addr>, reason: Dis
 #[test]
 fn ttl_must_be_255() {
     // Input: advert with TTL 254. Output: discarded (RFC 5798 7.1), timer untouched.
-    let input = Input::AdvertReceived { src: HIGHER, ttl: 254, advert: advert_v2(150) };
-    only_discard(&discard_of(config(100), input.clone()), Some(HIGHER), DiscardReason::BadTtl { ttl: 254 });
+    let input = Input::AdvertReceived {
+        src: HIGHER,
+        ttl: 254,
+        advert: advert_v2(150),
+    };
+    only_discard(
+        &discard_of(config(100), input.clone()),
+        Some(HIGHER),
+        DiscardReason::BadTtl { ttl: 254 },
+    );
     // Input: same with check_ttl off (unicast). Output: accepted.
     let mut unicast = config(100);
     unicast.check_ttl = false;
-    assert!(matches!(discard_of(unicast, input).as_slice(), [Action::ArmTimer { timer: Timer::MasterDown, .. }]));
+    assert!(matches!(
+        discard_of(unicast, input).as_slice(),
+        [Action::ArmTimer {
+            timer: Timer::MasterDown,
+            ..
+        }]
+    ));
 }
 
 #[test]
@@ -34,7 +50,10 @@ fn vrid_must_match() {
     only_discard(
         &discard_of(config(100), received(HIGHER, advert)),
         Some(HIGHER),
-        DiscardReason::WrongVrid { got: 11, expected: 10 },
+        DiscardReason::WrongVrid {
+            got: 11,
+            expected: 10,
+        },
     );
 }
 
@@ -44,7 +63,10 @@ fn version_must_match() {
     only_discard(
         &discard_of(config(100), received(HIGHER, advert_v3(150, 100))),
         Some(HIGHER),
-        DiscardReason::WrongVersion { got: Version::V3, expected: Version::V2 },
+        DiscardReason::WrongVersion {
+            got: Version::V3,
+            expected: Version::V2,
+        },
     );
 }
 
@@ -56,16 +78,29 @@ fn authentication_must_match() {
     only_discard(
         &discard_of(with_pass.clone(), received(HIGHER, advert_v2(150))),
         Some(HIGHER),
-        DiscardReason::AuthTypeMismatch { got: 0, expected: 1 },
+        DiscardReason::AuthTypeMismatch {
+            got: 0,
+            expected: 1,
+        },
     );
     // Input: wrong password. Output: discarded.
     let wrong = Auth::Simple(Password::from_text("54321").expect("short"));
     let advert = Advert::v2(10, 150, 1, wrong, vec![VIP]).expect("valid");
-    only_discard(&discard_of(with_pass.clone(), received(HIGHER, advert)), Some(HIGHER), DiscardReason::BadPassword);
+    only_discard(
+        &discard_of(with_pass.clone(), received(HIGHER, advert)),
+        Some(HIGHER),
+        DiscardReason::BadPassword,
+    );
     // Input: right password. Output: accepted.
     let right = Auth::Simple(Password::from_text("12345").expect("short"));
     let advert = Advert::v2(10, 150, 1, right, vec![VIP]).expect("valid");
-    assert_eq!(armed(&discard_of(with_pass, received(HIGHER, advert)), Timer::MasterDown), Some(at_us(4_609_375)));
+    assert_eq!(
+        armed(
+            &discard_of(with_pass, received(HIGHER, advert)),
+            Timer::MasterDown
+        ),
+        Some(at_us(4_609_375))
+    );
 }
 
 #[test]
@@ -75,7 +110,10 @@ fn v2_interval_must_match() {
     only_discard(
         &discard_of(config(100), received(HIGHER, advert)),
         Some(HIGHER),
-        DiscardReason::IntervalMismatch { got: 2, expected: 1 },
+        DiscardReason::IntervalMismatch {
+            got: 2,
+            expected: 1,
+        },
     );
 }
 
@@ -85,7 +123,23 @@ fn v3_interval_may_differ() {
     let mut config = config(100);
     config.version = Version::V3;
     let actions = discard_of(config, received(HIGHER, advert_v3(150, 300)));
-    assert_eq!(armed(&actions, Timer::MasterDown), Some(at_us(1_000_000 + 9_000_000 + 1_828_125)));
+    assert_eq!(
+        armed(&actions, Timer::MasterDown),
+        Some(at_us(1_000_000 + 9_000_000 + 1_828_125))
+    );
+}
+
+#[test]
+fn v3_zero_interval_is_discarded() {
+    // Input: VRRPv3 advert with Max Adver Int 0. Output: discarded (it would make
+    // Master_Down_Interval 0).
+    let mut config = config(100);
+    config.version = Version::V3;
+    only_discard(
+        &discard_of(config, received(HIGHER, advert_v3(150, 0))),
+        Some(HIGHER),
+        DiscardReason::ZeroInterval,
+    );
 }
 
 #[test]
@@ -95,7 +149,10 @@ fn virtual_addresses_must_match_like_keepalived() {
     only_discard(
         &discard_of(config(100), received(HIGHER, extra)),
         Some(HIGHER),
-        DiscardReason::AddressCountMismatch { got: 2, expected: 1 },
+        DiscardReason::AddressCountMismatch {
+            got: 2,
+            expected: 1,
+        },
     );
     // Input: same count, another address. Output: our VIP is missing, discarded.
     let other = Advert::v2(10, 150, 1, Auth::None, vec![LOWER]).expect("valid");
@@ -108,13 +165,23 @@ fn virtual_addresses_must_match_like_keepalived() {
     let mut two = config(100);
     two.vips.push(halab_vrrp::Vip::new(LOWER, 32));
     let swapped = Advert::v2(10, 150, 1, Auth::None, vec![LOWER, VIP]).expect("valid");
-    assert!(armed(&discard_of(two, received(HIGHER, swapped)), Timer::MasterDown).is_some());
+    assert!(
+        armed(
+            &discard_of(two, received(HIGHER, swapped)),
+            Timer::MasterDown
+        )
+        .is_some()
+    );
 }
 
 #[test]
 fn own_advert_is_discarded() {
     // Input: an advert from our own primary address. Output: discarded.
-    only_discard(&discard_of(config(100), received(US, advert_v2(150))), Some(US), DiscardReason::OwnAdvert);
+    only_discard(
+        &discard_of(config(100), received(US, advert_v2(150))),
+        Some(US),
+        DiscardReason::OwnAdvert,
+    );
 }
 
 #[test]
@@ -123,7 +190,12 @@ fn raw_packets_are_parsed_and_verified() {
     let payload = advert.encode(HIGHER, VRRP_MULTICAST);
     // Input: a good packet. Output: accepted.
     let packet = build_ipv4(HIGHER, VRRP_MULTICAST, 255, 7, &payload);
-    let actions = discard_of(config(100), Input::PacketReceived { packet: packet.clone() });
+    let actions = discard_of(
+        config(100),
+        Input::PacketReceived {
+            packet: packet.clone(),
+        },
+    );
     assert_eq!(armed(&actions, Timer::MasterDown), Some(at_us(4_609_375)));
     // Input: a corrupted checksum. Output: malformed.
     let mut corrupt = packet.clone();
@@ -131,33 +203,60 @@ fn raw_packets_are_parsed_and_verified() {
     let actions = discard_of(config(100), Input::PacketReceived { packet: corrupt });
     assert!(matches!(
         actions.as_slice(),
-        [Action::Discarded { reason: DiscardReason::Malformed { error: DecodeError::BadChecksum { .. } }, .. }]
+        [Action::Discarded {
+            reason: DiscardReason::Malformed {
+                error: DecodeError::BadChecksum { .. }
+            },
+            ..
+        }]
     ));
     // Input: TTL 1 in the IP header. Output: bad TTL.
     let hop = build_ipv4(HIGHER, VRRP_MULTICAST, 1, 7, &payload);
-    only_discard(&discard_of(config(100), Input::PacketReceived { packet: hop }), Some(HIGHER), DiscardReason::BadTtl {
-        ttl: 1,
-    });
+    only_discard(
+        &discard_of(config(100), Input::PacketReceived { packet: hop }),
+        Some(HIGHER),
+        DiscardReason::BadTtl { ttl: 1 },
+    );
     // Input: another protocol. Output: not VRRP.
     let mut tcp = packet.clone();
     tcp[9] = 6;
-    only_discard(&discard_of(config(100), Input::PacketReceived { packet: tcp }), Some(HIGHER), DiscardReason::NotVrrp {
-        protocol: 6,
-    });
+    only_discard(
+        &discard_of(config(100), Input::PacketReceived { packet: tcp }),
+        Some(HIGHER),
+        DiscardReason::NotVrrp { protocol: 6 },
+    );
     // Input: garbage. Output: bad IP header, no source.
-    let actions = discard_of(config(100), Input::PacketReceived { packet: vec![0x45, 0] });
-    assert!(matches!(actions.as_slice(), [Action::Discarded { src: None, reason: DiscardReason::BadIpHeader { .. } }]));
+    let actions = discard_of(
+        config(100),
+        Input::PacketReceived {
+            packet: vec![0x45, 0],
+        },
+    );
+    assert!(matches!(
+        actions.as_slice(),
+        [Action::Discarded {
+            src: None,
+            reason: DiscardReason::BadIpHeader { .. }
+        }]
+    ));
 }
 
 #[test]
 fn discard_reasons_read_like_keepalived_logs() {
-    assert_eq!(DiscardReason::BadTtl { ttl: 64 }.to_string(), "invalid ttl 64, expected 255");
+    assert_eq!(
+        DiscardReason::BadTtl { ttl: 64 }.to_string(),
+        "invalid ttl 64, expected 255"
+    );
     assert_eq!(
         DiscardReason::AddressMissing { address: VIP }.to_string(),
         "our address 192.168.0.130 is not present in the advert"
     );
     assert_eq!(
-        DiscardReason::IntervalMismatch { got: 2, expected: 1 }.to_string(),
+        DiscardReason::IntervalMismatch {
+            got: 2,
+            expected: 1
+        }
+        .to_string(),
         "advertisement interval mismatch: ours 1 s, received 2 s"
     );
 }

@@ -7,7 +7,10 @@ use halab_vrrp::{Advert, Auth, DecodeError, Password, Version};
 use proptest::prelude::*;
 
 fn hex(text: &str) -> Vec<u8> {
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("test hex")).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("test hex"))
+        .collect()
 }
 
 fn addr(text: &str) -> Ipv4Addr {
@@ -35,7 +38,9 @@ const CASES: &[Case] = &[
         bytes: "210a650101011e62c0a800823132333435000000",
         src: "192.168.0.11",
         dst: "224.0.0.18",
-        advert: || Advert::v2(10, 101, 1, password("12345"), vec![addr("192.168.0.130")]).expect("valid"),
+        advert: || {
+            Advert::v2(10, 101, 1, password("12345"), vec![addr("192.168.0.130")]).expect("valid")
+        },
     },
     Case {
         // dpkt's VRRP test vector (vrrp.py): vrid 1, priority 100, no authentication.
@@ -50,7 +55,16 @@ const CASES: &[Case] = &[
         bytes: "213300020003c9fe0a0000640a0000650000000000000000",
         src: "10.0.0.2",
         dst: "224.0.0.18",
-        advert: || Advert::v2(51, 0, 3, Auth::None, vec![addr("10.0.0.100"), addr("10.0.0.101")]).expect("valid"),
+        advert: || {
+            Advert::v2(
+                51,
+                0,
+                3,
+                Auth::None,
+                vec![addr("10.0.0.100"), addr("10.0.0.101")],
+            )
+            .expect("valid")
+        },
     },
     Case {
         // PcapPlusPlus' captured VRRP-V3-IPv4 frame (Tests/Packet++Test/PacketExamples).
@@ -58,7 +72,9 @@ const CASES: &[Case] = &[
         bytes: "310164020001484dc0a80001c0a80002",
         src: "192.168.0.30",
         dst: "224.0.0.18",
-        advert: || Advert::v3(1, 100, 1, vec![addr("192.168.0.1"), addr("192.168.0.2")]).expect("valid"),
+        advert: || {
+            Advert::v3(1, 100, 1, vec![addr("192.168.0.1"), addr("192.168.0.2")]).expect("valid")
+        },
     },
     Case {
         name: "v3 multicast",
@@ -91,7 +107,12 @@ fn table_round_trips() {
         let bytes = hex(&case.bytes.replace(' ', ""));
         let (src, dst) = (addr(case.src), addr(case.dst));
         let advert = (case.advert)();
-        assert_eq!(Advert::decode(&bytes, src, dst).as_ref(), Ok(&advert), "decode {}", case.name);
+        assert_eq!(
+            Advert::decode(&bytes, src, dst).as_ref(),
+            Ok(&advert),
+            "decode {}",
+            case.name
+        );
         assert_eq!(advert.encode(src, dst), bytes, "encode {}", case.name);
         assert_eq!(advert.encoded_len(), bytes.len(), "length {}", case.name);
     }
@@ -101,7 +122,13 @@ fn table_round_trips() {
 fn v3_checksum_covers_the_addresses() {
     let bytes = hex("310a650100640723c0a80082");
     let wrong_src = Advert::decode(&bytes, addr("192.168.0.99"), VRRP_MULTICAST);
-    assert!(matches!(wrong_src, Err(DecodeError::BadChecksum { found: 0x0723, .. })), "{wrong_src:?}");
+    assert!(
+        matches!(
+            wrong_src,
+            Err(DecodeError::BadChecksum { found: 0x0723, .. })
+        ),
+        "{wrong_src:?}"
+    );
 }
 
 #[test]
@@ -115,17 +142,47 @@ fn decode_errors() {
     let (src, dst) = (addr("192.168.0.11"), VRRP_MULTICAST);
     let cases: &[(&str, DecodeError)] = &[
         ("210a6501", DecodeError::TooShort { len: 4 }),
-        ("110a650101011e62", DecodeError::UnsupportedVersion { version: 1 }),
-        ("220a650101011e62", DecodeError::UnsupportedType { packet_type: 2 }),
+        (
+            "110a650101011e62",
+            DecodeError::UnsupportedVersion { version: 1 },
+        ),
+        (
+            "220a650101011e62",
+            DecodeError::UnsupportedType { packet_type: 2 },
+        ),
         // Count says 2 addresses, one present.
-        ("210a650201011e62c0a800823132333435000000", DecodeError::LengthMismatch { expected: 24, actual: 20, count: 2 }),
+        (
+            "210a650201011e62c0a800823132333435000000",
+            DecodeError::LengthMismatch {
+                expected: 24,
+                actual: 20,
+                count: 2,
+            },
+        ),
         // A trailing byte.
-        ("310a650100640723c0a8008200", DecodeError::LengthMismatch { expected: 12, actual: 13, count: 1 }),
+        (
+            "310a650100640723c0a8008200",
+            DecodeError::LengthMismatch {
+                expected: 12,
+                actual: 13,
+                count: 1,
+            },
+        ),
         // Priority changed from 101 to 102 without fixing the checksum.
-        ("210a660101011e62c0a800823132333435000000", DecodeError::BadChecksum { found: 0x1e62, expected: 0x1d62 }),
+        (
+            "210a660101011e62c0a800823132333435000000",
+            DecodeError::BadChecksum {
+                found: 0x1e62,
+                expected: 0x1d62,
+            },
+        ),
     ];
     for (bytes, error) in cases {
-        assert_eq!(Advert::decode(&hex(bytes), src, dst), Err(error.clone()), "{bytes}");
+        assert_eq!(
+            Advert::decode(&hex(bytes), src, dst),
+            Err(error.clone()),
+            "{bytes}"
+        );
     }
 }
 
@@ -142,7 +199,10 @@ fn unsupported_auth_type_is_rejected() {
     });
     bytes[6..8].copy_from_slice(&sum.to_be_bytes());
     let decoded = Advert::decode(&bytes, addr("1.1.1.1"), VRRP_MULTICAST);
-    assert_eq!(decoded, Err(DecodeError::UnsupportedAuthType { auth_type: 2 }));
+    assert_eq!(
+        decoded,
+        Err(DecodeError::UnsupportedAuthType { auth_type: 2 })
+    );
 }
 
 #[test]
@@ -189,11 +249,17 @@ fn advert_json_round_trip() {
 #[test]
 fn password_serialises_as_text_or_bytes() {
     let text = Password::from_text("12345").expect("short");
-    assert_eq!(serde_json::to_string(&text).expect("serialise"), r#""12345""#);
+    assert_eq!(
+        serde_json::to_string(&text).expect("serialise"),
+        r#""12345""#
+    );
     let binary = Password::from_bytes([1, 2, 3, 4, 5, 6, 7, 0xff]);
     let json = serde_json::to_string(&binary).expect("serialise");
     assert_eq!(json, "[1,2,3,4,5,6,7,255]");
-    assert_eq!(serde_json::from_str::<Password>(&json).expect("deserialise"), binary);
+    assert_eq!(
+        serde_json::from_str::<Password>(&json).expect("deserialise"),
+        binary
+    );
     assert!(Password::from_text("123456789").is_err());
     assert_eq!(format!("{text:?}"), "Password(..)");
 }
@@ -205,7 +271,12 @@ fn parses_a_captured_ipv4_header() {
     let (header, payload) = parse_ipv4(&packet).expect("valid");
     assert_eq!(
         header,
-        Ipv4Header { src: addr("192.168.0.30"), dst: VRRP_MULTICAST, ttl: 255, protocol: 112 }
+        Ipv4Header {
+            src: addr("192.168.0.30"),
+            dst: VRRP_MULTICAST,
+            ttl: 255,
+            protocol: 112
+        }
     );
     assert_eq!(payload, &packet[20..]);
     assert!(Advert::decode(payload, header.src, header.dst).is_ok());
@@ -214,19 +285,34 @@ fn parses_a_captured_ipv4_header() {
 #[test]
 fn ipv4_errors() {
     let good = hex("4500002400000000ff701a91c0a8001ee0000012310164020001484dc0a80001c0a80002");
-    assert_eq!(parse_ipv4(&good[..10]), Err(Ipv4Error::TooShort { len: 10 }));
+    assert_eq!(
+        parse_ipv4(&good[..10]),
+        Err(Ipv4Error::TooShort { len: 10 })
+    );
     let mut v6 = good.clone();
     v6[0] = 0x65;
     assert_eq!(parse_ipv4(&v6), Err(Ipv4Error::NotIpv4 { version: 6 }));
     let mut short_ihl = good.clone();
     short_ihl[0] = 0x44;
-    assert_eq!(parse_ipv4(&short_ihl), Err(Ipv4Error::BadHeaderLength { ihl: 4, len: 36 }));
+    assert_eq!(
+        parse_ipv4(&short_ihl),
+        Err(Ipv4Error::BadHeaderLength { ihl: 4, len: 36 })
+    );
     let mut long_ihl = good.clone();
     long_ihl[0] = 0x4f;
-    assert_eq!(parse_ipv4(&long_ihl[..40.min(long_ihl.len())]), Err(Ipv4Error::BadHeaderLength { ihl: 15, len: 36 }));
+    assert_eq!(
+        parse_ipv4(&long_ihl[..40.min(long_ihl.len())]),
+        Err(Ipv4Error::BadHeaderLength { ihl: 15, len: 36 })
+    );
     let mut padded = good.clone();
     padded.push(0);
-    assert_eq!(parse_ipv4(&padded), Err(Ipv4Error::TotalLengthMismatch { total: 36, received: 37 }));
+    assert_eq!(
+        parse_ipv4(&padded),
+        Err(Ipv4Error::TotalLengthMismatch {
+            total: 36,
+            received: 37
+        })
+    );
     let mut fragment = good.clone();
     fragment[6] = 0x20;
     assert_eq!(parse_ipv4(&fragment), Err(Ipv4Error::Fragment));
@@ -245,20 +331,35 @@ fn build_ipv4_matches_keepalived_header() {
     let payload = hex("310164020001484dc0a80001c0a80002");
     let packet = build_ipv4(addr("192.168.0.30"), VRRP_MULTICAST, 255, 0, &payload);
     // keepalived sets TOS 0xc0 where the capture has 0; otherwise the same header.
-    assert_eq!(hex("45c0002400000000ff7019d1c0a8001ee0000012"), packet[..20]);
+    assert_eq!(
+        hex("45c0002400000000ff7019d1c0a8001ee0000012"),
+        packet[..20]
+    );
     assert_eq!(halab_vrrp::internet_checksum(&packet[..20]), 0);
     assert_eq!(parse_ipv4(&packet).expect("valid").1, payload.as_slice());
 }
 
 fn any_auth() -> impl Strategy<Value = Auth> {
-    prop_oneof![Just(Auth::None), any::<[u8; 8]>().prop_map(|b| Auth::Simple(Password::from_bytes(b)))]
+    prop_oneof![
+        Just(Auth::None),
+        any::<[u8; 8]>().prop_map(|b| Auth::Simple(Password::from_bytes(b)))
+    ]
 }
 
 fn any_advert() -> impl Strategy<Value = Advert> {
     let addresses = prop::collection::vec(any::<u32>().prop_map(Ipv4Addr::from), 0..=255);
     prop_oneof![
-        (any::<u8>(), any::<u8>(), any::<u8>(), any_auth(), addresses.clone())
-            .prop_map(|(vrid, prio, int, auth, a)| Advert::v2(vrid, prio, int, auth, a).expect("in range")),
+        (
+            any::<u8>(),
+            any::<u8>(),
+            any::<u8>(),
+            any_auth(),
+            addresses.clone()
+        )
+            .prop_map(
+                |(vrid, prio, int, auth, a)| Advert::v2(vrid, prio, int, auth, a)
+                    .expect("in range")
+            ),
         (any::<u8>(), any::<u8>(), 0..=4095u16, addresses)
             .prop_map(|(vrid, prio, int, a)| Advert::v3(vrid, prio, int, a).expect("in range")),
     ]

@@ -6,7 +6,9 @@ mod common;
 
 use common::sim::Net;
 use common::*;
-use halab_vrrp::{Action, Improvements, Input, InstanceConfig, Reason, State, Timer, Timestamp, TrackStatus};
+use halab_vrrp::{
+    Action, Improvements, Input, InstanceConfig, Reason, State, Timer, Timestamp, TrackStatus,
+};
 
 const WINNER: usize = 0;
 const LOSER: usize = 1;
@@ -42,11 +44,21 @@ fn split_brain(style: Style, first: usize) -> Net {
     net.input(WINNER, Input::Startup);
     net.input(LOSER, Input::Startup);
     net.run_until(at_ms(10_000));
-    assert_eq!((net.state(WINNER), net.state(LOSER)), (State::Master, State::Backup));
-    net.link_up = false;
+    assert_eq!(
+        (net.state(WINNER), net.state(LOSER)),
+        (State::Master, State::Backup)
+    );
+    net.isolated = vec![LOSER];
     net.run_until(at_ms(20_000));
-    assert_eq!((net.state(WINNER), net.state(LOSER)), (State::Master, State::Master));
-    assert_eq!(net.client_arp, Some(LOSER), "the loser took over last, clients follow it");
+    assert_eq!(
+        (net.state(WINNER), net.state(LOSER)),
+        (State::Master, State::Master)
+    );
+    assert_eq!(
+        net.client_arp,
+        Some(LOSER),
+        "the loser took over last, clients follow it"
+    );
     let other = 1 - first;
     // Let the other router's advert go by (lost), then heal just before `first` advertises.
     while net.next_advert(other) < net.next_advert(first) {
@@ -55,7 +67,7 @@ fn split_brain(style: Style, first: usize) -> Net {
     }
     let heal = Timestamp::from_micros(net.next_advert(first).as_micros() - 1);
     net.run_until(heal);
-    net.link_up = true;
+    net.isolated.clear();
     net
 }
 
@@ -65,7 +77,11 @@ fn outage_after_heal(style: Style, first: usize) -> (u64, bool) {
     let mut net = split_brain(style, first);
     let end = net.now.plus_micros(10_000_000);
     let outage = net.outage(end);
-    assert_eq!((net.state(WINNER), net.state(LOSER)), (State::Master, State::Backup), "{style:?}");
+    assert_eq!(
+        (net.state(WINNER), net.state(LOSER)),
+        (State::Master, State::Backup),
+        "{style:?}"
+    );
     outage
 }
 
@@ -110,17 +126,82 @@ fn rfc_behaviour_blacks_out_in_both_orders() {
 }
 
 #[test]
-fn stepping_down_resigns_with_priority_zero() {
-    // Input: a master hears a better advert. Output: Adver_Timer cancelled, priority 0 advert,
-    // VIPs removed, Backup.
+fn stepping_down_sends_a_last_advert() {
+    // Input: a master hears a better advert. Output: Adver_Timer cancelled, one last advert at
+    // our priority (the winner sees a lower-priority master: contention), VIPs removed, Backup.
     let (mut instance, since) = master(config(100));
     let actions = instance.handle(since, received(HIGHER, advert_v2(150)));
-    assert_eq!(sent(&actions), vec![0]);
-    assert_eq!(actions[1], Action::SendAdvert { advert: advert_v2(0) });
-    assert_eq!(transition(&actions), Some((State::Master, State::Backup, Reason::HigherPriority {
-        src: HIGHER,
-        priority: 150
-    })));
+    assert_eq!(
+        actions[1],
+        Action::SendAdvert {
+            advert: advert_v2(100)
+        }
+    );
+    assert_eq!(sent(&actions), vec![100]);
+    assert_eq!(
+        transition(&actions),
+        Some((
+            State::Master,
+            State::Backup,
+            Reason::HigherPriority {
+                src: HIGHER,
+                priority: 150
+            }
+        ))
+    );
+    // Input: the same with the improvement off. Output: no advert (keepalived, RFC 6.4.3).
+    let (mut instance, since) = master(config(100).rfc_strict());
+    assert!(sent(&instance.handle(since, received(HIGHER, advert_v2(150)))).is_empty());
+}
+
+#[test]
+fn keepalived_winner_heals_with_a_halab_loser() {
+    // Input: winner keepalived, loser halabd, the loser hears the winner first.
+    // Output: the loser's last advert makes keepalived's winner ARP (garp_lower_prio_repeat).
+    let mut net = Net::new(vec![
+        router(LOWER, 150, Style::Keepalived),
+        router(HIGHER, 100, Style::Halab),
+    ]);
+    heal_loser_first(&mut net);
+    let (outage, ok) = net.outage(net.now.plus_micros(10_000_000));
+    assert!(ok && outage <= 200, "outage {outage} us");
+}
+
+#[test]
+fn third_router_does_not_take_over_during_a_heal() {
+    // Input: winner 150 and a third router 120 on one side, loser 100 cut off; the loser hears
+    // the winner first. Output: the third router stays backup throughout, the client is back.
+    for third in [Style::Halab, Style::Keepalived, Style::Rfc] {
+        let mut net = Net::new(vec![
+            router(LOWER, 150, Style::Halab),
+            router(HIGHER, 100, Style::Halab),
+            router(std::net::Ipv4Addr::new(192, 168, 0, 13), 120, third),
+        ]);
+        heal_loser_first(&mut net);
+        let end = net.now.plus_micros(10_000_000);
+        while net.step(end) {
+            assert_eq!(net.state(2), State::Backup, "{third:?} at {:?}", net.now);
+        }
+        assert!(net.client_ok(), "{third:?}");
+    }
+}
+
+/// Starts `net` (router 0 wins, router 1 loses), cuts the loser off until it is master too,
+/// then heals just before the winner's next advert.
+fn heal_loser_first(net: &mut Net) {
+    for r in 0..net.routers.len() {
+        net.input(r, Input::Startup);
+    }
+    net.run_until(at_ms(10_000));
+    net.isolated = vec![LOSER];
+    net.run_until(at_ms(20_000));
+    assert_eq!(
+        (net.state(WINNER), net.state(LOSER)),
+        (State::Master, State::Master)
+    );
+    let heal = Timestamp::from_micros(net.next_advert(WINNER).as_micros() - 1);
+    net.run_until(heal);
+    net.isolated.clear();
 }
 
 #[test]
@@ -135,21 +216,16 @@ fn contention_garps_are_rate_limited() {
     assert_eq!((sent(&actions), garps(&actions)), (vec![100], 0));
     let actions = instance.handle(since.plus_micros(1_000_000), received(HIGHER, advert_v2(0)));
     assert_eq!((sent(&actions), garps(&actions)), (vec![100], 1));
-    let actions = instance.handle(since.plus_micros(1_500_000), received(HIGHER, advert_v2(50)));
+    let actions = instance.handle(
+        since.plus_micros(1_500_000),
+        received(HIGHER, advert_v2(50)),
+    );
     assert_eq!(garps(&actions), 0);
-    let actions = instance.handle(since.plus_micros(2_000_000), received(HIGHER, advert_v2(50)));
+    let actions = instance.handle(
+        since.plus_micros(2_000_000),
+        received(HIGHER, advert_v2(50)),
+    );
     assert_eq!(garps(&actions), 1);
-}
-
-#[test]
-fn rfc_backup_does_not_take_over_on_a_resignation() {
-    // Input: a plain RFC backup hears the loser resign (priority 0), then the winner's next
-    // advert. Output: Skew_Time armed, then Master_Down_Interval again: no takeover.
-    let mut instance = backup(config(90).rfc_strict());
-    let actions = instance.handle(at_ms(1_000), received(HIGHER, advert_v2(0)));
-    assert_eq!(armed(&actions, Timer::MasterDown), Some(at_us(1_000_000 + 648_437)));
-    let actions = instance.handle(at_ms(1_500), received(LOWER, advert_v2(150)));
-    assert_eq!(armed(&actions, Timer::MasterDown), Some(at_us(1_500_000 + 3_648_437)));
 }
 
 /// A master (priority 100) and a backup (priority 90); the master's tracked script fails
@@ -162,7 +238,15 @@ fn handoff(style: Style) -> (u64, bool) {
     net.run_until(at_ms(10_300));
     assert_eq!((net.state(0), net.state(1)), (State::Master, State::Backup));
     let failed = net.now;
-    net.input(0, Input::TrackingChanged { tracking: TrackStatus { weight: -20, ..TrackStatus::default() } });
+    net.input(
+        0,
+        Input::TrackingChanged {
+            tracking: TrackStatus {
+                weight: -20,
+                ..TrackStatus::default()
+            },
+        },
+    );
     while net.state(1) != State::Master {
         assert!(net.step(at_ms(20_000)), "{style:?}: no hand-off");
     }
@@ -198,10 +282,62 @@ fn master_keeps_the_vips_when_nobody_takes_over() {
     let mut net = Net::new(vec![router(HIGHER, 100, Style::Halab)]);
     net.input(0, Input::Startup);
     net.run_until(at_ms(5_000));
-    net.input(0, Input::TrackingChanged { tracking: TrackStatus { weight: -200, ..TrackStatus::default() } });
+    net.input(
+        0,
+        Input::TrackingChanged {
+            tracking: TrackStatus {
+                weight: -200,
+                ..TrackStatus::default()
+            },
+        },
+    );
     net.run_until(at_ms(65_000));
     assert_eq!(net.state(0), State::Master);
     assert!(net.routers[0].holds_vip);
-    let adverts = net.routers[0].actions.iter().filter(|(_, a)| matches!(a, Action::SendAdvert { .. })).count();
+    let adverts = net.routers[0]
+        .actions
+        .iter()
+        .filter(|(_, a)| matches!(a, Action::SendAdvert { .. }))
+        .count();
     assert!(adverts > 60, "{adverts} adverts");
+}
+
+#[test]
+fn fast_handoff_listens_only_to_the_followed_master() {
+    // Input: a backup (100) following a master (150) hears it advertise 80. Output: discarded,
+    // Master_Down_Timer at Skew_Time; Master when it fires, preempting.
+    let mut instance = backup(config(100));
+    instance.handle(at_ms(1_000), received(HIGHER, advert_v2(150)));
+    let actions = instance.handle(at_ms(2_000), received(HIGHER, advert_v2(80)));
+    assert_eq!(
+        actions,
+        vec![
+            Action::Discarded {
+                src: Some(HIGHER),
+                reason: halab_vrrp::DiscardReason::LowerPriority {
+                    priority: 80,
+                    ours: 100
+                }
+            },
+            Action::ArmTimer {
+                timer: Timer::MasterDown,
+                at: at_us(2_609_375)
+            },
+        ]
+    );
+    let actions = instance.handle(
+        at_us(2_609_375),
+        Input::TimerFired {
+            timer: Timer::MasterDown,
+        },
+    );
+    assert_eq!(
+        transition(&actions),
+        Some((State::Backup, State::Master, Reason::Preempted))
+    );
+    // Input: the same from a router we do not follow. Output: discarded only.
+    let mut instance = backup(config(100));
+    instance.handle(at_ms(1_000), received(HIGHER, advert_v2(150)));
+    let actions = instance.handle(at_ms(2_000), received(LOWER, advert_v2(80)));
+    assert_eq!(armed(&actions, Timer::MasterDown), None);
 }

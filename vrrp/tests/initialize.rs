@@ -4,8 +4,8 @@ mod common;
 
 use common::*;
 use halab_vrrp::{
-    Action, ConfigError, ConfigWarning, IgnoreReason, InitialState, Input, Instance, InstanceConfig, Reason, State,
-    Timer, Timestamp, Version, Vip,
+    Action, ConfigError, ConfigWarning, IgnoreReason, InitialState, Input, Instance,
+    InstanceConfig, Reason, State, Timer, Timestamp, Version, Vip,
 };
 
 #[test]
@@ -16,8 +16,15 @@ fn non_owner_starts_as_backup() {
     assert_eq!(
         actions,
         vec![
-            Action::ArmTimer { timer: Timer::MasterDown, at: at_us(3_609_375) },
-            Action::StateChanged { from: State::Initialize, to: State::Backup, reason: Reason::Startup },
+            Action::ArmTimer {
+                timer: Timer::MasterDown,
+                at: at_us(3_609_375)
+            },
+            Action::StateChanged {
+                from: State::Initialize,
+                to: State::Backup,
+                reason: Reason::Startup
+            },
         ]
     );
 }
@@ -33,11 +40,20 @@ fn owner_with_state_master_starts_as_master() {
     assert_eq!(
         actions,
         vec![
-            Action::SendAdvert { advert: advert_v2(255) },
-            Action::ArmTimer { timer: Timer::Advert, at: at_ms(1_005) },
+            Action::SendAdvert {
+                advert: advert_v2(255)
+            },
+            Action::ArmTimer {
+                timer: Timer::Advert,
+                at: at_ms(1_005)
+            },
             Action::AddVips { vips: vec![vip()] },
             Action::SendGratuitousArp { vips: vec![vip()] },
-            Action::StateChanged { from: State::Initialize, to: State::Master, reason: Reason::Startup },
+            Action::StateChanged {
+                from: State::Initialize,
+                to: State::Master,
+                reason: Reason::Startup
+            },
         ]
     );
 }
@@ -59,7 +75,10 @@ fn state_master_without_priority_255_starts_as_backup() {
     config.initial_state = InitialState::Master;
     let mut instance = instance(config);
     let actions = instance.handle(Timestamp::ZERO, Input::Startup);
-    assert_eq!(transition(&actions), Some((State::Initialize, State::Backup, Reason::Startup)));
+    assert_eq!(
+        transition(&actions),
+        Some((State::Initialize, State::Backup, Reason::Startup))
+    );
     assert_eq!(armed(&actions, Timer::MasterDown), Some(at_us(3_414_062)));
 }
 
@@ -69,12 +88,16 @@ fn startup_twice_and_shutdown_when_stopped_are_ignored() {
     let mut instance = instance(config(100));
     assert_eq!(
         instance.handle(Timestamp::ZERO, Input::Shutdown),
-        vec![Action::Ignored { reason: IgnoreReason::NotStarted }]
+        vec![Action::Ignored {
+            reason: IgnoreReason::NotStarted
+        }]
     );
     instance.handle(Timestamp::ZERO, Input::Startup);
     assert_eq!(
         instance.handle(Timestamp::ZERO, Input::Startup),
-        vec![Action::Ignored { reason: IgnoreReason::AlreadyStarted }]
+        vec![Action::Ignored {
+            reason: IgnoreReason::AlreadyStarted
+        }]
     );
 }
 
@@ -82,12 +105,25 @@ fn startup_twice_and_shutdown_when_stopped_are_ignored() {
 fn startup_with_interface_down_goes_to_fault() {
     // Input: InterfaceDown, Startup, InterfaceUp. Output: nothing, Fault, Backup.
     let mut instance = instance(config(100));
-    assert!(instance.handle(Timestamp::ZERO, Input::InterfaceDown).is_empty());
+    assert!(
+        instance
+            .handle(Timestamp::ZERO, Input::InterfaceDown)
+            .is_empty()
+    );
     let actions = instance.handle(Timestamp::ZERO, Input::Startup);
-    assert_eq!(transition(&actions), Some((State::Initialize, State::Fault, Reason::InterfaceDown)));
+    assert_eq!(
+        transition(&actions),
+        Some((State::Initialize, State::Fault, Reason::InterfaceDown))
+    );
     let actions = instance.handle(at_ms(10), Input::InterfaceUp);
-    assert_eq!(transition(&actions), Some((State::Fault, State::Backup, Reason::Recovered)));
-    assert_eq!(armed(&actions, Timer::MasterDown), Some(at_us(10_000 + 3_609_375)));
+    assert_eq!(
+        transition(&actions),
+        Some((State::Fault, State::Backup, Reason::Recovered))
+    );
+    assert_eq!(
+        armed(&actions, Timer::MasterDown),
+        Some(at_us(10_000 + 3_609_375))
+    );
 }
 
 #[test]
@@ -99,12 +135,21 @@ fn restart_after_shutdown() {
     assert_eq!(
         actions,
         vec![
-            Action::CancelTimer { timer: Timer::MasterDown },
-            Action::StateChanged { from: State::Backup, to: State::Initialize, reason: Reason::Shutdown },
+            Action::CancelTimer {
+                timer: Timer::MasterDown
+            },
+            Action::StateChanged {
+                from: State::Backup,
+                to: State::Initialize,
+                reason: Reason::Shutdown
+            },
         ]
     );
     let actions = instance.handle(at_ms(2), Input::Startup);
-    assert_eq!(transition(&actions), Some((State::Initialize, State::Backup, Reason::Startup)));
+    assert_eq!(
+        transition(&actions),
+        Some((State::Initialize, State::Backup, Reason::Startup))
+    );
 }
 
 #[test]
@@ -129,7 +174,13 @@ fn every_config_error_is_reported_at_once() {
     v3.advert_interval_cs = 4096;
     v3.auth = Some(halab_vrrp::Password::from_text("x").expect("short"));
     let errors = Instance::new(v3).expect_err("invalid");
-    assert_eq!(errors.0, vec![ConfigError::V3Interval { cs: 4096 }, ConfigError::AuthWithV3]);
+    assert_eq!(
+        errors.0,
+        vec![
+            ConfigError::V3Interval { cs: 4096 },
+            ConfigError::AuthWithV3
+        ]
+    );
     assert_eq!(
         errors.to_string(),
         "invalid vrrp instance: vrrpv3 advert interval of 4096 cs is outside 1..=4095 cs; \
@@ -150,12 +201,21 @@ fn keepalived_adjustments_are_warned() {
     config.preempt = false;
     config.preempt_delay_ms = 3_000;
     let instance = common::instance(config);
-    assert_eq!(instance.warnings(), &[ConfigWarning::NopreemptWithMaster, ConfigWarning::PreemptDelayWithMaster]);
+    assert_eq!(
+        instance.warnings(),
+        &[
+            ConfigWarning::NopreemptWithMaster,
+            ConfigWarning::PreemptDelayWithMaster
+        ]
+    );
 
     let mut config = common::config(100);
     config.preempt = false;
     config.preempt_delay_ms = 3_000;
-    assert_eq!(common::instance(config).warnings(), &[ConfigWarning::PreemptDelayWithNopreempt]);
+    assert_eq!(
+        common::instance(config).warnings(),
+        &[ConfigWarning::PreemptDelayWithNopreempt]
+    );
 }
 
 #[test]
@@ -165,7 +225,8 @@ fn config_json_uses_keepalived_defaults() {
     let mut expected = InstanceConfig::new(10, US);
     expected.vips = vec![vip(), Vip::new("10.0.0.1".parse().expect("address"), 32)];
     assert_eq!(config, expected);
-    let back: InstanceConfig = serde_json::from_str(&serde_json::to_string(&config).expect("json")).expect("json");
+    let back: InstanceConfig =
+        serde_json::from_str(&serde_json::to_string(&config).expect("json")).expect("json");
     assert_eq!(back, config);
     let typo = r#"{"vrid": 10, "primary_address": "192.168.0.11", "vips": [], "prioriy": 5}"#;
     assert!(serde_json::from_str::<InstanceConfig>(typo).is_err());

@@ -10,12 +10,22 @@ fn adver_timer_sends_an_advert() {
     // Input: Adver_Timer fires. Output: advert at our priority, Adver_Timer reset.
     let (mut instance, since) = master(config(100));
     let due = since.plus_micros(1_000_000);
-    let actions = instance.handle(due, Input::TimerFired { timer: Timer::Advert });
+    let actions = instance.handle(
+        due,
+        Input::TimerFired {
+            timer: Timer::Advert,
+        },
+    );
     assert_eq!(
         actions,
         vec![
-            Action::SendAdvert { advert: advert_v2(100) },
-            Action::ArmTimer { timer: Timer::Advert, at: due.plus_micros(1_000_000) },
+            Action::SendAdvert {
+                advert: advert_v2(100)
+            },
+            Action::ArmTimer {
+                timer: Timer::Advert,
+                at: due.plus_micros(1_000_000)
+            },
         ]
     );
 }
@@ -30,13 +40,21 @@ fn higher_priority_advert_makes_backup() {
     assert_eq!(
         actions,
         vec![
-            Action::CancelTimer { timer: Timer::Advert },
+            Action::CancelTimer {
+                timer: Timer::Advert
+            },
             Action::RemoveVips { vips: vec![vip()] },
-            Action::ArmTimer { timer: Timer::MasterDown, at: now.plus_micros(3_609_375) },
+            Action::ArmTimer {
+                timer: Timer::MasterDown,
+                at: now.plus_micros(3_609_375)
+            },
             Action::StateChanged {
                 from: State::Master,
                 to: State::Backup,
-                reason: Reason::HigherPriority { src: LOWER, priority: 150 },
+                reason: Reason::HigherPriority {
+                    src: LOWER,
+                    priority: 150
+                },
             },
         ]
     );
@@ -50,7 +68,14 @@ fn equal_priority_from_higher_address_makes_backup() {
     let actions = instance.handle(since, received(HIGHER, advert_v2(100)));
     assert_eq!(
         transition(&actions),
-        Some((State::Master, State::Backup, Reason::HigherPriority { src: HIGHER, priority: 100 }))
+        Some((
+            State::Master,
+            State::Backup,
+            Reason::HigherPriority {
+                src: HIGHER,
+                priority: 100
+            }
+        ))
     );
 }
 
@@ -62,7 +87,10 @@ fn equal_priority_from_lower_address_is_discarded() {
     let actions = instance.handle(since, received(LOWER, advert_v2(100)));
     assert_eq!(
         actions,
-        vec![Action::Discarded { src: Some(LOWER), reason: DiscardReason::LowerAddress { priority: 100 } }]
+        vec![Action::Discarded {
+            src: Some(LOWER),
+            reason: DiscardReason::LowerAddress { priority: 100 }
+        }]
     );
     assert_eq!(instance.state(), State::Master);
 }
@@ -74,7 +102,13 @@ fn lower_priority_advert_is_discarded() {
     let actions = instance.handle(since, received(HIGHER, advert_v2(50)));
     assert_eq!(
         actions,
-        vec![Action::Discarded { src: Some(HIGHER), reason: DiscardReason::LowerPriority { priority: 50, ours: 100 } }]
+        vec![Action::Discarded {
+            src: Some(HIGHER),
+            reason: DiscardReason::LowerPriority {
+                priority: 50,
+                ours: 100
+            }
+        }]
     );
 }
 
@@ -90,9 +124,20 @@ fn lower_priority_advert_forces_election_like_keepalived() {
     assert_eq!(
         actions,
         vec![
-            Action::Discarded { src: Some(HIGHER), reason: DiscardReason::LowerPriority { priority: 50, ours: 100 } },
-            Action::SendAdvert { advert: advert_v2(100) },
-            Action::ArmTimer { timer: Timer::Advert, at: now.plus_micros(1_000_000) },
+            Action::Discarded {
+                src: Some(HIGHER),
+                reason: DiscardReason::LowerPriority {
+                    priority: 50,
+                    ours: 100
+                }
+            },
+            Action::SendAdvert {
+                advert: advert_v2(100)
+            },
+            Action::ArmTimer {
+                timer: Timer::Advert,
+                at: now.plus_micros(1_000_000)
+            },
             Action::SendGratuitousArp { vips: vec![vip()] },
         ]
     );
@@ -107,8 +152,13 @@ fn priority_zero_gets_an_advert_back() {
     assert_eq!(
         actions,
         vec![
-            Action::SendAdvert { advert: advert_v2(100) },
-            Action::ArmTimer { timer: Timer::Advert, at: now.plus_micros(1_000_000) },
+            Action::SendAdvert {
+                advert: advert_v2(100)
+            },
+            Action::ArmTimer {
+                timer: Timer::Advert,
+                at: now.plus_micros(1_000_000)
+            },
         ]
     );
 }
@@ -122,10 +172,18 @@ fn shutdown_sends_priority_zero() {
     assert_eq!(
         actions,
         vec![
-            Action::CancelTimer { timer: Timer::Advert },
-            Action::SendAdvert { advert: advert_v2(0) },
+            Action::CancelTimer {
+                timer: Timer::Advert
+            },
+            Action::SendAdvert {
+                advert: advert_v2(0)
+            },
             Action::RemoveVips { vips: vec![vip()] },
-            Action::StateChanged { from: State::Master, to: State::Initialize, reason: Reason::Shutdown },
+            Action::StateChanged {
+                from: State::Master,
+                to: State::Initialize,
+                reason: Reason::Shutdown
+            },
         ]
     );
 }
@@ -138,7 +196,10 @@ fn v3_master_steps_down_with_the_new_masters_interval() {
     config.version = Version::V3;
     let (mut instance, since) = master(config);
     let actions = instance.handle(since, received(HIGHER, advert_v3(150, 200)));
-    assert_eq!(armed(&actions, Timer::MasterDown), Some(since.plus_micros(6_000_000 + 1_218_750)));
+    assert_eq!(
+        armed(&actions, Timer::MasterDown),
+        Some(since.plus_micros(6_000_000 + 1_218_750))
+    );
     assert_eq!(instance.master_adver_int_cs(), 200);
 }
 
@@ -151,10 +212,18 @@ fn interface_down_makes_master_resign() {
     assert_eq!(
         actions,
         vec![
-            Action::CancelTimer { timer: Timer::Advert },
-            Action::SendAdvert { advert: advert_v2(0) },
+            Action::CancelTimer {
+                timer: Timer::Advert
+            },
+            Action::SendAdvert {
+                advert: advert_v2(0)
+            },
             Action::RemoveVips { vips: vec![vip()] },
-            Action::StateChanged { from: State::Master, to: State::Fault, reason: Reason::InterfaceDown },
+            Action::StateChanged {
+                from: State::Master,
+                to: State::Fault,
+                reason: Reason::InterfaceDown
+            },
         ]
     );
 }

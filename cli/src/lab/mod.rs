@@ -4,6 +4,7 @@ pub mod env;
 pub mod locate;
 pub mod model;
 pub mod raw;
+mod schema;
 mod serde_error;
 pub mod validate;
 

@@ -3,7 +3,8 @@
 //! Every struct denies unknown fields, and nothing here is `untagged` or `flatten`:
 //! those turn a typo into an unreadable error. Defaults and cross-field rules live in
 //! `validate.rs`, which turns these into the [`super::model::Lab`] that cannot be invalid.
-//! Field names are the lab file's keys (snake_case, as in keepalived.conf).
+//! Field names are the lab file's keys (snake_case, as in keepalived.conf). A new nested
+//! struct or enum also needs its place in `schema.rs`, which finds every unknown key at once.
 
 use std::collections::BTreeMap;
 

@@ -35,13 +35,13 @@ impl Ctx<'_> {
         self.diags.push(path, pos, message, hint.into());
     }
 
-    /// `${VAR}` / `${VAR:-default}` in a secret field.
-    fn secret(&mut self, path: &str, raw: &str) -> Secret {
+    /// `${VAR}` / `${VAR:-default}` in a secret field; None (reported) when a variable is unset.
+    fn secret(&mut self, path: &str, raw: &str) -> Option<Secret> {
         match expand(raw, self.env) {
-            Ok(s) => Secret::new(s),
+            Ok(s) => Some(Secret::new(s)),
             Err(var) => {
                 self.bad(path, format!("environment variable `{var}` is not set"), Some(format!("export {var}=... before running halab, or write `${{{var}:-default}}`")));
-                Secret::new(String::new())
+                None
             }
         }
     }
@@ -64,11 +64,10 @@ fn build(cx: &mut Ctx<'_>, raw: RawLab, file: &Path) -> Lab {
         }
     }
     let scripts = scripts(cx, &raw.scripts);
-    let vrrp = vrrp(cx, &raw.vrrp, &networks, &nodes, &scripts);
-    for (i, n) in raw.nodes.iter().enumerate() {
-        if n.role == Role::Lb && !vrrp.iter().any(|v| v.member(&n.name).is_some()) && !raw.vrrp.is_empty() {
-            cx.bad(&format!("nodes[{i}].name"), format!("LB node `{}` takes part in no VRRP instance", n.name), Some("an LB without VRRP peers never gets the VIP: list it in a vrrp[].priorities".to_string()));
-        }
+    let networks_ok = !networks.is_empty() && networks.len() == raw.networks.len();
+    let (vrrp, resolved) = vrrp(cx, &raw.vrrp, &networks, networks_ok, &nodes, &scripts);
+    if resolved {
+        lbs_in_no_instance(cx, &raw.nodes, &nodes, &vrrp);
     }
     if raw.vrrp.is_empty() && nodes.iter().any(|n| n.role == Role::Lb) {
         cx.bad("", "the lab has LB nodes but no `vrrp` instance", Some("add `vrrp: [{vrid: 51, vips: [ADDRESS]}]`: the VIP the LBs share".to_string()));
@@ -87,6 +86,18 @@ fn build(cx: &mut Ctx<'_>, raw: RawLab, file: &Path) -> Lab {
         haproxy,
         hosts: raw.hosts.unwrap_or(true),
         ssh: SshDefaults { accept_new_host_keys: raw.ssh.as_ref().and_then(|s| s.accept_new_host_keys).unwrap_or(false) },
+    }
+}
+
+/// Every LB takes part in some instance (checked only when every instance's members are known:
+/// a misspelt member or network is reported as itself, not as its consequences).
+fn lbs_in_no_instance(cx: &mut Ctx<'_>, raw: &[RawNode], nodes: &[Node], vrrp: &[VrrpInstance]) {
+    for (i, n) in raw.iter().enumerate() {
+        // A node whose addresses were rejected (reported) cannot be placed on a network.
+        let placed = nodes.iter().find(|m| m.name == n.name).is_some_and(|m| !m.interfaces.is_empty());
+        if n.role == Role::Lb && placed && !vrrp.is_empty() && !vrrp.iter().any(|v| v.member(&n.name).is_some()) {
+            cx.bad(&format!("nodes[{i}].name"), format!("LB node `{}` takes part in no VRRP instance", n.name), Some(format!("an LB without VRRP peers never gets the VIP: add `{}: PRIORITY` to an instance's `priorities`", n.name)));
+        }
     }
 }
 
@@ -144,8 +155,11 @@ fn nodes(cx: &mut Ctx<'_>, raw: &RawLab, networks: &[Network], provider: Provide
     if raw.nodes.is_empty() {
         cx.bad("nodes", "the lab has no node", Some("a lab needs LB nodes (role: lb) and web nodes (role: web)".to_string()));
     }
+    for k in raw.sysctl.keys() {
+        check_sysctl(cx, &format!("sysctl.{k}"), k);
+    }
     if !raw.nodes.iter().any(|n| n.role == Role::Lb) && !raw.nodes.is_empty() {
-        cx.bad("nodes", "the lab has no LB node", Some("add at least two nodes with `role: lb`: they run HAProxy and share the VIP".to_string()));
+        cx.bad_key("nodes", "the lab has no LB node", Some("add at least two nodes with `role: lb`: they run HAProxy and share the VIP".to_string()));
     }
     for (i, n) in raw.nodes.iter().enumerate() {
         let path = format!("nodes[{i}]");
@@ -192,7 +206,8 @@ fn nodes(cx: &mut Ctx<'_>, raw: &RawLab, networks: &[Network], provider: Provide
             }
             let ifname = ifname.cloned().unwrap_or_else(|| format!("eth{k}"));
             if !valid_ifname(&ifname) {
-                cx.bad(&addr_path, format!("interface name `{ifname}` is not 1-15 letters, digits, `-`, `_` or `.`"), Some("Linux limits interface names to 15 characters".to_string()));
+                let if_path = if n.address.is_some() { format!("{path}.interface") } else { format!("{apath}.interface") };
+                cx.bad(&if_path, format!("interface name `{ifname}` is not 1-15 letters, digits, `-`, `_` or `.`"), Some(format!("Linux limits interface names to 15 characters (IFNAMSIZ); `{ifname}` has {}", ifname.chars().count())));
             }
             interfaces.push(Interface { network: net.name.clone(), name: ifname, address: ip, prefix: net.cidr.prefix });
         }
@@ -216,11 +231,8 @@ fn nodes(cx: &mut Ctx<'_>, raw: &RawLab, networks: &[Network], provider: Provide
         for (k, v) in &n.sysctl {
             sysctl.insert(k.clone(), v.0.clone());
         }
-        for k in sysctl.keys() {
-            if !k.starts_with("net.") {
-                let sp = if n.sysctl.contains_key(k) { format!("{path}.sysctl.{k}") } else { format!("sysctl.{k}") };
-                cx.bad_key(&sp, format!("sysctl `{k}` is not a network sysctl"), Some("only net.* sysctls are per node (network namespace); others would change the whole machine".to_string()));
-            }
+        for k in n.sysctl.keys() {
+            check_sysctl(cx, &format!("{path}.sysctl.{k}"), k);
         }
         let ssh = ssh_target(cx, &path, n, raw.ssh.as_ref(), provider);
         out.push(Node {
@@ -236,6 +248,12 @@ fn nodes(cx: &mut Ctx<'_>, raw: &RawLab, networks: &[Network], provider: Provide
         });
     }
     out
+}
+
+fn check_sysctl(cx: &mut Ctx<'_>, path: &str, key: &str) {
+    if !key.starts_with("net.") {
+        cx.bad_key(path, format!("sysctl `{key}` is not a network sysctl"), Some("only net.* sysctls are per node (network namespace); others would change the whole machine".to_string()));
+    }
 }
 
 fn ssh_target(cx: &mut Ctx<'_>, path: &str, n: &RawNode, defaults: Option<&RawSshDefaults>, provider: Provider) -> Option<SshTarget> {
@@ -295,7 +313,7 @@ fn scripts(cx: &mut Ctx<'_>, raw: &BTreeMap<String, RawScript>) -> Vec<TrackScri
         }
         if let Some(t) = s.timeout {
             if !(t > 0.0 && t <= 3600.0) {
-                cx.bad(&format!("{path}.timeout"), format!("timeout {t} is outside (0, 3600] seconds"), None);
+                cx.bad(&format!("{path}.timeout"), format!("timeout {t} is outside (0, 3600] seconds"), Some("keepalived waits `timeout` seconds for the script before counting it failed; keep it below `interval`".to_string()));
             }
         }
         let weight = s.weight.unwrap_or(0);
@@ -314,10 +332,14 @@ fn scripts(cx: &mut Ctx<'_>, raw: &BTreeMap<String, RawScript>) -> Vec<TrackScri
         if let Some(f) = &s.file {
             if !f.path.starts_with('/') {
                 cx.bad(&format!("{path}.file.path"), format!("script path `{}` is not absolute", f.path), Some("write it where keepalived expects it, e.g. /etc/keepalived/check_haproxy.sh".to_string()));
+            } else if !f.path.starts_with("/etc/keepalived/") || f.path.contains("/../") {
+                // The checks and the netns provider give a node its own /etc/keepalived;
+                // a script elsewhere would be written over the host's file.
+                cx.bad(&format!("{path}.file.path"), format!("script file `{}` is outside /etc/keepalived/", f.path), Some("halab writes script bodies beside keepalived.conf: use /etc/keepalived/NAME.sh".to_string()));
             }
         }
         if s.script.trim().is_empty() {
-            cx.bad(&format!("{path}.script"), "the script is empty", None);
+            cx.bad(&format!("{path}.script"), "the script is empty", Some("write the command keepalived runs, e.g. `script: \"killall -0 haproxy\"`".to_string()));
         }
         out.push(TrackScript {
             name: name.clone(),
@@ -344,8 +366,12 @@ pub(super) fn parse_vip(s: &str) -> Option<Vip> {
     }
 }
 
-fn vrrp(cx: &mut Ctx<'_>, raw: &[RawVrrp], networks: &[Network], nodes: &[Node], scripts: &[TrackScript]) -> Vec<VrrpInstance> {
+/// The instances, and whether every instance's members are known (no misspelt member or
+/// network, no member whose address was rejected).
+/// `networks_ok`: every network of the file was accepted (else VIPs are not checked against them).
+fn vrrp(cx: &mut Ctx<'_>, raw: &[RawVrrp], networks: &[Network], networks_ok: bool, nodes: &[Node], scripts: &[TrackScript]) -> (Vec<VrrpInstance>, bool) {
     let mut out: Vec<VrrpInstance> = Vec::new();
+    let mut all_resolved = true;
     let node_ips: HashMap<Ipv4Addr, &str> = nodes.iter().flat_map(|n| n.interfaces.iter().map(move |i| (i.address, n.name.as_str()))).collect();
     let mut vip_seen: HashMap<Ipv4Addr, String> = HashMap::new();
     for (i, r) in raw.iter().enumerate() {
@@ -374,7 +400,7 @@ fn vrrp(cx: &mut Ctx<'_>, raw: &[RawVrrp], networks: &[Network], nodes: &[Node],
                 cx.bad(&vpath, format!("`{v}` is not an IPv4 address"), Some("write ADDRESS or ADDRESS/PREFIX, e.g. 192.168.64.200/24".to_string()));
                 continue;
             };
-            if !networks.iter().any(|n| n.cidr.contains(vip.address)) {
+            if networks_ok && !networks.iter().any(|n| n.cidr.contains(vip.address)) {
                 let nets: Vec<String> = networks.iter().map(|n| format!("{} ({})", n.name, n.cidr)).collect();
                 cx.bad(&vpath, format!("VIP {} is outside every network", vip.address), Some(format!("clients reach a VIP through a lab network: pick an address in {}", nets.join(", "))));
             }
@@ -387,10 +413,12 @@ fn vrrp(cx: &mut Ctx<'_>, raw: &[RawVrrp], networks: &[Network], nodes: &[Node],
             vips.push(vip);
         }
         let net_names: Vec<&str> = networks.iter().map(|n| n.name.as_str()).collect();
+        let mut resolved = networks_ok;
         let network = match &r.network {
             Some(nn) if networks.iter().any(|n| &n.name == nn) => nn.clone(),
             Some(nn) => {
                 cx.bad(&format!("{path}.network"), format!("no network named `{nn}`"), Some(did_you_mean(nn, &net_names)));
+                resolved = false;
                 nn.clone()
             }
             None => vips.first().and_then(|v| networks.iter().find(|n| n.cidr.contains(v.address))).or(networks.first()).map(|n| n.name.clone()).unwrap_or_default(),
@@ -402,19 +430,22 @@ fn vrrp(cx: &mut Ctx<'_>, raw: &[RawVrrp], networks: &[Network], nodes: &[Node],
                 }
             }
         }
-        let members = members(cx, &path, r, nodes, &network);
-        if members.len() < 2 && !members.is_empty() {
-            cx.bad(&format!("{path}.priorities"), format!("instance `{name}` has one member (`{}`): an LB without VRRP peers", members[0].node), Some("list at least two LB nodes; with one, nothing can take the VIP over".to_string()));
+        let (members, members_known) = members(cx, &path, r, nodes, &network);
+        resolved &= members_known;
+        all_resolved &= resolved;
+        if resolved {
+            check_member_count(cx, &path, r, &name, &network, &members);
         }
         if let Some(o) = out.iter().find(|o| o.vrid == vrid && o.network == network) {
             cx.bad(&format!("{path}.vrid"), format!("vrid {vrid} is also used by instance `{}` on network `{network}`", o.name), Some("two groups with one VRID on one network see each other's adverts (keepalived logs `ip address associated with VRID not present`); give each a unique vrid".to_string()));
         }
         let auth = r.auth.as_ref().map(|a| {
             let s = cx.secret(&format!("{path}.auth.pass"), &a.pass);
-            if s.expose().is_empty() || s.expose().len() > 8 {
-                cx.bad(&format!("{path}.auth.pass"), format!("auth pass is {} characters; it must be 1 to 8", s.expose().len()), Some("VRRPv2 carries 8 bytes of password; keepalived silently truncates longer ones".to_string()));
+            let len = s.as_ref().map_or(1, |s| s.expose().len());
+            if !(1..=8).contains(&len) {
+                cx.bad(&format!("{path}.auth.pass"), format!("auth pass is {len} characters; it must be 1 to 8"), Some("VRRPv2 carries 8 bytes of password; keepalived silently truncates longer ones".to_string()));
             }
-            s
+            s.unwrap_or_else(|| Secret::new(String::new()))
         });
         if version == 3 && auth.is_some() {
             cx.bad_key(&format!("{path}.auth"), "VRRPv3 has no authentication", Some("RFC 5798 removed it; drop `auth` or use version 2".to_string()));
@@ -426,20 +457,15 @@ fn vrrp(cx: &mut Ctx<'_>, raw: &[RawVrrp], networks: &[Network], nodes: &[Node],
             }
         }
         for (j, t) in r.track_interfaces.iter().enumerate() {
-            for m in &members {
-                let has = nodes.iter().find(|n| n.name == m.node).is_some_and(|n| n.interfaces.iter().any(|i| &i.name == t));
-                if !has {
-                    cx.bad(&format!("{path}.track_interfaces[{j}]"), format!("node `{}` has no interface `{t}`", m.node), None);
-                }
-            }
+            check_track_interface(cx, &format!("{path}.track_interfaces[{j}]"), t, &members, nodes);
         }
         let preempt = r.preempt.unwrap_or(true);
         if let Some(d) = r.preempt_delay {
             if !(0.0..=1000.0).contains(&d) {
-                cx.bad(&format!("{path}.preempt_delay"), format!("preempt_delay {d} is outside 0..1000 seconds"), None);
+                cx.bad(&format!("{path}.preempt_delay"), format!("preempt_delay {d} is outside 0..1000 seconds"), Some("keepalived accepts a preempt_delay of 0 to 1000 seconds".to_string()));
             }
             if !preempt {
-                cx.bad_key(&format!("{path}.preempt_delay"), "preempt_delay is set with `preempt: false`", Some("nopreempt never preempts, so there is nothing to delay".to_string()));
+                cx.bad_key(&format!("{path}.preempt_delay"), "`preempt_delay` is set with `preempt: false`", Some("nopreempt never preempts, so there is nothing to delay: drop one of them".to_string()));
             }
         }
         out.push(VrrpInstance {
@@ -471,12 +497,47 @@ fn vrrp(cx: &mut Ctx<'_>, raw: &[RawVrrp], networks: &[Network], nodes: &[Node],
     }
     for (i, r) in raw.iter().enumerate() {
         if let Some(g) = &r.sync_group {
+            for (j, t) in r.track_scripts.iter().enumerate() {
+                if scripts.iter().any(|s| &s.name == t && s.weight != 0) {
+                    cx.bad(&format!("vrrp[{i}].track_scripts[{j}]"), format!("script `{t}` has a weight, but instance is in sync group `{g}`"), Some("keepalived ignores tracked-script weights inside a sync group (the group moves on FAULT only): set `weight: 0` on the script".to_string()));
+                }
+            }
             if groups.get(g.as_str()) == Some(&1) {
                 cx.bad(&format!("vrrp[{i}].sync_group"), format!("sync group `{g}` has one instance"), Some("a sync group moves several instances together; keepalived warns about (and ignores) a group of one".to_string()));
             }
         }
     }
-    out
+    (out, all_resolved)
+}
+
+/// An instance needs two members: with one, nothing takes the VIP over; with none, no LB runs it.
+fn check_member_count(cx: &mut Ctx<'_>, path: &str, r: &RawVrrp, name: &str, network: &str, members: &[VrrpMember]) {
+    match members {
+        [] => {
+            let at = if r.network.is_some() { format!("{path}.network") } else { format!("{path}.vips") };
+            cx.bad(&at, format!("instance `{name}` has no member: no LB node has an address on network `{network}`"), Some(format!("give the LB nodes an address on `{network}` (`addresses: [{{network: {network}, address: IP}}]`), or run the instance on their network")));
+        }
+        [one] => {
+            let at = if r.priorities.is_empty() { format!("{path}.vrid") } else { format!("{path}.priorities") };
+            cx.bad(&at, format!("instance `{name}` has one member (`{}`): an LB without VRRP peers", one.node), Some(format!("list at least two LB nodes on `{network}`; with one, nothing can take the VIP over")));
+        }
+        _ => {}
+    }
+}
+
+/// A tracked interface must exist on every member (keepalived puts the instance in FAULT otherwise).
+fn check_track_interface(cx: &mut Ctx<'_>, path: &str, t: &str, members: &[VrrpMember], nodes: &[Node]) {
+    if members.iter().any(|m| m.interface == t) {
+        cx.bad(path, format!("`{t}` is the interface the instance runs on"), Some("keepalived ignores tracking its own interface (a down link already means FAULT); track another link, e.g. the back network's".to_string()));
+        return;
+    }
+    let ifaces = |m: &VrrpMember| nodes.iter().find(|n| n.name == m.node).map(|n| n.interfaces.iter().map(|i| i.name.as_str()).collect::<Vec<_>>()).unwrap_or_default();
+    let lacking: Vec<String> = members.iter().filter(|m| !ifaces(m).contains(&t)).map(|m| format!("`{}`", m.node)).collect();
+    if lacking.is_empty() {
+        return;
+    }
+    let have: Vec<String> = members.iter().map(|m| format!("{}: {}", m.node, ifaces(m).join(", "))).collect();
+    cx.bad(path, format!("interface `{t}` is missing on {}", lacking.join(", ")), Some(format!("the members' interfaces are {}; `interface:` on a node (or its `addresses` entry) names them", have.join("; "))));
 }
 
 fn advert_int(cx: &mut Ctx<'_>, path: &str, secs: f64, version: u8) -> u16 {
@@ -495,25 +556,36 @@ fn advert_int(cx: &mut Ctx<'_>, path: &str, secs: f64, version: u8) -> u16 {
     u16::try_from(cs as i64).unwrap_or(100)
 }
 
-fn members(cx: &mut Ctx<'_>, path: &str, r: &RawVrrp, nodes: &[Node], network: &str) -> Vec<VrrpMember> {
+/// The instance's members, and whether every one is known: false when a listed node is
+/// unknown, no LB or off the network, or an LB's address was rejected (each reported).
+fn members(cx: &mut Ctx<'_>, path: &str, r: &RawVrrp, nodes: &[Node], network: &str) -> (Vec<VrrpMember>, bool) {
     let on_net = |n: &Node| n.interface_on(network).map(|i| (i.name.clone(), i.address));
+    let unplaced = |n: &Node| n.interfaces.is_empty();
     let mut list: Vec<(String, i64)> = Vec::new();
+    let mut known = !nodes.iter().any(|n| n.role == Role::Lb && unplaced(n));
     if r.priorities.is_empty() {
         for (k, n) in nodes.iter().filter(|n| n.role == Role::Lb && on_net(n).is_some()).enumerate() {
             list.push((n.name.clone(), 100 - 10 * i64::try_from(k).unwrap_or(0)));
         }
     } else {
-        let lb_names: Vec<&str> = nodes.iter().filter(|n| n.role == Role::Lb).map(|n| n.name.as_str()).collect();
+        // A misspelt member is most likely an LB that is not listed yet.
+        let unlisted: Vec<&str> = nodes.iter().filter(|n| n.role == Role::Lb && !r.priorities.contains_key(&n.name)).map(|n| n.name.as_str()).collect();
         // Keep the lab's node order, not the map's, so MASTER ties go to the first listed node.
         let mut keyed: Vec<(usize, String, i64)> = Vec::new();
         for (name, prio) in &r.priorities {
             let ppath = format!("{path}.priorities.{name}");
             match nodes.iter().position(|n| &n.name == name) {
-                None => cx.bad_key(&ppath, format!("no node named `{name}`"), Some(did_you_mean(name, &lb_names))),
-                Some(idx) if nodes[idx].role != Role::Lb => cx.bad_key(&ppath, format!("node `{name}` is not an LB node"), Some("only `role: lb` nodes run VRRP".to_string())),
-                Some(idx) if on_net(&nodes[idx]).is_none() => cx.bad_key(&ppath, format!("node `{name}` is not on network `{network}`"), None),
-                Some(idx) => keyed.push((idx, name.clone(), *prio)),
+                None => cx.bad_key(&ppath, format!("no node named `{name}`"), Some(did_you_mean(name, &unlisted))),
+                Some(idx) if nodes[idx].role != Role::Lb => cx.bad_key(&ppath, format!("node `{name}` is not an LB node"), Some("only `role: lb` nodes run VRRP; web nodes are haproxy's servers".to_string())),
+                // Its address was rejected, and that is reported.
+                Some(idx) if unplaced(&nodes[idx]) => {}
+                Some(idx) if on_net(&nodes[idx]).is_none() => cx.bad_key(&ppath, format!("node `{name}` has no address on network `{network}`"), Some(format!("add one to its `addresses`, or leave `{name}` out of this instance"))),
+                Some(idx) => {
+                    keyed.push((idx, name.clone(), *prio));
+                    continue;
+                }
             }
+            known = false;
         }
         keyed.sort();
         list = keyed.into_iter().map(|(_, n, p)| (n, p)).collect();
@@ -533,7 +605,7 @@ fn members(cx: &mut Ctx<'_>, path: &str, r: &RawVrrp, nodes: &[Node], network: &
                 cx.bad(&format!("{path}.master"), format!("`{m}` is not a member of this instance"), Some(did_you_mean(m, &names)));
             }
             if !preempt {
-                cx.bad(&format!("{path}.master"), "a MASTER initial state with `preempt: false`", Some("keepalived's nopreempt only works when every node starts as BACKUP: drop `master`".to_string()));
+                cx.bad(&format!("{path}.master"), format!("`master: {m}` (initial state MASTER) is set with `preempt: false`"), Some("keepalived's nopreempt only works when every member starts as BACKUP: drop `master` (the highest priority still wins the first election)".to_string()));
             }
             Some(m.clone())
         }
@@ -550,5 +622,5 @@ fn members(cx: &mut Ctx<'_>, path: &str, r: &RawVrrp, nodes: &[Node], network: &
             address,
         });
     }
-    out
+    (out, known)
 }

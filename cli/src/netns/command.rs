@@ -4,7 +4,8 @@
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread::{JoinHandle, sleep};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
@@ -43,17 +44,43 @@ pub(crate) fn describe(cmd: &Command) -> String {
 pub(crate) struct Running {
     desc: String,
     child: Child,
-    stdout: JoinHandle<Vec<u8>>,
-    stderr: JoinHandle<Vec<u8>>,
-    stdin: Option<JoinHandle<()>>,
+    stdout: Collector,
+    stderr: Collector,
 }
 
-fn collect(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        buf
-    })
+/// How long output may still flow after the command exited. A daemon it left behind may hold
+/// the pipe open for good; what the command itself wrote is in the pipe by then.
+const DRAIN: Duration = Duration::from_millis(200);
+
+/// Reads a pipe on a thread into a shared buffer, so a pipe that never closes (held by a
+/// grandchild) cannot hold up the caller.
+struct Collector {
+    buf: Arc<Mutex<Vec<u8>>>,
+    eof: mpsc::Receiver<()>,
+}
+
+impl Collector {
+    fn start(mut pipe: impl Read + Send + 'static) -> Collector {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let (tx, eof) = mpsc::channel();
+        let shared = Arc::clone(&buf);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                if let Ok(mut b) = shared.lock() {
+                    b.extend_from_slice(&chunk[..n]);
+                }
+            }
+            let _ = tx.send(());
+        });
+        Collector { buf, eof }
+    }
+
+    fn text(self, until: Instant) -> String {
+        let _ = self.eof.recv_timeout(until.saturating_duration_since(Instant::now()));
+        let bytes = self.buf.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
 }
 
 impl Running {
@@ -69,15 +96,14 @@ impl Running {
         let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
             unreachable!("stdout and stderr were set to piped")
         };
-        let stdin = match (child.stdin.take(), input) {
+        if let (Some(mut pipe), Some(bytes)) = (child.stdin.take(), input) {
             // A writer thread: a batch bigger than the pipe buffer must not block the reader.
-            (Some(mut pipe), Some(bytes)) => Some(std::thread::spawn(move || {
-                // A command that exits early closes the pipe; its status tells why.
+            // A command that exits early closes the pipe; its status tells why.
+            std::thread::spawn(move || {
                 let _ = pipe.write_all(&bytes);
-            })),
-            _ => None,
-        };
-        Ok(Running { desc, child, stdout: collect(out), stderr: collect(err), stdin })
+            });
+        }
+        Ok(Running { desc, child, stdout: Collector::start(out), stderr: Collector::start(err) })
     }
 
     /// Waits for the command until `deadline`, then kills its process group.
@@ -99,11 +125,8 @@ impl Running {
                 }
             }
         };
-        if let Some(writer) = self.stdin {
-            let _ = writer.join();
-        }
-        let text = |h: JoinHandle<Vec<u8>>| String::from_utf8_lossy(&h.join().unwrap_or_default()).into_owned();
-        Ok(ExecOutput { status, stdout: text(self.stdout), stderr: text(self.stderr) })
+        let until = Instant::now() + DRAIN;
+        Ok(ExecOutput { status, stdout: self.stdout.text(until), stderr: self.stderr.text(until) })
     }
 
     /// Like [`Running::finish`], but a non-zero exit is an error carrying stderr.

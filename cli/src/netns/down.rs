@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use super::command::run;
-use super::enter::NETNS_DIR;
+use super::enter::{NETNS_DIR, named_ns_inode};
 use super::error::{NetnsError, Result, io_at};
 use super::procfs::ProcId;
 use super::state::LabState;
@@ -93,9 +93,18 @@ fn wait_gone(pending: &mut Vec<ProcId>, timeout: Duration) {
     }
 }
 
+/// Deletes the lab's namespace names that still name the namespaces it made.
 fn delete_namespaces(state: &LabState) -> Result<Vec<String>> {
-    let present: Vec<String> =
-        state.namespaces().filter(|ns| Path::new(NETNS_DIR).join(ns).exists()).map(str::to_owned).collect();
+    let present: Vec<String> = state
+        .namespaces()
+        .filter(|(ns, ino)| match (named_ns_inode(ns), ino) {
+            (None, _) => false,
+            (Some(now), Some(recorded)) => now == *recorded,
+            // Not recorded (a crash during up): `up` checked the name was free before.
+            (Some(_), None) => true,
+        })
+        .map(|(ns, _)| ns.to_owned())
+        .collect();
     if present.is_empty() {
         return Ok(present);
     }

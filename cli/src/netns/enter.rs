@@ -10,6 +10,11 @@ use super::error::{NetnsError, Result, io_at};
 /// Where iproute2 keeps named network namespaces.
 pub const NETNS_DIR: &str = "/run/netns";
 
+/// The inode of the network namespace named `name`, if that name exists.
+pub fn named_ns_inode(name: &str) -> Option<u64> {
+    std::fs::metadata(Path::new(NETNS_DIR).join(name)).ok().map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+}
+
 /// Runs `f` on a fresh thread that has joined the network namespace `name` (from /run/netns),
 /// and returns its result. Sockets `f` creates live in that namespace (HTTP probes from a lab
 /// client never leave from the root namespace); the calling thread is not moved. Only the

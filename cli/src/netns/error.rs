@@ -15,6 +15,9 @@ pub enum NetnsError {
     #[error("bring up a lab in {0}: it already holds a lab (run its teardown first)")]
     AlreadyUp(PathBuf),
 
+    #[error("bring up lab `{lab}`: network namespace {name} exists already (is the lab up from another state dir? see `ip netns list`)")]
+    NameTaken { lab: String, name: String },
+
     #[error("tear down {0}: it is not a halab lab state dir (no netns.json), so it is left alone")]
     NotAStateDir(PathBuf),
 

@@ -1,7 +1,7 @@
 //! `halab __node-init`: PID 1 of a lab node.
 //!
-//! Started by [`super::up`] as `unshare --pid --fork --mount-proc --propagation private --
-//! halab __node-init --hostname H --root-dir STATE/nodes/N`. It gives the node its own host
+//! Started by [`super::up`] as `unshare --pid --fork -- halab __node-init --hostname H
+//! --root-dir STATE/nodes/N`. It gives the node its own host
 //! name and file system view, says `ready` on stdout, then reaps every orphan of the node at
 //! once (a PID namespace's init must, or killed daemons linger as zombies that still answer
 //! `kill -0`), until SIGTERM: then it stops everything in the node and exits, and the kernel
@@ -9,23 +9,22 @@
 //!
 //! It unshares the mount, UTS, network and IPC namespaces itself instead of trusting its
 //! caller's flags: whatever it was started with, its mounts, host name and links can never
-//! land in the namespaces it came from, i.e. the host's.
+//! land in the namespaces it came from, i.e. the host's. (It also saves a mount namespace per
+//! node: `unshare --mount-proc` would make one for the waiting `unshare` too.)
 
 use std::fs;
 use std::io::Write;
-use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::signal::{SigSet, Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Pid, getpid, sethostname, setsid};
 
-use super::layout::{self, BINDS, ETC};
+use super::node_fs::{self, NodeFsError};
 
 /// How long daemons get to exit after SIGTERM before the init kills them.
 const GRACE: Duration = Duration::from_millis(1000);
@@ -46,14 +45,10 @@ enum InitError {
     NotPid1(i32),
     #[error("unshare the node's namespaces: {0}")]
     Unshare(nix::Error),
-    #[error("mount {what} on {target}: {source}")]
-    Mount { what: String, target: String, source: nix::Error },
-    #[error("mount {what} on {target}: {target} does not exist on this host (or is not a {kind})")]
-    MissingTarget { what: String, target: String, kind: &'static str },
+    #[error(transparent)]
+    Fs(#[from] NodeFsError),
     #[error("set the host name to `{name}`: {source}")]
     Hostname { name: String, source: nix::Error },
-    #[error("prepare {path}: {source}")]
-    Prepare { path: PathBuf, source: std::io::Error },
     #[error("block signals: {0}")]
     Signals(nix::Error),
     #[error("report readiness: {0}")]
@@ -92,30 +87,8 @@ fn setup(args: &NodeInitArgs, signals: &SigSet) -> Result<(), InitError> {
     let _ = setsid();
     let flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWIPC;
     unshare(flags).map_err(InitError::Unshare)?;
-    // Private before any other mount: nothing below may propagate to a peer group.
-    do_mount(None, "/", None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, "a private propagation")?;
+    node_fs::setup(&args.root_dir)?;
     sethostname(&args.hostname).map_err(|source| InitError::Hostname { name: args.hostname.clone(), source })?;
-    // A sysfs of the node's own network namespace: /sys/class/net then lists its links.
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    do_mount(Some(Path::new("sysfs")), "/sys", Some("sysfs"), flags, "sysfs")?;
-    let root = &args.root_dir;
-    layout::prepare(root).map_err(|source| InitError::Prepare { path: root.clone(), source })?;
-    // Every source is opened before the first bind: the state dir may itself lie under /tmp
-    // or /run, which the first binds hide.
-    let mut binds = Vec::new();
-    for bind in BINDS {
-        if Path::new(bind.target).is_dir() {
-            binds.push((open_source(&root.join(bind.source))?, bind.target.to_owned()));
-        } else if bind.required {
-            let what = root.join(bind.source).display().to_string();
-            return Err(InitError::MissingTarget { what, target: bind.target.into(), kind: "directory" });
-        }
-    }
-    binds.extend(etc_binds(&root.join(ETC))?);
-    for (source, target) in &binds {
-        bind_mount(source, target)?;
-    }
-    drop(binds);
     let mut out = std::io::stdout().lock();
     out.write_all(b"ready\n").and_then(|()| out.flush()).map_err(InitError::Ready)?;
     drop(out);
@@ -124,58 +97,6 @@ fn setup(args: &NodeInitArgs, signals: &SigSet) -> Result<(), InitError> {
         let _ = nix::unistd::dup2_stdout(&null);
     }
     Ok(())
-}
-
-fn do_mount(source: Option<&Path>, target: &str, fstype: Option<&str>, flags: MsFlags, what: &str) -> Result<(), InitError> {
-    mount(source, target, fstype, flags, None::<&str>).map_err(|source| InitError::Mount {
-        what: what.into(),
-        target: target.into(),
-        source,
-    })
-}
-
-/// A mount source that stays reachable after other mounts hide its path.
-struct Source {
-    file: fs::File,
-    path: PathBuf,
-}
-
-fn open_source(path: &Path) -> Result<Source, InitError> {
-    let file = fs::File::open(path).map_err(|source| InitError::Prepare { path: path.to_path_buf(), source })?;
-    Ok(Source { file, path: path.to_path_buf() })
-}
-
-fn bind_mount(source: &Source, target: &str) -> Result<(), InitError> {
-    // The fd's magic link names the opened file itself, whatever now covers its path.
-    let via = PathBuf::from(format!("/proc/self/fd/{}", source.file.as_raw_fd()));
-    mount(Some(&via), target, None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(|e| InitError::Mount {
-        what: source.path.display().to_string(),
-        target: target.into(),
-        source: e,
-    })
-}
-
-/// Every entry of the node's etc dir, to be mounted over the host's entry of the same name.
-fn etc_binds(etc: &Path) -> Result<Vec<(Source, String)>, InitError> {
-    let prepare_err = |source| InitError::Prepare { path: etc.to_path_buf(), source };
-    let mut entries: Vec<_> = fs::read_dir(etc).map_err(prepare_err)?.filter_map(Result::ok).collect();
-    entries.sort_by_key(fs::DirEntry::file_name);
-    let mut binds = Vec::new();
-    for entry in entries {
-        let source = entry.path();
-        let target = Path::new("/etc").join(entry.file_name());
-        let target_str = target.display().to_string();
-        let is_dir = entry.file_type().map_err(prepare_err)?.is_dir();
-        // The target must already exist with the same kind: creating it would write to the
-        // host's /etc, which the node shares.
-        let fits = if is_dir { target.is_dir() } else { target.is_file() };
-        if !fits {
-            let what = source.display().to_string();
-            return Err(InitError::MissingTarget { what, target: target_str, kind: if is_dir { "directory" } else { "file" } });
-        }
-        binds.push((open_source(&source)?, target_str));
-    }
-    Ok(binds)
 }
 
 /// The init's life after setup: reap, until told to stop.

@@ -15,6 +15,7 @@ mod init;
 mod lab;
 pub mod layout;
 mod node;
+mod node_fs;
 pub mod names;
 mod plan;
 mod procfs;

@@ -49,9 +49,9 @@ impl NodeHandle {
     }
 
     /// Where a path of the node (`/run/haproxy.pid`, `/etc/haproxy/haproxy.cfg`,
-    /// `/var/log/nginx/error.log`) lives on the host, if it is one of the node's own.
+    /// `/var/log/nginx/error.log`) is reachable from the host; see [`layout::host_path`].
     pub fn host_path(&self, node_path: &str) -> Option<PathBuf> {
-        layout::host_path(&self.root, node_path)
+        layout::host_path(&self.root, self.init_pid, node_path)
     }
 
     /// A command line that runs `argv` inside the node: every namespace of its init.
@@ -128,7 +128,7 @@ impl NodeHandle {
         self.host_path(pidfile).ok_or_else(|| NetnsError::Pidfile {
             node: self.name.clone(),
             path: pidfile.to_owned(),
-            reason: "it is not in one of the node's private directories (/run, /tmp, /var/log, ...)".into(),
+            reason: "it is not an absolute path without `..`".into(),
         })
     }
 
@@ -147,17 +147,19 @@ impl NodeHandle {
     /// ours. Returns false when no such process exists.
     pub fn signal_pidfile(&self, pidfile: &str, signal: Signal) -> Result<bool> {
         let pid = self.read_pidfile(pidfile)?;
-        self.kill(pid, signal as i32)
+        self.signal_pid(pid, Some(signal))
     }
 
     /// Whether the process named by `pidfile` is alive, as `kill -0` inside the node says.
     pub fn pidfile_alive(&self, pidfile: &str) -> Result<bool> {
         let pid = self.read_pidfile(pidfile)?;
-        self.kill(pid, 0)
+        self.signal_pid(pid, None)
     }
 
-    fn kill(&self, pid: i32, signal: i32) -> Result<bool> {
-        let (sig, pid) = (format!("-{signal}"), pid.to_string());
+    /// Sends `signal` to the node-local `pid` from inside the node; `None` only checks that
+    /// the process exists (`kill -0`). Returns false when no such process exists.
+    pub fn signal_pid(&self, pid: i32, signal: Option<Signal>) -> Result<bool> {
+        let (sig, pid) = (format!("-{}", signal.map_or(0, |s| s as i32)), pid.to_string());
         let argv = ["kill", sig.as_str(), pid.as_str()];
         let out = self.exec(&argv)?;
         if out.success() {

@@ -19,6 +19,9 @@ pub struct LabState {
     pub version: u32,
     pub lab: String,
     pub switch_ns: String,
+    /// The switch namespace's inode once created: teardown deletes a name only while it still
+    /// names the namespace this lab made (not one a later lab made under the same name).
+    pub switch_ino: Option<u64>,
     pub nodes: Vec<NodeState>,
 }
 
@@ -26,6 +29,8 @@ pub struct LabState {
 pub struct NodeState {
     pub name: String,
     pub netns: String,
+    /// The network namespace's inode once named (see [`LabState::switch_ino`]).
+    pub netns_ino: Option<u64>,
     /// The `unshare` process that started the init and waits for it; known first.
     pub waiter: Option<ProcId>,
     /// The node's init as the host sees it: the target of nsenter and `ip netns attach`.
@@ -34,16 +39,17 @@ pub struct NodeState {
 
 impl LabState {
     pub fn new(lab: &str, switch_ns: String, nodes: Vec<NodeState>) -> LabState {
-        LabState { version: VERSION, lab: lab.to_owned(), switch_ns, nodes }
+        LabState { version: VERSION, lab: lab.to_owned(), switch_ns, switch_ino: None, nodes }
     }
 
     pub fn path(state_dir: &Path) -> PathBuf {
         state_dir.join(STATE_FILE)
     }
 
-    /// Every namespace name this lab may have created.
-    pub fn namespaces(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.switch_ns.as_str()).chain(self.nodes.iter().map(|n| n.netns.as_str()))
+    /// Every namespace name this lab may have created, with its inode when known.
+    pub fn namespaces(&self) -> impl Iterator<Item = (&str, Option<u64>)> {
+        std::iter::once((self.switch_ns.as_str(), self.switch_ino))
+            .chain(self.nodes.iter().map(|n| (n.netns.as_str(), n.netns_ino)))
     }
 
     pub fn save(&self, state_dir: &Path) -> Result<()> {

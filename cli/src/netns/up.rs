@@ -27,7 +27,8 @@ use super::names;
 use super::plan::{NetnsPlan, NodePlan};
 use super::procfs::{ProcId, ns_inode};
 use super::state::{LabState, NodeState};
-use super::{down, enter};
+use super::enter::{self, named_ns_inode};
+use super::down;
 
 /// How long a node's init may take to set itself up.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,6 +54,8 @@ impl InitCommand {
 /// Where the time of `up` went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct UpTimings {
+    /// From the start until every node's init was started.
+    pub spawned: Duration,
     /// From the start until every node's init was ready (the switch is built meanwhile).
     pub inits: Duration,
     /// Naming the namespaces, veth pairs, addresses, sysctls.
@@ -65,14 +68,27 @@ pub fn up(plan: &NetnsPlan, init: &InitCommand) -> Result<LabHandle> {
     let start = Instant::now();
     plan.validate()?;
     let dir = &plan.state_dir;
-    claim(dir)?;
+    if LabState::path(dir).exists() {
+        return Err(NetnsError::AlreadyUp(dir.to_path_buf()));
+    }
     let nodes = plan
         .nodes
         .iter()
-        .map(|n| NodeState { name: n.name.clone(), netns: names::node_ns(&plan.lab, &n.name), waiter: None, init: None })
+        .map(|n| NodeState {
+            name: n.name.clone(),
+            netns: names::node_ns(&plan.lab, &n.name),
+            netns_ino: None,
+            waiter: None,
+            init: None,
+        })
         .collect();
-    // Names first: a crash from here on leaves enough for teardown to find everything.
     let mut state = LabState::new(&plan.lab, names::switch_ns(&plan.lab), nodes);
+    // Teardown deletes the names in the state file: they must not be another lab's.
+    if let Some((name, _)) = state.namespaces().find(|(ns, _)| named_ns_inode(ns).is_some()) {
+        return Err(NetnsError::NameTaken { lab: plan.lab.clone(), name: name.to_owned() });
+    }
+    fs::create_dir_all(dir).map_err(io_at(dir))?;
+    // Names first: a crash from here on leaves enough for teardown to find everything.
     state.save(dir)?;
     let mut waiters = Vec::new();
     match build(plan, init, &mut state, &mut waiters, start) {
@@ -83,14 +99,6 @@ pub fn up(plan: &NetnsPlan, init: &InitCommand) -> Result<LabHandle> {
             Err(e)
         }
     }
-}
-
-/// Creates the state dir; refuses one that already holds a lab.
-fn claim(dir: &Path) -> Result<()> {
-    if LabState::path(dir).exists() {
-        return Err(NetnsError::AlreadyUp(dir.to_path_buf()));
-    }
-    fs::create_dir_all(dir).map_err(io_at(dir))
 }
 
 fn build(plan: &NetnsPlan, init: &InitCommand, state: &mut LabState, waiters: &mut Vec<Child>, start: Instant) -> Result<UpTimings> {
@@ -105,8 +113,10 @@ fn build(plan: &NetnsPlan, init: &InitCommand, state: &mut LabState, waiters: &m
         }
     }
     state.save(&plan.state_dir)?;
+    let spawned = start.elapsed();
     // Built while the inits set themselves up.
     build_switch(plan, &state.switch_ns)?;
+    state.switch_ino = named_ns_inode(&state.switch_ns);
     wait_ready(plan, &mut pipes)?;
     let own_net = ns_inode("self", "net");
     for node in &mut state.nodes {
@@ -121,9 +131,11 @@ fn build(plan: &NetnsPlan, init: &InitCommand, state: &mut LabState, waiters: &m
     }
     state.save(&plan.state_dir)?;
     let inits = start.elapsed();
+    attach(state)?;
+    state.save(&plan.state_dir)?;
     wire(plan, state)?;
     let total = start.elapsed();
-    Ok(UpTimings { inits, links: total - inits, total })
+    Ok(UpTimings { spawned, inits, links: total.saturating_sub(inits), total })
 }
 
 fn u32_pid(pid: u32) -> Option<i32> {
@@ -145,7 +157,9 @@ fn spawn_init(plan: &NetnsPlan, node: &NodePlan, init: &InitCommand) -> Result<(
     let log_path = root.join(INIT_LOG);
     let log = fs::File::create(&log_path).map_err(io_at(&log_path))?;
     let mut cmd = Command::new("unshare");
-    cmd.args(["--pid", "--fork", "--mount-proc", "--propagation", "private", "--"])
+    // Only the PID namespace comes from unshare (it needs a fork); the init unshares the
+    // rest itself, see init.rs.
+    cmd.args(["--pid", "--fork", "--"])
         .arg(&init.exe)
         .args(&init.args)
         .arg("--hostname")
@@ -246,13 +260,21 @@ fn build_switch(plan: &NetnsPlan, switch: &str) -> Result<()> {
     run_batch(Some(switch), &lines)
 }
 
-fn wire(plan: &NetnsPlan, state: &LabState) -> Result<()> {
-    let attach: Vec<String> = state
+/// Names each node's network namespace after its init (`ip netns attach`), in one batch.
+fn attach(state: &mut LabState) -> Result<()> {
+    let lines: Vec<String> = state
         .nodes
         .iter()
         .filter_map(|n| n.init.map(|p| format!("netns attach {} {}", n.netns, p.pid)))
         .collect();
-    run_batch(None, &attach)?;
+    run_batch(None, &lines)?;
+    for node in &mut state.nodes {
+        node.netns_ino = named_ns_inode(&node.netns);
+    }
+    Ok(())
+}
+
+fn wire(plan: &NetnsPlan, state: &LabState) -> Result<()> {
     let mut veths = Vec::new();
     for (i, (node, ns)) in plan.nodes.iter().zip(&state.nodes).enumerate() {
         for (j, intf) in node.interfaces.iter().enumerate() {

@@ -1,12 +1,14 @@
 //! Helpers shared by the state machine tests.
 
-#![allow(dead_code, reason = "each test binary uses a different subset")]
+#![expect(dead_code, reason = "each test binary uses a different subset")]
 
 pub mod sim;
 
 use std::net::Ipv4Addr;
 
-use halab_vrrp::{Action, Advert, Auth, Input, Instance, InstanceConfig, Reason, State, Timer, Timestamp, Vip};
+use halab_vrrp::{
+    Action, Advert, Auth, Input, Instance, InstanceConfig, Reason, State, Timer, Timestamp, Vip,
+};
 
 /// Our router's primary address.
 pub const US: Ipv4Addr = Ipv4Addr::new(192, 168, 0, 11);
@@ -53,7 +55,12 @@ pub fn backup(config: InstanceConfig) -> Instance {
 pub fn master(config: InstanceConfig) -> (Instance, Timestamp) {
     let mut instance = backup(config);
     let (_, due) = instance.armed_timer().expect("master down armed");
-    instance.handle(due, Input::TimerFired { timer: Timer::MasterDown });
+    instance.handle(
+        due,
+        Input::TimerFired {
+            timer: Timer::MasterDown,
+        },
+    );
     assert_eq!(instance.state(), State::Master);
     (instance, due)
 }
@@ -68,7 +75,11 @@ pub fn advert_v3(priority: u8, interval_cs: u16) -> Advert {
 }
 
 pub fn received(src: Ipv4Addr, advert: Advert) -> Input {
-    Input::AdvertReceived { src, ttl: 255, advert }
+    Input::AdvertReceived {
+        src,
+        ttl: 255,
+        advert,
+    }
 }
 
 /// The priorities of the adverts sent.
@@ -83,7 +94,10 @@ pub fn sent(actions: &[Action]) -> Vec<u8> {
 }
 
 pub fn garps(actions: &[Action]) -> usize {
-    actions.iter().filter(|a| matches!(a, Action::SendGratuitousArp { .. })).count()
+    actions
+        .iter()
+        .filter(|a| matches!(a, Action::SendGratuitousArp { .. }))
+        .count()
 }
 
 /// The deadline armed for `timer`, if these actions arm it.

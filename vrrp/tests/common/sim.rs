@@ -15,10 +15,12 @@ pub struct Router {
 pub struct Net {
     pub now: Timestamp,
     pub routers: Vec<Router>,
-    /// VRRP traffic between the routers passes (the client always hears gratuitous ARPs).
-    pub link_up: bool,
+    /// Routers cut off from the others' VRRP traffic (the client always hears gratuitous
+    /// ARPs).
+    pub isolated: Vec<usize>,
     pub latency_us: u64,
-    in_flight: Vec<(Timestamp, usize, Vec<u8>)>,
+    /// (delivery time, from, to, packet)
+    in_flight: Vec<(Timestamp, usize, usize, Vec<u8>)>,
     /// The router the client's ARP entry for the VIP points at.
     pub client_arp: Option<usize>,
 }
@@ -34,7 +36,14 @@ impl Net {
                 actions: Vec::new(),
             })
             .collect();
-        Self { now: Timestamp::ZERO, routers, link_up: true, latency_us: 200, in_flight: Vec::new(), client_arp: None }
+        Self {
+            now: Timestamp::ZERO,
+            routers,
+            isolated: Vec::new(),
+            latency_us: 200,
+            in_flight: Vec::new(),
+            client_arp: None,
+        }
     }
 
     pub fn state(&self, router: usize) -> State {
@@ -60,17 +69,17 @@ impl Net {
                     let packet = build_ipv4(src, VRRP_MULTICAST, VRRP_TTL, 0, &payload);
                     for other in (0..self.routers.len()).filter(|o| *o != router) {
                         let at = self.now.plus_micros(self.latency_us);
-                        self.in_flight.push((at, other, packet.clone()));
+                        self.in_flight.push((at, router, other, packet.clone()));
                     }
                 }
                 Action::SendGratuitousArp { .. } => self.client_arp = Some(router),
                 Action::AddVips { .. } => self.routers[router].holds_vip = true,
                 Action::RemoveVips { .. } => self.routers[router].holds_vip = false,
                 Action::ArmTimer { timer, at } => self.routers[router].timer = Some((*timer, *at)),
-                Action::CancelTimer { timer } => {
-                    if self.routers[router].timer.is_some_and(|(t, _)| t == *timer) {
-                        self.routers[router].timer = None;
-                    }
+                Action::CancelTimer { timer }
+                    if self.routers[router].timer.is_some_and(|(t, _)| t == *timer) =>
+                {
+                    self.routers[router].timer = None;
                 }
                 _ => {}
             }
@@ -80,8 +89,11 @@ impl Net {
 
     /// The time of the next event, if any before `end`.
     fn next_event(&self, end: Timestamp) -> Option<Timestamp> {
-        let deliveries = self.in_flight.iter().map(|(at, _, _)| *at);
-        let timers = self.routers.iter().filter_map(|r| r.timer.map(|(_, at)| at));
+        let deliveries = self.in_flight.iter().map(|(at, _, _, _)| *at);
+        let timers = self
+            .routers
+            .iter()
+            .filter_map(|r| r.timer.map(|(_, at)| at));
         deliveries.chain(timers).filter(|at| *at <= end).min()
     }
 
@@ -93,14 +105,18 @@ impl Net {
             return false;
         };
         self.now = at;
-        if let Some(i) = self.in_flight.iter().position(|(t, _, _)| *t == at) {
-            let (_, to, packet) = self.in_flight.remove(i);
-            if self.link_up {
+        if let Some(i) = self.in_flight.iter().position(|(t, _, _, _)| *t == at) {
+            let (_, from, to, packet) = self.in_flight.remove(i);
+            if !self.isolated.contains(&from) && !self.isolated.contains(&to) {
                 self.input(to, Input::PacketReceived { packet });
             }
             return true;
         }
-        if let Some(r) = self.routers.iter().position(|r| r.timer.is_some_and(|(_, t)| t == at)) {
+        if let Some(r) = self
+            .routers
+            .iter()
+            .position(|r| r.timer.is_some_and(|(_, t)| t == at))
+        {
             let (timer, _) = self.routers[r].timer.take().expect("due timer");
             self.input(r, Input::TimerFired { timer });
         }

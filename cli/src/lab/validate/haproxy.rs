@@ -160,12 +160,14 @@ fn proxy(cx: &mut Ctx<'_>, path: &str, kind: ProxyKind, p: &RawProxy, nodes: &[N
     only(cx, !p.use_backends.is_empty(), "use_backends", &[Frontend, Listen]);
     only(cx, p.default_backend.is_some(), "default_backend", &[Frontend, Listen]);
     only(cx, p.balance.is_some(), "balance", &[Backend, Listen]);
-    only(cx, p.servers.is_some(), "servers", &[Backend, Listen]);
+    if p.servers.is_some() && kind == Frontend {
+        cx.bad_key(&format!("{path}.servers"), "`servers` is not allowed in a frontend", Some("move them into a backend and point `default_backend` at it, or make this section a `listens` entry".to_string()));
+    }
     only(cx, p.server_defaults.is_some(), "server_defaults", &[Backend, Listen]);
     only(cx, p.httpchk.is_some(), "httpchk", &[Backend, Listen]);
     only(cx, p.cookie.is_some(), "cookie", &[Backend, Listen]);
     if kind != Backend && p.bind.is_empty() {
-        cx.bad_key(&format!("{path}.name"), format!("{kind} `{}` has no `bind`", p.name), Some("add `bind: [\"*:80\"]`".to_string()));
+        cx.bad_key(&format!("{path}.name"), format!("{kind} `{}` has no `bind`", p.name), Some("add `bind: [\"*:80\"]` (or `VIP:PORT`): where haproxy listens".to_string()));
     }
     let vips: Vec<Ipv4Addr> = vrrp.iter().flat_map(|v| v.vips.iter().map(|x| x.address)).collect();
     let mut binds = Vec::new();
@@ -175,8 +177,8 @@ fn proxy(cx: &mut Ctx<'_>, path: &str, kind: ProxyKind, p: &RawProxy, nodes: &[N
             cx.bad(&bp, format!("`{b}` is not ADDRESS:PORT"), Some("write `*:80` or `VIP:80`".to_string()));
             continue;
         };
-        let Ok(port) = port.parse::<u16>() else {
-            cx.bad(&bp, format!("`{port}` is not a port"), None);
+        let Some(port) = port.parse::<u16>().ok().filter(|p| *p != 0) else {
+            cx.bad(&bp, format!("`{port}` is not a port"), Some("a port is 1..65535: `*:80`".to_string()));
             continue;
         };
         let address = match a {
@@ -193,8 +195,9 @@ fn proxy(cx: &mut Ctx<'_>, path: &str, kind: ProxyKind, p: &RawProxy, nodes: &[N
             if !vips.contains(&ip) {
                 cx.bad(&bp, format!("{ip} is no VIP of the lab"), Some("every LB runs the same haproxy.cfg: bind `*` or a VIP".to_string()));
             }
-            for n in nodes.iter().filter(|n| n.role == Role::Lb && !n.nonlocal_bind()) {
-                cx.bad(&bp, format!("binds VIP {ip}, but LB `{}` lacks net.ipv4.ip_nonlocal_bind=1", n.name), Some("haproxy on a BACKUP (which does not hold the VIP) cannot bind it: add `sysctl: {net.ipv4.ip_nonlocal_bind: 1}` to the lab".to_string()));
+            let lacking: Vec<String> = nodes.iter().filter(|n| n.role == Role::Lb && !n.nonlocal_bind()).map(|n| format!("`{}`", n.name)).collect();
+            if vips.contains(&ip) && !lacking.is_empty() {
+                cx.bad(&bp, format!("binds VIP {ip}, but net.ipv4.ip_nonlocal_bind is not 1 on {}", lacking.join(", ")), Some("haproxy on a BACKUP (which does not hold the VIP) cannot bind it: add `sysctl: {net.ipv4.ip_nonlocal_bind: 1}` at the top of the lab (every LB gets it), or bind `*`".to_string()));
             }
         }
         binds.push(Bind { address, port });
@@ -205,7 +208,7 @@ fn proxy(cx: &mut Ctx<'_>, path: &str, kind: ProxyKind, p: &RawProxy, nodes: &[N
     let use_backends = p.use_backends.iter().enumerate().map(|(i, u)| {
         let up = format!("{path}.use_backends[{i}]");
         if u.if_cond.is_some() && u.unless.is_some() {
-            cx.bad_key(&format!("{up}.unless"), "both `if` and `unless` are set", None);
+            cx.bad_key(&format!("{up}.unless"), "both `if` and `unless` are set", Some("a use_backend rule has one condition: combine them in `if` (e.g. `if a !b`)".to_string()));
         }
         let condition = u.if_cond.as_ref().map(|c| format!("if {c}")).or_else(|| u.unless.as_ref().map(|c| format!("unless {c}")));
         if let Some(c) = u.if_cond.as_ref().or(u.unless.as_ref()) {
@@ -312,7 +315,7 @@ fn servers(cx: &mut Ctx<'_>, path: &str, list: &[RawServer], nodes: &[Node], def
                     continue;
                 };
                 let Some(name) = s.name.clone() else {
-                    cx.bad_key(&format!("{sp}.address"), "a server given by `address` needs a `name`", None);
+                    cx.bad_key(&format!("{sp}.address"), "a server given by `address` needs a `name`", Some(format!("haproxy names every server: `{{name: NAME, address: \"{a}\"}}`")));
                     continue;
                 };
                 (name, None, ip, port)
@@ -333,8 +336,8 @@ fn servers(cx: &mut Ctx<'_>, path: &str, list: &[RawServer], nodes: &[Node], def
                 cx.bad(&format!("{sp}.{field}"), format!("{field} 0 means the check never changes state"), Some("use 1 or more".to_string()));
             }
         }
-        if s.weight.is_some_and(|w| w > 256) {
-            cx.bad(&format!("{sp}.weight"), "weight is outside 0..256", None);
+        if let Some(w) = s.weight.filter(|w| *w > 256) {
+            cx.bad(&format!("{sp}.weight"), format!("weight {w} is outside 0..256"), Some("haproxy's server weight is 0..256; 0 takes the server out of the balancing".to_string()));
         }
         if s.cookie.is_some() && !cookie {
             cx.bad_key(&format!("{sp}.cookie"), "a server cookie without a `cookie` section", Some("add `cookie: {name: SERVERID}` to the backend".to_string()));
@@ -359,14 +362,15 @@ fn servers(cx: &mut Ctx<'_>, path: &str, list: &[RawServer], nodes: &[Node], def
 
 fn stats(cx: &mut Ctx<'_>, path: &str, s: &RawStats) -> Stats {
     let auth = match (&s.user, &s.password) {
-        (Some(u), Some(p)) => Some((u.clone(), cx.secret(&format!("{path}.password"), p))),
+        // An unset variable is reported; the section still has auth, as written.
+        (Some(u), Some(p)) => Some((u.clone(), cx.secret(&format!("{path}.password"), p).unwrap_or_else(|| Secret::new(String::new())))),
         (None, None) => None,
         (Some(_), None) => {
             cx.bad_key(&format!("{path}.user"), "stats `user` without `password`", Some("set both, e.g. `password: ${HALAB_STATS_PASSWORD}`".to_string()));
             None
         }
         (None, Some(_)) => {
-            cx.bad_key(&format!("{path}.password"), "stats `password` without `user`", None);
+            cx.bad_key(&format!("{path}.password"), "stats `password` without `user`", Some("set both: haproxy's `stats auth USER:PASSWORD`".to_string()));
             None
         }
     };
@@ -375,10 +379,10 @@ fn stats(cx: &mut Ctx<'_>, path: &str, s: &RawStats) -> Stats {
     }
     let uri = s.uri.clone().unwrap_or_else(|| "/stats".to_string());
     if !uri.starts_with('/') {
-        cx.bad(&format!("{path}.uri"), format!("stats uri `{uri}` does not start with `/`"), None);
+        cx.bad(&format!("{path}.uri"), format!("stats uri `{uri}` does not start with `/`"), Some(format!("write `/{uri}`")));
     }
-    if s.admin == Some(true) && auth.is_none() {
-        cx.bad_key(&format!("{path}.admin"), "stats admin without `user`/`password`", Some("anyone who reaches the page could disable servers".to_string()));
+    if s.admin == Some(true) && auth.is_none() && s.user.is_none() && s.password.is_none() {
+        cx.bad_key(&format!("{path}.admin"), "stats admin without `user`/`password`", Some("anyone who reaches the page could disable servers: add `user:` and `password: ${HALAB_STATS_PASSWORD}`, or drop `admin`".to_string()));
     }
     Stats { uri, realm: s.realm.clone(), auth, refresh: s.refresh.clone(), admin: s.admin.unwrap_or(false), show_legends: s.show_legends.unwrap_or(false), hide_version: s.hide_version.unwrap_or(false) }
 }
@@ -399,8 +403,9 @@ fn check_references(cx: &mut Ctx<'_>, hp: &Haproxy, raw: &RawHaproxy) {
                     cx.bad(&format!("{path}.use_backends[{j}].backend"), format!("no backend named `{}`", u.backend), Some(did_you_mean(&u.backend, &targets)));
                 }
             }
-            if key == "frontends" && p.default_backend.is_none() && p.use_backends.is_empty() && p.stats.is_none() {
-                cx.bad_key(&format!("{path}.name"), format!("frontend `{}` sends traffic nowhere", p.name), Some("add `default_backend`".to_string()));
+            // A frontend with servers of its own is reported as that.
+            if key == "frontends" && p.default_backend.is_none() && p.use_backends.is_empty() && p.stats.is_none() && p.servers.is_none() {
+                cx.bad_key(&format!("{path}.name"), format!("frontend `{}` sends traffic nowhere", p.name), Some(format!("add `default_backend: NAME`; {}", did_you_mean("", &targets))));
             }
         }
     }
@@ -424,19 +429,21 @@ fn check_references(cx: &mut Ctx<'_>, hp: &Haproxy, raw: &RawHaproxy) {
 pub(super) fn check_ports(cx: &mut Ctx<'_>, raw: &RawLab, nodes: &[Node], hp: &Haproxy) {
     let mut seen: Vec<(u16, Option<Ipv4Addr>, &str)> = Vec::new();
     for p in &hp.proxies {
-        for b in &p.binds {
+        for (j, b) in p.binds.iter().enumerate() {
             let clash = seen.iter().find(|(port, addr, _)| *port == b.port && (addr.is_none() || b.address.is_none() || *addr == b.address));
             if let Some((_, _, other)) = clash {
                 let (key, i) = locate_proxy(raw, &p.name);
-                cx.bad(&format!("haproxy.{key}[{i}].bind"), format!("port {} is also bound by `{other}`", b.port), Some("each frontend/listen needs its own port (or its own VIP)".to_string()));
+                cx.bad(&format!("haproxy.{key}[{i}].bind[{j}]"), format!("port {} is also bound by `{other}`", b.port), Some("each frontend/listen needs its own port (or its own VIP)".to_string()));
             }
             seen.push((b.port, b.address, &p.name));
         }
     }
-    for (i, n) in nodes.iter().enumerate() {
-        let (Some(w), Role::Lb) = (&n.web, n.role) else { continue };
-        if let Some((_, _, px)) = seen.iter().find(|(port, _, _)| *port == w.port) {
-            cx.bad(&format!("nodes[{i}].web.port"), format!("port {} on LB `{}` is haproxy's (`{px}`)", w.port, n.name), Some("an LB that also serves pages needs another nginx port, as seed 002 uses 8080".to_string()));
+    let implicit = raw.haproxy.as_ref().is_none_or(|h| h.frontends.is_empty() && h.backends.is_empty() && h.listens.is_empty());
+    for (i, n) in raw.nodes.iter().enumerate() {
+        let Some(w) = nodes.iter().find(|m| m.name == n.name && m.role == Role::Lb).and_then(|m| m.web.as_ref()) else { continue };
+        if let Some((port, _, px)) = seen.iter().find(|(port, _, _)| *port == w.port) {
+            let who = if implicit { format!("halab's default frontend `{px}`") } else { format!("`{px}`") };
+            cx.bad(&format!("nodes[{i}].web.port"), format!("nginx port {port} on LB `{}` is also haproxy's ({who})", n.name), Some("haproxy listens on it on every LB: give this node's nginx another port, e.g. `web: {port: 8080}`".to_string()));
         }
     }
 }

@@ -1,0 +1,125 @@
+//! The node's file system view, set up by its init in a fresh mount namespace (see
+//! [`super::layout`] for what goes where).
+
+use std::fs;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use nix::mount::{MsFlags, mount};
+
+use super::layout::{self, Backing, ETC, NODE_DIRS, PRIVATE, TMPFS_SIZE};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeFsError {
+    #[error("mount {what} on {target}: {source}")]
+    Mount { what: String, target: String, source: nix::Error },
+    #[error("mount {what} on {target}: {target} does not exist on this host (or is not a {kind})")]
+    MissingTarget { what: String, target: String, kind: &'static str },
+    #[error("prepare {path}: {source}")]
+    Prepare { path: PathBuf, source: std::io::Error },
+}
+
+fn prepare_err(path: &Path) -> impl FnOnce(std::io::Error) -> NodeFsError + '_ {
+    move |source| NodeFsError::Prepare { path: path.to_path_buf(), source }
+}
+
+/// A mount source that stays reachable after other mounts hide its path.
+struct Source {
+    file: fs::File,
+    path: PathBuf,
+}
+
+enum What {
+    Bind(Source),
+    Tmpfs(u32),
+}
+
+/// Must run in a fresh mount namespace, as PID 1 of a fresh PID namespace, in a fresh
+/// network namespace (the caller unshares them).
+pub fn setup(root: &Path) -> Result<(), NodeFsError> {
+    // Private before any other mount: nothing below may propagate to a peer group, i.e. to
+    // the host.
+    let flags = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
+    do_mount(None, "/", None, flags, None, "a private propagation")?;
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    // The node's own PID namespace in /proc (pidof, ps, kill see only the node), and a sysfs
+    // of its network namespace (/sys/class/net lists its links).
+    do_mount(Some("proc"), "/proc", Some("proc"), flags, None, "proc")?;
+    do_mount(Some("sysfs"), "/sys", Some("sysfs"), flags, None, "sysfs")?;
+    layout::prepare(root).map_err(prepare_err(root))?;
+    // Every source is opened before the first mount: the state dir may itself lie under
+    // /tmp or /run, which the first mounts hide.
+    let mut plan = Vec::new();
+    for private in PRIVATE {
+        let what = match private.backing {
+            Backing::Tmpfs { mode } => What::Tmpfs(mode),
+            Backing::RootDir(dir) => What::Bind(open_source(&root.join(dir))?),
+            Backing::RootDirOrTmpfs(dir) if root.join(dir).is_dir() => What::Bind(open_source(&root.join(dir))?),
+            Backing::RootDirOrTmpfs(_) => What::Tmpfs(0o755),
+        };
+        if Path::new(private.target).is_dir() {
+            plan.push((what, private.target.to_owned()));
+        } else if private.required {
+            let what = match what {
+                What::Bind(s) => s.path.display().to_string(),
+                What::Tmpfs(_) => "a tmpfs".into(),
+            };
+            return Err(NodeFsError::MissingTarget { what, target: private.target.into(), kind: "directory" });
+        }
+    }
+    plan.extend(etc_binds(&root.join(ETC))?);
+    for (what, target) in &plan {
+        match what {
+            What::Bind(source) => bind_mount(source, target)?,
+            What::Tmpfs(mode) => {
+                let data = format!("mode={mode:o},size={TMPFS_SIZE}");
+                do_mount(Some("tmpfs"), target, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(&data), "a tmpfs")?;
+            }
+        }
+    }
+    for dir in NODE_DIRS {
+        let parent_mounted = plan.iter().any(|(_, target)| Path::new(dir).starts_with(target));
+        if parent_mounted {
+            fs::DirBuilder::new().recursive(true).mode(0o755).create(dir).map_err(prepare_err(Path::new(dir)))?;
+        }
+    }
+    Ok(())
+}
+
+fn do_mount(source: Option<&str>, target: &str, fstype: Option<&str>, flags: MsFlags, data: Option<&str>, what: &str) -> Result<(), NodeFsError> {
+    mount(source, target, fstype, flags, data).map_err(|source| NodeFsError::Mount { what: what.into(), target: target.into(), source })
+}
+
+fn open_source(path: &Path) -> Result<Source, NodeFsError> {
+    let file = fs::File::open(path).map_err(prepare_err(path))?;
+    Ok(Source { file, path: path.to_path_buf() })
+}
+
+fn bind_mount(source: &Source, target: &str) -> Result<(), NodeFsError> {
+    // The fd's magic link names the opened file itself, whatever now covers its path.
+    let via = format!("/proc/self/fd/{}", source.file.as_raw_fd());
+    do_mount(Some(&via), target, None, MsFlags::MS_BIND, None, &source.path.display().to_string())
+}
+
+/// Every entry of the node's etc dir, to be mounted over the host's entry of the same name.
+fn etc_binds(etc: &Path) -> Result<Vec<(What, String)>, NodeFsError> {
+    let mut entries: Vec<_> = fs::read_dir(etc).map_err(prepare_err(etc))?.filter_map(Result::ok).collect();
+    entries.sort_by_key(fs::DirEntry::file_name);
+    let mut binds = Vec::new();
+    for entry in entries {
+        let source = entry.path();
+        let target = Path::new("/etc").join(entry.file_name());
+        let target_str = target.display().to_string();
+        let is_dir = entry.file_type().map_err(prepare_err(&source))?.is_dir();
+        // The target must already exist with the same kind: creating it would write to the
+        // host's /etc, which the node shares.
+        let fits = if is_dir { target.is_dir() } else { target.is_file() };
+        if !fits {
+            let what = source.display().to_string();
+            return Err(NodeFsError::MissingTarget { what, target: target_str, kind: if is_dir { "directory" } else { "file" } });
+        }
+        binds.push((What::Bind(open_source(&source)?), target_str));
+    }
+    Ok(binds)
+}

@@ -1,0 +1,225 @@
+//! The daemons of the stack and how to start, stop, kill and reload each on a machine.
+//!
+//! Everything goes through [`Machine::exec`] with short shell snippets that use the
+//! daemon's own pidfile, so the same code serves a netns node (no systemd) and a plain host;
+//! a daemon is only ever signalled by the PID in its pidfile, never by name.
+
+use std::time::{Duration, Instant};
+
+use crate::lab::model::{Engine, Node};
+
+/// What halab needs from a machine, whichever provider made it.
+pub trait Machine: Sync {
+    fn name(&self) -> &str;
+    /// Runs argv; Ok carries the exit status and output even when the command failed.
+    fn exec(&self, argv: &[&str]) -> Result<Output, String>;
+    /// Writes a file atomically with the given mode (parent directories created).
+    fn write_file(&self, path: &str, mode: u32, bytes: &[u8]) -> Result<(), String>;
+    fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, String>;
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn ok(&self) -> bool {
+        self.code == 0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    Nginx,
+    Haproxy,
+    Keepalived,
+    Halabd,
+}
+
+/// halabd's status API inside a node (loopback of the node's own namespace).
+pub const HALABD_API: &str = "127.0.0.1:9406";
+
+impl Service {
+    pub const ALL: [Service; 4] = [Service::Nginx, Service::Haproxy, Service::Keepalived, Service::Halabd];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Nginx => "nginx",
+            Service::Haproxy => "haproxy",
+            Service::Keepalived => "keepalived",
+            Service::Halabd => "halabd",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Service> {
+        Service::ALL.into_iter().find(|x| x.name() == s)
+    }
+
+    pub fn pidfile(self) -> &'static str {
+        match self {
+            Service::Nginx => "/run/nginx.pid",
+            Service::Haproxy => "/run/haproxy.pid",
+            Service::Keepalived => "/run/keepalived.pid",
+            Service::Halabd => "/run/halabd.pid",
+        }
+    }
+
+    /// The services a node runs, in start order (web first, then the proxy, then VRRP).
+    pub fn for_node(node: &Node) -> Vec<Service> {
+        let mut out = Vec::new();
+        if node.web.is_some() {
+            out.push(Service::Nginx);
+        }
+        match node.engine {
+            Some(Engine::Keepalived) => out.extend([Service::Haproxy, Service::Keepalived]),
+            Some(Engine::Halabd) => out.extend([Service::Haproxy, Service::Halabd]),
+            None => {}
+        }
+        out
+    }
+
+    /// The shell command that starts it in the background, its logs under /var/log.
+    fn start_script(self, halabd_bin: &str) -> String {
+        match self {
+            Service::Nginx => "exec nginx -c /etc/nginx/nginx.conf".to_string(),
+            Service::Haproxy => "exec haproxy -D -p /run/haproxy.pid -f /etc/haproxy/haproxy.cfg".to_string(),
+            // Foreground with console logging, backgrounded here: the node has no syslog,
+            // and keepalived's own lines are what an operator reads.
+            Service::Keepalived => "keepalived -n -l -D -P -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid -r /run/keepalived/vrrp.pid </dev/null >>/var/log/keepalived.log 2>&1 &".to_string(),
+            Service::Halabd => format!("{} -f /etc/keepalived/keepalived.conf --pid-file /run/halabd.pid --api {HALABD_API} </dev/null >>/var/log/halabd.log 2>&1 &", sh_quote(halabd_bin)),
+        }
+    }
+}
+
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("failed to {action} {service} on {node}: {reason}")]
+    Failed { action: &'static str, service: &'static str, node: String, reason: String },
+}
+
+fn fail(action: &'static str, s: Service, m: &dyn Machine, reason: impl Into<String>) -> ServiceError {
+    ServiceError::Failed { action, service: s.name(), node: m.name().to_string(), reason: reason.into() }
+}
+
+/// The PID in the service's pidfile, if the process lives.
+pub fn running_pid(m: &dyn Machine, s: Service) -> Option<i32> {
+    let bytes = m.read_file(s.pidfile()).ok()??;
+    let pid: i32 = String::from_utf8_lossy(&bytes).lines().next()?.trim().parse().ok()?;
+    let p = pid.to_string();
+    m.exec(&["kill", "-0", &p]).ok().filter(Output::ok).map(|_| pid)
+}
+
+fn wait_for(deadline: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + deadline;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Starts the service unless it runs; returns its PID once its pidfile names a live process.
+pub fn start(m: &dyn Machine, s: Service, halabd_bin: &str) -> Result<i32, ServiceError> {
+    if let Some(pid) = running_pid(m, s) {
+        return Ok(pid);
+    }
+    let out = m.exec(&["sh", "-c", &s.start_script(halabd_bin)]).map_err(|e| fail("start", s, m, e))?;
+    if !out.ok() {
+        return Err(fail("start", s, m, format!("exit {}: {}{}", out.code, out.stdout.trim(), out.stderr.trim())));
+    }
+    let mut pid = None;
+    if wait_for(Duration::from_secs(10), || {
+        pid = running_pid(m, s);
+        pid.is_some()
+    }) {
+        return pid.ok_or_else(|| fail("start", s, m, "no pid"));
+    }
+    let log = log_tail(m, s);
+    Err(fail("start", s, m, format!("its pidfile {} named no live process within 10 s{log}", s.pidfile())))
+}
+
+fn log_tail(m: &dyn Machine, s: Service) -> String {
+    let path = match s {
+        Service::Nginx => "/var/log/nginx/error.log",
+        Service::Haproxy => return String::new(),
+        Service::Keepalived => "/var/log/keepalived.log",
+        Service::Halabd => "/var/log/halabd.log",
+    };
+    match m.read_file(path) {
+        Ok(Some(b)) => {
+            let text = String::from_utf8_lossy(&b);
+            let tail: Vec<&str> = text.lines().rev().take(8).collect();
+            format!("; last lines of {path}:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+        }
+        _ => String::new(),
+    }
+}
+
+/// How a running service is made to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stop {
+    /// SIGTERM, as `systemctl stop` sends; waits until it is gone.
+    Graceful,
+    /// SIGKILL of the daemon and every process it forked: a crash.
+    Kill,
+}
+
+/// Stops the service; Ok(false) when it was not running.
+pub fn stop(m: &dyn Machine, s: Service, how: Stop) -> Result<bool, ServiceError> {
+    let Some(pid) = running_pid(m, s) else { return Ok(false) };
+    let p = pid.to_string();
+    let script = match how {
+        // The children first-level and below (nginx workers, keepalived's VRRP child).
+        Stop::Kill => format!("kill -KILL {p} $(cat /proc/{p}/task/*/children 2>/dev/null) $(for c in $(cat /proc/{p}/task/*/children 2>/dev/null); do cat /proc/$c/task/*/children 2>/dev/null; done)"),
+        Stop::Graceful => format!("kill -TERM {p}"),
+    };
+    let out = m.exec(&["sh", "-c", &script]).map_err(|e| fail("stop", s, m, e))?;
+    if !out.ok() && running_pid(m, s).is_some() {
+        return Err(fail("stop", s, m, out.stderr.trim().to_string()));
+    }
+    if !wait_for(Duration::from_secs(10), || running_pid(m, s) != Some(pid)) {
+        return Err(fail("stop", s, m, format!("pid {pid} still alive 10 s after the signal")));
+    }
+    Ok(true)
+}
+
+/// Makes the service re-read its configuration without dropping connections.
+pub fn reload(m: &dyn Machine, s: Service, halabd_bin: &str) -> Result<(), ServiceError> {
+    let Some(pid) = running_pid(m, s) else {
+        return start(m, s, halabd_bin).map(|_| ());
+    };
+    let p = pid.to_string();
+    let out = match s {
+        // haproxy's soft reload: a new process takes the sockets, the old one finishes.
+        Service::Haproxy => m.exec(&["haproxy", "-D", "-p", "/run/haproxy.pid", "-f", "/etc/haproxy/haproxy.cfg", "-sf", &p]),
+        _ => m.exec(&["kill", "-HUP", &p]),
+    }
+    .map_err(|e| fail("reload", s, m, e))?;
+    if !out.ok() {
+        return Err(fail("reload", s, m, format!("{}{}", out.stdout.trim(), out.stderr.trim())));
+    }
+    Ok(())
+}
+
+/// SIGSTOP / SIGCONT: a frozen host, as far as the daemon's peers can tell.
+pub fn freeze(m: &dyn Machine, s: Service, frozen: bool) -> Result<bool, ServiceError> {
+    let Some(bytes) = m.read_file(s.pidfile()).map_err(|e| fail("freeze", s, m, e))? else { return Ok(false) };
+    let p = String::from_utf8_lossy(&bytes).trim().to_string();
+    let sig = if frozen { "-STOP" } else { "-CONT" };
+    let script = format!("kill {sig} {p} $(cat /proc/{p}/task/*/children 2>/dev/null)");
+    let out = m.exec(&["sh", "-c", &script]).map_err(|e| fail("freeze", s, m, e))?;
+    Ok(out.ok())
+}

@@ -1,0 +1,263 @@
+//! keepalived.conf, the VRRP part: read into typed configuration.
+//!
+//! Three stages: [`lexer`] (words, quotes, comments, `include` globs) -> [`tree`] (statements
+//! and blocks) -> `parse` (typed [`Config`], every problem reported with file and line).
+//! A directive halabd does not implement is an error, never silently ignored; a few
+//! `global_defs` that do not concern VRRP (e-mail notification) are accepted with a notice.
+
+mod lexer;
+mod parse;
+mod tree;
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use halab_vrrp::{InitialState, InstanceConfig, Password, Version, Vip};
+
+pub use lexer::split_command;
+
+/// A problem (or a notice) at a place in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line; 0 for the file as a whole.
+    pub line: usize,
+    /// What is wrong, lowercase.
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub(crate) fn at(pos: &lexer::Pos, message: impl Into<String>) -> Self {
+        Self {
+            file: pos.file.as_ref().clone(),
+            line: pos.line,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn whole_file(file: &Path, message: impl Into<String>) -> Self {
+        Self {
+            file: file.to_path_buf(),
+            line: 0,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+        }
+    }
+}
+
+/// Every error found in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct ConfErrors(pub Vec<Diagnostic>);
+
+/// A parsed configuration and the notices about it (ignored settings, adjustments).
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub config: Config,
+    pub notices: Vec<Diagnostic>,
+}
+
+/// The VRRP part of a keepalived.conf.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// `global_defs { router_id }`.
+    pub router_id: Option<String>,
+    /// `global_defs { script_user USER [GROUP] }`.
+    pub script_user: Option<(String, Option<String>)>,
+    /// `global_defs { enable_script_security }`.
+    pub enable_script_security: bool,
+    /// `vrrp_script` blocks, in file order.
+    pub scripts: Vec<ScriptConf>,
+    /// `vrrp_instance` blocks, in file order.
+    pub instances: Vec<InstanceConf>,
+    /// `vrrp_sync_group` blocks, in file order.
+    pub sync_groups: Vec<SyncGroupConf>,
+}
+
+/// One `vrrp_script`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptConf {
+    pub name: String,
+    /// The command as written.
+    pub command: String,
+    /// The command split into words (program first).
+    pub argv: Vec<String>,
+    /// `interval`, default 1 s.
+    pub interval_ms: u64,
+    /// `timeout`; keepalived's default is the interval.
+    pub timeout_ms: Option<u64>,
+    /// `weight`, -253..=253.
+    pub weight: i32,
+    /// `rise`, at least 1.
+    pub rise: u32,
+    /// `fall`, at least 1.
+    pub fall: u32,
+    /// `init_fail`.
+    pub init_fail: bool,
+}
+
+impl ScriptConf {
+    /// The timeout in force: the configured one, or the interval (keepalived).
+    pub fn effective_timeout_ms(&self) -> u64 {
+        self.timeout_ms.unwrap_or(self.interval_ms).max(1)
+    }
+}
+
+/// One `virtual_ipaddress` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipConf {
+    pub vip: Vip,
+    /// `dev IF`; the instance's interface when absent.
+    pub dev: Option<String>,
+    /// `label LABEL`.
+    pub label: Option<String>,
+}
+
+/// One `virtual_routes` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteConf {
+    /// `src ADDR`.
+    pub src: Option<Ipv4Addr>,
+    /// Destination network.
+    pub dest: Ipv4Addr,
+    /// Destination prefix length.
+    pub prefix_len: u8,
+    /// `via`/`gw ADDR`.
+    pub via: Option<Ipv4Addr>,
+    /// `dev IF`.
+    pub dev: Option<String>,
+    /// `metric N`.
+    pub metric: Option<u32>,
+    /// `blackhole DEST`.
+    pub blackhole: bool,
+}
+
+impl fmt::Display for RouteConf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.blackhole {
+            f.write_str("blackhole ")?;
+        }
+        write!(f, "{}/{}", self.dest, self.prefix_len)?;
+        if let Some(via) = self.via {
+            write!(f, " via {via}")?;
+        }
+        if let Some(dev) = &self.dev {
+            write!(f, " dev {dev}")?;
+        }
+        if let Some(src) = self.src {
+            write!(f, " src {src}")?;
+        }
+        if let Some(metric) = self.metric {
+            write!(f, " metric {metric}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Notify scripts (`notify_master`, `notify_backup`, `notify_fault`, `notify_stop`,
+/// `notify`), each a command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifyConf {
+    pub master: Option<String>,
+    pub backup: Option<String>,
+    pub fault: Option<String>,
+    pub stop: Option<String>,
+    /// Called with `TYPE NAME STATE PRIORITY` on every change.
+    pub any: Option<String>,
+}
+
+/// One `vrrp_instance`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceConf {
+    pub name: String,
+    pub initial_state: InitialState,
+    pub interface: String,
+    pub vrid: u8,
+    pub priority: u8,
+    pub advert_interval_cs: u16,
+    pub version: Version,
+    pub auth: Option<Password>,
+    pub vips: Vec<VipConf>,
+    /// `track_script` names with an optional weight override.
+    pub track_scripts: Vec<(String, Option<i32>)>,
+    /// `track_interface` names with their weight (0: down means FAULT).
+    pub track_interfaces: Vec<(String, i32)>,
+    pub preempt: bool,
+    pub preempt_delay_ms: u64,
+    /// `garp_master_delay`, seconds; keepalived's default 5 (0: no second burst).
+    pub garp_master_delay_s: u64,
+    /// `garp_master_repeat`; keepalived's default 5.
+    pub garp_master_repeat: u32,
+    /// `garp_master_refresh`, seconds; 0 (default): none.
+    pub garp_master_refresh_s: u64,
+    pub unicast_src_ip: Option<Ipv4Addr>,
+    pub unicast_peers: Vec<Ipv4Addr>,
+    pub notify: NotifyConf,
+    pub virtual_routes: Vec<RouteConf>,
+}
+
+impl InstanceConf {
+    /// The protocol core's configuration, given the interface's primary address.
+    pub fn core_config(&self, primary: Ipv4Addr) -> InstanceConfig {
+        let mut config = InstanceConfig::new(self.vrid, primary);
+        config.version = self.version;
+        config.priority = self.priority;
+        config.advert_interval_cs = self.advert_interval_cs;
+        config.preempt = self.preempt;
+        config.preempt_delay_ms = self.preempt_delay_ms;
+        config.vips = self.vips.iter().map(|v| v.vip).collect();
+        config.auth = self.auth;
+        config.initial_state = self.initial_state;
+        // keepalived skips the TTL check with unicast peers (the path may route).
+        config.check_ttl = self.unicast_peers.is_empty();
+        config
+    }
+}
+
+/// One `vrrp_sync_group`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncGroupConf {
+    pub name: String,
+    pub instances: Vec<String>,
+    pub notify: NotifyConf,
+}
+
+/// Reads and checks a keepalived.conf and everything it includes.
+pub fn load(path: &Path) -> Result<Parsed, ConfErrors> {
+    let mut errors = Vec::new();
+    let tokens = lexer::lex_file(path, &mut errors);
+    finish(tokens, errors)
+}
+
+/// Parses configuration text as if read from `path` (includes are relative to it).
+pub fn parse_str(path: &Path, text: &str) -> Result<Parsed, ConfErrors> {
+    let mut errors = Vec::new();
+    let mut tokens = Vec::new();
+    lexer::lex_text(path, text, 0, &mut tokens, &mut errors);
+    finish(tokens, errors)
+}
+
+fn finish(tokens: Vec<lexer::Token>, mut errors: Vec<Diagnostic>) -> Result<Parsed, ConfErrors> {
+    let stmts = tree::build(&tokens, &mut errors);
+    let mut notices = Vec::new();
+    let config = parse::config(&stmts, &mut errors, &mut notices);
+    if errors.is_empty() {
+        Ok(Parsed { config, notices })
+    } else {
+        Err(ConfErrors(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests;

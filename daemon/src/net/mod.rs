@@ -1,0 +1,9 @@
+//! Everything halabd says to the kernel: the VRRP socket, gratuitous ARP, rtnetlink.
+
+mod arp;
+mod netlink;
+mod vrrp_socket;
+
+pub use arp::{ArpSender, LinkTarget, gratuitous_arp};
+pub use netlink::{Address, Link, NetEvent, Netlink, NetlinkError};
+pub use vrrp_socket::{VrrpSocket, packet_vrid};
