@@ -220,7 +220,7 @@ impl Status {
                 );
             }
         }
-        let per_instance: [(&str, &str, &str, fn(&InstanceStatus) -> u64); 9] = [
+        let per_instance: [InstanceMetric; 9] = [
             (
                 "halabd_vrrp_base_priority",
                 "gauge",
@@ -329,6 +329,9 @@ impl Status {
         out
     }
 }
+
+/// (name, type, help, value) of a per-instance metric.
+type InstanceMetric = (&'static str, &'static str, &'static str, fn(&InstanceStatus) -> u64);
 
 /// A metric family's HELP and TYPE lines.
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {

@@ -11,3 +11,8 @@ pub mod render;
 pub mod check;
 pub mod probe;
 pub mod services;
+pub mod observe;
+pub mod provider;
+pub mod up;
+pub mod cmd;
+pub mod status;

@@ -38,14 +38,61 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Bring the lab up (netns: namespaces on this machine), or apply what changed.
+    Up { lab: Option<PathBuf> },
+    /// Stop every process of the lab and remove its namespaces and state. LAB may also be
+    /// the name of a lab whose file is gone.
+    Down { lab: Option<PathBuf> },
+    /// Per node: role, addresses, services, VRRP state; who holds each VIP; the client's ARP entry.
+    Status {
+        lab: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command on a node of the running lab.
+    Exec {
+        lab: PathBuf,
+        node: String,
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// N requests from the client node through the VIP: which backend answered each.
+    Curl {
+        lab: Option<PathBuf>,
+        #[arg(default_value = "/")]
+        path: String,
+        #[arg(short = 'n', default_value_t = 10)]
+        count: usize,
+        /// The VIP to use (default: the first one the client reaches).
+        #[arg(long)]
+        vip: Option<std::net::Ipv4Addr>,
+    },
+    /// Internal: PID 1 of a lab node, started by the netns provider.
+    #[command(name = "__node-init", hide = true)]
+    NodeInit(halab::netns::NodeInitArgs),
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("HALAB_LOG")).with_writer(std::io::stderr).without_time().init();
     let cli = Cli::parse();
-    let code = match cli.command {
+    // Before anything else: a node's init logs nowhere but its own file and returns its own
+    // exit code.
+    let command = match cli.command {
+        Command::NodeInit(args) => return halab::netns::node_init_main(args),
+        other => other,
+    };
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("HALAB_LOG")).with_writer(std::io::stderr).without_time().init();
+    let code = match command {
         Command::Validate { lab, json } => validate(lab, json),
         Command::Render { lab, out, templates, check } => render_cmd(lab, out, templates, check),
+        Command::Up { lab } => with_lab(lab, |l| halab::cmd::lab_cmds::up(&l)),
+        Command::Down { lab } => match halab::cmd::lab_cmds::lab_name_for_down(lab.as_deref()) {
+            Ok(name) => halab::cmd::lab_cmds::down(&name),
+            Err(c) => c,
+        },
+        Command::Status { lab, json } => with_lab(lab, |l| halab::cmd::lab_cmds::status(&l, json)),
+        Command::Exec { lab, node, command } => with_lab(Some(lab), |l| halab::cmd::lab_cmds::exec(&l, &node, &command)),
+        Command::Curl { lab, path, count, vip } => with_lab(lab, |l| halab::cmd::lab_cmds::curl(&l, &path, count, vip)),
+        Command::NodeInit(_) => exit_codes::LAB_ERROR,
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
@@ -59,6 +106,13 @@ fn load(arg: Option<PathBuf>) -> Result<halab::lab::Lab, i32> {
         }
         exit_codes::BAD_INPUT
     })
+}
+
+fn with_lab(arg: Option<PathBuf>, f: impl FnOnce(halab::lab::Lab) -> i32) -> i32 {
+    match load(arg) {
+        Ok(l) => f(l),
+        Err(c) => c,
+    }
 }
 
 fn validate(arg: Option<PathBuf>, json: bool) -> i32 {

@@ -85,8 +85,10 @@ impl Service {
     /// The shell command that starts it in the background, its logs under /var/log.
     fn start_script(self, halabd_bin: &str) -> String {
         match self {
-            Service::Nginx => "exec nginx -c /etc/nginx/nginx.conf".to_string(),
-            Service::Haproxy => "exec haproxy -D -p /run/haproxy.pid -f /etc/haproxy/haproxy.cfg".to_string(),
+            // The file-descriptor limit a systemd unit would set (LimitNOFILE): haproxy sizes
+            // itself from maxconn and refuses to start below what it needs.
+            Service::Nginx => format!("{NOFILE}; exec nginx -c /etc/nginx/nginx.conf"),
+            Service::Haproxy => format!("{NOFILE}; exec haproxy -D -f /etc/haproxy/haproxy.cfg"),
             // Foreground with console logging, backgrounded here: the node has no syslog,
             // and keepalived's own lines are what an operator reads.
             Service::Keepalived => "keepalived -n -l -D -P -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid -r /run/keepalived/vrrp.pid </dev/null >>/var/log/keepalived.log 2>&1 &".to_string(),
@@ -94,6 +96,8 @@ impl Service {
         }
     }
 }
+
+const NOFILE: &str = "ulimit -n 1048576 2>/dev/null || ulimit -n 262144 2>/dev/null || true";
 
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
@@ -204,7 +208,7 @@ pub fn reload(m: &dyn Machine, s: Service, halabd_bin: &str) -> Result<(), Servi
     let p = pid.to_string();
     let out = match s {
         // haproxy's soft reload: a new process takes the sockets, the old one finishes.
-        Service::Haproxy => m.exec(&["haproxy", "-D", "-p", "/run/haproxy.pid", "-f", "/etc/haproxy/haproxy.cfg", "-sf", &p]),
+        Service::Haproxy => m.exec(&["sh", "-c", &format!("{NOFILE}; exec haproxy -D -f /etc/haproxy/haproxy.cfg -sf {p}")]),
         _ => m.exec(&["kill", "-HUP", &p]),
     }
     .map_err(|e| fail("reload", s, m, e))?;

@@ -6,9 +6,10 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use halab::netns::{self, IfPlan, InitCommand, NetPlan, NetnsError, NetnsPlan, NodePlan, ProcId};
 use nix::sys::signal::{Signal, kill};
@@ -24,13 +25,19 @@ fn unique_lab() -> String {
 }
 
 fn init_cmd() -> InitCommand {
-    InitCommand { exe: env!("CARGO_BIN_EXE_halab-node-init-dev").into(), args: vec!["__node-init".into()] }
+    InitCommand {
+        exe: env!("CARGO_BIN_EXE_halab").into(),
+        args: vec!["__node-init".into()],
+    }
 }
 
 /// `count` nodes spread over networks of up to 200 nodes each.
 fn plan(dir: &TempDir, count: usize) -> NetnsPlan {
     let networks: Vec<NetPlan> = (0..count.div_ceil(200))
-        .map(|k| NetPlan { name: format!("net{k}"), cidr: format!("10.78.{k}.0/24").parse().expect("cidr") })
+        .map(|k| NetPlan {
+            name: format!("net{k}"),
+            cidr: format!("10.78.{k}.0/24").parse().expect("cidr"),
+        })
         .collect();
     NetnsPlan {
         lab: unique_lab(),
@@ -43,7 +50,9 @@ fn plan(dir: &TempDir, count: usize) -> NetnsPlan {
                 interfaces: vec![IfPlan {
                     network: format!("net{}", i / 200),
                     ifname: "eth0".into(),
-                    addr: format!("10.78.{}.{}", i / 200, i % 200 + 2).parse().expect("addr"),
+                    addr: format!("10.78.{}.{}", i / 200, i % 200 + 2)
+                        .parse()
+                        .expect("addr"),
                     prefix: 24,
                 }],
                 sysctls: vec![("net.ipv4.ip_nonlocal_bind".into(), "1".into())],
@@ -54,13 +63,24 @@ fn plan(dir: &TempDir, count: usize) -> NetnsPlan {
 }
 
 fn inits(lab: &netns::LabHandle) -> Vec<ProcId> {
-    lab.nodes().iter().map(|n| ProcId::of(n.init_pid()).expect("init is running")).collect()
+    lab.nodes()
+        .iter()
+        .map(|n| ProcId::of(n.init_pid()).expect("init is running"))
+        .collect()
 }
 
 fn assert_gone(lab_name: &str, state_dir: &Path, inits: &[ProcId]) {
     let prefix = netns::names::switch_ns(lab_name);
-    assert_eq!(netns::leftovers(&prefix), Vec::<String>::new(), "namespaces left");
-    assert!(!state_dir.exists(), "state dir left: {}", state_dir.display());
+    assert_eq!(
+        netns::leftovers(&prefix),
+        Vec::<String>::new(),
+        "namespaces left"
+    );
+    assert!(
+        !state_dir.exists(),
+        "state dir left: {}",
+        state_dir.display()
+    );
     for p in inits {
         assert!(!p.is_running(), "init {} still runs", p.pid);
     }
@@ -74,7 +94,15 @@ fn teardown_leaves_nothing_and_is_idempotent() {
     let procs = inits(&lab);
     // A daemon in a node must go with it.
     let n0 = lab.node("n0").expect("n0");
-    n0.spawn_daemon(&["sh", "-c", "sleep 60 </dev/null >/dev/null 2>&1 & echo $! > /run/s.pid"], "/run/s.pid").expect("daemon");
+    n0.spawn_daemon(
+        &[
+            "sh",
+            "-c",
+            "sleep 60 </dev/null >/dev/null 2>&1 & echo $! > /run/s.pid",
+        ],
+        "/run/s.pid",
+    )
+    .expect("daemon");
     let sleeper = n0.exec(&["sh", "-c", "echo $PPID"]).expect("exec");
     assert!(sleeper.success());
     let report = lab.down().expect("down");
@@ -84,7 +112,10 @@ fn teardown_leaves_nothing_and_is_idempotent() {
     assert_eq!(report.namespaces.len(), 4, "3 nodes + the switch");
     assert_gone(&plan.lab, &plan.state_dir, &procs);
     // Again: nothing to do, no error.
-    assert_eq!(netns::down(&plan.state_dir).expect("second down"), netns::DownReport::default());
+    assert_eq!(
+        netns::down(&plan.state_dir).expect("second down"),
+        netns::DownReport::default()
+    );
 }
 
 #[test]
@@ -95,9 +126,9 @@ fn teardown_after_sigkill_of_a_node_init() {
     let procs = inits(&lab);
     kill(Pid::from_raw(procs[0].pid), Signal::SIGKILL).expect("kill init");
     // SIGKILL is asynchronous: wait until the kernel has emptied the node's PID namespace.
-    let deadline = Instant::now() + std::time::Duration::from_secs(2);
+    let deadline = Instant::now() + Duration::from_secs(2);
     while procs[0].is_running() && Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(2));
+        std::thread::sleep(Duration::from_millis(2));
     }
     let report = lab.down().expect("down");
     assert_eq!(report.stopped, 1, "{report:?}");
@@ -113,7 +144,14 @@ fn teardown_from_the_state_dir_after_halab_crashed() {
     // halab "crashes": the handle is gone, only the state dir remains.
     drop(lab);
     let reopened = netns::LabHandle::open(&plan.state_dir).expect("open");
-    assert!(reopened.node("n1").expect("n1").exec(&["true"]).expect("exec").success());
+    assert!(
+        reopened
+            .node("n1")
+            .expect("n1")
+            .exec(&["true"])
+            .expect("exec")
+            .success()
+    );
     netns::down(&plan.state_dir).expect("down");
     assert_gone(&plan.lab, &plan.state_dir, &procs);
 }
@@ -127,7 +165,10 @@ fn a_failing_init_fails_up_and_leaves_nothing() {
     let err = netns::up(&plan, &init_cmd()).expect_err("up must fail");
     let text = err.to_string();
     assert!(matches!(err, NetnsError::Init { .. }), "{text}");
-    assert!(text.contains("/etc/halab-no-such-dir does not exist on this host"), "{text}");
+    assert!(
+        text.contains("/etc/halab-no-such-dir does not exist on this host"),
+        "{text}"
+    );
     assert_gone(&plan.lab, &plan.state_dir, &[]);
 }
 
@@ -143,33 +184,68 @@ fn a_lab_cannot_be_brought_up_twice_in_one_state_dir() {
 
 #[test]
 fn a_lab_name_in_use_is_refused_and_left_alone() {
-    let (dir1, dir2) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    let (dir1, dir2) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
     let first = plan(&dir1, 1);
     let lab = netns::up(&first, &init_cmd()).expect("up").into_guard();
     // The same lab name from another state dir: its teardown would delete the first's names.
-    let second = NetnsPlan { state_dir: dir2.path().join("lab"), ..first.clone() };
+    let second = NetnsPlan {
+        state_dir: dir2.path().join("lab"),
+        ..first.clone()
+    };
     let err = netns::up(&second, &init_cmd()).expect_err("second up");
     assert!(matches!(err, NetnsError::NameTaken { .. }), "{err}");
     assert!(!second.state_dir.exists());
-    assert!(lab.node("n0").expect("n0").exec(&["true"]).expect("exec").success(), "the first lab still runs");
-    assert_eq!(netns::leftovers(&netns::names::switch_ns(&first.lab)).len(), 2);
+    assert!(
+        lab.node("n0")
+            .expect("n0")
+            .exec(&["true"])
+            .expect("exec")
+            .success(),
+        "the first lab still runs"
+    );
+    assert_eq!(
+        netns::leftovers(&netns::names::switch_ns(&first.lab)).len(),
+        2
+    );
 }
 
-fn timed(count: usize) {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// Brings up `count` nodes with the state dir on tmpfs (/dev/shm) or on the disk (/tmp),
+/// checks the last node reaches the first, tears down, prints the times.
+fn timed(count: usize, on_tmpfs: bool) {
+    let dir = if on_tmpfs {
+        tempfile::tempdir_in("/dev/shm").expect("tempdir on /dev/shm")
+    } else {
+        tempfile::tempdir().expect("tempdir")
+    };
     let plan = plan(&dir, count);
     let start = Instant::now();
     let lab = netns::up(&plan, &init_cmd()).expect("up");
     let up = start.elapsed();
     let t = lab.timings().expect("timings");
-    // The last node reaches the first: the wiring is complete, not just started.
+    // The wiring is complete, not just started: the last node reaches the first.
+    let first = lab.node("n0").expect("first node");
     let last = lab.node(&format!("n{}", count - 1)).expect("last node");
-    let probe = last.exec(&["ip", "-o", "addr", "show", "eth0"]).expect("exec");
-    assert!(probe.stdout.contains("10.78."), "{probe:?}");
+    let listener = first
+        .in_netns(|| TcpListener::bind("10.78.0.2:7000"))
+        .expect("enter first")
+        .expect("listen");
+    last.in_netns(|| {
+        TcpStream::connect_timeout(
+            &"10.78.0.2:7000".parse().expect("addr"),
+            Duration::from_secs(2),
+        )
+    })
+    .expect("enter last")
+    .expect("last node reaches the first");
+    drop(listener);
     let procs = inits(&lab);
     let report = lab.down().expect("down");
+    let place = if on_tmpfs { "tmpfs" } else { "disk" };
     eprintln!(
-        "{count} nodes: up {up:?} (inits started {:?}, ready {:?}, links {:?}); teardown {:?}",
+        "{count} nodes, state dir on {place}: up {up:?} (inits started {:?}, ready {:?}, links {:?}); teardown {:?}",
         t.spawned, t.inits, t.links, report.elapsed
     );
     assert_gone(&plan.lab, &plan.state_dir, &procs);
@@ -177,10 +253,15 @@ fn timed(count: usize) {
 
 #[test]
 fn timing_5_nodes() {
-    timed(5);
+    timed(5, true);
 }
 
 #[test]
 fn timing_52_nodes() {
-    timed(52);
+    timed(52, true);
+}
+
+#[test]
+fn timing_52_nodes_state_dir_on_disk() {
+    timed(52, false);
 }

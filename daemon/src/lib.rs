@@ -5,7 +5,7 @@
 //!   netlink, scripts, signals, sync groups, reload.
 //! - [`net`]: the VRRP socket, gratuitous ARP, rtnetlink.
 //! - [`api`]: the HTTP status API.
-//! - [`pidfile`]: `--pid-file`.
+//! - [`pidfile`]: the `--pid-file`.
 
 pub mod api;
 pub mod conf;

@@ -28,7 +28,10 @@ impl ExecOutput {
 
     /// The exit code, or 128 + the signal that ended the command (as a shell says it).
     pub fn code(&self) -> i32 {
-        self.status.code().or_else(|| self.status.signal().map(|s| 128 + s)).unwrap_or(-1)
+        self.status
+            .code()
+            .or_else(|| self.status.signal().map(|s| 128 + s))
+            .unwrap_or(-1)
     }
 }
 
@@ -77,7 +80,9 @@ impl Collector {
     }
 
     fn text(self, until: Instant) -> String {
-        let _ = self.eof.recv_timeout(until.saturating_duration_since(Instant::now()));
+        let _ = self
+            .eof
+            .recv_timeout(until.saturating_duration_since(Instant::now()));
         let bytes = self.buf.lock().map(|b| b.clone()).unwrap_or_default();
         String::from_utf8_lossy(&bytes).into_owned()
     }
@@ -88,11 +93,18 @@ impl Running {
     /// nsenter's child in the node), feeding it `input` on stdin.
     pub(crate) fn start(mut cmd: Command, input: Option<Vec<u8>>) -> Result<Running> {
         let desc = describe(&cmd);
-        cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = cmd.spawn().map_err(|source| NetnsError::Spawn { cmd: desc.clone(), source })?;
+        cmd.stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+        let mut child = cmd.spawn().map_err(|source| NetnsError::Spawn {
+            cmd: desc.clone(),
+            source,
+        })?;
         let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
             unreachable!("stdout and stderr were set to piped")
         };
@@ -103,7 +115,12 @@ impl Running {
                 let _ = pipe.write_all(&bytes);
             });
         }
-        Ok(Running { desc, child, stdout: Collector::start(out), stderr: Collector::start(err) })
+        Ok(Running {
+            desc,
+            child,
+            stdout: Collector::start(out),
+            stderr: Collector::start(err),
+        })
     }
 
     /// Waits for the command until `deadline`, then kills its process group.
@@ -121,12 +138,19 @@ impl Running {
                         let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
                     }
                     let _ = self.child.wait();
-                    return Err(NetnsError::Timeout { cmd: self.desc, timeout });
+                    return Err(NetnsError::Timeout {
+                        cmd: self.desc,
+                        timeout,
+                    });
                 }
             }
         };
         let until = Instant::now() + DRAIN;
-        Ok(ExecOutput { status, stdout: self.stdout.text(until), stderr: self.stderr.text(until) })
+        Ok(ExecOutput {
+            status,
+            stdout: self.stdout.text(until),
+            stderr: self.stderr.text(until),
+        })
     }
 
     /// Like [`Running::finish`], but a non-zero exit is an error carrying stderr.
@@ -136,7 +160,11 @@ impl Running {
         if out.success() {
             Ok(out)
         } else {
-            Err(NetnsError::Command { cmd: desc, status: out.status.to_string(), stderr: out.stderr.trim().to_owned() })
+            Err(NetnsError::Command {
+                cmd: desc,
+                status: out.status.to_string(),
+                stderr: out.stderr.trim().to_owned(),
+            })
         }
     }
 }

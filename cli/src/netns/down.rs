@@ -51,13 +51,19 @@ pub fn down(state_dir: &Path) -> Result<DownReport> {
         Err(e) => return Err(e),
     };
     let inits = running_inits(&state);
-    let mut pending: Vec<ProcId> = inits.into_iter().filter(|p| p.signal(Signal::SIGTERM)).collect();
+    let mut pending: Vec<ProcId> = inits
+        .into_iter()
+        .filter(|p| p.signal(Signal::SIGTERM))
+        .collect();
     let signalled = pending.len();
     wait_gone(&mut pending, STOP_TIMEOUT);
     report.stopped = signalled - pending.len();
     report.killed = pending.iter().filter(|p| p.signal(Signal::SIGKILL)).count();
     wait_gone(&mut pending, KILL_TIMEOUT);
-    let unkillable = pending.first().map(|p| NetnsError::Unkillable { lab: state.lab.clone(), pid: p.pid });
+    let unkillable = pending.first().map(|p| NetnsError::Unkillable {
+        lab: state.lab.clone(),
+        pid: p.pid,
+    });
     report.namespaces = delete_namespaces(&state)?;
     if let Some(e) = unkillable {
         // The state dir stays: it is the only record of that process.
@@ -68,17 +74,12 @@ pub fn down(state_dir: &Path) -> Result<DownReport> {
     Ok(report)
 }
 
-/// The recorded inits still alive; for a node whose init was not recorded yet (a crash during
-/// `up`), the child of its recorded launcher.
+/// The recorded inits still alive.
 fn running_inits(state: &LabState) -> Vec<ProcId> {
     state
         .nodes
         .iter()
-        .filter_map(|n| match (n.init, n.waiter) {
-            (Some(init), _) => init.is_running().then_some(init),
-            (None, Some(waiter)) if waiter.is_running() => waiter.children().first().and_then(|pid| ProcId::of(*pid)),
-            _ => None,
-        })
+        .filter_map(|n| n.init.filter(ProcId::is_running))
         .collect()
 }
 
@@ -108,15 +109,33 @@ fn delete_namespaces(state: &LabState) -> Result<Vec<String>> {
     if present.is_empty() {
         return Ok(present);
     }
-    let lines: Vec<String> = present.iter().map(|ns| format!("netns delete {ns}")).collect();
+    let lines: Vec<String> = present
+        .iter()
+        .map(|ns| format!("netns delete {ns}"))
+        .collect();
     let mut cmd = Command::new("ip");
     // -force: one name that vanished meanwhile must not keep the others.
     cmd.args(["-force", "-batch", "-"]);
-    let out = run(cmd, Some(format!("{}\n", lines.join("\n")).into_bytes()), Duration::from_secs(10))?;
-    let left: Vec<&String> = present.iter().filter(|ns| Path::new(NETNS_DIR).join(ns).exists()).collect();
+    let out = run(
+        cmd,
+        Some(format!("{}\n", lines.join("\n")).into_bytes()),
+        Duration::from_secs(10),
+    )?;
+    let left: Vec<&String> = present
+        .iter()
+        .filter(|ns| Path::new(NETNS_DIR).join(ns).exists())
+        .collect();
     if !left.is_empty() {
-        let names = left.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ");
-        return Err(NetnsError::Command { cmd: format!("ip netns delete {names}"), status: out.status.to_string(), stderr: out.stderr });
+        let names = left
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Err(NetnsError::Command {
+            cmd: format!("ip netns delete {names}"),
+            status: out.status.to_string(),
+            stderr: out.stderr,
+        });
     }
     Ok(present)
 }
@@ -124,9 +143,13 @@ fn delete_namespaces(state: &LabState) -> Result<Vec<String>> {
 /// Names in /run/netns starting with `prefix`, sorted: halab namespaces still present
 /// (`leftovers(names::PREFIX)` for all labs, for `halab doctor` and tests).
 pub fn leftovers(prefix: &str) -> Vec<String> {
-    let Ok(dir) = fs::read_dir(NETNS_DIR) else { return Vec::new() };
-    let mut names: Vec<String> =
-        dir.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.starts_with(prefix)).collect();
+    let Ok(dir) = fs::read_dir(NETNS_DIR) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = dir
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(prefix))
+        .collect();
     names.sort();
     names
 }

@@ -12,7 +12,9 @@ pub const NETNS_DIR: &str = "/run/netns";
 
 /// The inode of the network namespace named `name`, if that name exists.
 pub fn named_ns_inode(name: &str) -> Option<u64> {
-    std::fs::metadata(Path::new(NETNS_DIR).join(name)).ok().map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+    std::fs::metadata(Path::new(NETNS_DIR).join(name))
+        .ok()
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
 }
 
 /// Runs `f` on a fresh thread that has joined the network namespace `name` (from /run/netns),
@@ -28,7 +30,10 @@ where
     let file = File::open(&path).map_err(io_at(&path))?;
     std::thread::scope(|s| {
         let worker = s.spawn(move || {
-            setns(&file, CloneFlags::CLONE_NEWNET).map_err(|source| NetnsError::Setns { name: name.to_owned(), source })?;
+            setns(&file, CloneFlags::CLONE_NEWNET).map_err(|source| NetnsError::Setns {
+                name: name.to_owned(),
+                source,
+            })?;
             Ok(f())
         });
         match worker.join() {

@@ -15,7 +15,9 @@ pub enum NetnsError {
     #[error("bring up a lab in {0}: it already holds a lab (run its teardown first)")]
     AlreadyUp(PathBuf),
 
-    #[error("bring up lab `{lab}`: network namespace {name} exists already (is the lab up from another state dir? see `ip netns list`)")]
+    #[error(
+        "bring up lab `{lab}`: network namespace {name} exists already (is the lab up from another state dir? see `ip netns list`)"
+    )]
     NameTaken { lab: String, name: String },
 
     #[error("tear down {0}: it is not a halab lab state dir (no netns.json), so it is left alone")]
@@ -28,7 +30,11 @@ pub enum NetnsError {
     Spawn { cmd: String, source: io::Error },
 
     #[error("run `{cmd}`: it exited with {status}: {stderr}")]
-    Command { cmd: String, status: String, stderr: String },
+    Command {
+        cmd: String,
+        status: String,
+        stderr: String,
+    },
 
     #[error("run `{cmd}`: no exit within {timeout:?}, so it was killed")]
     Timeout { cmd: String, timeout: Duration },
@@ -43,10 +49,19 @@ pub enum NetnsError {
     Setns { name: String, source: nix::Error },
 
     #[error("set sysctl {key}={value} on node `{node}`: {source}")]
-    Sysctl { node: String, key: String, value: String, source: io::Error },
+    Sysctl {
+        node: String,
+        key: String,
+        value: String,
+        source: io::Error,
+    },
 
     #[error("use pidfile {path} of node `{node}`: {reason}")]
-    Pidfile { node: String, path: String, reason: String },
+    Pidfile {
+        node: String,
+        path: String,
+        reason: String,
+    },
 
     #[error("stop process {pid} of lab {lab}: it survived SIGKILL")]
     Unkillable { lab: String, pid: i32 },

@@ -1,16 +1,15 @@
 //! `halab __node-init`: PID 1 of a lab node.
 //!
-//! Started by [`super::up`] as `unshare --pid --fork -- halab __node-init --hostname H
-//! --root-dir STATE/nodes/N`. It gives the node its own host
-//! name and file system view, says `ready` on stdout, then reaps every orphan of the node at
-//! once (a PID namespace's init must, or killed daemons linger as zombies that still answer
-//! `kill -0`), until SIGTERM: then it stops everything in the node and exits, and the kernel
-//! kills whatever is left in the PID namespace.
+//! Started by [`super::up`] as `halab __node-init --hostname H --root-dir STATE/nodes/N`, as
+//! PID 1 of a new PID namespace (spawned from a thread that unshared one). It gives the node
+//! its own host name and file system view, says `ready` on stdout, then reaps every orphan of
+//! the node at once (a PID namespace's init must, or killed daemons linger as zombies that
+//! still answer `kill -0`), until SIGTERM: then it stops everything in the node and exits, and
+//! the kernel kills whatever is left in the PID namespace.
 //!
 //! It unshares the mount, UTS, network and IPC namespaces itself instead of trusting its
 //! caller's flags: whatever it was started with, its mounts, host name and links can never
-//! land in the namespaces it came from, i.e. the host's. (It also saves a mount namespace per
-//! node: `unshare --mount-proc` would make one for the waiting `unshare` too.)
+//! land in the namespaces it came from, i.e. the host's.
 
 use std::fs;
 use std::io::Write;
@@ -22,7 +21,7 @@ use std::time::{Duration, Instant};
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::signal::{SigSet, Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::{Pid, getpid, sethostname, setsid};
+use nix::unistd::{Pid, getpid, sethostname};
 
 use super::node_fs::{self, NodeFsError};
 
@@ -68,7 +67,12 @@ pub fn node_init_main(args: NodeInitArgs) -> ExitCode {
 
 fn handled_signals() -> SigSet {
     let mut set = SigSet::empty();
-    for s in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+    for s in [
+        Signal::SIGCHLD,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+    ] {
         set.add(s);
     }
     set
@@ -83,14 +87,20 @@ fn setup(args: &NodeInitArgs, signals: &SigSet) -> Result<(), InitError> {
     if pid != 1 {
         return Err(InitError::NotPid1(pid));
     }
-    // Leave halab's session, so a Ctrl-C meant for halab does not reach the lab.
-    let _ = setsid();
-    let flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWIPC;
+    let flags = CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWUTS
+        | CloneFlags::CLONE_NEWNET
+        | CloneFlags::CLONE_NEWIPC;
     unshare(flags).map_err(InitError::Unshare)?;
     node_fs::setup(&args.root_dir)?;
-    sethostname(&args.hostname).map_err(|source| InitError::Hostname { name: args.hostname.clone(), source })?;
+    sethostname(&args.hostname).map_err(|source| InitError::Hostname {
+        name: args.hostname.clone(),
+        source,
+    })?;
     let mut out = std::io::stdout().lock();
-    out.write_all(b"ready\n").and_then(|()| out.flush()).map_err(InitError::Ready)?;
+    out.write_all(b"ready\n")
+        .and_then(|()| out.flush())
+        .map_err(InitError::Ready)?;
     drop(out);
     // Nobody reads stdout after `ready`: halab may exit and close the pipe at any time.
     if let Ok(null) = fs::File::options().write(true).open("/dev/null") {

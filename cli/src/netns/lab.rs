@@ -17,21 +17,37 @@ use super::up::UpTimings;
 pub struct LabHandle {
     state_dir: PathBuf,
     state: LabState,
-    /// The `unshare` processes this process started (none when opened from a state dir): they
-    /// are reaped after teardown so they do not linger as zombies of a long-lived halab.
-    waiters: Vec<Child>,
+    /// The inits this process started (none when opened from a state dir): they are reaped
+    /// after teardown so they do not linger as zombies of a long-lived halab.
+    children: Vec<Child>,
     timings: Option<UpTimings>,
 }
 
 impl LabHandle {
-    pub(crate) fn new(state_dir: PathBuf, state: LabState, waiters: Vec<Child>, timings: Option<UpTimings>) -> LabHandle {
-        LabHandle { state_dir, state, waiters, timings }
+    pub(crate) fn new(
+        state_dir: PathBuf,
+        state: LabState,
+        children: Vec<Child>,
+        timings: Option<UpTimings>,
+    ) -> LabHandle {
+        LabHandle {
+            state_dir,
+            state,
+            children,
+            timings,
+        }
     }
 
     /// A lab brought up earlier, maybe by another halab process, from its state dir.
     pub fn open(state_dir: &Path) -> Result<LabHandle> {
-        let state = LabState::load(state_dir)?.ok_or_else(|| NetnsError::NotAStateDir(state_dir.to_path_buf()))?;
-        Ok(LabHandle::new(state_dir.to_path_buf(), state, Vec::new(), None))
+        let state = LabState::load(state_dir)?
+            .ok_or_else(|| NetnsError::NotAStateDir(state_dir.to_path_buf()))?;
+        Ok(LabHandle::new(
+            state_dir.to_path_buf(),
+            state,
+            Vec::new(),
+            None,
+        ))
     }
 
     pub fn lab(&self) -> &str {
@@ -54,7 +70,11 @@ impl LabHandle {
 
     /// Every node, in plan order (nodes whose init is not known are left out).
     pub fn nodes(&self) -> Vec<NodeHandle> {
-        self.state.nodes.iter().filter_map(|n| self.handle(n)).collect()
+        self.state
+            .nodes
+            .iter()
+            .filter_map(|n| self.handle(n))
+            .collect()
     }
 
     pub fn node(&self, name: &str) -> Result<NodeHandle> {
@@ -78,7 +98,7 @@ impl LabHandle {
     /// Stops every node, deletes the namespaces, removes the state dir.
     pub fn down(mut self) -> Result<DownReport> {
         let report = down::down(&self.state_dir);
-        reap(&mut self.waiters);
+        reap(&mut self.children);
         report
     }
 
@@ -88,14 +108,16 @@ impl LabHandle {
     }
 }
 
-/// Waits briefly for our `unshare` launchers, which exit as soon as their init has.
-pub(crate) fn reap(waiters: &mut Vec<Child>) {
+/// Reaps the inits we started; teardown has already waited for them to exit.
+pub(crate) fn reap(children: &mut Vec<Child>) {
     let deadline = Instant::now() + Duration::from_secs(1);
-    waiters.retain_mut(|w| loop {
-        match w.try_wait() {
-            Ok(Some(_)) | Err(_) => break false,
-            Ok(None) if Instant::now() < deadline => sleep(Duration::from_millis(2)),
-            Ok(None) => break true,
+    children.retain_mut(|w| {
+        loop {
+            match w.try_wait() {
+                Ok(Some(_)) | Err(_) => break false,
+                Ok(None) if Instant::now() < deadline => sleep(Duration::from_millis(2)),
+                Ok(None) => break true,
+            }
         }
     });
 }
@@ -130,7 +152,10 @@ impl Drop for LabGuard {
         if let Some(lab) = self.0.take() {
             let dir = lab.state_dir.clone();
             if let Err(e) = lab.down() {
-                eprintln!("halab: failed to tear down the lab in {}: {e}", dir.display());
+                eprintln!(
+                    "halab: failed to tear down the lab in {}: {e}",
+                    dir.display()
+                );
             }
         }
     }

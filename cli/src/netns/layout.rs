@@ -41,13 +41,41 @@ pub struct Private {
 }
 
 pub const PRIVATE: &[Private] = &[
-    Private { target: "/run", backing: Backing::Tmpfs { mode: 0o755 }, required: true },
-    Private { target: "/tmp", backing: Backing::Tmpfs { mode: 0o1777 }, required: true },
-    Private { target: "/var/log", backing: Backing::RootDir("log"), required: true },
-    Private { target: "/var/lib/haproxy", backing: Backing::Tmpfs { mode: 0o755 }, required: false },
-    Private { target: "/var/lib/nginx", backing: Backing::Tmpfs { mode: 0o755 }, required: false },
-    Private { target: "/var/lib/keepalived", backing: Backing::Tmpfs { mode: 0o755 }, required: false },
-    Private { target: "/var/www", backing: Backing::RootDirOrTmpfs("www"), required: false },
+    Private {
+        target: "/run",
+        backing: Backing::Tmpfs { mode: 0o755 },
+        required: true,
+    },
+    Private {
+        target: "/tmp",
+        backing: Backing::Tmpfs { mode: 0o1777 },
+        required: true,
+    },
+    Private {
+        target: "/var/log",
+        backing: Backing::RootDir("log"),
+        required: true,
+    },
+    Private {
+        target: "/var/lib/haproxy",
+        backing: Backing::Tmpfs { mode: 0o755 },
+        required: false,
+    },
+    Private {
+        target: "/var/lib/nginx",
+        backing: Backing::Tmpfs { mode: 0o755 },
+        required: false,
+    },
+    Private {
+        target: "/var/lib/keepalived",
+        backing: Backing::Tmpfs { mode: 0o755 },
+        required: false,
+    },
+    Private {
+        target: "/var/www",
+        backing: Backing::RootDirOrTmpfs("www"),
+        required: false,
+    },
 ];
 
 /// Size cap of each tmpfs: a runaway daemon must not eat the host's memory.
@@ -56,7 +84,12 @@ pub const TMPFS_SIZE: &str = "64m";
 /// Directories the Debian packages expect (their units or postinst create them on a real
 /// host): haproxy's stats socket dir, the log dirs nginx refuses to start without. Created
 /// inside the node once its private paths are mounted.
-pub const NODE_DIRS: &[&str] = &["/run/haproxy", "/run/nginx", "/run/keepalived", "/var/log/nginx"];
+pub const NODE_DIRS: &[&str] = &[
+    "/run/haproxy",
+    "/run/nginx",
+    "/run/keepalived",
+    "/var/log/nginx",
+];
 
 /// Every entry of `ROOT/etc` (files and directories alike) is mounted over `/etc/<entry>`:
 /// `hosts`, `hostname`, `haproxy/`, `keepalived/`, `nginx/`. The host's entry must exist (see
@@ -79,7 +112,10 @@ pub fn prepare(root: &Path) -> std::io::Result<()> {
         _ => None,
     }));
     for dir in dirs {
-        fs::DirBuilder::new().recursive(true).mode(0o755).create(dir)?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)?;
     }
     Ok(())
 }
@@ -94,7 +130,10 @@ pub fn host_path(root: &Path, init_pid: i32, node_path: &str) -> Option<PathBuf>
     }
     let etc_entry = path.strip_prefix("/etc").ok().and_then(|rest| {
         let first = rest.components().next()?;
-        root.join(ETC).join(first).exists().then(|| root.join(ETC).join(rest))
+        root.join(ETC)
+            .join(first)
+            .exists()
+            .then(|| root.join(ETC).join(rest))
     });
     let kept = || {
         PRIVATE.iter().find_map(|p| {
@@ -120,10 +159,19 @@ mod tests {
     #[test]
     fn maps_node_paths_to_the_host() {
         let root = Path::new("/state/nodes/lb1");
-        assert_eq!(host_path(root, 42, "/run/haproxy.pid"), Some(PathBuf::from("/proc/42/root/run/haproxy.pid")));
-        assert_eq!(host_path(root, 42, "/var/log/nginx/error.log"), Some(root.join("log/nginx/error.log")));
+        assert_eq!(
+            host_path(root, 42, "/run/haproxy.pid"),
+            Some(PathBuf::from("/proc/42/root/run/haproxy.pid"))
+        );
+        assert_eq!(
+            host_path(root, 42, "/var/log/nginx/error.log"),
+            Some(root.join("log/nginx/error.log"))
+        );
         // No rendered www here: the node's tmpfs.
-        assert_eq!(host_path(root, 42, "/var/www/x"), Some(PathBuf::from("/proc/42/root/var/www/x")));
+        assert_eq!(
+            host_path(root, 42, "/var/www/x"),
+            Some(PathBuf::from("/proc/42/root/var/www/x"))
+        );
         assert_eq!(host_path(root, 42, "/run/../etc/passwd"), None);
         assert_eq!(host_path(root, 42, "run/x"), None);
     }

@@ -17,19 +17,27 @@ const NODE_PART_MAX: usize = 24;
 
 /// FNV-1a: a tiny stable hash, enough to keep cut names apart.
 fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn part(name: &str, max: usize, allowed: impl Fn(char) -> bool) -> String {
     if !name.is_empty() && name.len() <= max && name.chars().all(&allowed) {
         return name.to_owned();
     }
-    let keep: String = name.chars().map(|c| if allowed(c) { c } else { '_' }).take(max - 7).collect();
+    let keep: String = name
+        .chars()
+        .map(|c| if allowed(c) { c } else { '_' })
+        .take(max - 7)
+        .collect();
     format!("{keep}-{:06x}", fnv1a(name) & 0xff_ffff)
 }
 
 fn lab_part(lab: &str) -> String {
-    part(lab, LAB_PART_MAX, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    part(lab, LAB_PART_MAX, |c| {
+        c.is_ascii_alphanumeric() || c == '-' || c == '_'
+    })
 }
 
 /// The lab's switch namespace, holding one bridge per network.
@@ -38,14 +46,19 @@ pub fn switch_ns(lab: &str) -> String {
 }
 
 pub fn node_ns(lab: &str, node: &str) -> String {
-    let node = part(node, NODE_PART_MAX, |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let node = part(node, NODE_PART_MAX, |c| {
+        c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+    });
     format!("{PREFIX}{}.{node}", lab_part(lab))
 }
 
 /// True for the lab's own namespaces (switch and nodes), and no other lab's.
 pub fn belongs_to(lab: &str, ns: &str) -> bool {
     let switch = switch_ns(lab);
-    ns == switch || ns.strip_prefix(&switch).is_some_and(|rest| rest.starts_with('.'))
+    ns == switch
+        || ns
+            .strip_prefix(&switch)
+            .is_some_and(|rest| rest.starts_with('.'))
 }
 
 pub fn bridge(network_index: usize) -> String {

@@ -1,8 +1,8 @@
 //! A running node: run commands and daemons in it, signal them by pidfile, open sockets in it.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -57,7 +57,10 @@ impl NodeHandle {
     /// A command line that runs `argv` inside the node: every namespace of its init.
     fn nsenter(&self, argv: &[&str]) -> Command {
         let mut cmd = Command::new("nsenter");
-        cmd.arg("--target").arg(self.init_pid.to_string()).args(["--all", "--"]).args(argv);
+        cmd.arg("--target")
+            .arg(self.init_pid.to_string())
+            .args(["--all", "--"])
+            .args(argv);
         cmd
     }
 
@@ -77,13 +80,21 @@ impl NodeHandle {
     /// daemon's early output goes to `STATE/nodes/NODE/spawn-<program>.log`.
     pub fn spawn_daemon(&self, argv: &[&str], pidfile: &str) -> Result<i32> {
         let pid_path = self.pidfile_path(pidfile)?;
-        let pid_err = |reason: String| NetnsError::Pidfile { node: self.name.clone(), path: pidfile.to_owned(), reason };
+        let pid_err = |reason: String| NetnsError::Pidfile {
+            node: self.name.clone(),
+            path: pidfile.to_owned(),
+            reason,
+        };
         // A stale pidfile would be taken for the new daemon's.
         match fs::remove_file(&pid_path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(pid_err(format!("remove the stale one: {e}"))),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(pid_err(format!("remove the stale one: {e}")));
+            }
             _ => {}
         }
-        let program = argv.first().map_or("daemon", |p| p.rsplit('/').next().unwrap_or(p));
+        let program = argv
+            .first()
+            .map_or("daemon", |p| p.rsplit('/').next().unwrap_or(p));
         let log_path = self.root.join(format!("spawn-{program}.log"));
         let log = fs::File::create(&log_path).map_err(io_at(&log_path))?;
         let log2 = log.try_clone().map_err(io_at(&log_path))?;
@@ -91,10 +102,16 @@ impl NodeHandle {
         // A file, not a pipe: the daemon may keep its stdio open long after the launch.
         // Its own process group, so a timeout also kills nsenter's child in the node; the
         // daemon leaves the group anyway when it calls setsid.
-        cmd.stdin(Stdio::null()).stdout(log).stderr(log2).process_group(0);
+        cmd.stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .process_group(0);
         let desc = command::describe(&cmd);
         let deadline = Instant::now() + DAEMON_TIMEOUT;
-        let mut child = cmd.spawn().map_err(|source| NetnsError::Spawn { cmd: desc.clone(), source })?;
+        let mut child = cmd.spawn().map_err(|source| NetnsError::Spawn {
+            cmd: desc.clone(),
+            source,
+        })?;
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
@@ -104,13 +121,23 @@ impl NodeHandle {
                         let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
                     }
                     let _ = child.wait();
-                    return Err(NetnsError::Timeout { cmd: desc, timeout: DAEMON_TIMEOUT });
+                    return Err(NetnsError::Timeout {
+                        cmd: desc,
+                        timeout: DAEMON_TIMEOUT,
+                    });
                 }
             }
         };
         if !status.success() {
-            let stderr = fs::read_to_string(&log_path).unwrap_or_default().trim().to_owned();
-            return Err(NetnsError::Command { cmd: desc, status: status.to_string(), stderr });
+            let stderr = fs::read_to_string(&log_path)
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            return Err(NetnsError::Command {
+                cmd: desc,
+                status: status.to_string(),
+                stderr,
+            });
         }
         // Some daemons (nginx) write the pidfile after the launcher has exited.
         loop {
@@ -118,7 +145,9 @@ impl NodeHandle {
                 return Ok(pid);
             }
             if Instant::now() >= deadline {
-                return Err(pid_err(format!("the daemon did not write it within {DAEMON_TIMEOUT:?}")));
+                return Err(pid_err(format!(
+                    "the daemon did not write it within {DAEMON_TIMEOUT:?}"
+                )));
             }
             sleep(Duration::from_millis(2));
         }
@@ -159,7 +188,10 @@ impl NodeHandle {
     /// Sends `signal` to the node-local `pid` from inside the node; `None` only checks that
     /// the process exists (`kill -0`). Returns false when no such process exists.
     pub fn signal_pid(&self, pid: i32, signal: Option<Signal>) -> Result<bool> {
-        let (sig, pid) = (format!("-{}", signal.map_or(0, |s| s as i32)), pid.to_string());
+        let (sig, pid) = (
+            format!("-{}", signal.map_or(0, |s| s as i32)),
+            pid.to_string(),
+        );
         let argv = ["kill", sig.as_str(), pid.as_str()];
         let out = self.exec(&argv)?;
         if out.success() {
@@ -168,7 +200,11 @@ impl NodeHandle {
             Ok(false)
         } else {
             let cmd = format!("{} (in node `{}`)", argv.join(" "), self.name);
-            Err(NetnsError::Command { cmd, status: out.status.to_string(), stderr: out.stderr.trim().to_owned() })
+            Err(NetnsError::Command {
+                cmd,
+                status: out.status.to_string(),
+                stderr: out.stderr.trim().to_owned(),
+            })
         }
     }
 

@@ -6,22 +6,36 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-use nix::mount::{MsFlags, mount};
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
 
 use super::layout::{self, Backing, ETC, NODE_DIRS, PRIVATE, TMPFS_SIZE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeFsError {
     #[error("mount {what} on {target}: {source}")]
-    Mount { what: String, target: String, source: nix::Error },
+    Mount {
+        what: String,
+        target: String,
+        source: nix::Error,
+    },
     #[error("mount {what} on {target}: {target} does not exist on this host (or is not a {kind})")]
-    MissingTarget { what: String, target: String, kind: &'static str },
+    MissingTarget {
+        what: String,
+        target: String,
+        kind: &'static str,
+    },
     #[error("prepare {path}: {source}")]
-    Prepare { path: PathBuf, source: std::io::Error },
+    Prepare {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn prepare_err(path: &Path) -> impl FnOnce(std::io::Error) -> NodeFsError + '_ {
-    move |source| NodeFsError::Prepare { path: path.to_path_buf(), source }
+    move |source| NodeFsError::Prepare {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// A mount source that stays reachable after other mounts hide its path.
@@ -48,6 +62,7 @@ pub fn setup(root: &Path) -> Result<(), NodeFsError> {
     do_mount(Some("proc"), "/proc", Some("proc"), flags, None, "proc")?;
     do_mount(Some("sysfs"), "/sys", Some("sysfs"), flags, None, "sysfs")?;
     layout::prepare(root).map_err(prepare_err(root))?;
+    detach_hidden(root);
     // Every source is opened before the first mount: the state dir may itself lie under
     // /tmp or /run, which the first mounts hide.
     let mut plan = Vec::new();
@@ -55,7 +70,9 @@ pub fn setup(root: &Path) -> Result<(), NodeFsError> {
         let what = match private.backing {
             Backing::Tmpfs { mode } => What::Tmpfs(mode),
             Backing::RootDir(dir) => What::Bind(open_source(&root.join(dir))?),
-            Backing::RootDirOrTmpfs(dir) if root.join(dir).is_dir() => What::Bind(open_source(&root.join(dir))?),
+            Backing::RootDirOrTmpfs(dir) if root.join(dir).is_dir() => {
+                What::Bind(open_source(&root.join(dir))?)
+            }
             Backing::RootDirOrTmpfs(_) => What::Tmpfs(0o755),
         };
         if Path::new(private.target).is_dir() {
@@ -65,7 +82,11 @@ pub fn setup(root: &Path) -> Result<(), NodeFsError> {
                 What::Bind(s) => s.path.display().to_string(),
                 What::Tmpfs(_) => "a tmpfs".into(),
             };
-            return Err(NodeFsError::MissingTarget { what, target: private.target.into(), kind: "directory" });
+            return Err(NodeFsError::MissingTarget {
+                what,
+                target: private.target.into(),
+                kind: "directory",
+            });
         }
     }
     plan.extend(etc_binds(&root.join(ETC))?);
@@ -74,37 +95,124 @@ pub fn setup(root: &Path) -> Result<(), NodeFsError> {
             What::Bind(source) => bind_mount(source, target)?,
             What::Tmpfs(mode) => {
                 let data = format!("mode={mode:o},size={TMPFS_SIZE}");
-                do_mount(Some("tmpfs"), target, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(&data), "a tmpfs")?;
+                do_mount(
+                    Some("tmpfs"),
+                    target,
+                    Some("tmpfs"),
+                    MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                    Some(&data),
+                    "a tmpfs",
+                )?;
             }
         }
     }
     for dir in NODE_DIRS {
-        let parent_mounted = plan.iter().any(|(_, target)| Path::new(dir).starts_with(target));
+        let parent_mounted = plan
+            .iter()
+            .any(|(_, target)| Path::new(dir).starts_with(target));
         if parent_mounted {
-            fs::DirBuilder::new().recursive(true).mode(0o755).create(dir).map_err(prepare_err(Path::new(dir)))?;
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(dir)
+                .map_err(prepare_err(Path::new(dir)))?;
         }
     }
     Ok(())
 }
 
-fn do_mount(source: Option<&str>, target: &str, fstype: Option<&str>, flags: MsFlags, data: Option<&str>, what: &str) -> Result<(), NodeFsError> {
-    mount(source, target, fstype, flags, data).map_err(|source| NodeFsError::Mount { what: what.into(), target: target.into(), source })
+/// Detaches the copies of the host's mounts under the paths the node covers (/run, /tmp,
+/// ...). Hidden, they would still pin what they hold: iproute2's /run/netns/* mounts keep
+/// network namespaces alive, and since this mount namespace is private, `ip netns delete` on
+/// the host no longer reaches its copies, so every lab torn down while this node runs would
+/// live on, unseen, until this node stops. Mounts holding the node's root dir stay (e.g. a
+/// state dir on the host's /run tmpfs): the node's sources live there.
+fn detach_hidden(root: &Path) {
+    let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
+    let covered = |p: &str| {
+        PRIVATE.iter().any(|c| Path::new(p).starts_with(c.target)) && !root.starts_with(p)
+    };
+    let mut points: Vec<String> = mountinfo
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(unescape)
+        .filter(|p| covered(p))
+        .collect();
+    // Shallowest first: detaching a mount detaches everything below it too.
+    points.sort_by_key(|p| p.matches('/').count());
+    for point in points {
+        // Fails for mounts already gone with a parent: nothing to do then.
+        let _ = umount2(point.as_str(), MntFlags::MNT_DETACH);
+    }
+}
+
+/// mountinfo escapes space, tab, newline and backslash as octal (`\040`).
+fn unescape(field: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = field.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .and_then(|d| u8::from_str_radix(std::str::from_utf8(d).ok()?, 8).ok());
+        match (bytes[i], octal) {
+            (b'\\', Some(b)) => {
+                out.push(b);
+                i += 4;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn do_mount(
+    source: Option<&str>,
+    target: &str,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+    what: &str,
+) -> Result<(), NodeFsError> {
+    mount(source, target, fstype, flags, data).map_err(|source| NodeFsError::Mount {
+        what: what.into(),
+        target: target.into(),
+        source,
+    })
 }
 
 fn open_source(path: &Path) -> Result<Source, NodeFsError> {
     let file = fs::File::open(path).map_err(prepare_err(path))?;
-    Ok(Source { file, path: path.to_path_buf() })
+    Ok(Source {
+        file,
+        path: path.to_path_buf(),
+    })
 }
 
 fn bind_mount(source: &Source, target: &str) -> Result<(), NodeFsError> {
     // The fd's magic link names the opened file itself, whatever now covers its path.
     let via = format!("/proc/self/fd/{}", source.file.as_raw_fd());
-    do_mount(Some(&via), target, None, MsFlags::MS_BIND, None, &source.path.display().to_string())
+    do_mount(
+        Some(&via),
+        target,
+        None,
+        MsFlags::MS_BIND,
+        None,
+        &source.path.display().to_string(),
+    )
 }
 
 /// Every entry of the node's etc dir, to be mounted over the host's entry of the same name.
 fn etc_binds(etc: &Path) -> Result<Vec<(What, String)>, NodeFsError> {
-    let mut entries: Vec<_> = fs::read_dir(etc).map_err(prepare_err(etc))?.filter_map(Result::ok).collect();
+    let mut entries: Vec<_> = fs::read_dir(etc)
+        .map_err(prepare_err(etc))?
+        .filter_map(Result::ok)
+        .collect();
     entries.sort_by_key(fs::DirEntry::file_name);
     let mut binds = Vec::new();
     for entry in entries {
@@ -114,12 +222,29 @@ fn etc_binds(etc: &Path) -> Result<Vec<(What, String)>, NodeFsError> {
         let is_dir = entry.file_type().map_err(prepare_err(&source))?.is_dir();
         // The target must already exist with the same kind: creating it would write to the
         // host's /etc, which the node shares.
-        let fits = if is_dir { target.is_dir() } else { target.is_file() };
+        let fits = if is_dir {
+            target.is_dir()
+        } else {
+            target.is_file()
+        };
         if !fits {
             let what = source.display().to_string();
-            return Err(NodeFsError::MissingTarget { what, target: target_str, kind: if is_dir { "directory" } else { "file" } });
+            return Err(NodeFsError::MissingTarget {
+                what,
+                target: target_str,
+                kind: if is_dir { "directory" } else { "file" },
+            });
         }
         binds.push((What::Bind(open_source(&source)?), target_str));
     }
     Ok(binds)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unescapes_mountinfo() {
+        assert_eq!(super::unescape("/run/a\\040b"), "/run/a b");
+        assert_eq!(super::unescape("/run/netns/x"), "/run/netns/x");
+    }
 }

@@ -81,9 +81,15 @@ impl FromStr for Cidr {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let (addr, prefix) = s.split_once('/').ok_or_else(|| format!("`{s}` is not ADDRESS/PREFIX"))?;
-        let addr: IpAddr = addr.parse().map_err(|_| format!("`{addr}` is not an IP address"))?;
-        let prefix: u8 = prefix.parse().map_err(|_| format!("`{prefix}` is not a prefix length"))?;
+        let (addr, prefix) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}` is not ADDRESS/PREFIX"))?;
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("`{addr}` is not an IP address"))?;
+        let prefix: u8 = prefix
+            .parse()
+            .map_err(|_| format!("`{prefix}` is not a prefix length"))?;
         if prefix > Cidr::max_prefix(addr) {
             return Err(format!("prefix /{prefix} is too long for {addr}"));
         }
@@ -105,10 +111,17 @@ fn is_name_char(c: char) -> bool {
 fn check_ifname(ifname: &str) -> Option<String> {
     // The kernel's IFNAMSIZ is 16 with the NUL; `/`, `:` and spaces are refused or ambiguous.
     if ifname.is_empty() || ifname.len() > 15 {
-        return Some(format!("interface name `{ifname}` must be 1 to 15 characters"));
+        return Some(format!(
+            "interface name `{ifname}` must be 1 to 15 characters"
+        ));
     }
-    if !ifname.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-        return Some(format!("interface name `{ifname}` may only hold letters, digits, `-`, `_`, `.`"));
+    if !ifname
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Some(format!(
+            "interface name `{ifname}` may only hold letters, digits, `-`, `_`, `.`"
+        ));
     }
     if matches!(ifname, "." | ".." | "lo") {
         return Some(format!("interface name `{ifname}` is reserved"));
@@ -119,9 +132,14 @@ fn check_ifname(ifname: &str) -> Option<String> {
 fn check_sysctl(key: &str) -> Option<String> {
     let parts: Vec<&str> = key.split('.').collect();
     if parts.first() != Some(&"net") || parts.len() < 2 {
-        return Some(format!("sysctl `{key}` is not a net.* key (only those are per namespace)"));
+        return Some(format!(
+            "sysctl `{key}` is not a net.* key (only those are per namespace)"
+        ));
     }
-    if parts.iter().any(|p| p.is_empty() || *p == ".." || p.contains('/')) {
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || *p == ".." || p.contains('/'))
+    {
         return Some(format!("sysctl `{key}` is malformed"));
     }
     None
@@ -130,7 +148,9 @@ fn check_sysctl(key: &str) -> Option<String> {
 fn check_hostname(name: &str) -> Option<String> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         && !name.starts_with(['-', '.']);
     (!ok).then(|| format!("hostname `{name}` is not a valid host name"))
 }
@@ -152,7 +172,9 @@ impl NetnsPlan {
         for node in &self.nodes {
             let n = &node.name;
             if n.is_empty() || !n.chars().all(is_name_char) || n == "." || n == ".." {
-                problems.push(format!("node name `{n}` may only hold letters, digits, `-`, `_`, `.`"));
+                problems.push(format!(
+                    "node name `{n}` may only hold letters, digits, `-`, `_`, `.`"
+                ));
             }
             if !nodes.insert(n.as_str()) {
                 problems.push(format!("node `{n}` is listed twice"));
@@ -162,7 +184,10 @@ impl NetnsPlan {
             for intf in &node.interfaces {
                 problems.extend(check_ifname(&intf.ifname).map(|p| format!("node `{n}`: {p}")));
                 if !ifnames.insert(intf.ifname.as_str()) {
-                    problems.push(format!("node `{n}`: interface `{}` is listed twice", intf.ifname));
+                    problems.push(format!(
+                        "node `{n}`: interface `{}` is listed twice",
+                        intf.ifname
+                    ));
                 }
                 match self.networks.iter().find(|net| net.name == intf.network) {
                     None => problems.push(format!("node `{n}`: no network `{}`", intf.network)),
@@ -173,14 +198,21 @@ impl NetnsPlan {
                     Some(_) => {}
                 }
                 if intf.prefix > Cidr::max_prefix(intf.addr) {
-                    problems.push(format!("node `{n}`: prefix /{} is too long for {}", intf.prefix, intf.addr));
+                    problems.push(format!(
+                        "node `{n}`: prefix /{} is too long for {}",
+                        intf.prefix, intf.addr
+                    ));
                 }
             }
             for (key, _) in &node.sysctls {
                 problems.extend(check_sysctl(key).map(|p| format!("node `{n}`: {p}")));
             }
         }
-        if problems.is_empty() { Ok(()) } else { Err(NetnsError::Plan(problems)) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(NetnsError::Plan(problems))
+        }
     }
 }
 
@@ -192,7 +224,10 @@ mod tests {
         NetnsPlan {
             lab: "web".into(),
             state_dir: "/tmp/x".into(),
-            networks: vec![NetPlan { name: "front".into(), cidr: "10.0.0.0/24".parse().expect("cidr") }],
+            networks: vec![NetPlan {
+                name: "front".into(),
+                cidr: "10.0.0.0/24".parse().expect("cidr"),
+            }],
             nodes: vec![NodePlan {
                 name: "lb1".into(),
                 hostname: "lb1".into(),
@@ -218,9 +253,13 @@ mod tests {
         let mut p = plan();
         p.nodes[0].interfaces[0].ifname = "a-very-long-interface".into();
         p.nodes[0].interfaces[0].addr = "10.0.1.2".parse().expect("addr");
-        p.nodes[0].sysctls.push(("kernel.pid_max".into(), "1".into()));
+        p.nodes[0]
+            .sysctls
+            .push(("kernel.pid_max".into(), "1".into()));
         p.nodes.push(p.nodes[0].clone());
-        let Err(NetnsError::Plan(problems)) = p.validate() else { panic!("expected a plan error") };
+        let Err(NetnsError::Plan(problems)) = p.validate() else {
+            panic!("expected a plan error")
+        };
         let text = problems.join("\n");
         assert!(text.contains("1 to 15 characters"), "{text}");
         assert!(text.contains("outside network `front`"), "{text}");

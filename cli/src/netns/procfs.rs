@@ -42,26 +42,11 @@ impl ProcId {
     pub fn signal(&self, signal: Signal) -> bool {
         self.is_running() && kill(Pid::from_raw(self.pid), signal).is_ok()
     }
-
-    /// The children of this process (the init that `unshare --fork` started).
-    pub fn children(&self) -> Vec<i32> {
-        let path = format!("/proc/{0}/task/{0}/children", self.pid);
-        match fs::read_to_string(path) {
-            Ok(text) => text.split_whitespace().filter_map(|p| p.parse().ok()).collect(),
-            // Kernels without CONFIG_PROC_CHILDREN: scan for the parent PID instead.
-            Err(_) => children_by_scan(self.pid),
-        }
-    }
-}
-
-fn children_by_scan(parent: i32) -> Vec<i32> {
-    let Ok(dir) = fs::read_dir("/proc") else { return Vec::new() };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| stat_fields(*pid).and_then(|f| f.get(1)?.parse::<i32>().ok()) == Some(parent))
-        .collect()
 }
 
 /// The inode of a namespace of a process, e.g. `ns_inode("self", "net")`.
 pub fn ns_inode(pid: &str, kind: &str) -> Option<u64> {
-    fs::metadata(format!("/proc/{pid}/ns/{kind}")).ok().map(|m| m.ino())
+    fs::metadata(format!("/proc/{pid}/ns/{kind}"))
+        .ok()
+        .map(|m| m.ino())
 }

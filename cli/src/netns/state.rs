@@ -31,15 +31,19 @@ pub struct NodeState {
     pub netns: String,
     /// The network namespace's inode once named (see [`LabState::switch_ino`]).
     pub netns_ino: Option<u64>,
-    /// The `unshare` process that started the init and waits for it; known first.
-    pub waiter: Option<ProcId>,
     /// The node's init as the host sees it: the target of nsenter and `ip netns attach`.
     pub init: Option<ProcId>,
 }
 
 impl LabState {
     pub fn new(lab: &str, switch_ns: String, nodes: Vec<NodeState>) -> LabState {
-        LabState { version: VERSION, lab: lab.to_owned(), switch_ns, switch_ino: None, nodes }
+        LabState {
+            version: VERSION,
+            lab: lab.to_owned(),
+            switch_ns,
+            switch_ino: None,
+            nodes,
+        }
     }
 
     pub fn path(state_dir: &Path) -> PathBuf {
@@ -55,7 +59,10 @@ impl LabState {
     pub fn save(&self, state_dir: &Path) -> Result<()> {
         let path = Self::path(state_dir);
         let tmp = state_dir.join(format!("{STATE_FILE}.tmp"));
-        let json = serde_json::to_vec_pretty(self).map_err(|e| NetnsError::State { path: path.clone(), reason: e.to_string() })?;
+        let json = serde_json::to_vec_pretty(self).map_err(|e| NetnsError::State {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         fs::write(&tmp, json).map_err(io_at(&tmp))?;
         fs::rename(&tmp, &path).map_err(io_at(&path))
     }
@@ -68,9 +75,15 @@ impl LabState {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(NetnsError::Io { path, source: e }),
         };
-        let state: LabState = serde_json::from_slice(&bytes).map_err(|e| NetnsError::State { path: path.clone(), reason: e.to_string() })?;
+        let state: LabState = serde_json::from_slice(&bytes).map_err(|e| NetnsError::State {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         if state.version != VERSION {
-            let reason = format!("state version {} is not {VERSION}: written by another halab", state.version);
+            let reason = format!(
+                "state version {} is not {VERSION}: written by another halab",
+                state.version
+            );
             return Err(NetnsError::State { path, reason });
         }
         Ok(Some(state))

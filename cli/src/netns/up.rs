@@ -1,7 +1,7 @@
 //! Bringing a lab's namespaces and links up.
 //!
 //! Order, chosen for few process spawns and for overlap: all node inits start at once (one
-//! `unshare` each); while they set themselves up, one `ip -batch` creates the switch namespace
+//! process each); while they set themselves up, one `ip -batch` creates the switch namespace
 //! and one `ip -n SWITCH -batch` its bridges. Once every init says `ready`, one `ip -batch`
 //! names their network namespaces, one `ip -n SWITCH -batch` creates every veth pair (the node
 //! end straight into the node), then one `ip -n NODE -batch` per node, all in parallel, sets
@@ -12,28 +12,27 @@ use std::ffi::OsString;
 use std::fs;
 use std::io::{ErrorKind, Read};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::sched::{CloneFlags, unshare};
 
-use super::command::{ip_batch, Running};
+use super::down;
+use super::enter::named_ns_inode;
 use super::error::{NetnsError, Result, io_at};
 use super::lab::LabHandle;
 use super::layout::{self, ETC, INIT_LOG};
+use super::links::{attach, build_switch, wire};
 use super::names;
 use super::plan::{NetnsPlan, NodePlan};
 use super::procfs::{ProcId, ns_inode};
 use super::state::{LabState, NodeState};
-use super::enter::{self, named_ns_inode};
-use super::down;
 
 /// How long a node's init may take to set itself up.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long one `ip -batch` may take.
-const IP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The program that becomes each node's init: halab itself with `__node-init`, or in tests a
 /// binary that calls [`super::node_init_main`] the same way.
@@ -47,7 +46,10 @@ impl InitCommand {
     /// `<this executable> __node-init`.
     pub fn current_exe() -> Result<InitCommand> {
         let exe = std::env::current_exe().map_err(io_at("/proc/self/exe"))?;
-        Ok(InitCommand { exe, args: vec!["__node-init".into()] })
+        Ok(InitCommand {
+            exe,
+            args: vec!["__node-init".into()],
+        })
     }
 }
 
@@ -78,40 +80,50 @@ pub fn up(plan: &NetnsPlan, init: &InitCommand) -> Result<LabHandle> {
             name: n.name.clone(),
             netns: names::node_ns(&plan.lab, &n.name),
             netns_ino: None,
-            waiter: None,
             init: None,
         })
         .collect();
     let mut state = LabState::new(&plan.lab, names::switch_ns(&plan.lab), nodes);
     // Teardown deletes the names in the state file: they must not be another lab's.
-    if let Some((name, _)) = state.namespaces().find(|(ns, _)| named_ns_inode(ns).is_some()) {
-        return Err(NetnsError::NameTaken { lab: plan.lab.clone(), name: name.to_owned() });
+    if let Some((name, _)) = state
+        .namespaces()
+        .find(|(ns, _)| named_ns_inode(ns).is_some())
+    {
+        return Err(NetnsError::NameTaken {
+            lab: plan.lab.clone(),
+            name: name.to_owned(),
+        });
     }
     fs::create_dir_all(dir).map_err(io_at(dir))?;
     // Names first: a crash from here on leaves enough for teardown to find everything.
     state.save(dir)?;
-    let mut waiters = Vec::new();
-    match build(plan, init, &mut state, &mut waiters, start) {
-        Ok(timings) => Ok(LabHandle::new(dir.clone(), state, waiters, Some(timings))),
+    let mut children = Vec::new();
+    match build(plan, init, &mut state, &mut children, start) {
+        Ok(timings) => Ok(LabHandle::new(dir.clone(), state, children, Some(timings))),
         Err(e) => {
             let _ = down::down(dir);
-            super::lab::reap(&mut waiters);
+            super::lab::reap(&mut children);
             Err(e)
         }
     }
 }
 
-fn build(plan: &NetnsPlan, init: &InitCommand, state: &mut LabState, waiters: &mut Vec<Child>, start: Instant) -> Result<UpTimings> {
+fn build(
+    plan: &NetnsPlan,
+    init: &InitCommand,
+    state: &mut LabState,
+    children: &mut Vec<Child>,
+    start: Instant,
+) -> Result<UpTimings> {
     let mut pipes = Vec::new();
-    for node in &plan.nodes {
+    for (node, node_state) in plan.nodes.iter().zip(&mut state.nodes) {
         let (child, pipe) = spawn_init(plan, node, init)?;
-        let waiter = u32_pid(child.id()).and_then(ProcId::of);
-        waiters.push(child);
+        node_state.init = u32_pid(child.id()).and_then(ProcId::of);
+        children.push(child);
         pipes.push(pipe);
-        if let Some(ns) = state.nodes.iter_mut().find(|n| n.name == node.name) {
-            ns.waiter = waiter;
-        }
     }
+    // Before waiting: from here a crash of halab leaves inits that teardown finds. (An init
+    // whose `ready` finds the pipe closed, halab having died before, exits by itself.)
     state.save(&plan.state_dir)?;
     let spawned = start.elapsed();
     // Built while the inits set themselves up.
@@ -119,23 +131,32 @@ fn build(plan: &NetnsPlan, init: &InitCommand, state: &mut LabState, waiters: &m
     state.switch_ino = named_ns_inode(&state.switch_ns);
     wait_ready(plan, &mut pipes)?;
     let own_net = ns_inode("self", "net");
-    for node in &mut state.nodes {
-        let waiter = node.waiter.ok_or_else(|| init_err(&node.name, "its launcher vanished"))?;
-        let pid = *waiter.children().first().ok_or_else(|| init_err(&node.name, "its launcher has no child"))?;
+    for node in &state.nodes {
+        let init = node
+            .init
+            .filter(ProcId::is_running)
+            .ok_or_else(|| init_err(&node.name, "it exited right after setup"))?;
         // Never name or wire the root namespace: an init that failed to unshare would
         // otherwise get the host's links.
-        if ns_inode(&pid.to_string(), "net").is_none() || ns_inode(&pid.to_string(), "net") == own_net {
-            return Err(init_err(&node.name, "it is not in a network namespace of its own"));
+        let net = ns_inode(&init.pid.to_string(), "net");
+        if net.is_none() || net == own_net {
+            return Err(init_err(
+                &node.name,
+                "it is not in a network namespace of its own",
+            ));
         }
-        node.init = Some(ProcId::of(pid).ok_or_else(|| init_err(&node.name, "it exited right after setup"))?);
     }
-    state.save(&plan.state_dir)?;
     let inits = start.elapsed();
     attach(state)?;
     state.save(&plan.state_dir)?;
     wire(plan, state)?;
     let total = start.elapsed();
-    Ok(UpTimings { spawned, inits, links: total.saturating_sub(inits), total })
+    Ok(UpTimings {
+        spawned,
+        inits,
+        links: total.saturating_sub(inits),
+        total,
+    })
 }
 
 fn u32_pid(pid: u32) -> Option<i32> {
@@ -143,25 +164,29 @@ fn u32_pid(pid: u32) -> Option<i32> {
 }
 
 fn init_err(node: &str, reason: impl Into<String>) -> NetnsError {
-    NetnsError::Init { node: node.to_owned(), reason: reason.into() }
+    NetnsError::Init {
+        node: node.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 /// Writes the node's etc files and starts its init in a new PID namespace.
-fn spawn_init(plan: &NetnsPlan, node: &NodePlan, init: &InitCommand) -> Result<(Child, ChildStdout)> {
+fn spawn_init(
+    plan: &NetnsPlan,
+    node: &NodePlan,
+    init: &InitCommand,
+) -> Result<(Child, ChildStdout)> {
     let root = layout::node_root(&plan.state_dir, &node.name);
     let etc = root.join(ETC);
     fs::create_dir_all(&etc).map_err(io_at(&etc))?;
-    let write = |name: &str, text: &str| fs::write(etc.join(name), text).map_err(io_at(etc.join(name)));
+    let write =
+        |name: &str, text: &str| fs::write(etc.join(name), text).map_err(io_at(etc.join(name)));
     write("hosts", &node.hosts_file)?;
     write("hostname", &format!("{}\n", node.hostname))?;
     let log_path = root.join(INIT_LOG);
     let log = fs::File::create(&log_path).map_err(io_at(&log_path))?;
-    let mut cmd = Command::new("unshare");
-    // Only the PID namespace comes from unshare (it needs a fork); the init unshares the
-    // rest itself, see init.rs.
-    cmd.args(["--pid", "--fork", "--"])
-        .arg(&init.exe)
-        .args(&init.args)
+    let mut cmd = Command::new(&init.exe);
+    cmd.args(&init.args)
         .arg("--hostname")
         .arg(&node.hostname)
         .arg("--root-dir")
@@ -172,10 +197,29 @@ fn spawn_init(plan: &NetnsPlan, node: &NodePlan, init: &InitCommand) -> Result<(
         // Out of halab's process group: a Ctrl-C on halab must not kill the lab under it.
         .process_group(0);
     let desc = super::command::describe(&cmd);
-    let mut child = cmd.spawn().map_err(|source| NetnsError::Spawn { cmd: desc, source })?;
-    let Some(pipe) = child.stdout.take() else { unreachable!("stdout was set to piped") };
+    // The init is the first child of a thread that unshared its PID namespace for children,
+    // so it is PID 1 of a new PID namespace: what `unshare --pid --fork` does, without two
+    // more processes (`unshare` and its waiting parent) per node. The init unshares the other
+    // namespaces itself, see init.rs. A thread per node: a thread can make only one.
+    let spawned = std::thread::scope(|s| {
+        s.spawn(|| {
+            unshare(CloneFlags::CLONE_NEWPID)
+                .map_err(|e| init_err(&node.name, format!("unshare a PID namespace: {e}")))?;
+            cmd.spawn()
+                .map_err(|source| NetnsError::Spawn { cmd: desc, source })
+        })
+        .join()
+    });
+    let mut child = match spawned {
+        Ok(result) => result?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    let Some(pipe) = child.stdout.take() else {
+        unreachable!("stdout was set to piped")
+    };
     // Read without blocking: one slow init must not hide the failure of another.
-    fcntl(&pipe, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(|e| init_err(&node.name, format!("set up its pipe: {e}")))?;
+    fcntl(&pipe, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
+        .map_err(|e| init_err(&node.name, format!("set up its pipe: {e}")))?;
     Ok((child, pipe))
 }
 
@@ -197,7 +241,14 @@ fn wait_ready(plan: &NetnsPlan, pipes: &mut [ChildStdout]) -> Result<()> {
                     let log = layout::node_root(&plan.state_dir, node).join(INIT_LOG);
                     let text = fs::read_to_string(&log).unwrap_or_default();
                     let reason = text.trim();
-                    return Err(init_err(node, if reason.is_empty() { "it exited without a word" } else { reason }));
+                    return Err(init_err(
+                        node,
+                        if reason.is_empty() {
+                            "it exited without a word"
+                        } else {
+                            reason
+                        },
+                    ));
                 }
                 Ok(n) => {
                     seen[i].extend_from_slice(&buf[..n]);
@@ -208,125 +259,19 @@ fn wait_ready(plan: &NetnsPlan, pipes: &mut [ChildStdout]) -> Result<()> {
             }
         }
         if Instant::now() >= deadline {
-            let late: Vec<&str> = plan.nodes.iter().zip(&ready).filter(|(_, r)| !**r).map(|(n, _)| n.name.as_str()).collect();
-            return Err(init_err(&late.join(", "), format!("not ready within {INIT_TIMEOUT:?}")));
+            let late: Vec<&str> = plan
+                .nodes
+                .iter()
+                .zip(&ready)
+                .filter(|(_, r)| !**r)
+                .map(|(n, _)| n.name.as_str())
+                .collect();
+            return Err(init_err(
+                &late.join(", "),
+                format!("not ready within {INIT_TIMEOUT:?}"),
+            ));
         }
         sleep(Duration::from_millis(1));
-    }
-    Ok(())
-}
-
-/// Runs `ip` batches and reports the failing line, not just its number.
-fn finish_batch(running: Running, lines: &[String], deadline: Instant) -> Result<()> {
-    running.finish_ok(deadline, IP_TIMEOUT).map(drop).map_err(|e| match e {
-        NetnsError::Command { cmd, status, stderr } => {
-            let line = stderr
-                .rsplit_once("-:")
-                .and_then(|(_, n)| n.trim().parse::<usize>().ok())
-                .and_then(|n| lines.get(n.wrapping_sub(1)));
-            let stderr = match line {
-                Some(line) => format!("{stderr} (line `{line}`)"),
-                None => stderr,
-            };
-            NetnsError::Command { cmd, status, stderr }
-        }
-        other => other,
-    })
-}
-
-fn run_batch(netns: Option<&str>, lines: &[String]) -> Result<()> {
-    if lines.is_empty() {
-        return Ok(());
-    }
-    finish_batch(ip_batch(netns, lines)?, lines, Instant::now() + IP_TIMEOUT)
-}
-
-/// An interface alias is free text for people; keep it one batch word.
-fn alias(text: &str) -> String {
-    text.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.:/".contains(c) { c } else { '_' }).collect()
-}
-
-fn build_switch(plan: &NetnsPlan, switch: &str) -> Result<()> {
-    run_batch(None, &[format!("netns add {switch}")])?;
-    let mut lines = vec!["link set lo up".to_owned()];
-    for (k, net) in plan.networks.iter().enumerate() {
-        let br = names::bridge(k);
-        // No STP and no forward delay: ports forward at once. No multicast snooping: VRRP
-        // adverts must flood to every port.
-        lines.push(format!("link add {br} type bridge forward_delay 0 stp_state 0 mcast_snooping 0"));
-        lines.push(format!("link set {br} alias {}", alias(&net.name)));
-        lines.push(format!("link set {br} up"));
-    }
-    run_batch(Some(switch), &lines)
-}
-
-/// Names each node's network namespace after its init (`ip netns attach`), in one batch.
-fn attach(state: &mut LabState) -> Result<()> {
-    let lines: Vec<String> = state
-        .nodes
-        .iter()
-        .filter_map(|n| n.init.map(|p| format!("netns attach {} {}", n.netns, p.pid)))
-        .collect();
-    run_batch(None, &lines)?;
-    for node in &mut state.nodes {
-        node.netns_ino = named_ns_inode(&node.netns);
-    }
-    Ok(())
-}
-
-fn wire(plan: &NetnsPlan, state: &LabState) -> Result<()> {
-    let mut veths = Vec::new();
-    for (i, (node, ns)) in plan.nodes.iter().zip(&state.nodes).enumerate() {
-        for (j, intf) in node.interfaces.iter().enumerate() {
-            let Some(k) = plan.networks.iter().position(|n| n.name == intf.network) else { continue };
-            let port = names::switch_port(i, j);
-            veths.push(format!("link add {port} type veth peer name {} netns {}", intf.ifname, ns.netns));
-            veths.push(format!("link set {port} alias {}", alias(&format!("{}:{}", node.name, intf.ifname))));
-            veths.push(format!("link set {port} master {} up", names::bridge(k)));
-        }
-    }
-    run_batch(Some(&state.switch_ns), &veths)?;
-    let deadline = Instant::now() + IP_TIMEOUT;
-    let mut running = Vec::new();
-    for (node, ns) in plan.nodes.iter().zip(&state.nodes) {
-        let mut lines = vec!["link set lo up".to_owned()];
-        for intf in &node.interfaces {
-            // No duplicate address detection for IPv6: the lab owns its addresses, and DAD
-            // would keep them unusable for a second or two.
-            let nodad = if intf.addr.is_ipv6() { " nodad" } else { "" };
-            lines.push(format!("addr add {}/{} dev {}{nodad}", intf.addr, intf.prefix, intf.ifname));
-            lines.push(format!("link set {} up", intf.ifname));
-        }
-        running.push((ip_batch(Some(&ns.netns), &lines)?, lines));
-    }
-    let mut first_err = None;
-    for (r, lines) in running {
-        if let Err(e) = finish_batch(r, &lines, deadline) {
-            first_err.get_or_insert(e);
-        }
-    }
-    if let Some(e) = first_err {
-        return Err(e);
-    }
-    apply_sysctls(plan, state)
-}
-
-/// Writes each node's sysctls from a thread inside its network namespace: /proc/sys/net
-/// shows the namespace of the thread that opens it, and no process is spawned.
-fn apply_sysctls(plan: &NetnsPlan, state: &LabState) -> Result<()> {
-    for (node, ns) in plan.nodes.iter().zip(&state.nodes).filter(|(n, _)| !n.sysctls.is_empty()) {
-        enter::in_netns(&ns.netns, || {
-            for (key, value) in &node.sysctls {
-                let path = Path::new("/proc/sys").join(key.replace('.', "/"));
-                fs::write(&path, value).map_err(|source| NetnsError::Sysctl {
-                    node: node.name.clone(),
-                    key: key.clone(),
-                    value: value.clone(),
-                    source,
-                })?;
-            }
-            Ok(())
-        })??;
     }
     Ok(())
 }

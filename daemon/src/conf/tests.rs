@@ -322,3 +322,27 @@ fn every_rendered_lab_config_parses() {
     }
     assert!(seen >= 10, "only {seen} keepalived.conf rendered from labs/");
 }
+
+proptest::proptest! {
+    /// Input: arbitrary text, and arbitrary sequences of keepalived-ish words. Output: a result
+    /// (parsed or errors), never a panic.
+    #[test]
+    fn parsing_never_panics(text in ".{0,400}") {
+        let _ = parse_str(Path::new("fuzz.conf"), &text);
+    }
+
+    #[test]
+    fn parsing_keyword_soup_never_panics(words in proptest::collection::vec(
+        proptest::sample::select(vec![
+            "vrrp_instance", "VI_1", "{", "}", "\n", "interface", "eth0", "virtual_router_id",
+            "51", "priority", "0", "300", "advert_int", "0.1", "version", "3", "\"", "!",
+            "virtual_ipaddress", "10.0.0.1/24", "dev", "label", "track_script", "weight", "-5",
+            "vrrp_script", "script", "include", "*", "global_defs", "vrrp_sync_group", "group",
+            "virtual_routes", "via", "blackhole", "authentication", "auth_type", "PASS",
+            "auth_pass", "unicast_peer", "1.2.3.4", "notify", "x'y", "999999999999999999999",
+        ]),
+        0..120,
+    )) {
+        let _ = parse_str(Path::new("/nonexistent/dir/fuzz.conf"), &words.join(" "));
+    }
+}

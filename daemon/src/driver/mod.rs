@@ -16,7 +16,8 @@ use halab_api::Status;
 use halab_vrrp::ip::VRRP_MULTICAST;
 use halab_vrrp::{Action, Input, Instance, Reason, ScriptOutcome, State, Timestamp, Vip};
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::mpsc::{Receiver, Sender, channel, unbounded_channel};
 use tokio::task::AbortHandle;
 
 use crate::conf::{self, Config, NotifyConf, ScriptConf};
@@ -29,6 +30,8 @@ pub use status::StatusCell;
 /// keepalived's `garp_lower_prio_repeat` default: ARPs per VIP when a master hears a lower
 /// priority (and for halab's contention ARPs).
 const GARP_LOWER_PRIO_REPEAT: u32 = 5;
+/// Events waiting for the loop; received packets beyond this are dropped.
+const EVENT_QUEUE: usize = 4096;
 /// How long to wait for nothing: the loop wakes at least this often.
 const IDLE_WAKEUP: Duration = Duration::from_secs(3600);
 
@@ -83,7 +86,7 @@ pub struct Daemon {
     runners: Vec<Runner>,
     scripts: HashMap<String, ScriptTask>,
     run_as: RunAs,
-    tx: UnboundedSender<Event>,
+    tx: Sender<Event>,
     next_id: u64,
     status: StatusCell,
     reloads: u64,
@@ -94,7 +97,7 @@ pub struct Daemon {
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(options: Options, config: Config, status: StatusCell) -> Result<(), DriverError> {
-    let (tx, rx) = unbounded_channel();
+    let (tx, rx) = channel(EVENT_QUEUE);
     let run_as = RunAs::resolve(config.script_user.as_ref(), config.enable_script_security)
         .map_err(DriverError::ScriptUser)?;
     let netlink = Netlink::connect()?;
@@ -103,7 +106,7 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
     let forward = tx.clone();
     tokio::spawn(async move {
         while let Some(event) = net_rx.recv().await {
-            if forward.send(Event::Net(event)).is_err() {
+            if forward.send(Event::Net(event)).await.is_err() {
                 return;
             }
         }
@@ -132,7 +135,7 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
     Ok(())
 }
 
-fn spawn_signals(tx: UnboundedSender<Event>) -> Result<(), DriverError> {
+fn spawn_signals(tx: Sender<Event>) -> Result<(), DriverError> {
     let mut term = signal(SignalKind::terminate()).map_err(DriverError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DriverError::Signals)?;
     let mut hup = signal(SignalKind::hangup()).map_err(DriverError::Signals)?;
@@ -143,7 +146,7 @@ fn spawn_signals(tx: UnboundedSender<Event>) -> Result<(), DriverError> {
                 _ = int.recv() => Event::Terminate,
                 _ = hup.recv() => Event::Reload,
             };
-            if tx.send(event).is_err() {
+            if tx.send(event).await.is_err() {
                 return;
             }
         }
@@ -156,7 +159,7 @@ impl Daemon {
         Timestamp::from_duration(now.saturating_duration_since(self.epoch))
     }
 
-    async fn event_loop(&mut self, mut rx: UnboundedReceiver<Event>) {
+    async fn event_loop(&mut self, mut rx: Receiver<Event>) {
         loop {
             self.publish();
             let wake = self
@@ -270,7 +273,7 @@ impl Daemon {
                     process::run_check(&task_conf.argv, timeout, &run_as).await
                 };
                 let event = Event::Script { name: task_conf.name.clone(), generation, outcome, code };
-                if tx.send(event).is_err() {
+                if tx.send(event).await.is_err() {
                     return;
                 }
                 tokio::time::sleep_until(started + interval).await;
@@ -368,15 +371,19 @@ impl Daemon {
                 match recv_socket.recv().await {
                     Ok(packet) => {
                         // Other virtual routers share the wire: skip them before the core.
-                        if packet_vrid(&packet) == Some(vrid)
-                            && tx.send(Event::Packet { runner: id, packet }).is_err()
-                        {
-                            return;
+                        if packet_vrid(&packet) != Some(vrid) {
+                            continue;
+                        }
+                        // A flood must not grow memory: past the queue's bound, drop packets
+                        // (VRRP survives lost adverts; the loop is behind anyway).
+                        match tx.try_send(Event::Packet { runner: id, packet }) {
+                            Ok(()) | Err(TrySendError::Full(_)) => {}
+                            Err(TrySendError::Closed(_)) => return,
                         }
                     }
                     Err(e) => {
                         tracing::warn!("VRRP socket receive failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }
             }
@@ -404,6 +411,28 @@ impl Daemon {
             actions.extend(setup.core.handle(now, Input::Startup));
         }
         self.apply(index, actions).await;
+        // RFC 5798 6.4.2: a backup must not hold the VIPs. A crashed predecessor (SIGKILL)
+        // may have left them on the interface: take them off unless we are master already.
+        let runner = &self.runners[index];
+        if runner.state() != State::Master {
+            let leftovers: Vec<Vip> = runner
+                .conf
+                .vips
+                .iter()
+                .filter(|v| {
+                    let dev = self.vip_dev_index(link.index, v.dev.as_deref());
+                    addresses.iter().any(|a| a.index == dev && a.address == v.vip.address)
+                })
+                .map(|v| v.vip)
+                .collect();
+            if !leftovers.is_empty() {
+                tracing::info!(
+                    "({name}) removing leftover VIPs: {}",
+                    leftovers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                );
+                self.change_vips(index, &leftovers, false).await;
+            }
+        }
     }
 
     async fn reload(&mut self) {

@@ -1,0 +1,3 @@
+//! The CLI's commands on running labs; main.rs parses arguments and dispatches here.
+
+pub mod lab_cmds;

@@ -1,0 +1,410 @@
+//! Network namespaces for halabd's real tests and its benchmark.
+//!
+//! A [`Lab`] is a bridge in a namespace of its own plus one namespace per node, each with an
+//! `eth0` veth into the bridge and `10.99.0.<n>/24`. Everything is created inside those
+//! namespaces (never in the root namespace), names are unique per process and lab
+//! (`hlbd-<pid>-<n>-<node>`), there are no routes out, and `Drop` kills the daemons the lab
+//! started (by process group: each daemon is started as a group leader) and deletes the
+//! namespaces.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+static LABS: AtomicUsize = AtomicUsize::new(0);
+
+/// The virtual address every test uses.
+pub const VIP: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 100);
+
+/// Runs a command; panics with its output if it fails (lab setup is not the thing tested).
+pub fn sh(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {} failed: {}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Which daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Halabd,
+    Keepalived,
+}
+
+/// A daemon this lab started, in its own process group.
+pub struct Daemon {
+    pub kind: Kind,
+    pub node: String,
+    child: Child,
+    pub log: PathBuf,
+    pub conf: PathBuf,
+}
+
+impl Daemon {
+    /// The process id (also its process group id).
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).unwrap_or(0)
+    }
+
+    /// Sends `signal` to the daemon's process group (keepalived's children included).
+    pub fn signal(&self, signal: Signal) {
+        let _ = killpg(Pid::from_raw(self.pid()), signal);
+    }
+
+    /// Waits up to `timeout` for the daemon to exit; its exit code if it did.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<Option<i32>> {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.code());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Every process in the daemon's group, for RSS and CPU.
+    pub fn group_pids(&self) -> Vec<i32> {
+        let mut out = Vec::new();
+        let Ok(dir) = std::fs::read_dir("/proc") else { return out };
+        for entry in dir.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
+            if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                && let Some(fields) = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect::<Vec<_>>())
+                // Fields after the command: state, ppid, pgrp, ...
+                && fields.get(2).and_then(|p| p.parse::<i32>().ok()) == Some(self.pid())
+                && fields.first() != Some(&"Z")
+            {
+                out.push(pid);
+            }
+        }
+        out
+    }
+
+    /// (resident set in KiB, user+system CPU in ms) summed over the daemon's processes.
+    pub fn rss_and_cpu(&self) -> (u64, u64) {
+        let ticks_per_sec = 100; // sysconf(_SC_CLK_TCK) on Linux
+        let mut rss = 0;
+        let mut cpu_ticks = 0;
+        for pid in self.group_pids() {
+            if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                rss += status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.split_whitespace().next())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+            if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                && let Some((_, rest)) = stat.rsplit_once(')')
+            {
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command.
+                let t = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                cpu_ticks += t(11) + t(12);
+            }
+        }
+        (rss, cpu_ticks * 1000 / ticks_per_sec)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.signal(Signal::SIGCONT);
+            self.signal(Signal::SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Namespaces with a bridge, and the daemons started in them.
+pub struct Lab {
+    prefix: String,
+    nodes: Vec<String>,
+    pub dir: tempfile::TempDir,
+    pub daemons: Vec<Daemon>,
+    /// `HALABD_LOG` for the daemons started from now on.
+    pub halabd_log: &'static str,
+}
+
+impl Lab {
+    /// A bridge and one namespace per node; node i gets 10.99.0.(i+1)/24 on eth0.
+    pub fn new(nodes: &[&str]) -> Self {
+        let n = LABS.fetch_add(1, Ordering::SeqCst);
+        let prefix = format!("hlbd-{}-{n}", std::process::id());
+        let mut lab = Self {
+            prefix,
+            nodes: Vec::new(),
+            dir: tempfile::tempdir().expect("tempdir"),
+            daemons: Vec::new(),
+            halabd_log: "debug",
+        };
+        let br = lab.bridge_ns();
+        sh("ip", &["netns", "add", &br]);
+        lab.nodes.push(String::new()); // the bridge namespace, deleted with the others
+        sh("ip", &["-n", &br, "link", "set", "lo", "up"]);
+        sh("ip", &["-n", &br, "link", "add", "br0", "type", "bridge"]);
+        sh("ip", &["-n", &br, "link", "set", "br0", "up"]);
+        for (i, node) in nodes.iter().enumerate() {
+            let ns = lab.ns(node);
+            sh("ip", &["netns", "add", &ns]);
+            lab.nodes.push((*node).to_owned());
+            let port = format!("p{i}");
+            // Created in the bridge namespace with its peer moved straight into the node's.
+            sh("ip", &["-n", &br, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
+            sh("ip", &["-n", &br, "link", "set", &port, "master", "br0", "up"]);
+            sh("ip", &["-n", &ns, "link", "set", "lo", "up"]);
+            sh("ip", &["-n", &ns, "link", "set", "eth0", "up"]);
+            let addr = format!("{}/24", lab.addr_of_index(i));
+            sh("ip", &["-n", &ns, "addr", "add", &addr, "dev", "eth0"]);
+        }
+        lab
+    }
+
+    fn bridge_ns(&self) -> String {
+        format!("{}-br", self.prefix)
+    }
+
+    fn addr_of_index(&self, i: usize) -> Ipv4Addr {
+        Ipv4Addr::new(10, 99, 0, u8::try_from(i + 1).unwrap_or(250))
+    }
+
+    pub fn ns(&self, node: &str) -> String {
+        format!("{}-{node}", self.prefix)
+    }
+
+    pub fn addr(&self, node: &str) -> Ipv4Addr {
+        let i = self.nodes.iter().skip(1).position(|n| n == node).expect("node");
+        self.addr_of_index(i)
+    }
+
+    /// The bridge port of `node` (to cut its link from the bridge side).
+    pub fn port(&self, node: &str) -> (String, String) {
+        let i = self.nodes.iter().skip(1).position(|n| n == node).expect("node");
+        (self.bridge_ns(), format!("p{i}"))
+    }
+
+    /// Runs a command inside `node`'s namespace.
+    pub fn exec(&self, node: &str, args: &[&str]) -> std::process::Output {
+        let ns = self.ns(node);
+        let mut full = vec!["netns", "exec", ns.as_str()];
+        full.extend_from_slice(args);
+        Command::new("ip")
+            .args(&full)
+            .stdin(Stdio::null())
+            .output()
+            .expect("ip netns exec")
+    }
+
+    /// Is `ip` on `node`'s eth0?
+    pub fn has_addr(&self, node: &str, ip: Ipv4Addr) -> bool {
+        let out = Command::new("ip")
+            .args(["-n", &self.ns(node), "-4", "-o", "addr", "show", "dev", "eth0"])
+            .output();
+        out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {ip}/")))
+    }
+
+    /// The nodes holding the VIP now.
+    pub fn holders(&self, ip: Ipv4Addr) -> Vec<String> {
+        self.nodes
+            .iter()
+            .skip(1)
+            .filter(|n| self.has_addr(n, ip))
+            .cloned()
+            .collect()
+    }
+
+    /// Polls `check` every 10 ms until it holds or `timeout` passes; the time it took.
+    pub fn wait_until(&self, timeout: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if check() {
+                return Some(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    /// Waits until exactly `node` holds the VIP, and still does `stable` later.
+    pub fn wait_single_holder(&self, node: &str, timeout: Duration, stable: Duration) -> bool {
+        let want = vec![node.to_owned()];
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if self.wait_until(end.saturating_duration_since(Instant::now()), || self.holders(VIP) == want).is_none() {
+                return false;
+            }
+            let held = Instant::now();
+            while held.elapsed() < stable && self.holders(VIP) == want {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if held.elapsed() >= stable {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn write_conf(&self, node: &str, n: usize, text: &str) -> PathBuf {
+        let path = self.dir.path().join(format!("{node}-{n}.conf"));
+        std::fs::write(&path, text).expect("write conf");
+        path
+    }
+
+    /// Starts halabd on `node` with `conf` (API on the namespace's own 127.0.0.1:9406).
+    pub fn start_halabd(&mut self, node: &str, conf: &str) -> usize {
+        let n = self.daemons.len();
+        let conf_path = self.write_conf(node, n, conf);
+        let log = self.dir.path().join(format!("{node}-{n}-halabd.log"));
+        let pid_file = self.dir.path().join(format!("{node}-{n}-halabd.pid"));
+        let bin = halabd_bin();
+        let args = [
+            bin.to_str().expect("utf-8 path"),
+            "-f",
+            conf_path.to_str().expect("utf-8 path"),
+            "--pid-file",
+            pid_file.to_str().expect("utf-8 path"),
+            "--api",
+            "127.0.0.1:9406",
+        ];
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.spawn(Kind::Halabd, node, &args, log, conf_path.clone())
+    }
+
+    /// Starts keepalived 2.2.7 (VRRP only, foreground) on `node` with `conf`.
+    pub fn start_keepalived(&mut self, node: &str, conf: &str) -> usize {
+        let n = self.daemons.len();
+        let conf_path = self.write_conf(node, n, conf);
+        let log = self.dir.path().join(format!("{node}-{n}-keepalived.log"));
+        let d = self.dir.path();
+        let pid = d.join(format!("{node}-{n}-keepalived.pid"));
+        let vrrp_pid = d.join(format!("{node}-{n}-vrrp.pid"));
+        let checkers_pid = d.join(format!("{node}-{n}-checkers.pid"));
+        let bfd_pid = d.join(format!("{node}-{n}-bfd.pid"));
+        let p = |p: &Path| p.to_str().expect("utf-8 path").to_owned();
+        let args = [
+            "/usr/sbin/keepalived".to_owned(),
+            "-n".into(),
+            "-l".into(),
+            "-D".into(),
+            "-P".into(),
+            "-f".into(),
+            p(&conf_path),
+            "-p".into(),
+            p(&pid),
+            "-r".into(),
+            p(&vrrp_pid),
+            "-c".into(),
+            p(&checkers_pid),
+            "-b".into(),
+            p(&bfd_pid),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.spawn(Kind::Keepalived, node, &args, log, conf_path)
+    }
+
+    fn spawn(&mut self, kind: Kind, node: &str, args: &[&str], log: PathBuf, conf: PathBuf) -> usize {
+        let out = std::fs::File::create(&log).expect("log file");
+        let err = out.try_clone().expect("log file");
+        let ns = self.ns(node);
+        let mut command = Command::new("ip");
+        command
+            .args(["netns", "exec", &ns])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .env("HALABD_LOG", self.halabd_log)
+            // Its own process group: signals reach keepalived's children too, and nothing else.
+            .process_group(0);
+        let child = command.spawn().expect("spawn daemon");
+        self.daemons.push(Daemon { kind, node: node.to_owned(), child, log, conf });
+        self.daemons.len() - 1
+    }
+
+    /// Every daemon's log, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for d in &self.daemons {
+            let text = d.log_text();
+            let tail: Vec<&str> = text.lines().rev().take(60).collect();
+            let _ = writeln!(out, "--- {:?} on {} ({}) ---", d.kind, d.node, d.log.display());
+            for line in tail.iter().rev() {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        out
+    }
+
+    /// GET `path` from the halabd API inside `node`.
+    pub fn api(&self, node: &str, path: &str) -> String {
+        let url = format!("http://127.0.0.1:9406{path}");
+        let out = self.exec(node, &["curl", "-s", "-m", "5", &url]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// GET /status as JSON.
+    pub fn status(&self, node: &str) -> serde_json::Value {
+        serde_json::from_str(&self.api(node, "/status")).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // Daemons first (their Drop kills their process groups), then the namespaces.
+        self.daemons.clear();
+        for node in self.nodes.iter().rev() {
+            let ns = if node.is_empty() { self.bridge_ns() } else { self.ns(node) };
+            let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+        }
+    }
+}
+
+pub fn halabd_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_halabd"))
+}
+
+/// A keepalived.conf with one instance; `extra` goes inside the instance block.
+pub fn instance_conf(priority: u8, version: u8, advert_int: &str, extra: &str) -> String {
+    format!(
+        "global_defs {{\n    router_id test\n}}\n\nvrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    version {version}\n    priority {priority}\n    advert_int {advert_int}\n    virtual_ipaddress {{\n        {VIP}/24 dev eth0\n    }}\n{extra}}}\n"
+    )
+}
+
+/// RFC 5798 Master_Down_Interval for a backup of `priority` at `advert_secs`.
+pub fn master_down(priority: u8, advert_secs: f64) -> Duration {
+    let skew = f64::from(256 - u16::from(priority)) / 256.0 * advert_secs;
+    Duration::from_secs_f64(3.0 * advert_secs + skew)
+}
+
+/// RFC 5798 Skew_Time.
+pub fn skew(priority: u8, advert_secs: f64) -> Duration {
+    Duration::from_secs_f64(f64::from(256 - u16::from(priority)) / 256.0 * advert_secs)
+}
