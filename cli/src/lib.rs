@@ -16,3 +16,6 @@ pub mod provider;
 pub mod up;
 pub mod cmd;
 pub mod status;
+pub mod doctor;
+pub mod report;
+pub mod scenario;

@@ -67,6 +67,11 @@ enum Command {
         #[arg(long)]
         vip: Option<std::net::Ipv4Addr>,
     },
+    /// Preflight: root, the tools the netns provider needs, leftover lab namespaces.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
     /// Internal: PID 1 of a lab node, started by the netns provider.
     #[command(name = "__node-init", hide = true)]
     NodeInit(halab::netns::NodeInitArgs),
@@ -92,6 +97,16 @@ fn main() -> ExitCode {
         Command::Status { lab, json } => with_lab(lab, |l| halab::cmd::lab_cmds::status(&l, json)),
         Command::Exec { lab, node, command } => with_lab(Some(lab), |l| halab::cmd::lab_cmds::exec(&l, &node, &command)),
         Command::Curl { lab, path, count, vip } => with_lab(lab, |l| halab::cmd::lab_cmds::curl(&l, &path, count, vip)),
+        Command::Doctor { json } => {
+            let probes = halab::doctor::probes(&halab::provider::netns::state_root());
+            let ok = if json {
+                println!("{}", serde_json::to_string_pretty(&probes).unwrap_or_default());
+                probes.iter().all(|p| p.ok)
+            } else {
+                halab::doctor::print(&probes)
+            };
+            if ok { exit_codes::OK } else { exit_codes::LAB_ERROR }
+        }
         Command::NodeInit(_) => exit_codes::LAB_ERROR,
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))

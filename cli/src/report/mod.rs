@@ -1,0 +1,1 @@
+//! Reporters: turn scenario events and results into the terminal view, JSON, JUnit, HTML.
