@@ -72,6 +72,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run scenarios (labs/<lab>/scenarios/*.yaml) against the lab: `halab test LAB [SCENARIO...]`,
+    /// or `halab test failover` with ./lab.yaml.
+    Test {
+        /// A lab file or directory (optional), then scenario names (default: all).
+        args: Vec<String>,
+        /// Swap the VRRP engine of every LB: keepalived, halabd, or mixed.
+        #[arg(long)]
+        engine: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Write a JUnit XML file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Write an HTML report with SVG timelines into this directory.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Leave the lab running afterwards.
+        #[arg(long)]
+        keep: bool,
+    },
     /// Internal: PID 1 of a lab node, started by the netns provider.
     #[command(name = "__node-init", hide = true)]
     NodeInit(halab::netns::NodeInitArgs),
@@ -107,6 +127,7 @@ fn main() -> ExitCode {
             };
             if ok { exit_codes::OK } else { exit_codes::LAB_ERROR }
         }
+        Command::Test { args, engine, json, junit, report, keep } => halab::cmd::test_cmd::test(halab::cmd::test_cmd::TestArgs { args, engine, json, junit, report, keep }),
         Command::NodeInit(_) => exit_codes::LAB_ERROR,
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))

@@ -1,3 +1,4 @@
 //! The CLI's commands on running labs; main.rs parses arguments and dispatches here.
 
 pub mod lab_cmds;
+pub mod test_cmd;

@@ -23,6 +23,11 @@ pub enum LoadError {
     Invalid { path: PathBuf, diagnostics: Diagnostics, rendered: String },
 }
 
+/// A serde-saphyr error in another YAML file halab reads (scenarios), as diagnostics.
+pub fn serde_error_diagnose(e: &serde_saphyr::Error, text: &str, loc: &Locator) -> Diagnostics {
+    serde_error::diagnose_without_schema(e, text, loc)
+}
+
 /// `LAB` as the user gave it: a lab file, or a directory holding `lab.yaml`; default `./lab.yaml`.
 pub fn resolve(arg: Option<&Path>) -> PathBuf {
     match arg {

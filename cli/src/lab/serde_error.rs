@@ -25,6 +25,20 @@ pub fn diagnose(e: &Error, text: &str, loc: &Locator) -> Diagnostics {
     d
 }
 
+/// The same for a file that is not a lab file (a scenario): the syntax error and serde's
+/// first complaint, without the lab schema's sweep for unknown keys.
+pub fn diagnose_without_schema(e: &Error, text: &str, loc: &Locator) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    if let Some(s) = loc.syntax() {
+        d.items.push(syntax(s, text, loc));
+    }
+    let inner = e.without_snippet();
+    if !loc.syntax().is_some_and(|s| !ends_before_line(inner, text, s.pos.line)) {
+        d.items.push(from_serde(inner, text, loc));
+    }
+    d
+}
+
 /// Whether serde's error lies wholly before `line`: an error in a value the syntax error cut
 /// short (a scalar that ran on into the next line) is that error's consequence.
 fn ends_before_line(e: &Error, text: &str, line: usize) -> bool {

@@ -1,0 +1,373 @@
+//! Assertion steps: each polls what an operator would look at until it holds or its deadline
+//! passes, then explains itself (expected, seen, the last samples).
+//!
+//! Deadlines default to what the lab's timers allow: VRRP's 3 x advert + skew (twice, for a
+//! priority drop that must first be detected), track-script detection, haproxy health checks.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use super::file::{Order, Step};
+use super::result::{Outage, Outcome};
+use super::run::Ctx;
+use crate::lab::Lab;
+use crate::observe;
+
+/// VIP moves: two master-down intervals (detect, then take over), script detection, margin.
+pub fn vip_deadline(lab: &Lab) -> Duration {
+    let down = lab.vrrp.iter().map(|v| v.master_down_ms()).max().unwrap_or(4000);
+    let script = lab.scripts.iter().map(|s| ((s.interval * f64::from(s.fall.max(s.rise)) + s.timeout.unwrap_or(s.interval)) * 1000.0) as u64).max().unwrap_or(0);
+    Duration::from_millis(2 * down + script + 3000)
+}
+
+/// haproxy health checks: a server goes DOWN after `fall` failed checks `inter` apart, and
+/// UP after `rise` good ones.
+pub fn health_deadline(lab: &Lab) -> Duration {
+    let ms = |s: &str| -> u64 {
+        let d = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let n: u64 = d.parse().unwrap_or(2000);
+        match &s[d.len()..] {
+            "s" => n * 1000,
+            "m" => n * 60_000,
+            "us" => n / 1000,
+            _ => n,
+        }
+    };
+    let worst = lab
+        .haproxy
+        .proxies
+        .iter()
+        .flat_map(|p| p.servers.iter().map(move |s| (p, s)))
+        .map(|(p, s)| {
+            let d = p.server_defaults.as_ref();
+            let inter = s.inter.as_deref().or(d.and_then(|d| d.inter.as_deref())).map_or(2000, ms);
+            let fall = u64::from(s.fall.or(d.and_then(|d| d.fall)).unwrap_or(3));
+            let rise = u64::from(s.rise.or(d.and_then(|d| d.rise)).unwrap_or(2));
+            inter * (fall.max(rise) + 1)
+        })
+        .max()
+        .unwrap_or(8000);
+    Duration::from_millis(worst + 3000)
+}
+
+fn poll<T>(deadline: Duration, every: Duration, mut f: impl FnMut() -> Result<T, String>) -> Result<T, String> {
+    let end = Instant::now() + deadline;
+    loop {
+        let r = f();
+        if r.is_ok() || Instant::now() >= end {
+            return r;
+        }
+        std::thread::sleep(every);
+    }
+}
+
+fn fail(expected: impl Into<String>, seen: impl Into<String>, last: Vec<String>) -> Outcome {
+    Outcome::Failed { expected: expected.into(), seen: seen.into(), last_samples: last }
+}
+
+fn last_probe_samples(cx: &Ctx<'_>, n: usize) -> Vec<String> {
+    let s = cx.samplers.samples();
+    s.iter().rev().take(n).rev().map(|x| format!("{:>7}ms {}", x.t_ms, x.backend.clone().or(x.error.clone()).unwrap_or_default())).collect()
+}
+
+fn last_vip_samples(cx: &Ctx<'_>, n: usize) -> Vec<String> {
+    let s = cx.samplers.vips();
+    s.iter().rev().take(n).rev().map(|x| format!("{:>7}ms VIP {} held by [{}], client ARP -> {}", x.t_ms, x.vip, x.holders.join(","), x.client_arp.as_deref().unwrap_or("-"))).collect()
+}
+
+pub fn check(cx: &Ctx<'_>, step: &Step, last_action_ms: u64) -> (Outcome, Option<Outage>) {
+    match step {
+        Step::Vip { holder, vip, within } => (vip_step(cx, holder.as_deref(), *vip, within.unwrap_or_else(|| vip_deadline(cx.lab))), None),
+        Step::Distribution { .. } => {
+            cx.samplers.pause(cx.t0);
+            let r = distribution(cx, step);
+            cx.samplers.resume(cx.t0);
+            (r, None)
+        }
+        Step::Http { path, status, contains, header, vip, within } => (http(cx, path, *status, contains.as_deref(), header, *vip, within.unwrap_or(Duration::ZERO)), None),
+        Step::Stats { node, backend, server, up, within } => (stats(cx, node, backend, server, *up, within.unwrap_or_else(|| health_deadline(cx.lab))), None),
+        Step::State { node, instance, state, within } => (vrrp_state(cx, node, instance.as_deref(), state, within.unwrap_or_else(|| vip_deadline(cx.lab))), None),
+        Step::Outage { max_failed, max_gap, down } => outage(cx, last_action_ms, *max_failed, *max_gap, *down),
+        _ => (Outcome::Passed { detail: None }, None),
+    }
+}
+
+fn vip_step(cx: &Ctx<'_>, holder: Option<&str>, vip: Option<Ipv4Addr>, deadline: Duration) -> Outcome {
+    let want: Vec<String> = holder.map(|h| vec![h.to_string()]).unwrap_or_default();
+    let started = Instant::now();
+    let r = poll(deadline, Duration::from_millis(20), || {
+        let holders = observe::vip_holders(cx.lab, cx.handle);
+        let relevant: Vec<(&Ipv4Addr, &Vec<String>)> = holders.iter().filter(|(v, _)| vip.is_none_or(|x| x == **v)).collect();
+        // With a holder named: every VIP of the instances that node is in (or the one asked for).
+        let check: Vec<(&Ipv4Addr, &Vec<String>)> = match (holder, vip) {
+            (Some(h), None) => relevant.into_iter().filter(|(v, _)| cx.lab.vrrp.iter().any(|i| i.member(h).is_some() && i.vips.iter().any(|x| x.address == **v))).collect(),
+            _ => relevant,
+        };
+        let wrong: Vec<String> = check.iter().filter(|(_, h)| **h != want).map(|(v, h)| format!("{v} held by [{}]", h.join(", "))).collect();
+        if wrong.is_empty() { Ok(()) } else { Err(wrong.join("; ")) }
+    });
+    match r {
+        Ok(()) => Outcome::Passed { detail: Some(format!("after {:.2}s", started.elapsed().as_secs_f64())) },
+        Err(seen) => fail(format!("VIP on {} only, within {:.1}s", holder.unwrap_or("no node"), deadline.as_secs_f64()), seen, last_vip_samples(cx, 6)),
+    }
+}
+
+fn target(cx: &Ctx<'_>, vip: Option<Ipv4Addr>) -> Result<SocketAddr, String> {
+    let vip = vip.or_else(|| observe::client_vips(cx.lab).first().copied()).ok_or("the client reaches no VIP")?;
+    observe::http_target(cx.lab, vip).ok_or_else(|| format!("no frontend serves {vip}"))
+}
+
+fn distribution(cx: &Ctx<'_>, step: &Step) -> Outcome {
+    let Step::Distribution { requests, backends, absent, order, tolerance, path, vip, within } = step else { return Outcome::Skipped };
+    let t = match target(cx, *vip) {
+        Ok(t) => t,
+        Err(e) => return fail("a VIP to send requests to", e, vec![]),
+    };
+    let deadline = within.unwrap_or(Duration::ZERO);
+    let mut last_seen = Vec::new();
+    let r = poll(deadline, Duration::from_millis(200), || {
+        let mut seen: Vec<String> = Vec::new();
+        for _ in 0..*requests {
+            match observe::client_get(cx.handle, cx.lab, t, path, Duration::from_secs(2)) {
+                Ok(r) if (200..400).contains(&r.status) => seen.push(r.backend()),
+                Ok(r) => seen.push(format!("HTTP {}", r.status)),
+                Err(e) => seen.push(format!("error: {e}")),
+            }
+        }
+        last_seen = seen.clone();
+        judge(&seen, backends.as_deref(), absent, *order, *tolerance)
+    });
+    let summary = |seen: &[String]| {
+        let mut c: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in seen {
+            *c.entry(s).or_default() += 1;
+        }
+        c.iter().map(|(k, v)| format!("{k} x{v}")).collect::<Vec<_>>().join(", ")
+    };
+    match r {
+        Ok(()) => Outcome::Passed { detail: Some(summary(&last_seen)) },
+        Err(why) => fail(describe_want(backends.as_deref(), absent, *order), format!("{why}; answers: {}", summary(&last_seen)), last_seen.iter().map(|s| s.to_string()).collect()),
+    }
+}
+
+fn describe_want(backends: Option<&[String]>, absent: &[String], order: Order) -> String {
+    let mut s = backends.map_or("answers from the lab's backends".to_string(), |b| format!("answers from exactly {}", b.join(", ")));
+    if !absent.is_empty() {
+        s.push_str(&format!(", never from {}", absent.join(", ")));
+    }
+    if order == Order::RoundRobin {
+        s.push_str(", in a fixed rotation");
+    }
+    s
+}
+
+/// Whether a batch of answers is what the step wants.
+pub fn judge(seen: &[String], backends: Option<&[String]>, absent: &[String], order: Order, tolerance: Option<f64>) -> Result<(), String> {
+    if let Some(bad) = seen.iter().find(|s| s.starts_with("HTTP ") || s.starts_with("error: ")) {
+        return Err(format!("a request failed ({bad})"));
+    }
+    let set: BTreeSet<&str> = seen.iter().map(String::as_str).collect();
+    if let Some(a) = absent.iter().find(|a| set.contains(a.as_str())) {
+        return Err(format!("{a} answered"));
+    }
+    if let Some(b) = backends {
+        let want: BTreeSet<&str> = b.iter().map(String::as_str).collect();
+        if want != set {
+            return Err(format!("answered: {}", set.into_iter().collect::<Vec<_>>().join(", ")));
+        }
+    }
+    if order == Order::RoundRobin {
+        let k = set.len();
+        if let Some(i) = (k..seen.len()).find(|&i| seen[i] != seen[i - k]) {
+            return Err(format!("not a rotation: answer {} was {}, {} answers before it was {}", i + 1, seen[i], k, seen[i - k]));
+        }
+    }
+    if let Some(tol) = tolerance {
+        let even = seen.len() as f64 / set.len().max(1) as f64;
+        for b in &set {
+            let n = seen.iter().filter(|s| s == b).count() as f64;
+            if (n - even).abs() > even * tol / 100.0 {
+                return Err(format!("{b} answered {n} of {} times, more than {tol}% from an even {even:.1}", seen.len()));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn http(cx: &Ctx<'_>, path: &str, status: u16, contains: Option<&str>, header: &[(String, String)], vip: Option<Ipv4Addr>, deadline: Duration) -> Outcome {
+    let t = match target(cx, vip) {
+        Ok(t) => t,
+        Err(e) => return fail("a VIP to send requests to", e, vec![]),
+    };
+    let r = poll(deadline, Duration::from_millis(100), || {
+        let r = observe::client_get(cx.handle, cx.lab, t, path, Duration::from_secs(2))?;
+        if r.status != status {
+            return Err(format!("status {}", r.status));
+        }
+        if let Some(c) = contains {
+            if !r.body.contains(c) {
+                return Err(format!("body without {c:?}: {:?}", r.body.chars().take(200).collect::<String>()));
+            }
+        }
+        for (k, v) in header {
+            if r.header(k) != Some(v.as_str()) {
+                return Err(format!("header {k}: {:?}", r.header(k)));
+            }
+        }
+        Ok(())
+    });
+    match r {
+        Ok(()) => Outcome::Passed { detail: None },
+        Err(seen) => fail(format!("GET http://{t}{path} -> {status}"), seen, last_probe_samples(cx, 5)),
+    }
+}
+
+/// haproxy's `show stat` over its admin socket, reached through the node's /run.
+pub fn server_status(cx: &Ctx<'_>, node: &str, backend: &str, server: &str) -> Result<String, String> {
+    let h = cx.handle.node(node).map_err(|e| e.to_string())?;
+    let sock = h.host_path("/run/haproxy-admin.sock").ok_or("no admin socket path")?;
+    let mut s = std::os::unix::net::UnixStream::connect(&sock).map_err(|e| format!("haproxy's admin socket on {node}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).map_err(|e| e.to_string())?;
+    s.write_all(b"show stat\n").map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    s.take(4 << 20).read_to_string(&mut text).map_err(|e| e.to_string())?;
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap_or("").trim_start_matches("# ").split(',').collect();
+    let col = head.iter().position(|c| *c == "status").ok_or("no status column")?;
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        if f.first() == Some(&backend) && f.get(1) == Some(&server) {
+            return Ok(f.get(col).unwrap_or(&"").to_string());
+        }
+    }
+    Err(format!("{backend}/{server} not in haproxy's stats"))
+}
+
+fn stats(cx: &Ctx<'_>, node: &str, backend: &str, server: &str, up: bool, deadline: Duration) -> Outcome {
+    let want = if up { "UP" } else { "DOWN" };
+    let mut last = String::new();
+    let r = poll(deadline, Duration::from_millis(100), || {
+        let st = server_status(cx, node, backend, server)?;
+        last = st.clone();
+        // "UP 1/3" is still UP (going down), "DOWN 1/2" still DOWN (coming up), as the page colours them.
+        if st.starts_with(want) { Ok(()) } else { Err(format!("status {st}")) }
+    });
+    match r {
+        Ok(()) => Outcome::Passed { detail: Some(last) },
+        Err(seen) => fail(format!("{backend}/{server} {want} on {node}'s haproxy within {:.1}s", deadline.as_secs_f64()), seen, vec![]),
+    }
+}
+
+fn vrrp_state(cx: &Ctx<'_>, node: &str, instance: Option<&str>, state: &str, deadline: Duration) -> Outcome {
+    let Some(n) = cx.lab.node(node) else { return fail(format!("node {node}"), "no such node", vec![]) };
+    let Some(engine) = n.engine else { return fail(format!("{node} runs VRRP"), "not an LB", vec![]) };
+    let r = poll(deadline, Duration::from_millis(100), || {
+        let m = cx.machine(node)?;
+        let netns = cx.handle.node(node).map_err(|e| e.to_string())?.netns().to_string();
+        let states = crate::status::vrrp_states(cx.lab, &m, engine, &observe::addresses(&netns));
+        let mine: Vec<_> = states.iter().filter(|s| instance.is_none_or(|i| s.instance == i)).collect();
+        if !mine.is_empty() && mine.iter().all(|s| s.state == state) {
+            Ok(())
+        } else {
+            Err(mine.iter().map(|s| format!("{} {}", s.instance, s.state)).collect::<Vec<_>>().join(", "))
+        }
+    });
+    match r {
+        Ok(()) => Outcome::Passed { detail: None },
+        Err(seen) => fail(format!("{node} {} {state}", instance.unwrap_or("VRRP")), seen, last_vip_samples(cx, 4)),
+    }
+}
+
+/// Requests, failures and the longest gap between successes since `from_ms`, not counting
+/// probe pauses (distribution steps).
+pub fn measure(samples: &[super::result::Sample], pauses: &[(u64, u64)], from_ms: u64, to_ms: u64) -> Outage {
+    let in_pause = |t: u64| pauses.iter().any(|p| t >= p.0 && t <= p.1);
+    let win: Vec<_> = samples.iter().filter(|s| s.t_ms >= from_ms && s.t_ms <= to_ms && !in_pause(s.t_ms)).collect();
+    let failed = win.iter().filter(|s| s.backend.is_none()).count() as u64;
+    let mut longest = 0u64;
+    let mut last_ok = from_ms;
+    for s in &win {
+        if s.backend.is_some() {
+            let paused: u64 = pauses.iter().filter(|p| p.0 >= last_ok && p.1 <= s.t_ms).map(|p| p.1 - p.0).sum();
+            longest = longest.max((s.t_ms + u64::from(s.took_ms)).saturating_sub(last_ok).saturating_sub(paused));
+            last_ok = s.t_ms + u64::from(s.took_ms);
+        }
+    }
+    longest = longest.max(to_ms.saturating_sub(last_ok));
+    Outage { window_ms: to_ms.saturating_sub(from_ms), requests: win.len() as u64, failed, longest_gap_ms: longest }
+}
+
+fn outage(cx: &Ctx<'_>, from_ms: u64, max_failed: Option<u64>, max_gap: Option<Duration>, down: bool) -> (Outcome, Option<Outage>) {
+    // Wait until the service is back (20 successes in a row) unless it is meant to be down.
+    if !down {
+        let _ = poll(vip_deadline(cx.lab), Duration::from_millis(50), || {
+            let s = cx.samplers.samples();
+            let tail: Vec<_> = s.iter().rev().take(20).collect();
+            if tail.len() == 20 && tail.iter().all(|x| x.backend.is_some() && x.t_ms >= from_ms) { Ok(()) } else { Err(String::new()) }
+        });
+    } else {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let now = cx.now_ms();
+    let o = measure(&cx.samplers.samples(), &cx.samplers.pauses(), from_ms, now);
+    let detail = format!("{} of {} requests failed, longest gap {:.2}s", o.failed, o.requests, o.longest_gap_ms as f64 / 1000.0);
+    let mut problems = Vec::new();
+    if let Some(m) = max_failed {
+        if o.failed > m {
+            problems.push(format!("{} failed > {m}", o.failed));
+        }
+    }
+    if let Some(g) = max_gap {
+        if Duration::from_millis(o.longest_gap_ms) > g {
+            problems.push(format!("gap {:.2}s > {:.2}s", o.longest_gap_ms as f64 / 1000.0, g.as_secs_f64()));
+        }
+    }
+    if down && o.requests > 0 {
+        let tail_ok = cx.samplers.samples().iter().rev().take(10).any(|s| s.backend.is_some());
+        if tail_ok {
+            problems.push("requests still succeed".into());
+        }
+    }
+    if problems.is_empty() {
+        (Outcome::Passed { detail: Some(detail) }, Some(o))
+    } else {
+        (fail(format!("{}{}", max_failed.map(|m| format!("at most {m} failed requests ")).unwrap_or_default(), max_gap.map(|g| format!("a gap of at most {:.2}s", g.as_secs_f64())).unwrap_or_default()), format!("{detail} ({})", problems.join(", ")), last_probe_samples(cx, 8)), Some(o))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::result::Sample;
+
+    fn s(t: u64, ok: bool) -> Sample {
+        Sample { t_ms: t, took_ms: 1, backend: ok.then(|| "web1".to_string()), error: (!ok).then(|| "refused".to_string()) }
+    }
+
+    #[test]
+    fn measure_counts_failures_and_the_longest_gap_without_pauses() {
+        // Input: OK at 0..100, failures 110..500, OK from 510; a pause 600..900 with no samples.
+        // Output: 40 failed, a gap of ~410 ms, the pause not counted as a gap.
+        let mut v: Vec<Sample> = (0..=10).map(|i| s(i * 10, true)).collect();
+        v.extend((11..=50).map(|i| s(i * 10, false)));
+        v.extend((51..=60).map(|i| s(i * 10, true)));
+        v.extend((90..=100).map(|i| s(i * 10, true)));
+        let o = measure(&v, &[(605, 895)], 0, 1000);
+        assert_eq!(o.failed, 40);
+        assert_eq!(o.longest_gap_ms, 410);
+    }
+
+    #[test]
+    fn judge_checks_sets_absence_rotation_and_balance() {
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let rr = v(&["a", "b", "c", "a", "b", "c"]);
+        assert!(judge(&rr, Some(&v(&["a", "b", "c"])), &[], Order::RoundRobin, Some(10.0)).is_ok());
+        assert!(judge(&v(&["a", "b", "a", "a"]), None, &[], Order::RoundRobin, None).is_err());
+        assert!(judge(&rr, None, &v(&["b"]), Order::Any, None).is_err());
+        assert!(judge(&rr, Some(&v(&["a", "b"])), &[], Order::Any, None).is_err());
+        assert!(judge(&v(&["a", "a", "a", "b"]), None, &[], Order::Any, Some(20.0)).is_err());
+        assert!(judge(&v(&["a", "HTTP 503"]), None, &[], Order::Any, None).is_err());
+    }
+}

@@ -1,0 +1,97 @@
+//! Network faults inside a lab: partitions and VRRP loss with nftables in the nodes' own
+//! namespaces (tc netem does not exist in this kernel), cable cuts on the switch side.
+//! Every rule lives in one table, `inet halab`, so heal is one delete per node.
+
+use std::net::Ipv4Addr;
+
+use super::file::Direction;
+use crate::lab::Lab;
+use crate::netns::{LabHandle, names};
+
+const TABLE: &str = "inet halab";
+
+fn nft(handle: &LabHandle, node: &str, script: &str) -> Result<(), String> {
+    let n = handle.node(node).map_err(|e| e.to_string())?;
+    let out = n.exec(&["sh", "-c", script]).map_err(|e| e.to_string())?;
+    if out.success() { Ok(()) } else { Err(format!("nft on {node} failed: {}", out.stderr.trim())) }
+}
+
+fn addrs(lab: &Lab, nodes: &[String]) -> Vec<Ipv4Addr> {
+    nodes.iter().filter_map(|n| lab.node(n)).flat_map(|n| n.interfaces.iter().map(|i| i.address)).collect()
+}
+
+fn ensure_table(rules: &str) -> String {
+    format!(
+        "nft add table {TABLE} && nft 'add chain {TABLE} input {{ type filter hook input priority -10; policy accept; }}' && nft 'add chain {TABLE} output {{ type filter hook output priority -10; policy accept; }}' && {rules}"
+    )
+}
+
+/// Drops what `from` sends to `to` at `to`'s input, by source address.
+fn drop_from(handle: &LabHandle, lab: &Lab, to: &[String], from: &[String], vrrp_only: bool) -> Result<(), String> {
+    let srcs = addrs(lab, from);
+    if srcs.is_empty() {
+        return Ok(());
+    }
+    let set = srcs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let proto = if vrrp_only { "ip protocol vrrp " } else { "" };
+    let rule = format!("nft 'add rule {TABLE} input ip saddr {{ {set} }} {proto}drop'");
+    for n in to {
+        nft(handle, n, &ensure_table(&rule))?;
+    }
+    Ok(())
+}
+
+pub fn partition(handle: &LabHandle, lab: &Lab, a: &[String], b: &[String], direction: Direction, vrrp_only: bool) -> Result<(), String> {
+    if matches!(direction, Direction::Both | Direction::AToB) {
+        drop_from(handle, lab, b, a, vrrp_only)?;
+    }
+    if matches!(direction, Direction::Both | Direction::BToA) {
+        drop_from(handle, lab, a, b, vrrp_only)?;
+    }
+    Ok(())
+}
+
+/// Drops `percent`% of incoming VRRP packets on each node.
+pub fn vrrp_loss(handle: &LabHandle, nodes: &[String], percent: u8) -> Result<(), String> {
+    let rule = format!("nft 'add rule {TABLE} input ip protocol vrrp numgen random mod 100 < {percent} drop'");
+    for n in nodes {
+        nft(handle, n, &ensure_table(&rule))?;
+    }
+    Ok(())
+}
+
+/// Removes every partition and loss rule on every node.
+pub fn heal(handle: &LabHandle, lab: &Lab) -> Result<(), String> {
+    for n in &lab.nodes {
+        // Absent table: nothing to heal on this node.
+        let _ = nft(handle, &n.name, &format!("nft delete table {TABLE} 2>/dev/null || true"));
+    }
+    Ok(())
+}
+
+/// Cuts (or restores) a node's cable: its port on the lab switch goes down, so the node
+/// sees its carrier drop, as when a cable is pulled.
+pub fn link(handle: &LabHandle, lab: &Lab, node: &str, interface: Option<&str>, up: bool) -> Result<(), String> {
+    let idx = lab.nodes.iter().position(|n| n.name == node).ok_or_else(|| format!("no node {node}"))?;
+    let n = &lab.nodes[idx];
+    let ifaces: Vec<usize> = n.interfaces.iter().enumerate().filter(|(_, i)| interface.is_none_or(|x| x == i.name)).map(|(k, _)| k).collect();
+    for k in ifaces {
+        let port = names::switch_port(idx, k);
+        let out = std::process::Command::new("ip")
+            .args(["-n", handle.switch_ns(), "link", "set", &port, if up { "up" } else { "down" }])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!("ip link set {port} on the switch: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        }
+    }
+    Ok(())
+}
+
+/// Every cable up again.
+pub fn all_links_up(handle: &LabHandle, lab: &Lab) -> Result<(), String> {
+    for n in &lab.nodes {
+        link(handle, lab, &n.name, None, true)?;
+    }
+    Ok(())
+}

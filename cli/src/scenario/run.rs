@@ -1,0 +1,328 @@
+//! Runs one scenario against a running lab and returns its [`ScenarioResult`], emitting
+//! [`Event`]s as it goes. Steps run in order; after a failed step the rest are skipped.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::asserts;
+use super::faults;
+use super::file::{Scenario, Step, SvcAction, SvcRef};
+use super::result::{Event, FaultMark, Outcome, ScenarioResult, StepResult, Violation};
+use super::sampler::Samplers;
+use crate::lab::Lab;
+use crate::lab::model::Engine;
+use crate::netns::LabHandle;
+use crate::observe;
+use crate::provider::netns::NetnsMachine;
+use crate::services::{self, Service, Stop};
+
+/// How long the client's ARP entry may point at a node that does not hold the VIP, or two
+/// nodes may hold it, before the monitor calls it a violation (a GARP takes a few ms; a
+/// loaded machine may delay the VRRP daemon a little).
+pub const INVARIANT_GRACE_MS: u64 = 1500;
+
+pub struct Ctx<'a> {
+    pub lab: &'a Lab,
+    pub handle: &'a LabHandle,
+    pub t0: Instant,
+    pub samplers: &'a Samplers,
+    pub halabd: &'a str,
+}
+
+impl Ctx<'_> {
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(self.t0.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    pub fn machine(&self, node: &str) -> Result<NetnsMachine, String> {
+        Ok(NetnsMachine(self.handle.node(node).map_err(|e| e.to_string())?))
+    }
+}
+
+/// The service a scenario's name means on this node: `vrrp`, `keepalived` and `halabd` all
+/// mean the node's VRRP engine, so scenarios run unchanged across the engine matrix.
+pub fn resolve(lab: &Lab, node: &str, s: SvcRef) -> Service {
+    match s {
+        SvcRef::Nginx => Service::Nginx,
+        SvcRef::Haproxy => Service::Haproxy,
+        SvcRef::Vrrp | SvcRef::Keepalived | SvcRef::Halabd => match lab.node(node).and_then(|n| n.engine) {
+            Some(Engine::Halabd) => Service::Halabd,
+            _ => Service::Keepalived,
+        },
+    }
+}
+
+pub fn run(lab: &Lab, handle: &LabHandle, scenario: &Scenario, engine: &str, halabd: &str, on_event: &mut dyn FnMut(&Event)) -> ScenarioResult {
+    let started_unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
+    on_event(&Event::ScenarioStarted { lab: lab.name.clone(), scenario: scenario.name.clone(), engine: engine.to_string(), steps: scenario.steps.len() });
+    let t0 = Instant::now();
+    let target = observe::client_vips(lab).first().and_then(|v| observe::http_target(lab, *v));
+    let samplers = Samplers::start(lab, handle, t0, target);
+    let cx = Ctx { lab, handle, t0, samplers: &samplers, halabd };
+    let mut steps = Vec::new();
+    let mut faults = Vec::new();
+    // Windows in which two holders / a stale ARP entry are expected: (start, end) ms.
+    let mut allowed: Vec<(u64, u64)> = Vec::new();
+    let mut last_action_ms = 0u64;
+    let mut failed = false;
+    for (index, step) in scenario.steps.iter().enumerate() {
+        let description = describe(step);
+        on_event(&Event::StepStarted { index, description: description.clone() });
+        let start_ms = cx.now_ms();
+        let (outcome, outage) = if failed {
+            (Outcome::Skipped, None)
+        } else if step.is_assertion() {
+            asserts::check(&cx, step, last_action_ms)
+        } else {
+            last_action_ms = start_ms;
+            let r = act(&cx, step, &mut allowed);
+            if let Some(fault) = is_fault(step) {
+                faults.push(FaultMark { t_ms: start_ms, description: description.clone(), fault });
+            }
+            match r {
+                Ok(detail) => (Outcome::Passed { detail }, None),
+                Err(e) => (Outcome::Failed { expected: format!("{description} to succeed"), seen: e, last_samples: vec![] }, None),
+            }
+        };
+        failed |= !outcome.passed() && outcome != Outcome::Skipped;
+        let r = StepResult { index, kind: kind(step).to_string(), description, assertion: step.is_assertion(), start_ms, end_ms: cx.now_ms(), outcome, outage };
+        on_event(&Event::StepFinished(r.clone()));
+        steps.push(r);
+    }
+    let end_ms = cx.now_ms();
+    let (samples, vip_timeline) = samplers.stop();
+    for w in allowed.iter_mut() {
+        w.1 = w.1.min(end_ms);
+    }
+    let violations = violations(&vip_timeline, &allowed);
+    let passed = !failed && violations.is_empty();
+    let duration_ms = end_ms;
+    on_event(&Event::ScenarioFinished { passed, duration_ms });
+    ScenarioResult {
+        lab: lab.name.clone(),
+        scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
+        engine: engine.to_string(),
+        started_unix_ms,
+        duration_ms,
+        passed,
+        steps,
+        samples,
+        vip_timeline,
+        faults,
+        violations,
+        error: None,
+    }
+}
+
+fn kind(step: &Step) -> &'static str {
+    match step {
+        Step::Service { action, .. } => match action {
+            SvcAction::Start => "start",
+            SvcAction::Stop => "stop",
+            SvcAction::Kill => "kill",
+            SvcAction::Restart => "restart",
+            SvcAction::Reload => "reload",
+            SvcAction::Freeze => "freeze",
+            SvcAction::Thaw => "thaw",
+        },
+        Step::Link { up: true, .. } => "link_up",
+        Step::Link { up: false, .. } => "link_down",
+        Step::Partition { .. } => "partition",
+        Step::Heal { .. } => "heal",
+        Step::Loss { .. } => "loss",
+        Step::Wait(_) => "wait",
+        Step::Vip { .. } => "vip",
+        Step::Distribution { .. } => "distribution",
+        Step::Http { .. } => "http",
+        Step::Stats { .. } => "stats",
+        Step::State { .. } => "state",
+        Step::Outage { .. } => "outage",
+    }
+}
+
+/// Some(true) for a fault, Some(false) for a repair, None for neither.
+fn is_fault(step: &Step) -> Option<bool> {
+    match step {
+        Step::Service { action, .. } => Some(matches!(action, SvcAction::Stop | SvcAction::Kill | SvcAction::Freeze)),
+        Step::Link { up, .. } => Some(!up),
+        Step::Partition { .. } | Step::Loss { .. } => Some(true),
+        Step::Heal { .. } => Some(false),
+        _ => None,
+    }
+}
+
+pub fn describe(step: &Step) -> String {
+    let svcs = |s: &[SvcRef]| s.iter().map(|x| format!("{x:?}").to_lowercase()).collect::<Vec<_>>().join(", ");
+    let within = |w: &Option<Duration>| w.map(|d| format!(" within {:.1}s", d.as_secs_f64())).unwrap_or_default();
+    match step {
+        Step::Service { node, services, .. } => format!("{} {} on {node}", kind(step), svcs(services)),
+        Step::Link { up, node, interface } => format!("cable of {node}{} {}", interface.as_ref().map(|i| format!(" ({i})")).unwrap_or_default(), if *up { "plugged back" } else { "cut" }),
+        Step::Partition { a, b, direction, vrrp_only } => format!("partition {} | {} ({direction:?}{})", a.join(","), b.join(","), if *vrrp_only { ", VRRP only" } else { "" }),
+        Step::Heal { .. } => "heal partitions and loss".to_string(),
+        Step::Loss { nodes, percent } => format!("drop {percent}% of VRRP packets on {}", if nodes.is_empty() { "every LB".to_string() } else { nodes.join(",") }),
+        Step::Wait(d) => format!("wait {:.1}s", d.as_secs_f64()),
+        Step::Vip { holder, vip, within: w } => format!("VIP {}on {}{}", vip.map(|v| format!("{v} ")).unwrap_or_default(), holder.as_deref().unwrap_or("no node"), within(w)),
+        Step::Distribution { requests, backends, absent, order, .. } => {
+            let mut s = format!("{requests} requests spread over {}", backends.as_ref().map_or("any backends".to_string(), |b| b.join(", ")));
+            if !absent.is_empty() {
+                s.push_str(&format!(", never {}", absent.join(", ")));
+            }
+            if *order == super::file::Order::RoundRobin {
+                s.push_str(", round robin");
+            }
+            s
+        }
+        Step::Http { path, status, contains, .. } => format!("GET {path} -> {status}{}", contains.as_ref().map(|c| format!(" containing {c:?}")).unwrap_or_default()),
+        Step::Stats { node, backend, server, up, within: w } => format!("stats on {node}: {backend}/{server} {}{}", if *up { "UP" } else { "DOWN" }, within(w)),
+        Step::State { node, instance, state, within: w } => format!("{node} {} {state}{}", instance.as_deref().unwrap_or("VRRP"), within(w)),
+        Step::Outage { max_failed, max_gap, down } => {
+            let mut parts = Vec::new();
+            if let Some(f) = max_failed {
+                parts.push(format!("at most {f} failed requests"));
+            }
+            if let Some(g) = max_gap {
+                parts.push(format!("longest gap at most {:.2}s", g.as_secs_f64()));
+            }
+            if *down {
+                parts.push("service down".into());
+            }
+            format!("outage: {}", if parts.is_empty() { "measured".to_string() } else { parts.join(", ") })
+        }
+    }
+}
+
+/// Performs an action step. `allowed` gets the windows in which the invariant monitor must
+/// accept two VIP holders (a partition, a frozen or cut-off master).
+fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Option<String>, String> {
+    let settle = crate::up::settle_timeout(cx.lab).as_millis();
+    let settle = u64::try_from(settle).unwrap_or(10_000);
+    let open_window = |allowed: &mut Vec<(u64, u64)>| {
+        if allowed.last().is_none_or(|w| w.1 != u64::MAX) {
+            allowed.push((cx.now_ms(), u64::MAX));
+        }
+    };
+    let close_window = |allowed: &mut Vec<(u64, u64)>, extra: u64| {
+        if let Some(w) = allowed.last_mut().filter(|w| w.1 == u64::MAX) {
+            w.1 = cx.now_ms() + settle + extra;
+        }
+    };
+    match step {
+        Step::Service { action, node, services } => {
+            let m = cx.machine(node)?;
+            let mut done = Vec::new();
+            for s in services {
+                let svc = resolve(cx.lab, node, *s);
+                let vrrp = matches!(svc, Service::Keepalived | Service::Halabd);
+                match action {
+                    SvcAction::Start => {
+                        services::start(&m, svc, cx.halabd).map_err(|e| e.to_string())?;
+                    }
+                    SvcAction::Stop => {
+                        services::stop(&m, svc, Stop::Graceful).map_err(|e| e.to_string())?;
+                    }
+                    SvcAction::Kill => {
+                        services::stop(&m, svc, Stop::Kill).map_err(|e| e.to_string())?;
+                        if vrrp {
+                            // A crashed VRRP daemon leaves its VIP on the interface: two holders
+                            // until the node's addresses are cleaned, which is the point.
+                            open_window(allowed);
+                        }
+                    }
+                    SvcAction::Restart => {
+                        services::stop(&m, svc, Stop::Graceful).map_err(|e| e.to_string())?;
+                        services::start(&m, svc, cx.halabd).map_err(|e| e.to_string())?;
+                    }
+                    SvcAction::Reload => services::reload(&m, svc, cx.halabd).map_err(|e| e.to_string())?,
+                    SvcAction::Freeze => {
+                        if !services::freeze(&m, svc, true).map_err(|e| e.to_string())? {
+                            return Err(format!("{} does not run on {node}", svc.name()));
+                        }
+                        if vrrp {
+                            open_window(allowed);
+                        }
+                    }
+                    SvcAction::Thaw => {
+                        services::freeze(&m, svc, false).map_err(|e| e.to_string())?;
+                        if vrrp {
+                            close_window(allowed, 0);
+                        }
+                    }
+                }
+                done.push(svc.name());
+            }
+            if matches!(action, SvcAction::Start | SvcAction::Restart) && services.iter().any(|s| matches!(resolve(cx.lab, node, *s), Service::Keepalived | Service::Halabd)) {
+                close_window(allowed, 0);
+            }
+            Ok(Some(done.join(", ")))
+        }
+        Step::Link { up, node, interface } => {
+            faults::link(cx.handle, cx.lab, node, interface.as_deref(), *up)?;
+            if *up {
+                close_window(allowed, 0);
+            } else {
+                open_window(allowed);
+            }
+            Ok(None)
+        }
+        Step::Partition { a, b, direction, vrrp_only } => {
+            open_window(allowed);
+            faults::partition(cx.handle, cx.lab, a, b, *direction, *vrrp_only).map(|()| None)
+        }
+        Step::Heal { arp_grace } => {
+            faults::heal(cx.handle, cx.lab)?;
+            close_window(allowed, arp_grace.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0)));
+            Ok(None)
+        }
+        Step::Loss { nodes, percent } => {
+            let nodes: Vec<String> = if nodes.is_empty() { cx.lab.lbs().map(|n| n.name.clone()).collect() } else { nodes.clone() };
+            faults::vrrp_loss(cx.handle, &nodes, *percent).map(|()| None)
+        }
+        Step::Wait(d) => {
+            std::thread::sleep(*d);
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Intervals in which two nodes held a VIP, or the client's ARP entry pointed at a node
+/// that did not hold it while another did, for longer than the grace, outside allowed windows.
+fn violations(timeline: &[super::result::VipSample], allowed: &[(u64, u64)]) -> Vec<Violation> {
+    let mut by_vip: BTreeMap<Ipv4Addr, Vec<&super::result::VipSample>> = BTreeMap::new();
+    for s in timeline {
+        by_vip.entry(s.vip).or_default().push(s);
+    }
+    let mut out = Vec::new();
+    for (vip, samples) in by_vip {
+        let mut open: Option<(u64, String)> = None;
+        for s in &samples {
+            let bad = if s.holders.len() > 1 {
+                Some(format!("VIP {vip} held by {} at once", s.holders.join(" and ")))
+            } else if let (Some(arp), Some(h)) = (&s.client_arp, s.holders.first()) {
+                (!s.holders.contains(arp)).then(|| format!("client's ARP entry for {vip} points at {arp}, but {h} holds it"))
+            } else {
+                None
+            };
+            let excused = allowed.iter().any(|w| s.t_ms >= w.0 && s.t_ms <= w.1);
+            match (bad.filter(|_| !excused), &open) {
+                (Some(what), None) => open = Some((s.t_ms, what)),
+                (Some(_), Some(_)) => {}
+                (None, Some((start, what))) => {
+                    if s.t_ms - start > INVARIANT_GRACE_MS {
+                        out.push(Violation { start_ms: *start, end_ms: s.t_ms, what: what.clone() });
+                    }
+                    open = None;
+                }
+                (None, None) => {}
+            }
+        }
+        if let (Some((start, what)), Some(last)) = (open, samples.last()) {
+            if last.t_ms - start > INVARIANT_GRACE_MS {
+                out.push(Violation { start_ms: start, end_ms: last.t_ms, what });
+            }
+        }
+    }
+    out
+}

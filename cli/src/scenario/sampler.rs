@@ -1,0 +1,176 @@
+//! The two background threads of a scenario run.
+//!
+//! The probe sends a request through the VIP every 10 ms from the client node (its own
+//! thread inside the client's network namespace) and records who answered or what failed.
+//! The monitor samples who holds each VIP and where the client's ARP entry points, every
+//! 50 ms. Both stop on their flag, and both are bounded in count and time.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::result::{Sample, VipSample};
+use crate::lab::Lab;
+use crate::netns::LabHandle;
+use crate::observe;
+use crate::probe;
+
+/// At most this long, whatever the scenario does (the runner stops sooner).
+const MAX_RUN: Duration = Duration::from_secs(15 * 60);
+const PROBE_EVERY: Duration = Duration::from_millis(10);
+const MONITOR_EVERY: Duration = Duration::from_millis(50);
+/// A probe request's own deadline: longer than a VRRP failover would let it fail too early,
+/// shorter keeps the sampling dense.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+
+#[derive(Default)]
+pub struct Shared {
+    pub stop: AtomicBool,
+    /// Paused while a distribution step sends its own requests (the probe's would interleave
+    /// with them in haproxy's rotation).
+    pub paused: AtomicBool,
+    pub samples: Mutex<Vec<Sample>>,
+    /// (start, end) of pauses, in ms since the scenario start: not gaps.
+    pub pauses: Mutex<Vec<(u64, u64)>>,
+    pub vips: Mutex<Vec<VipSample>>,
+}
+
+pub struct Samplers {
+    pub shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+fn ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Samplers {
+    pub fn start(lab: &Lab, handle: &LabHandle, t0: Instant, target: Option<SocketAddr>) -> Samplers {
+        let shared = Arc::new(Shared::default());
+        let mut threads = Vec::new();
+        if let (Some(target), Some(client)) = (target, lab.client().and_then(|c| handle.node(&c.name).ok())) {
+            let sh = shared.clone();
+            threads.push(std::thread::spawn(move || {
+                let _ = client.in_netns(|| probe_loop(&sh, target, t0));
+            }));
+        }
+        let sh = shared.clone();
+        let lab2 = lab.clone();
+        let dir = handle.state_dir().to_path_buf();
+        threads.push(std::thread::spawn(move || {
+            if let Ok(h) = LabHandle::open(&dir) {
+                monitor_loop(&sh, &lab2, &h, t0);
+            }
+        }));
+        Samplers { shared, threads }
+    }
+
+    pub fn pause(&self, t0: Instant) {
+        self.shared.paused.store(true, Ordering::SeqCst);
+        if let Ok(mut p) = self.shared.pauses.lock() {
+            p.push((ms(t0), u64::MAX));
+        }
+    }
+
+    pub fn resume(&self, t0: Instant) {
+        if let Ok(mut p) = self.shared.pauses.lock() {
+            if let Some(last) = p.last_mut() {
+                last.1 = ms(t0);
+            }
+        }
+        self.shared.paused.store(false, Ordering::SeqCst);
+    }
+
+    pub fn samples(&self) -> Vec<Sample> {
+        self.shared.samples.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn pauses(&self) -> Vec<(u64, u64)> {
+        self.shared.pauses.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn vips(&self) -> Vec<VipSample> {
+        self.shared.vips.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn stop(mut self) -> (Vec<Sample>, Vec<VipSample>) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        (self.samples(), self.vips())
+    }
+}
+
+fn probe_loop(sh: &Shared, target: SocketAddr, t0: Instant) {
+    let started = Instant::now();
+    while !sh.stop.load(Ordering::SeqCst) && started.elapsed() < MAX_RUN {
+        let tick = Instant::now();
+        if !sh.paused.load(Ordering::SeqCst) {
+            let t_ms = ms(t0);
+            let r = probe::get(target, "/", PROBE_TIMEOUT, None);
+            let took_ms = u32::try_from(tick.elapsed().as_millis()).unwrap_or(u32::MAX);
+            let (backend, error) = match r {
+                Ok(rep) if (200..400).contains(&rep.status) => (Some(rep.backend()), None),
+                Ok(rep) => (None, Some(format!("HTTP {}", rep.status))),
+                Err(e) => (None, Some(short_error(&e))),
+            };
+            if let Ok(mut s) = sh.samples.lock() {
+                s.push(Sample { t_ms, took_ms, backend, error });
+            }
+        }
+        if let Some(rest) = PROBE_EVERY.checked_sub(tick.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
+}
+
+/// "connection refused", "timed out": what an operator would read in curl's output.
+fn short_error(e: &probe::ProbeError) -> String {
+    let s = e.to_string();
+    if s.contains("refused") {
+        "connection refused".into()
+    } else if s.contains("timed out") || s.contains("WouldBlock") || s.contains("Resource temporarily") {
+        "timed out".into()
+    } else if s.contains("reset") {
+        "connection reset".into()
+    } else if s.contains("unreachable") {
+        "unreachable".into()
+    } else {
+        s
+    }
+}
+
+fn monitor_loop(sh: &Shared, lab: &Lab, handle: &LabHandle, t0: Instant) {
+    let started = Instant::now();
+    let macs = observe::macs(lab, handle);
+    let client_ns = lab.client().and_then(|c| handle.node(&c.name).ok()).map(|h| h.netns().to_string());
+    while !sh.stop.load(Ordering::SeqCst) && started.elapsed() < MAX_RUN {
+        let tick = Instant::now();
+        let t_ms = ms(t0);
+        let holders = observe::vip_holders(lab, handle);
+        let mut batch = Vec::new();
+        for (vip, h) in holders {
+            let client_arp = client_ns.as_deref().and_then(|ns| arp_node(ns, vip, &macs));
+            batch.push(VipSample { t_ms, vip, holders: h, client_arp });
+        }
+        if let Ok(mut v) = sh.vips.lock() {
+            v.extend(batch);
+        }
+        if let Some(rest) = MONITOR_EVERY.checked_sub(tick.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
+}
+
+/// The node the client's ARP entry points at; entries the kernel no longer trusts
+/// (FAILED, INCOMPLETE) point nowhere.
+fn arp_node(ns: &str, vip: Ipv4Addr, macs: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    let (mac, state) = observe::arp_entry(ns, vip)?;
+    if state == "FAILED" || state == "INCOMPLETE" {
+        return None;
+    }
+    Some(macs.get(&mac).cloned().unwrap_or(mac))
+}

@@ -1,0 +1,154 @@
+//! A test session: the lab up (or the running one), each scenario run on it in turn, the lab
+//! restored between scenarios, and torn down at the end if the session brought it up.
+
+use std::path::{Path, PathBuf};
+
+use super::file::{self, Scenario};
+use super::faults;
+use super::result::{Event, ScenarioResult};
+use super::run;
+use crate::lab::Lab;
+use crate::lab::model::{Engine, Role};
+use crate::netns::LabHandle;
+use crate::provider::netns::{NetnsMachine, state_dir};
+use crate::services::{self, Service};
+use crate::up::{self, UpOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// As the lab file says.
+    Lab,
+    Keepalived,
+    Halabd,
+    /// Alternating keepalived / halabd over the LB nodes in file order.
+    Mixed,
+}
+
+impl EngineChoice {
+    pub fn parse(s: &str) -> Option<EngineChoice> {
+        match s {
+            "keepalived" => Some(EngineChoice::Keepalived),
+            "halabd" => Some(EngineChoice::Halabd),
+            "mixed" => Some(EngineChoice::Mixed),
+            "lab" => Some(EngineChoice::Lab),
+            _ => None,
+        }
+    }
+
+    /// Applies the choice to the lab's LB nodes; returns the label reports use.
+    pub fn apply(self, lab: &mut Lab) -> String {
+        let mut k = 0;
+        for n in lab.nodes.iter_mut().filter(|n| n.role == Role::Lb) {
+            n.engine = Some(match self {
+                EngineChoice::Lab => n.engine.unwrap_or(Engine::Keepalived),
+                EngineChoice::Keepalived => Engine::Keepalived,
+                EngineChoice::Halabd => Engine::Halabd,
+                EngineChoice::Mixed => {
+                    k += 1;
+                    if k % 2 == 1 { Engine::Keepalived } else { Engine::Halabd }
+                }
+            });
+        }
+        let engines: std::collections::BTreeSet<Engine> = lab.lbs().filter_map(|n| n.engine).collect();
+        match engines.len() {
+            0 => "none".to_string(),
+            1 => format!("{:?}", engines.iter().next().copied().unwrap_or(Engine::Keepalived)).to_lowercase(),
+            _ => "mixed".to_string(),
+        }
+    }
+}
+
+/// The scenario files beside the lab (`<lab dir>/scenarios/*.yaml`), filtered by name.
+pub fn find(lab_file: &Path, names: &[String]) -> Result<Vec<PathBuf>, String> {
+    let dir = lab_file.parent().unwrap_or(Path::new(".")).join("scenarios");
+    let mut all: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("failed to read {}: {e}\n  hint: scenarios live in a `scenarios/` directory beside the lab file", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    all.sort();
+    if names.is_empty() {
+        return Ok(all);
+    }
+    let stems: Vec<String> = all.iter().filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().to_string())).collect();
+    names
+        .iter()
+        .map(|n| {
+            all.iter().find(|p| p.file_stem().is_some_and(|s| s.to_string_lossy() == n.as_str())).cloned().ok_or_else(|| {
+                let refs: Vec<&str> = stems.iter().map(String::as_str).collect();
+                format!("error: no scenario `{n}` in {}\n  hint: {}", dir.display(), crate::diag::did_you_mean(n, &refs))
+            })
+        })
+        .collect()
+}
+
+/// Validates every scenario file against the lab before anything runs.
+pub fn load_all(files: &[PathBuf], lab: &Lab) -> Result<Vec<Scenario>, String> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        match file::load(f, lab) {
+            Ok(s) => out.push(s),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(errors.join("\n")) }
+}
+
+/// Puts a running lab back to its steady state: no partition or loss, every cable in, every
+/// daemon running and thawed, the VIP held and served.
+pub fn restore(lab: &Lab, handle: &LabHandle, halabd: &str) -> Result<(), String> {
+    faults::heal(handle, lab)?;
+    faults::all_links_up(handle, lab)?;
+    for n in &lab.nodes {
+        let m = NetnsMachine(handle.node(&n.name).map_err(|e| e.to_string())?);
+        for s in Service::for_node(n) {
+            let _ = services::freeze(&m, s, false);
+            services::start(&m, s, halabd).map_err(|e| e.to_string())?;
+        }
+    }
+    up::wait_ready(lab, handle).map_err(|e| e.to_string())
+}
+
+pub struct Session {
+    pub results: Vec<ScenarioResult>,
+    /// The lab could not be brought up or restored.
+    pub lab_error: Option<String>,
+}
+
+/// Runs the scenarios on the lab: the running one if its name is up, else a fresh one torn
+/// down afterwards (unless `keep`).
+pub fn run_all(lab: &Lab, scenarios: &[Scenario], engine: &str, opts: &mut UpOptions, keep: bool, on_event: &mut dyn FnMut(&Event)) -> Session {
+    let dir = state_dir(&opts.state_root, &lab.name);
+    let was_up = crate::netns::LabState::path(&dir).exists();
+    if !was_up {
+        if let Err(e) = up::up(lab, opts) {
+            return Session { results: vec![], lab_error: Some(format!("failed to bring lab {} up: {e}", lab.name)) };
+        }
+    }
+    let halabd = opts.halabd.to_string_lossy().to_string();
+    let mut session = Session { results: vec![], lab_error: None };
+    match LabHandle::open(&dir) {
+        Ok(handle) => {
+            for (i, s) in scenarios.iter().enumerate() {
+                if i > 0 || was_up {
+                    if let Err(e) = restore(lab, &handle, &halabd) {
+                        session.lab_error = Some(format!("failed to restore lab {} before scenario {}: {e}", lab.name, s.name));
+                        break;
+                    }
+                }
+                session.results.push(run::run(lab, &handle, s, engine, &halabd, on_event));
+            }
+            if was_up || keep {
+                let _ = restore(lab, &handle, &halabd);
+            }
+        }
+        Err(e) => session.lab_error = Some(e.to_string()),
+    }
+    if !was_up && !keep {
+        if let Err(e) = up::down(&opts.state_root, &lab.name) {
+            session.lab_error.get_or_insert(format!("failed to tear lab {} down: {e}", lab.name));
+        }
+    }
+    session
+}
