@@ -63,7 +63,7 @@ fn secrets_come_from_the_environment_and_files_holding_them_are_private() {
 
 fn serde_json_string(lab: &halab::lab::Lab) -> String {
     // The CLI's `validate --json` path.
-    format!("{}", halab::lab::model::to_json(lab))
+    halab::lab::model::to_json(lab).to_string()
 }
 
 #[test]

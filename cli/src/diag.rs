@@ -77,7 +77,7 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// "did you mean `x`?" for the nearest candidate, or the list of what is valid.
-pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> String {
+pub fn did_you_mean(word: &str, candidates: &[&str]) -> String {
     match nearest(word, candidates.iter().copied()) {
         Some(n) => format!("did you mean `{n}`?"),
         None if candidates.is_empty() => "none is defined".to_string(),

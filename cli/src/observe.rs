@@ -67,12 +67,15 @@ pub fn arp_entry(client_netns: &str, ip: Ipv4Addr) -> Option<(String, String)> {
 }
 
 /// Where the client sends HTTP for a VIP: the first frontend or listen with a backend whose
-/// bind covers the VIP (a stats-only listen does not count).
+/// bind covers the VIP. Proxies without a stats page come first (seed000's stats listen also
+/// names a default backend); a listen that serves traffic and also shows stats (seed002's
+/// `listen web_vip` with `stats uri /web-status`) still counts; a stats-only one does not.
 pub fn http_target(lab: &Lab, vip: Ipv4Addr) -> Option<SocketAddr> {
-    lab.haproxy
-        .proxies
-        .iter()
-        .filter(|p| p.kind != ProxyKind::Backend && p.stats.is_none() && (p.default_backend.is_some() || !p.servers.is_empty()))
+    let serving = |p: &&crate::lab::model::Proxy| p.kind != ProxyKind::Backend && (p.default_backend.is_some() || !p.servers.is_empty());
+    let plain = lab.haproxy.proxies.iter().filter(serving).filter(|p| p.stats.is_none());
+    let with_stats = lab.haproxy.proxies.iter().filter(serving).filter(|p| p.stats.is_some());
+    plain
+        .chain(with_stats)
         .flat_map(|p| p.binds.iter())
         .find(|b| b.address.is_none() || b.address == Some(vip))
         .map(|b| SocketAddr::V4(SocketAddrV4::new(vip, b.port)))

@@ -40,6 +40,11 @@ pub enum ProbeError {
 
 /// `GET path` from `addr`, all within `timeout`. Optional basic auth as `user:password`.
 pub fn get(addr: SocketAddr, path: &str, timeout: Duration, auth: Option<&str>) -> Result<Reply, ProbeError> {
+    get_with(addr, path, timeout, auth, &[])
+}
+
+/// [`get`] with extra request headers (a scenario's `Cookie: SERVERID=A`).
+pub fn get_with(addr: SocketAddr, path: &str, timeout: Duration, auth: Option<&str>, headers: &[(String, String)]) -> Result<Reply, ProbeError> {
     let deadline = Instant::now() + timeout;
     let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|source| ProbeError::Connect { addr, source })?;
     let left = || deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
@@ -48,6 +53,9 @@ pub fn get(addr: SocketAddr, path: &str, timeout: Duration, auth: Option<&str>) 
     let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: halab-probe\r\nConnection: close\r\n");
     if let Some(a) = auth {
         req.push_str(&format!("Authorization: Basic {}\r\n", base64(a.as_bytes())));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).map_err(io)?;

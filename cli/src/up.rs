@@ -133,15 +133,14 @@ fn preflight(lab: &Lab) -> Result<(), UpError> {
     use nix::sys::resource::{Resource, getrlimit};
     // haproxy needs about two descriptors per connection (client and server side).
     let needed = 2 * u64::from(lab.haproxy.maxconn) + 1000;
-    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
-        if needed > hard {
+    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && needed > hard {
             return Err(UpError::Preflight(format!(
                 "haproxy.global.maxconn {} needs about {needed} file descriptors, but this machine's hard limit is {hard}\n  hint: lower haproxy.global.maxconn to {} or less (the per-proxy maxconn in defaults may stay)",
                 lab.haproxy.maxconn,
                 hard.saturating_sub(1000) / 2
             )));
         }
-    }
     Ok(())
 }
 

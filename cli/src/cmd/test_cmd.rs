@@ -70,16 +70,32 @@ pub fn test(a: TestArgs) -> i32 {
         return exit_codes::LAB_ERROR;
     }
     let json = a.json;
+    let mut term = crate::report::TerminalReporter::stdout();
     let mut on_event = |e: &Event| {
         if !json {
-            print_event(e);
+            term.event(e);
         }
     };
     let s = session::run_all(&lab, &scenarios, &engine, &mut opts, a.keep, &mut on_event);
     if json {
-        println!("{}", serde_json::to_string_pretty(&s.results).unwrap_or_default());
+        print!("{}", crate::report::to_json(&s.results));
+    } else {
+        // Violations and run errors are in the results, not the live events.
+        for r in &s.results {
+            term.result(r);
+        }
+        term.finish();
     }
-    let _ = (&a.junit, &a.report);
+    if let Some(p) = &a.junit
+        && let Err(e) = std::fs::write(p, crate::report::to_junit(&s.results)) {
+            eprintln!("error: failed to write {}: {e}", p.display());
+        }
+    if let Some(d) = &a.report {
+        match crate::report::write_report(d, &s.results) {
+            Ok(p) => eprintln!("report: {}", p.display()),
+            Err(e) => eprintln!("error: failed to write the report in {}: {e}", d.display()),
+        }
+    }
     if let Some(e) = &s.lab_error {
         eprintln!("error: {e}");
         return exit_codes::LAB_ERROR;
@@ -87,18 +103,3 @@ pub fn test(a: TestArgs) -> i32 {
     if s.results.iter().all(|r| r.passed) { exit_codes::OK } else { exit_codes::SCENARIO_FAILED }
 }
 
-fn print_event(e: &Event) {
-    match e {
-        Event::ScenarioStarted { lab, scenario, engine, steps } => println!("scenario {lab}/{scenario} [{engine}] ({steps} steps)"),
-        Event::StepStarted { .. } => {}
-        Event::StepFinished(r) => {
-            let status = match &r.outcome {
-                crate::scenario::result::Outcome::Passed { .. } => "PASS",
-                crate::scenario::result::Outcome::Failed { .. } => "FAIL",
-                crate::scenario::result::Outcome::Skipped => "SKIP",
-            };
-            println!("  {status} {:>7.2}s  {}  {:?}", (r.end_ms - r.start_ms) as f64 / 1000.0, r.description, r.outcome);
-        }
-        Event::ScenarioFinished { passed, duration_ms } => println!("  {} in {:.1}s", if *passed { "passed" } else { "FAILED" }, *duration_ms as f64 / 1000.0),
-    }
-}

@@ -231,7 +231,7 @@ impl VrrpInstance {
     /// Seconds between adverts, as keepalived.conf writes it (`1`, `0.1`).
     pub fn advert_int_secs(&self) -> String {
         let cs = self.advert_int_cs;
-        if cs % 100 == 0 { (cs / 100).to_string() } else { format!("{}.{:02}", cs / 100, cs % 100).trim_end_matches('0').to_string() }
+        if cs.is_multiple_of(100) { (cs / 100).to_string() } else { format!("{}.{:02}", cs / 100, cs % 100).trim_end_matches('0').to_string() }
     }
 
     /// RFC 5798 6.1: Master_Down_Interval = 3 * Advertisement_Interval + Skew_Time, for the

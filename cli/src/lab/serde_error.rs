@@ -33,7 +33,7 @@ pub fn diagnose_without_schema(e: &Error, text: &str, loc: &Locator) -> Diagnost
         d.items.push(syntax(s, text, loc));
     }
     let inner = e.without_snippet();
-    if !loc.syntax().is_some_and(|s| !ends_before_line(inner, text, s.pos.line)) {
+    if loc.syntax().is_none_or(|s| ends_before_line(inner, text, s.pos.line)) {
         d.items.push(from_serde(inner, text, loc));
     }
     d
@@ -187,8 +187,11 @@ fn syntax(s: &SyntaxError, text: &str, loc: &Locator) -> Diagnostic {
     diag("", s.pos, s.message.clone(), hint)
 }
 
+/// A delimiter and where it opened.
+type Opened = Option<(char, Pos)>;
+
 /// The quote, and the innermost `[` or `{`, still open at character `index` (comments skipped).
-fn open_at(text: &str, index: usize) -> (Option<(char, Pos)>, Option<(char, Pos)>) {
+fn open_at(text: &str, index: usize) -> (Opened, Opened) {
     let mut opened = 0;
     let mut stack: Vec<(char, usize)> = Vec::new();
     let mut quote: Option<char> = None;

@@ -58,11 +58,10 @@ fn build(cx: &mut Ctx<'_>, raw: RawLab, file: &Path) -> Lab {
     let provider = raw.provider.unwrap_or(Provider::Netns);
     let networks = networks(cx, &raw.networks);
     let mut nodes = nodes(cx, &raw, &networks, provider);
-    if provider == Provider::Netns && !nodes.iter().any(|n| n.role == Role::Client) {
-        if let Some(client) = implicit_client(&networks, &nodes) {
+    if provider == Provider::Netns && !nodes.iter().any(|n| n.role == Role::Client)
+        && let Some(client) = implicit_client(&networks, &nodes) {
             nodes.push(client);
         }
-    }
     let scripts = scripts(cx, &raw.scripts);
     let networks_ok = !networks.is_empty() && networks.len() == raw.networks.len();
     let (vrrp, resolved) = vrrp(cx, &raw.vrrp, &networks, networks_ok, &nodes, &scripts);
@@ -311,11 +310,10 @@ fn scripts(cx: &mut Ctx<'_>, raw: &BTreeMap<String, RawScript>) -> Vec<TrackScri
         if !(interval > 0.0 && interval <= 3600.0) {
             cx.bad(&format!("{path}.interval"), format!("interval {interval} is outside (0, 3600] seconds"), Some("keepalived runs the script every `interval` seconds; 1 or 2 is usual".to_string()));
         }
-        if let Some(t) = s.timeout {
-            if !(t > 0.0 && t <= 3600.0) {
+        if let Some(t) = s.timeout
+            && !(t > 0.0 && t <= 3600.0) {
                 cx.bad(&format!("{path}.timeout"), format!("timeout {t} is outside (0, 3600] seconds"), Some("keepalived waits `timeout` seconds for the script before counting it failed; keep it below `interval`".to_string()));
             }
-        }
         let weight = s.weight.unwrap_or(0);
         if !(-253..=253).contains(&weight) {
             cx.bad(&format!("{path}.weight"), format!("weight {weight} is outside -253..253"), Some("keepalived adds a positive weight while the script succeeds and subtracts a negative one while it fails; 0 puts the instance in FAULT on failure".to_string()));

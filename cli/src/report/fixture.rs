@@ -117,3 +117,54 @@ fn vip_timeline() -> Vec<VipSample> {
         })
         .collect()
 }
+
+/// A long, crowded run: 60 s, three backends, two VIPs, a kill -9 (the VIP has no holder for
+/// 3 s: two moves), faults close together (their labels must stack), a split brain.
+pub fn busy() -> ScenarioResult {
+    let vips = [VIP, Ipv4Addr::new(10, 0, 0, 101)];
+    let mut r = failover();
+    r.scenario = "crowded".into();
+    r.duration_ms = 60_000;
+    r.passed = true;
+    r.steps = vec![step(0, "kill", "kill -9 keepalived on lb1", (10_000, 10_010), passed(None))];
+    r.samples = (0..6000u64)
+        .map(|i| {
+            let t = i * 10;
+            let backend = ["web1", "web2", "web-three"][(i % 3) as usize];
+            if (10_000..13_100).contains(&t) {
+                Sample { t_ms: t, took_ms: 1000, backend: None, error: Some("timeout".into()) }
+            } else {
+                Sample { t_ms: t, took_ms: 3, backend: Some(backend.into()), error: None }
+            }
+        })
+        .collect();
+    r.vip_timeline = (0..1200u64)
+        .flat_map(|i| {
+            let t = i * 50;
+            vips.map(|vip| {
+                let holders: Vec<String> = match t {
+                    0..10_000 => vec!["lb1".into()],
+                    10_000..13_000 => vec![],
+                    30_000..30_500 => vec!["lb1".into(), "lb2".into()],
+                    _ => vec!["lb2".into()],
+                };
+                VipSample { t_ms: t, vip, client_arp: holders.last().cloned(), holders }
+            })
+        })
+        .collect();
+    r.faults = [
+        (10_000, "kill -9 keepalived on lb1", true),
+        (10_200, "partition lb1 from lb2 and the client network", true),
+        (10_400, "link down lb1 eth1", true),
+        (10_600, "stop haproxy on lb2", false),
+        (29_900, "start keepalived on lb1", false),
+        (30_000, "heal the partition", false),
+        (59_000, "a fault with a very long description that runs off the right edge of the picture", true),
+    ]
+    .map(|(t_ms, d, fault)| FaultMark { t_ms, description: d.into(), fault })
+    .to_vec();
+    r.violations = vips
+        .map(|v| Violation { start_ms: 30_000, end_ms: 30_500, what: format!("two holders of {v}: lb1, lb2") })
+        .to_vec();
+    r
+}

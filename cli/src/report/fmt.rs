@@ -57,6 +57,12 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// `s` without control characters (shown as `�`): XML 1.0 forbids them even escaped, and
+/// plotters escapes only markup. Backend names come from a response header.
+pub fn printable(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect()
+}
+
 /// A file-name-safe form of lab, scenario and engine: they come from files people wrote,
 /// so anything outside `[A-Za-z0-9._-]` (slashes above all) becomes `_`.
 pub fn slug(parts: &[&str]) -> String {

@@ -104,7 +104,7 @@ fn section(h: &mut String, i: usize, r: &ScenarioResult, file: &str, svg: &str) 
     if let Some(d) = &r.description {
         let _ = writeln!(h, "<p>{}</p>", escape(d));
     }
-    let _ = writeln!(h, "<p class=\"meta\">started {} UTC, took {}</p>", utc(r.started_unix_ms), secs(r.duration_ms));
+    let _ = writeln!(h, "<p class=\"meta\">started {}, took {}</p>", utc(r.started_unix_ms), secs(r.duration_ms));
     if let Some(e) = &r.error {
         let _ = writeln!(h, "<p class=\"box\">the run could not complete: {}</p>", escape(e));
     }

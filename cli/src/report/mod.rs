@@ -6,7 +6,7 @@
 //! [`ScenarioResult`](crate::scenario::result::ScenarioResult) list. None of them decides
 //! pass or fail; they show what the runner decided.
 
-pub mod fmt;
+pub(crate) mod fmt;
 pub mod html;
 pub mod json;
 pub mod junit;

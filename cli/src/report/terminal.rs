@@ -2,11 +2,15 @@
 //!
 //! ```text
 //!     Starting loadbalancing/failover [keepalived]: 8 steps
-//!         PASS [  0.010s] at   1.500s  1/8 stop: stop keepalived, haproxy on lb1
-//!         FAIL [  1.000s] at   3.500s  7/8 outage: no failed request while lb1 preempts
-//!                                          expected: 0 failed requests
-//!                                              seen: 4 failed requests, longest gap 0.050s
-//!      Summary [  6.000s] loadbalancing/failover [keepalived] FAILED: 5 passed, 1 failed, 1 skipped
+//!         PASS [   0.900s] at   1.500s   3/8 outage: at most 25 failed requests
+//!                                            requests: 20 of 90 failed (22.2%), longest gap 0.210s in a 0.900s window
+//!         FAIL [   1.000s] at   3.500s   7/8 outage: no failed request while lb1 preempts
+//!                                            expected: 0 failed requests
+//!                                                seen: 4 failed requests, longest gap 0.050s
+//!                                            last samples: ...
+//!         SKIP             at   4.500s   8/8 vip: 10.0.0.100 on lb1
+//!      Summary [   6.000s] loadbalancing/failover [keepalived] FAILED: 6 passed, 1 failed, 1 skipped
+//!    VIOLATION 3.600s..3.650s client ARP for 10.0.0.100 pointed at lb2, which did not hold it
 //! ```
 //!
 //! Colour only when asked (a tty); write errors are ignored, since a closed stdout must not
@@ -18,8 +22,8 @@ use crate::report::fmt::{run_name, secs};
 use crate::report::junit::outage_line;
 use crate::scenario::result::{Event, Outcome, ScenarioResult, StepResult};
 
-/// Where the detail lines under a step start: under the step's number.
-const INDENT: &str = "                                     ";
+/// Where the detail lines under a step start: under the step's kind.
+const INDENT: &str = "                                           ";
 
 pub struct TerminalReporter<W: Write = Stdout> {
     out: W,
@@ -84,7 +88,7 @@ impl<W: Write> TerminalReporter<W> {
             Event::StepStarted { index, description } => {
                 if self.live {
                     let head = self.paint("1;34", "     RUNNING");
-                    let _ = write!(self.out, "{head} {:>24}{}: {description}", "", self.step_no(*index));
+                    let _ = write!(self.out, "{head} {:>25}{}: {description}", "", self.step_no(*index));
                     let _ = self.out.flush();
                     self.running = true;
                 }
@@ -131,13 +135,26 @@ impl<W: Write> TerminalReporter<W> {
             Outcome::Failed { .. } => writeln!(self.out, "{} [{took:>9}] {line}", self.paint("1;31", "        FAIL")),
             Outcome::Skipped => writeln!(self.out, "{} {:>11} {line}", self.paint("1;33", "        SKIP"), ""),
         };
+        let outage = s.outage.as_ref().map(|o| {
+            let text = outage_line(o);
+            if o.failed > 0 { self.paint("33", &text) } else { text }
+        });
         match &s.outcome {
-            Outcome::Passed { detail: Some(d) } => {
-                let _ = writeln!(self.out, "{INDENT}{}", self.paint("2", d));
+            Outcome::Passed { detail } => {
+                if let Some(d) = detail {
+                    let _ = writeln!(self.out, "{INDENT}{}", self.paint("2", d));
+                }
+                if let Some(o) = outage {
+                    let _ = writeln!(self.out, "{INDENT}{o}");
+                }
             }
+            // Expected, seen, what the probe saw, then the evidence.
             Outcome::Failed { expected, seen, last_samples } => {
                 let _ = writeln!(self.out, "{INDENT}{} {expected}", self.paint("1", "expected:"));
                 let _ = writeln!(self.out, "{INDENT}{} {seen}", self.paint("1", "    seen:"));
+                if let Some(o) = outage {
+                    let _ = writeln!(self.out, "{INDENT}{o}");
+                }
                 if !last_samples.is_empty() {
                     let _ = writeln!(self.out, "{INDENT}{}", self.paint("1", "last samples:"));
                     for l in last_samples {
@@ -145,12 +162,7 @@ impl<W: Write> TerminalReporter<W> {
                     }
                 }
             }
-            _ => {}
-        }
-        if let Some(o) = &s.outage {
-            let text = outage_line(o);
-            let text = if o.failed > 0 { self.paint("33", &text) } else { text };
-            let _ = writeln!(self.out, "{INDENT}{text}");
+            Outcome::Skipped => {}
         }
     }
 
@@ -209,8 +221,9 @@ mod tests {
         assert!(lines[fail].contains("7/8 outage: no failed request while lb1 preempts"), "{out}");
         assert_eq!(lines[fail + 1].trim(), "expected: 0 failed requests");
         assert_eq!(lines[fail + 2].trim(), "seen: 4 failed requests, longest gap 0.050s");
-        assert_eq!(lines[fail + 3].trim(), "last samples:");
-        assert_eq!(lines[fail + 7].trim(), "requests: 4 of 100 failed (4.0%), longest gap 0.050s in a 1.000s window");
+        assert_eq!(lines[fail + 3].trim(), "requests: 4 of 100 failed (4.0%), longest gap 0.050s in a 1.000s window");
+        assert_eq!(lines[fail + 4].trim(), "last samples:");
+        assert_eq!(lines[fail + 5].trim(), "3.610s error: connection refused");
         assert!(out.contains("SKIP"), "{out}");
         assert!(out.contains("Summary [   6.000s] loadbalancing/failover [keepalived] FAILED: 6 passed, 1 failed, 1 skipped"), "{out}");
         assert!(out.contains("VIOLATION 3.600s..3.650s client ARP"), "{out}");

@@ -187,7 +187,7 @@ mod tests {
         // web1 answers until the outage, then again after the repair.
         assert_eq!(web1.len(), 2, "{web1:?}");
         let failed = answer_spans(&r.samples, Answer::Failed, 25);
-        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!(failed.len(), 3, "{failed:?}");
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub fn check(cx: &Ctx<'_>, step: &Step, last_action_ms: u64) -> (Outcome, Option
             cx.samplers.resume(cx.t0);
             (r, None)
         }
-        Step::Http { path, status, contains, header, vip, within } => (http(cx, path, *status, contains.as_deref(), header, *vip, within.unwrap_or(Duration::ZERO)), None),
+        Step::Http { path, status, contains, header, request_headers, vip, within } => (http(cx, path, *status, contains.as_deref(), header, request_headers, *vip, within.unwrap_or(Duration::ZERO)), None),
         Step::Stats { node, backend, server, up, within } => (stats(cx, node, backend, server, *up, within.unwrap_or_else(|| health_deadline(cx.lab))), None),
         Step::State { node, instance, state, within } => (vrrp_state(cx, node, instance.as_deref(), state, within.unwrap_or_else(|| vip_deadline(cx.lab))), None),
         Step::Outage { max_failed, max_gap, down } => outage(cx, last_action_ms, *max_failed, *max_gap, *down),
@@ -119,8 +119,19 @@ fn target(cx: &Ctx<'_>, vip: Option<Ipv4Addr>) -> Result<SocketAddr, String> {
     observe::http_target(cx.lab, vip).ok_or_else(|| format!("no frontend serves {vip}"))
 }
 
+/// One GET from the client node, with extra request headers.
+fn client_get(cx: &Ctx<'_>, t: SocketAddr, path: &str, headers: &[(String, String)]) -> Result<crate::probe::Reply, String> {
+    if headers.is_empty() {
+        return observe::client_get(cx.handle, cx.lab, t, path, Duration::from_secs(2));
+    }
+    let client = cx.lab.client().ok_or("the lab has no client node")?;
+    let node = cx.handle.node(&client.name).map_err(|e| e.to_string())?;
+    let (path, headers) = (path.to_string(), headers.to_vec());
+    node.in_netns(move || crate::probe::get_with(t, &path, Duration::from_secs(2), None, &headers)).map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+}
+
 fn distribution(cx: &Ctx<'_>, step: &Step) -> Outcome {
-    let Step::Distribution { requests, backends, absent, order, tolerance, path, vip, within } = step else { return Outcome::Skipped };
+    let Step::Distribution { requests, backends, absent, order, tolerance, path, status, request_headers, vip, within } = step else { return Outcome::Skipped };
     let t = match target(cx, *vip) {
         Ok(t) => t,
         Err(e) => return fail("a VIP to send requests to", e, vec![]),
@@ -130,8 +141,8 @@ fn distribution(cx: &Ctx<'_>, step: &Step) -> Outcome {
     let r = poll(deadline, Duration::from_millis(200), || {
         let mut seen: Vec<String> = Vec::new();
         for _ in 0..*requests {
-            match observe::client_get(cx.handle, cx.lab, t, path, Duration::from_secs(2)) {
-                Ok(r) if (200..400).contains(&r.status) => seen.push(r.backend()),
+            match client_get(cx, t, path, request_headers) {
+                Ok(r) if status.map_or((200..400).contains(&r.status), |s| s == r.status) => seen.push(r.backend()),
                 Ok(r) => seen.push(format!("HTTP {}", r.status)),
                 Err(e) => seen.push(format!("error: {e}")),
             }
@@ -157,8 +168,10 @@ fn describe_want(backends: Option<&[String]>, absent: &[String], order: Order) -
     if !absent.is_empty() {
         s.push_str(&format!(", never from {}", absent.join(", ")));
     }
-    if order == Order::RoundRobin {
-        s.push_str(", in a fixed rotation");
+    match order {
+        Order::RoundRobin => s.push_str(", in a fixed rotation"),
+        Order::Sticky => s.push_str(", all from one backend"),
+        Order::Any => {}
     }
     s
 }
@@ -178,6 +191,9 @@ pub fn judge(seen: &[String], backends: Option<&[String]>, absent: &[String], or
             return Err(format!("answered: {}", set.into_iter().collect::<Vec<_>>().join(", ")));
         }
     }
+    if order == Order::Sticky && set.len() > 1 {
+        return Err(format!("{} backends answered, not one", set.len()));
+    }
     if order == Order::RoundRobin {
         let k = set.len();
         if let Some(i) = (k..seen.len()).find(|&i| seen[i] != seen[i - k]) {
@@ -196,23 +212,32 @@ pub fn judge(seen: &[String], backends: Option<&[String]>, absent: &[String], or
     Ok(())
 }
 
-fn http(cx: &Ctx<'_>, path: &str, status: u16, contains: Option<&str>, header: &[(String, String)], vip: Option<Ipv4Addr>, deadline: Duration) -> Outcome {
+/// A header value as a step wants it: exact, or a prefix when it ends in `*`.
+fn header_matches(got: Option<&str>, want: &str) -> bool {
+    match (got, want.strip_suffix('*')) {
+        (Some(g), Some(prefix)) => g.starts_with(prefix),
+        (Some(g), None) => g == want,
+        (None, _) => false,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn http(cx: &Ctx<'_>, path: &str, status: u16, contains: Option<&str>, header: &[(String, String)], request_headers: &[(String, String)], vip: Option<Ipv4Addr>, deadline: Duration) -> Outcome {
     let t = match target(cx, vip) {
         Ok(t) => t,
         Err(e) => return fail("a VIP to send requests to", e, vec![]),
     };
     let r = poll(deadline, Duration::from_millis(100), || {
-        let r = observe::client_get(cx.handle, cx.lab, t, path, Duration::from_secs(2))?;
+        let r = client_get(cx, t, path, request_headers)?;
         if r.status != status {
             return Err(format!("status {}", r.status));
         }
-        if let Some(c) = contains {
-            if !r.body.contains(c) {
+        if let Some(c) = contains
+            && !r.body.contains(c) {
                 return Err(format!("body without {c:?}: {:?}", r.body.chars().take(200).collect::<String>()));
             }
-        }
         for (k, v) in header {
-            if r.header(k) != Some(v.as_str()) {
+            if !header_matches(r.header(k), v) {
                 return Err(format!("header {k}: {:?}", r.header(k)));
             }
         }
@@ -299,41 +324,70 @@ pub fn measure(samples: &[super::result::Sample], pauses: &[(u64, u64)], from_ms
     Outage { window_ms: to_ms.saturating_sub(from_ms), requests: win.len() as u64, failed, longest_gap_ms: longest }
 }
 
+/// How long every request must have failed for `outage: {down: true}`.
+const DOWN_SPAN_MS: u64 = 1500;
+
 fn outage(cx: &Ctx<'_>, from_ms: u64, max_failed: Option<u64>, max_gap: Option<Duration>, down: bool) -> (Outcome, Option<Outage>) {
-    // Wait until the service is back (20 successes in a row) unless it is meant to be down.
+    // Wait until the service is back (20 successes in a row) unless it is meant to be down:
+    // as long as a VIP move takes, or as long as the step's own bound allows (a stale ARP
+    // entry after a split brain heals takes longer than any VRRP timer), so the gap measured
+    // is the real one and not the wait cut short.
     if !down {
-        let _ = poll(vip_deadline(cx.lab), Duration::from_millis(50), || {
+        let by_bound = max_gap.map_or(0, |g| (from_ms + u64::try_from(g.as_millis()).unwrap_or(0) + 3000).saturating_sub(cx.now_ms()));
+        let wait = vip_deadline(cx.lab).max(Duration::from_millis(by_bound));
+        let _ = poll(wait, Duration::from_millis(50), || {
             let s = cx.samplers.samples();
             let tail: Vec<_> = s.iter().rev().take(20).collect();
             if tail.len() == 20 && tail.iter().all(|x| x.backend.is_some() && x.t_ms >= from_ms) { Ok(()) } else { Err(String::new()) }
         });
-    } else {
-        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Meant to be down: wait (as long as a VIP move may take) until the requests of the last
+    // DOWN_SPAN_MS all failed. Requests that ended before the service went down do not count;
+    // a failing request may take the probe's whole timeout, hence the span.
+    let mut still_up = None;
+    if down {
+        let r = poll(vip_deadline(cx.lab), Duration::from_millis(50), || {
+            let s = cx.samplers.samples();
+            let now = cx.now_ms();
+            let last_ok = s.iter().rev().find(|x| x.backend.is_some()).map(|x| x.t_ms + u64::from(x.took_ms));
+            let failed_since = s.iter().filter(|x| x.backend.is_none() && last_ok.is_none_or(|t| x.t_ms >= t)).count();
+            match last_ok {
+                Some(t) if now.saturating_sub(t) < DOWN_SPAN_MS || failed_since < 2 => Err(format!("a request succeeded at {t} ms")),
+                None if failed_since < 2 => Err("no request failed yet".to_string()),
+                _ => Ok(()),
+            }
+        });
+        still_up = r.err();
     }
     let now = cx.now_ms();
     let o = measure(&cx.samplers.samples(), &cx.samplers.pauses(), from_ms, now);
     let detail = format!("{} of {} requests failed, longest gap {:.2}s", o.failed, o.requests, o.longest_gap_ms as f64 / 1000.0);
     let mut problems = Vec::new();
-    if let Some(m) = max_failed {
-        if o.failed > m {
+    if let Some(m) = max_failed
+        && o.failed > m {
             problems.push(format!("{} failed > {m}", o.failed));
         }
-    }
-    if let Some(g) = max_gap {
-        if Duration::from_millis(o.longest_gap_ms) > g {
+    if let Some(g) = max_gap
+        && Duration::from_millis(o.longest_gap_ms) > g {
             problems.push(format!("gap {:.2}s > {:.2}s", o.longest_gap_ms as f64 / 1000.0, g.as_secs_f64()));
         }
-    }
-    if down && o.requests > 0 {
-        let tail_ok = cx.samplers.samples().iter().rev().take(10).any(|s| s.backend.is_some());
-        if tail_ok {
-            problems.push("requests still succeed".into());
-        }
+    if let Some(why) = still_up {
+        problems.push(format!("the service is not down: {why}"));
     }
     if problems.is_empty() {
         (Outcome::Passed { detail: Some(detail) }, Some(o))
     } else {
-        (fail(format!("{}{}", max_failed.map(|m| format!("at most {m} failed requests ")).unwrap_or_default(), max_gap.map(|g| format!("a gap of at most {:.2}s", g.as_secs_f64())).unwrap_or_default()), format!("{detail} ({})", problems.join(", ")), last_probe_samples(cx, 8)), Some(o))
+        let mut want = Vec::new();
+        if let Some(m) = max_failed {
+            want.push(format!("at most {m} failed requests"));
+        }
+        if let Some(g) = max_gap {
+            want.push(format!("a gap of at most {:.2}s", g.as_secs_f64()));
+        }
+        if down {
+            want.push("the service down".to_string());
+        }
+        (fail(want.join(", "), format!("{detail} ({})", problems.join(", ")), last_probe_samples(cx, 8)), Some(o))
     }
 }
 

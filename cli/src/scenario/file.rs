@@ -121,7 +121,8 @@ struct RawDist {
     /// These never answer.
     #[serde(default)]
     absent: Vec<String>,
-    /// roundrobin: the answers repeat in a fixed rotation; any (default): no order.
+    /// roundrobin: the answers repeat in a fixed rotation; sticky: one backend answers every
+    /// request (a persistence cookie, `balance source`); any (default): no order.
     #[serde(default)]
     order: Option<String>,
     /// Each backend's share within this many percent of an even split.
@@ -129,6 +130,13 @@ struct RawDist {
     tolerance: Option<f64>,
     #[serde(default)]
     path: Option<String>,
+    /// The status every answer must have (default: any 2xx or 3xx). The backend is still read
+    /// from X-Served-By, so `status: 404` tells which web node answered a path it lacks.
+    #[serde(default)]
+    status: Option<u16>,
+    /// Headers sent with every request, e.g. `Cookie: SERVERID=A`.
+    #[serde(default)]
+    request_headers: Option<std::collections::BTreeMap<String, String>>,
     #[serde(default)]
     vip: Option<String>,
     /// Retry the whole batch until it holds (health checks take their time).
@@ -145,8 +153,13 @@ struct RawHttp {
     status: Option<u16>,
     #[serde(default)]
     contains: Option<String>,
+    /// Response headers the answer must carry, exactly (a value ending in `*` is a prefix:
+    /// `Set-Cookie: SERVERID=*`).
     #[serde(default)]
     header: Option<std::collections::BTreeMap<String, String>>,
+    /// Headers sent with the request, e.g. `Cookie: SERVERID=A`.
+    #[serde(default)]
+    request_headers: Option<std::collections::BTreeMap<String, String>>,
     #[serde(default)]
     vip: Option<String>,
     #[serde(default)]
@@ -221,6 +234,8 @@ pub enum Direction {
 pub enum Order {
     Any,
     RoundRobin,
+    /// Every answer from the same backend.
+    Sticky,
 }
 
 #[derive(Debug, Clone)]
@@ -232,8 +247,8 @@ pub enum Step {
     Loss { nodes: Vec<String>, percent: u8 },
     Wait(Duration),
     Vip { holder: Option<String>, vip: Option<Ipv4Addr>, within: Option<Duration> },
-    Distribution { requests: u32, backends: Option<Vec<String>>, absent: Vec<String>, order: Order, tolerance: Option<f64>, path: String, vip: Option<Ipv4Addr>, within: Option<Duration> },
-    Http { path: String, status: u16, contains: Option<String>, header: Vec<(String, String)>, vip: Option<Ipv4Addr>, within: Option<Duration> },
+    Distribution { requests: u32, backends: Option<Vec<String>>, absent: Vec<String>, order: Order, tolerance: Option<f64>, path: String, status: Option<u16>, request_headers: Vec<(String, String)>, vip: Option<Ipv4Addr>, within: Option<Duration> },
+    Http { path: String, status: u16, contains: Option<String>, header: Vec<(String, String)>, request_headers: Vec<(String, String)>, vip: Option<Ipv4Addr>, within: Option<Duration> },
     Stats { node: String, backend: String, server: String, up: bool, within: Option<Duration> },
     State { node: String, instance: Option<String>, state: String, within: Option<Duration> },
     Outage { max_failed: Option<u64>, max_gap: Option<Duration>, down: bool },
@@ -301,6 +316,18 @@ impl Cx<'_> {
         d
     }
 
+    /// Request headers: a token for the name, no line breaks anywhere.
+    fn headers(&mut self, path: &str, h: Option<&std::collections::BTreeMap<String, String>>) -> Vec<(String, String)> {
+        let Some(h) = h else { return vec![] };
+        for (k, v) in h {
+            let bad_name = k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c));
+            if bad_name || v.contains(['\r', '\n']) {
+                self.bad(&format!("{path}.{k}"), format!("`{k}: {v}` is not a header line"), "a header name is letters, digits and -; the value one line");
+            }
+        }
+        h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
     fn vip(&mut self, path: &str, s: Option<&String>) -> Option<Ipv4Addr> {
         let s = s?;
         let vips: Vec<Ipv4Addr> = self.lab.vrrp.iter().flat_map(|v| v.vips.iter().map(|x| x.address)).collect();
@@ -355,12 +382,11 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
         RawStep::LinkDown(l) | RawStep::LinkUp(l) => {
             let key = if matches!(s, RawStep::LinkDown(_)) { "link_down" } else { "link_up" };
             let node = cx.node(&format!("{path}.{key}.node"), &l.node, None);
-            if let (Some(i), Some(n)) = (&l.interface, cx.lab.node(&l.node)) {
-                if !n.interfaces.iter().any(|x| &x.name == i) {
+            if let (Some(i), Some(n)) = (&l.interface, cx.lab.node(&l.node))
+                && !n.interfaces.iter().any(|x| &x.name == i) {
                     let names: Vec<&str> = n.interfaces.iter().map(|x| x.name.as_str()).collect();
                     cx.bad(&format!("{path}.{key}.interface"), format!("node `{node}` has no interface `{i}`"), did_you_mean(i, &names));
                 }
-            }
             Step::Link { up: key == "link_up", node, interface: l.interface.clone() }
         }
         RawStep::Partition(p) => {
@@ -396,8 +422,9 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
             let order = match d.order.as_deref() {
                 None | Some("any") => Order::Any,
                 Some("roundrobin") => Order::RoundRobin,
+                Some("sticky") => Order::Sticky,
                 Some(o) => {
-                    cx.bad(&format!("{p}.order"), format!("unknown order `{o}`"), did_you_mean(o, &["any", "roundrobin"]));
+                    cx.bad(&format!("{p}.order"), format!("unknown order `{o}`"), did_you_mean(o, &["any", "roundrobin", "sticky"]));
                     Order::Any
                 }
             };
@@ -412,6 +439,8 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
                 order,
                 tolerance: d.tolerance,
                 path: d.path.clone().unwrap_or_else(|| "/".into()),
+                status: d.status,
+                request_headers: cx.headers(&format!("{p}.request_headers"), d.request_headers.as_ref()),
                 vip: cx.vip(&format!("{p}.vip"), d.vip.as_ref()),
                 within: cx.duration(&format!("{p}.within"), d.within.as_ref()),
             }
@@ -423,6 +452,7 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
                 status: h.status.unwrap_or(200),
                 contains: h.contains.clone(),
                 header: h.header.clone().unwrap_or_default().into_iter().collect(),
+                request_headers: cx.headers(&format!("{p}.request_headers"), h.request_headers.as_ref()),
                 vip: cx.vip(&format!("{p}.vip"), h.vip.as_ref()),
                 within: cx.duration(&format!("{p}.within"), h.within.as_ref()),
             }
@@ -458,12 +488,11 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
             if !["MASTER", "BACKUP", "FAULT", "STOPPED"].contains(&state.as_str()) {
                 cx.bad(&format!("{p}.state"), format!("unknown VRRP state `{}`", st.state), "MASTER, BACKUP, FAULT or STOPPED");
             }
-            if let Some(i) = &st.instance {
-                if !cx.lab.vrrp.iter().any(|v| &v.name == i) {
+            if let Some(i) = &st.instance
+                && !cx.lab.vrrp.iter().any(|v| &v.name == i) {
                     let names: Vec<&str> = cx.lab.vrrp.iter().map(|v| v.name.as_str()).collect();
                     cx.bad(&format!("{p}.instance"), format!("no VRRP instance `{i}`"), did_you_mean(i, &names));
                 }
-            }
             Step::State { node, instance: st.instance.clone(), state, within: cx.duration(&format!("{p}.within"), st.within.as_ref()) }
         }
         RawStep::Outage(o) => Step::Outage { max_failed: o.max_failed, max_gap: cx.duration(&format!("{path}.outage.max_gap"), o.max_gap.as_ref()), down: o.down.unwrap_or(false) },

@@ -157,24 +157,43 @@ pub fn describe(step: &Step) -> String {
     let svcs = |s: &[SvcRef]| s.iter().map(|x| format!("{x:?}").to_lowercase()).collect::<Vec<_>>().join(", ");
     let within = |w: &Option<Duration>| w.map(|d| format!(" within {:.1}s", d.as_secs_f64())).unwrap_or_default();
     match step {
-        Step::Service { node, services, .. } => format!("{} {} on {node}", kind(step), svcs(services)),
+        // Reporters print the kind first: "stop: vrrp, haproxy on lb1".
+        Step::Service { node, services, .. } => format!("{} on {node}", svcs(services)),
         Step::Link { up, node, interface } => format!("cable of {node}{} {}", interface.as_ref().map(|i| format!(" ({i})")).unwrap_or_default(), if *up { "plugged back" } else { "cut" }),
         Step::Partition { a, b, direction, vrrp_only } => format!("partition {} | {} ({direction:?}{})", a.join(","), b.join(","), if *vrrp_only { ", VRRP only" } else { "" }),
         Step::Heal { .. } => "heal partitions and loss".to_string(),
         Step::Loss { nodes, percent } => format!("drop {percent}% of VRRP packets on {}", if nodes.is_empty() { "every LB".to_string() } else { nodes.join(",") }),
         Step::Wait(d) => format!("wait {:.1}s", d.as_secs_f64()),
         Step::Vip { holder, vip, within: w } => format!("VIP {}on {}{}", vip.map(|v| format!("{v} ")).unwrap_or_default(), holder.as_deref().unwrap_or("no node"), within(w)),
-        Step::Distribution { requests, backends, absent, order, .. } => {
-            let mut s = format!("{requests} requests spread over {}", backends.as_ref().map_or("any backends".to_string(), |b| b.join(", ")));
+        Step::Distribution { requests, backends, absent, order, path, status, request_headers, .. } => {
+            let mut s = format!("{requests} requests");
+            if path != "/" || !request_headers.is_empty() {
+                s.push_str(&format!(" for {path}{}", sent(request_headers)));
+            }
+            if let Some(st) = status {
+                s.push_str(&format!(" (status {st})"));
+            }
+            s.push_str(&format!(" spread over {}", backends.as_ref().map_or("any backends".to_string(), |b| b.join(", "))));
             if !absent.is_empty() {
                 s.push_str(&format!(", never {}", absent.join(", ")));
             }
-            if *order == super::file::Order::RoundRobin {
-                s.push_str(", round robin");
+            match order {
+                super::file::Order::RoundRobin => s.push_str(", round robin"),
+                super::file::Order::Sticky => s.push_str(", all from one backend"),
+                super::file::Order::Any => {}
             }
             s
         }
-        Step::Http { path, status, contains, .. } => format!("GET {path} -> {status}{}", contains.as_ref().map(|c| format!(" containing {c:?}")).unwrap_or_default()),
+        Step::Http { path, status, contains, header, request_headers, .. } => {
+            let mut s = format!("GET {path}{} -> {status}", sent(request_headers));
+            if let Some(c) = contains {
+                s.push_str(&format!(" containing {c:?}"));
+            }
+            for (k, v) in header {
+                s.push_str(&format!(", {k}: {v}"));
+            }
+            s
+        }
         Step::Stats { node, backend, server, up, within: w } => format!("stats on {node}: {backend}/{server} {}{}", if *up { "UP" } else { "DOWN" }, within(w)),
         Step::State { node, instance, state, within: w } => format!("{node} {} {state}{}", instance.as_deref().unwrap_or("VRRP"), within(w)),
         Step::Outage { max_failed, max_gap, down } => {
@@ -188,9 +207,17 @@ pub fn describe(step: &Step) -> String {
             if *down {
                 parts.push("service down".into());
             }
-            format!("outage: {}", if parts.is_empty() { "measured".to_string() } else { parts.join(", ") })
+            if parts.is_empty() { "measured".to_string() } else { parts.join(", ") }
         }
     }
+}
+
+/// ` with Cookie: SERVERID=A` for the request headers a step sends.
+fn sent(headers: &[(String, String)]) -> String {
+    if headers.is_empty() {
+        return String::new();
+    }
+    format!(" with {}", headers.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "))
 }
 
 /// Performs an action step. `allowed` gets the windows in which the invariant monitor must
@@ -318,11 +345,10 @@ fn violations(timeline: &[super::result::VipSample], allowed: &[(u64, u64)]) -> 
                 (None, None) => {}
             }
         }
-        if let (Some((start, what)), Some(last)) = (open, samples.last()) {
-            if last.t_ms - start > INVARIANT_GRACE_MS {
+        if let (Some((start, what)), Some(last)) = (open, samples.last())
+            && last.t_ms - start > INVARIANT_GRACE_MS {
                 out.push(Violation { start_ms: start, end_ms: last.t_ms, what });
             }
-        }
     }
     out
 }

@@ -75,11 +75,10 @@ impl Samplers {
     }
 
     pub fn resume(&self, t0: Instant) {
-        if let Ok(mut p) = self.shared.pauses.lock() {
-            if let Some(last) = p.last_mut() {
+        if let Ok(mut p) = self.shared.pauses.lock()
+            && let Some(last) = p.last_mut() {
                 last.1 = ms(t0);
             }
-        }
         self.shared.paused.store(false, Ordering::SeqCst);
     }
 

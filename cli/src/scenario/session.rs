@@ -121,22 +121,20 @@ pub struct Session {
 pub fn run_all(lab: &Lab, scenarios: &[Scenario], engine: &str, opts: &mut UpOptions, keep: bool, on_event: &mut dyn FnMut(&Event)) -> Session {
     let dir = state_dir(&opts.state_root, &lab.name);
     let was_up = crate::netns::LabState::path(&dir).exists();
-    if !was_up {
-        if let Err(e) = up::up(lab, opts) {
+    if !was_up
+        && let Err(e) = up::up(lab, opts) {
             return Session { results: vec![], lab_error: Some(format!("failed to bring lab {} up: {e}", lab.name)) };
         }
-    }
     let halabd = opts.halabd.to_string_lossy().to_string();
     let mut session = Session { results: vec![], lab_error: None };
     match LabHandle::open(&dir) {
         Ok(handle) => {
             for (i, s) in scenarios.iter().enumerate() {
-                if i > 0 || was_up {
-                    if let Err(e) = restore(lab, &handle, &halabd) {
+                if (i > 0 || was_up)
+                    && let Err(e) = restore(lab, &handle, &halabd) {
                         session.lab_error = Some(format!("failed to restore lab {} before scenario {}: {e}", lab.name, s.name));
                         break;
                     }
-                }
                 session.results.push(run::run(lab, &handle, s, engine, &halabd, on_event));
             }
             if was_up || keep {
@@ -145,10 +143,9 @@ pub fn run_all(lab: &Lab, scenarios: &[Scenario], engine: &str, opts: &mut UpOpt
         }
         Err(e) => session.lab_error = Some(e.to_string()),
     }
-    if !was_up && !keep {
-        if let Err(e) = up::down(&opts.state_root, &lab.name) {
+    if !was_up && !keep
+        && let Err(e) = up::down(&opts.state_root, &lab.name) {
             session.lab_error.get_or_insert(format!("failed to tear lab {} down: {e}", lab.name));
         }
-    }
     session
 }

@@ -14,6 +14,14 @@ use halab::up::{self, UpOptions, UpReport};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// Labs whose timing matters (scenarios, failover) run one at a time: two cores shared by
+/// parallel labs would measure the machine, not the lab.
+pub static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    HEAVY.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub fn labs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs")
 }
@@ -48,7 +56,8 @@ impl TestLab {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         lab.name = format!("t{}x{n}{}", std::process::id() % 100_000, &lab.name[..lab.name.len().min(6)]);
         edit(&mut lab);
-        let state_root = tempfile::tempdir().map_err(|e| e.to_string())?;
+        // /run is tmpfs: state dirs there tear down in ms (the disk here pays ~3 ms a file).
+        let state_root = tempfile::Builder::new().prefix("halab-test-").tempdir_in("/run").map_err(|e| e.to_string())?;
         let state_dir = state_root.path().join(&lab.name);
         let mut opts = options(state_root.path());
         up::up(&lab, &mut opts).map_err(|e| e.to_string())?;

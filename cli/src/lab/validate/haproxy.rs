@@ -393,11 +393,10 @@ fn check_references(cx: &mut Ctx<'_>, hp: &Haproxy, raw: &RawHaproxy) {
     for (key, list) in sections {
         for (i, p) in list.iter().enumerate() {
             let path = format!("haproxy.{key}[{i}]");
-            if let Some(d) = &p.default_backend {
-                if !targets.contains(&d.as_str()) {
+            if let Some(d) = &p.default_backend
+                && !targets.contains(&d.as_str()) {
                     cx.bad(&format!("{path}.default_backend"), format!("no backend named `{d}`"), Some(did_you_mean(d, &targets)));
                 }
-            }
             for (j, u) in p.use_backends.iter().enumerate() {
                 if !targets.contains(&u.backend.as_str()) {
                     cx.bad(&format!("{path}.use_backends[{j}].backend"), format!("no backend named `{}`", u.backend), Some(did_you_mean(&u.backend, &targets)));

@@ -25,8 +25,9 @@ impl Marks<'_> {
     pub fn render(&self) -> String {
         let mut out = format!("<g class=\"marks\" font-family=\"{FONT}\" font-size=\"{LABEL_PX}\">\n");
         self.violations(&mut out);
-        self.moves(&mut out);
+        // Faults before moves: a move's label backing may cut a fault line, never the reverse.
         self.faults(&mut out);
+        self.moves(&mut out);
         self.legend(&mut out);
         out.push_str("</g>\n");
         out

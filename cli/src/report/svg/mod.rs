@@ -11,10 +11,11 @@ mod marks;
 mod plan;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use self::plan::{FONT, LEFT, Lane, LaneKind, Plan, REQ_ROW, RIGHT, VIP_ROW, WIDTH};
+use self::plan::{FONT, LEFT, Lane, LaneKind, Plan, REQ_ROW, RIGHT, WIDTH};
 use crate::report::fmt;
 use crate::report::timeline::{self, Answer, Span};
 use crate::scenario::result::{Outcome, ScenarioResult};
@@ -45,7 +46,7 @@ fn error_svg(error: &str) -> String {
     )
 }
 
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Draws the plotters part into `buf`; returns the hand-written marks to add before `</svg>`.
 fn draw(buf: &mut String, r: &ScenarioResult, plan: &Plan) -> Result<String, String> {
@@ -54,14 +55,16 @@ fn draw(buf: &mut String, r: &ScenarioResult, plan: &Plan) -> Result<String, Str
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     title(&root, r).map_err(|e| e.to_string())?;
 
-    let bottom = plan.height - plan.plot_top - plan.plot_h;
-    let area = root.margin(plan.plot_top, 0, LEFT, RIGHT);
+    // The chart is the lanes plus the axis; the legend below it is hand-written.
+    let below = plan.height - plan.plot_top - plan.plot_h - plan::AXIS_H;
+    let area = root.margin(plan.plot_top, below, LEFT, RIGHT);
     let end_s = plan.end_ms as f64 / 1000.0;
     let mut chart = ChartBuilder::on(&area)
-        .x_label_area_size(bottom.min(42))
+        .x_label_area_size(plan::AXIS_H)
         .build_cartesian_2d(0.0..end_s, -(f64::from(plan.plot_h - 1))..0.0)
         .map_err(|e| e.to_string())?;
-    let fmt_s = |v: &f64| format!("{v}s");
+    // Tick values are computed floats: 0.30000000000000004 must read 0.3.
+    let fmt_s = |v: &f64| format!("{}s", format!("{v:.3}").trim_end_matches('0').trim_end_matches('.'));
     chart
         .configure_mesh()
         .disable_y_mesh()
@@ -71,7 +74,7 @@ fn draw(buf: &mut String, r: &ScenarioResult, plan: &Plan) -> Result<String, Str
         .x_desc("seconds since the scenario started")
         .label_style((FONT, 12).into_font().color(&plan::GREY))
         .axis_desc_style((FONT, 12).into_font().color(&plan::GREY))
-        .light_line_style(RGBColor(240, 240, 240))
+        .light_line_style(TRANSPARENT)
         .bold_line_style(RGBColor(222, 222, 222))
         .draw()
         .map_err(|e| e.to_string())?;
@@ -91,7 +94,7 @@ fn draw(buf: &mut String, r: &ScenarioResult, plan: &Plan) -> Result<String, Str
 }
 
 fn title(root: &DrawingArea<SVGBackend<'_>, Shift>, r: &ScenarioResult) -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
-    let name = format!("{}/{}/{}", r.lab, r.scenario, r.engine);
+    let name = fmt::printable(&format!("{}/{}/{}", r.lab, r.scenario, r.engine));
     root.draw(&Text::new(name, (10, 10), (FONT, 20).into_font().style(FontStyle::Bold).color(&BLACK)))?;
     let (verdict, color) = if r.error.is_some() {
         ("ERROR", plan::RED)
@@ -104,13 +107,16 @@ fn title(root: &DrawingArea<SVGBackend<'_>, Shift>, r: &ScenarioResult) -> Resul
     root.draw(&Text::new(verdict, (WIDTH - RIGHT, 10), style))?;
     let (requests, failed) = timeline::probe_totals(&r.samples);
     let faults = r.faults.iter().filter(|f| f.fault).count();
-    let sub = format!(
-        "{} · {requests} requests, {failed} failed · {faults} faults, {} repairs · {} VIP moves · {} violations",
+    let n = |count: usize, what: &str| format!("{count} {what}{}", if count == 1 { "" } else { "s" });
+    let sub = [
         fmt::secs(r.duration_ms),
-        r.faults.len() - faults,
-        timeline::vip_moves(&r.vip_timeline).len(),
-        r.violations.len()
-    );
+        format!("{} ({failed} failed)", n(requests, "request")),
+        n(faults, "fault"),
+        n(r.faults.len() - faults, "repair"),
+        n(timeline::vip_moves(&r.vip_timeline).len(), "VIP move"),
+        n(r.violations.len(), "violation"),
+    ]
+    .join(" · ");
     root.draw(&Text::new(sub, (10, 34), (FONT, 12).into_font().color(&plan::GREY)))?;
     Ok(())
 }
@@ -123,14 +129,14 @@ fn draw_lane(
     lane: &Lane,
     index: usize,
 ) -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
-    let row_h = if matches!(lane.kind, LaneKind::Vip { .. }) { VIP_ROW } else { REQ_ROW };
     // Zebra stripes so a lane can be followed across the picture.
-    if index % 2 == 0 {
+    if index.is_multiple_of(2) {
         let bg = RGBColor(247, 247, 247).filled();
-        chart.draw_series([rect((0, plan.end_ms), lane.top, lane.top + row_h, bg)])?;
+        chart.draw_series([rect((0, plan.end_ms), lane.top, lane.top + lane.h, bg)])?;
     }
-    let label_style = (FONT, 12).into_font().color(&BLACK).pos(Pos::new(HPos::Right, VPos::Center));
-    root.draw(&Text::new(lane.label.clone(), (LEFT - 8, plan.plot_top + lane.top + row_h / 2), label_style))?;
+    let color = if matches!(lane.kind, LaneKind::Failed) { plan::RED } else { BLACK };
+    let label_style = (FONT, 12).into_font().color(&color).pos(Pos::new(HPos::Right, VPos::Center));
+    root.draw(&Text::new(fmt::printable(&lane.label), (LEFT - 8, plan.plot_top + lane.top + lane.h / 2), label_style))?;
     // At least 2 px wide: a single failed request must show.
     let min_ms = 2 * plan.end_ms / (WIDTH - LEFT - RIGHT) as u64;
     let merge_ms = (3 * plan.end_ms / (2 * (WIDTH - LEFT - RIGHT) as u64)).max(25);
@@ -156,15 +162,26 @@ fn draw_lane(
         LaneKind::Failed => {
             chart.draw_series(bars(timeline::answer_spans(&r.samples, Answer::Failed, merge_ms), top, bottom, plan::RED))?;
         }
-        LaneKind::Steps => {
-            for s in r.steps.iter().filter(|s| s.assertion) {
+        LaneKind::Steps(rows) => {
+            for &(i, row) in rows {
+                let Some(s) = r.steps.get(i) else { continue };
                 let color = match s.outcome {
                     Outcome::Passed { .. } => plan::GREEN,
                     Outcome::Failed { .. } => plan::RED,
                     Outcome::Skipped => RGBColor(190, 190, 190),
                 };
+                let top = lane.top + row as i32 * REQ_ROW;
                 let span = Span { start_ms: s.start_ms, end_ms: s.end_ms };
-                chart.draw_series(bars(vec![span], top, bottom, color))?;
+                chart.draw_series(bars(vec![span], top + 1, top + REQ_ROW - 1, color))?;
+                // The step's number, as in the terminal and the table: inside the bar when
+                // it fits, after it otherwise.
+                let (x0, y) = chart.backend_coord(&(s.start_ms as f64 / 1000.0, -f64::from(top + REQ_ROW / 2)));
+                let x1 = chart.backend_coord(&(s.end_ms as f64 / 1000.0, 0.0)).0;
+                let no = (s.index + 1).to_string();
+                let inside = x1 - x0 >= plan::text_w(&no, 10.0) + 4;
+                let (x, fg) = if inside { (x0 + 2, WHITE) } else { (x0.max(x1) + 3, plan::GREY) };
+                let style = (FONT, 10).into_font().style(FontStyle::Bold).color(&fg).pos(Pos::new(HPos::Left, VPos::Center));
+                root.draw(&Text::new(no, (x, y), style))?;
             }
         }
     }

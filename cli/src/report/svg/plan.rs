@@ -22,7 +22,7 @@ const MOVE_ROW: i32 = 14;
 const CAPTION: i32 = 18;
 pub const VIP_ROW: i32 = 22;
 pub const REQ_ROW: i32 = 13;
-const AXIS_H: i32 = 42;
+pub const AXIS_H: i32 = 42;
 const LEGEND_ROW: i32 = 20;
 /// Beyond this many rows, labels overlap rather than push the chart off the page.
 const MAX_LABEL_ROWS: usize = 6;
@@ -33,17 +33,18 @@ pub const PURPLE: RGBColor = RGBColor(106, 61, 154);
 pub const GREY: RGBColor = RGBColor(110, 110, 110);
 pub const ARP: RGBColor = RGBColor(40, 40, 40);
 /// Backend colours: no reds (failures) and no pure green (repairs, passed assertions).
+/// (Okabe-Ito, which stays apart for colour-blind readers, then Tableau's.)
 const PALETTE: [RGBColor; 10] = [
-    RGBColor(78, 121, 167),
-    RGBColor(242, 142, 43),
-    RGBColor(118, 183, 178),
-    RGBColor(176, 122, 161),
-    RGBColor(237, 201, 72),
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(204, 121, 167),
+    RGBColor(0, 158, 115),
+    RGBColor(240, 228, 66),
     RGBColor(156, 117, 95),
-    RGBColor(23, 190, 207),
+    RGBColor(57, 59, 121),
     RGBColor(188, 189, 34),
-    RGBColor(127, 127, 127),
-    RGBColor(31, 119, 180),
+    RGBColor(23, 190, 207),
 ];
 const VIP_COLORS: [RGBColor; 3] = [RGBColor(52, 73, 94), RGBColor(93, 109, 126), RGBColor(133, 146, 158)];
 
@@ -51,7 +52,6 @@ const VIP_COLORS: [RGBColor; 3] = [RGBColor(52, 73, 94), RGBColor(93, 109, 126),
 #[derive(Debug, Clone, Copy)]
 pub struct Placed {
     pub row: usize,
-    pub x: i32,
     /// The text sits left of the line (it would run off the right edge otherwise).
     pub end_anchor: bool,
 }
@@ -62,13 +62,15 @@ pub enum LaneKind {
     Backend { name: String, color: RGBColor },
     Failed,
     Unknown,
-    Steps,
+    /// Assertion steps, overlapping ones on separate rows: (index into `steps`, row).
+    Steps(Vec<(usize, usize)>),
 }
 
 #[derive(Debug, Clone)]
 pub struct Lane {
-    /// Pixels below the chart's top.
+    /// Pixels below the chart's top, and height.
     pub top: i32,
+    pub h: i32,
     pub label: String,
     pub kind: LaneKind,
 }
@@ -123,7 +125,7 @@ impl Plan {
         for node in timeline::lb_nodes(&r.vip_timeline) {
             for &(vip, color) in &vip_colors {
                 let label = if many_vips { format!("{node} {vip}") } else { node.clone() };
-                lanes.push(Lane { top: y, label, kind: LaneKind::Vip { vip, node: node.clone(), color } });
+                lanes.push(Lane { top: y, h: VIP_ROW, label, kind: LaneKind::Vip { vip, node: node.clone(), color } });
                 y += VIP_ROW;
             }
         }
@@ -133,19 +135,19 @@ impl Plan {
         captions.push((y, "Requests through the VIP, by the backend that answered"));
         y += CAPTION;
         for (name, color) in &backends {
-            lanes.push(Lane { top: y, label: name.clone(), kind: LaneKind::Backend { name: name.clone(), color: *color } });
+            lanes.push(Lane { top: y, h: REQ_ROW, label: name.clone(), kind: LaneKind::Backend { name: name.clone(), color: *color } });
             y += REQ_ROW;
         }
         if r.samples.iter().any(|s| timeline::answer(s) == timeline::Answer::Unknown) {
-            lanes.push(Lane { top: y, label: "no X-Served-By".into(), kind: LaneKind::Unknown });
+            lanes.push(Lane { top: y, h: REQ_ROW, label: "no X-Served-By".into(), kind: LaneKind::Unknown });
             y += REQ_ROW;
         }
-        lanes.push(Lane { top: y, label: "failed".into(), kind: LaneKind::Failed });
-        y += REQ_ROW + 6;
-        captions.push((y, "Assertions"));
-        y += CAPTION;
-        lanes.push(Lane { top: y, label: "steps".into(), kind: LaneKind::Steps });
-        y += REQ_ROW + 4;
+        lanes.push(Lane { top: y, h: REQ_ROW, label: "failed".into(), kind: LaneKind::Failed });
+        y += REQ_ROW + 10;
+        let steps = step_rows(r, end_ms);
+        let h = REQ_ROW * steps.iter().map(|&(_, row)| row as i32 + 1).max().unwrap_or(1);
+        lanes.push(Lane { top: y, h, label: "assertions".into(), kind: LaneKind::Steps(steps) });
+        y += h + 4;
 
         let plot_top = TITLE_H + fault_rows as i32 * FAULT_ROW + 8;
         let plot_h = y;
@@ -170,10 +172,6 @@ impl Plan {
         }
     }
 
-    pub fn color_of(&self, backend: &str) -> RGBColor {
-        self.backends.iter().find(|(n, _)| n == backend).map_or(GREY, |(_, c)| *c)
-    }
-
     pub fn fault_row_y(&self, row: usize) -> i32 {
         self.plot_top - 6 - row as i32 * FAULT_ROW
     }
@@ -192,13 +190,33 @@ pub fn move_text(m: &VipMove, many_vips: bool) -> String {
     if many_vips { format!("{}: {}", m.vip, m.label()) } else { m.label() }
 }
 
+/// Assertion steps on rows: one that starts before the previous one on a row ended (an
+/// `outage` measured over a `vip` check) goes one row down instead of hiding it.
+fn step_rows(r: &ScenarioResult, end_ms: u64) -> Vec<(usize, usize)> {
+    let gap = 4 * end_ms / (WIDTH - LEFT - RIGHT) as u64;
+    let mut row_end: Vec<u64> = Vec::new();
+    let mut out = Vec::new();
+    for (i, s) in r.steps.iter().enumerate().filter(|(_, s)| s.assertion) {
+        let row = match row_end.iter().position(|&e| s.start_ms >= e + gap) {
+            Some(row) => row,
+            None => {
+                row_end.push(0);
+                row_end.len() - 1
+            }
+        };
+        row_end[row] = s.end_ms.max(s.start_ms + gap);
+        out.push((i, row));
+    }
+    out
+}
+
 /// Greedy rows: each label goes in the first row where it does not touch the previous one.
 fn stack(items: impl Iterator<Item = (i32, i32)>) -> Vec<Placed> {
     let items: Vec<(i32, i32)> = items.collect();
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by_key(|&i| items[i].0);
     let mut row_end: Vec<i32> = Vec::new();
-    let mut placed = vec![Placed { row: 0, x: 0, end_anchor: false }; items.len()];
+    let mut placed = vec![Placed { row: 0, end_anchor: false }; items.len()];
     for i in order {
         let (x, w) = items[i];
         let end_anchor = x + 4 + w > WIDTH - 4;
@@ -213,7 +231,7 @@ fn stack(items: impl Iterator<Item = (i32, i32)>) -> Vec<Placed> {
             None => (0..row_end.len()).min_by_key(|&r| row_end[r]).unwrap_or(0),
         };
         row_end[row] = row_end[row].max(end);
-        placed[i] = Placed { row, x, end_anchor };
+        placed[i] = Placed { row, end_anchor };
     }
     placed
 }

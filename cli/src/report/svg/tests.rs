@@ -2,7 +2,7 @@
 
 use super::timeline_svg;
 use crate::report::fixture;
-use crate::scenario::result::{FaultMark, ScenarioResult};
+use crate::scenario::result::{FaultMark, Sample, ScenarioResult};
 
 fn marks<'a>(doc: &'a roxmltree::Document<'a>, class: &str) -> Vec<roxmltree::Node<'a, 'a>> {
     doc.descendants()
@@ -44,20 +44,34 @@ fn svg_names_the_run_the_verdict_and_every_lane() {
     let doc = roxmltree::Document::parse(&svg).expect("the timeline is well-formed XML");
     let texts: Vec<String> =
         doc.descendants().filter(|n| n.has_tag_name("text")).map(|n| n.text().unwrap_or_default().trim().to_string()).collect();
-    for want in ["loadbalancing/failover/keepalived", "FAILED", "lb1", "lb2", "web1", "web2", "failed", "steps", "kill nginx on web1"] {
+    for want in ["loadbalancing/failover/keepalived", "FAILED", "lb1", "lb2", "web1", "web2", "failed", "assertions", "kill nginx on web1"] {
         assert!(texts.iter().any(|t| t == want), "no text {want:?} in {texts:?}");
     }
 }
 
 #[test]
-fn svg_of_an_empty_run_still_parses() {
+fn svg_of_a_crowded_run_keeps_one_mark_each() {
+    let r = fixture::busy();
+    let svg = timeline_svg(&r);
+    let doc = roxmltree::Document::parse(&svg).expect("the timeline is well-formed XML");
+    assert_eq!(marks(&doc, "fault-mark").len(), r.faults.len());
+    // Per VIP: lb1 -> none, none -> lb2, lb2 -> lb1+lb2, lb1+lb2 -> lb2.
+    let moves = marks(&doc, "vip-move");
+    assert_eq!(moves.len(), 8);
+    assert_eq!(moves.iter().filter(|m| m.attribute("data-to") == Some("lb1 lb2")).count(), 2);
+    assert_eq!(marks(&doc, "violation").len(), 2);
+}
+
+#[test]
+fn svg_of_an_empty_run_with_odd_names_still_parses() {
     let mut r: ScenarioResult = fixture::failover();
     r.samples.clear();
     r.vip_timeline.clear();
     r.steps.clear();
     r.violations.clear();
     r.duration_ms = 0;
-    r.faults = vec![FaultMark { t_ms: 0, description: "partition <lb1> & \"lb2\"".into(), fault: true }];
+    r.faults = vec![FaultMark { t_ms: 0, description: "partition <lb1> & \"lb2\"\u{7}".into(), fault: true }];
+    r.samples = vec![Sample { t_ms: 0, took_ms: 1, backend: Some("web<1>\u{1b}[31m".into()), error: None }];
     let svg = timeline_svg(&r);
     let doc = roxmltree::Document::parse(&svg).expect("the timeline is well-formed XML");
     assert_eq!(marks(&doc, "fault-mark").len(), 1);
@@ -77,6 +91,6 @@ fn fixture_report_can_be_written_for_a_look() {
         for s in &mut passed.steps {
             s.outcome = crate::scenario::result::Outcome::Passed { detail: None };
         }
-        crate::report::write_report(std::path::Path::new(&dir), &[r, passed]).expect("report written");
+        crate::report::write_report(std::path::Path::new(&dir), &[r, passed, fixture::busy()]).expect("report written");
     }
 }
