@@ -119,19 +119,21 @@ fn keepalived_report(m: &dyn Machine) -> Vec<(String, String, Option<u8>, Option
     if services::running_pid(m, Service::Keepalived).is_none() {
         return vec![];
     }
+    // The old dump goes first: a new one identical to it (the state did not move) would
+    // otherwise be indistinguishable from no dump yet, and cost the whole deadline.
     let before = m.read_file("/tmp/keepalived.json").ok().flatten();
-    let Ok(out) = m.exec(&["sh", "-c", "kill -s $(keepalived --signum=JSON) $(cat /run/keepalived.pid)"]) else { return vec![] };
+    let Ok(out) = m.exec(&["sh", "-c", "rm -f /tmp/keepalived.json; kill -s $(keepalived --signum=JSON) $(cat /run/keepalived.pid)"]) else { return vec![] };
     if !out.ok() {
         return vec![];
     }
     let deadline = Instant::now() + Duration::from_secs(2);
     let text = loop {
         let now = m.read_file("/tmp/keepalived.json").ok().flatten();
-        if let Some(t) = now.filter(|t| Some(t) != before.as_ref() && serde_json::from_slice::<serde_json::Value>(t).is_ok()) {
+        if let Some(t) = now.filter(|t| serde_json::from_slice::<serde_json::Value>(t).is_ok()) {
             break t;
         }
         if Instant::now() >= deadline {
-            // Unchanged since the last dump is still the truth when the state did not move.
+            // No answer in time (a loaded or frozen daemon): the last dump is the best guess.
             match before {
                 Some(b) => break b,
                 None => return vec![],

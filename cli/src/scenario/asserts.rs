@@ -79,7 +79,7 @@ fn last_vip_samples(cx: &Ctx<'_>, n: usize) -> Vec<String> {
 
 pub fn check(cx: &Ctx<'_>, step: &Step, last_action_ms: u64) -> (Outcome, Option<Outage>) {
     match step {
-        Step::Vip { holder, vip, within } => (vip_step(cx, holder.as_deref(), *vip, within.unwrap_or_else(|| vip_deadline(cx.lab))), None),
+        Step::Vip { holders, vip, within } => (vip_step(cx, holders, *vip, within.unwrap_or_else(|| vip_deadline(cx.lab))), None),
         Step::Distribution { .. } => {
             cx.samplers.pause(cx.t0);
             let r = distribution(cx, step);
@@ -94,8 +94,10 @@ pub fn check(cx: &Ctx<'_>, step: &Step, last_action_ms: u64) -> (Outcome, Option
     }
 }
 
-fn vip_step(cx: &Ctx<'_>, holder: Option<&str>, vip: Option<Ipv4Addr>, deadline: Duration) -> Outcome {
-    let want: Vec<String> = holder.map(|h| vec![h.to_string()]).unwrap_or_default();
+fn vip_step(cx: &Ctx<'_>, want: &[String], vip: Option<Ipv4Addr>, deadline: Duration) -> Outcome {
+    let mut want = want.to_vec();
+    want.sort();
+    let holder = want.first().map(String::as_str);
     let started = Instant::now();
     let r = poll(deadline, Duration::from_millis(20), || {
         let holders = observe::vip_holders(cx.lab, cx.handle);
@@ -105,12 +107,22 @@ fn vip_step(cx: &Ctx<'_>, holder: Option<&str>, vip: Option<Ipv4Addr>, deadline:
             (Some(h), None) => relevant.into_iter().filter(|(v, _)| cx.lab.vrrp.iter().any(|i| i.member(h).is_some() && i.vips.iter().any(|x| x.address == **v))).collect(),
             _ => relevant,
         };
-        let wrong: Vec<String> = check.iter().filter(|(_, h)| **h != want).map(|(v, h)| format!("{v} held by [{}]", h.join(", "))).collect();
+        let wrong: Vec<String> = check
+            .iter()
+            .filter(|(_, h)| {
+                let mut h = (*h).clone();
+                h.sort();
+                h != want
+            })
+            .map(|(v, h)| format!("{v} held by [{}]", h.join(", "))).collect();
         if wrong.is_empty() { Ok(()) } else { Err(wrong.join("; ")) }
     });
     match r {
         Ok(()) => Outcome::Passed { detail: Some(format!("after {:.2}s", started.elapsed().as_secs_f64())) },
-        Err(seen) => fail(format!("VIP on {} only, within {:.1}s", holder.unwrap_or("no node"), deadline.as_secs_f64()), seen, last_vip_samples(cx, 6)),
+        Err(seen) => {
+            let on = if want.is_empty() { "no node".to_string() } else { want.join(" and ") };
+            fail(format!("VIP on {on} only, within {:.1}s", deadline.as_secs_f64()), seen, last_vip_samples(cx, 6))
+        }
     }
 }
 
@@ -324,6 +336,9 @@ pub fn measure(samples: &[super::result::Sample], pauses: &[(u64, u64)], from_ms
     Outage { window_ms: to_ms.saturating_sub(from_ms), requests: win.len() as u64, failed, longest_gap_ms: longest }
 }
 
+/// The probe sends every 10 ms; a newest sample older than this means a request is hanging.
+const FRESH_MS: u64 = 150;
+
 /// How long every request must have failed for `outage: {down: true}`.
 const DOWN_SPAN_MS: u64 = 1500;
 
@@ -335,10 +350,16 @@ fn outage(cx: &Ctx<'_>, from_ms: u64, max_failed: Option<u64>, max_gap: Option<D
     if !down {
         let by_bound = max_gap.map_or(0, |g| (from_ms + u64::try_from(g.as_millis()).unwrap_or(0) + 3000).saturating_sub(cx.now_ms()));
         let wait = vip_deadline(cx.lab).max(Duration::from_millis(by_bound));
+        // Back means 20 successes in a row, all sent after this step began (the steps before
+        // it saw the VIP settle; what counts is what the client sees from then on).
+        let since = cx.now_ms().max(from_ms);
         let _ = poll(wait, Duration::from_millis(50), || {
             let s = cx.samplers.samples();
             let tail: Vec<_> = s.iter().rev().take(20).collect();
-            if tail.len() == 20 && tail.iter().all(|x| x.backend.is_some() && x.t_ms >= from_ms) { Ok(()) } else { Err(String::new()) }
+            // A sample is recorded when its request ends: a request still hanging (a SYN into
+            // a stale ARP entry) is not in the tail yet, so the newest must also be fresh.
+            let fresh = tail.first().is_some_and(|x| cx.now_ms().saturating_sub(x.t_ms + u64::from(x.took_ms)) <= FRESH_MS);
+            if fresh && tail.len() == 20 && tail.iter().all(|x| x.backend.is_some() && x.t_ms >= since) { Ok(()) } else { Err(String::new()) }
         });
     }
     // Meant to be down: wait (as long as a VIP move may take) until the requests of the last

@@ -103,7 +103,11 @@ struct RawLoss {
 #[serde(deny_unknown_fields)]
 struct RawVip {
     /// The node that must hold the VIP, or `none`.
-    holder: String,
+    #[serde(default)]
+    holder: Option<String>,
+    /// Split brain: exactly these nodes hold the VIP at once.
+    #[serde(default)]
+    holders: Option<Vec<String>>,
     #[serde(default)]
     vip: Option<String>,
     #[serde(default)]
@@ -246,7 +250,8 @@ pub enum Step {
     Heal { arp_grace: Option<Duration> },
     Loss { nodes: Vec<String>, percent: u8 },
     Wait(Duration),
-    Vip { holder: Option<String>, vip: Option<Ipv4Addr>, within: Option<Duration> },
+    /// `holders` empty: no node holds it; two or more: a split brain.
+    Vip { holders: Vec<String>, vip: Option<Ipv4Addr>, within: Option<Duration> },
     Distribution { requests: u32, backends: Option<Vec<String>>, absent: Vec<String>, order: Order, tolerance: Option<f64>, path: String, status: Option<u16>, request_headers: Vec<(String, String)>, vip: Option<Ipv4Addr>, within: Option<Duration> },
     Http { path: String, status: u16, contains: Option<String>, header: Vec<(String, String)>, request_headers: Vec<(String, String)>, vip: Option<Ipv4Addr>, within: Option<Duration> },
     Stats { node: String, backend: String, server: String, up: bool, within: Option<Duration> },
@@ -414,8 +419,16 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
         RawStep::Wait(d) => Step::Wait(cx.duration(&format!("{path}.wait"), Some(d))?),
         RawStep::Vip(v) => {
             let p = format!("{path}.vip");
-            let holder = if v.holder == "none" { None } else { Some(cx.node(&format!("{p}.holder"), &v.holder, Some(Role::Lb))) };
-            Step::Vip { holder, vip: cx.vip(&format!("{p}.vip"), v.vip.as_ref()), within: cx.duration(&format!("{p}.within"), v.within.as_ref()) }
+            let holders = match (&v.holder, &v.holders) {
+                (Some(h), None) if h == "none" => vec![],
+                (Some(h), None) => vec![cx.node(&format!("{p}.holder"), h, Some(Role::Lb))],
+                (None, Some(hs)) if !hs.is_empty() => hs.iter().enumerate().map(|(j, h)| cx.node(&format!("{p}.holders[{j}]"), h, Some(Role::Lb))).collect(),
+                _ => {
+                    cx.bad(&p, "name exactly one of `holder` and `holders`", "`holder: lb1`, `holder: none`, or `holders: [lb1, lb2]` for a split brain");
+                    vec![]
+                }
+            };
+            Step::Vip { holders, vip: cx.vip(&format!("{p}.vip"), v.vip.as_ref()), within: cx.duration(&format!("{p}.within"), v.within.as_ref()) }
         }
         RawStep::Distribution(d) => {
             let p = format!("{path}.distribution");

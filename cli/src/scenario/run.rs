@@ -164,7 +164,14 @@ pub fn describe(step: &Step) -> String {
         Step::Heal { .. } => "heal partitions and loss".to_string(),
         Step::Loss { nodes, percent } => format!("drop {percent}% of VRRP packets on {}", if nodes.is_empty() { "every LB".to_string() } else { nodes.join(",") }),
         Step::Wait(d) => format!("wait {:.1}s", d.as_secs_f64()),
-        Step::Vip { holder, vip, within: w } => format!("VIP {}on {}{}", vip.map(|v| format!("{v} ")).unwrap_or_default(), holder.as_deref().unwrap_or("no node"), within(w)),
+        Step::Vip { holders, vip, within: w } => {
+            let on = match holders.len() {
+                0 => "no node".to_string(),
+                1 => holders[0].clone(),
+                _ => format!("{} at once (split brain)", holders.join(" and ")),
+            };
+            format!("VIP {}on {on}{}", vip.map(|v| format!("{v} ")).unwrap_or_default(), within(w))
+        }
         Step::Distribution { requests, backends, absent, order, path, status, request_headers, .. } => {
             let mut s = format!("{requests} requests");
             if path != "/" || !request_headers.is_empty() {
