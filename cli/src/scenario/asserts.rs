@@ -445,4 +445,17 @@ mod tests {
         assert!(judge(&v(&["a", "a", "a", "b"]), None, &[], Order::Any, Some(20.0)).is_err());
         assert!(judge(&v(&["a", "HTTP 503"]), None, &[], Order::Any, None).is_err());
     }
+
+    #[test]
+    fn judge_sticky_wants_one_backend_and_headers_match_exactly_or_by_prefix() {
+        // Input: all answers from one backend, then two. Output: sticky holds only for the first.
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(judge(&v(&["a", "a", "a"]), None, &[], Order::Sticky, None).is_ok());
+        assert!(judge(&v(&["a", "b", "a"]), None, &[], Order::Sticky, None).is_err());
+        assert!(header_matches(Some("SERVERID=A; path=/"), "SERVERID=*"));
+        assert!(!header_matches(Some("OTHER=A"), "SERVERID=*"));
+        assert!(header_matches(Some("web1"), "web1"));
+        assert!(!header_matches(Some("web1 "), "web1"));
+        assert!(!header_matches(None, "*"));
+    }
 }

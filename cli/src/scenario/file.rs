@@ -549,3 +549,37 @@ fn svc(cx: &mut Cx<'_>, path: &str, action: SvcAction, v: &RawSvc) -> Step {
     }
     Step::Service { action, node, services: out }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed000() -> Lab {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs/seed000/lab.yaml");
+        crate::lab::load(&p).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn vip_holders_request_headers_status_and_sticky_parse() {
+        // Input: a split-brain vip step, a distribution with a cookie, a status and sticky order.
+        // Output: the steps with those fields.
+        let text = "steps:\n  - vip: { holders: [loadbalance2, loadbalance1] }\n  - vip: { holder: none }\n  - distribution: { path: /api, status: 404, order: sticky, request_headers: { Cookie: SERVERID=A } }\n  - http: { request_headers: { Cookie: SERVERID=B }, header: { Set-Cookie: \"SERVERID=*\" } }\n";
+        let s = parse(Path::new("t.yaml"), text, &seed000()).unwrap_or_else(|d| panic!("{}", d.render(Path::new("t.yaml"), text)));
+        assert!(matches!(&s.steps[0], Step::Vip { holders, .. } if holders == &["loadbalance2", "loadbalance1"]));
+        assert!(matches!(&s.steps[1], Step::Vip { holders, .. } if holders.is_empty()));
+        let Step::Distribution { status, order, request_headers, path, .. } = &s.steps[2] else { panic!("not a distribution") };
+        assert_eq!((*status, *order, path.as_str()), (Some(404), Order::Sticky, "/api"));
+        assert_eq!(request_headers, &[("Cookie".to_string(), "SERVERID=A".to_string())]);
+        assert!(matches!(&s.steps[3], Step::Http { request_headers, .. } if request_headers.len() == 1));
+    }
+
+    #[test]
+    fn a_vip_step_names_one_of_holder_and_holders_and_headers_are_one_line() {
+        // Input: both holder and holders; a header name with a space. Output: two diagnostics.
+        let text = "steps:\n  - vip: { holder: loadbalance1, holders: [loadbalance2] }\n  - http: { request_headers: { \"Bad Name\": x } }\n";
+        let Err(d) = parse(Path::new("t.yaml"), text, &seed000()) else { panic!("accepted an invalid scenario") };
+        let out = d.render(Path::new("t.yaml"), text);
+        assert!(out.contains("exactly one of `holder` and `holders`"), "{out}");
+        assert!(out.contains("is not a header line"), "{out}");
+    }
+}

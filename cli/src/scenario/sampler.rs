@@ -31,6 +31,8 @@ pub struct Shared {
     /// Paused while a distribution step sends its own requests (the probe's would interleave
     /// with them in haproxy's rotation).
     pub paused: AtomicBool,
+    /// Set by the probe while its request is out (set before it looks at `paused`).
+    pub in_flight: AtomicBool,
     pub samples: Mutex<Vec<Sample>>,
     /// (start, end) of pauses, in ms since the scenario start: not gaps.
     pub pauses: Mutex<Vec<(u64, u64)>>,
@@ -67,8 +69,14 @@ impl Samplers {
         Samplers { shared, threads }
     }
 
+    /// Pauses the probe and waits for its request still out, if any: an answer arriving after
+    /// the pause would take a turn in haproxy's rotation from the step that paused it.
     pub fn pause(&self, t0: Instant) {
         self.shared.paused.store(true, Ordering::SeqCst);
+        let end = Instant::now() + PROBE_TIMEOUT + Duration::from_millis(500);
+        while self.shared.in_flight.load(Ordering::SeqCst) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         if let Ok(mut p) = self.shared.pauses.lock() {
             p.push((ms(t0), u64::MAX));
         }
@@ -107,6 +115,9 @@ fn probe_loop(sh: &Shared, target: SocketAddr, t0: Instant) {
     let started = Instant::now();
     while !sh.stop.load(Ordering::SeqCst) && started.elapsed() < MAX_RUN {
         let tick = Instant::now();
+        // Flag first, then look (pause() stores its flag, then looks at this one): either the
+        // pause sees the request coming, or the probe sees the pause.
+        sh.in_flight.store(true, Ordering::SeqCst);
         if !sh.paused.load(Ordering::SeqCst) {
             let t_ms = ms(t0);
             let r = probe::get(target, "/", PROBE_TIMEOUT, None);
@@ -120,6 +131,7 @@ fn probe_loop(sh: &Shared, target: SocketAddr, t0: Instant) {
                 s.push(Sample { t_ms, took_ms, backend, error });
             }
         }
+        sh.in_flight.store(false, Ordering::SeqCst);
         if let Some(rest) = PROBE_EVERY.checked_sub(tick.elapsed()) {
             std::thread::sleep(rest);
         }
