@@ -66,6 +66,9 @@ pub fn get_with(addr: SocketAddr, path: &str, timeout: Duration, auth: Option<&s
         match s.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            // A server may reset instead of closing once it has sent everything (haproxy
+            // with `option httpclose` can): a complete reply is still the reply.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && complete(&buf) => break,
             Err(e) => return Err(io(e)),
         }
         // Bounded: probes read pages of a few hundred bytes; stats CSV stays far below this.
@@ -74,6 +77,14 @@ pub fn get_with(addr: SocketAddr, path: &str, timeout: Duration, auth: Option<&s
         }
     }
     parse(addr, &buf)
+}
+
+/// Whether `buf` holds a whole reply: headers, and a body of the announced Content-Length.
+fn complete(buf: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(buf);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else { return false };
+    let len = head.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.trim().parse::<usize>().ok()));
+    len.is_some_and(|n| body.len() >= n)
 }
 
 fn parse(addr: SocketAddr, buf: &[u8]) -> Result<Reply, ProbeError> {

@@ -43,6 +43,11 @@ pub enum Service {
 /// halabd's status API inside a node (loopback of the node's own namespace).
 pub const HALABD_API: &str = "127.0.0.1:9406";
 
+/// Where halabd is installed on a machine before it starts: beside the keepalived.conf it
+/// reads. A netns node cannot see the host's /tmp or /run (its own are private), where a
+/// build tree may well lie, so the binary is put on the machine like any other file.
+pub const HALABD_ON_MACHINE: &str = "/etc/keepalived/halabd";
+
 impl Service {
     pub const ALL: [Service; 4] = [Service::Nginx, Service::Haproxy, Service::Keepalived, Service::Halabd];
 
@@ -83,7 +88,7 @@ impl Service {
     }
 
     /// The shell command that starts it in the background, its logs under /var/log.
-    fn start_script(self, halabd_bin: &str) -> String {
+    fn start_script(self) -> String {
         match self {
             // The file-descriptor limit a systemd unit would set (LimitNOFILE): haproxy sizes
             // itself from maxconn and refuses to start below what it needs.
@@ -92,7 +97,7 @@ impl Service {
             // Foreground with console logging, backgrounded here: the node has no syslog,
             // and keepalived's own lines are what an operator reads.
             Service::Keepalived => "keepalived -n -l -D -P -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid -r /run/keepalived/vrrp.pid </dev/null >>/var/log/keepalived.log 2>&1 &".to_string(),
-            Service::Halabd => format!("{} -f /etc/keepalived/keepalived.conf --pid-file /run/halabd.pid --api {HALABD_API} </dev/null >>/var/log/halabd.log 2>&1 &", sh_quote(halabd_bin)),
+            Service::Halabd => format!("{HALABD_ON_MACHINE} -f /etc/keepalived/keepalived.conf --pid-file /run/halabd.pid --api {HALABD_API} </dev/null >>/var/log/halabd.log 2>&1 &"),
         }
     }
 }
@@ -134,12 +139,25 @@ fn wait_for(deadline: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// Puts the halabd binary `halabd_bin` (a path on this machine) on `m`, unless it is there.
+fn install_halabd(m: &dyn Machine, halabd_bin: &str) -> Result<(), ServiceError> {
+    if m.exec(&["test", "-x", HALABD_ON_MACHINE]).is_ok_and(|o| o.ok()) {
+        return Ok(());
+    }
+    let bytes = std::fs::read(halabd_bin).map_err(|e| fail("install", Service::Halabd, m, format!("{halabd_bin}: {e} (build it: cargo build -p halabd)")))?;
+    m.write_file(HALABD_ON_MACHINE, 0o755, &bytes).map_err(|e| fail("install", Service::Halabd, m, e))
+}
+
 /// Starts the service unless it runs; returns its PID once its pidfile names a live process.
+/// `halabd_bin` is the halabd binary on this machine, installed on `m` before halabd starts.
 pub fn start(m: &dyn Machine, s: Service, halabd_bin: &str) -> Result<i32, ServiceError> {
     if let Some(pid) = running_pid(m, s) {
         return Ok(pid);
     }
-    let out = m.exec(&["sh", "-c", &s.start_script(halabd_bin)]).map_err(|e| fail("start", s, m, e))?;
+    if s == Service::Halabd {
+        install_halabd(m, halabd_bin)?;
+    }
+    let out = m.exec(&["sh", "-c", &s.start_script()]).map_err(|e| fail("start", s, m, e))?;
     if !out.ok() {
         return Err(fail("start", s, m, format!("exit {}: {}{}", out.code, out.stdout.trim(), out.stderr.trim())));
     }

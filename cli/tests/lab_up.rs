@@ -27,7 +27,11 @@ fn every_lab_comes_up_serves_through_the_vip_and_goes_down_clean() {
             let Some(target) = observe::http_target(&t.lab, vip) else { continue };
             let mut seen: BTreeMap<String, usize> = BTreeMap::new();
             for _ in 0..12 {
-                let r = observe::client_get(&t.handle(), &t.lab, target, "/", Duration::from_secs(2)).expect("GET through the VIP");
+                // One retry: on this shared 2-core machine a loaded backup can miss adverts and
+                // flap the VIP for an instant; the scenarios measure such things, this test
+                // checks that the lab serves at all.
+                let get = || observe::client_get(&t.handle(), &t.lab, target, "/", Duration::from_secs(2));
+                let r = get().or_else(|_| get()).expect("GET through the VIP");
                 assert_eq!(r.status, 200, "{}: {target}", dir.display());
                 *seen.entry(r.backend()).or_default() += 1;
             }

@@ -44,8 +44,8 @@ fn run_matrix(choice: EngineChoice) {
             }
         }
     }
-    assert!(ran > 0);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(ran > 0, "no scenario ran");
 }
 
 #[test]
