@@ -201,9 +201,21 @@ pub fn wait_ready(lab: &Lab, handle: &LabHandle) -> Result<(), UpError> {
 }
 
 fn readiness(lab: &Lab, handle: &LabHandle) -> Result<(), String> {
-    for (vip, holders) in observe::vip_holders(lab, handle) {
-        if holders.len() != 1 {
-            return Err(format!("VIP {vip} is held by {} node(s): {holders:?}", holders.len()));
+    let holders = observe::vip_holders(lab, handle);
+    for (vip, h) in &holders {
+        if h.len() != 1 {
+            return Err(format!("VIP {vip} is held by {} node(s): {h:?}", h.len()));
+        }
+    }
+    // With preemption, the lab has settled only when the configured MASTER holds its VIPs:
+    // with close priorities (seed 000: 101/100, 4 ms of skew apart) a loaded backup may take
+    // the VIP first and be preempted a master-down interval later.
+    for v in lab.vrrp.iter().filter(|v| v.preempt) {
+        let Some(master) = v.members.iter().find(|m| m.state == crate::lab::model::InitialState::Master) else { continue };
+        for x in &v.vips {
+            if holders.get(&x.address).is_some_and(|h| h != &vec![master.node.clone()]) {
+                return Err(format!("VIP {} is on {:?}, not yet on its MASTER {}", x.address, holders[&x.address], master.node));
+            }
         }
     }
     for vip in observe::client_vips(lab) {
