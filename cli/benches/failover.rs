@@ -114,7 +114,7 @@ fn main() {
                         eprintln!("up failed: {e}");
                         continue;
                     }
-                    let h = halab::netns::LabHandle::open(&root.path().join(&l.name)).expect("handle");
+                    let h: std::sync::Arc<dyn halab::fleet::Fleet> = std::sync::Arc::new(halab::fleet::NetnsFleet::open(&l, &root.path().join(&l.name)).expect("handle"));
                     let halabd = o.halabd.to_string_lossy().to_string();
                     let r = run::run(&l, &h, &sc, &engine, &halabd, &mut |_| {});
                     let _ = up::down(root.path(), &l.name);

@@ -128,7 +128,7 @@ fn run_check(root: &Path, a: &Artefact, ifaces: &[String]) -> Result<(), String>
     }
 }
 
-fn is_warning(check: Check, line: &str) -> bool {
+pub(crate) fn is_warning(check: Check, line: &str) -> bool {
     match check {
         Check::Haproxy => line.contains("[WARNING]") || line.contains("[ALERT]"),
         Check::Nginx => line.contains("[warn]") || line.contains("[emerg]"),

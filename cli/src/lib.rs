@@ -12,6 +12,7 @@ pub mod check;
 pub mod probe;
 pub mod services;
 pub mod observe;
+pub mod fleet;
 pub mod provider;
 pub mod up;
 pub mod cmd;

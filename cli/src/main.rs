@@ -38,11 +38,17 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Bring the lab up (netns: namespaces on this machine), or apply what changed.
+    /// Bring the lab up (netns: namespaces on this machine; ssh: provision the hosts), or
+    /// apply what changed. ssh reads $HALAB_SSH_CONFIG as its config file (ssh -F) if set.
     Up { lab: Option<PathBuf> },
-    /// Stop every process of the lab and remove its namespaces and state. LAB may also be
-    /// the name of a lab whose file is gone.
-    Down { lab: Option<PathBuf> },
+    /// netns: stop every process of the lab and remove its namespaces and state. ssh: stop
+    /// what halab started on the hosts. LAB may also be the name of a lab whose file is gone.
+    Down {
+        lab: Option<PathBuf>,
+        /// ssh: also remove what halab installed (files back to their .bak, packages it added).
+        #[arg(long)]
+        purge: bool,
+    },
     /// Per node: role, addresses, services, VRRP state; who holds each VIP; the client's ARP entry.
     Status {
         lab: Option<PathBuf>,
@@ -95,6 +101,12 @@ enum Command {
     /// Internal: PID 1 of a lab node, started by the netns provider.
     #[command(name = "__node-init", hide = true)]
     NodeInit(halab::netns::NodeInitArgs),
+    /// Internal: one GET from a client host of an ssh lab (JSON on stdout).
+    #[command(name = "__get", hide = true)]
+    Get(halab::cmd::remote_probe::GetArgs),
+    /// Internal: the scenario probe on a client host of an ssh lab (JSON lines on stdout).
+    #[command(name = "__probe", hide = true)]
+    Probe(halab::cmd::remote_probe::ProbeArgs),
 }
 
 fn main() -> ExitCode {
@@ -103,6 +115,8 @@ fn main() -> ExitCode {
     // exit code.
     let command = match cli.command {
         Command::NodeInit(args) => return halab::netns::node_init_main(args),
+        Command::Get(a) => return ExitCode::from(u8::try_from(halab::cmd::remote_probe::get_main(&a)).unwrap_or(1)),
+        Command::Probe(a) => return ExitCode::from(u8::try_from(halab::cmd::remote_probe::probe_main(&a)).unwrap_or(1)),
         other => other,
     };
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("HALAB_LOG")).with_writer(std::io::stderr).without_time().init();
@@ -110,8 +124,8 @@ fn main() -> ExitCode {
         Command::Validate { lab, json } => validate(lab, json),
         Command::Render { lab, out, templates, check } => render_cmd(lab, out, templates, check),
         Command::Up { lab } => with_lab(lab, |l| halab::cmd::lab_cmds::up(&l)),
-        Command::Down { lab } => match halab::cmd::lab_cmds::lab_name_for_down(lab.as_deref()) {
-            Ok(name) => halab::cmd::lab_cmds::down(&name),
+        Command::Down { lab, purge } => match halab::cmd::lab_cmds::lab_name_for_down(lab.as_deref()) {
+            Ok(name) => halab::cmd::lab_cmds::down(&name, purge),
             Err(c) => c,
         },
         Command::Status { lab, json } => with_lab(lab, |l| halab::cmd::lab_cmds::status(&l, json)),
@@ -128,7 +142,7 @@ fn main() -> ExitCode {
             if ok { exit_codes::OK } else { exit_codes::LAB_ERROR }
         }
         Command::Test { args, engine, json, junit, report, keep } => halab::cmd::test_cmd::test(halab::cmd::test_cmd::TestArgs { args, engine, json, junit, report, keep }),
-        Command::NodeInit(_) => exit_codes::LAB_ERROR,
+        Command::NodeInit(_) | Command::Get(_) | Command::Probe(_) => exit_codes::LAB_ERROR,
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -1,40 +1,21 @@
-//! What an operator checks by hand, read from a running netns lab: who holds each VIP
+//! What an operator checks by hand, read from a running lab (through its [`Fleet`]): who holds each VIP
 //! (`ip addr`), where the client's ARP entry points (`ip neigh`), whether a request through
 //! the VIP works (`curl`). Shared by `up` (readiness), `status`, `curl` and scenarios.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::process::Command;
 use std::time::Duration;
 
 use crate::lab::Lab;
 use crate::lab::model::{Mode, ProxyKind, Role};
-use crate::netns::LabHandle;
-use crate::probe::{self, Reply};
-
-/// Runs `ip -n NS ARGS` and returns stdout (empty on failure: callers treat it as "nothing").
-fn ip_in(ns: &str, args: &[&str]) -> String {
-    Command::new("ip").arg("-n").arg(ns).args(args).output().map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default()
-}
-
-/// The IPv4 addresses on a node's interfaces.
-pub fn addresses(netns: &str) -> Vec<Ipv4Addr> {
-    ip_in(netns, &["-o", "-4", "addr", "show"])
-        .lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            w.find(|x| *x == "inet")?;
-            w.next()?.split('/').next()?.parse().ok()
-        })
-        .collect()
-}
+use crate::fleet::Fleet;
+use crate::probe::Reply;
 
 /// For each VIP of the lab, the LB nodes whose interfaces carry it right now.
-pub fn vip_holders(lab: &Lab, handle: &LabHandle) -> BTreeMap<Ipv4Addr, Vec<String>> {
+pub fn vip_holders(lab: &Lab, fleet: &dyn Fleet) -> BTreeMap<Ipv4Addr, Vec<String>> {
     let mut out: BTreeMap<Ipv4Addr, Vec<String>> = lab.vrrp.iter().flat_map(|v| v.vips.iter().map(|x| (x.address, Vec::new()))).collect();
     for n in lab.lbs() {
-        let Ok(h) = handle.node(&n.name) else { continue };
-        for a in addresses(h.netns()) {
+        for a in fleet.addresses(&n.name) {
             if let Some(holders) = out.get_mut(&a) {
                 holders.push(n.name.clone());
             }
@@ -44,26 +25,16 @@ pub fn vip_holders(lab: &Lab, handle: &LabHandle) -> BTreeMap<Ipv4Addr, Vec<Stri
 }
 
 /// The MAC address of each node's interfaces, to name whom an ARP entry points at.
-pub fn macs(lab: &Lab, handle: &LabHandle) -> BTreeMap<String, String> {
+pub fn macs(lab: &Lab, fleet: &dyn Fleet) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for n in &lab.nodes {
-        let Ok(h) = handle.node(&n.name) else { continue };
-        for l in ip_in(h.netns(), &["-o", "link", "show"]).lines() {
+        for l in fleet.links(&n.name).lines() {
             if let Some(mac) = l.split_whitespace().skip_while(|w| *w != "link/ether").nth(1) {
                 out.insert(mac.to_string(), n.name.clone());
             }
         }
     }
     out
-}
-
-/// The client's ARP entry for `ip`: (MAC, state), if it has one.
-pub fn arp_entry(client_netns: &str, ip: Ipv4Addr) -> Option<(String, String)> {
-    let text = ip_in(client_netns, &["neigh", "show", &ip.to_string()]);
-    let line = text.lines().next()?;
-    let w: Vec<&str> = line.split_whitespace().collect();
-    let mac = w.iter().position(|x| *x == "lladdr").and_then(|i| w.get(i + 1))?;
-    Some((mac.to_string(), w.last().unwrap_or(&"").to_string()))
 }
 
 /// Where the client sends HTTP for a VIP: the first frontend or listen with a backend whose
@@ -94,9 +65,6 @@ pub fn client_vips(lab: &Lab) -> Vec<Ipv4Addr> {
 }
 
 /// One GET from the client node.
-pub fn client_get(handle: &LabHandle, lab: &Lab, target: SocketAddr, path: &str, timeout: Duration) -> Result<Reply, String> {
-    let client = lab.client().ok_or("the lab has no client node")?;
-    let node = handle.node(&client.name).map_err(|e| e.to_string())?;
-    let path = path.to_string();
-    node.in_netns(move || probe::get(target, &path, timeout, None)).map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+pub fn client_get(fleet: &dyn Fleet, target: SocketAddr, path: &str, timeout: Duration) -> Result<Reply, String> {
+    fleet.client_get(target, path, timeout, &[])
 }

@@ -16,6 +16,10 @@ pub trait Machine: Sync {
     /// Writes a file atomically with the given mode (parent directories created).
     fn write_file(&self, path: &str, mode: u32, bytes: &[u8]) -> Result<(), String>;
     fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, String>;
+    /// Whether systemd manages services here (start/stop/reload go through systemctl).
+    fn systemd(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -157,7 +161,8 @@ pub fn start(m: &dyn Machine, s: Service, halabd_bin: &str) -> Result<i32, Servi
     if s == Service::Halabd {
         install_halabd(m, halabd_bin)?;
     }
-    let out = m.exec(&["sh", "-c", &s.start_script()]).map_err(|e| fail("start", s, m, e))?;
+    let script = if m.systemd() { format!("systemctl start {}", s.name()) } else { s.start_script() };
+    let out = m.exec(&["sh", "-c", &script]).map_err(|e| fail("start", s, m, e))?;
     if !out.ok() {
         return Err(fail("start", s, m, format!("exit {}: {}{}", out.code, out.stdout.trim(), out.stderr.trim())));
     }
@@ -206,6 +211,7 @@ pub fn stop(m: &dyn Machine, s: Service, how: Stop) -> Result<bool, ServiceError
     let script = match how {
         // The children first-level and below (nginx workers, keepalived's VRRP child).
         Stop::Kill => format!("kill -KILL {p} $(cat /proc/{p}/task/*/children 2>/dev/null) $(for c in $(cat /proc/{p}/task/*/children 2>/dev/null); do cat /proc/$c/task/*/children 2>/dev/null; done)"),
+        Stop::Graceful if m.systemd() => format!("systemctl stop {}", s.name()),
         Stop::Graceful => format!("kill -TERM {p}"),
     };
     let out = m.exec(&["sh", "-c", &script]).map_err(|e| fail("stop", s, m, e))?;
@@ -225,6 +231,7 @@ pub fn reload(m: &dyn Machine, s: Service, halabd_bin: &str) -> Result<(), Servi
     };
     let p = pid.to_string();
     let out = match s {
+        _ if m.systemd() => m.exec(&["systemctl", "reload", s.name()]),
         // haproxy's soft reload: a new process takes the sockets, the old one finishes.
         Service::Haproxy => m.exec(&["sh", "-c", &format!("{NOFILE}; exec haproxy -D -f /etc/haproxy/haproxy.cfg -sf {p}")]),
         _ => m.exec(&["kill", "-HUP", &p]),

@@ -9,9 +9,8 @@ use serde::Serialize;
 
 use crate::lab::Lab;
 use crate::lab::model::{Engine, Role};
-use crate::netns::LabHandle;
+use crate::fleet::Fleet;
 use crate::observe;
-use crate::provider::netns::NetnsMachine;
 use crate::services::{self, Machine, Service};
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,30 +60,28 @@ pub struct VipStatus {
     pub client_arp: Option<(String, String)>,
 }
 
-pub fn status(lab: &Lab, handle: &LabHandle) -> LabStatus {
-    let holders = observe::vip_holders(lab, handle);
-    let macs = observe::macs(lab, handle);
+pub fn status(lab: &Lab, fleet: &dyn Fleet) -> LabStatus {
+    let holders = observe::vip_holders(lab, fleet);
+    let macs = observe::macs(lab, fleet);
     let mut nodes = Vec::new();
     for n in &lab.nodes {
-        let Ok(h) = handle.node(&n.name) else { continue };
-        let netns = h.netns().to_string();
-        let m = NetnsMachine(h);
+        let Ok(m) = fleet.machine(&n.name) else { continue };
+        let m = m.as_ref();
         let services = Service::for_node(n).into_iter().map(|s| {
-            let pid = services::running_pid(&m, s);
+            let pid = services::running_pid(m, s);
             ServiceStatus { service: s, running: pid.is_some(), pid }
         }).collect();
-        let addresses = observe::addresses(&netns);
+        let addresses = fleet.addresses(&n.name);
         let vrrp = match n.engine {
-            Some(e) => vrrp_states(lab, &m, e, &addresses),
+            Some(e) => vrrp_states(lab, m, e, &addresses),
             None => vec![],
         };
         nodes.push(NodeStatus { name: n.name.clone(), role: n.role, addresses, services, vrrp });
     }
-    let client_ns = lab.client().and_then(|c| handle.node(&c.name).ok()).map(|h| h.netns().to_string());
     let vips = holders
         .into_iter()
         .map(|(vip, holders)| {
-            let client_arp = client_ns.as_deref().and_then(|ns| observe::arp_entry(ns, vip)).map(|(mac, st)| (macs.get(&mac).cloned().unwrap_or(mac), st));
+            let client_arp = fleet.client_arp(lab, vip).map(|(mac, st)| (macs.get(&mac).cloned().unwrap_or(mac), st));
             VipStatus { vip, holders, client_arp }
         })
         .collect();

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::check::check_all;
+use crate::fleet::Fleet;
 use crate::lab::Lab;
 use crate::lab::model::Engine;
 use crate::netns::{self, InitCommand, LabHandle};
@@ -33,6 +34,9 @@ pub enum UpError {
     NotReady { timeout: Duration, what: String },
     #[error("{0}")]
     Preflight(String),
+    /// A remote host (ssh provider) refused or failed; the message names host, file and why.
+    #[error("{0}")]
+    Remote(String),
     #[error("the running lab's topology differs from the lab file ({0}); run `halab down` first")]
     TopologyChanged(String),
 }
@@ -68,6 +72,9 @@ pub struct UpReport {
 
 /// Brings the lab up, or applies what changed to the running lab.
 pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
+    if lab.provider != crate::lab::model::Provider::Netns {
+        return crate::provider::ssh::up(lab, opts);
+    }
     let start = Instant::now();
     let mut report = UpReport::default();
     let stage = |report: &mut UpReport, name: &str, since: Instant, opts: &mut UpOptions| {
@@ -75,16 +82,8 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
         (opts.progress)(&format!("  {name:<28} {:>7.1} ms", took.as_secs_f64() * 1e3));
         report.stages.push((name.to_string(), took));
     };
-    let t = Instant::now();
-    let artefacts = render::render(lab, &Templates::embedded()?)?;
-    stage(&mut report, "render", t, opts);
+    let artefacts = render_and_check(lab, opts, &mut report)?;
     preflight(lab)?;
-    let t = Instant::now();
-    let rejected: Vec<String> = check_all(lab, &artefacts).into_iter().filter_map(|r| r.result.err().map(|e| format!("{} {} ({}): {e}", r.node, r.path, r.tool))).collect();
-    if !rejected.is_empty() {
-        return Err(UpError::Rejected(rejected.join("\n")));
-    }
-    stage(&mut report, "check configs (real tools)", t, opts);
     let dir = state_dir(&opts.state_root, &lab.name);
     if netns::LabState::path(&dir).exists() {
         let changes = update(lab, &dir, &artefacts, opts)?;
@@ -111,7 +110,8 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
         start_services(lab, &handle, &opts.halabd)?;
         stage(&mut report, "start daemons", t, opts);
         let t = Instant::now();
-        wait_ready(lab, &handle)?;
+        let fleet = crate::fleet::NetnsFleet::open(lab, &dir).map_err(|e| UpError::NotReady { timeout: Duration::ZERO, what: e })?;
+        wait_ready(lab, &fleet)?;
         stage(&mut report, "ready (VIP held, 200 via VIP)", t, opts);
         Ok::<(), UpError>(())
     })();
@@ -126,6 +126,26 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
             Err(e)
         }
     }
+}
+
+/// Renders every file and has the real tools check each on this machine: nothing reaches a
+/// machine before both passed.
+pub fn render_and_check(lab: &Lab, opts: &mut UpOptions, report: &mut UpReport) -> Result<Vec<Artefact>, UpError> {
+    let mut stage = |name: &str, since: Instant| {
+        let took = since.elapsed();
+        (opts.progress)(&format!("  {name:<28} {:>7.1} ms", took.as_secs_f64() * 1e3));
+        report.stages.push((name.to_string(), took));
+    };
+    let t = Instant::now();
+    let artefacts = render::render(lab, &Templates::embedded()?)?;
+    stage("render", t);
+    let t = Instant::now();
+    let rejected: Vec<String> = check_all(lab, &artefacts).into_iter().filter_map(|r| r.result.err().map(|e| format!("{} {} ({}): {e}", r.node, r.path, r.tool))).collect();
+    if !rejected.is_empty() {
+        return Err(UpError::Rejected(rejected.join("\n")));
+    }
+    stage("check configs (real tools)", t);
+    Ok(artefacts)
 }
 
 /// What the real tools cannot see from a config alone but this machine decides.
@@ -185,11 +205,11 @@ pub fn settle_timeout(lab: &Lab) -> Duration {
 
 /// Every VIP on exactly one node, every web node answering, and a 200 through each VIP the
 /// client can reach.
-pub fn wait_ready(lab: &Lab, handle: &LabHandle) -> Result<(), UpError> {
+pub fn wait_ready(lab: &Lab, fleet: &dyn Fleet) -> Result<(), UpError> {
     let timeout = settle_timeout(lab);
     let deadline = Instant::now() + timeout;
     loop {
-        let last = match readiness(lab, handle) {
+        let last = match readiness(lab, fleet) {
             Ok(()) => return Ok(()),
             Err(why) => why,
         };
@@ -200,8 +220,8 @@ pub fn wait_ready(lab: &Lab, handle: &LabHandle) -> Result<(), UpError> {
     }
 }
 
-fn readiness(lab: &Lab, handle: &LabHandle) -> Result<(), String> {
-    let holders = observe::vip_holders(lab, handle);
+fn readiness(lab: &Lab, fleet: &dyn Fleet) -> Result<(), String> {
+    let holders = observe::vip_holders(lab, fleet);
     for (vip, h) in &holders {
         if h.len() != 1 {
             return Err(format!("VIP {vip} is held by {} node(s): {h:?}", h.len()));
@@ -220,7 +240,7 @@ fn readiness(lab: &Lab, handle: &LabHandle) -> Result<(), String> {
     }
     for vip in observe::client_vips(lab) {
         let Some(target) = observe::http_target(lab, vip) else { continue };
-        let reply = observe::client_get(handle, lab, target, "/", Duration::from_millis(500))?;
+        let reply = observe::client_get(fleet, target, "/", Duration::from_millis(500))?;
         if reply.status != 200 {
             return Err(format!("GET http://{target}/ from the client answered {}", reply.status));
         }

@@ -18,7 +18,7 @@ fn every_lab_comes_up_serves_through_the_vip_and_goes_down_clean() {
     labs.sort();
     for dir in labs {
         let t = TestLab::up(&dir.join("lab.yaml"), |_| {});
-        let holders = observe::vip_holders(&t.lab, &t.handle());
+        let holders = observe::vip_holders(&t.lab, t.fleet().as_ref());
         for (vip, h) in &holders {
             assert_eq!(h.len(), 1, "{}: VIP {vip} held by {h:?}", dir.display());
         }
@@ -30,7 +30,7 @@ fn every_lab_comes_up_serves_through_the_vip_and_goes_down_clean() {
                 // One retry: on this shared 2-core machine a loaded backup can miss adverts and
                 // flap the VIP for an instant; the scenarios measure such things, this test
                 // checks that the lab serves at all.
-                let get = || observe::client_get(&t.handle(), &t.lab, target, "/", Duration::from_secs(2));
+                let get = || observe::client_get(t.fleet().as_ref(), target, "/", Duration::from_secs(2));
                 let r = get().or_else(|_| get()).expect("GET through the VIP");
                 assert_eq!(r.status, 200, "{}: {target}", dir.display());
                 *seen.entry(r.backend()).or_default() += 1;
@@ -52,14 +52,14 @@ fn seed000_round_robin_in_turn_and_the_vip_on_the_master() {
     let t = TestLab::up(&labs_dir().join("seed000/lab.yaml"), |_| {});
     let vip = observe::client_vips(&t.lab)[0];
     let target = observe::http_target(&t.lab, vip).expect("frontend on :80");
-    let order: Vec<String> = (0..9).map(|_| observe::client_get(&t.handle(), &t.lab, target, "/", Duration::from_secs(2)).expect("GET").backend()).collect();
+    let order: Vec<String> = (0..9).map(|_| observe::client_get(t.fleet().as_ref(), target, "/", Duration::from_secs(2)).expect("GET").backend()).collect();
     // Round robin: nginx1, nginx2, nginx3 in turn (whichever starts).
     for w in order.windows(4) {
         assert_eq!(w[0], w[3], "not round robin: {order:?}");
     }
     let distinct: BTreeSet<&String> = order.iter().collect();
     assert_eq!(distinct.len(), 3, "{order:?}");
-    assert_eq!(observe::vip_holders(&t.lab, &t.handle())[&vip], vec!["loadbalance1".to_string()]);
+    assert_eq!(observe::vip_holders(&t.lab, t.fleet().as_ref())[&vip], vec!["loadbalance1".to_string()]);
 }
 
 /// Two labs side by side (seed000 twice, renamed) do not touch each other.
@@ -70,14 +70,14 @@ fn two_labs_run_side_by_side() {
     for t in [&a, &b] {
         let vip = observe::client_vips(&t.lab)[0];
         let target = observe::http_target(&t.lab, vip).expect("target");
-        assert_eq!(observe::client_get(&t.handle(), &t.lab, target, "/", Duration::from_secs(2)).expect("GET").status, 200);
+        assert_eq!(observe::client_get(t.fleet().as_ref(), target, "/", Duration::from_secs(2)).expect("GET").status, 200);
     }
     let b_names = b.namespace_names();
     a.down();
     assert!(b_names.iter().all(|n| common::netns_list().contains(n)), "tearing down one lab touched the other");
     let vip = observe::client_vips(&b.lab)[0];
     let target = observe::http_target(&b.lab, vip).expect("target");
-    assert_eq!(observe::client_get(&b.handle(), &b.lab, target, "/", Duration::from_secs(2)).expect("GET").status, 200);
+    assert_eq!(observe::client_get(b.fleet().as_ref(), target, "/", Duration::from_secs(2)).expect("GET").status, 200);
 }
 
 /// The root namespace has no link, address or route into a running lab.

@@ -13,7 +13,7 @@ use halab::scenario::run;
 fn run_text(t: &TestLab, text: &str) -> halab::scenario::result::ScenarioResult {
     let s = file::parse(Path::new("inline.yaml"), text, &t.lab).unwrap_or_else(|d| panic!("scenario invalid: {d:?}"));
     let halabd = options(t.state_root.path()).halabd.to_string_lossy().to_string();
-    run::run(&t.lab, &t.handle(), &s, "keepalived", &halabd, &mut |_| {})
+    run::run(&t.lab, &t.fleet(), &s, "keepalived", &halabd, &mut |_| {})
 }
 
 fn failure(r: &halab::scenario::result::ScenarioResult) -> (String, String) {

@@ -1,4 +1,4 @@
-//! `up`, `down`, `exec`, `curl`: the commands that act on a running netns lab.
+//! `up`, `down`, `status`, `exec`, `curl`: the commands that act on a running lab.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use crate::exit_codes;
 use crate::lab::Lab;
-use crate::netns::LabHandle;
+use std::sync::Arc;
+
+use crate::fleet::Fleet;
 use crate::observe;
 use crate::provider::netns::{state_dir, state_root};
 use crate::up::{self, UpError, UpOptions};
@@ -21,7 +23,7 @@ pub fn up(lab: &Lab) -> i32 {
         Ok(o) => o,
         Err(e) => return lab_error(e),
     };
-    eprintln!("halab up {} ({} nodes, provider netns)", lab.name, lab.nodes.len());
+    eprintln!("halab up {} ({} nodes, provider {})", lab.name, lab.nodes.len(), format!("{:?}", lab.provider).to_lowercase());
     match up::up(lab, &mut opts) {
         Ok(r) => {
             match &r.changes {
@@ -39,8 +41,22 @@ pub fn up(lab: &Lab) -> i32 {
     }
 }
 
-pub fn down(lab: &str) -> i32 {
+pub fn down(lab: &str, purge: bool) -> i32 {
     let t = std::time::Instant::now();
+    let dir = state_dir(&state_root(), lab);
+    if crate::provider::ssh::Record::path(&dir).exists() {
+        return match crate::provider::ssh::down(&dir, purge) {
+            Ok(None) => {
+                println!("lab {lab} is not up (nothing to do)");
+                exit_codes::OK
+            }
+            Ok(Some(r)) => {
+                println!("lab {lab} is down in {:.2} s ({} hosts, {} services stopped{})", t.elapsed().as_secs_f64(), r.hosts, r.stopped, if purge { format!(", {} files and {} packages removed", r.removed_files, r.removed_packages) } else { String::new() });
+                exit_codes::OK
+            }
+            Err(e) => lab_error(e),
+        };
+    }
     match up::down(&state_root(), lab) {
         Ok(None) => {
             println!("lab {lab} is not up (nothing to do)");
@@ -54,21 +70,20 @@ pub fn down(lab: &str) -> i32 {
     }
 }
 
-/// The running lab's handle, or an error telling the user to bring it up.
-pub fn open(lab: &Lab) -> Result<LabHandle, i32> {
-    let dir = state_dir(&state_root(), &lab.name);
-    LabHandle::open(&dir).map_err(|_| {
-        eprintln!("error: lab {} is not up\n  hint: run `halab up` with this lab file first", lab.name);
+/// The running lab's machines, or an error telling the user to bring it up.
+pub fn open(lab: &Lab) -> Result<Arc<dyn Fleet>, i32> {
+    crate::provider::open_fleet(lab, &state_root()).map_err(|e| {
+        eprintln!("error: {e}");
         exit_codes::LAB_ERROR
     })
 }
 
 pub fn status(lab: &Lab, json: bool) -> i32 {
-    let handle = match open(lab) {
+    let fleet = match open(lab) {
         Ok(h) => h,
         Err(c) => return c,
     };
-    let s = crate::status::status(lab, &handle);
+    let s = crate::status::status(lab, fleet.as_ref());
     if json {
         println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
     } else {
@@ -78,28 +93,28 @@ pub fn status(lab: &Lab, json: bool) -> i32 {
 }
 
 pub fn exec(lab: &Lab, node: &str, argv: &[String]) -> i32 {
-    let handle = match open(lab) {
+    let fleet = match open(lab) {
         Ok(h) => h,
         Err(c) => return c,
     };
-    let Ok(n) = handle.node(node) else {
+    let Ok(n) = fleet.machine(node) else {
         let names: Vec<&str> = lab.nodes.iter().map(|n| n.name.as_str()).collect();
         eprintln!("error: lab {} has no node `{node}`\n  hint: {}", lab.name, crate::diag::did_you_mean(node, &names));
         return exit_codes::BAD_INPUT;
     };
     let args: Vec<&str> = argv.iter().map(String::as_str).collect();
-    match n.exec_timeout(&args, Duration::from_secs(600)) {
+    match n.exec(&args) {
         Ok(out) => {
             print!("{}", out.stdout);
             eprint!("{}", out.stderr);
-            out.code()
+            out.code
         }
         Err(e) => lab_error(e),
     }
 }
 
 pub fn curl(lab: &Lab, path: &str, count: usize, vip: Option<std::net::Ipv4Addr>) -> i32 {
-    let handle = match open(lab) {
+    let fleet = match open(lab) {
         Ok(h) => h,
         Err(c) => return c,
     };
@@ -114,7 +129,7 @@ pub fn curl(lab: &Lab, path: &str, count: usize, vip: Option<std::net::Ipv4Addr>
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut failed = 0;
     for i in 0..count.min(10_000) {
-        match observe::client_get(&handle, lab, target, path, Duration::from_secs(2)) {
+        match observe::client_get(fleet.as_ref(), target, path, Duration::from_secs(2)) {
             Ok(r) => {
                 let b = r.backend();
                 println!("{:>4} {} {}", i + 1, r.status, b);

@@ -2,3 +2,4 @@
 
 pub mod lab_cmds;
 pub mod test_cmd;
+pub mod remote_probe;

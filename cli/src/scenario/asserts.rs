@@ -5,7 +5,6 @@
 //! priority drop that must first be detected), track-script detection, haproxy health checks.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -100,7 +99,7 @@ fn vip_step(cx: &Ctx<'_>, want: &[String], vip: Option<Ipv4Addr>, deadline: Dura
     let holder = want.first().map(String::as_str);
     let started = Instant::now();
     let r = poll(deadline, Duration::from_millis(20), || {
-        let holders = observe::vip_holders(cx.lab, cx.handle);
+        let holders = observe::vip_holders(cx.lab, cx.fleet.as_ref());
         let relevant: Vec<(&Ipv4Addr, &Vec<String>)> = holders.iter().filter(|(v, _)| vip.is_none_or(|x| x == **v)).collect();
         // With a holder named: every VIP of the instances that node is in (or the one asked for).
         let check: Vec<(&Ipv4Addr, &Vec<String>)> = match (holder, vip) {
@@ -133,13 +132,7 @@ fn target(cx: &Ctx<'_>, vip: Option<Ipv4Addr>) -> Result<SocketAddr, String> {
 
 /// One GET from the client node, with extra request headers.
 fn client_get(cx: &Ctx<'_>, t: SocketAddr, path: &str, headers: &[(String, String)]) -> Result<crate::probe::Reply, String> {
-    if headers.is_empty() {
-        return observe::client_get(cx.handle, cx.lab, t, path, Duration::from_secs(2));
-    }
-    let client = cx.lab.client().ok_or("the lab has no client node")?;
-    let node = cx.handle.node(&client.name).map_err(|e| e.to_string())?;
-    let (path, headers) = (path.to_string(), headers.to_vec());
-    node.in_netns(move || crate::probe::get_with(t, &path, Duration::from_secs(2), None, &headers)).map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+    cx.fleet.client_get(t, path, Duration::from_secs(2), headers)
 }
 
 fn distribution(cx: &Ctx<'_>, step: &Step) -> Outcome {
@@ -261,15 +254,9 @@ fn http(cx: &Ctx<'_>, path: &str, status: u16, contains: Option<&str>, header: &
     }
 }
 
-/// haproxy's `show stat` over its admin socket, reached through the node's /run.
+/// haproxy's `show stat` over its admin socket.
 pub fn server_status(cx: &Ctx<'_>, node: &str, backend: &str, server: &str) -> Result<String, String> {
-    let h = cx.handle.node(node).map_err(|e| e.to_string())?;
-    let sock = h.host_path("/run/haproxy-admin.sock").ok_or("no admin socket path")?;
-    let mut s = std::os::unix::net::UnixStream::connect(&sock).map_err(|e| format!("haproxy's admin socket on {node}: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).map_err(|e| e.to_string())?;
-    s.write_all(b"show stat\n").map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    s.take(4 << 20).read_to_string(&mut text).map_err(|e| e.to_string())?;
+    let text = cx.fleet.haproxy_stat(node)?;
     let mut lines = text.lines();
     let head: Vec<&str> = lines.next().unwrap_or("").trim_start_matches("# ").split(',').collect();
     let col = head.iter().position(|c| *c == "status").ok_or("no status column")?;
@@ -302,8 +289,7 @@ fn vrrp_state(cx: &Ctx<'_>, node: &str, instance: Option<&str>, state: &str, dea
     let Some(engine) = n.engine else { return fail(format!("{node} runs VRRP"), "not an LB", vec![]) };
     let r = poll(deadline, Duration::from_millis(100), || {
         let m = cx.machine(node)?;
-        let netns = cx.handle.node(node).map_err(|e| e.to_string())?.netns().to_string();
-        let states = crate::status::vrrp_states(cx.lab, &m, engine, &observe::addresses(&netns));
+        let states = crate::status::vrrp_states(cx.lab, m.as_ref(), engine, &cx.fleet.addresses(node));
         let mine: Vec<_> = states.iter().filter(|s| instance.is_none_or(|i| s.instance == i)).collect();
         if !mine.is_empty() && mine.iter().all(|s| s.state == state) {
             Ok(())

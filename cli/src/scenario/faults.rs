@@ -6,14 +6,15 @@ use std::net::Ipv4Addr;
 
 use super::file::Direction;
 use crate::lab::Lab;
+use crate::fleet::Fleet;
 use crate::netns::{LabHandle, names};
 
 const TABLE: &str = "inet halab";
 
-fn nft(handle: &LabHandle, node: &str, script: &str) -> Result<(), String> {
-    let n = handle.node(node).map_err(|e| e.to_string())?;
-    let out = n.exec(&["sh", "-c", script]).map_err(|e| e.to_string())?;
-    if out.success() { Ok(()) } else { Err(format!("nft on {node} failed: {}", out.stderr.trim())) }
+fn nft(fleet: &dyn Fleet, node: &str, script: &str) -> Result<(), String> {
+    let n = fleet.machine(node)?;
+    let out = n.exec(&["sh", "-c", script])?;
+    if out.ok() { Ok(()) } else { Err(format!("nft on {node} failed: {}", out.stderr.trim())) }
 }
 
 fn addrs(lab: &Lab, nodes: &[String]) -> Vec<Ipv4Addr> {
@@ -27,7 +28,7 @@ fn ensure_table(rules: &str) -> String {
 }
 
 /// Drops what `from` sends to `to` at `to`'s input, by source address.
-fn drop_from(handle: &LabHandle, lab: &Lab, to: &[String], from: &[String], vrrp_only: bool) -> Result<(), String> {
+fn drop_from(fleet: &dyn Fleet, lab: &Lab, to: &[String], from: &[String], vrrp_only: bool) -> Result<(), String> {
     let srcs = addrs(lab, from);
     if srcs.is_empty() {
         return Ok(());
@@ -36,42 +37,47 @@ fn drop_from(handle: &LabHandle, lab: &Lab, to: &[String], from: &[String], vrrp
     let proto = if vrrp_only { "ip protocol vrrp " } else { "" };
     let rule = format!("nft 'add rule {TABLE} input ip saddr {{ {set} }} {proto}drop'");
     for n in to {
-        nft(handle, n, &ensure_table(&rule))?;
+        nft(fleet, n, &ensure_table(&rule))?;
     }
     Ok(())
 }
 
-pub fn partition(handle: &LabHandle, lab: &Lab, a: &[String], b: &[String], direction: Direction, vrrp_only: bool) -> Result<(), String> {
+pub fn partition(fleet: &dyn Fleet, lab: &Lab, a: &[String], b: &[String], direction: Direction, vrrp_only: bool) -> Result<(), String> {
     if matches!(direction, Direction::Both | Direction::AToB) {
-        drop_from(handle, lab, b, a, vrrp_only)?;
+        drop_from(fleet, lab, b, a, vrrp_only)?;
     }
     if matches!(direction, Direction::Both | Direction::BToA) {
-        drop_from(handle, lab, a, b, vrrp_only)?;
+        drop_from(fleet, lab, a, b, vrrp_only)?;
     }
     Ok(())
 }
 
 /// Drops `percent`% of incoming VRRP packets on each node.
-pub fn vrrp_loss(handle: &LabHandle, nodes: &[String], percent: u8) -> Result<(), String> {
+pub fn vrrp_loss(fleet: &dyn Fleet, nodes: &[String], percent: u8) -> Result<(), String> {
     let rule = format!("nft 'add rule {TABLE} input ip protocol vrrp numgen random mod 100 < {percent} drop'");
     for n in nodes {
-        nft(handle, n, &ensure_table(&rule))?;
+        nft(fleet, n, &ensure_table(&rule))?;
     }
     Ok(())
 }
 
 /// Removes every partition and loss rule on every node.
-pub fn heal(handle: &LabHandle, lab: &Lab) -> Result<(), String> {
+pub fn heal(fleet: &dyn Fleet, lab: &Lab) -> Result<(), String> {
     for n in &lab.nodes {
         // Absent table: nothing to heal on this node.
-        let _ = nft(handle, &n.name, &format!("nft delete table {TABLE} 2>/dev/null || true"));
+        let _ = nft(fleet, &n.name, &format!("nft delete table {TABLE} 2>/dev/null || true"));
     }
     Ok(())
 }
 
-/// Cuts (or restores) a node's cable: its port on the lab switch goes down, so the node
+/// Cuts (or restores) a node's cable, as the lab's provider can.
+pub fn link(fleet: &dyn Fleet, lab: &Lab, node: &str, interface: Option<&str>, up: bool) -> Result<(), String> {
+    fleet.cable(lab, node, interface, up)
+}
+
+/// The netns provider's cable: the node's port on the lab switch goes down, so the node
 /// sees its carrier drop, as when a cable is pulled.
-pub fn link(handle: &LabHandle, lab: &Lab, node: &str, interface: Option<&str>, up: bool) -> Result<(), String> {
+pub fn netns_cable(handle: &LabHandle, lab: &Lab, node: &str, interface: Option<&str>, up: bool) -> Result<(), String> {
     let idx = lab.nodes.iter().position(|n| n.name == node).ok_or_else(|| format!("no node {node}"))?;
     let n = &lab.nodes[idx];
     let ifaces: Vec<usize> = n.interfaces.iter().enumerate().filter(|(_, i)| interface.is_none_or(|x| x == i.name)).map(|(k, _)| k).collect();
@@ -88,10 +94,13 @@ pub fn link(handle: &LabHandle, lab: &Lab, node: &str, interface: Option<&str>, 
     Ok(())
 }
 
-/// Every cable up again.
-pub fn all_links_up(handle: &LabHandle, lab: &Lab) -> Result<(), String> {
+/// Every cable up again (a provider without cables has none pulled).
+pub fn all_links_up(fleet: &dyn Fleet, lab: &Lab) -> Result<(), String> {
+    if fleet.provider() != "netns" {
+        return Ok(());
+    }
     for n in &lab.nodes {
-        link(handle, lab, &n.name, None, true)?;
+        link(fleet, lab, &n.name, None, true)?;
     }
     Ok(())
 }

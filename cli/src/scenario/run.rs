@@ -12,9 +12,10 @@ use super::result::{Event, FaultMark, Outcome, ScenarioResult, StepResult, Viola
 use super::sampler::Samplers;
 use crate::lab::Lab;
 use crate::lab::model::Engine;
-use crate::netns::LabHandle;
+use std::sync::Arc;
+
+use crate::fleet::{Fleet, MachineBox};
 use crate::observe;
-use crate::provider::netns::NetnsMachine;
 use crate::services::{self, Service, Stop};
 
 /// How long the client's ARP entry may point at a node that does not hold the VIP, or two
@@ -24,7 +25,7 @@ pub const INVARIANT_GRACE_MS: u64 = 1500;
 
 pub struct Ctx<'a> {
     pub lab: &'a Lab,
-    pub handle: &'a LabHandle,
+    pub fleet: &'a Arc<dyn Fleet>,
     pub t0: Instant,
     pub samplers: &'a Samplers,
     pub halabd: &'a str,
@@ -35,8 +36,8 @@ impl Ctx<'_> {
         u64::try_from(self.t0.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    pub fn machine(&self, node: &str) -> Result<NetnsMachine, String> {
-        Ok(NetnsMachine(self.handle.node(node).map_err(|e| e.to_string())?))
+    pub fn machine(&self, node: &str) -> Result<MachineBox, String> {
+        self.fleet.machine(node)
     }
 }
 
@@ -53,13 +54,13 @@ pub fn resolve(lab: &Lab, node: &str, s: SvcRef) -> Service {
     }
 }
 
-pub fn run(lab: &Lab, handle: &LabHandle, scenario: &Scenario, engine: &str, halabd: &str, on_event: &mut dyn FnMut(&Event)) -> ScenarioResult {
+pub fn run(lab: &Lab, fleet: &Arc<dyn Fleet>, scenario: &Scenario, engine: &str, halabd: &str, on_event: &mut dyn FnMut(&Event)) -> ScenarioResult {
     let started_unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
     on_event(&Event::ScenarioStarted { lab: lab.name.clone(), scenario: scenario.name.clone(), engine: engine.to_string(), steps: scenario.steps.len() });
     let t0 = Instant::now();
     let target = observe::client_vips(lab).first().and_then(|v| observe::http_target(lab, *v));
-    let samplers = Samplers::start(lab, handle, t0, target);
-    let cx = Ctx { lab, handle, t0, samplers: &samplers, halabd };
+    let samplers = Samplers::start(lab, fleet.clone(), t0, target);
+    let cx = Ctx { lab, fleet, t0, samplers: &samplers, halabd };
     let mut steps = Vec::new();
     let mut faults = Vec::new();
     // Windows in which two holders / a stale ARP entry are expected: (start, end) ms.
@@ -251,13 +252,13 @@ fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Optio
                 let vrrp = matches!(svc, Service::Keepalived | Service::Halabd);
                 match action {
                     SvcAction::Start => {
-                        services::start(&m, svc, cx.halabd).map_err(|e| e.to_string())?;
+                        services::start(m.as_ref(), svc, cx.halabd).map_err(|e| e.to_string())?;
                     }
                     SvcAction::Stop => {
-                        services::stop(&m, svc, Stop::Graceful).map_err(|e| e.to_string())?;
+                        services::stop(m.as_ref(), svc, Stop::Graceful).map_err(|e| e.to_string())?;
                     }
                     SvcAction::Kill => {
-                        services::stop(&m, svc, Stop::Kill).map_err(|e| e.to_string())?;
+                        services::stop(m.as_ref(), svc, Stop::Kill).map_err(|e| e.to_string())?;
                         if vrrp {
                             // A crashed VRRP daemon leaves its VIP on the interface: two holders
                             // until the node's addresses are cleaned, which is the point.
@@ -265,12 +266,12 @@ fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Optio
                         }
                     }
                     SvcAction::Restart => {
-                        services::stop(&m, svc, Stop::Graceful).map_err(|e| e.to_string())?;
-                        services::start(&m, svc, cx.halabd).map_err(|e| e.to_string())?;
+                        services::stop(m.as_ref(), svc, Stop::Graceful).map_err(|e| e.to_string())?;
+                        services::start(m.as_ref(), svc, cx.halabd).map_err(|e| e.to_string())?;
                     }
-                    SvcAction::Reload => services::reload(&m, svc, cx.halabd).map_err(|e| e.to_string())?,
+                    SvcAction::Reload => services::reload(m.as_ref(), svc, cx.halabd).map_err(|e| e.to_string())?,
                     SvcAction::Freeze => {
-                        if !services::freeze(&m, svc, true).map_err(|e| e.to_string())? {
+                        if !services::freeze(m.as_ref(), svc, true).map_err(|e| e.to_string())? {
                             return Err(format!("{} does not run on {node}", svc.name()));
                         }
                         if vrrp {
@@ -278,7 +279,7 @@ fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Optio
                         }
                     }
                     SvcAction::Thaw => {
-                        services::freeze(&m, svc, false).map_err(|e| e.to_string())?;
+                        services::freeze(m.as_ref(), svc, false).map_err(|e| e.to_string())?;
                         if vrrp {
                             close_window(allowed, 0);
                         }
@@ -292,7 +293,7 @@ fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Optio
             Ok(Some(done.join(", ")))
         }
         Step::Link { up, node, interface } => {
-            faults::link(cx.handle, cx.lab, node, interface.as_deref(), *up)?;
+            faults::link(cx.fleet.as_ref(), cx.lab, node, interface.as_deref(), *up)?;
             if *up {
                 close_window(allowed, 0);
             } else {
@@ -302,16 +303,16 @@ fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Optio
         }
         Step::Partition { a, b, direction, vrrp_only } => {
             open_window(allowed);
-            faults::partition(cx.handle, cx.lab, a, b, *direction, *vrrp_only).map(|()| None)
+            faults::partition(cx.fleet.as_ref(), cx.lab, a, b, *direction, *vrrp_only).map(|()| None)
         }
         Step::Heal { arp_grace } => {
-            faults::heal(cx.handle, cx.lab)?;
+            faults::heal(cx.fleet.as_ref(), cx.lab)?;
             close_window(allowed, arp_grace.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0)));
             Ok(None)
         }
         Step::Loss { nodes, percent } => {
             let nodes: Vec<String> = if nodes.is_empty() { cx.lab.lbs().map(|n| n.name.clone()).collect() } else { nodes.clone() };
-            faults::vrrp_loss(cx.handle, &nodes, *percent).map(|()| None)
+            faults::vrrp_loss(cx.fleet.as_ref(), &nodes, *percent).map(|()| None)
         }
         Step::Wait(d) => {
             std::thread::sleep(*d);

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::result::{Sample, VipSample};
 use crate::lab::Lab;
-use crate::netns::LabHandle;
+use crate::fleet::Fleet;
 use crate::observe;
 use crate::probe;
 
@@ -37,6 +37,9 @@ pub struct Shared {
     /// (start, end) of pauses, in ms since the scenario start: not gaps.
     pub pauses: Mutex<Vec<(u64, u64)>>,
     pub vips: Mutex<Vec<VipSample>>,
+    /// The probe runs on another host (ssh provider): pauses wait for its acknowledgement.
+    pub remote: AtomicBool,
+    pub acked_pause: AtomicBool,
 }
 
 pub struct Samplers {
@@ -49,23 +52,16 @@ fn ms(since: Instant) -> u64 {
 }
 
 impl Samplers {
-    pub fn start(lab: &Lab, handle: &LabHandle, t0: Instant, target: Option<SocketAddr>) -> Samplers {
+    pub fn start(lab: &Lab, fleet: Arc<dyn Fleet>, t0: Instant, target: Option<SocketAddr>) -> Samplers {
         let shared = Arc::new(Shared::default());
         let mut threads = Vec::new();
-        if let (Some(target), Some(client)) = (target, lab.client().and_then(|c| handle.node(&c.name).ok())) {
-            let sh = shared.clone();
-            threads.push(std::thread::spawn(move || {
-                let _ = client.in_netns(|| probe_loop(&sh, target, t0));
-            }));
+        if let Some(target) = target {
+            let (sh, fleet) = (shared.clone(), fleet.clone());
+            threads.push(std::thread::spawn(move || fleet.probe_loop(sh, target, t0)));
         }
         let sh = shared.clone();
         let lab2 = lab.clone();
-        let dir = handle.state_dir().to_path_buf();
-        threads.push(std::thread::spawn(move || {
-            if let Ok(h) = LabHandle::open(&dir) {
-                monitor_loop(&sh, &lab2, &h, t0);
-            }
-        }));
+        threads.push(std::thread::spawn(move || monitor_loop(&sh, &lab2, fleet.as_ref(), t0)));
         Samplers { shared, threads }
     }
 
@@ -75,6 +71,11 @@ impl Samplers {
         self.shared.paused.store(true, Ordering::SeqCst);
         let end = Instant::now() + PROBE_TIMEOUT + Duration::from_millis(500);
         while self.shared.in_flight.load(Ordering::SeqCst) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // A probe on another host says `paused` once its last request is back.
+        let end = Instant::now() + PROBE_TIMEOUT + Duration::from_secs(2);
+        while self.shared.remote.load(Ordering::SeqCst) && !self.shared.acked_pause.load(Ordering::SeqCst) && Instant::now() < end {
             std::thread::sleep(Duration::from_millis(1));
         }
         if let Ok(mut p) = self.shared.pauses.lock() {
@@ -111,7 +112,8 @@ impl Samplers {
     }
 }
 
-fn probe_loop(sh: &Shared, target: SocketAddr, t0: Instant) {
+/// The probe itself, run where the client is (see [`Fleet::probe_loop`]).
+pub fn probe_loop(sh: &Shared, target: SocketAddr, t0: Instant) {
     let started = Instant::now();
     while !sh.stop.load(Ordering::SeqCst) && started.elapsed() < MAX_RUN {
         let tick = Instant::now();
@@ -139,7 +141,7 @@ fn probe_loop(sh: &Shared, target: SocketAddr, t0: Instant) {
 }
 
 /// "connection refused", "timed out": what an operator would read in curl's output.
-fn short_error(e: &probe::ProbeError) -> String {
+pub fn short_error(e: &probe::ProbeError) -> String {
     let s = e.to_string();
     if s.contains("refused") {
         "connection refused".into()
@@ -154,17 +156,16 @@ fn short_error(e: &probe::ProbeError) -> String {
     }
 }
 
-fn monitor_loop(sh: &Shared, lab: &Lab, handle: &LabHandle, t0: Instant) {
+fn monitor_loop(sh: &Shared, lab: &Lab, fleet: &dyn Fleet, t0: Instant) {
     let started = Instant::now();
-    let macs = observe::macs(lab, handle);
-    let client_ns = lab.client().and_then(|c| handle.node(&c.name).ok()).map(|h| h.netns().to_string());
+    let macs = observe::macs(lab, fleet);
     while !sh.stop.load(Ordering::SeqCst) && started.elapsed() < MAX_RUN {
         let tick = Instant::now();
         let t_ms = ms(t0);
-        let holders = observe::vip_holders(lab, handle);
+        let holders = observe::vip_holders(lab, fleet);
         let mut batch = Vec::new();
         for (vip, h) in holders {
-            let client_arp = client_ns.as_deref().and_then(|ns| arp_node(ns, vip, &macs));
+            let client_arp = arp_node(lab, fleet, vip, &macs);
             batch.push(VipSample { t_ms, vip, holders: h, client_arp });
         }
         if let Ok(mut v) = sh.vips.lock() {
@@ -178,8 +179,8 @@ fn monitor_loop(sh: &Shared, lab: &Lab, handle: &LabHandle, t0: Instant) {
 
 /// The node the client's ARP entry points at; entries the kernel no longer trusts
 /// (FAILED, INCOMPLETE) point nowhere.
-fn arp_node(ns: &str, vip: Ipv4Addr, macs: &std::collections::BTreeMap<String, String>) -> Option<String> {
-    let (mac, state) = observe::arp_entry(ns, vip)?;
+fn arp_node(lab: &Lab, fleet: &dyn Fleet, vip: Ipv4Addr, macs: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    let (mac, state) = fleet.client_arp(lab, vip)?;
     if state == "FAILED" || state == "INCOMPLETE" {
         return None;
     }

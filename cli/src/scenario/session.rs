@@ -9,8 +9,7 @@ use super::result::{Event, ScenarioResult};
 use super::run;
 use crate::lab::Lab;
 use crate::lab::model::{Engine, Role};
-use crate::netns::LabHandle;
-use crate::provider::netns::{NetnsMachine, state_dir};
+use crate::fleet::Fleet;
 use crate::services::{self, Service};
 use crate::up::{self, UpOptions};
 
@@ -97,17 +96,17 @@ pub fn load_all(files: &[PathBuf], lab: &Lab) -> Result<Vec<Scenario>, String> {
 
 /// Puts a running lab back to its steady state: no partition or loss, every cable in, every
 /// daemon running and thawed, the VIP held and served.
-pub fn restore(lab: &Lab, handle: &LabHandle, halabd: &str) -> Result<(), String> {
-    faults::heal(handle, lab)?;
-    faults::all_links_up(handle, lab)?;
+pub fn restore(lab: &Lab, fleet: &dyn Fleet, halabd: &str) -> Result<(), String> {
+    faults::heal(fleet, lab)?;
+    faults::all_links_up(fleet, lab)?;
     for n in &lab.nodes {
-        let m = NetnsMachine(handle.node(&n.name).map_err(|e| e.to_string())?);
+        let m = fleet.machine(&n.name)?;
         for s in Service::for_node(n) {
-            let _ = services::freeze(&m, s, false);
-            services::start(&m, s, halabd).map_err(|e| e.to_string())?;
+            let _ = services::freeze(m.as_ref(), s, false);
+            services::start(m.as_ref(), s, halabd).map_err(|e| e.to_string())?;
         }
     }
-    up::wait_ready(lab, handle).map_err(|e| e.to_string())
+    up::wait_ready(lab, fleet).map_err(|e| e.to_string())
 }
 
 pub struct Session {
@@ -119,29 +118,28 @@ pub struct Session {
 /// Runs the scenarios on the lab: the running one if its name is up, else a fresh one torn
 /// down afterwards (unless `keep`).
 pub fn run_all(lab: &Lab, scenarios: &[Scenario], engine: &str, opts: &mut UpOptions, keep: bool, on_event: &mut dyn FnMut(&Event)) -> Session {
-    let dir = state_dir(&opts.state_root, &lab.name);
-    let was_up = crate::netns::LabState::path(&dir).exists();
+    let was_up = crate::provider::is_up(lab, &opts.state_root);
     if !was_up
         && let Err(e) = up::up(lab, opts) {
             return Session { results: vec![], lab_error: Some(format!("failed to bring lab {} up: {e}", lab.name)) };
         }
     let halabd = opts.halabd.to_string_lossy().to_string();
     let mut session = Session { results: vec![], lab_error: None };
-    match LabHandle::open(&dir) {
-        Ok(handle) => {
+    match crate::provider::open_fleet(lab, &opts.state_root) {
+        Ok(fleet) => {
             for (i, s) in scenarios.iter().enumerate() {
                 if (i > 0 || was_up)
-                    && let Err(e) = restore(lab, &handle, &halabd) {
+                    && let Err(e) = restore(lab, fleet.as_ref(), &halabd) {
                         session.lab_error = Some(format!("failed to restore lab {} before scenario {}: {e}", lab.name, s.name));
                         break;
                     }
-                session.results.push(run::run(lab, &handle, s, engine, &halabd, on_event));
+                session.results.push(run::run(lab, &fleet, s, engine, &halabd, on_event));
             }
             if was_up || keep {
-                let _ = restore(lab, &handle, &halabd);
+                let _ = restore(lab, fleet.as_ref(), &halabd);
             }
         }
-        Err(e) => session.lab_error = Some(e.to_string()),
+        Err(e) => session.lab_error = Some(e),
     }
     if !was_up && !keep
         && let Err(e) = up::down(&opts.state_root, &lab.name) {

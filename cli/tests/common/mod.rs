@@ -68,6 +68,11 @@ impl TestLab {
         LabHandle::open(&self.state_dir).expect("lab state")
     }
 
+    /// The running lab as a [`halab::fleet::Fleet`].
+    pub fn fleet(&self) -> std::sync::Arc<dyn halab::fleet::Fleet> {
+        std::sync::Arc::new(halab::fleet::NetnsFleet::new(&self.lab, self.handle()))
+    }
+
     pub fn machine(&self, node: &str) -> NetnsMachine {
         NetnsMachine(self.handle().node(node).expect("node"))
     }
