@@ -1,5 +1,7 @@
 //! Providers: where a lab's machines come from. `netns` (this machine, namespaces) today;
-//! ssh and vagrant are open issues. A provider creates machines and lets halab run commands
-//! and put files on them ([`crate::services::Machine`]).
+//! ssh is an open issue; `vagrant` has its vagrant half (VMs from the Vagrantfile, their ssh
+//! config), the rest is the ssh provider. A provider creates machines and lets halab run
+//! commands and put files on them ([`crate::services::Machine`]).
 
 pub mod netns;
+pub mod vagrant;
