@@ -4,6 +4,7 @@
 
 pub mod netns;
 pub mod ssh;
+pub mod vagrant;
 
 use std::path::Path;
 use std::sync::Arc;
