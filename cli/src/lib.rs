@@ -19,3 +19,4 @@ pub mod status;
 pub mod doctor;
 pub mod report;
 pub mod scenario;
+pub mod testbed;
