@@ -20,3 +20,4 @@ pub mod status;
 pub mod doctor;
 pub mod report;
 pub mod scenario;
+pub mod testbed;

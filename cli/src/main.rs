@@ -98,6 +98,10 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Developer tool: a netns lab of "real hosts" running sshd, for `provider: ssh` labs
+    /// (docs/netns.md).
+    #[command(subcommand)]
+    Testbed(TestbedCommand),
     /// Internal: PID 1 of a lab node, started by the netns provider.
     #[command(name = "__node-init", hide = true)]
     NodeInit(halab::netns::NodeInitArgs),
@@ -107,6 +111,27 @@ enum Command {
     /// Internal: the scenario probe on a client host of an ssh lab (JSON lines on stdout).
     #[command(name = "__probe", hide = true)]
     Probe(halab::cmd::remote_probe::ProbeArgs),
+}
+
+#[derive(Subcommand)]
+enum TestbedCommand {
+    /// Build the test bed `tb-<lab>` of an ssh lab file: each node with an `ssh` section as a
+    /// host running sshd, plus a `control` node; write id_ed25519, known_hosts, ssh_config and
+    /// testbed.json into DIR. Prints the control node's netns path.
+    Up {
+        lab: PathBuf,
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Tear the test bed down: processes, namespaces, state (DIR is left alone).
+    Down { lab: PathBuf },
+    /// Run a command in a test bed node (`control` included).
+    Exec {
+        lab: PathBuf,
+        node: String,
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -142,6 +167,12 @@ fn main() -> ExitCode {
             if ok { exit_codes::OK } else { exit_codes::LAB_ERROR }
         }
         Command::Test { args, engine, json, junit, report, keep } => halab::cmd::test_cmd::test(halab::cmd::test_cmd::TestArgs { args, engine, json, junit, report, keep }),
+        Command::Testbed(TestbedCommand::Up { lab, dir }) => with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir)),
+        Command::Testbed(TestbedCommand::Down { lab }) => match halab::cmd::lab_cmds::lab_name_for_down(Some(&lab)) {
+            Ok(name) => halab::testbed::cmd_down(&name),
+            Err(c) => c,
+        },
+        Command::Testbed(TestbedCommand::Exec { lab, node, command }) => with_lab(Some(lab), |l| halab::testbed::cmd_exec(&l, &node, &command)),
         Command::NodeInit(_) | Command::Get(_) | Command::Probe(_) => exit_codes::LAB_ERROR,
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))

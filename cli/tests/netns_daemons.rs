@@ -70,6 +70,7 @@ fn node(name: &str, addr: &str) -> NodePlan {
         }],
         sysctls: vec![("net.ipv4.ip_nonlocal_bind".into(), "1".into())],
         hosts_file: "127.0.0.1 localhost\n".into(),
+        host_like: false,
     }
 }
 

@@ -65,6 +65,7 @@ fn plan(dir: &TempDir, subnet: &str, nodes: &[&str]) -> NetnsPlan {
                 }],
                 sysctls: vec![("net.ipv4.ip_nonlocal_bind".into(), "1".into())],
                 hosts_file: format!("127.0.0.1 localhost\n# node {n}\n{hosts}"),
+                host_like: false,
             })
             .collect(),
     }

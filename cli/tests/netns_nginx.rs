@@ -46,6 +46,7 @@ fn node(name: &str, addr: &str) -> NodePlan {
         }],
         sysctls: Vec::new(),
         hosts_file: "127.0.0.1 localhost\n10.77.9.2 client\n10.77.9.3 web\n".into(),
+        host_like: false,
     }
 }
 

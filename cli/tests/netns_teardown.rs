@@ -57,6 +57,7 @@ fn plan(dir: &TempDir, count: usize) -> NetnsPlan {
                 }],
                 sysctls: vec![("net.ipv4.ip_nonlocal_bind".into(), "1".into())],
                 hosts_file: String::new(),
+                host_like: false,
             })
             .collect(),
     }

@@ -1,6 +1,7 @@
 //! `halab __node-init`: PID 1 of a lab node.
 //!
-//! Started by [`super::up`] as `halab __node-init --hostname H --root-dir STATE/nodes/N`, as
+//! Started by [`super::up`] as `halab __node-init --hostname H --root-dir STATE/nodes/N
+//! [--host-like]`, as
 //! PID 1 of a new PID namespace (spawned from a thread that unshared one). It gives the node
 //! its own host name and file system view, says `ready` on stdout, then reaps every orphan of
 //! the node at once (a PID namespace's init must, or killed daemons linger as zombies that
@@ -38,6 +39,10 @@ pub struct NodeInitArgs {
     /// The node's root dir in the lab's state dir (STATE/nodes/NODE).
     #[arg(long)]
     pub root_dir: PathBuf,
+    /// Overlays over /etc, /var and /root instead of the per-entry binds: a "real host"
+    /// (see docs/netns.md).
+    #[arg(long)]
+    pub host_like: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +99,7 @@ fn setup(args: &NodeInitArgs, signals: &SigSet) -> Result<(), InitError> {
         | CloneFlags::CLONE_NEWNET
         | CloneFlags::CLONE_NEWIPC;
     unshare(flags).map_err(InitError::Unshare)?;
-    node_fs::setup(&args.root_dir)?;
+    node_fs::setup(&args.root_dir, args.host_like)?;
     sethostname(&args.hostname).map_err(|source| InitError::Hostname {
         name: args.hostname.clone(),
         source,

@@ -12,6 +12,12 @@
 //!   (if rendered) over /var/www, `ROOT/log` over /var/log (so logs survive a crash for the
 //!   post-mortem).
 //!
+//! A host-like node (the test bed's "real hosts", see docs/netns.md) instead gets an overlayfs
+//! over each of [`OVERLAYS`] (/etc, /var, /root): the host's directory below, the node's
+//! upper and work dirs in `ROOT/overlay/<name>/`, so whatever the node writes there (dpkg
+//! state, rendered configs, /root/.ssh) lands in its root dir and never on the host. Of
+//! [`PRIVATE`] it keeps only the paths outside the overlays (/run, /tmp).
+//!
 //! Few directories on disk matters: on an ext4 mounted with `discard`, each removed directory
 //! costs a synchronous discard (measured: 1.5 s to remove 52 nodes' 16 directories each).
 
@@ -96,6 +102,34 @@ pub const NODE_DIRS: &[&str] = &[
 /// [`Private::required`]); a rendered directory replaces the host's one entirely.
 pub const ETC: &str = "etc";
 
+/// The paths a host-like node covers with an overlayfs (the host's directory as the lower
+/// layer). /usr is not among them: the node uses the host's packages, read-only.
+pub const OVERLAYS: &[&str] = &["/etc", "/var", "/root"];
+
+/// A host-like node's overlay dirs: `ROOT/overlay/<etc|var|root>/{upper,work}`.
+pub const OVERLAY: &str = "overlay";
+
+/// The upper dir of the overlay over `target` (one of [`OVERLAYS`]): what the node wrote
+/// there. `/etc/hosts` written here before the node starts shadows the host's.
+pub fn overlay_dir(root: &Path, target: &str, part: &str) -> PathBuf {
+    root.join(OVERLAY)
+        .join(target.trim_start_matches('/'))
+        .join(part)
+}
+
+/// Whether the node at `root` is host-like (its overlay dirs exist).
+pub fn is_host_like(root: &Path) -> bool {
+    root.join(OVERLAY).is_dir()
+}
+
+/// The private paths of a node: all of [`PRIVATE`], or for a host-like node those outside
+/// its overlays (the /var overlay replaces /var/log, /var/lib/... and /var/www).
+pub fn privates(host_like: bool) -> impl Iterator<Item = &'static Private> {
+    PRIVATE.iter().filter(move |p| {
+        !host_like || !OVERLAYS.iter().any(|o| Path::new(p.target).starts_with(o))
+    })
+}
+
 /// Where the node's init writes its own errors.
 pub const INIT_LOG: &str = "init.log";
 
@@ -105,9 +139,17 @@ pub fn node_root(state_dir: &Path, node: &str) -> PathBuf {
 }
 
 /// Creates the node's directories on disk (idempotent).
-pub fn prepare(root: &Path) -> std::io::Result<()> {
-    let mut dirs = vec![root.join(ETC)];
-    dirs.extend(PRIVATE.iter().filter_map(|p| match p.backing {
+pub fn prepare(root: &Path, host_like: bool) -> std::io::Result<()> {
+    let mut dirs = Vec::new();
+    if host_like {
+        for target in OVERLAYS {
+            dirs.push(overlay_dir(root, target, "upper"));
+            dirs.push(overlay_dir(root, target, "work"));
+        }
+    } else {
+        dirs.push(root.join(ETC));
+    }
+    dirs.extend(privates(host_like).filter_map(|p| match p.backing {
         Backing::RootDir(dir) => Some(root.join(dir)),
         _ => None,
     }));
@@ -122,11 +164,19 @@ pub fn prepare(root: &Path) -> std::io::Result<()> {
 
 /// Where `node_path` of a running node lives as seen from the host: in the node's root dir for
 /// rendered and kept paths (readable even after the node is gone), else through the init's
-/// view of the file system. `None` for relative paths or paths with `..`.
+/// view of the file system. `None` for relative paths or paths with `..`. A host-like node's
+/// paths all go through its init: only the merged view of an overlay is the node's.
 pub fn host_path(root: &Path, init_pid: i32, node_path: &str) -> Option<PathBuf> {
     let path = Path::new(node_path);
     if !path.is_absolute() || path.components().any(|c| c == Component::ParentDir) {
         return None;
+    }
+    let through_init = || {
+        let rest = path.strip_prefix("/").ok()?;
+        Some(PathBuf::from(format!("/proc/{init_pid}/root")).join(rest))
+    };
+    if is_host_like(root) {
+        return through_init();
     }
     let etc_entry = path.strip_prefix("/etc").ok().and_then(|rest| {
         let first = rest.components().next()?;
@@ -144,10 +194,6 @@ pub fn host_path(root: &Path, init_pid: i32, node_path: &str) -> Option<PathBuf>
             };
             Some(root.join(dir).join(path.strip_prefix(p.target).ok()?))
         })
-    };
-    let through_init = || {
-        let rest = path.strip_prefix("/").ok()?;
-        Some(PathBuf::from(format!("/proc/{init_pid}/root")).join(rest))
     };
     etc_entry.or_else(kept).or_else(through_init)
 }
@@ -174,5 +220,21 @@ mod tests {
         );
         assert_eq!(host_path(root, 42, "/run/../etc/passwd"), None);
         assert_eq!(host_path(root, 42, "run/x"), None);
+    }
+
+    #[test]
+    fn host_like_nodes_map_through_the_init() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("h1");
+        prepare(&root, true).expect("prepare");
+        assert!(is_host_like(&root));
+        assert!(overlay_dir(&root, "/var", "work").is_dir());
+        assert!(!root.join(ETC).exists());
+        assert_eq!(
+            host_path(&root, 42, "/var/log/x"),
+            Some(PathBuf::from("/proc/42/root/var/log/x"))
+        );
+        let targets: Vec<&str> = privates(true).map(|p| p.target).collect();
+        assert_eq!(targets, ["/run", "/tmp"]);
     }
 }

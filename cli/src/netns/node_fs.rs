@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 
-use super::layout::{self, Backing, ETC, NODE_DIRS, PRIVATE, TMPFS_SIZE};
+use super::layout::{self, Backing, ETC, NODE_DIRS, OVERLAYS, TMPFS_SIZE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeFsError {
@@ -24,6 +24,10 @@ pub enum NodeFsError {
         target: String,
         kind: &'static str,
     },
+    #[error(
+        "mount overlays for a host-like node: its root dir {0} lies under /etc, /var or /root (which the overlays cover) or holds `,` or `:`; use another state dir (HALAB_STATE_DIR)"
+    )]
+    OverlayRoot(PathBuf),
     #[error("prepare {path}: {source}")]
     Prepare {
         path: PathBuf,
@@ -47,11 +51,14 @@ struct Source {
 enum What {
     Bind(Source),
     Tmpfs(u32),
+    /// An overlayfs with the host's directory below and these upper and work dirs.
+    Overlay { upper: PathBuf, work: PathBuf },
 }
 
 /// Must run in a fresh mount namespace, as PID 1 of a fresh PID namespace, in a fresh
-/// network namespace (the caller unshares them).
-pub fn setup(root: &Path) -> Result<(), NodeFsError> {
+/// network namespace (the caller unshares them). A host-like node gets overlays over
+/// [`OVERLAYS`] and a read-only /usr instead of the /etc entry binds and /var mounts.
+pub fn setup(root: &Path, host_like: bool) -> Result<(), NodeFsError> {
     // Private before any other mount: nothing below may propagate to a peer group, i.e. to
     // the host.
     let flags = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
@@ -61,12 +68,16 @@ pub fn setup(root: &Path) -> Result<(), NodeFsError> {
     // of its network namespace (/sys/class/net lists its links).
     do_mount(Some("proc"), "/proc", Some("proc"), flags, None, "proc")?;
     do_mount(Some("sysfs"), "/sys", Some("sysfs"), flags, None, "sysfs")?;
-    layout::prepare(root).map_err(prepare_err(root))?;
-    detach_hidden(root);
+    layout::prepare(root, host_like).map_err(prepare_err(root))?;
+    detach_hidden(root, host_like);
     // Every source is opened before the first mount: the state dir may itself lie under
-    // /tmp or /run, which the first mounts hide.
+    // /tmp or /run, which the first mounts hide. Overlays take their dirs as paths, so they
+    // come first, while the state dir is still in view.
     let mut plan = Vec::new();
-    for private in PRIVATE {
+    if host_like {
+        plan.extend(overlays(root)?);
+    }
+    for private in layout::privates(host_like) {
         let what = match private.backing {
             Backing::Tmpfs { mode } => What::Tmpfs(mode),
             Backing::RootDir(dir) => What::Bind(open_source(&root.join(dir))?),
@@ -81,6 +92,7 @@ pub fn setup(root: &Path) -> Result<(), NodeFsError> {
             let what = match what {
                 What::Bind(s) => s.path.display().to_string(),
                 What::Tmpfs(_) => "a tmpfs".into(),
+                What::Overlay { .. } => "an overlay".into(),
             };
             return Err(NodeFsError::MissingTarget {
                 what,
@@ -89,10 +101,32 @@ pub fn setup(root: &Path) -> Result<(), NodeFsError> {
             });
         }
     }
-    plan.extend(etc_binds(&root.join(ETC))?);
+    if !host_like {
+        plan.extend(etc_binds(&root.join(ETC))?);
+    }
     for (what, target) in &plan {
         match what {
             What::Bind(source) => bind_mount(source, target)?,
+            What::Overlay { upper, work } => {
+                let data = format!(
+                    "lowerdir={target},upperdir={},workdir={}",
+                    upper.display(),
+                    work.display()
+                );
+                do_mount(
+                    Some("overlay"),
+                    target,
+                    Some("overlay"),
+                    MsFlags::empty(),
+                    Some(&data),
+                    "an overlay",
+                )?;
+                if target == "/etc" {
+                    // The host's /usr, read-only: a package installed in the node would
+                    // otherwise land on the host (the node's dpkg database is its own).
+                    read_only_usr()?;
+                }
+            }
             What::Tmpfs(mode) => {
                 let data = format!("mode={mode:o},size={TMPFS_SIZE}");
                 do_mount(
@@ -121,18 +155,53 @@ pub fn setup(root: &Path) -> Result<(), NodeFsError> {
     Ok(())
 }
 
+/// The overlays of a host-like node, checked: its root dir must not lie under what they
+/// cover (an upper dir inside its own lower dir), nor hold the option separators.
+fn overlays(root: &Path) -> Result<Vec<(What, String)>, NodeFsError> {
+    let text = root.display().to_string();
+    let covered = OVERLAYS.iter().any(|o| root.starts_with(o));
+    if covered || !root.is_absolute() || text.contains([',', ':', '\\']) {
+        return Err(NodeFsError::OverlayRoot(root.to_path_buf()));
+    }
+    let mut plan = Vec::new();
+    for target in OVERLAYS {
+        if !Path::new(target).is_dir() {
+            return Err(NodeFsError::MissingTarget {
+                what: "an overlay".into(),
+                target: (*target).into(),
+                kind: "directory",
+            });
+        }
+        let upper = layout::overlay_dir(root, target, "upper");
+        let work = layout::overlay_dir(root, target, "work");
+        plan.push((What::Overlay { upper, work }, (*target).to_owned()));
+    }
+    Ok(plan)
+}
+
+fn read_only_usr() -> Result<(), NodeFsError> {
+    let usr = "/usr";
+    do_mount(Some(usr), usr, None, MsFlags::MS_BIND | MsFlags::MS_REC, None, usr)?;
+    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+    do_mount(None, usr, None, flags, None, "a read-only /usr")
+}
+
 /// Detaches the copies of the host's mounts under the paths the node covers (/run, /tmp,
-/// ...). Hidden, they would still pin what they hold: iproute2's /run/netns/* mounts keep
+/// ...; /etc, /var, /root for a host-like node). Hidden, they would still pin what they hold: iproute2's /run/netns/* mounts keep
 /// network namespaces alive, and since this mount namespace is private, `ip netns delete` on
 /// the host no longer reaches its copies, so every lab torn down while this node runs would
 /// live on, unseen, until this node stops. Mounts holding the node's root dir stay (e.g. a
 /// state dir on the host's /run tmpfs): the node's sources live there.
-fn detach_hidden(root: &Path) {
+fn detach_hidden(root: &Path, host_like: bool) {
     let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
         return;
     };
+    let overlays = if host_like { OVERLAYS } else { &[] };
     let covered = |p: &str| {
-        PRIVATE.iter().any(|c| Path::new(p).starts_with(c.target)) && !root.starts_with(p)
+        let p = Path::new(p);
+        let under = layout::privates(host_like).any(|c| p.starts_with(c.target))
+            || overlays.iter().any(|o| p.starts_with(o));
+        under && !root.starts_with(p)
     };
     let mut points: Vec<String> = mountinfo
         .lines()

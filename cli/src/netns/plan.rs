@@ -38,6 +38,9 @@ pub struct NodePlan {
     pub sysctls: Vec<(String, String)>,
     /// The node's own /etc/hosts.
     pub hosts_file: String,
+    /// A "real host": overlays over /etc, /var and /root (the host's dirs below, the node's
+    /// writes in its root dir) instead of the rendered /etc entries and the /var mounts.
+    pub host_like: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,6 +242,7 @@ mod tests {
                 }],
                 sysctls: vec![("net.ipv4.ip_nonlocal_bind".into(), "1".into())],
                 hosts_file: String::new(),
+                host_like: false,
             }],
         }
     }

@@ -177,7 +177,14 @@ fn spawn_init(
     init: &InitCommand,
 ) -> Result<(Child, ChildStdout)> {
     let root = layout::node_root(&plan.state_dir, &node.name);
-    let etc = root.join(ETC);
+    // A host-like node's hosts and hostname go into its /etc overlay's upper dir: there they
+    // shadow the host's files yet stay ordinary files (a bind mount could not be replaced by
+    // rename, as a provisioner writing /etc/hosts does).
+    let etc = if node.host_like {
+        layout::overlay_dir(&root, "/etc", "upper")
+    } else {
+        root.join(ETC)
+    };
     fs::create_dir_all(&etc).map_err(io_at(&etc))?;
     let write =
         |name: &str, text: &str| fs::write(etc.join(name), text).map_err(io_at(etc.join(name)));
@@ -191,6 +198,7 @@ fn spawn_init(
         .arg(&node.hostname)
         .arg("--root-dir")
         .arg(&root)
+        .args(node.host_like.then_some("--host-like"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log)

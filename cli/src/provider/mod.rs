@@ -27,6 +27,6 @@ pub fn open_fleet(lab: &Lab, state_root: &Path) -> Result<Arc<dyn Fleet>, String
     let dir = netns::state_dir(state_root, &lab.name);
     match lab.provider {
         Provider::Netns => Ok(Arc::new(NetnsFleet::open(lab, &dir).map_err(|_| format!("lab {} is not up\n  hint: run `halab up` with this lab file first", lab.name))?)),
-        Provider::Ssh | Provider::Vagrant => Ok(Arc::new(ssh::SshFleet::connect(lab, &dir, &mut |_| {})?)),
+        Provider::Ssh | Provider::Vagrant => Ok(Arc::new(ssh::SshFleet::connect(lab, &dir)?)),
     }
 }

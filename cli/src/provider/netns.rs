@@ -30,6 +30,7 @@ pub fn plan(lab: &Lab, state_dir: &Path, artefacts: &[Artefact]) -> NetnsPlan {
             interfaces: n.interfaces.iter().map(|i| IfPlan { network: i.network.clone(), ifname: i.name.clone(), addr: i.address.into(), prefix: i.prefix }).collect(),
             sysctls: n.sysctl.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             hosts_file: artefacts.iter().find(|a| a.node == n.name && a.path == "/etc/hosts").map(|a| String::from_utf8_lossy(&a.bytes).to_string()).unwrap_or_else(|| format!("127.0.0.1\tlocalhost\n127.0.1.1\t{}\n", n.hostname)),
+            host_like: false,
         })
         .collect();
     NetnsPlan { lab: lab.name.clone(), state_dir: state_dir.to_path_buf(), networks, nodes }

@@ -84,6 +84,47 @@ pub fn config_file() -> Option<PathBuf> {
     std::env::var_os(SSH_CONFIG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
+/// vagrant's `ssh-config` for a vagrant lab, one `Host NODE` block per node, kept in the
+/// lab's state dir.
+const VAGRANT_SSH_CONFIG: &str = "vagrant-ssh-config";
+
+/// Where the Vagrantfile is: `$HALAB_VAGRANTFILE_DIR`, else the first directory holding one
+/// from the lab file's directory upwards (the repository's top level).
+pub fn vagrantfile_dir(lab: &Lab) -> Result<PathBuf, String> {
+    if let Some(d) = std::env::var_os("HALAB_VAGRANTFILE_DIR") {
+        return Ok(PathBuf::from(d));
+    }
+    let file = std::path::absolute(&lab.file).map_err(|e| format!("{}: {e}", lab.file.display()))?;
+    file.ancestors().skip(1).find(|d| d.join("Vagrantfile").is_file()).map(Path::to_path_buf).ok_or_else(|| format!("no Vagrantfile in {} or above\n  hint: set HALAB_VAGRANTFILE_DIR to the directory of halab's Vagrantfile", file.display()))
+}
+
+/// Every host of the lab and how to reach it. A vagrant lab's come from the `vagrant
+/// ssh-config` that `up` saved (`bring_up_vms` writes it).
+pub fn resolve_targets(lab: &Lab, state_dir: &Path) -> Result<Vec<Target>, String> {
+    if lab.provider != Provider::Vagrant {
+        let config = config_file();
+        return Ok(lab.nodes.iter().filter_map(|n| Target::for_node(lab, n, config.as_deref())).collect());
+    }
+    let path = state_dir.join(VAGRANT_SSH_CONFIG);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}\n  hint: run `halab up` for this lab first (it runs `vagrant up`)", path.display()))?;
+    let hosts = super::vagrant::parse_ssh_config(&text)?;
+    Ok(super::vagrant::targets(lab, &hosts)?
+        .into_iter()
+        .map(|t| Target { node: t.node.clone(), host: t.node, user: t.user, port: t.port, identity_file: None, jump: None, config_file: Some(path.clone()), accept_new_host_keys: lab.ssh.accept_new_host_keys })
+        .collect())
+}
+
+/// `vagrant up`, then its `ssh-config` saved for the ssh provider.
+fn bring_up_vms(lab: &Lab, state_dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<(), String> {
+    let dir = vagrantfile_dir(lab)?;
+    progress(&format!("  vagrant up (Vagrantfile in {})", dir.display()));
+    super::vagrant::vagrant_up(&dir, lab)?;
+    let text = super::vagrant::vagrant_ssh_config(&dir, lab)?;
+    let config = super::vagrant::ssh_config_for_lab(lab, &text)?;
+    std::fs::create_dir_all(state_dir).map_err(|e| format!("{}: {e}", state_dir.display()))?;
+    super::netns::write_private(&state_dir.join(VAGRANT_SSH_CONFIG), 0o600, config.as_bytes()).map_err(|e| e.to_string())
+}
+
 /// One host's connection: the ssh master, and SFTP on it when a file is sent.
 pub struct Conn {
     pub target: Target,
@@ -376,6 +417,9 @@ pub struct HostRecord {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Record {
     pub lab: String,
+    pub provider: Option<Provider>,
+    /// The lab file (`down` of a vagrant lab hands it to the Vagrantfile again).
+    pub lab_file: Option<PathBuf>,
     pub hosts: BTreeMap<String, HostRecord>,
 }
 
@@ -465,11 +509,18 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     let start = Instant::now();
     let mut report = UpReport::default();
     let artefacts = crate::up::render_and_check(lab, opts, &mut report)?;
-    let config = config_file();
     let dir = super::netns::state_dir(&opts.state_root, &lab.name);
-    let mut record = Record::load(&dir).unwrap_or_else(|| Record { lab: lab.name.clone(), hosts: BTreeMap::new() });
-    let probe_node = remote_client(lab).map(|n| n.name.clone());
-    let nodes: Vec<&Node> = lab.nodes.iter().filter(|n| n.ssh.is_some()).collect();
+    if lab.provider == Provider::Vagrant {
+        let t = Instant::now();
+        bring_up_vms(lab, &dir, &mut opts.progress).map_err(UpError::Remote)?;
+        stage_time(&mut report, "vagrant up", t, opts);
+    }
+    let targets: BTreeMap<String, Target> = resolve_targets(lab, &dir).map_err(UpError::Remote)?.into_iter().map(|t| (t.node.clone(), t)).collect();
+    let mut record = Record::load(&dir).unwrap_or_else(|| Record { lab: lab.name.clone(), hosts: BTreeMap::new(), ..Record::default() });
+    record.provider = Some(lab.provider);
+    record.lab_file = std::path::absolute(&lab.file).ok();
+    let probe_node = remote_client(lab, &targets).map(|n| n.name.clone());
+    let nodes: Vec<&Node> = lab.nodes.iter().filter(|n| targets.contains_key(&n.name)).collect();
 
     let multi = indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
     let style = indicatif::ProgressStyle::with_template("  {prefix:<14} {spinner} {wide_msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
@@ -483,7 +534,7 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
                 bar.set_style(style.clone());
                 bar.set_prefix(n.name.clone());
                 bar.enable_steady_tick(Duration::from_millis(120));
-                let target = Target::for_node(lab, n, config.as_deref());
+                let target = targets.get(&n.name).cloned();
                 let probe_here = probe_node.as_deref() == Some(n.name.as_str());
                 let (artefacts, halabd) = (&artefacts, opts.halabd.as_path());
                 s.spawn(move || {
@@ -509,7 +560,7 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     }
     for h in &hosts {
         let rec = record.hosts.entry(h.node.name.clone()).or_default();
-        rec.target = Target::for_node(lab, &h.node, config.as_deref());
+        rec.target = targets.get(&h.node.name).cloned();
         rec.facts = h.facts.clone();
         for p in &h.installed {
             if !rec.installed.contains(p) {
@@ -565,7 +616,7 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     }
     stage_time(&mut report, "install files, start services", t, opts);
     let t = Instant::now();
-    let fleet = SshFleet::from_conns(lab, hosts.iter().map(|h| (h.node.name.clone(), h.conn.clone())).collect());
+    let fleet = SshFleet { conns: hosts.iter().map(|h| (h.node.name.clone(), h.conn.clone())).collect(), client: probe_node.clone() };
     crate::up::wait_ready(lab, &fleet)?;
     stage_time(&mut report, "ready (VIP held, 200 via VIP)", t, opts);
     (opts.progress)(&format!("{} change{}", changes.len(), if changes.len() == 1 { "" } else { "s" }));
@@ -583,10 +634,10 @@ fn stage_time(report: &mut UpReport, name: &str, since: Instant, opts: &mut UpOp
     report.stages.push((name.to_string(), took));
 }
 
-/// The client node the probe runs on over ssh, if the lab gives it an `ssh` section (else
-/// the probe runs on this machine).
-pub fn remote_client(lab: &Lab) -> Option<&Node> {
-    lab.client().filter(|c| c.ssh.is_some())
+/// The client node the probe runs on over ssh, if the lab reaches it (an `ssh` section, or a
+/// vagrant VM); else the probe runs on this machine.
+pub fn remote_client<'a>(lab: &'a Lab, targets: &BTreeMap<String, Target>) -> Option<&'a Node> {
+    lab.client().filter(|c| targets.contains_key(&c.name))
 }
 
 fn prepare(n: &Node, target: &Target, artefacts: &[Artefact], halabd: &Path, probe_here: bool, bar: indicatif::ProgressBar) -> Result<Host, String> {
@@ -797,6 +848,13 @@ pub fn down(state_dir: &Path, purge: bool) -> Result<Option<DownReport>, UpError
     if !errors.is_empty() {
         return Err(UpError::Remote(format!("down failed on {} host(s); the record stays in {} for another try:\n{}", errors.len(), state_dir.display(), errors.join("\n"))));
     }
+    if record.provider == Some(Provider::Vagrant) {
+        let file = record.lab_file.clone().ok_or_else(|| UpError::Remote("the record names no lab file for `vagrant destroy`".into()))?;
+        let lab = crate::lab::load(&file).map_err(|e| UpError::Remote(format!("{}: {e}", file.display())))?;
+        let dir = vagrantfile_dir(&lab).map_err(UpError::Remote)?;
+        super::vagrant::vagrant_destroy(&dir, &lab).map_err(UpError::Remote)?;
+        let _ = std::fs::remove_file(state_dir.join(VAGRANT_SSH_CONFIG));
+    }
     let _ = std::fs::remove_file(Record::path(state_dir));
     let _ = std::fs::remove_dir(state_dir);
     Ok(Some(r))
@@ -855,25 +913,11 @@ pub struct SshFleet {
 }
 
 impl SshFleet {
-    fn from_conns(lab: &Lab, conns: BTreeMap<String, Arc<Conn>>) -> SshFleet {
-        SshFleet { conns, client: remote_client(lab).map(|c| c.name.clone()) }
-    }
-
     /// Connects to every host of the lab (in parallel).
-    pub fn connect(lab: &Lab, _state_dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<SshFleet, String> {
-        let config = config_file();
-        let nodes: Vec<&Node> = lab.nodes.iter().filter(|n| n.ssh.is_some()).collect();
+    pub fn connect(lab: &Lab, state_dir: &Path) -> Result<SshFleet, String> {
+        let targets: BTreeMap<String, Target> = resolve_targets(lab, state_dir)?.into_iter().map(|t| (t.node.clone(), t)).collect();
         let conns: Vec<Result<(String, Arc<Conn>), String>> = std::thread::scope(|s| {
-            let jobs: Vec<_> = nodes
-                .iter()
-                .map(|n| {
-                    let t = Target::for_node(lab, n, config.as_deref());
-                    s.spawn(move || {
-                        let t = t.ok_or_else(|| format!("node {} has no ssh section", n.name))?;
-                        Conn::connect(&t).map(|c| (n.name.clone(), Arc::new(c)))
-                    })
-                })
-                .collect();
+            let jobs: Vec<_> = targets.values().map(|t| s.spawn(move || Conn::connect(t).map(|c| (t.node.clone(), Arc::new(c))))).collect();
             jobs.into_iter().map(|j| j.join().unwrap_or_else(|_| Err("a connect thread panicked".into()))).collect()
         });
         let mut map = BTreeMap::new();
@@ -889,8 +933,7 @@ impl SshFleet {
         if !errors.is_empty() {
             return Err(errors.join("\n"));
         }
-        progress(&format!("connected to {} hosts", map.len()));
-        Ok(SshFleet::from_conns(lab, map))
+        Ok(SshFleet { conns: map, client: remote_client(lab, &targets).map(|c| c.name.clone()) })
     }
 
     fn conn(&self, node: &str) -> Result<&Arc<Conn>, String> {
@@ -1024,13 +1067,3 @@ enum Line {
     Sample(crate::cmd::remote_probe::WireSample),
 }
 
-/// The targets of a lab, for `halab doctor`-like listings and tests.
-pub fn targets(lab: &Lab) -> Vec<Target> {
-    let config = config_file();
-    lab.nodes.iter().filter_map(|n| Target::for_node(lab, n, config.as_deref())).collect()
-}
-
-/// Whether a lab is provisioned over ssh (ssh itself, or vagrant's VMs).
-pub fn is_remote(lab: &Lab) -> bool {
-    matches!(lab.provider, Provider::Ssh | Provider::Vagrant)
-}
