@@ -67,6 +67,8 @@ pub struct UpReport {
     pub stages: Vec<(String, Duration)>,
     /// Files that changed on a running lab (None: the lab was created).
     pub changes: Option<Vec<String>>,
+    /// The lab was up before this run (ssh: halab's record of the hosts existed).
+    pub existed: bool,
     pub total: Duration,
 }
 
@@ -88,6 +90,7 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     if netns::LabState::path(&dir).exists() {
         let changes = update(lab, &dir, &artefacts, opts)?;
         report.changes = Some(changes);
+        report.existed = true;
         report.total = start.elapsed();
         return Ok(report);
     }

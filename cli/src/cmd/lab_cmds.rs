@@ -28,6 +28,7 @@ pub fn up(lab: &Lab) -> i32 {
         Ok(r) => {
             match &r.changes {
                 None => println!("lab {} is up in {:.2} s", lab.name, r.total.as_secs_f64()),
+                Some(c) if !r.existed => println!("lab {} is up in {:.2} s ({} files written)", lab.name, r.total.as_secs_f64(), c.len()),
                 Some(c) if c.is_empty() => println!("lab {} is up: 0 changes", lab.name),
                 Some(c) => println!("lab {} updated: {} changes", lab.name, c.len()),
             }

@@ -370,9 +370,10 @@ fn missing_packages(c: &Conn, pkg: &str, want: &[&str]) -> Result<Vec<String>, S
     let mut missing = Vec::new();
     for p in want {
         let q = sh_quote(p);
+        // The program counts (Debian's nginx-light or nginx-full serve as well as nginx).
         let script = match pkg {
-            "apt" => format!("dpkg-query -W -f='${{Status}}' {q} 2>/dev/null | grep -q 'install ok installed'"),
-            _ => format!("rpm -q {q} >/dev/null 2>&1"),
+            "apt" => format!("command -v {q} >/dev/null 2>&1 || dpkg-query -W -f='${{Status}}' {q} 2>/dev/null | grep -q 'install ok installed'"),
+            _ => format!("command -v {q} >/dev/null 2>&1 || rpm -q {q} >/dev/null 2>&1"),
         };
         if !c.run(&["sh", "-c", &script], None, EXEC_TIMEOUT)?.ok() {
             missing.push((*p).to_string());
@@ -452,8 +453,26 @@ struct Item {
 }
 
 fn sha256_hex(b: &[u8]) -> String {
+    // Binaries (tens of MB) go through coreutils: sha2 in a debug build takes seconds.
+    if b.len() > 1 << 20
+        && let Some(hex) = sha256_by_coreutils(b) {
+            return hex;
+        }
     use sha2::Digest;
     sha2::Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn sha256_by_coreutils(b: &[u8]) -> Option<String> {
+    let mut child = Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().ok()?;
+    let mut stdin = child.stdin.take()?;
+    let writer = std::thread::scope(|s| {
+        let w = s.spawn(move || stdin.write_all(b));
+        let out = child.wait_with_output().ok();
+        let _ = w.join();
+        out
+    })?;
+    let hex = String::from_utf8_lossy(&writer.stdout).split_whitespace().next()?.to_string();
+    (hex.len() == 64).then_some(hex)
 }
 
 /// The files a host gets: the node's artefacts (systemd units only where systemd runs), and
@@ -516,6 +535,7 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
         stage_time(&mut report, "vagrant up", t, opts);
     }
     let targets: BTreeMap<String, Target> = resolve_targets(lab, &dir).map_err(UpError::Remote)?.into_iter().map(|t| (t.node.clone(), t)).collect();
+    report.existed = Record::path(&dir).exists();
     let mut record = Record::load(&dir).unwrap_or_else(|| Record { lab: lab.name.clone(), hosts: BTreeMap::new(), ..Record::default() });
     record.provider = Some(lab.provider);
     record.lab_file = std::path::absolute(&lab.file).ok();
@@ -727,7 +747,7 @@ impl Conn {
     fn session_stage(&self) -> Result<String, String> {
         // Not through sudo: SFTP writes as the login user.
         let fut = async {
-            let out = self.session.command("mktemp").args(["-d", "/tmp/halab-up.XXXXXXXX"]).output().await.map_err(|e| e.to_string())?;
+            let out = self.session.command("mktemp").args(["-d", "/var/tmp/halab-up.XXXXXXXX"]).output().await.map_err(|e| e.to_string())?;
             let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
             if !out.status.success() || dir.is_empty() {
                 return Err(format!("mktemp on {}: {}", self.target.node, String::from_utf8_lossy(&out.stderr).trim()));
