@@ -485,16 +485,25 @@ fn items(n: &Node, artefacts: &[Artefact], f: &Facts, halabd: &Path, probe_here:
         .collect();
     if n.engine == Some(Engine::Halabd) {
         binaries_fit(&n.name, f, "halabd")?;
-        let bytes = std::fs::read(halabd).map_err(|e| format!("{}: {e} (build it: cargo build -p halabd)", halabd.display()))?;
+        let bytes = binary_bytes(halabd).map_err(|e| format!("{}: {e} (build it: cargo build -p halabd)", halabd.display()))?;
         out.push(Item { path: HALABD_ON_MACHINE.to_string(), mode: 0o755, bytes, check: Check::None });
     }
     if probe_here {
         binaries_fit(&n.name, f, "halab (the probe)")?;
         let exe = std::env::current_exe().map_err(|e| format!("this executable: {e}"))?;
-        let bytes = std::fs::read(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+        let bytes = binary_bytes(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
         out.push(Item { path: PROBE_BIN.to_string(), mode: 0o755, bytes, check: Check::None });
     }
     Ok(out)
+}
+
+/// A binary to send, without its debug info when binutils' `strip` is at hand (a debug
+/// build of halab is 130 MB, 10 MB stripped); the same input always gives the same bytes, so
+/// a re-run still sees no change.
+fn binary_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    let tmp = tempfile::NamedTempFile::new()?;
+    let stripped = Command::new("strip").arg("--strip-debug").arg("-o").arg(tmp.path()).arg(path).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if stripped { std::fs::read(tmp.path()) } else { std::fs::read(path) }
 }
 
 /// The tool dirs a check sees staged: a config and its siblings (keepalived's scripts,
