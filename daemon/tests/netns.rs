@@ -369,3 +369,131 @@ fn notify_scripts_get_keepalived_arguments() {
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     assert!(text.contains("INSTANCE VI_1 BACKUP 150"), "{text}");
 }
+
+/// The VIP of the second network in the sync group tests.
+const VIP_B: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 98, 0, 100);
+
+fn sync_group_conf(priority: u8) -> String {
+    format!(
+        "vrrp_sync_group G {{\n group {{\n VI_A\n VI_B\n }}\n}}\n\
+         vrrp_instance VI_A {{\n state BACKUP\n interface eth0\n virtual_router_id 61\n version 3\n advert_int 0.2\n priority {priority}\n virtual_ipaddress {{\n {VIP}/24 dev eth0\n }}\n}}\n\
+         vrrp_instance VI_B {{\n state BACKUP\n interface eth1\n virtual_router_id 62\n version 3\n advert_int 0.2\n priority {priority}\n virtual_ipaddress {{\n {VIP_B}/24 dev eth1\n }}\n}}\n"
+    )
+}
+
+/// (node holding VIP on a, node holding VIP_B on b), for messages.
+fn vip_holders(lab: &Lab) -> String {
+    let on = |dev: &str, ip| {
+        ["n1", "n2"].into_iter().filter(|n| lab.has_addr_on(n, dev, ip)).collect::<Vec<_>>().join("+")
+    };
+    format!("a: [{}] b: [{}]", on("eth0", VIP), on("eth1", VIP_B))
+}
+
+fn holds_both(lab: &Lab, node: &str) -> bool {
+    lab.has_addr_on(node, "eth0", VIP) && lab.has_addr_on(node, "eth1", VIP_B)
+}
+
+fn holds_none(lab: &Lab, node: &str) -> bool {
+    !lab.has_addr_on(node, "eth0", VIP) && !lab.has_addr_on(node, "eth1", VIP_B)
+}
+
+/// `check` holds at every poll for `window`.
+fn holds_for(window: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + window;
+    while std::time::Instant::now() < end {
+        if !check() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+/// The sync group scenario, keepalived 2.2.7's behaviour (read in vrrp_sync.c, and what
+/// `keepalived_sync_group_reference` shows keepalived doing): n1 (150) and n2 (100) each run
+/// VI_A on network a (eth0) and VI_B on network b (eth1) in one sync group.
+fn sync_group_scenario(n1: support::Kind, n2: support::Kind) {
+    use support::Kind;
+    let mut lab = Lab::new(&["n1", "n2"]);
+    lab.add_network("eth1", 98);
+    for (node, kind, priority) in [("n1", n1, 150), ("n2", n2, 100)] {
+        match kind {
+            Kind::Halabd => lab.start_halabd(node, &sync_group_conf(priority)),
+            Kind::Keepalived => lab.start_keepalived(node, &sync_group_conf(priority)),
+        };
+    }
+    let down = master_down(100, 0.2);
+    let settled = || holds_both(&lab, "n1") && holds_none(&lab, "n2");
+    let converged = lab.wait_until(down * 6 + SLACK * 2, || settled() && holds_for(Duration::from_secs(1), settled));
+    assert!(converged.is_some(), "n1 never held both VIPs alone: {}\n{}", vip_holders(&lab), lab.logs());
+    let halabd2 = n2 == Kind::Halabd;
+    let states = |lab: &Lab| {
+        let s = lab.status("n2");
+        (s["instances"][0]["state"].clone(), s["instances"][1]["state"].clone(), s["sync_groups"][0]["state"].clone())
+    };
+
+    // 1. VRRP cut on network a only, at n2: n2's VI_A stops hearing n1 and wants MASTER, but
+    //    VI_B still hears n1 on network b: the group stays BACKUP (vrrp_sync_can_goto_master,
+    //    "prefer backup state to avoid thrashing"). n1 keeps both VIPs.
+    lab.cut_vrrp("n2", "eth0");
+    assert!(holds_for(down * 5, settled), "the group left BACKUP on one cut network: {}\n{}", vip_holders(&lab), lab.logs());
+    if halabd2 {
+        assert_eq!(states(&lab), ("BACKUP".into(), "BACKUP".into(), "BACKUP".into()), "{}", lab.status("n2"));
+        let log = lab.daemons[1].log_text();
+        assert!(log.contains("(VI_A) Receive advertisement timeout; sync group G stays BACKUP while VI_B"), "{}", lab.logs());
+    }
+
+    // 2. Network b cut too: now every member wants MASTER and the group goes MASTER together
+    //    (n1, hearing nothing, stays master: both hold the VIPs, a split brain by design).
+    lab.cut_vrrp("n2", "eth1");
+    let both = lab.wait_until(down * 2 + SLACK, || holds_both(&lab, "n2"));
+    assert!(both.is_some(), "n2's group did not go MASTER: {}\n{}", vip_holders(&lab), lab.logs());
+    if halabd2 {
+        assert_eq!(states(&lab), ("MASTER".into(), "MASTER".into(), "MASTER".into()), "{}", lab.status("n2"));
+    }
+
+    // 3. Network b heals, a stays cut: n2's VI_B hears n1's better advert and steps down, and
+    //    the group forces VI_A to BACKUP although nothing on network a told it to
+    //    (vrrp_sync_backup). VI_A then wants MASTER again, but VI_B does not: n2 holds nothing.
+    lab.heal_vrrp("n2", "eth1");
+    let released = lab.wait_until(SLACK, || holds_none(&lab, "n2"));
+    assert!(released.is_some(), "n2 kept a VIP after network b healed: {}\n{}", vip_holders(&lab), lab.logs());
+    assert!(holds_for(down * 4, || holds_none(&lab, "n2")), "n2 took a VIP back: {}\n{}", vip_holders(&lab), lab.logs());
+    assert!(holds_both(&lab, "n1"), "{}", vip_holders(&lab));
+    if halabd2 {
+        assert_eq!(states(&lab), ("BACKUP".into(), "BACKUP".into(), "BACKUP".into()), "{}", lab.status("n2"));
+        assert!(lab.daemons[1].log_text().contains("(VI_A) following its sync group"), "{}", lab.logs());
+    }
+
+    // 4. Network a heals: n1 holds both VIPs, n2 is BACKUP on both, and stays so.
+    lab.heal_vrrp("n2", "eth0");
+    assert!(holds_for(down * 4, settled), "not settled after healing: {}\n{}", vip_holders(&lab), lab.logs());
+    if halabd2 {
+        assert_eq!(states(&lab), ("BACKUP".into(), "BACKUP".into(), "BACKUP".into()), "{}", lab.status("n2"));
+        let s = lab.status("n2");
+        assert_eq!(s["instances"][0]["master_address"], lab.addr("n1").to_string(), "{s}");
+    }
+}
+
+/// Input: two halabd, sync group {VI_A on network a, VI_B on network b}, n1 150, n2 100;
+/// VRRP into n2 cut on a, then on b, b healed, a healed. Output: keepalived's sync group
+/// behaviour at each step (see `sync_group_scenario`): n2 stays BACKUP with one network cut,
+/// goes MASTER on both when both are cut, and both members step down together when one
+/// network heals.
+#[test]
+fn a_sync_group_moves_master_and_backup_together() {
+    sync_group_scenario(support::Kind::Halabd, support::Kind::Halabd);
+}
+
+/// Input: the same with keepalived on n1 and halabd on n2. Output: the same.
+#[test]
+fn a_sync_group_moves_together_with_keepalived_as_the_peer() {
+    sync_group_scenario(support::Kind::Keepalived, support::Kind::Halabd);
+}
+
+/// Input: the same with keepalived on both nodes. Output: the same; this is the reference the
+/// halabd tests above are held to.
+#[test]
+fn keepalived_sync_group_reference() {
+    sync_group_scenario(support::Kind::Keepalived, support::Kind::Keepalived);
+}

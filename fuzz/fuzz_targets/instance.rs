@@ -32,6 +32,7 @@ fn config(flags: u8) -> InstanceConfig {
     if flags & 64 != 0 {
         config.initial_state = halab_vrrp::InitialState::Master;
     }
+    config.sync_group = flags & 128 != 0;
     config
 }
 
@@ -50,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
         ops = rest;
         now += u64::from(*step) * 10_000;
         let at = Timestamp::from_micros(now);
-        let input = match op % 10 {
+        let input = match op % 12 {
             0 => Input::Startup,
             1 => Input::Shutdown,
             2 => Input::TimerFired {
@@ -84,6 +85,12 @@ fuzz_target!(|data: &[u8]| {
                     packet: packet.to_vec(),
                 }
             }
+            10 => Input::SyncTo {
+                state: State::Master,
+            },
+            11 => Input::SyncTo {
+                state: State::Backup,
+            },
             _ => {
                 // A well-formed advert for our VRID from a peer: priority and source vary.
                 let [prio, who, rest @ ..] = ops else { return };

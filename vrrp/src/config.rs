@@ -163,6 +163,11 @@ pub struct InstanceConfig {
     /// master that hears a lower priority sends gratuitous ARPs.
     #[serde(default = "yes")]
     pub garp_lower_prio: bool,
+    /// A member of a `vrrp_sync_group`: Master_Down_Timer expiring reports
+    /// [`crate::Action::WantMaster`] instead of taking over, and the driver moves the group
+    /// with [`crate::Input::SyncTo`]. An address owner in a group starts as backup too.
+    #[serde(default)]
+    pub sync_group: bool,
     /// halabd's improvements.
     #[serde(default)]
     pub improvements: Improvements,
@@ -199,6 +204,7 @@ impl InstanceConfig {
             check_ttl: true,
             lower_prio_no_advert: false,
             garp_lower_prio: true,
+            sync_group: false,
             improvements: Improvements::default(),
         }
     }

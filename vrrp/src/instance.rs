@@ -40,6 +40,9 @@ pub struct Instance {
     pub(crate) takeover_reason: Reason,
     /// When we last sent gratuitous ARPs, for the contention rate limit.
     pub(crate) last_garp: Option<Timestamp>,
+    /// Sync group member held in Backup although its Master_Down_Timer expired (keepalived's
+    /// `wantstate` MASTER while in BACKUP).
+    pub(crate) held: bool,
 }
 
 impl Instance {
@@ -85,6 +88,7 @@ impl Instance {
             preempt_at: None,
             takeover_reason: Reason::MasterDown,
             last_garp: None,
+            held: false,
         })
     }
 
@@ -110,6 +114,7 @@ impl Instance {
                 self.interface_up = input == Input::InterfaceUp;
                 self.reevaluate(now, &mut out);
             }
+            Input::SyncTo { state } => self.sync_to(now, state, &mut out),
         }
         out
     }
@@ -137,6 +142,13 @@ impl Instance {
     /// The armed timer and its deadline, if any.
     pub const fn armed_timer(&self) -> Option<(Timer, Timestamp)> {
         self.timer
+    }
+
+    /// Master, or a sync group member in Backup whose Master_Down_Timer expired and that has
+    /// not accepted an advert since (keepalived: `wantstate` is MASTER). A group goes master
+    /// only when every member wants to.
+    pub const fn wants_master(&self) -> bool {
+        matches!(self.state, State::Master) || (matches!(self.state, State::Backup) && self.held)
     }
 
     /// The master we follow while backup (source of the last advert accepted).
@@ -238,6 +250,9 @@ impl Instance {
             }
             self.master = Some(src);
             self.takeover_reason = Reason::MasterDown;
+            // keepalived vrrp_state_backup: a member held back by its sync group wants BACKUP
+            // again once it accepts an advert.
+            self.held = false;
             self.track_preempt_delay(now, priority);
             let at = now.plus_micros(self.master_down_us());
             return self.arm(Timer::MasterDown, at, out);
@@ -337,6 +352,16 @@ impl Instance {
                 match (self.state, timer) {
                     // RFC 5798 6.4.3: Adver_Timer fires => send an ADVERTISEMENT, reset it.
                     (State::Master, Timer::Advert) => self.send_advert(now, out),
+                    // keepalived vrrp_sync_can_goto_master: a sync group member asks its group
+                    // and waits another Master_Down_Interval.
+                    (State::Backup, Timer::MasterDown) if self.config.sync_group => {
+                        self.held = true;
+                        let at = now.plus_micros(self.master_down_us());
+                        self.arm(Timer::MasterDown, at, out);
+                        out.push(Action::WantMaster {
+                            reason: self.takeover_reason,
+                        });
+                    }
                     // RFC 5798 6.4.2: Master_Down_Timer fires => become master.
                     (State::Backup, Timer::MasterDown) => {
                         self.become_master(now, self.takeover_reason, out)

@@ -74,6 +74,14 @@ pub enum Input {
     InterfaceDown,
     /// The VRRP interface is back.
     InterfaceUp,
+    /// keepalived's `vrrp_sync_group`: the driver forces this member to `state` because the
+    /// group moves (`vrrp_sync_master` / `vrrp_sync_backup`). `Master` acts like a natural
+    /// takeover, `Backup` like stepping down; the state it is already in, `Fault` and
+    /// `Initialize` are ignored (FAULT is shared through [`Input::TrackingChanged`]).
+    SyncTo {
+        /// The group's new state.
+        state: State,
+    },
 }
 
 /// What the driver must do, in order.
@@ -137,6 +145,15 @@ pub enum Action {
         /// Why.
         reason: DiscardReason,
     },
+    /// Sync group member only (`InstanceConfig::sync_group`): Master_Down_Timer expired, but
+    /// a member becomes master only with its group. The instance stays Backup with
+    /// Master_Down_Timer re-armed and wants MASTER until it accepts an advert; the driver
+    /// sends [`Input::SyncTo`] `Master` once every other member wants MASTER too (keepalived
+    /// `vrrp_sync_can_goto_master`: "prefer backup state to avoid thrashing").
+    WantMaster {
+        /// Why it would take over.
+        reason: Reason,
+    },
     /// An input had no effect in the current state.
     Ignored {
         /// Why.
@@ -171,6 +188,8 @@ pub enum Reason {
     TrackingFault,
     /// The Shutdown event.
     Shutdown,
+    /// Forced by the sync group ([`Input::SyncTo`]).
+    SyncGroup,
 }
 
 /// Why a packet was dropped.
@@ -294,6 +313,20 @@ pub enum IgnoreReason {
     /// `Shutdown` while stopped.
     #[error("not started")]
     NotStarted,
+    /// `SyncTo` the state the instance is in.
+    #[error("already in state {state:?}")]
+    AlreadyInState {
+        /// Current state.
+        state: State,
+    },
+    /// `SyncTo` that cannot apply: to `Fault` or `Initialize`, or while in one of them.
+    #[error("sync group cannot move an instance from {from:?} to {to:?}")]
+    NoSync {
+        /// Current state.
+        from: State,
+        /// State asked for.
+        to: State,
+    },
 }
 
 /// Bytes as a lowercase hex string in JSON.

@@ -41,7 +41,14 @@
 //! | `AddVips` / `RemoveVips` | add or remove the addresses on the interface (netlink) |
 //! | `ArmTimer { timer, at }` / `CancelTimer { timer }` | set or clear that timer's deadline |
 //! | `StateChanged { from, to, reason }` | log, run `notify_*` scripts, update the status API |
+//! | `WantMaster { reason }` | sync group members only: send [`Input::SyncTo`] `Master` to every member once all of them [`Instance::wants_master`] |
 //! | `PriorityChanged`, `Discarded`, `Ignored` | log (each reason displays keepalived-style) |
+//!
+//! Sync groups (keepalived's `vrrp_sync_group`, with [`InstanceConfig::sync_group`] set on
+//! each member): besides `WantMaster`, when a member steps down from MASTER by itself, send
+//! `SyncTo` `Backup` to the other members in MASTER; share FAULT by folding it into each
+//! member's [`Input::TrackingChanged`]. Transitions caused by `SyncTo` (reason
+//! [`Reason::SyncGroup`], or any `SyncTo` the driver sends) must not move the group again.
 //!
 //! Timers: [`Timer::Advert`] (master: send the next advert, every Advertisement_Interval) and
 //! [`Timer::MasterDown`] (backup: Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time,

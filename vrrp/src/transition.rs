@@ -41,17 +41,27 @@ impl Instance {
     pub(crate) fn initialize(&mut self, now: Timestamp, reason: Reason, out: &mut Vec<Action>) {
         self.master = None;
         self.preempt_at = None;
+        self.held = false;
         self.master_adver_int_cs = u32::from(self.config.advert_interval_cs);
+        let owner =
+            self.config.priority == 255 && self.config.initial_state == crate::InitialState::Master;
         // RFC 5798 6.4.1: priority 255 => Master. keepalived 2.2.7 also wants `state MASTER`.
-        if self.config.priority == 255 && self.config.initial_state == crate::InitialState::Master {
+        if owner && !self.config.sync_group {
             return self.become_master(now, reason, out);
         }
         // RFC 5798 6.4.1: else Master_Adver_Interval = Advertisement_Interval,
-        // Master_Down_Timer = Master_Down_Interval, transition to Backup.
+        // Master_Down_Timer = Master_Down_Interval, transition to Backup. keepalived
+        // vrrp_init_state: an owner held back by its sync group times out after one interval
+        // plus Skew_Time instead.
         let from = self.state;
         self.state = State::Backup;
         self.takeover_reason = Reason::MasterDown;
-        let at = now.plus_micros(self.master_down_us());
+        let wait = if owner {
+            self.advert_interval_us() + self.skew_us()
+        } else {
+            self.master_down_us()
+        };
+        let at = now.plus_micros(wait);
         self.arm(Timer::MasterDown, at, out);
         out.push(Action::StateChanged {
             from,
@@ -67,6 +77,7 @@ impl Instance {
         self.state = State::Master;
         self.master = None;
         self.preempt_at = None;
+        self.held = false;
         self.master_adver_int_cs = u32::from(self.config.advert_interval_cs);
         // RFC 5798 6.4.2: Send an ADVERTISEMENT, then (keepalived order) add the addresses,
         // broadcast a gratuitous ARP for each, set the Adver_Timer.
@@ -128,6 +139,59 @@ impl Instance {
         });
     }
 
+    /// keepalived `vrrp_sync_master` / `vrrp_sync_backup`: the group moves this member.
+    pub(crate) fn sync_to(&mut self, now: Timestamp, to: State, out: &mut Vec<Action>) {
+        match (self.state, to) {
+            (from, to) if from == to => out.push(Action::Ignored {
+                reason: IgnoreReason::AlreadyInState { state: from },
+            }),
+            // keepalived vrrp_state_goto_master: the same as a takeover. A member that wanted
+            // MASTER keeps its own reason (its timer expired); the others follow the group.
+            (State::Backup, State::Master) => {
+                let reason = if self.held {
+                    self.takeover_reason
+                } else {
+                    Reason::SyncGroup
+                };
+                self.become_master(now, reason, out);
+            }
+            (State::Master, State::Backup) => self.sync_step_down(now, out),
+            (from, to) => out.push(Action::Ignored {
+                reason: IgnoreReason::NoSync { from, to },
+            }),
+        }
+    }
+
+    /// keepalived `vrrp_state_leave_master(isync, false)` with `wantstate` BACKUP: like
+    /// stepping down for a better advert, but nobody on this network told us who is master.
+    fn sync_step_down(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        self.cancel(out);
+        // halab split-brain heal: as in step_down, one last advert at our priority so a
+        // master on this network re-claims the VIPs with gratuitous ARPs.
+        if self.config.improvements.split_brain_heal {
+            out.push(Action::SendAdvert {
+                advert: self.template.with_priority(self.priority),
+            });
+        }
+        // RFC 5798 6.4.2: a backup MUST NOT answer ARP for, or accept, the VIPs.
+        out.push(Action::RemoveVips {
+            vips: self.config.vips.clone(),
+        });
+        self.state = State::Backup;
+        self.master = None;
+        self.preempt_at = None;
+        self.held = false;
+        self.takeover_reason = Reason::MasterDown;
+        // keepalived: ms_down_timer = 3 * master_adver_int + skew (ours, as master).
+        let at = now.plus_micros(self.master_down_us());
+        self.arm(Timer::MasterDown, at, out);
+        out.push(Action::StateChanged {
+            from: State::Master,
+            to: State::Backup,
+            reason: Reason::SyncGroup,
+        });
+    }
+
     /// keepalived `down_instance`: FAULT is deaf and silent; a master resigns first.
     pub(crate) fn enter_fault(&mut self, reason: Reason, out: &mut Vec<Action>) {
         let from = self.state;
@@ -144,6 +208,7 @@ impl Instance {
         }
         self.state = State::Fault;
         self.master = None;
+        self.held = false;
         out.push(Action::StateChanged {
             from,
             to: State::Fault,
@@ -173,6 +238,7 @@ impl Instance {
         }
         self.state = State::Initialize;
         self.master = None;
+        self.held = false;
         if from != State::Initialize {
             out.push(Action::StateChanged {
                 from,

@@ -219,13 +219,16 @@ impl Daemon {
         let old: Vec<Runner> = std::mem::take(&mut self.runners);
         let mut kept: HashMap<String, Runner> = HashMap::new();
         for runner in old {
-            let same = config.instances.iter().any(|new| {
-                *new == runner.conf
-                    && new.track_scripts.iter().all(|(n, _)| {
-                        config.scripts.iter().find(|s| &s.name == n)
-                            == runner.scripts.iter().find(|s| &s.name == n)
-                    })
-            });
+            // The core knows whether it is in a sync group: joining or leaving one restarts it.
+            let grouped = |c: &Config| c.sync_groups.iter().any(|g| g.instances.contains(&runner.conf.name));
+            let same = grouped(&self.config) == grouped(&config)
+                && config.instances.iter().any(|new| {
+                    *new == runner.conf
+                        && new.track_scripts.iter().all(|(n, _)| {
+                            config.scripts.iter().find(|s| &s.name == n)
+                                == runner.scripts.iter().find(|s| &s.name == n)
+                        })
+                });
             if same {
                 kept.insert(runner.conf.name.clone(), runner);
             } else {
@@ -352,7 +355,9 @@ impl Daemon {
                 return;
             }
         };
-        let core = match Instance::new(runner.conf.core_config(primary)) {
+        let mut core_config = runner.conf.core_config(primary);
+        core_config.sync_group = self.config.sync_groups.iter().any(|g| g.instances.contains(&name));
+        let core = match Instance::new(core_config) {
             Ok(core) => core,
             Err(e) => {
                 tracing::error!("({name}) {e}");
@@ -757,8 +762,87 @@ impl Daemon {
 
     // ---- actions ----
 
-    /// Carries out the core's actions for runner `index`, in order.
+    /// Carries out the core's actions for runner `index`, in order, then moves the rest of its
+    /// sync group if it asked to or changed state by itself.
     async fn apply(&mut self, index: usize, actions: Vec<Action>) {
+        let forced = self.sync_group_inputs(index, &actions);
+        let mut state_changed = self.carry_out(index, actions).await;
+        if !forced.is_empty() {
+            let now = self.now_ts(Instant::now());
+            // Forced transitions are carried out without looking at the group again: they
+            // cannot re-trigger it.
+            for (member, input) in forced {
+                let Some(setup) = self.runners[member].setup.as_mut() else { continue };
+                let actions = setup.core.handle(now, input);
+                state_changed |= self.carry_out(member, actions).await;
+            }
+        }
+        if state_changed {
+            self.group_notify();
+        }
+    }
+
+    /// keepalived `vrrp_sync.c`: what runner `index`'s actions mean for the other members of
+    /// its sync group, as `SyncTo` inputs in the order to feed them.
+    fn sync_group_inputs(&self, index: usize, actions: &[Action]) -> Vec<(usize, Input)> {
+        let name = &self.runners[index].conf.name;
+        let Some(group) = self.config.sync_groups.iter().find(|g| g.instances.contains(name)) else {
+            return Vec::new();
+        };
+        let others: Vec<usize> = (0..self.runners.len())
+            .filter(|&i| i != index && group.instances.contains(&self.runners[i].conf.name))
+            .filter(|&i| self.runners[i].setup.is_some())
+            .collect();
+        // The other members not in `state` (`only`: just those in that one), forced to `state`.
+        let force = |state: State, only: Option<State>| -> Vec<(usize, Input)> {
+            others
+                .iter()
+                .copied()
+                .filter(|&i| self.runners[i].state() != state && only.is_none_or(|o| self.runners[i].state() == o))
+                .map(|i| (i, Input::SyncTo { state }))
+                .collect()
+        };
+        let mut inputs = Vec::new();
+        for action in actions {
+            match action {
+                // vrrp_sync_can_goto_master: only when every other member wants MASTER too
+                // ("prefer backup state to avoid thrashing"); this one goes first.
+                Action::WantMaster { .. } => {
+                    if others.iter().all(|&i| self.runners[i].wants_master()) {
+                        inputs.push((index, Input::SyncTo { state: State::Master }));
+                        inputs.extend(force(State::Master, None));
+                    } else {
+                        let waiting: Vec<&str> = others
+                            .iter()
+                            .filter(|&&i| !self.runners[i].wants_master())
+                            .map(|&i| self.runners[i].name())
+                            .collect();
+                        tracing::info!(
+                            "({name}) Receive advertisement timeout; sync group {} stays BACKUP while {} does not want MASTER",
+                            group.name,
+                            waiting.join(", ")
+                        );
+                    }
+                }
+                // vrrp_sync_master (TSM BACKUP/FAULT -> MASTER): the others follow.
+                Action::StateChanged { to: State::Master, reason, .. } if *reason != Reason::SyncGroup => {
+                    inputs.extend(force(State::Master, None));
+                }
+                // vrrp_sync_backup (TSM MASTER -> BACKUP): a better advert on one network
+                // takes the whole group to BACKUP.
+                Action::StateChanged { from: State::Master, to: State::Backup, reason }
+                    if *reason != Reason::SyncGroup =>
+                {
+                    inputs.extend(force(State::Backup, Some(State::Master)));
+                }
+                _ => {}
+            }
+        }
+        inputs
+    }
+
+    /// Carries out the core's actions for runner `index`, in order; whether the state changed.
+    async fn carry_out(&mut self, index: usize, actions: Vec<Action>) -> bool {
         let becomes_master = actions
             .iter()
             .any(|a| matches!(a, Action::StateChanged { to: State::Master, .. }));
@@ -772,7 +856,7 @@ impl Daemon {
         for action in actions {
             let runner = &mut self.runners[index];
             let name = runner.conf.name.clone();
-            let Some(setup) = runner.setup.as_ref() else { return };
+            let Some(setup) = runner.setup.as_ref() else { return state_changed };
             match action {
                 Action::SendAdvert { advert } => {
                     let destinations: Vec<Ipv4Addr> = if runner.conf.unicast_peers.is_empty() {
@@ -842,12 +926,12 @@ impl Daemon {
                     *runner.counters.discarded.entry(discard_key(&reason)).or_default() += 1;
                     log_discard(&name, src, &reason);
                 }
+                // Handled by sync_group_inputs before these actions were carried out.
+                Action::WantMaster { .. } => {}
                 Action::Ignored { reason } => tracing::debug!("({name}) {reason}"),
             }
         }
-        if state_changed {
-            self.group_notify();
-        }
+        state_changed
     }
 
     fn log_transition(&self, index: usize, to: State, reason: Reason) {
@@ -867,6 +951,7 @@ impl Daemon {
             }
             Reason::InterfaceDown => tracing::info!("({name}) Interface {} is down", runner.conf.interface),
             Reason::TrackingFault => tracing::info!("({name}) tracked script or interface failed"),
+            Reason::SyncGroup => tracing::info!("({name}) following its sync group"),
             _ => {}
         }
         let word = state_word(to, reason);

@@ -103,6 +103,11 @@ impl Runner {
         self.setup.as_ref().map_or(State::Fault, |s| s.core.state())
     }
 
+    /// keepalived's `wantstate` MASTER: master, or a sync group member held in BACKUP.
+    pub fn wants_master(&self) -> bool {
+        self.setup.as_ref().is_some_and(|s| s.core.wants_master())
+    }
+
     /// Own fault: interface down, a weight-0 tracker failed, or the instance cannot run.
     pub fn own_fault(&self) -> bool {
         self.setup.is_none() || !self.link_up || self.tracker.status().fault

@@ -230,6 +230,46 @@ impl Lab {
         out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {ip}/")))
     }
 
+    /// A second network: bridge `br-<dev>` and, on each node, `dev` with `10.<net>.0.(i+1)/24`.
+    pub fn add_network(&self, dev: &str, net: u8) {
+        let br = self.bridge_ns();
+        let bridge = format!("br-{dev}");
+        sh("ip", &["-n", &br, "link", "add", &bridge, "type", "bridge"]);
+        sh("ip", &["-n", &br, "link", "set", &bridge, "up"]);
+        for (i, node) in self.nodes.iter().skip(1).enumerate() {
+            let ns = self.ns(node);
+            let port = format!("p{i}{dev}");
+            sh("ip", &["-n", &br, "link", "add", &port, "type", "veth", "peer", "name", dev, "netns", &ns]);
+            sh("ip", &["-n", &br, "link", "set", &port, "master", &bridge, "up"]);
+            sh("ip", &["-n", &ns, "link", "set", dev, "up"]);
+            let addr = format!("10.{net}.0.{}/24", i + 1);
+            sh("ip", &["-n", &ns, "addr", "add", &addr, "dev", dev]);
+        }
+    }
+
+    /// Drops VRRP arriving at `node` on `dev` (nftables in the node's namespace only).
+    pub fn cut_vrrp(&self, node: &str, dev: &str) {
+        let ns = self.ns(node);
+        let table = format!("cut_{dev}");
+        sh("ip", &["netns", "exec", &ns, "nft", "add", "table", "inet", &table]);
+        sh("ip", &["netns", "exec", &ns, "nft", "add", "chain", "inet", &table, "in", "{ type filter hook input priority 0; }"]);
+        sh("ip", &["netns", "exec", &ns, "nft", "add", "rule", "inet", &table, "in", "iifname", dev, "ip", "protocol", "112", "drop"]);
+    }
+
+    /// Undoes [`Lab::cut_vrrp`].
+    pub fn heal_vrrp(&self, node: &str, dev: &str) {
+        let ns = self.ns(node);
+        sh("ip", &["netns", "exec", &ns, "nft", "delete", "table", "inet", &format!("cut_{dev}")]);
+    }
+
+    /// Is `ip` on `node`'s `dev`?
+    pub fn has_addr_on(&self, node: &str, dev: &str, ip: Ipv4Addr) -> bool {
+        let out = Command::new("ip")
+            .args(["-n", &self.ns(node), "-4", "-o", "addr", "show", "dev", dev])
+            .output();
+        out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {ip}/")))
+    }
+
     /// The nodes holding the VIP now.
     pub fn holders(&self, ip: Ipv4Addr) -> Vec<String> {
         self.nodes
