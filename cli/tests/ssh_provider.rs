@@ -80,6 +80,18 @@ impl Bed {
         text(&out.stdout)
     }
 
+    /// A command on a host over plain ssh from the control namespace (in sshd's namespaces).
+    fn ssh(&self, node: &str, script: &str) -> String {
+        let out = Command::new("timeout")
+            .args(["30", "nsenter", &format!("--net={}", self.netns), "ssh", "-F"])
+            .arg(self.dir.join("ssh_config"))
+            .args([node, script])
+            .output()
+            .expect("run ssh");
+        assert!(out.status.success(), "ssh {node} {script}: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
     /// The digest of a file on a host, or "absent".
     fn digest(&self, node: &str, path: &str) -> String {
         let s = self.on(node, &format!("sha256sum {path} 2>/dev/null | cut -d' ' -f1"));
@@ -162,13 +174,17 @@ fn seed000_over_ssh_bad_cases_change_nothing_then_failover_passes_and_purge_rest
     assert_eq!(bed.snapshot(), original, "a config rejected on one host changed a host");
     bed.on(LB2, &format!("echo '{}' >> /etc/passwd", passwd.trim()));
 
-    // A package install that fails: nginx3 has no nginx, and its package manager cannot
-    // fetch one (no network in the bed, /usr read-only).
-    bed.on("nginx3", "mount --bind /dev/null /usr/sbin/nginx");
+    // A package install that fails: loadbalance2 lacks socat (its program hidden, its dpkg
+    // entry gone) and its package manager cannot fetch it (no package lists, no network in
+    // the bed, /usr read-only). The bind mount goes through sshd, whose mount namespace the
+    // provisioning sessions share.
+    bed.on(LB2, "perl -00 -ne 'print unless /^Package: socat$/m' /var/lib/dpkg/status > /var/tmp/status && cp /var/tmp/status /var/lib/dpkg/status && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin && rm -f /var/cache/apt/archives/*.deb");
+    bed.ssh(LB2, "mount --bind /dev/null /usr/bin/socat");
     let out = bed.up_lab(&bed.file, None);
-    assert_fails(&out, 3, &["node nginx3: installing nginx with apt failed", "no file was changed on any host"]);
+    assert_fails(&out, 3, &["node loadbalance2: installing socat with apt failed", "no file was changed on any host"]);
     assert_eq!(bed.snapshot(), original, "a failed install changed a host");
-    bed.on("nginx3", "umount /usr/sbin/nginx");
+    bed.ssh(LB2, "umount /usr/bin/socat");
+    bed.on(LB2, "cp /var/tmp/status /var/lib/dpkg/status.halab-test; true");
 
     // The real thing: up, the seed's failover scenario over ssh, a no-op second up.
     let out = bed.up_lab(&bed.file, None);

@@ -170,13 +170,21 @@ impl Conn {
                     w.write_all(input).await.map_err(|e| e.to_string())?;
                     drop(w);
                 }
-                child.wait_with_output().await.map_err(|e| e.to_string())?
+                child.wait_with_output().await
             } else {
-                c.output().await.map_err(|e| e.to_string())?
+                c.output().await
             };
-            Ok::<_, String>(out)
+            // The crate reports exit 127 (command not found) as an error of its own.
+            match out {
+                Ok(o) => Ok::<_, String>(Some(o)),
+                Err(openssh::Error::Remote(_)) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
         };
         let out = runtime().block_on(async { tokio::time::timeout(timeout, fut).await }).map_err(|_| format!("`{}` on {} took longer than {timeout:?}", argv.join(" "), self.target.node))??;
+        let Some(out) = out else {
+            return Ok(Output { code: 127, stdout: String::new(), stderr: format!("{}: command not found on {}", argv[0], self.target.node) });
+        };
         // 255: ssh itself failed (the connection, not the command).
         let code = out.status.code().unwrap_or(-1);
         if code == 255 && out.stdout.is_empty() {
@@ -366,14 +374,17 @@ pub fn packages(n: &Node) -> Vec<&'static str> {
     out
 }
 
+/// `has PROGRAM`: an executable regular file of that name on root's PATH.
+const HAS_PROGRAM: &str = "has() { p=$(command -v \"$1\") && [ -f \"$p\" ] && [ -x \"$p\" ]; }; has";
+
 fn missing_packages(c: &Conn, pkg: &str, want: &[&str]) -> Result<Vec<String>, String> {
     let mut missing = Vec::new();
     for p in want {
         let q = sh_quote(p);
         // The program counts (Debian's nginx-light or nginx-full serve as well as nginx).
         let script = match pkg {
-            "apt" => format!("command -v {q} >/dev/null 2>&1 || dpkg-query -W -f='${{Status}}' {q} 2>/dev/null | grep -q 'install ok installed'"),
-            _ => format!("command -v {q} >/dev/null 2>&1 || rpm -q {q} >/dev/null 2>&1"),
+            "apt" => format!("{HAS_PROGRAM} {q} || dpkg-query -W -f='${{Status}}' {q} 2>/dev/null | grep -q 'install ok installed'"),
+            _ => format!("{HAS_PROGRAM} {q} || rpm -q {q} >/dev/null 2>&1"),
         };
         if !c.run(&["sh", "-c", &script], None, EXEC_TIMEOUT)?.ok() {
             missing.push((*p).to_string());
