@@ -622,13 +622,13 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
 
     // Phase 2: every host passed; move the files in and (re)start, hosts in parallel.
     let t = Instant::now();
-    let results: Vec<Result<(String, Vec<String>, BTreeMap<String, bool>, Vec<Service>), String>> = std::thread::scope(|s| {
+    let results: Vec<Result<Committed, String>> = std::thread::scope(|s| {
         let jobs: Vec<_> = hosts
             .iter()
             .map(|h| {
                 let halabd = opts.halabd.to_string_lossy().to_string();
                 let rec = record.hosts.get(&h.node.name).cloned().unwrap_or_default();
-                s.spawn(move || commit(h, &halabd, &rec).map(|(changed, files, svcs)| (h.node.name.clone(), changed, files, svcs)))
+                s.spawn(move || commit(h, &halabd, &rec))
             })
             .collect();
         jobs.into_iter().map(|j| j.join().unwrap_or_else(|_| Err("a provisioning thread panicked".to_string()))).collect()
@@ -637,10 +637,10 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     let mut errors = Vec::new();
     for r in results {
         match r {
-            Ok((node, changed, files, svcs)) => {
+            Ok(Committed { node, changed, files, started }) => {
                 let rec = record.hosts.entry(node.clone()).or_default();
                 rec.files.extend(files);
-                for s in svcs {
+                for s in started {
                     if !rec.services.contains(&s) {
                         rec.services.push(s);
                     }
@@ -782,11 +782,19 @@ impl Conn {
     }
 }
 
+/// What [`commit`] did on one host.
+struct Committed {
+    node: String,
+    /// The paths that changed.
+    changed: Vec<String>,
+    /// Files written, with whether the original was kept as FILE.bak.
+    files: BTreeMap<String, bool>,
+    started: Vec<Service>,
+}
+
 /// Moves a checked host's staged files in (keeping the originals as FILE.bak), applies
-/// sysctls, and starts or reloads its services. Returns (changed paths, files written with
-/// whether a .bak was kept, services started).
-#[allow(clippy::type_complexity)]
-fn commit(h: &Host, halabd: &str, rec: &HostRecord) -> Result<(Vec<String>, BTreeMap<String, bool>, Vec<Service>), String> {
+/// sysctls, and starts or reloads its services.
+fn commit(h: &Host, halabd: &str, rec: &HostRecord) -> Result<Committed, String> {
     let m = SshMachine(h.conn.clone());
     let mut files = BTreeMap::new();
     let mut changed = Vec::new();
@@ -826,6 +834,9 @@ fn commit(h: &Host, halabd: &str, rec: &HostRecord) -> Result<(Vec<String>, BTre
         if services::running_pid(&m, svc).is_none() || (h.facts.systemd && !systemd_active(&h.conn, svc)) {
             h.say(&format!("starting {}", svc.name()));
             services::start(&m, svc, halabd).map_err(|e| e.to_string())?;
+            if h.facts.systemd {
+                h.conn.sh("systemctl enable", &format!("systemctl enable --quiet {}", svc.name()))?;
+            }
             started.push(svc);
         } else if touched {
             h.say(&format!("reloading {}", svc.name()));
@@ -833,7 +844,7 @@ fn commit(h: &Host, halabd: &str, rec: &HostRecord) -> Result<(Vec<String>, BTre
         }
     }
     h.say("done");
-    Ok((changed, files, started))
+    Ok(Committed { node: h.node.name.clone(), changed, files, started })
 }
 
 fn systemd_active(c: &Conn, s: Service) -> bool {
