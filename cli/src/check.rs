@@ -12,6 +12,7 @@ use std::process::Command;
 
 use crate::lab::Lab;
 use crate::render::{Artefact, Check};
+use crate::services::sh_quote;
 
 #[derive(Debug)]
 pub struct CheckResult {
@@ -81,10 +82,6 @@ fn tempdir() -> std::io::Result<std::path::PathBuf> {
     Err(std::io::Error::other("no free scratch directory name"))
 }
 
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 fn run_check(root: &Path, a: &Artefact, ifaces: &[String]) -> Result<(), String> {
     let (bin, pkg) = match a.check {
         Check::Haproxy => ("haproxy", "haproxy"),
@@ -95,7 +92,7 @@ fn run_check(root: &Path, a: &Artefact, ifaces: &[String]) -> Result<(), String>
     if !Path::new("/usr/sbin").join(bin).exists() {
         return Err(format!("{bin} is not installed: apt-get install -y {pkg}"));
     }
-    let r = shell_quote(&root.to_string_lossy());
+    let r = sh_quote(&root.to_string_lossy());
     let mut script = String::from("set -e\n");
     for d in ["haproxy", "keepalived", "nginx"] {
         script.push_str(&format!("if [ -d {r}/etc/{d} ] && [ -d /etc/{d} ]; then mount --bind {r}/etc/{d} /etc/{d}; fi\n"));
@@ -103,14 +100,14 @@ fn run_check(root: &Path, a: &Artefact, ifaces: &[String]) -> Result<(), String>
     script.push_str("mount -t tmpfs halab-check /run\nmount -t tmpfs halab-check /var/log\nmkdir -p /var/log/nginx /run/haproxy\n");
     script.push_str("ip link set lo up\n");
     for (i, name) in ifaces.iter().enumerate() {
-        let q = shell_quote(name);
+        let q = sh_quote(name);
         script.push_str(&format!("ip link add {q} type veth peer name hck{i}\nip link set {q} up\n"));
     }
     let cmd = match a.check {
-        Check::Haproxy => format!("exec haproxy -c -f {}", shell_quote(&a.path)),
+        Check::Haproxy => format!("exec haproxy -c -f {}", sh_quote(&a.path)),
         // -l: log to the console, so warnings are on stderr where we read them.
-        Check::Keepalived => format!("exec keepalived -t -l -n -f {}", shell_quote(&a.path)),
-        Check::Nginx => format!("exec nginx -t -q -c {}", shell_quote(&a.path)),
+        Check::Keepalived => format!("exec keepalived -t -l -n -f {}", sh_quote(&a.path)),
+        Check::Nginx => format!("exec nginx -t -q -c {}", sh_quote(&a.path)),
         Check::None => String::new(),
     };
     script.push_str(&cmd);
