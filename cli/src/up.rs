@@ -336,10 +336,15 @@ fn load_applied(dir: &Path) -> Applied {
 }
 
 /// Tears a lab down from its state dir alone (works after a crash of halab or a daemon).
+/// An ssh lab's state dir holds its record instead: its hosts are stopped (not purged).
 pub fn down(state_root: &Path, lab: &str) -> Result<Option<netns::DownReport>, UpError> {
     let dir = state_dir(state_root, lab);
     if !dir.exists() {
         return Ok(None);
+    }
+    if crate::provider::ssh::Record::path(&dir).exists() {
+        crate::provider::ssh::down(&dir, false)?;
+        return Ok(Some(netns::DownReport::default()));
     }
     let report = netns::down(&dir)?;
     let _ = std::fs::remove_dir_all(&dir);

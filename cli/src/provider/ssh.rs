@@ -717,6 +717,17 @@ fn prepare(n: &Node, target: &Target, artefacts: &[Artefact], halabd: &Path, pro
     h.say("staging files");
     // A private staging dir of the login user's: uploads land there, root copies them in.
     h.stage = h.conn.session_stage()?;
+    // Whatever fails from here leaves no staging dir behind.
+    if let Err(e) = stage_and_check(n, &h) {
+        let _ = h.conn.sh("clean up", &format!("rm -rf {}", sh_quote(&h.stage)));
+        return Err(e);
+    }
+    Ok(h)
+}
+
+/// Sends a host's changed files into its staging dir and has the host's real tools check
+/// them where they will live.
+fn stage_and_check(n: &Node, h: &Host) -> Result<(), String> {
     for (k, &i) in h.changed.iter().enumerate() {
         h.conn.upload(&format!("{}/up/{k}", h.stage), &h.items[i].bytes)?;
     }
@@ -755,11 +766,10 @@ fn prepare(n: &Node, target: &Target, artefacts: &[Artefact], halabd: &Path, pro
         if !out.ok() || warned {
             let tool = cmd.split_whitespace().next().unwrap_or("");
             let status = if out.ok() { "exited 0 but warned".to_string() } else { format!("exited with {}", out.code) };
-            let _ = h.conn.sh("clean up", &format!("rm -rf {s}"));
             return Err(format!("node {}: {} rejected by the host's {tool} ({status}):\n    {}", n.name, item.path, first_lines(&text, 12)));
         }
     }
-    Ok(h)
+    Ok(())
 }
 
 impl Conn {
@@ -1118,3 +1128,51 @@ enum Line {
     Sample(crate::cmd::remote_probe::WireSample),
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_host_facts() {
+        let f = parse_facts("os=Debian GNU/Linux 12 (bookworm)\nid=debian\narch=x86_64\nglibc=glibc 2.36\npkg=apt-get\nsystemd=1\n");
+        assert_eq!((f.os.as_str(), f.os_id.as_str(), f.arch.as_str()), ("Debian GNU/Linux 12 (bookworm)", "debian", "x86_64"));
+        assert_eq!((f.glibc, f.pkg.as_deref(), f.systemd), (Some((2, 36)), Some("apt"), true));
+        let f = parse_facts("os=Rocky Linux 9.3 (Blue Onyx)\nid=rocky\narch=aarch64\nglibc=\npkg=dnf\n");
+        assert_eq!((f.glibc, f.pkg.as_deref(), f.systemd), (None, Some("dnf"), false));
+    }
+
+    #[test]
+    fn refuses_hosts_the_binaries_do_not_fit() {
+        let (arch, glibc) = local_facts();
+        let mut f = Facts { arch: arch.clone(), glibc, ..Facts::default() };
+        assert_eq!(binaries_fit("lb1", &f, "halabd"), Ok(()));
+        f.arch = "riscv64".into();
+        let e = binaries_fit("lb1", &f, "halabd").expect_err("another arch");
+        assert!(e.contains("node lb1 is riscv64") && e.contains("hint:"), "{e}");
+        if let Some((major, minor)) = glibc {
+            let f = Facts { arch, glibc: Some((major, minor.saturating_sub(10))), ..Facts::default() };
+            let e = binaries_fit("lb1", &f, "halabd").expect_err("an older glibc");
+            assert!(e.contains("has glibc"), "{e}");
+        }
+    }
+
+    #[test]
+    fn files_belong_to_their_tool_and_service() {
+        assert_eq!(tool_dir("/etc/haproxy/haproxy.cfg"), Some("/etc/haproxy"));
+        assert_eq!(tool_dir("/etc/keepalived/halabd"), Some("/etc/keepalived"));
+        assert_eq!(tool_dir("/etc/hosts"), None);
+        assert_eq!(tool_dir("/etc/haproxyX/y"), None);
+    }
+
+    #[test]
+    fn digests_agree_with_coreutils() {
+        let small = b"frontend main\n".to_vec();
+        let big = vec![7u8; (1 << 20) + 1];
+        for b in [small, big] {
+            use sha2::Digest;
+            let ours: String = sha2::Sha256::digest(&b).iter().map(|x| format!("{x:02x}")).collect();
+            assert_eq!(sha256_hex(&b), ours);
+        }
+    }
+}
