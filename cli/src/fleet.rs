@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn reads_ip_output() {
         let addr = "2: eth0    inet 192.168.0.141/24 brd 192.168.0.255 scope global eth0\\       valid_lft forever\n2: eth0    inet 192.168.0.130/32 scope global eth0\n";
-        assert_eq!(super::parse_addresses(addr), vec!["192.168.0.141".parse::<std::net::Ipv4Addr>().unwrap(), "192.168.0.130".parse().unwrap()]);
+        assert_eq!(super::parse_addresses(addr), vec![std::net::Ipv4Addr::new(192, 168, 0, 141), std::net::Ipv4Addr::new(192, 168, 0, 130)]);
         let neigh = "192.168.0.130 dev eth0 lladdr 02:00:00:00:00:05 REACHABLE\n";
         assert_eq!(super::parse_arp(neigh), Some(("02:00:00:00:00:05".to_string(), "REACHABLE".to_string())));
         assert_eq!(super::parse_arp("192.168.0.130 dev eth0 FAILED\n"), None);
