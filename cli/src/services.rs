@@ -209,8 +209,11 @@ pub fn stop(m: &dyn Machine, s: Service, how: Stop) -> Result<bool, ServiceError
     let Some(pid) = running_pid(m, s) else { return Ok(false) };
     let p = pid.to_string();
     let script = match how {
-        // The children first-level and below (nginx workers, keepalived's VRRP child).
-        Stop::Kill => format!("kill -KILL {p} $(cat /proc/{p}/task/*/children 2>/dev/null) $(for c in $(cat /proc/{p}/task/*/children 2>/dev/null); do cat /proc/$c/task/*/children 2>/dev/null; done)"),
+        // The children first-level and below (nginx workers, keepalived's VRRP child), all
+        // stopped before any is killed: keepalived's VRRP child gets SIGTERM when its parent
+        // dies (PR_SET_PDEATHSIG) and, if it could still run, would shut down cleanly with a
+        // priority-0 advert: a graceful stop, not a crash. Seen once in CI under load.
+        Stop::Kill => format!("all=\"{p} $(cat /proc/{p}/task/*/children 2>/dev/null) $(for c in $(cat /proc/{p}/task/*/children 2>/dev/null); do cat /proc/$c/task/*/children 2>/dev/null; done)\"; kill -STOP $all; kill -KILL $all"),
         Stop::Graceful if m.systemd() => format!("systemctl stop {}", s.name()),
         Stop::Graceful => format!("kill -TERM {p}"),
     };
