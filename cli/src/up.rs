@@ -79,11 +79,6 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     }
     let start = Instant::now();
     let mut report = UpReport::default();
-    let stage = |report: &mut UpReport, name: &str, since: Instant, opts: &mut UpOptions| {
-        let took = since.elapsed();
-        (opts.progress)(&format!("  {name:<28} {:>7.1} ms", took.as_secs_f64() * 1e3));
-        report.stages.push((name.to_string(), took));
-    };
     let artefacts = render_and_check(lab, opts, &mut report)?;
     preflight(lab)?;
     let dir = state_dir(&opts.state_root, &lab.name);
@@ -103,19 +98,19 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
         }
     }
     save_applied(&dir, lab, &artefacts)?;
-    stage(&mut report, "write files", t, opts);
+    stage_time(&mut report, "write files", t, opts);
     let t = Instant::now();
     let handle = netns::up(&plan(lab, &dir, &artefacts), &opts.init)?;
-    stage(&mut report, "namespaces and links", t, opts);
+    stage_time(&mut report, "namespaces and links", t, opts);
     // From here on, a failure tears the lab down again: nothing half-built stays.
     let result = (|| {
         let t = Instant::now();
         start_services(lab, &handle, &opts.halabd)?;
-        stage(&mut report, "start daemons", t, opts);
+        stage_time(&mut report, "start daemons", t, opts);
         let t = Instant::now();
         let fleet = crate::fleet::NetnsFleet::open(lab, &dir).map_err(|e| UpError::NotReady { timeout: Duration::ZERO, what: e })?;
         wait_ready(lab, &fleet)?;
-        stage(&mut report, "ready (VIP held, 200 via VIP)", t, opts);
+        stage_time(&mut report, "ready (VIP held, 200 via VIP)", t, opts);
         Ok::<(), UpError>(())
     })();
     match result {
@@ -131,23 +126,25 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     }
 }
 
+/// Records how long a stage of `up` took, and says so on the progress line.
+pub fn stage_time(report: &mut UpReport, name: &str, since: Instant, opts: &mut UpOptions) {
+    let took = since.elapsed();
+    (opts.progress)(&format!("  {name:<34} {:>7.1} ms", took.as_secs_f64() * 1e3));
+    report.stages.push((name.to_string(), took));
+}
+
 /// Renders every file and has the real tools check each on this machine: nothing reaches a
 /// machine before both passed.
 pub fn render_and_check(lab: &Lab, opts: &mut UpOptions, report: &mut UpReport) -> Result<Vec<Artefact>, UpError> {
-    let mut stage = |name: &str, since: Instant| {
-        let took = since.elapsed();
-        (opts.progress)(&format!("  {name:<28} {:>7.1} ms", took.as_secs_f64() * 1e3));
-        report.stages.push((name.to_string(), took));
-    };
     let t = Instant::now();
     let artefacts = render::render(lab, &Templates::embedded()?)?;
-    stage("render", t);
+    stage_time(report, "render", t, opts);
     let t = Instant::now();
     let rejected: Vec<String> = check_all(lab, &artefacts).into_iter().filter_map(|r| r.result.err().map(|e| format!("{} {} ({}): {e}", r.node, r.path, r.tool))).collect();
     if !rejected.is_empty() {
         return Err(UpError::Rejected(rejected.join("\n")));
     }
-    stage("check configs (real tools)", t);
+    stage_time(report, "check configs (real tools)", t, opts);
     Ok(artefacts)
 }
 

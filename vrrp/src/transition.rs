@@ -101,42 +101,16 @@ impl Instance {
         advert: &Advert,
         out: &mut Vec<Action>,
     ) {
-        // RFC 5798 6.4.3: Cancel Adver_Timer.
-        self.cancel(out);
-        // halab split-brain heal: one last advert at our priority, so the winner learns there
-        // was contention (a lower-priority master) and re-claims the VIPs with gratuitous ARPs
-        // (clients may still point at us). Not priority 0: keepalived answers a lower priority
-        // with gratuitous ARPs but priority 0 only with an advert, and other backups would arm
-        // Skew_Time on a priority 0.
-        if self.config.improvements.split_brain_heal {
-            out.push(Action::SendAdvert {
-                advert: self.template.with_priority(self.priority),
-            });
-        }
-        // RFC 5798 6.4.2: a backup MUST NOT answer ARP for, or accept, the VIPs.
-        out.push(Action::RemoveVips {
-            vips: self.config.vips.clone(),
-        });
-        // RFC 5798 6.4.3: Master_Adver_Interval from the advert (VRRPv3), recompute Skew_Time
-        // and Master_Down_Interval, set Master_Down_Timer.
+        // RFC 5798 6.4.3: Master_Adver_Interval from the advert (VRRPv3), then Skew_Time and
+        // Master_Down_Interval recomputed from it when the timer is set.
         if self.config.version == Version::V3 {
             self.master_adver_int_cs = advert.interval_cs();
         }
-        self.state = State::Backup;
-        self.master = Some(src);
-        self.preempt_at = None;
-        self.takeover_reason = Reason::MasterDown;
-        let at = now.plus_micros(self.master_down_us());
-        self.arm(Timer::MasterDown, at, out);
         let reason = Reason::HigherPriority {
             src,
             priority: advert.priority(),
         };
-        out.push(Action::StateChanged {
-            from: State::Master,
-            to: State::Backup,
-            reason,
-        });
+        self.leave_master(now, Some(src), reason, out);
     }
 
     /// keepalived `vrrp_sync_master` / `vrrp_sync_backup`: the group moves this member.
@@ -155,19 +129,24 @@ impl Instance {
                 };
                 self.become_master(now, reason, out);
             }
-            (State::Master, State::Backup) => self.sync_step_down(now, out),
+            (State::Master, State::Backup) => self.leave_master(now, None, Reason::SyncGroup, out),
             (from, to) => out.push(Action::Ignored {
                 reason: IgnoreReason::NoSync { from, to },
             }),
         }
     }
 
-    /// keepalived `vrrp_state_leave_master(isync, false)` with `wantstate` BACKUP: like
-    /// stepping down for a better advert, but nobody on this network told us who is master.
-    fn sync_step_down(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+    /// Master => Backup, for a better advert (`master` is its sender) or because the sync
+    /// group steps down (keepalived `vrrp_state_leave_master(isync, false)` with `wantstate`
+    /// BACKUP: nobody on this network told us who is master).
+    fn leave_master(&mut self, now: Timestamp, master: Option<Ipv4Addr>, reason: Reason, out: &mut Vec<Action>) {
+        // RFC 5798 6.4.3: Cancel Adver_Timer.
         self.cancel(out);
-        // halab split-brain heal: as in step_down, one last advert at our priority so a
-        // master on this network re-claims the VIPs with gratuitous ARPs.
+        // halab split-brain heal: one last advert at our priority, so the winner learns there
+        // was contention (a lower-priority master) and re-claims the VIPs with gratuitous ARPs
+        // (clients may still point at us). Not priority 0: keepalived answers a lower priority
+        // with gratuitous ARPs but priority 0 only with an advert, and other backups would arm
+        // Skew_Time on a priority 0.
         if self.config.improvements.split_brain_heal {
             out.push(Action::SendAdvert {
                 advert: self.template.with_priority(self.priority),
@@ -178,17 +157,17 @@ impl Instance {
             vips: self.config.vips.clone(),
         });
         self.state = State::Backup;
-        self.master = None;
+        self.master = master;
         self.preempt_at = None;
         self.held = false;
         self.takeover_reason = Reason::MasterDown;
-        // keepalived: ms_down_timer = 3 * master_adver_int + skew (ours, as master).
+        // RFC 5798 6.4.3 / keepalived: Master_Down_Timer = 3 * Master_Adver_Interval + Skew_Time.
         let at = now.plus_micros(self.master_down_us());
         self.arm(Timer::MasterDown, at, out);
         out.push(Action::StateChanged {
             from: State::Master,
             to: State::Backup,
-            reason: Reason::SyncGroup,
+            reason,
         });
     }
 

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::probe::{self, Reply};
+use crate::scenario::sampler::probe_once;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WireSample {
@@ -103,15 +104,8 @@ pub fn probe_main(a: &ProbeArgs) -> i32 {
             say("paused");
         }
         if !paused.load(Ordering::SeqCst) {
-            let t = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
-            let r = probe::get(a.target, "/", Duration::from_millis(500), None);
-            let took = u32::try_from(tick.elapsed().as_millis()).unwrap_or(u32::MAX);
-            let (backend, error) = match r {
-                Ok(rep) if (200..400).contains(&rep.status) => (Some(rep.backend()), None),
-                Ok(rep) => (None, Some(format!("HTTP {}", rep.status))),
-                Err(e) => (None, Some(crate::scenario::sampler::short_error(&e))),
-            };
-            say(&serde_json::to_string(&WireSample { t, took, backend, error }).unwrap_or_default());
+            let s = probe_once(a.target, u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX));
+            say(&serde_json::to_string(&WireSample { t: s.t_ms, took: s.took_ms, backend: s.backend, error: s.error }).unwrap_or_default());
         }
         if let Some(rest) = Duration::from_millis(10).checked_sub(tick.elapsed()) {
             std::thread::sleep(rest);

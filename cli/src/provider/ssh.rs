@@ -16,7 +16,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use openssh::{KnownHosts, Session, SessionBuilder};
@@ -30,7 +30,7 @@ use crate::probe::Reply;
 use crate::render::{Artefact, Check};
 use crate::scenario::sampler::Shared;
 use crate::services::{self, HALABD_ON_MACHINE, Machine, Output, Service, sh_quote};
-use crate::up::{UpError, UpOptions, UpReport};
+use crate::up::{UpError, UpOptions, UpReport, stage_time};
 
 /// Where halab keeps its own things on a host: the probe binary for client nodes.
 pub const HALAB_DIR: &str = "/var/lib/halab";
@@ -130,6 +130,8 @@ pub struct Conn {
     pub target: Target,
     session: Arc<Session>,
     sftp: tokio::sync::Mutex<Option<Sftp>>,
+    /// Whether the host runs systemd, asked once.
+    systemd: OnceLock<bool>,
 }
 
 impl Conn {
@@ -148,7 +150,7 @@ impl Conn {
             b.config_file(c);
         }
         let session = runtime().block_on(b.connect(&t.host)).map_err(|e| connect_error(t, &e))?;
-        Ok(Conn { target: t.clone(), session: Arc::new(session), sftp: tokio::sync::Mutex::new(None) })
+        Ok(Conn { target: t.clone(), session: Arc::new(session), sftp: tokio::sync::Mutex::new(None), systemd: OnceLock::new() })
     }
 
     fn root(&self) -> bool {
@@ -273,25 +275,10 @@ impl Machine for SshMachine {
     }
 
     fn systemd(&self) -> bool {
-        self.0.session_systemd()
+        *self.0.systemd.get_or_init(|| self.0.run(&["test", "-d", "/run/systemd/system"], None, EXEC_TIMEOUT).is_ok_and(|o| o.ok()))
     }
 }
 
-impl Conn {
-    fn session_systemd(&self) -> bool {
-        static CACHE: OnceLock<Mutex<BTreeMap<String, bool>>> = OnceLock::new();
-        let cache = CACHE.get_or_init(Default::default);
-        let key = format!("{}|{}", self.target.node, self.target.host);
-        if let Some(v) = cache.lock().ok().and_then(|c| c.get(&key).copied()) {
-            return v;
-        }
-        let v = self.run(&["test", "-d", "/run/systemd/system"], None, EXEC_TIMEOUT).is_ok_and(|o| o.ok());
-        if let Ok(mut c) = cache.lock() {
-            c.insert(key, v);
-        }
-        v
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Host facts
@@ -544,6 +531,28 @@ impl Host {
     }
 }
 
+/// `f` on every item, each on its own thread (hosts are provisioned in parallel); the
+/// results in order, a panic counted as a failure.
+fn per_host<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Result<R, String> + Sync) -> Vec<Result<R, String>> {
+    std::thread::scope(|s| {
+        let jobs: Vec<_> = items.iter().map(|x| s.spawn(|| f(x))).collect();
+        jobs.into_iter().map(|j| j.join().unwrap_or_else(|_| Err("a provisioning thread panicked".to_string()))).collect()
+    })
+}
+
+/// Splits results into the successes and the error messages.
+fn split<R>(results: Vec<Result<R, String>>) -> (Vec<R>, Vec<String>) {
+    let mut ok = Vec::new();
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(x) => ok.push(x),
+            Err(e) => errors.push(e),
+        }
+    }
+    (ok, errors)
+}
+
 pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     let start = Instant::now();
     let mut report = UpReport::default();
@@ -566,38 +575,22 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     let style = indicatif::ProgressStyle::with_template("  {prefix:<14} {spinner} {wide_msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
     let t = Instant::now();
     // Phase 1, every host in parallel: connect, facts, packages, stage and check the files.
-    let prepared: Vec<Result<Host, String>> = std::thread::scope(|s| {
-        let jobs: Vec<_> = nodes
-            .iter()
-            .map(|n| {
-                let bar = multi.add(indicatif::ProgressBar::new_spinner());
-                bar.set_style(style.clone());
-                bar.set_prefix(n.name.clone());
-                bar.enable_steady_tick(Duration::from_millis(120));
-                let target = targets.get(&n.name).cloned();
-                let probe_here = probe_node.as_deref() == Some(n.name.as_str());
-                let (artefacts, halabd) = (&artefacts, opts.halabd.as_path());
-                s.spawn(move || {
-                    let target = target.ok_or_else(|| format!("node {} has no ssh section", n.name))?;
-                    let r = prepare(n, &target, artefacts, halabd, probe_here, bar.clone());
-                    match &r {
-                        Ok(h) => bar.finish_with_message(format!("checked: {} file(s) to change, {} package(s) installed ({})", h.changed.len(), h.installed.len(), h.facts.os)),
-                        Err(e) => bar.finish_with_message(format!("FAILED: {}", e.lines().next().unwrap_or(""))),
-                    }
-                    r
-                })
-            })
-            .collect();
-        jobs.into_iter().map(|j| j.join().unwrap_or_else(|_| Err("a provisioning thread panicked".to_string()))).collect()
-    });
-    let mut hosts = Vec::new();
-    let mut errors = Vec::new();
-    for r in prepared {
-        match r {
-            Ok(h) => hosts.push(h),
-            Err(e) => errors.push(e),
+    let halabd = opts.halabd.as_path();
+    let prepared = per_host(&nodes, |n| {
+        let bar = multi.add(indicatif::ProgressBar::new_spinner());
+        bar.set_style(style.clone());
+        bar.set_prefix(n.name.clone());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        let target = targets.get(&n.name).ok_or_else(|| format!("node {} has no ssh section", n.name))?;
+        let probe_here = probe_node.as_deref() == Some(n.name.as_str());
+        let r = prepare(n, target, &artefacts, halabd, probe_here, bar.clone());
+        match &r {
+            Ok(h) => bar.finish_with_message(format!("checked: {} file(s) to change, {} package(s) installed ({})", h.changed.len(), h.installed.len(), h.facts.os)),
+            Err(e) => bar.finish_with_message(format!("FAILED: {}", e.lines().next().unwrap_or(""))),
         }
-    }
+        r
+    });
+    let (hosts, errors) = split(prepared);
     for h in &hosts {
         let rec = record.hosts.entry(h.node.name.clone()).or_default();
         rec.target = targets.get(&h.node.name).cloned();
@@ -622,33 +615,18 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
 
     // Phase 2: every host passed; move the files in and (re)start, hosts in parallel.
     let t = Instant::now();
-    let results: Vec<Result<Committed, String>> = std::thread::scope(|s| {
-        let jobs: Vec<_> = hosts
-            .iter()
-            .map(|h| {
-                let halabd = opts.halabd.to_string_lossy().to_string();
-                let rec = record.hosts.get(&h.node.name).cloned().unwrap_or_default();
-                s.spawn(move || commit(h, &halabd, &rec))
-            })
-            .collect();
-        jobs.into_iter().map(|j| j.join().unwrap_or_else(|_| Err("a provisioning thread panicked".to_string()))).collect()
-    });
+    let halabd = opts.halabd.to_string_lossy().to_string();
+    let (done, errors) = split(per_host(&hosts, |h| commit(h, &halabd, &record.hosts.get(&h.node.name).cloned().unwrap_or_default())));
     let mut changes = Vec::new();
-    let mut errors = Vec::new();
-    for r in results {
-        match r {
-            Ok(Committed { node, changed, files, started }) => {
-                let rec = record.hosts.entry(node.clone()).or_default();
-                rec.files.extend(files);
-                for s in started {
-                    if !rec.services.contains(&s) {
-                        rec.services.push(s);
-                    }
-                }
-                changes.extend(changed.into_iter().map(|p| format!("{node} {p}")));
+    for Committed { node, changed, files, started } in done {
+        let rec = record.hosts.entry(node.clone()).or_default();
+        rec.files.extend(files);
+        for s in started {
+            if !rec.services.contains(&s) {
+                rec.services.push(s);
             }
-            Err(e) => errors.push(e),
         }
+        changes.extend(changed.into_iter().map(|p| format!("{node} {p}")));
     }
     record.save(&dir)?;
     if !errors.is_empty() {
@@ -668,11 +646,6 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     Ok(report)
 }
 
-fn stage_time(report: &mut UpReport, name: &str, since: Instant, opts: &mut UpOptions) {
-    let took = since.elapsed();
-    (opts.progress)(&format!("  {name:<34} {:>7.1} ms", took.as_secs_f64() * 1e3));
-    report.stages.push((name.to_string(), took));
-}
 
 /// The client node the probe runs on over ssh, if the lab reaches it (an `ssh` section, or a
 /// vagrant VM); else the probe runs on this machine.
@@ -890,21 +863,13 @@ pub struct DownReport {
 /// own dir. The record goes once every host is done.
 pub fn down(state_dir: &Path, purge: bool) -> Result<Option<DownReport>, UpError> {
     let Some(record) = Record::load(state_dir) else { return Ok(None) };
-    let results: Vec<Result<(usize, usize, usize), String>> = std::thread::scope(|s| {
-        let jobs: Vec<_> = record.hosts.iter().map(|(node, rec)| s.spawn(move || down_host(node, rec, purge))).collect();
-        jobs.into_iter().map(|j| j.join().unwrap_or_else(|_| Err("a down thread panicked".into()))).collect()
-    });
+    let hosts: Vec<(&String, &HostRecord)> = record.hosts.iter().collect();
+    let (done, errors) = split(per_host(&hosts, |(node, rec)| down_host(node, rec, purge)));
     let mut r = DownReport { hosts: record.hosts.len(), ..DownReport::default() };
-    let mut errors = Vec::new();
-    for x in results {
-        match x {
-            Ok((a, b, c)) => {
-                r.stopped += a;
-                r.removed_files += b;
-                r.removed_packages += c;
-            }
-            Err(e) => errors.push(e),
-        }
+    for (a, b, c) in done {
+        r.stopped += a;
+        r.removed_files += b;
+        r.removed_packages += c;
     }
     if !errors.is_empty() {
         return Err(UpError::Remote(format!("down failed on {} host(s); the record stays in {} for another try:\n{}", errors.len(), state_dir.display(), errors.join("\n"))));
@@ -977,23 +942,12 @@ impl SshFleet {
     /// Connects to every host of the lab (in parallel).
     pub fn connect(lab: &Lab, state_dir: &Path) -> Result<SshFleet, String> {
         let targets: BTreeMap<String, Target> = resolve_targets(lab, state_dir)?.into_iter().map(|t| (t.node.clone(), t)).collect();
-        let conns: Vec<Result<(String, Arc<Conn>), String>> = std::thread::scope(|s| {
-            let jobs: Vec<_> = targets.values().map(|t| s.spawn(move || Conn::connect(t).map(|c| (t.node.clone(), Arc::new(c))))).collect();
-            jobs.into_iter().map(|j| j.join().unwrap_or_else(|_| Err("a connect thread panicked".into()))).collect()
-        });
-        let mut map = BTreeMap::new();
-        let mut errors = Vec::new();
-        for c in conns {
-            match c {
-                Ok((n, c)) => {
-                    map.insert(n, c);
-                }
-                Err(e) => errors.push(e),
-            }
-        }
+        let list: Vec<&Target> = targets.values().collect();
+        let (conns, errors) = split(per_host(&list, |t| Conn::connect(t).map(|c| (t.node.clone(), Arc::new(c)))));
         if !errors.is_empty() {
             return Err(errors.join("\n"));
         }
+        let map: BTreeMap<String, Arc<Conn>> = conns.into_iter().collect();
         Ok(SshFleet { conns: map, client: remote_client(lab, &targets).map(|c| c.name.clone()) })
     }
 

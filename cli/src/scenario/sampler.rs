@@ -121,16 +121,9 @@ pub fn probe_loop(sh: &Shared, target: SocketAddr, t0: Instant) {
         // pause sees the request coming, or the probe sees the pause.
         sh.in_flight.store(true, Ordering::SeqCst);
         if !sh.paused.load(Ordering::SeqCst) {
-            let t_ms = ms(t0);
-            let r = probe::get(target, "/", PROBE_TIMEOUT, None);
-            let took_ms = u32::try_from(tick.elapsed().as_millis()).unwrap_or(u32::MAX);
-            let (backend, error) = match r {
-                Ok(rep) if (200..400).contains(&rep.status) => (Some(rep.backend()), None),
-                Ok(rep) => (None, Some(format!("HTTP {}", rep.status))),
-                Err(e) => (None, Some(short_error(&e))),
-            };
+            let sample = probe_once(target, ms(t0));
             if let Ok(mut s) = sh.samples.lock() {
-                s.push(Sample { t_ms, took_ms, backend, error });
+                s.push(sample);
             }
         }
         sh.in_flight.store(false, Ordering::SeqCst);
@@ -140,8 +133,21 @@ pub fn probe_loop(sh: &Shared, target: SocketAddr, t0: Instant) {
     }
 }
 
+/// One probe request at `t_ms`: who answered, or what failed.
+pub fn probe_once(target: SocketAddr, t_ms: u64) -> Sample {
+    let tick = Instant::now();
+    let r = probe::get(target, "/", PROBE_TIMEOUT, None);
+    let took_ms = u32::try_from(tick.elapsed().as_millis()).unwrap_or(u32::MAX);
+    let (backend, error) = match r {
+        Ok(rep) if (200..400).contains(&rep.status) => (Some(rep.backend()), None),
+        Ok(rep) => (None, Some(format!("HTTP {}", rep.status))),
+        Err(e) => (None, Some(short_error(&e))),
+    };
+    Sample { t_ms, took_ms, backend, error }
+}
+
 /// "connection refused", "timed out": what an operator would read in curl's output.
-pub fn short_error(e: &probe::ProbeError) -> String {
+fn short_error(e: &probe::ProbeError) -> String {
     let s = e.to_string();
     if s.contains("refused") {
         "connection refused".into()
