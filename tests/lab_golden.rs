@@ -15,9 +15,15 @@ fn every_lab_renders_as_its_golden_files() {
     let t = Templates::embedded().expect("embedded templates parse");
     let mut failures = Vec::new();
     let all = labs();
-    assert!(all.len() >= 6, "expected labs/seed000..seed004 and labs/minimal, found {all:?}");
+    assert!(
+        all.len() >= 6,
+        "expected labs/seed000..seed004 and labs/minimal, found {all:?}"
+    );
     for dir in all {
-        let name = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let lab = match lab::load_with_env(&dir.join("lab.yaml"), &env) {
             Ok(l) => l,
             Err(e) => {
@@ -31,7 +37,10 @@ fn every_lab_renders_as_its_golden_files() {
         for a in &artefacts {
             manifest.push_str(&format!("{:o} {} {}\n", a.mode, a.node, a.path));
             let text = String::from_utf8(a.bytes.clone()).expect("rendered text is UTF-8");
-            if let Some(d) = golden(&gdir.join(&a.node).join(a.path.trim_start_matches('/')), &text) {
+            if let Some(d) = golden(
+                &gdir.join(&a.node).join(a.path.trim_start_matches('/')),
+                &text,
+            ) {
                 failures.push(d);
             }
         }
@@ -46,17 +55,35 @@ fn every_lab_renders_as_its_golden_files() {
 fn secrets_come_from_the_environment_and_files_holding_them_are_private() {
     // Input: seed000 with HALAB_VRRP_PASS and HALAB_STATS_PASSWORD set.
     // Output: the values in keepalived.conf / haproxy.cfg, both mode 0600, and never in Debug output.
-    let env: HashMap<String, String> = [("HALAB_VRRP_PASS".to_string(), "vr7Pw".to_string()), ("HALAB_STATS_PASSWORD".to_string(), "St4tsPw".to_string())].into();
-    let lab = lab::load_with_env(&root().join("labs/seed000/lab.yaml"), &env).expect("seed000 validates");
+    let env: HashMap<String, String> = [
+        ("HALAB_VRRP_PASS".to_string(), "vr7Pw".to_string()),
+        ("HALAB_STATS_PASSWORD".to_string(), "St4tsPw".to_string()),
+    ]
+    .into();
+    let lab =
+        lab::load_with_env(&root().join("labs/seed000/lab.yaml"), &env).expect("seed000 validates");
     let debug = format!("{lab:?}");
-    assert!(!debug.contains("vr7Pw") && !debug.contains("St4tsPw"), "a secret leaked into Debug output");
+    assert!(
+        !debug.contains("vr7Pw") && !debug.contains("St4tsPw"),
+        "a secret leaked into Debug output"
+    );
     let json = serde_json_string(&lab);
-    assert!(!json.contains("vr7Pw") && !json.contains("St4tsPw"), "a secret leaked into JSON output");
-    let artefacts = render::render(&lab, &Templates::embedded().expect("templates")).expect("render");
-    let ka = artefacts.iter().find(|a| a.path == "/etc/keepalived/keepalived.conf").expect("keepalived.conf");
+    assert!(
+        !json.contains("vr7Pw") && !json.contains("St4tsPw"),
+        "a secret leaked into JSON output"
+    );
+    let artefacts =
+        render::render(&lab, &Templates::embedded().expect("templates")).expect("render");
+    let ka = artefacts
+        .iter()
+        .find(|a| a.path == "/etc/keepalived/keepalived.conf")
+        .expect("keepalived.conf");
     assert!(String::from_utf8_lossy(&ka.bytes).contains("auth_pass vr7Pw"));
     assert_eq!(ka.mode, 0o600);
-    let hp = artefacts.iter().find(|a| a.path == "/etc/haproxy/haproxy.cfg").expect("haproxy.cfg");
+    let hp = artefacts
+        .iter()
+        .find(|a| a.path == "/etc/haproxy/haproxy.cfg")
+        .expect("haproxy.cfg");
     assert!(String::from_utf8_lossy(&hp.bytes).contains("stats auth lemp:St4tsPw"));
     assert_eq!(hp.mode, 0o600);
 }
@@ -68,20 +95,31 @@ fn serde_json_string(lab: &halab::lab::Lab) -> String {
 
 #[test]
 fn an_unset_secret_without_default_is_an_error_naming_the_variable() {
-    let text = std::fs::read_to_string(root().join("labs/seed000/lab.yaml")).expect("read").replace("${HALAB_VRRP_PASS:-12345}", "${HALAB_TEST_UNSET_VAR}");
+    let text = std::fs::read_to_string(root().join("labs/seed000/lab.yaml"))
+        .expect("read")
+        .replace("${HALAB_VRRP_PASS:-12345}", "${HALAB_TEST_UNSET_VAR}");
     let env: HashMap<String, String> = HashMap::new();
-    let err = lab::parse(std::path::Path::new("labs/seed000/lab.yaml"), &text, &env).expect_err("must fail");
+    let err = lab::parse(std::path::Path::new("labs/seed000/lab.yaml"), &text, &env)
+        .expect_err("must fail");
     let msg = err.to_string();
-    assert!(msg.contains("environment variable `HALAB_TEST_UNSET_VAR` is not set"), "{msg}");
+    assert!(
+        msg.contains("environment variable `HALAB_TEST_UNSET_VAR` is not set"),
+        "{msg}"
+    );
     assert!(msg.contains("vrrp[0].auth.pass"), "{msg}");
 }
 
 #[test]
 fn a_template_with_an_undefined_variable_fails_with_its_name_and_line() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("hosts.j2"), "line one\n{{ node.name }}\n{{ node.no_such_field }}\n").expect("write");
+    std::fs::write(
+        dir.path().join("hosts.j2"),
+        "line one\n{{ node.name }}\n{{ node.no_such_field }}\n",
+    )
+    .expect("write");
     let t = Templates::with_overrides(Some(dir.path())).expect("templates");
-    let lab = lab::load_with_env(&root().join("labs/minimal/lab.yaml"), &HashMap::new()).expect("minimal validates");
+    let lab = lab::load_with_env(&root().join("labs/minimal/lab.yaml"), &HashMap::new())
+        .expect("minimal validates");
     let err = render::render(&lab, &t).expect_err("strict undefined must fail");
     let msg = err.to_string();
     assert!(msg.contains("hosts.j2:3"), "{msg}");

@@ -16,7 +16,8 @@ fn every_lab_passes_haproxy_keepalived_and_nginx_checks() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for dir in labs() {
-        let lab = lab::load_with_env(&dir.join("lab.yaml"), &HashMap::new()).expect("lab validates");
+        let lab =
+            lab::load_with_env(&dir.join("lab.yaml"), &HashMap::new()).expect("lab validates");
         let artefacts = render::render(&lab, &t).expect("render");
         for r in check_all(&lab, &artefacts) {
             checked += 1;
@@ -25,25 +26,45 @@ fn every_lab_passes_haproxy_keepalived_and_nginx_checks() {
             }
         }
     }
-    assert!(checked >= 20, "expected every lab's configs to be checked, got {checked}");
+    assert!(
+        checked >= 20,
+        "expected every lab's configs to be checked, got {checked}"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 /// Renders labs/minimal with one template replaced, and returns the check results of the
 /// files `tool` checks.
-fn check_with_override(template: &str, edit: impl Fn(&str) -> String, tool: &str) -> Vec<Result<(), String>> {
+fn check_with_override(
+    template: &str,
+    edit: impl Fn(&str) -> String,
+    tool: &str,
+) -> Vec<Result<(), String>> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let original = render::EMBEDDED.iter().find(|(n, _)| *n == template).expect("template exists").1;
+    let original = render::EMBEDDED
+        .iter()
+        .find(|(n, _)| *n == template)
+        .expect("template exists")
+        .1;
     std::fs::write(dir.path().join(template), edit(original)).expect("write override");
     let t = Templates::with_overrides(Some(dir.path())).expect("templates");
-    let lab = lab::load_with_env(&root().join("labs/minimal/lab.yaml"), &HashMap::new()).expect("minimal validates");
+    let lab = lab::load_with_env(&root().join("labs/minimal/lab.yaml"), &HashMap::new())
+        .expect("minimal validates");
     let artefacts = render::render(&lab, &t).expect("render");
-    check_all(&lab, &artefacts).into_iter().filter(|r| r.tool == tool).map(|r| r.result).collect()
+    check_all(&lab, &artefacts)
+        .into_iter()
+        .filter(|r| r.tool == tool)
+        .map(|r| r.result)
+        .collect()
 }
 
 #[test]
 fn haproxy_check_rejects_an_unknown_keyword() {
-    let results = check_with_override("haproxy.cfg.j2", |s| s.replace("    retries ", "    retriez "), "haproxy");
+    let results = check_with_override(
+        "haproxy.cfg.j2",
+        |s| s.replace("    retries ", "    retriez "),
+        "haproxy",
+    );
     assert!(!results.is_empty());
     for r in results {
         let e = r.expect_err("haproxy -c must reject `retriez`");
@@ -54,7 +75,11 @@ fn haproxy_check_rejects_an_unknown_keyword() {
 #[test]
 fn haproxy_check_treats_a_warning_as_failure() {
     // A frontend without timeouts makes haproxy -c warn but exit 0.
-    let results = check_with_override("haproxy.cfg.j2", |s| s.replace("    timeout {{", "    #timeout {{"), "haproxy");
+    let results = check_with_override(
+        "haproxy.cfg.j2",
+        |s| s.replace("    timeout {{", "    #timeout {{"),
+        "haproxy",
+    );
     for r in results {
         let e = r.expect_err("a warning is a failure");
         assert!(e.contains("WARNING"), "{e}");
@@ -63,13 +88,21 @@ fn haproxy_check_treats_a_warning_as_failure() {
 
 #[test]
 fn keepalived_check_rejects_an_unknown_keyword_and_a_missing_interface() {
-    let results = check_with_override("keepalived.conf.j2", |s| s.replace("    priority {{", "    priorty {{"), "keepalived");
+    let results = check_with_override(
+        "keepalived.conf.j2",
+        |s| s.replace("    priority {{", "    priorty {{"),
+        "keepalived",
+    );
     assert!(!results.is_empty());
     for r in results {
         let e = r.expect_err("keepalived -t must reject `priorty`");
         assert!(e.contains("priorty"), "{e}");
     }
-    let results = check_with_override("keepalived.conf.j2", |s| s.replace("    interface {{ v.interface }}", "    interface nosuchif0"), "keepalived");
+    let results = check_with_override(
+        "keepalived.conf.j2",
+        |s| s.replace("    interface {{ v.interface }}", "    interface nosuchif0"),
+        "keepalived",
+    );
     for r in results {
         let e = r.expect_err("keepalived warns about a missing interface");
         assert!(e.contains("nosuchif0"), "{e}");
@@ -78,7 +111,11 @@ fn keepalived_check_rejects_an_unknown_keyword_and_a_missing_interface() {
 
 #[test]
 fn nginx_check_rejects_a_bad_directive() {
-    let results = check_with_override("nginx.conf.j2", |s| s.replace("worker_processes 1;", "worker_processes one;"), "nginx");
+    let results = check_with_override(
+        "nginx.conf.j2",
+        |s| s.replace("worker_processes 1;", "worker_processes one;"),
+        "nginx",
+    );
     assert!(!results.is_empty());
     for r in results {
         let e = r.expect_err("nginx -t must reject it");
@@ -89,11 +126,27 @@ fn nginx_check_rejects_a_bad_directive() {
 #[test]
 fn checks_leave_the_host_untouched() {
     let before = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
-    let links_before = std::process::Command::new("ip").args(["-o", "link"]).output().expect("ip").stdout;
-    let lab = lab::load_with_env(&root().join("labs/minimal/lab.yaml"), &HashMap::new()).expect("minimal");
+    let links_before = std::process::Command::new("ip")
+        .args(["-o", "link"])
+        .output()
+        .expect("ip")
+        .stdout;
+    let lab = lab::load_with_env(&root().join("labs/minimal/lab.yaml"), &HashMap::new())
+        .expect("minimal");
     let artefacts = render::render(&lab, &Templates::embedded().expect("t")).expect("render");
     assert!(check_all(&lab, &artefacts).iter().all(|r| r.result.is_ok()));
-    assert_eq!(before, std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo"), "a check changed the host's mounts");
-    let links_after = std::process::Command::new("ip").args(["-o", "link"]).output().expect("ip").stdout;
-    assert_eq!(links_before, links_after, "a check changed the host's links");
+    assert_eq!(
+        before,
+        std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo"),
+        "a check changed the host's mounts"
+    );
+    let links_after = std::process::Command::new("ip")
+        .args(["-o", "link"])
+        .output()
+        .expect("ip")
+        .stdout;
+    assert_eq!(
+        links_before, links_after,
+        "a check changed the host's links"
+    );
 }

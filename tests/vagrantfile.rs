@@ -28,14 +28,19 @@ fn ruby(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
     match cmd.output() {
         Ok(out) => out,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            panic!("ruby is not installed: run `bash scripts/setup` (it installs Debian's ruby), then rerun the tests")
+            panic!(
+                "ruby is not installed: run `bash scripts/setup` (it installs Debian's ruby), then rerun the tests"
+            )
         }
         Err(e) => panic!("failed to run ruby: {e}"),
     }
 }
 
 fn harness() -> String {
-    root().join("tests/vagrant/harness.rb").to_string_lossy().to_string()
+    root()
+        .join("tests/vagrant/harness.rb")
+        .to_string_lossy()
+        .to_string()
 }
 
 /// The machines the Vagrantfile defines for `HALAB_LAB=lab_arg`, as the harness prints them.
@@ -43,22 +48,45 @@ fn machines(lab_arg: &str, extra_env: &[(&str, &str)]) -> Value {
     let mut env = vec![("HALAB_LAB", lab_arg)];
     env.extend_from_slice(extra_env);
     let out = ruby(&[&harness()], &env, &root());
-    assert!(out.status.success(), "HALAB_LAB={lab_arg}: the Vagrantfile failed to load:\n{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("HALAB_LAB={lab_arg}: harness output is not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "HALAB_LAB={lab_arg}: the Vagrantfile failed to load:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "HALAB_LAB={lab_arg}: harness output is not JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 /// The lab as halab validates it for `provider: vagrant` (no implicit client node: the
 /// VMs are the nodes the file lists).
 fn vagrant_lab(file: &Path) -> Lab {
-    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
-    let mut lines: Vec<String> = text.lines().filter(|l| !l.starts_with("provider:")).map(str::to_string).collect();
+    let text =
+        std::fs::read_to_string(file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with("provider:"))
+        .map(str::to_string)
+        .collect();
     lines.push("provider: vagrant".to_string());
     let env: HashMap<String, String> = HashMap::new();
-    lab::parse(file, &lines.join("\n"), &env).unwrap_or_else(|e| panic!("{} does not validate as a vagrant lab:\n{e}", file.display()))
+    lab::parse(file, &lines.join("\n"), &env).unwrap_or_else(|e| {
+        panic!(
+            "{} does not validate as a vagrant lab:\n{e}",
+            file.display()
+        )
+    })
 }
 
 fn netmask(prefix: u8) -> String {
-    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(prefix))
+    };
     std::net::Ipv4Addr::from(mask).to_string()
 }
 
@@ -67,7 +95,10 @@ fn compare(lab: &Lab, got: &Value, box_name: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let empty = Vec::new();
     let ms = got["machines"].as_array().unwrap_or(&empty);
-    let names: Vec<&str> = ms.iter().map(|m| m["name"].as_str().unwrap_or("?")).collect();
+    let names: Vec<&str> = ms
+        .iter()
+        .map(|m| m["name"].as_str().unwrap_or("?"))
+        .collect();
     let want: Vec<&str> = lab.nodes.iter().map(|n| n.name.as_str()).collect();
     if names != want {
         problems.push(format!("{}: machines {names:?}, nodes {want:?}", lab.name));
@@ -75,7 +106,10 @@ fn compare(lab: &Lab, got: &Value, box_name: &str) -> Vec<String> {
     for (node, m) in lab.nodes.iter().zip(ms) {
         let at = format!("{} {}", lab.name, node.name);
         if m["hostname"] != node.hostname.as_str() {
-            problems.push(format!("{at}: hostname {}, want {}", m["hostname"], node.hostname));
+            problems.push(format!(
+                "{at}: hostname {}, want {}",
+                m["hostname"], node.hostname
+            ));
         }
         if m["box"] != box_name {
             problems.push(format!("{at}: box {}, want {box_name}", m["box"]));
@@ -84,7 +118,9 @@ fn compare(lab: &Lab, got: &Value, box_name: &str) -> Vec<String> {
             problems.push(format!("{at}: no virtualbox memory: {}", m["providers"]));
         }
         // The role's packages, installed by a shell provisioner (nginx on an LB that serves too).
-        let inline = m["provisioners"][0]["options"]["inline"].as_str().unwrap_or("");
+        let inline = m["provisioners"][0]["options"]["inline"]
+            .as_str()
+            .unwrap_or("");
         let mut packages = match node.role {
             Role::Lb => vec!["haproxy", "keepalived"],
             Role::Web => vec!["nginx-light"],
@@ -93,13 +129,27 @@ fn compare(lab: &Lab, got: &Value, box_name: &str) -> Vec<String> {
         if node.role == Role::Lb && node.web.is_some() {
             packages.push("nginx-light");
         }
-        let install = inline.lines().find(|l| l.starts_with("apt-get install")).unwrap_or("");
-        if packages.iter().any(|p| !install.split_whitespace().any(|w| w == *p)) || !inline.contains("policy-rc.d") {
-            problems.push(format!("{at}: provisioner does not install {packages:?} without starting them: {}", m["provisioners"]));
+        let install = inline
+            .lines()
+            .find(|l| l.starts_with("apt-get install"))
+            .unwrap_or("");
+        if packages
+            .iter()
+            .any(|p| !install.split_whitespace().any(|w| w == *p))
+            || !inline.contains("policy-rc.d")
+        {
+            problems.push(format!(
+                "{at}: provisioner does not install {packages:?} without starting them: {}",
+                m["provisioners"]
+            ));
         }
         let nets = m["networks"].as_array().unwrap_or(&empty);
         if nets.len() != node.interfaces.len() {
-            problems.push(format!("{at}: {} networks, want one per address: {:?}", nets.len(), node.interfaces));
+            problems.push(format!(
+                "{at}: {} networks, want one per address: {:?}",
+                nets.len(),
+                node.interfaces
+            ));
         }
         for (iface, net) in node.interfaces.iter().zip(nets) {
             let want = serde_json::json!({
@@ -119,19 +169,33 @@ fn compare(lab: &Lab, got: &Value, box_name: &str) -> Vec<String> {
 fn vagrantfile_is_valid_ruby() {
     let out = ruby(&["-c", "Vagrantfile"], &[], &root());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.contains("Syntax OK"), "ruby -c Vagrantfile: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && stdout.contains("Syntax OK"),
+        "ruby -c Vagrantfile: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn vagrantfile_defines_one_vm_per_node_of_every_lab() {
     let all = labs();
-    assert!(all.len() >= 6, "expected labs/seed000..seed004 and labs/minimal, found {all:?}");
+    assert!(
+        all.len() >= 6,
+        "expected labs/seed000..seed004 and labs/minimal, found {all:?}"
+    );
     let mut problems = Vec::new();
     for dir in all {
-        let name = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         // As a user types it: relative to the repository, a directory.
         let got = machines(&format!("labs/{name}"), &[]);
-        problems.extend(compare(&vagrant_lab(&dir.join("lab.yaml")), &got, "debian/bookworm64"));
+        problems.extend(compare(
+            &vagrant_lab(&dir.join("lab.yaml")),
+            &got,
+            "debian/bookworm64",
+        ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -154,11 +218,23 @@ fn vagrantfile_reads_a_lab_file_with_hostnames_several_networks_and_a_box() {
     .expect("write lab");
     let lab = vagrant_lab(&file);
     assert_eq!(lab.nodes.len(), 4);
-    let got = machines(&file.to_string_lossy(), &[("HALAB_BOX", "example/trixie64"), ("HALAB_VM_MEMORY", "1024")]);
+    let got = machines(
+        &file.to_string_lossy(),
+        &[
+            ("HALAB_BOX", "example/trixie64"),
+            ("HALAB_VM_MEMORY", "1024"),
+        ],
+    );
     let problems = compare(&lab, &got, "example/trixie64");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    assert_eq!(got["machines"][0]["providers"]["virtualbox"]["memory"], 1024);
-    assert_eq!(got["machines"][0]["networks"][0]["options"]["netmask"], "255.255.0.0");
+    assert_eq!(
+        got["machines"][0]["providers"]["virtualbox"]["memory"],
+        1024
+    );
+    assert_eq!(
+        got["machines"][0]["networks"][0]["options"]["netmask"],
+        "255.255.0.0"
+    );
 }
 
 #[test]
@@ -179,7 +255,14 @@ fn vagrantfile_aborts_with_a_message_without_a_lab() {
         let env: Vec<(&str, &str)> = lab_arg.map(|l| ("HALAB_LAB", l)).into_iter().collect();
         let out = ruby(&[&harness()], &env, &root());
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "HALAB_LAB={lab_arg:?}: expected the Vagrantfile to abort, it defined:\n{}", String::from_utf8_lossy(&out.stdout));
-        assert!(stderr.contains(want) && stderr.contains("halab Vagrantfile:"), "HALAB_LAB={lab_arg:?}: expected {want:?} in:\n{stderr}");
+        assert!(
+            !out.status.success(),
+            "HALAB_LAB={lab_arg:?}: expected the Vagrantfile to abort, it defined:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            stderr.contains(want) && stderr.contains("halab Vagrantfile:"),
+            "HALAB_LAB={lab_arg:?}: expected {want:?} in:\n{stderr}"
+        );
     }
 }

@@ -200,7 +200,9 @@ impl Status {
             self.daemon.uptime_secs, self.daemon.reloads, self.daemon.failed_reloads
         );
         out.push_str(&lines);
-        family(&mut out, "halabd_vrrp_state",
+        family(
+            &mut out,
+            "halabd_vrrp_state",
             "gauge",
             "1 for the instance's current state.",
         );
@@ -282,7 +284,9 @@ impl Status {
                 let _ = writeln!(out, "{name}{{instance=\"{}\"}} {}", esc(&i.name), get(i));
             }
         }
-        family(&mut out, "halabd_vrrp_adverts_discarded_total",
+        family(
+            &mut out,
+            "halabd_vrrp_adverts_discarded_total",
             "counter",
             "Received packets dropped, by reason.",
         );
@@ -296,7 +300,12 @@ impl Status {
                 );
             }
         }
-        family(&mut out, "halabd_script_ok", "gauge", "1 while the script is OK.");
+        family(
+            &mut out,
+            "halabd_script_ok",
+            "gauge",
+            "1 while the script is OK.",
+        );
         for s in &self.scripts {
             let _ = writeln!(
                 out,
@@ -305,7 +314,12 @@ impl Status {
                 u8::from(s.state == "ok")
             );
         }
-        family(&mut out, "halabd_script_runs_total", "counter", "Script runs.");
+        family(
+            &mut out,
+            "halabd_script_runs_total",
+            "counter",
+            "Script runs.",
+        );
         for s in &self.scripts {
             let _ = writeln!(
                 out,
@@ -314,7 +328,9 @@ impl Status {
                 s.runs
             );
         }
-        family(&mut out, "halabd_script_failures_total",
+        family(
+            &mut out,
+            "halabd_script_failures_total",
             "counter",
             "Failed or timed-out script runs.",
         );
@@ -331,7 +347,12 @@ impl Status {
 }
 
 /// (name, type, help, value) of a per-instance metric.
-type InstanceMetric = (&'static str, &'static str, &'static str, fn(&InstanceStatus) -> u64);
+type InstanceMetric = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&InstanceStatus) -> u64,
+);
 
 /// A metric family's HELP and TYPE lines.
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {

@@ -19,7 +19,11 @@ fn run(cmd: &mut Command) -> (Duration, String) {
     let out = cmd.output().expect("run halab");
     let took = t.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{cmd:?} failed:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (took, stdout)
 }
 
@@ -31,7 +35,11 @@ struct Bed {
 
 impl Drop for Bed {
     fn drop(&mut self) {
-        let _ = Command::new(exe()).env("HALAB_STATE_DIR", &self.state).args(["testbed", "down"]).arg(&self.file).output();
+        let _ = Command::new(exe())
+            .env("HALAB_STATE_DIR", &self.state)
+            .args(["testbed", "down"])
+            .arg(&self.file)
+            .output();
     }
 }
 
@@ -41,7 +49,10 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn main() {
-    let runs: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(3);
+    let runs: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(3);
     let labs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs/seed000");
     let src = std::fs::read_to_string(labs.join("ssh.yaml")).expect("ssh.yaml");
     let (mut fresh, mut noop, mut netns) = (Vec::new(), Vec::new(), Vec::new());
@@ -49,9 +60,14 @@ fn main() {
     for k in 0..runs {
         let name = format!("bs{}x{k}", std::process::id() % 100_000);
         let files = tempfile::tempdir().expect("tempdir");
-        let state = tempfile::Builder::new().prefix("halab-bench-").tempdir_in("/run").expect("state");
+        let state = tempfile::Builder::new()
+            .prefix("halab-bench-")
+            .tempdir_in("/run")
+            .expect("state");
         // The client without an ssh section: the probe runs here, in the control namespace.
-        let text = src.replace("name: seed000", &format!("name: {name}")).replace(", ssh: { host: 192.168.0.10 }", "");
+        let text = src
+            .replace("name: seed000", &format!("name: {name}"))
+            .replace(", ssh: { host: 192.168.0.10 }", "");
         let file = files.path().join("ssh.yaml");
         std::fs::write(&file, text).expect("lab file");
         let dir = files.path().join("bed");
@@ -60,30 +76,58 @@ fn main() {
             c.env("HALAB_STATE_DIR", state.path());
             c
         };
-        let bed = Bed { state: state.path().to_path_buf(), file: file.clone() };
-        let (_, out) = run(halab().args(["testbed", "up"]).arg(&file).arg("--dir").arg(&dir));
+        let bed = Bed {
+            state: state.path().to_path_buf(),
+            file: file.clone(),
+        };
+        let (_, out) = run(halab()
+            .args(["testbed", "up"])
+            .arg(&file)
+            .arg("--dir")
+            .arg(&dir));
         let netns_path = out.lines().last().unwrap_or_default().trim().to_string();
         let remote = |args: &[&str]| {
             let mut c = Command::new("nsenter");
-            c.arg(format!("--net={netns_path}")).arg(exe()).args(args).env("HALAB_STATE_DIR", state.path()).env("HALAB_SSH_CONFIG", dir.join("ssh_config"));
+            c.arg(format!("--net={netns_path}"))
+                .arg(exe())
+                .args(args)
+                .env("HALAB_STATE_DIR", state.path())
+                .env("HALAB_SSH_CONFIG", dir.join("ssh_config"));
             c
         };
         let f = file.to_string_lossy().to_string();
         let (t_fresh, _) = run(&mut remote(&["up", &f]));
         let (t_noop, out) = run(&mut remote(&["up", &f]));
-        assert!(out.contains("0 changes"), "the re-run changed something:\n{out}");
+        assert!(
+            out.contains("0 changes"),
+            "the re-run changed something:\n{out}"
+        );
         let _ = run(&mut remote(&["down", &name, "--purge"]));
         drop(bed);
         // The same lab on the netns provider, for scale.
         let netns_file = files.path().join("lab.yaml");
-        std::fs::write(&netns_file, std::fs::read_to_string(labs.join("lab.yaml")).expect("lab.yaml").replace("name: seed000", &format!("name: {name}n"))).expect("lab file");
+        std::fs::write(
+            &netns_file,
+            std::fs::read_to_string(labs.join("lab.yaml"))
+                .expect("lab.yaml")
+                .replace("name: seed000", &format!("name: {name}n")),
+        )
+        .expect("lab file");
         let (t_netns, _) = run(halab().arg("up").arg(&netns_file));
         let _ = run(halab().args(["down", &format!("{name}n")]));
-        println!("  run {k}: ssh from nothing {:.2} s, ssh no-op {:.2} s, netns up {:.2} s", t_fresh.as_secs_f64(), t_noop.as_secs_f64(), t_netns.as_secs_f64());
+        println!(
+            "  run {k}: ssh from nothing {:.2} s, ssh no-op {:.2} s, netns up {:.2} s",
+            t_fresh.as_secs_f64(),
+            t_noop.as_secs_f64(),
+            t_netns.as_secs_f64()
+        );
         fresh.push(t_fresh.as_secs_f64());
         noop.push(t_noop.as_secs_f64());
         netns.push(t_netns.as_secs_f64());
     }
     let (f, n, u) = (median(&mut fresh), median(&mut noop), median(&mut netns));
-    println!("median: ssh from nothing {f:.2} s, ssh no-op re-run {n:.2} s; netns up of the same lab {u:.2} s (ssh/netns {:.1}x)", f / u);
+    println!(
+        "median: ssh from nothing {f:.2} s, ssh no-op re-run {n:.2} s; netns up of the same lab {u:.2} s (ssh/netns {:.1}x)",
+        f / u
+    );
 }

@@ -33,7 +33,10 @@ pub fn check_all(lab: &Lab, artefacts: &[Artefact]) -> Vec<CheckResult> {
     }
     let mut out = Vec::new();
     for (node, files) in by_node {
-        let ifaces: Vec<String> = lab.node(node).map(|n| n.interfaces.iter().map(|i| i.name.clone()).collect()).unwrap_or_default();
+        let ifaces: Vec<String> = lab
+            .node(node)
+            .map(|n| n.interfaces.iter().map(|i| i.name.clone()).collect())
+            .unwrap_or_default();
         out.extend(check_node(node, &files, &ifaces));
     }
     out
@@ -44,7 +47,17 @@ fn check_node(node: &str, files: &[&Artefact], ifaces: &[String]) -> Vec<CheckRe
     if checked.is_empty() {
         return vec![];
     }
-    let fail_all = |msg: String| checked.iter().map(|a| CheckResult { node: node.to_string(), path: a.path.clone(), tool: tool_name(a.check), result: Err(msg.clone()) }).collect();
+    let fail_all = |msg: String| {
+        checked
+            .iter()
+            .map(|a| CheckResult {
+                node: node.to_string(),
+                path: a.path.clone(),
+                tool: tool_name(a.check),
+                result: Err(msg.clone()),
+            })
+            .collect()
+    };
     let dir = match tempdir() {
         Ok(d) => d,
         Err(e) => return fail_all(format!("failed to create a scratch directory: {e}")),
@@ -55,7 +68,15 @@ fn check_node(node: &str, files: &[&Artefact], ifaces: &[String]) -> Vec<CheckRe
         return fail_all(format!("failed to write the rendered files: {e}"));
     }
     let root = tree.join(node);
-    let results = checked.iter().map(|a| CheckResult { node: node.to_string(), path: a.path.clone(), tool: tool_name(a.check), result: run_check(&root, a, ifaces) }).collect();
+    let results = checked
+        .iter()
+        .map(|a| CheckResult {
+            node: node.to_string(),
+            path: a.path.clone(),
+            tool: tool_name(a.check),
+            result: run_check(&root, a, ifaces),
+        })
+        .collect();
     let _ = std::fs::remove_dir_all(&dir);
     results
 }
@@ -72,7 +93,13 @@ fn tool_name(c: Check) -> &'static str {
 fn tempdir() -> std::io::Result<std::path::PathBuf> {
     let base = std::env::temp_dir();
     for i in 0..100u32 {
-        let p = base.join(format!("halab-check-{}-{}-{i}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos())));
+        let p = base.join(format!(
+            "halab-check-{}-{}-{i}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+        ));
         match std::fs::create_dir(&p) {
             Ok(()) => return Ok(p),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -95,13 +122,17 @@ fn run_check(root: &Path, a: &Artefact, ifaces: &[String]) -> Result<(), String>
     let r = sh_quote(&root.to_string_lossy());
     let mut script = String::from("set -e\n");
     for d in ["haproxy", "keepalived", "nginx"] {
-        script.push_str(&format!("if [ -d {r}/etc/{d} ] && [ -d /etc/{d} ]; then mount --bind {r}/etc/{d} /etc/{d}; fi\n"));
+        script.push_str(&format!(
+            "if [ -d {r}/etc/{d} ] && [ -d /etc/{d} ]; then mount --bind {r}/etc/{d} /etc/{d}; fi\n"
+        ));
     }
     script.push_str("mount -t tmpfs halab-check /run\nmount -t tmpfs halab-check /var/log\nmkdir -p /var/log/nginx /run/haproxy\n");
     script.push_str("ip link set lo up\n");
     for (i, name) in ifaces.iter().enumerate() {
         let q = sh_quote(name);
-        script.push_str(&format!("ip link add {q} type veth peer name hck{i}\nip link set {q} up\n"));
+        script.push_str(&format!(
+            "ip link add {q} type veth peer name hck{i}\nip link set {q} up\n"
+        ));
     }
     let cmd = match a.check {
         Check::Haproxy => format!("exec haproxy -c -f {}", sh_quote(&a.path)),
@@ -112,15 +143,32 @@ fn run_check(root: &Path, a: &Artefact, ifaces: &[String]) -> Result<(), String>
     };
     script.push_str(&cmd);
     let out = Command::new("unshare")
-        .args(["--mount", "--net", "--propagation", "private", "--", "sh", "-c", &script])
+        .args([
+            "--mount",
+            "--net",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
         .output()
         .map_err(|e| format!("failed to run unshare (util-linux): {e}"))?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let warned = text.lines().any(|l| is_warning(a.check, l));
     if out.status.success() && !warned {
         Ok(())
     } else {
-        let status = if out.status.success() { "exited 0 but warned".to_string() } else { format!("exited with {}", out.status) };
+        let status = if out.status.success() {
+            "exited 0 but warned".to_string()
+        } else {
+            format!("exited with {}", out.status)
+        };
         Err(format!("{bin} {status}:\n{}", text.trim_end()))
     }
 }
@@ -133,7 +181,12 @@ pub(crate) fn is_warning(check: Check, line: &str) -> bool {
         // but its start/stop banner.
         Check::Keepalived => {
             let l = line.to_ascii_lowercase();
-            l.contains("warning") || l.contains("error") || l.contains("unknown") || l.contains("invalid") || l.contains("not exist") || l.contains("failed")
+            l.contains("warning")
+                || l.contains("error")
+                || l.contains("unknown")
+                || l.contains("invalid")
+                || l.contains("not exist")
+                || l.contains("failed")
         }
         Check::None => false,
     }

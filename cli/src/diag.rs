@@ -32,8 +32,19 @@ impl Diagnostics {
         self.items.len()
     }
 
-    pub fn push(&mut self, path: impl Into<String>, pos: Pos, message: impl Into<String>, hint: Option<String>) {
-        self.items.push(Diagnostic { path: path.into(), pos, message: message.into(), hint });
+    pub fn push(
+        &mut self,
+        path: impl Into<String>,
+        pos: Pos,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
+        self.items.push(Diagnostic {
+            path: path.into(),
+            pos,
+            message: message.into(),
+            hint,
+        });
     }
 
     /// Renders every diagnostic against the file's text, in file order.
@@ -43,14 +54,29 @@ impl Diagnostics {
         let lines: Vec<&str> = source.lines().collect();
         let mut out = String::new();
         for d in items {
-            let place = if d.path.is_empty() { String::new() } else { format!("{}: ", d.path) };
-            let _ = writeln!(out, "error: {}:{}:{}: {place}{}", file.display(), d.pos.line, d.pos.col, d.message);
+            let place = if d.path.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", d.path)
+            };
+            let _ = writeln!(
+                out,
+                "error: {}:{}:{}: {place}{}",
+                file.display(),
+                d.pos.line,
+                d.pos.col,
+                d.message
+            );
             if let Some(text) = d.pos.line.checked_sub(1).and_then(|i| lines.get(i)) {
                 let num = d.pos.line.to_string();
                 let pad = " ".repeat(num.len());
                 let text = text.trim_end();
                 // Columns count characters; the caret goes under the same character.
-                let lead: String = text.chars().take(d.pos.col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+                let lead: String = text
+                    .chars()
+                    .take(d.pos.col.saturating_sub(1))
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
                 let _ = writeln!(out, " {num} | {text}");
                 let _ = writeln!(out, " {pad} | {lead}^");
             }
@@ -59,7 +85,12 @@ impl Diagnostics {
             }
         }
         let n = self.items.len();
-        let _ = writeln!(out, "{n} problem{} in {}", if n == 1 { "" } else { "s" }, file.display());
+        let _ = writeln!(
+            out,
+            "{n} problem{} in {}",
+            if n == 1 { "" } else { "s" },
+            file.display()
+        );
         out
     }
 }
@@ -81,6 +112,13 @@ pub fn did_you_mean(word: &str, candidates: &[&str]) -> String {
     match nearest(word, candidates.iter().copied()) {
         Some(n) => format!("did you mean `{n}`?"),
         None if candidates.is_empty() => "none is defined".to_string(),
-        None => format!("valid: {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")),
+        None => format!(
+            "valid: {}",
+            candidates
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }

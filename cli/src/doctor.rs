@@ -15,53 +15,123 @@ pub struct Probe {
 }
 
 fn found(bin: &str) -> Option<String> {
-    ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].iter().map(|d| Path::new(d).join(bin)).find(|p| p.exists()).map(|p| p.display().to_string())
+    ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(bin))
+        .find(|p| p.exists())
+        .map(|p| p.display().to_string())
 }
 
 fn version(bin: &str, arg: &str) -> String {
-    Command::new(bin).arg(arg).output().map(|o| {
-        let s = if o.stdout.is_empty() { o.stderr } else { o.stdout };
-        String::from_utf8_lossy(&s).lines().next().unwrap_or("").trim().to_string()
-    }).unwrap_or_default()
+    Command::new(bin)
+        .arg(arg)
+        .output()
+        .map(|o| {
+            let s = if o.stdout.is_empty() {
+                o.stderr
+            } else {
+                o.stdout
+            };
+            String::from_utf8_lossy(&s)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 /// Every probe; the netns provider needs all of them.
 pub fn probes(state_root: &Path) -> Vec<Probe> {
     let mut out = Vec::new();
     let root = nix::unistd::geteuid().is_root();
-    out.push(Probe { name: "root", ok: root, detail: if root { "running as root".into() } else { "not root: namespaces and mounts need CAP_SYS_ADMIN and CAP_NET_ADMIN".into() }, fix: (!root).then(|| "sudo halab ...".to_string()) });
+    out.push(Probe {
+        name: "root",
+        ok: root,
+        detail: if root {
+            "running as root".into()
+        } else {
+            "not root: namespaces and mounts need CAP_SYS_ADMIN and CAP_NET_ADMIN".into()
+        },
+        fix: (!root).then(|| "sudo halab ...".to_string()),
+    });
     let tools: [(&str, &str, &str, &str); 9] = [
         ("iproute2", "ip", "-V", "iproute2"),
-        ("util-linux (nsenter, unshare)", "nsenter", "--version", "util-linux"),
+        (
+            "util-linux (nsenter, unshare)",
+            "nsenter",
+            "--version",
+            "util-linux",
+        ),
         ("haproxy", "haproxy", "-v", "haproxy"),
         ("nginx", "nginx", "-v", "nginx-light"),
         ("keepalived", "keepalived", "-v", "keepalived"),
-        ("nftables (partitions, loss)", "nft", "--version", "nftables"),
-        ("psmisc (killall for track scripts)", "killall", "-V", "psmisc"),
+        (
+            "nftables (partitions, loss)",
+            "nft",
+            "--version",
+            "nftables",
+        ),
+        (
+            "psmisc (killall for track scripts)",
+            "killall",
+            "-V",
+            "psmisc",
+        ),
         ("procps (pidof, ps)", "pidof", "--version", "procps"),
         ("tcpdump (captures)", "tcpdump", "--version", "tcpdump"),
     ];
     for (name, bin, arg, pkg) in tools {
         match found(bin) {
-            Some(p) => out.push(Probe { name, ok: true, detail: format!("{p}: {}", version(&p, arg)), fix: None }),
-            None => out.push(Probe { name, ok: false, detail: format!("{bin} is not installed"), fix: Some(format!("apt-get install -y {pkg}")) }),
+            Some(p) => out.push(Probe {
+                name,
+                ok: true,
+                detail: format!("{p}: {}", version(&p, arg)),
+                fix: None,
+            }),
+            None => out.push(Probe {
+                name,
+                ok: false,
+                detail: format!("{bin} is not installed"),
+                fix: Some(format!("apt-get install -y {pkg}")),
+            }),
         }
     }
-    let left = crate::netns::leftovers("halab-");
+    let left = halab_netns::leftovers("halab-");
     out.push(Probe {
         name: "leftover lab namespaces",
         ok: left.is_empty(),
         detail: if left.is_empty() { "none".into() } else { left.join(" ") },
         fix: (!left.is_empty()).then(|| format!("halab down LAB for each lab still listed in {} (or `ip netns delete NAME` for strays)", state_root.display())),
     });
-    let labs: Vec<String> = std::fs::read_dir(state_root).map(|d| d.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().to_string())).collect()).unwrap_or_default();
-    out.push(Probe { name: "running labs", ok: true, detail: if labs.is_empty() { "none".into() } else { labs.join(" ") }, fix: None });
+    let labs: Vec<String> = std::fs::read_dir(state_root)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.push(Probe {
+        name: "running labs",
+        ok: true,
+        detail: if labs.is_empty() {
+            "none".into()
+        } else {
+            labs.join(" ")
+        },
+        fix: None,
+    });
     out
 }
 
 pub fn print(probes: &[Probe]) -> bool {
     for p in probes {
-        println!("{} {:<36} {}", if p.ok { "ok  " } else { "FAIL" }, p.name, p.detail);
+        println!(
+            "{} {:<36} {}",
+            if p.ok { "ok  " } else { "FAIL" },
+            p.name,
+            p.detail
+        );
         if let Some(f) = &p.fix {
             println!("     fix: {f}");
         }

@@ -3,21 +3,20 @@
 //! Data flow: lab file -> [`lab::raw`] (serde) -> [`lab::validate`] -> [`lab::model::Lab`]
 //! -> [`render`] (pure) -> artefacts -> provider. See ARCHITECTURE.md.
 
-pub mod netns;
-pub mod diag;
-pub mod exit_codes;
-pub mod lab;
-pub mod render;
 pub mod check;
-pub mod probe;
-pub mod services;
-pub mod observe;
-pub mod fleet;
-pub mod provider;
-pub mod up;
 pub mod cmd;
-pub mod status;
+pub mod diag;
 pub mod doctor;
+pub mod exit_codes;
+pub mod fleet;
+pub mod lab;
+pub mod observe;
+pub mod probe;
+pub mod provider;
+pub mod render;
 pub mod report;
 pub mod scenario;
+pub mod services;
+pub mod status;
 pub mod testbed;
+pub mod up;

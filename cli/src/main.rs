@@ -104,7 +104,7 @@ enum Command {
     Testbed(TestbedCommand),
     /// Internal: PID 1 of a lab node, started by the netns provider.
     #[command(name = "__node-init", hide = true)]
-    NodeInit(halab::netns::NodeInitArgs),
+    NodeInit(halab_netns::NodeInitArgs),
     /// Internal: one GET from a client host of an ssh lab (JSON on stdout).
     #[command(name = "__get", hide = true)]
     Get(halab::cmd::remote_probe::GetArgs),
@@ -139,40 +139,93 @@ fn main() -> ExitCode {
     // Before anything else: a node's init logs nowhere but its own file and returns its own
     // exit code.
     let command = match cli.command {
-        Command::NodeInit(args) => return halab::netns::node_init_main(args),
-        Command::Get(a) => return ExitCode::from(u8::try_from(halab::cmd::remote_probe::get_main(&a)).unwrap_or(1)),
-        Command::Probe(a) => return ExitCode::from(u8::try_from(halab::cmd::remote_probe::probe_main(&a)).unwrap_or(1)),
+        Command::NodeInit(args) => return halab_netns::node_init_main(args),
+        Command::Get(a) => {
+            return ExitCode::from(
+                u8::try_from(halab::cmd::remote_probe::get_main(&a)).unwrap_or(1),
+            );
+        }
+        Command::Probe(a) => {
+            return ExitCode::from(
+                u8::try_from(halab::cmd::remote_probe::probe_main(&a)).unwrap_or(1),
+            );
+        }
         other => other,
     };
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("HALAB_LOG")).with_writer(std::io::stderr).without_time().init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("HALAB_LOG"))
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
     let code = match command {
         Command::Validate { lab, json } => validate(lab, json),
-        Command::Render { lab, out, templates, check } => render_cmd(lab, out, templates, check),
+        Command::Render {
+            lab,
+            out,
+            templates,
+            check,
+        } => render_cmd(lab, out, templates, check),
         Command::Up { lab } => with_lab(lab, |l| halab::cmd::lab_cmds::up(&l)),
-        Command::Down { lab, purge } => match halab::cmd::lab_cmds::lab_name_for_down(lab.as_deref()) {
-            Ok(name) => halab::cmd::lab_cmds::down(&name, purge),
-            Err(c) => c,
-        },
+        Command::Down { lab, purge } => {
+            match halab::cmd::lab_cmds::lab_name_for_down(lab.as_deref()) {
+                Ok(name) => halab::cmd::lab_cmds::down(&name, purge),
+                Err(c) => c,
+            }
+        }
         Command::Status { lab, json } => with_lab(lab, |l| halab::cmd::lab_cmds::status(&l, json)),
-        Command::Exec { lab, node, command } => with_lab(Some(lab), |l| halab::cmd::lab_cmds::exec(&l, &node, &command)),
-        Command::Curl { lab, path, count, vip } => with_lab(lab, |l| halab::cmd::lab_cmds::curl(&l, &path, count, vip)),
+        Command::Exec { lab, node, command } => with_lab(Some(lab), |l| {
+            halab::cmd::lab_cmds::exec(&l, &node, &command)
+        }),
+        Command::Curl {
+            lab,
+            path,
+            count,
+            vip,
+        } => with_lab(lab, |l| halab::cmd::lab_cmds::curl(&l, &path, count, vip)),
         Command::Doctor { json } => {
             let probes = halab::doctor::probes(&halab::provider::netns::state_root());
             let ok = if json {
-                println!("{}", serde_json::to_string_pretty(&probes).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&probes).unwrap_or_default()
+                );
                 probes.iter().all(|p| p.ok)
             } else {
                 halab::doctor::print(&probes)
             };
-            if ok { exit_codes::OK } else { exit_codes::LAB_ERROR }
+            if ok {
+                exit_codes::OK
+            } else {
+                exit_codes::LAB_ERROR
+            }
         }
-        Command::Test { args, engine, json, junit, report, keep } => halab::cmd::test_cmd::test(halab::cmd::test_cmd::TestArgs { args, engine, json, junit, report, keep }),
-        Command::Testbed(TestbedCommand::Up { lab, dir }) => with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir)),
-        Command::Testbed(TestbedCommand::Down { lab }) => match halab::cmd::lab_cmds::lab_name_for_down(Some(&lab)) {
-            Ok(name) => halab::testbed::cmd_down(&name),
-            Err(c) => c,
-        },
-        Command::Testbed(TestbedCommand::Exec { lab, node, command }) => with_lab(Some(lab), |l| halab::testbed::cmd_exec(&l, &node, &command)),
+        Command::Test {
+            args,
+            engine,
+            json,
+            junit,
+            report,
+            keep,
+        } => halab::cmd::test_cmd::test(halab::cmd::test_cmd::TestArgs {
+            args,
+            engine,
+            json,
+            junit,
+            report,
+            keep,
+        }),
+        Command::Testbed(TestbedCommand::Up { lab, dir }) => {
+            with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir))
+        }
+        Command::Testbed(TestbedCommand::Down { lab }) => {
+            match halab::cmd::lab_cmds::lab_name_for_down(Some(&lab)) {
+                Ok(name) => halab::testbed::cmd_down(&name),
+                Err(c) => c,
+            }
+        }
+        Command::Testbed(TestbedCommand::Exec { lab, node, command }) => {
+            with_lab(Some(lab), |l| halab::testbed::cmd_exec(&l, &node, &command))
+        }
         Command::NodeInit(_) | Command::Get(_) | Command::Probe(_) => exit_codes::LAB_ERROR,
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
@@ -183,7 +236,9 @@ fn load(arg: Option<PathBuf>) -> Result<halab::lab::Lab, i32> {
     lab::load(&path).map_err(|e| {
         match &e {
             LoadError::Invalid { rendered, .. } => eprint!("{rendered}"),
-            LoadError::Read { .. } => eprintln!("error: {e}\n  hint: pass a lab file or a directory holding lab.yaml"),
+            LoadError::Read { .. } => {
+                eprintln!("error: {e}\n  hint: pass a lab file or a directory holding lab.yaml")
+            }
         }
         exit_codes::BAD_INPUT
     })
@@ -212,12 +267,23 @@ fn validate(arg: Option<PathBuf>, json: bool) -> i32 {
     } else {
         let lbs = lab.lbs().count();
         let webs = lab.webs().count();
-        println!("{}: ok (lab `{}`: {} nodes, {lbs} LB, {webs} web, {} VRRP instance(s))", lab.file.display(), lab.name, lab.nodes.len(), lab.vrrp.len());
+        println!(
+            "{}: ok (lab `{}`: {} nodes, {lbs} LB, {webs} web, {} VRRP instance(s))",
+            lab.file.display(),
+            lab.name,
+            lab.nodes.len(),
+            lab.vrrp.len()
+        );
     }
     exit_codes::OK
 }
 
-fn render_cmd(arg: Option<PathBuf>, out: Option<PathBuf>, templates: Option<PathBuf>, check: bool) -> i32 {
+fn render_cmd(
+    arg: Option<PathBuf>,
+    out: Option<PathBuf>,
+    templates: Option<PathBuf>,
+    check: bool,
+) -> i32 {
     let lab = match load(arg) {
         Ok(l) => l,
         Err(code) => return code,
@@ -244,7 +310,10 @@ fn render_cmd(arg: Option<PathBuf>, out: Option<PathBuf>, templates: Option<Path
         for r in &report {
             match &r.result {
                 Ok(()) => eprintln!("checked {} {} with {}: ok", r.node, r.path, r.tool),
-                Err(msg) => eprintln!("error: {} rejected {} on {}:\n{msg}", r.tool, r.path, r.node),
+                Err(msg) => eprintln!(
+                    "error: {} rejected {} on {}:\n{msg}",
+                    r.tool, r.path, r.node
+                ),
             }
         }
         if report.iter().any(|r| r.result.is_err()) {
@@ -256,6 +325,12 @@ fn render_cmd(arg: Option<PathBuf>, out: Option<PathBuf>, templates: Option<Path
         eprintln!("error: failed to write {}: {e}", out.display());
         return exit_codes::LAB_ERROR;
     }
-    println!("rendered {} files for {} nodes into {} in {:.1} ms", artefacts.len(), lab.nodes.len(), out.display(), took.as_secs_f64() * 1000.0);
+    println!(
+        "rendered {} files for {} nodes into {} in {:.1} ms",
+        artefacts.len(),
+        lab.nodes.len(),
+        out.display(),
+        took.as_secs_f64() * 1000.0
+    );
     exit_codes::OK
 }

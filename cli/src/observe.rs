@@ -6,14 +6,18 @@ use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
+use crate::fleet::Fleet;
 use crate::lab::Lab;
 use crate::lab::model::{Mode, ProxyKind, Role};
-use crate::fleet::Fleet;
 use crate::probe::Reply;
 
 /// For each VIP of the lab, the LB nodes whose interfaces carry it right now.
 pub fn vip_holders(lab: &Lab, fleet: &dyn Fleet) -> BTreeMap<Ipv4Addr, Vec<String>> {
-    let mut out: BTreeMap<Ipv4Addr, Vec<String>> = lab.vrrp.iter().flat_map(|v| v.vips.iter().map(|x| (x.address, Vec::new()))).collect();
+    let mut out: BTreeMap<Ipv4Addr, Vec<String>> = lab
+        .vrrp
+        .iter()
+        .flat_map(|v| v.vips.iter().map(|x| (x.address, Vec::new())))
+        .collect();
     for n in lab.lbs() {
         for a in fleet.addresses(&n.name) {
             if let Some(holders) = out.get_mut(&a) {
@@ -29,7 +33,11 @@ pub fn macs(lab: &Lab, fleet: &dyn Fleet) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for n in &lab.nodes {
         for l in fleet.links(&n.name).lines() {
-            if let Some(mac) = l.split_whitespace().skip_while(|w| *w != "link/ether").nth(1) {
+            if let Some(mac) = l
+                .split_whitespace()
+                .skip_while(|w| *w != "link/ether")
+                .nth(1)
+            {
                 out.insert(mac.to_string(), n.name.clone());
             }
         }
@@ -42,9 +50,21 @@ pub fn macs(lab: &Lab, fleet: &dyn Fleet) -> BTreeMap<String, String> {
 /// names a default backend); a listen that serves traffic and also shows stats (seed002's
 /// `listen web_vip` with `stats uri /web-status`) still counts; a stats-only one does not.
 pub fn http_target(lab: &Lab, vip: Ipv4Addr) -> Option<SocketAddr> {
-    let serving = |p: &&crate::lab::model::Proxy| p.kind != ProxyKind::Backend && (p.default_backend.is_some() || !p.servers.is_empty());
-    let plain = lab.haproxy.proxies.iter().filter(serving).filter(|p| p.stats.is_none());
-    let with_stats = lab.haproxy.proxies.iter().filter(serving).filter(|p| p.stats.is_some());
+    let serving = |p: &&crate::lab::model::Proxy| {
+        p.kind != ProxyKind::Backend && (p.default_backend.is_some() || !p.servers.is_empty())
+    };
+    let plain = lab
+        .haproxy
+        .proxies
+        .iter()
+        .filter(serving)
+        .filter(|p| p.stats.is_none());
+    let with_stats = lab
+        .haproxy
+        .proxies
+        .iter()
+        .filter(serving)
+        .filter(|p| p.stats.is_some());
     plain
         .chain(with_stats)
         .flat_map(|p| p.binds.iter())
@@ -60,11 +80,22 @@ pub fn serves_http(lab: &Lab) -> bool {
 
 /// The VIPs the client can reach (on a network it is attached to).
 pub fn client_vips(lab: &Lab) -> Vec<Ipv4Addr> {
-    let Some(client) = lab.nodes.iter().find(|n| n.role == Role::Client) else { return vec![] };
-    lab.vrrp.iter().filter(|v| client.interface_on(&v.network).is_some()).flat_map(|v| v.vips.iter().map(|x| x.address)).collect()
+    let Some(client) = lab.nodes.iter().find(|n| n.role == Role::Client) else {
+        return vec![];
+    };
+    lab.vrrp
+        .iter()
+        .filter(|v| client.interface_on(&v.network).is_some())
+        .flat_map(|v| v.vips.iter().map(|x| x.address))
+        .collect()
 }
 
 /// One GET from the client node.
-pub fn client_get(fleet: &dyn Fleet, target: SocketAddr, path: &str, timeout: Duration) -> Result<Reply, String> {
+pub fn client_get(
+    fleet: &dyn Fleet,
+    target: SocketAddr,
+    path: &str,
+    timeout: Duration,
+) -> Result<Reply, String> {
     fleet.client_get(target, path, timeout, &[])
 }

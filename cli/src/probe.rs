@@ -20,39 +20,71 @@ pub struct Reply {
 impl Reply {
     /// The backend that answered: the header, else the page's text without tags.
     pub fn backend(&self) -> String {
-        self.served_by.clone().unwrap_or_else(|| strip_tags(&self.body))
+        self.served_by
+            .clone()
+            .unwrap_or_else(|| strip_tags(&self.body))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
     #[error("connect to {addr} failed: {source}")]
-    Connect { addr: SocketAddr, source: std::io::Error },
+    Connect {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("request to {addr} failed: {source}")]
-    Io { addr: SocketAddr, source: std::io::Error },
+    Io {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("{addr} sent a malformed reply: {what}")]
     Malformed { addr: SocketAddr, what: String },
 }
 
 /// `GET path` from `addr`, all within `timeout`. Optional basic auth as `user:password`.
-pub fn get(addr: SocketAddr, path: &str, timeout: Duration, auth: Option<&str>) -> Result<Reply, ProbeError> {
+pub fn get(
+    addr: SocketAddr,
+    path: &str,
+    timeout: Duration,
+    auth: Option<&str>,
+) -> Result<Reply, ProbeError> {
     get_with(addr, path, timeout, auth, &[])
 }
 
 /// [`get`] with extra request headers (a scenario's `Cookie: SERVERID=A`).
-pub fn get_with(addr: SocketAddr, path: &str, timeout: Duration, auth: Option<&str>, headers: &[(String, String)]) -> Result<Reply, ProbeError> {
+pub fn get_with(
+    addr: SocketAddr,
+    path: &str,
+    timeout: Duration,
+    auth: Option<&str>,
+    headers: &[(String, String)],
+) -> Result<Reply, ProbeError> {
     let deadline = Instant::now() + timeout;
-    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|source| ProbeError::Connect { addr, source })?;
-    let left = || deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+    let mut s = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|source| ProbeError::Connect { addr, source })?;
+    let left = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    };
     let io = |source| ProbeError::Io { addr, source };
     s.set_write_timeout(Some(left())).map_err(io)?;
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: halab-probe\r\nConnection: close\r\n");
+    let mut req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: halab-probe\r\nConnection: close\r\n"
+    );
     if let Some(a) = auth {
-        req.push_str(&format!("Authorization: Basic {}\r\n", base64(a.as_bytes())));
+        req.push_str(&format!(
+            "Authorization: Basic {}\r\n",
+            base64(a.as_bytes())
+        ));
     }
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -73,7 +105,10 @@ pub fn get_with(addr: SocketAddr, path: &str, timeout: Duration, auth: Option<&s
         }
         // Bounded: probes read pages of a few hundred bytes; stats CSV stays far below this.
         if buf.len() > 4 << 20 {
-            return Err(ProbeError::Malformed { addr, what: "reply larger than 4 MiB".to_string() });
+            return Err(ProbeError::Malformed {
+                addr,
+                what: "reply larger than 4 MiB".to_string(),
+            });
         }
     }
     parse(addr, &buf)
@@ -82,30 +117,67 @@ pub fn get_with(addr: SocketAddr, path: &str, timeout: Duration, auth: Option<&s
 /// Whether `buf` holds a whole reply: headers, and a body of the announced Content-Length.
 fn complete(buf: &[u8]) -> bool {
     let text = String::from_utf8_lossy(buf);
-    let Some((head, body)) = text.split_once("\r\n\r\n") else { return false };
-    let len = head.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.trim().parse::<usize>().ok()));
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    let len = head.lines().find_map(|l| {
+        l.split_once(':')
+            .filter(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+    });
     len.is_some_and(|n| body.len() >= n)
 }
 
 fn parse(addr: SocketAddr, buf: &[u8]) -> Result<Reply, ProbeError> {
     let text = String::from_utf8_lossy(buf);
     let Some((head, body)) = text.split_once("\r\n\r\n") else {
-        return Err(ProbeError::Malformed { addr, what: format!("no header end in {} bytes", buf.len()) });
+        return Err(ProbeError::Malformed {
+            addr,
+            what: format!("no header end in {} bytes", buf.len()),
+        });
     };
     let mut lines = head.lines();
     let status_line = lines.next().unwrap_or("");
-    let status = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| ProbeError::Malformed { addr, what: format!("status line `{status_line}`") })?;
-    let headers: Vec<(String, String)> = lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect();
-    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
-    let body = if chunked { dechunk(body) } else { body.to_string() };
-    let served_by = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-served-by")).map(|(_, v)| v.clone());
-    Ok(Reply { status, served_by, headers, body })
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ProbeError::Malformed {
+            addr,
+            what: format!("status line `{status_line}`"),
+        })?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect();
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    let served_by = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-served-by"))
+        .map(|(_, v)| v.clone());
+    Ok(Reply {
+        status,
+        served_by,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut s: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = s.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if n == 0 || rest.len() < n {
             break;
         }
@@ -156,15 +228,29 @@ mod tests {
         let addr: SocketAddr = "10.0.0.1:80".parse().expect("addr");
         let raw = b"HTTP/1.1 200 OK\r\nX-Served-By: web1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
         let r = parse(addr, raw).expect("parse");
-        assert_eq!((r.status, r.served_by.as_deref(), r.body.as_str()), (200, Some("web1"), "hello world"));
-        let r = parse(addr, b"HTTP/1.0 503 Service Unavailable\r\n\r\n<h1>down</h1>").expect("parse");
+        assert_eq!(
+            (r.status, r.served_by.as_deref(), r.body.as_str()),
+            (200, Some("web1"), "hello world")
+        );
+        let r = parse(
+            addr,
+            b"HTTP/1.0 503 Service Unavailable\r\n\r\n<h1>down</h1>",
+        )
+        .expect("parse");
         assert_eq!((r.status, r.backend().as_str()), (503, "down"));
         assert!(parse(addr, b"garbage").is_err());
     }
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy"), ("lemp:12345", "bGVtcDoxMjM0NQ==")] {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+            ("lemp:12345", "bGVtcDoxMjM0NQ=="),
+        ] {
             assert_eq!(base64(i.as_bytes()), o);
         }
     }

@@ -35,7 +35,9 @@ impl Output {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Service {
     Nginx,
@@ -53,7 +55,12 @@ pub const HALABD_API: &str = "127.0.0.1:9406";
 pub const HALABD_ON_MACHINE: &str = "/etc/keepalived/halabd";
 
 impl Service {
-    pub const ALL: [Service; 4] = [Service::Nginx, Service::Haproxy, Service::Keepalived, Service::Halabd];
+    pub const ALL: [Service; 4] = [
+        Service::Nginx,
+        Service::Haproxy,
+        Service::Keepalived,
+        Service::Halabd,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -115,19 +122,42 @@ pub fn sh_quote(s: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error("failed to {action} {service} on {node}: {reason}")]
-    Failed { action: &'static str, service: &'static str, node: String, reason: String },
+    Failed {
+        action: &'static str,
+        service: &'static str,
+        node: String,
+        reason: String,
+    },
 }
 
-fn fail(action: &'static str, s: Service, m: &dyn Machine, reason: impl Into<String>) -> ServiceError {
-    ServiceError::Failed { action, service: s.name(), node: m.name().to_string(), reason: reason.into() }
+fn fail(
+    action: &'static str,
+    s: Service,
+    m: &dyn Machine,
+    reason: impl Into<String>,
+) -> ServiceError {
+    ServiceError::Failed {
+        action,
+        service: s.name(),
+        node: m.name().to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// The PID in the service's pidfile, if the process lives.
 pub fn running_pid(m: &dyn Machine, s: Service) -> Option<i32> {
     let bytes = m.read_file(s.pidfile()).ok()??;
-    let pid: i32 = String::from_utf8_lossy(&bytes).lines().next()?.trim().parse().ok()?;
+    let pid: i32 = String::from_utf8_lossy(&bytes)
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()?;
     let p = pid.to_string();
-    m.exec(&["kill", "-0", &p]).ok().filter(Output::ok).map(|_| pid)
+    m.exec(&["kill", "-0", &p])
+        .ok()
+        .filter(Output::ok)
+        .map(|_| pid)
 }
 
 fn wait_for(deadline: Duration, mut f: impl FnMut() -> bool) -> bool {
@@ -145,11 +175,21 @@ fn wait_for(deadline: Duration, mut f: impl FnMut() -> bool) -> bool {
 
 /// Puts the halabd binary `halabd_bin` (a path on this machine) on `m`, unless it is there.
 fn install_halabd(m: &dyn Machine, halabd_bin: &str) -> Result<(), ServiceError> {
-    if m.exec(&["test", "-x", HALABD_ON_MACHINE]).is_ok_and(|o| o.ok()) {
+    if m.exec(&["test", "-x", HALABD_ON_MACHINE])
+        .is_ok_and(|o| o.ok())
+    {
         return Ok(());
     }
-    let bytes = std::fs::read(halabd_bin).map_err(|e| fail("install", Service::Halabd, m, format!("{halabd_bin}: {e} (build it: cargo build -p halabd)")))?;
-    m.write_file(HALABD_ON_MACHINE, 0o755, &bytes).map_err(|e| fail("install", Service::Halabd, m, e))
+    let bytes = std::fs::read(halabd_bin).map_err(|e| {
+        fail(
+            "install",
+            Service::Halabd,
+            m,
+            format!("{halabd_bin}: {e} (build it: cargo build -p halabd)"),
+        )
+    })?;
+    m.write_file(HALABD_ON_MACHINE, 0o755, &bytes)
+        .map_err(|e| fail("install", Service::Halabd, m, e))
 }
 
 /// Starts the service unless it runs; returns its PID once its pidfile names a live process.
@@ -161,10 +201,26 @@ pub fn start(m: &dyn Machine, s: Service, halabd_bin: &str) -> Result<i32, Servi
     if s == Service::Halabd {
         install_halabd(m, halabd_bin)?;
     }
-    let script = if m.systemd() { format!("systemctl start {}", s.name()) } else { s.start_script() };
-    let out = m.exec(&["sh", "-c", &script]).map_err(|e| fail("start", s, m, e))?;
+    let script = if m.systemd() {
+        format!("systemctl start {}", s.name())
+    } else {
+        s.start_script()
+    };
+    let out = m
+        .exec(&["sh", "-c", &script])
+        .map_err(|e| fail("start", s, m, e))?;
     if !out.ok() {
-        return Err(fail("start", s, m, format!("exit {}: {}{}", out.code, out.stdout.trim(), out.stderr.trim())));
+        return Err(fail(
+            "start",
+            s,
+            m,
+            format!(
+                "exit {}: {}{}",
+                out.code,
+                out.stdout.trim(),
+                out.stderr.trim()
+            ),
+        ));
     }
     let mut pid = None;
     if wait_for(Duration::from_secs(10), || {
@@ -174,7 +230,15 @@ pub fn start(m: &dyn Machine, s: Service, halabd_bin: &str) -> Result<i32, Servi
         return pid.ok_or_else(|| fail("start", s, m, "no pid"));
     }
     let log = log_tail(m, s);
-    Err(fail("start", s, m, format!("its pidfile {} named no live process within 10 s{log}", s.pidfile())))
+    Err(fail(
+        "start",
+        s,
+        m,
+        format!(
+            "its pidfile {} named no live process within 10 s{log}",
+            s.pidfile()
+        ),
+    ))
 }
 
 fn log_tail(m: &dyn Machine, s: Service) -> String {
@@ -188,7 +252,10 @@ fn log_tail(m: &dyn Machine, s: Service) -> String {
         Ok(Some(b)) => {
             let text = String::from_utf8_lossy(&b);
             let tail: Vec<&str> = text.lines().rev().take(8).collect();
-            format!("; last lines of {path}:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+            format!(
+                "; last lines of {path}:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            )
         }
         _ => String::new(),
     }
@@ -206,23 +273,34 @@ pub enum Stop {
 
 /// Stops the service; Ok(false) when it was not running.
 pub fn stop(m: &dyn Machine, s: Service, how: Stop) -> Result<bool, ServiceError> {
-    let Some(pid) = running_pid(m, s) else { return Ok(false) };
+    let Some(pid) = running_pid(m, s) else {
+        return Ok(false);
+    };
     let p = pid.to_string();
     let script = match how {
         // The children first-level and below (nginx workers, keepalived's VRRP child), all
         // stopped before any is killed: keepalived's VRRP child gets SIGTERM when its parent
         // dies (PR_SET_PDEATHSIG) and, if it could still run, would shut down cleanly with a
         // priority-0 advert: a graceful stop, not a crash. Seen once in CI under load.
-        Stop::Kill => format!("all=\"{p} $(cat /proc/{p}/task/*/children 2>/dev/null) $(for c in $(cat /proc/{p}/task/*/children 2>/dev/null); do cat /proc/$c/task/*/children 2>/dev/null; done)\"; kill -STOP $all; kill -KILL $all"),
+        Stop::Kill => format!(
+            "all=\"{p} $(cat /proc/{p}/task/*/children 2>/dev/null) $(for c in $(cat /proc/{p}/task/*/children 2>/dev/null); do cat /proc/$c/task/*/children 2>/dev/null; done)\"; kill -STOP $all; kill -KILL $all"
+        ),
         Stop::Graceful if m.systemd() => format!("systemctl stop {}", s.name()),
         Stop::Graceful => format!("kill -TERM {p}"),
     };
-    let out = m.exec(&["sh", "-c", &script]).map_err(|e| fail("stop", s, m, e))?;
+    let out = m
+        .exec(&["sh", "-c", &script])
+        .map_err(|e| fail("stop", s, m, e))?;
     if !out.ok() && running_pid(m, s).is_some() {
         return Err(fail("stop", s, m, out.stderr.trim().to_string()));
     }
     if !wait_for(Duration::from_secs(10), || running_pid(m, s) != Some(pid)) {
-        return Err(fail("stop", s, m, format!("pid {pid} still alive 10 s after the signal")));
+        return Err(fail(
+            "stop",
+            s,
+            m,
+            format!("pid {pid} still alive 10 s after the signal"),
+        ));
     }
     Ok(true)
 }
@@ -236,22 +314,38 @@ pub fn reload(m: &dyn Machine, s: Service, halabd_bin: &str) -> Result<(), Servi
     let out = match s {
         _ if m.systemd() => m.exec(&["systemctl", "reload", s.name()]),
         // haproxy's soft reload: a new process takes the sockets, the old one finishes.
-        Service::Haproxy => m.exec(&["sh", "-c", &format!("{NOFILE}; exec haproxy -D -f /etc/haproxy/haproxy.cfg -sf {p}")]),
+        Service::Haproxy => m.exec(&[
+            "sh",
+            "-c",
+            &format!("{NOFILE}; exec haproxy -D -f /etc/haproxy/haproxy.cfg -sf {p}"),
+        ]),
         _ => m.exec(&["kill", "-HUP", &p]),
     }
     .map_err(|e| fail("reload", s, m, e))?;
     if !out.ok() {
-        return Err(fail("reload", s, m, format!("{}{}", out.stdout.trim(), out.stderr.trim())));
+        return Err(fail(
+            "reload",
+            s,
+            m,
+            format!("{}{}", out.stdout.trim(), out.stderr.trim()),
+        ));
     }
     Ok(())
 }
 
 /// SIGSTOP / SIGCONT: a frozen host, as far as the daemon's peers can tell.
 pub fn freeze(m: &dyn Machine, s: Service, frozen: bool) -> Result<bool, ServiceError> {
-    let Some(bytes) = m.read_file(s.pidfile()).map_err(|e| fail("freeze", s, m, e))? else { return Ok(false) };
+    let Some(bytes) = m
+        .read_file(s.pidfile())
+        .map_err(|e| fail("freeze", s, m, e))?
+    else {
+        return Ok(false);
+    };
     let p = String::from_utf8_lossy(&bytes).trim().to_string();
     let sig = if frozen { "-STOP" } else { "-CONT" };
     let script = format!("kill {sig} {p} $(cat /proc/{p}/task/*/children 2>/dev/null)");
-    let out = m.exec(&["sh", "-c", &script]).map_err(|e| fail("freeze", s, m, e))?;
+    let out = m
+        .exec(&["sh", "-c", &script])
+        .map_err(|e| fail("freeze", s, m, e))?;
     Ok(out.ok())
 }

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::fleet::Fleet;
 use crate::lab::Lab;
 use crate::lab::model::{Engine, Role};
-use crate::fleet::Fleet;
 use crate::observe;
 use crate::services::{self, Machine, Service};
 
@@ -65,31 +65,61 @@ pub fn status(lab: &Lab, fleet: &dyn Fleet) -> LabStatus {
     let macs = observe::macs(lab, fleet);
     let mut nodes = Vec::new();
     for n in &lab.nodes {
-        let Ok(m) = fleet.machine(&n.name) else { continue };
+        let Ok(m) = fleet.machine(&n.name) else {
+            continue;
+        };
         let m = m.as_ref();
-        let services = Service::for_node(n).into_iter().map(|s| {
-            let pid = services::running_pid(m, s);
-            ServiceStatus { service: s, running: pid.is_some(), pid }
-        }).collect();
+        let services = Service::for_node(n)
+            .into_iter()
+            .map(|s| {
+                let pid = services::running_pid(m, s);
+                ServiceStatus {
+                    service: s,
+                    running: pid.is_some(),
+                    pid,
+                }
+            })
+            .collect();
         let addresses = fleet.addresses(&n.name);
         let vrrp = match n.engine {
             Some(e) => vrrp_states(lab, m, e, &addresses),
             None => vec![],
         };
-        nodes.push(NodeStatus { name: n.name.clone(), role: n.role, addresses, services, vrrp });
+        nodes.push(NodeStatus {
+            name: n.name.clone(),
+            role: n.role,
+            addresses,
+            services,
+            vrrp,
+        });
     }
     let vips = holders
         .into_iter()
         .map(|(vip, holders)| {
-            let client_arp = fleet.client_arp(lab, vip).map(|(mac, st)| (macs.get(&mac).cloned().unwrap_or(mac), st));
-            VipStatus { vip, holders, client_arp }
+            let client_arp = fleet
+                .client_arp(lab, vip)
+                .map(|(mac, st)| (macs.get(&mac).cloned().unwrap_or(mac), st));
+            VipStatus {
+                vip,
+                holders,
+                client_arp,
+            }
         })
         .collect();
-    LabStatus { lab: lab.name.clone(), nodes, vips }
+    LabStatus {
+        lab: lab.name.clone(),
+        nodes,
+        vips,
+    }
 }
 
 /// Each instance's state on an LB node, from its engine's own report.
-pub fn vrrp_states(lab: &Lab, m: &dyn Machine, engine: Engine, addresses: &[Ipv4Addr]) -> Vec<InstanceState> {
+pub fn vrrp_states(
+    lab: &Lab,
+    m: &dyn Machine,
+    engine: Engine,
+    addresses: &[Ipv4Addr],
+) -> Vec<InstanceState> {
     let reported: Vec<(String, String, Option<u8>, Option<u8>)> = match engine {
         Engine::Keepalived => keepalived_report(m),
         Engine::Halabd => halabd_report(m),
@@ -103,9 +133,22 @@ pub fn vrrp_states(lab: &Lab, m: &dyn Machine, engine: Engine, addresses: &[Ipv4
         .filter(|v| v.member(m.name()).is_some())
         .map(|v| {
             let holds_vips = v.vips.iter().any(|x| addresses.contains(&x.address));
-            let (state, base, eff) = reported.iter().find(|r| r.0 == v.name).map_or(("STOPPED".to_string(), None, None), |r| (r.1.clone(), r.2, r.3));
+            let (state, base, eff) = reported
+                .iter()
+                .find(|r| r.0 == v.name)
+                .map_or(("STOPPED".to_string(), None, None), |r| {
+                    (r.1.clone(), r.2, r.3)
+                });
             let consistent = (state == "MASTER") == holds_vips;
-            InstanceState { instance: v.name.clone(), state, base_priority: base, effective_priority: eff, source, holds_vips, consistent }
+            InstanceState {
+                instance: v.name.clone(),
+                state,
+                base_priority: base,
+                effective_priority: eff,
+                source,
+                holds_vips,
+                consistent,
+            }
         })
         .collect()
 }
@@ -138,7 +181,10 @@ fn keepalived_report(m: &dyn Machine) -> Vec<(String, String, Option<u8>, Option
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let Ok(serde_json::Value::Array(items)) = serde_json::from_slice::<serde_json::Value>(&text) else { return vec![] };
+    let Ok(serde_json::Value::Array(items)) = serde_json::from_slice::<serde_json::Value>(&text)
+    else {
+        return vec![];
+    };
     items
         .iter()
         .filter_map(|i| {
@@ -150,16 +196,37 @@ fn keepalived_report(m: &dyn Machine) -> Vec<(String, String, Option<u8>, Option
                 3 => "FAULT",
                 _ => "UNKNOWN",
             };
-            let prio = |k: &str| d.get(k).and_then(serde_json::Value::as_u64).and_then(|p| u8::try_from(p).ok());
-            Some((d.get("iname")?.as_str()?.to_string(), state.to_string(), prio("base_priority"), prio("effective_priority")))
+            let prio = |k: &str| {
+                d.get(k)
+                    .and_then(serde_json::Value::as_u64)
+                    .and_then(|p| u8::try_from(p).ok())
+            };
+            Some((
+                d.get("iname")?.as_str()?.to_string(),
+                state.to_string(),
+                prio("base_priority"),
+                prio("effective_priority"),
+            ))
         })
         .collect()
 }
 
 /// halabd's `GET /status` on the node's own loopback.
 fn halabd_report(m: &dyn Machine) -> Vec<(String, String, Option<u8>, Option<u8>)> {
-    let Some(st) = halabd_status(m) else { return vec![] };
-    st.instances.into_iter().map(|i| (i.name, i.state.as_str().to_string(), Some(i.base_priority), Some(i.effective_priority))).collect()
+    let Some(st) = halabd_status(m) else {
+        return vec![];
+    };
+    st.instances
+        .into_iter()
+        .map(|i| {
+            (
+                i.name,
+                i.state.as_str().to_string(),
+                Some(i.base_priority),
+                Some(i.effective_priority),
+            )
+        })
+        .collect()
 }
 
 pub fn halabd_status(m: &dyn Machine) -> Option<halab_api::Status> {
@@ -170,19 +237,35 @@ pub fn halabd_status(m: &dyn Machine) -> Option<halab_api::Status> {
 }
 
 fn api_host() -> String {
-    services::HALABD_API.parse::<SocketAddr>().map(|a| a.ip().to_string()).unwrap_or_else(|_| "127.0.0.1".into())
+    services::HALABD_API
+        .parse::<SocketAddr>()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|_| "127.0.0.1".into())
 }
 
 fn api_port() -> u16 {
-    services::HALABD_API.parse::<SocketAddr>().map(|a| a.port()).unwrap_or(9406)
+    services::HALABD_API
+        .parse::<SocketAddr>()
+        .map(|a| a.port())
+        .unwrap_or(9406)
 }
 
 /// The terminal view.
 pub fn print(s: &LabStatus) {
     println!("lab {}", s.lab);
     for n in &s.nodes {
-        let addrs: Vec<String> = n.addresses.iter().filter(|a| !a.is_loopback()).map(ToString::to_string).collect();
-        println!("  {:<14} {:<6} {}", n.name, format!("{:?}", n.role).to_lowercase(), addrs.join(" "));
+        let addrs: Vec<String> = n
+            .addresses
+            .iter()
+            .filter(|a| !a.is_loopback())
+            .map(ToString::to_string)
+            .collect();
+        println!(
+            "  {:<14} {:<6} {}",
+            n.name,
+            format!("{:?}", n.role).to_lowercase(),
+            addrs.join(" ")
+        );
         for svc in &n.services {
             match svc.pid {
                 Some(p) => println!("      {:<11} running (pid {p})", svc.service.name()),
@@ -195,14 +278,37 @@ pub fn print(s: &LabStatus) {
                 (Some(b), _) => format!(" priority {b}"),
                 _ => String::new(),
             };
-            let flag = if v.consistent { "" } else { "  !! report and interfaces disagree" };
-            println!("      {} {:<8}{prio} [{}]{}{flag}", v.instance, v.state, v.source, if v.holds_vips { " holds VIP" } else { "" });
+            let flag = if v.consistent {
+                ""
+            } else {
+                "  !! report and interfaces disagree"
+            };
+            println!(
+                "      {} {:<8}{prio} [{}]{}{flag}",
+                v.instance,
+                v.state,
+                v.source,
+                if v.holds_vips { " holds VIP" } else { "" }
+            );
         }
     }
     for v in &s.vips {
-        let arp = v.client_arp.as_ref().map_or("no ARP entry".to_string(), |(n, st)| format!("client ARP -> {n} ({st})"));
-        let holders = if v.holders.is_empty() { "nobody".to_string() } else { v.holders.join(", ") };
-        let warn = if v.holders.len() > 1 { "  !! split brain" } else { "" };
+        let arp = v
+            .client_arp
+            .as_ref()
+            .map_or("no ARP entry".to_string(), |(n, st)| {
+                format!("client ARP -> {n} ({st})")
+            });
+        let holders = if v.holders.is_empty() {
+            "nobody".to_string()
+        } else {
+            v.holders.join(", ")
+        };
+        let warn = if v.holders.len() > 1 {
+            "  !! split brain"
+        } else {
+            ""
+        };
         println!("  VIP {:<15} held by {holders}; {arp}{warn}", v.vip);
     }
 }

@@ -22,11 +22,11 @@ use serde::Serialize;
 use crate::exit_codes;
 use crate::lab::Lab;
 use crate::lab::model::Provider;
-use crate::netns::{
-    self, Cidr, IfPlan, InitCommand, LabHandle, NETNS_DIR, NetPlan, NetnsError, NetnsPlan,
+use crate::provider::netns::{state_dir, state_root};
+use halab_netns::{
+    self as netns, Cidr, IfPlan, InitCommand, LabHandle, NETNS_DIR, NetPlan, NetnsError, NetnsPlan,
     NodeHandle, NodePlan,
 };
-use crate::provider::netns::{state_dir, state_root};
 
 /// The node-local pidfile of each host's sshd (`testbed exec LAB NODE -- sh -c 'kill
 /// $(cat /run/sshd.pid)'` stops it).

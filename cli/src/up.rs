@@ -9,11 +9,11 @@ use crate::check::check_all;
 use crate::fleet::Fleet;
 use crate::lab::Lab;
 use crate::lab::model::Engine;
-use crate::netns::{self, InitCommand, LabHandle};
 use crate::observe;
 use crate::provider::netns::{NetnsMachine, plan, staged_path, state_dir, write_private};
 use crate::render::{self, Artefact, Check, Templates};
 use crate::services::{self, Service};
+use halab_netns::{self as netns, InitCommand, LabHandle};
 
 /// The artefacts a running lab was built from, to tell what a second `up` changes.
 const APPLIED: &str = "applied.json";
@@ -29,7 +29,10 @@ pub enum UpError {
     #[error("{0}")]
     Service(#[from] services::ServiceError),
     #[error("failed to write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the lab did not become ready within {timeout:?}: {what}")]
     NotReady { timeout: Duration, what: String },
     #[error("{0}")]
@@ -56,8 +59,15 @@ impl UpOptions {
     /// Defaults for the CLI: state in /run/halab, halabd beside this executable.
     pub fn from_env() -> Result<UpOptions, UpError> {
         let init = InitCommand::current_exe()?;
-        let halabd = std::env::var_os("HALABD").map(PathBuf::from).unwrap_or_else(|| init.exe.with_file_name("halabd"));
-        Ok(UpOptions { state_root: crate::provider::netns::state_root(), halabd, init, progress: Box::new(|s| eprintln!("{s}")) })
+        let halabd = std::env::var_os("HALABD")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| init.exe.with_file_name("halabd"));
+        Ok(UpOptions {
+            state_root: crate::provider::netns::state_root(),
+            halabd,
+            init,
+            progress: Box::new(|s| eprintln!("{s}")),
+        })
     }
 }
 
@@ -90,11 +100,15 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
         return Ok(report);
     }
     let t = Instant::now();
-    std::fs::create_dir_all(&dir).map_err(|source| UpError::Write { path: dir.clone(), source })?;
+    std::fs::create_dir_all(&dir).map_err(|source| UpError::Write {
+        path: dir.clone(),
+        source,
+    })?;
     set_private(&dir)?;
     for a in &artefacts {
         if let Some(p) = staged_path(&dir, &a.node, &a.path) {
-            write_private(&p, a.mode, &a.bytes).map_err(|source| UpError::Write { path: p, source })?;
+            write_private(&p, a.mode, &a.bytes)
+                .map_err(|source| UpError::Write { path: p, source })?;
         }
     }
     save_applied(&dir, lab, &artefacts)?;
@@ -108,7 +122,10 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
         start_services(lab, &handle, &opts.halabd)?;
         stage_time(&mut report, "start daemons", t, opts);
         let t = Instant::now();
-        let fleet = crate::fleet::NetnsFleet::open(lab, &dir).map_err(|e| UpError::NotReady { timeout: Duration::ZERO, what: e })?;
+        let fleet = crate::fleet::NetnsFleet::open(lab, &dir).map_err(|e| UpError::NotReady {
+            timeout: Duration::ZERO,
+            what: e,
+        })?;
         wait_ready(lab, &fleet)?;
         stage_time(&mut report, "ready (VIP held, 200 via VIP)", t, opts);
         Ok::<(), UpError>(())
@@ -129,18 +146,32 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
 /// Records how long a stage of `up` took, and says so on the progress line.
 pub fn stage_time(report: &mut UpReport, name: &str, since: Instant, opts: &mut UpOptions) {
     let took = since.elapsed();
-    (opts.progress)(&format!("  {name:<34} {:>7.1} ms", took.as_secs_f64() * 1e3));
+    (opts.progress)(&format!(
+        "  {name:<34} {:>7.1} ms",
+        took.as_secs_f64() * 1e3
+    ));
     report.stages.push((name.to_string(), took));
 }
 
 /// Renders every file and has the real tools check each on this machine: nothing reaches a
 /// machine before both passed.
-pub fn render_and_check(lab: &Lab, opts: &mut UpOptions, report: &mut UpReport) -> Result<Vec<Artefact>, UpError> {
+pub fn render_and_check(
+    lab: &Lab,
+    opts: &mut UpOptions,
+    report: &mut UpReport,
+) -> Result<Vec<Artefact>, UpError> {
     let t = Instant::now();
     let artefacts = render::render(lab, &Templates::embedded()?)?;
     stage_time(report, "render", t, opts);
     let t = Instant::now();
-    let rejected: Vec<String> = check_all(lab, &artefacts).into_iter().filter_map(|r| r.result.err().map(|e| format!("{} {} ({}): {e}", r.node, r.path, r.tool))).collect();
+    let rejected: Vec<String> = check_all(lab, &artefacts)
+        .into_iter()
+        .filter_map(|r| {
+            r.result
+                .err()
+                .map(|e| format!("{} {} ({}): {e}", r.node, r.path, r.tool))
+        })
+        .collect();
     if !rejected.is_empty() {
         return Err(UpError::Rejected(rejected.join("\n")));
     }
@@ -154,19 +185,25 @@ fn preflight(lab: &Lab) -> Result<(), UpError> {
     // haproxy needs about two descriptors per connection (client and server side).
     let needed = 2 * u64::from(lab.haproxy.maxconn) + 1000;
     if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
-        && needed > hard {
-            return Err(UpError::Preflight(format!(
-                "haproxy.global.maxconn {} needs about {needed} file descriptors, but this machine's hard limit is {hard}\n  hint: lower haproxy.global.maxconn to {} or less (the per-proxy maxconn in defaults may stay)",
-                lab.haproxy.maxconn,
-                hard.saturating_sub(1000) / 2
-            )));
-        }
+        && needed > hard
+    {
+        return Err(UpError::Preflight(format!(
+            "haproxy.global.maxconn {} needs about {needed} file descriptors, but this machine's hard limit is {hard}\n  hint: lower haproxy.global.maxconn to {} or less (the per-proxy maxconn in defaults may stay)",
+            lab.haproxy.maxconn,
+            hard.saturating_sub(1000) / 2
+        )));
+    }
     Ok(())
 }
 
 fn set_private(dir: &Path) -> Result<(), UpError> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|source| UpError::Write { path: dir.to_path_buf(), source })
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|source| {
+        UpError::Write {
+            path: dir.to_path_buf(),
+            source,
+        }
+    })
 }
 
 /// Starts every node's daemons, nodes in parallel; within a node in dependency order.
@@ -191,7 +228,16 @@ fn start_services(lab: &Lab, handle: &LabHandle, halabd: &Path) -> Result<(), Up
                 })
             })
             .collect();
-        jobs.into_iter().map(|j| j.join().unwrap_or_else(|_| Err(UpError::NotReady { timeout: Duration::ZERO, what: "a start thread panicked".into() }))).collect::<Result<Vec<()>, UpError>>()
+        jobs.into_iter()
+            .map(|j| {
+                j.join().unwrap_or_else(|_| {
+                    Err(UpError::NotReady {
+                        timeout: Duration::ZERO,
+                        what: "a start thread panicked".into(),
+                    })
+                })
+            })
+            .collect::<Result<Vec<()>, UpError>>()
     })?;
     Ok(())
 }
@@ -199,7 +245,12 @@ fn start_services(lab: &Lab, handle: &LabHandle, halabd: &Path) -> Result<(), Up
 /// How long the lab may take to settle: the slowest VRRP instance's master-down interval,
 /// twice over, plus margin for a loaded machine.
 pub fn settle_timeout(lab: &Lab) -> Duration {
-    let vrrp = lab.vrrp.iter().map(|v| v.master_down_ms()).max().unwrap_or(0);
+    let vrrp = lab
+        .vrrp
+        .iter()
+        .map(|v| v.master_down_ms())
+        .max()
+        .unwrap_or(0);
     Duration::from_millis(2 * vrrp + 5000)
 }
 
@@ -214,7 +265,10 @@ pub fn wait_ready(lab: &Lab, fleet: &dyn Fleet) -> Result<(), UpError> {
             Err(why) => why,
         };
         if Instant::now() >= deadline {
-            return Err(UpError::NotReady { timeout, what: last });
+            return Err(UpError::NotReady {
+                timeout,
+                what: last,
+            });
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -231,18 +285,35 @@ fn readiness(lab: &Lab, fleet: &dyn Fleet) -> Result<(), String> {
     // with close priorities (seed 000: 101/100, 4 ms of skew apart) a loaded backup may take
     // the VIP first and be preempted a master-down interval later.
     for v in lab.vrrp.iter().filter(|v| v.preempt) {
-        let Some(master) = v.members.iter().find(|m| m.state == crate::lab::model::InitialState::Master) else { continue };
+        let Some(master) = v
+            .members
+            .iter()
+            .find(|m| m.state == crate::lab::model::InitialState::Master)
+        else {
+            continue;
+        };
         for x in &v.vips {
-            if holders.get(&x.address).is_some_and(|h| h != &vec![master.node.clone()]) {
-                return Err(format!("VIP {} is on {:?}, not yet on its MASTER {}", x.address, holders[&x.address], master.node));
+            if holders
+                .get(&x.address)
+                .is_some_and(|h| h != &vec![master.node.clone()])
+            {
+                return Err(format!(
+                    "VIP {} is on {:?}, not yet on its MASTER {}",
+                    x.address, holders[&x.address], master.node
+                ));
             }
         }
     }
     for vip in observe::client_vips(lab) {
-        let Some(target) = observe::http_target(lab, vip) else { continue };
+        let Some(target) = observe::http_target(lab, vip) else {
+            continue;
+        };
         let reply = observe::client_get(fleet, target, "/", Duration::from_millis(500))?;
         if reply.status != 200 {
-            return Err(format!("GET http://{target}/ from the client answered {}", reply.status));
+            return Err(format!(
+                "GET http://{target}/ from the client answered {}",
+                reply.status
+            ));
         }
     }
     Ok(())
@@ -250,7 +321,12 @@ fn readiness(lab: &Lab, fleet: &dyn Fleet) -> Result<(), String> {
 
 /// A second `up`: write what changed, have the real tool accept it (done before), and reload
 /// only the daemons whose files changed.
-fn update(lab: &Lab, dir: &Path, artefacts: &[Artefact], opts: &mut UpOptions) -> Result<Vec<String>, UpError> {
+fn update(
+    lab: &Lab,
+    dir: &Path,
+    artefacts: &[Artefact],
+    opts: &mut UpOptions,
+) -> Result<Vec<String>, UpError> {
     let before = load_applied(dir);
     if let Some(old) = &before.topology {
         let now = topology(lab);
@@ -263,17 +339,28 @@ fn update(lab: &Lab, dir: &Path, artefacts: &[Artefact], opts: &mut UpOptions) -
     let mut reload: BTreeMap<String, Vec<Service>> = BTreeMap::new();
     for a in artefacts {
         let key = format!("{}:{}", a.node, a.path);
-        if before.files.get(&key) == Some(&digest(&a.bytes)) || staged_path(dir, &a.node, &a.path).is_none() {
+        if before.files.get(&key) == Some(&digest(&a.bytes))
+            || staged_path(dir, &a.node, &a.path).is_none()
+        {
             continue;
         }
         let m = NetnsMachine(handle.node(&a.node)?);
-        services::Machine::write_file(&m, &a.path, a.mode, &a.bytes).map_err(|e| UpError::Write { path: PathBuf::from(&a.path), source: std::io::Error::other(e) })?;
+        services::Machine::write_file(&m, &a.path, a.mode, &a.bytes).map_err(|e| {
+            UpError::Write {
+                path: PathBuf::from(&a.path),
+                source: std::io::Error::other(e),
+            }
+        })?;
         changed.push(format!("{} {}", a.node, a.path));
         let node = lab.node(&a.node);
         let svc = match a.check {
             Check::Haproxy => Some(Service::Haproxy),
             Check::Nginx => Some(Service::Nginx),
-            Check::Keepalived => Some(if node.and_then(|n| n.engine) == Some(Engine::Halabd) { Service::Halabd } else { Service::Keepalived }),
+            Check::Keepalived => Some(if node.and_then(|n| n.engine) == Some(Engine::Halabd) {
+                Service::Halabd
+            } else {
+                Service::Keepalived
+            }),
             Check::None if a.path.starts_with("/etc/keepalived/") => None,
             Check::None => None,
         };
@@ -290,7 +377,11 @@ fn update(lab: &Lab, dir: &Path, artefacts: &[Artefact], opts: &mut UpOptions) -
         }
     }
     save_applied(dir, lab, artefacts)?;
-    (opts.progress)(&format!("{} change{}", changed.len(), if changed.len() == 1 { "" } else { "s" }));
+    (opts.progress)(&format!(
+        "{} change{}",
+        changed.len(),
+        if changed.len() == 1 { "" } else { "s" }
+    ));
     for c in &changed {
         (opts.progress)(&format!("  changed {c}"));
     }
@@ -306,8 +397,27 @@ struct Applied {
 
 /// What cannot change on a running lab: nodes, their addresses, networks.
 fn topology(lab: &Lab) -> String {
-    let nets: Vec<String> = lab.networks.iter().map(|n| format!("{}={}", n.name, n.cidr)).collect();
-    let nodes: Vec<String> = lab.nodes.iter().map(|n| format!("{}({:?})={}", n.name, n.engine, n.interfaces.iter().map(|i| format!("{}@{}/{}", i.address, i.network, i.name)).collect::<Vec<_>>().join("+"))).collect();
+    let nets: Vec<String> = lab
+        .networks
+        .iter()
+        .map(|n| format!("{}={}", n.name, n.cidr))
+        .collect();
+    let nodes: Vec<String> = lab
+        .nodes
+        .iter()
+        .map(|n| {
+            format!(
+                "{}({:?})={}",
+                n.name,
+                n.engine,
+                n.interfaces
+                    .iter()
+                    .map(|i| format!("{}@{}/{}", i.address, i.network, i.name))
+                    .collect::<Vec<_>>()
+                    .join("+")
+            )
+        })
+        .collect();
     format!("networks [{}] nodes [{}]", nets.join(" "), nodes.join(" "))
 }
 
@@ -322,14 +432,23 @@ fn digest(b: &[u8]) -> String {
 }
 
 fn save_applied(dir: &Path, lab: &Lab, artefacts: &[Artefact]) -> Result<(), UpError> {
-    let a = Applied { topology: Some(topology(lab)), files: artefacts.iter().map(|a| (format!("{}:{}", a.node, a.path), digest(&a.bytes))).collect() };
+    let a = Applied {
+        topology: Some(topology(lab)),
+        files: artefacts
+            .iter()
+            .map(|a| (format!("{}:{}", a.node, a.path), digest(&a.bytes)))
+            .collect(),
+    };
     let p = dir.join(APPLIED);
     let text = serde_json::to_string_pretty(&a).unwrap_or_default();
     write_private(&p, 0o600, text.as_bytes()).map_err(|source| UpError::Write { path: p, source })
 }
 
 fn load_applied(dir: &Path) -> Applied {
-    std::fs::read_to_string(dir.join(APPLIED)).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+    std::fs::read_to_string(dir.join(APPLIED))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
 }
 
 /// Tears a lab down from its state dir alone (works after a crash of halab or a daemon).

@@ -14,7 +14,11 @@ use halab::observe;
 /// through the VIP from the client, and after down no namespace, process or file left.
 #[test]
 fn every_lab_comes_up_serves_through_the_vip_and_goes_down_clean() {
-    let mut labs: Vec<_> = std::fs::read_dir(labs_dir()).expect("labs/").filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("lab.yaml").exists()).collect();
+    let mut labs: Vec<_> = std::fs::read_dir(labs_dir())
+        .expect("labs/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("lab.yaml").exists())
+        .collect();
     labs.sort();
     for dir in labs {
         let t = TestLab::up(&dir.join("lab.yaml"), |_| {});
@@ -24,24 +28,34 @@ fn every_lab_comes_up_serves_through_the_vip_and_goes_down_clean() {
         }
         // The seeds' `for i in ...; do curl VIP; done`: every backend of the default backend answers.
         for vip in observe::client_vips(&t.lab) {
-            let Some(target) = observe::http_target(&t.lab, vip) else { continue };
+            let Some(target) = observe::http_target(&t.lab, vip) else {
+                continue;
+            };
             let mut seen: BTreeMap<String, usize> = BTreeMap::new();
             for _ in 0..12 {
                 // One retry: on this shared 2-core machine a loaded backup can miss adverts and
                 // flap the VIP for an instant; the scenarios measure such things, this test
                 // checks that the lab serves at all.
-                let get = || observe::client_get(t.fleet().as_ref(), target, "/", Duration::from_secs(2));
+                let get =
+                    || observe::client_get(t.fleet().as_ref(), target, "/", Duration::from_secs(2));
                 let r = get().or_else(|_| get()).expect("GET through the VIP");
                 assert_eq!(r.status, 200, "{}: {target}", dir.display());
                 *seen.entry(r.backend()).or_default() += 1;
             }
-            assert!(seen.len() >= 2, "{}: requests through {target} were not spread: {seen:?}", dir.display());
+            assert!(
+                seen.len() >= 2,
+                "{}: requests through {target} were not spread: {seen:?}",
+                dir.display()
+            );
         }
         let state_dir = t.state_dir.clone();
         let names = t.namespace_names();
         t.down();
         assert!(!state_dir.exists(), "state dir left behind");
-        let left: BTreeSet<String> = common::netns_list().into_iter().filter(|n| names.contains(n)).collect();
+        let left: BTreeSet<String> = common::netns_list()
+            .into_iter()
+            .filter(|n| names.contains(n))
+            .collect();
         assert!(left.is_empty(), "namespaces left behind: {left:?}");
     }
 }
@@ -52,14 +66,23 @@ fn seed000_round_robin_in_turn_and_the_vip_on_the_master() {
     let t = TestLab::up(&labs_dir().join("seed000/lab.yaml"), |_| {});
     let vip = observe::client_vips(&t.lab)[0];
     let target = observe::http_target(&t.lab, vip).expect("frontend on :80");
-    let order: Vec<String> = (0..9).map(|_| observe::client_get(t.fleet().as_ref(), target, "/", Duration::from_secs(2)).expect("GET").backend()).collect();
+    let order: Vec<String> = (0..9)
+        .map(|_| {
+            observe::client_get(t.fleet().as_ref(), target, "/", Duration::from_secs(2))
+                .expect("GET")
+                .backend()
+        })
+        .collect();
     // Round robin: nginx1, nginx2, nginx3 in turn (whichever starts).
     for w in order.windows(4) {
         assert_eq!(w[0], w[3], "not round robin: {order:?}");
     }
     let distinct: BTreeSet<&String> = order.iter().collect();
     assert_eq!(distinct.len(), 3, "{order:?}");
-    assert_eq!(observe::vip_holders(&t.lab, t.fleet().as_ref())[&vip], vec!["loadbalance1".to_string()]);
+    assert_eq!(
+        observe::vip_holders(&t.lab, t.fleet().as_ref())[&vip],
+        vec!["loadbalance1".to_string()]
+    );
 }
 
 /// Two labs side by side (seed000 twice, renamed) do not touch each other.
@@ -70,14 +93,27 @@ fn two_labs_run_side_by_side() {
     for t in [&a, &b] {
         let vip = observe::client_vips(&t.lab)[0];
         let target = observe::http_target(&t.lab, vip).expect("target");
-        assert_eq!(observe::client_get(t.fleet().as_ref(), target, "/", Duration::from_secs(2)).expect("GET").status, 200);
+        assert_eq!(
+            observe::client_get(t.fleet().as_ref(), target, "/", Duration::from_secs(2))
+                .expect("GET")
+                .status,
+            200
+        );
     }
     let b_names = b.namespace_names();
     a.down();
-    assert!(b_names.iter().all(|n| common::netns_list().contains(n)), "tearing down one lab touched the other");
+    assert!(
+        b_names.iter().all(|n| common::netns_list().contains(n)),
+        "tearing down one lab touched the other"
+    );
     let vip = observe::client_vips(&b.lab)[0];
     let target = observe::http_target(&b.lab, vip).expect("target");
-    assert_eq!(observe::client_get(b.fleet().as_ref(), target, "/", Duration::from_secs(2)).expect("GET").status, 200);
+    assert_eq!(
+        observe::client_get(b.fleet().as_ref(), target, "/", Duration::from_secs(2))
+            .expect("GET")
+            .status,
+        200
+    );
 }
 
 /// The root namespace has no link, address or route into a running lab.
@@ -86,16 +122,34 @@ fn the_host_has_no_route_into_a_running_lab() {
     let links_before = common::sh("ip -o link show");
     let routes_before = common::sh("ip route show table all");
     let t = TestLab::up(&labs_dir().join("minimal/lab.yaml"), |_| {});
-    assert_eq!(common::sh("ip -o link show"), links_before, "a link appeared in the root namespace");
-    assert_eq!(common::sh("ip route show table all"), routes_before, "a route appeared in the root namespace");
+    assert_eq!(
+        common::sh("ip -o link show"),
+        links_before,
+        "a link appeared in the root namespace"
+    );
+    assert_eq!(
+        common::sh("ip route show table all"),
+        routes_before,
+        "a route appeared in the root namespace"
+    );
     let vip = observe::client_vips(&t.lab)[0];
     let r = common::sh(&format!("ip route get {vip} 2>&1"));
-    assert!(!r.contains("halab") && !r.contains(" dev v"), "the host routes to the VIP through a lab link: {r}");
+    assert!(
+        !r.contains("halab") && !r.contains(" dev v"),
+        "the host routes to the VIP through a lab link: {r}"
+    );
     // And the lab has no default route out.
     for n in &t.lab.nodes {
         let h = t.handle().node(&n.name).expect("node");
-        let out = h.exec(&["ip", "route", "show", "default"]).expect("ip route");
-        assert!(out.stdout.trim().is_empty(), "{} has a default route: {}", n.name, out.stdout);
+        let out = h
+            .exec(&["ip", "route", "show", "default"])
+            .expect("ip route");
+        assert!(
+            out.stdout.trim().is_empty(),
+            "{} has a default route: {}",
+            n.name,
+            out.stdout
+        );
     }
 }
 
@@ -111,7 +165,12 @@ fn a_second_up_applies_only_what_changed() {
     let r = t.reup(|lab| lab.haproxy.defaults.retries = 5);
     let changes = r.changes.expect("an update");
     assert_eq!(changes.len(), 2, "{changes:?}");
-    assert!(changes.iter().all(|c| c.ends_with("/etc/haproxy/haproxy.cfg")), "{changes:?}");
+    assert!(
+        changes
+            .iter()
+            .all(|c| c.ends_with("/etc/haproxy/haproxy.cfg")),
+        "{changes:?}"
+    );
     let cfg = t.read("lb1", "/etc/haproxy/haproxy.cfg");
     assert!(cfg.contains("retries                 5"), "{cfg}");
     let after = t.pids();
@@ -128,7 +187,10 @@ fn a_second_up_applies_only_what_changed() {
 #[test]
 fn a_rejected_config_changes_nothing() {
     let before = common::netns_list();
-    let err = TestLab::try_up(&labs_dir().join("minimal/lab.yaml"), |lab| lab.haproxy.defaults.options.push("no-such-option".into())).expect_err("haproxy -c rejects it");
+    let err = TestLab::try_up(&labs_dir().join("minimal/lab.yaml"), |lab| {
+        lab.haproxy.defaults.options.push("no-such-option".into())
+    })
+    .expect_err("haproxy -c rejects it");
     assert!(err.contains("no-such-option"), "{err}");
     assert_eq!(common::netns_list(), before);
 }

@@ -14,7 +14,7 @@ use std::fs;
 use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
-use halab::netns::{self, IfPlan, InitCommand, NetPlan, NetnsPlan, NodeHandle, NodePlan};
+use halab_netns::{self as netns, IfPlan, InitCommand, NetPlan, NetnsPlan, NodeHandle, NodePlan};
 use nix::sys::signal::Signal;
 
 const HAPROXY_CFG: &str = "\

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use halab::netns::{self, IfPlan, InitCommand, LabGuard, NetPlan, NetnsPlan, NodePlan};
+use halab_netns::{self as netns, IfPlan, InitCommand, LabGuard, NetPlan, NetnsPlan, NodePlan};
 use nix::sys::signal::Signal;
 use tempfile::TempDir;
 

@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use halab::netns::{self, IfPlan, InitCommand, NetPlan, NetnsPlan, NodePlan};
+use halab_netns::{self as netns, IfPlan, InitCommand, NetPlan, NetnsPlan, NodePlan};
 use nix::sys::signal::Signal;
 
 const NGINX_CONF: &str = "\

@@ -11,7 +11,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use halab::netns::{self, IfPlan, InitCommand, NetPlan, NetnsError, NetnsPlan, NodePlan, ProcId};
+use halab_netns::{
+    self as netns, IfPlan, InitCommand, NetPlan, NetnsError, NetnsPlan, NodePlan, ProcId,
+};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tempfile::TempDir;

@@ -10,7 +10,11 @@ use halab::scenario::session::{self, EngineChoice};
 
 fn run_matrix(choice: EngineChoice) {
     let _g = heavy();
-    let mut labs: Vec<_> = std::fs::read_dir(labs_dir()).expect("labs/").filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("scenarios").is_dir()).collect();
+    let mut labs: Vec<_> = std::fs::read_dir(labs_dir())
+        .expect("labs/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("scenarios").is_dir())
+        .collect();
     labs.sort();
     assert!(!labs.is_empty(), "no lab ships scenarios");
     let mut failures = Vec::new();
@@ -18,11 +22,18 @@ fn run_matrix(choice: EngineChoice) {
     for dir in labs {
         let file = dir.join("lab.yaml");
         let mut l = lab::load(&file).unwrap_or_else(|e| panic!("{e}"));
-        l.name = format!("s{}{}", std::process::id() % 100_000, &l.name[..l.name.len().min(8)]);
+        l.name = format!(
+            "s{}{}",
+            std::process::id() % 100_000,
+            &l.name[..l.name.len().min(8)]
+        );
         let engine = choice.apply(&mut l);
         let files = session::find(&file, &[]).expect("scenario files");
         let scenarios = session::load_all(&files, &l).unwrap_or_else(|e| panic!("{e}"));
-        let root = tempfile::Builder::new().prefix("halab-scn-").tempdir_in("/run").expect("state root");
+        let root = tempfile::Builder::new()
+            .prefix("halab-scn-")
+            .tempdir_in("/run")
+            .expect("state root");
         let mut opts = options(root.path());
         let s = session::run_all(&l, &scenarios, &engine, &mut opts, false, &mut |_| {});
         if let Some(e) = &s.lab_error {
@@ -32,15 +43,47 @@ fn run_matrix(choice: EngineChoice) {
             ran += 1;
             for st in &r.steps {
                 if let Some(o) = st.outage {
-                    println!("{:<8} {:<10} {:<22} {:<40} failed {:>4}/{:<5} longest gap {:>6} ms", engine, dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(), r.scenario, st.description, o.failed, o.requests, o.longest_gap_ms);
+                    println!(
+                        "{:<8} {:<10} {:<22} {:<40} failed {:>4}/{:<5} longest gap {:>6} ms",
+                        engine,
+                        dir.file_name()
+                            .map(|n| n.to_string_lossy().to_string())
+                            .unwrap_or_default(),
+                        r.scenario,
+                        st.description,
+                        o.failed,
+                        o.requests,
+                        o.longest_gap_ms
+                    );
                 }
             }
             if !r.passed {
-                let why: Vec<String> = r.steps.iter().filter_map(|st| match &st.outcome {
-                    Outcome::Failed { expected, seen, last_samples } => Some(format!("  step {} `{}`: expected {expected}; seen {seen}\n    {}", st.index, st.description, last_samples.join("\n    "))),
-                    _ => None,
-                }).chain(r.violations.iter().map(|v| format!("  invariant: {} ({}..{} ms)", v.what, v.start_ms, v.end_ms))).collect();
-                failures.push(format!("{}/{} [{engine}] failed:\n{}", dir.display(), r.scenario, why.join("\n")));
+                let why: Vec<String> = r
+                    .steps
+                    .iter()
+                    .filter_map(|st| match &st.outcome {
+                        Outcome::Failed {
+                            expected,
+                            seen,
+                            last_samples,
+                        } => Some(format!(
+                            "  step {} `{}`: expected {expected}; seen {seen}\n    {}",
+                            st.index,
+                            st.description,
+                            last_samples.join("\n    ")
+                        )),
+                        _ => None,
+                    })
+                    .chain(r.violations.iter().map(|v| {
+                        format!("  invariant: {} ({}..{} ms)", v.what, v.start_ms, v.end_ms)
+                    }))
+                    .collect();
+                failures.push(format!(
+                    "{}/{} [{engine}] failed:\n{}",
+                    dir.display(),
+                    r.scenario,
+                    why.join("\n")
+                ));
             }
         }
     }

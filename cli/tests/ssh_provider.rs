@@ -38,34 +38,84 @@ impl Bed {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let lab = format!("s{}x{n}", std::process::id() % 100_000);
         let files = tempfile::tempdir().expect("tempdir");
-        let src = std::fs::read_to_string(common::labs_dir().join("seed000/ssh.yaml")).expect("ssh.yaml");
+        let src =
+            std::fs::read_to_string(common::labs_dir().join("seed000/ssh.yaml")).expect("ssh.yaml");
         let text0 = edit(src.replace("name: seed000", &format!("name: {lab}")));
         let file = files.path().join("ssh.yaml");
         std::fs::write(&file, text0).expect("write the lab file");
-        std::os::unix::fs::symlink(common::labs_dir().join("seed000/scenarios").canonicalize().expect("scenarios"), files.path().join("scenarios")).expect("symlink scenarios");
-        let state_root = tempfile::Builder::new().prefix("halab-ssh-test-").tempdir_in("/run").expect("state root");
+        std::os::unix::fs::symlink(
+            common::labs_dir()
+                .join("seed000/scenarios")
+                .canonicalize()
+                .expect("scenarios"),
+            files.path().join("scenarios"),
+        )
+        .expect("symlink scenarios");
+        let state_root = tempfile::Builder::new()
+            .prefix("halab-ssh-test-")
+            .tempdir_in("/run")
+            .expect("state root");
         let dir = files.path().join("bed");
-        let mut bed = Bed { lab, file, dir, netns: String::new(), state_root, files };
-        let out = bed.halab(&["testbed", "up", &bed.file.to_string_lossy(), "--dir", &bed.dir.to_string_lossy()]);
-        assert!(out.status.success(), "testbed up: {}{}", text(&out.stdout), text(&out.stderr));
-        bed.netns = text(&out.stdout).lines().last().unwrap_or_default().trim().to_string();
-        assert!(bed.netns.starts_with("/run/netns/"), "control netns: {:?}", text(&out.stdout));
+        let mut bed = Bed {
+            lab,
+            file,
+            dir,
+            netns: String::new(),
+            state_root,
+            files,
+        };
+        let out = bed.halab(&[
+            "testbed",
+            "up",
+            &bed.file.to_string_lossy(),
+            "--dir",
+            &bed.dir.to_string_lossy(),
+        ]);
+        assert!(
+            out.status.success(),
+            "testbed up: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        bed.netns = text(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        assert!(
+            bed.netns.starts_with("/run/netns/"),
+            "control netns: {:?}",
+            text(&out.stdout)
+        );
         bed
     }
 
     fn halab(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_halab")).env("HALAB_STATE_DIR", self.state_root.path()).args(args).output().expect("run halab")
+        Command::new(env!("CARGO_BIN_EXE_halab"))
+            .env("HALAB_STATE_DIR", self.state_root.path())
+            .args(args)
+            .output()
+            .expect("run halab")
     }
 
     /// halab in the control namespace, the bed's ssh_config (or `config`) as ssh's.
     fn remote(&self, config: Option<&Path>, args: &[&str]) -> Output {
         let config = config.map_or_else(|| self.dir.join("ssh_config"), Path::to_path_buf);
         Command::new("timeout")
-            .args(["600", "nsenter", &format!("--net={}", self.netns), env!("CARGO_BIN_EXE_halab")])
+            .args([
+                "600",
+                "nsenter",
+                &format!("--net={}", self.netns),
+                env!("CARGO_BIN_EXE_halab"),
+            ])
             .args(args)
             .env("HALAB_STATE_DIR", self.state_root.path())
             .env("HALAB_SSH_CONFIG", config)
-            .env("HALABD", PathBuf::from(env!("CARGO_BIN_EXE_halab")).with_file_name("halabd"))
+            .env(
+                "HALABD",
+                PathBuf::from(env!("CARGO_BIN_EXE_halab")).with_file_name("halabd"),
+            )
             .output()
             .expect("run halab in the control namespace")
     }
@@ -76,43 +126,84 @@ impl Bed {
 
     /// A command in a bed host (through the bed, not through the provider under test).
     fn on(&self, node: &str, script: &str) -> String {
-        let out = self.halab(&["testbed", "exec", &self.file.to_string_lossy(), node, "--", "sh", "-c", script]);
+        let out = self.halab(&[
+            "testbed",
+            "exec",
+            &self.file.to_string_lossy(),
+            node,
+            "--",
+            "sh",
+            "-c",
+            script,
+        ]);
         text(&out.stdout)
     }
 
     /// A command on a host over plain ssh from the control namespace (in sshd's namespaces).
     fn ssh(&self, node: &str, script: &str) -> String {
         let out = Command::new("timeout")
-            .args(["30", "nsenter", &format!("--net={}", self.netns), "ssh", "-F"])
+            .args([
+                "30",
+                "nsenter",
+                &format!("--net={}", self.netns),
+                "ssh",
+                "-F",
+            ])
             .arg(self.dir.join("ssh_config"))
             .args([node, script])
             .output()
             .expect("run ssh");
-        assert!(out.status.success(), "ssh {node} {script}: {}", text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ssh {node} {script}: {}",
+            text(&out.stderr)
+        );
         text(&out.stdout)
     }
 
     /// The digest of a file on a host, or "absent".
     fn digest(&self, node: &str, path: &str) -> String {
-        let s = self.on(node, &format!("sha256sum {path} 2>/dev/null | cut -d' ' -f1"));
-        if s.trim().is_empty() { "absent".into() } else { s.trim().to_string() }
+        let s = self.on(
+            node,
+            &format!("sha256sum {path} 2>/dev/null | cut -d' ' -f1"),
+        );
+        if s.trim().is_empty() {
+            "absent".into()
+        } else {
+            s.trim().to_string()
+        }
     }
 
     /// A variant of the lab file, beside it (so its scenarios are found too).
     fn variant(&self, name: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
         let p = self.files.path().join(name);
-        std::fs::write(&p, edit(std::fs::read_to_string(&self.file).expect("lab file"))).expect("write variant");
+        std::fs::write(
+            &p,
+            edit(std::fs::read_to_string(&self.file).expect("lab file")),
+        )
+        .expect("write variant");
         p
     }
 
     /// What each host would lose to a half-applied run: its configs, and no staging dir left.
     fn snapshot(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for (node, path) in [(LB1, "/etc/haproxy/haproxy.cfg"), (LB2, "/etc/haproxy/haproxy.cfg"), (LB1, "/etc/keepalived/keepalived.conf"), ("nginx1", "/etc/nginx/nginx.conf"), ("nginx3", "/etc/nginx/nginx.conf"), ("client", "/etc/hosts")] {
+        for (node, path) in [
+            (LB1, "/etc/haproxy/haproxy.cfg"),
+            (LB2, "/etc/haproxy/haproxy.cfg"),
+            (LB1, "/etc/keepalived/keepalived.conf"),
+            ("nginx1", "/etc/nginx/nginx.conf"),
+            ("nginx3", "/etc/nginx/nginx.conf"),
+            ("client", "/etc/hosts"),
+        ] {
             out.push(format!("{node}:{path}={}", self.digest(node, path)));
         }
         for node in [LB1, LB2, "nginx1", "nginx2", "nginx3", "client"] {
-            out.push(format!("{node} staged: {}", self.on(node, "ls -d /var/tmp/halab-up.* 2>/dev/null").trim()));
+            out.push(format!(
+                "{node} staged: {}",
+                self.on(node, "ls -d /var/tmp/halab-up.* 2>/dev/null")
+                    .trim()
+            ));
         }
         out
     }
@@ -127,7 +218,12 @@ impl Drop for Bed {
 
 fn assert_fails(out: &Output, code: i32, needles: &[&str]) {
     let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "exit code; stdout:\n{}\nstderr:\n{err}", text(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "exit code; stdout:\n{}\nstderr:\n{err}",
+        text(&out.stdout)
+    );
     for n in needles {
         assert!(err.contains(n), "stderr lacks {n:?}:\n{err}");
     }
@@ -138,8 +234,18 @@ fn seed000_over_ssh_bad_cases_change_nothing_then_failover_passes_and_purge_rest
     let _g = common::heavy();
     let bed = Bed::up(|t| t);
     let original = bed.snapshot();
-    let host_haproxy_cfg = text(&Command::new("sha256sum").arg("/etc/haproxy/haproxy.cfg").output().expect("sha256sum").stdout);
-    assert_eq!(bed.digest(LB1, "/etc/haproxy/haproxy.cfg"), host_haproxy_cfg.split_whitespace().next().unwrap_or(""), "a fresh host has Debian's haproxy.cfg");
+    let host_haproxy_cfg = text(
+        &Command::new("sha256sum")
+            .arg("/etc/haproxy/haproxy.cfg")
+            .output()
+            .expect("sha256sum")
+            .stdout,
+    );
+    assert_eq!(
+        bed.digest(LB1, "/etc/haproxy/haproxy.cfg"),
+        host_haproxy_cfg.split_whitespace().next().unwrap_or(""),
+        "a fresh host has Debian's haproxy.cfg"
+    );
 
     // Unknown host key: strict checking refuses before anything runs on any host.
     let empty = bed.files.path().join("empty_known_hosts");
@@ -147,31 +253,83 @@ fn seed000_over_ssh_bad_cases_change_nothing_then_failover_passes_and_purge_rest
     let strict = bed.files.path().join("ssh_config_unknown_keys");
     let cfg = std::fs::read_to_string(bed.dir.join("ssh_config")).expect("ssh_config");
     let known = bed.dir.join("known_hosts");
-    std::fs::write(&strict, cfg.replace(&known.to_string_lossy().to_string(), &empty.to_string_lossy())).expect("write ssh_config");
+    std::fs::write(
+        &strict,
+        cfg.replace(
+            &known.to_string_lossy().to_string(),
+            &empty.to_string_lossy(),
+        ),
+    )
+    .expect("write ssh_config");
     let out = bed.up_lab(&bed.file, Some(&strict));
-    assert_fails(&out, 3, &["Host key verification failed", "not in known_hosts", "nothing was changed on any host"]);
+    assert_fails(
+        &out,
+        3,
+        &[
+            "Host key verification failed",
+            "not in known_hosts",
+            "nothing was changed on any host",
+        ],
+    );
     assert_eq!(bed.snapshot(), original, "unknown host keys changed a host");
 
     // Wrong user.
-    let wrong_user = bed.variant("wrong-user.yaml", |t| t.replace("\nprovider: ssh\n", "\nprovider: ssh\nssh: { user: nobody }\n"));
+    let wrong_user = bed.variant("wrong-user.yaml", |t| {
+        t.replace(
+            "\nprovider: ssh\n",
+            "\nprovider: ssh\nssh: { user: nobody }\n",
+        )
+    });
     let out = bed.up_lab(&wrong_user, None);
-    assert_fails(&out, 3, &["nobody@", "Permission denied", "refused the login"]);
+    assert_fails(
+        &out,
+        3,
+        &["nobody@", "Permission denied", "refused the login"],
+    );
     assert_eq!(bed.snapshot(), original, "a refused login changed a host");
 
     // A host that is down (nothing answers at its address).
-    let down = bed.variant("host-down.yaml", |t| t.replace("ssh: { host: 192.168.0.132 }", "ssh: { host: 192.168.0.199 }"));
+    let down = bed.variant("host-down.yaml", |t| {
+        t.replace(
+            "ssh: { host: 192.168.0.132 }",
+            "ssh: { host: 192.168.0.199 }",
+        )
+    });
     let out = bed.up_lab(&down, None);
-    assert_fails(&out, 3, &["cannot connect to node nginx2", "down or unreachable", "nothing was changed on any host"]);
+    assert_fails(
+        &out,
+        3,
+        &[
+            "cannot connect to node nginx2",
+            "down or unreachable",
+            "nothing was changed on any host",
+        ],
+    );
     assert_eq!(bed.snapshot(), original, "a host down changed another host");
 
     // loadbalance2's haproxy rejects the config (the host has no haproxy user): every host
     // staged and checked, none moved anything in.
     let passwd = bed.on(LB2, "grep '^haproxy:' /etc/passwd");
-    assert!(!passwd.trim().is_empty(), "the host has a haproxy user to remove");
+    assert!(
+        !passwd.trim().is_empty(),
+        "the host has a haproxy user to remove"
+    );
     bed.on(LB2, "sed -i '/^haproxy:/d' /etc/passwd");
     let out = bed.up_lab(&bed.file, None);
-    assert_fails(&out, 3, &["loadbalance2: /etc/haproxy/haproxy.cfg rejected by the host's haproxy", "haproxy", "nothing was changed on any host"]);
-    assert_eq!(bed.snapshot(), original, "a config rejected on one host changed a host");
+    assert_fails(
+        &out,
+        3,
+        &[
+            "loadbalance2: /etc/haproxy/haproxy.cfg rejected by the host's haproxy",
+            "haproxy",
+            "nothing was changed on any host",
+        ],
+    );
+    assert_eq!(
+        bed.snapshot(),
+        original,
+        "a config rejected on one host changed a host"
+    );
     bed.on(LB2, &format!("echo '{}' >> /etc/passwd", passwd.trim()));
 
     // A package install that fails: loadbalance2 lacks socat (its program hidden, its dpkg
@@ -181,35 +339,102 @@ fn seed000_over_ssh_bad_cases_change_nothing_then_failover_passes_and_purge_rest
     bed.on(LB2, "perl -00 -ne 'print unless /^Package: socat$/m' /var/lib/dpkg/status > /var/tmp/status && cp /var/tmp/status /var/lib/dpkg/status && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin && rm -f /var/cache/apt/archives/*.deb");
     bed.ssh(LB2, "mount --bind /dev/null /usr/bin/socat");
     let out = bed.up_lab(&bed.file, None);
-    assert_fails(&out, 3, &["node loadbalance2: installing socat with apt failed", "no file was changed on any host"]);
+    assert_fails(
+        &out,
+        3,
+        &[
+            "node loadbalance2: installing socat with apt failed",
+            "no file was changed on any host",
+        ],
+    );
     assert_eq!(bed.snapshot(), original, "a failed install changed a host");
     bed.ssh(LB2, "umount /usr/bin/socat");
-    bed.on(LB2, "cp /var/tmp/status /var/lib/dpkg/status.halab-test; true");
+    bed.on(
+        LB2,
+        "cp /var/tmp/status /var/lib/dpkg/status.halab-test; true",
+    );
 
     // The real thing: up, the seed's failover scenario over ssh, a no-op second up.
     let out = bed.up_lab(&bed.file, None);
-    assert!(out.status.success(), "up over ssh failed:\n{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).contains("is up in"), "{}", text(&out.stdout));
-    assert_eq!(bed.digest(LB1, "/etc/haproxy/haproxy.cfg.bak"), host_haproxy_cfg.split_whitespace().next().unwrap_or(""), "the original kept as .bak");
-    assert_eq!(bed.on(LB1, "stat -c %a /etc/keepalived/keepalived.conf").trim(), "600", "the file with auth_pass is 0600");
+    assert!(
+        out.status.success(),
+        "up over ssh failed:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("is up in"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        bed.digest(LB1, "/etc/haproxy/haproxy.cfg.bak"),
+        host_haproxy_cfg.split_whitespace().next().unwrap_or(""),
+        "the original kept as .bak"
+    );
+    assert_eq!(
+        bed.on(LB1, "stat -c %a /etc/keepalived/keepalived.conf")
+            .trim(),
+        "600",
+        "the file with auth_pass is 0600"
+    );
     let out = bed.remote(None, &["test", &bed.file.to_string_lossy(), "failover"]);
-    assert!(out.status.success(), "failover over ssh:\n{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).contains("15 passed, 0 failed"), "{}", text(&out.stdout));
+    assert!(
+        out.status.success(),
+        "failover over ssh:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("15 passed, 0 failed"),
+        "{}",
+        text(&out.stdout)
+    );
     let pid_before = bed.on(LB1, "cat /run/haproxy.pid");
     let out = bed.up_lab(&bed.file, None);
     assert!(out.status.success(), "second up:\n{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("0 changes"), "second up changed something:\n{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(bed.on(LB1, "cat /run/haproxy.pid"), pid_before, "a no-op up restarted haproxy");
+    assert!(
+        text(&out.stdout).contains("0 changes"),
+        "second up changed something:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        bed.on(LB1, "cat /run/haproxy.pid"),
+        pid_before,
+        "a no-op up restarted haproxy"
+    );
     let out = bed.remote(None, &["status", &bed.file.to_string_lossy()]);
-    assert!(text(&out.stdout).contains("VIP 192.168.0.130   held by loadbalance1"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("VIP 192.168.0.130   held by loadbalance1"),
+        "{}",
+        text(&out.stdout)
+    );
 
     // down --purge: services stopped, files back to the originals, halab's dir gone.
     let out = bed.remote(None, &["down", &bed.lab, "--purge"]);
-    assert!(out.status.success(), "down --purge:\n{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(bed.digest(LB1, "/etc/haproxy/haproxy.cfg"), host_haproxy_cfg.split_whitespace().next().unwrap_or(""), "purge restores the original");
-    assert_eq!(bed.on(LB1, "pidof haproxy keepalived").trim(), "", "purge stops the daemons");
+    assert!(
+        out.status.success(),
+        "down --purge:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        bed.digest(LB1, "/etc/haproxy/haproxy.cfg"),
+        host_haproxy_cfg.split_whitespace().next().unwrap_or(""),
+        "purge restores the original"
+    );
+    assert_eq!(
+        bed.on(LB1, "pidof haproxy keepalived").trim(),
+        "",
+        "purge stops the daemons"
+    );
     assert_eq!(bed.digest("client", "/var/lib/halab/halab"), "absent");
-    assert_eq!(bed.snapshot(), original, "purge leaves the hosts as they were");
+    assert_eq!(
+        bed.snapshot(),
+        original,
+        "purge leaves the hosts as they were"
+    );
 }
 
 #[test]
@@ -217,9 +442,31 @@ fn seed000_over_ssh_with_halabd() {
     let _g = common::heavy();
     let bed = Bed::up(|t| t.replace("\nprovider: ssh\n", "\nprovider: ssh\nengine: halabd\n"));
     let out = bed.up_lab(&bed.file, None);
-    assert!(out.status.success(), "up over ssh (halabd):\n{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(bed.on(LB1, "/etc/keepalived/halabd --version >/dev/null && echo ok").trim(), "ok", "halabd installed on the host");
+    assert!(
+        out.status.success(),
+        "up over ssh (halabd):\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        bed.on(
+            LB1,
+            "/etc/keepalived/halabd --version >/dev/null && echo ok"
+        )
+        .trim(),
+        "ok",
+        "halabd installed on the host"
+    );
     let out = bed.remote(None, &["test", &bed.file.to_string_lossy(), "failover"]);
-    assert!(out.status.success(), "failover over ssh (halabd):\n{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).contains("[halabd] passed"), "{}", text(&out.stdout));
+    assert!(
+        out.status.success(),
+        "failover over ssh (halabd):\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("[halabd] passed"),
+        "{}",
+        text(&out.stdout)
+    );
 }

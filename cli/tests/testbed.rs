@@ -110,7 +110,10 @@ fn seed000_ssh_lab_matches_its_netns_lab() {
         lab["provider"] = serde_json::Value::Null;
         lab["file"] = serde_json::Value::Null;
     }
-    assert_eq!(netns, ssh, "labs/seed000/ssh.yaml is out of sync with lab.yaml");
+    assert_eq!(
+        netns, ssh,
+        "labs/seed000/ssh.yaml is out of sync with lab.yaml"
+    );
 }
 
 fn text(b: &[u8]) -> String {

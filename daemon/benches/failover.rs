@@ -27,7 +27,12 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut out = Args { runs: 5, idle: 60, advert_int: "1".into(), version: 2 };
+    let mut out = Args {
+        runs: 5,
+        idle: 60,
+        advert_int: "1".into(),
+        version: 2,
+    };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < argv.len() {
@@ -90,7 +95,10 @@ fn failover(kind: Kind, fault: Fault, args: &Args, advert: f64) -> Option<f64> {
     std::thread::sleep(Duration::from_secs_f64(advert * f64::from(jitter) / 1000.0));
     let t0 = Instant::now();
     lab.daemons[0].signal(fault.signal());
-    let took = lab.wait_until(master_down(100, advert) * 3 + Duration::from_secs(5), || lab.has_addr("b", VIP));
+    let took = lab.wait_until(
+        master_down(100, advert) * 3 + Duration::from_secs(5),
+        || lab.has_addr("b", VIP),
+    );
     let took = took.map(|_| t0.elapsed().as_secs_f64());
     if fault == Fault::Stop {
         lab.daemons[0].signal(Signal::SIGCONT);
@@ -107,7 +115,11 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    Some(if values.len().is_multiple_of(2) { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] })
+    Some(if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    })
 }
 
 fn idle(kind: Kind, args: &Args) -> ((u64, u64), (u64, u64)) {
@@ -127,7 +139,11 @@ fn main() {
         "failover benchmark: VRRPv{} advert_int {} s, {} run(s) each, {} s idle",
         args.version, args.advert_int, args.runs, args.idle
     );
-    let faults = [(Fault::Kill, "SIGKILL master"), (Fault::Term, "SIGTERM master"), (Fault::Stop, "SIGSTOP master")];
+    let faults = [
+        (Fault::Kill, "SIGKILL master"),
+        (Fault::Term, "SIGTERM master"),
+        (Fault::Stop, "SIGSTOP master"),
+    ];
     let mut times = vec![vec![Vec::new(); kinds.len()]; faults.len()];
     for run in 0..args.runs {
         for (f, (fault, label)) in faults.iter().enumerate() {
@@ -160,7 +176,9 @@ fn main() {
         let ((rss_m, cpu_m), (rss_b, cpu_b)) = idle(kind, &args);
         resources.push((kind, rss_m, cpu_m, rss_b, cpu_b));
     }
-    println!("\n| time until the VIP is on the backup (median, min–max) | halabd | keepalived 2.2.7 |");
+    println!(
+        "\n| time until the VIP is on the backup (median, min–max) | halabd | keepalived 2.2.7 |"
+    );
     println!("| --- | --- | --- |");
     for (label, cells) in rows {
         println!("| {label} | {} | {} |", cells[0], cells[1]);
@@ -171,6 +189,12 @@ fn main() {
     );
     println!("| --- | --- | --- |");
     let (h, k) = (&resources[0], &resources[1]);
-    println!("| RSS, master / backup | {} / {} KiB | {} / {} KiB |", h.1, h.3, k.1, k.3);
-    println!("| CPU time (user+sys), master / backup | {} / {} ms | {} / {} ms |", h.2, h.4, k.2, k.4);
+    println!(
+        "| RSS, master / backup | {} / {} KiB | {} / {} KiB |",
+        h.1, h.3, k.1, k.3
+    );
+    println!(
+        "| CPU time (user+sys), master / backup | {} / {} ms | {} / {} ms |",
+        h.2, h.4, k.2, k.4
+    );
 }

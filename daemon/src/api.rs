@@ -43,28 +43,45 @@ pub async fn serve(addr: SocketAddr, status: StatusCell) -> std::io::Result<Sock
     Ok(local)
 }
 
-async fn answer(req: Request<Incoming>, status: StatusCell) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    req: Request<Incoming>,
+    status: StatusCell,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let reply = |code: StatusCode, kind: &str, body: String| {
         let mut response = Response::new(Full::new(Bytes::from(body)));
         *response.status_mut() = code;
         if let Ok(value) = kind.parse() {
-            response.headers_mut().insert(hyper::header::CONTENT_TYPE, value);
+            response
+                .headers_mut()
+                .insert(hyper::header::CONTENT_TYPE, value);
         }
         response
     };
     if req.method() != Method::GET {
-        return Ok(reply(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "only GET\n".into()));
+        return Ok(reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "only GET\n".into(),
+        ));
     }
     Ok(match req.uri().path() {
         "/status" => match serde_json::to_string_pretty(&status.get()) {
             Ok(json) => reply(StatusCode::OK, "application/json", json + "\n"),
-            Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", format!("{e}\n")),
+            Err(e) => reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain",
+                format!("{e}\n"),
+            ),
         },
         "/metrics" => reply(
             StatusCode::OK,
             "text/plain; version=0.0.4",
             status.get().to_prometheus(),
         ),
-        _ => reply(StatusCode::NOT_FOUND, "text/plain", "try /status or /metrics\n".into()),
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "try /status or /metrics\n".into(),
+        ),
     })
 }

@@ -16,7 +16,11 @@ const EXIT_ENVIRONMENT: u8 = 3;
 #[command(name = "halabd", version)]
 struct Cli {
     /// keepalived.conf to read.
-    #[arg(short = 'f', long = "use-file", default_value = "/etc/keepalived/keepalived.conf")]
+    #[arg(
+        short = 'f',
+        long = "use-file",
+        default_value = "/etc/keepalived/keepalived.conf"
+    )]
     config: PathBuf,
     /// Check the configuration, print every problem, exit 0 if valid and 1 if not.
     #[arg(short = 't', long = "config-test")]
@@ -93,24 +97,34 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_ENVIRONMENT);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: start the runtime: {e}");
             return ExitCode::from(EXIT_ENVIRONMENT);
         }
     };
-    tracing::info!("Starting halabd {} (keepalived-compatible VRRP)", env!("CARGO_PKG_VERSION"));
+    tracing::info!(
+        "Starting halabd {} (keepalived-compatible VRRP)",
+        env!("CARGO_PKG_VERSION")
+    );
     let result = runtime.block_on(async {
         let status = driver::status_cell();
         if let Some(addr) = api_addr {
             match api::serve(addr, status.clone()).await {
                 Ok(local) => tracing::info!("API listening on http://{local}"),
                 // VRRP matters more than the API: run without it.
-                Err(e) => tracing::error!("Failed to start the API on {addr}: {e}; running without it"),
+                Err(e) => {
+                    tracing::error!("Failed to start the API on {addr}: {e}; running without it")
+                }
             }
         }
-        let options = driver::Options { config_file: cli.config.clone() };
+        let options = driver::Options {
+            config_file: cli.config.clone(),
+        };
         driver::run(options, parsed.config, status).await
     });
     match result {

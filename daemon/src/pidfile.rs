@@ -13,7 +13,10 @@ pub enum PidFileError {
     #[error("halabd is already running as pid {pid} (pid file {})", path.display())]
     Running { pid: i32, path: PathBuf },
     #[error("write pid file {}: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl PidFile {
@@ -24,11 +27,20 @@ impl PidFile {
             && pid != std::process::id() as i32
             && is_halabd(pid)
         {
-            return Err(PidFileError::Running { pid, path: path.to_path_buf() });
+            return Err(PidFileError::Running {
+                pid,
+                path: path.to_path_buf(),
+            });
         }
-        std::fs::write(path, format!("{}\n", std::process::id()))
-            .map_err(|source| PidFileError::Write { path: path.to_path_buf(), source })?;
-        Ok(Self { path: path.to_path_buf() })
+        std::fs::write(path, format!("{}\n", std::process::id())).map_err(|source| {
+            PidFileError::Write {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+        })
     }
 }
 

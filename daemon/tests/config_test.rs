@@ -12,7 +12,10 @@ fn halabd_t(text: &str) -> (i32, String) {
         .arg(&path)
         .output()
         .expect("run halabd");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Input: a valid configuration. Output: exit 0 and a summary, notices as warnings.
@@ -23,7 +26,10 @@ fn valid_configuration_exits_zero() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("configuration ok (1 instance(s)"), "{err}");
-    assert!(err.contains("warning:") && err.contains(":2: smtp_server is ignored"), "{err}");
+    assert!(
+        err.contains("warning:") && err.contains(":2: smtp_server is ignored"),
+        "{err}"
+    );
 }
 
 /// Input: a configuration with two errors. Output: exit 1, both errors with file:line.
@@ -33,8 +39,14 @@ fn invalid_configuration_exits_one_with_every_error() {
         "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 300\n advert_in 1\n}\n",
     );
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("keepalived.conf:4: 300 is out of range 1..=255"), "{err}");
-    assert!(err.contains("keepalived.conf:5: unknown or unsupported keyword `advert_in`"), "{err}");
+    assert!(
+        err.contains("keepalived.conf:4: 300 is out of range 1..=255"),
+        "{err}"
+    );
+    assert!(
+        err.contains("keepalived.conf:5: unknown or unsupported keyword `advert_in`"),
+        "{err}"
+    );
     assert!(err.contains("did you mean `advert_int`?"), "{err}");
     assert!(err.contains("2 error(s)"), "{err}");
 }

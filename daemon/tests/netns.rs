@@ -20,7 +20,11 @@ const SLACK: Duration = Duration::from_secs(2);
 fn fast_pair(lab: &mut Lab) {
     lab.start_halabd("a", &instance_conf(150, 3, FAST, ""));
     lab.start_halabd("b", &instance_conf(100, 3, FAST, ""));
-    let converged = lab.wait_single_holder("a", master_down(100, FAST_SECS) * 4 + SLACK, Duration::from_secs(1));
+    let converged = lab.wait_single_holder(
+        "a",
+        master_down(100, FAST_SECS) * 4 + SLACK,
+        Duration::from_secs(1),
+    );
     assert!(converged, "a never became the only master\n{}", lab.logs());
 }
 
@@ -35,12 +39,34 @@ fn two_halabd_converge_to_exactly_one_master() {
     assert_eq!(a["instances"][0]["state"], "MASTER", "{a}");
     assert_eq!(a["instances"][0]["vips_held"], true, "{a}");
     assert_eq!(b["instances"][0]["state"], "BACKUP", "{b}");
-    assert_eq!(b["instances"][0]["master_address"], lab.addr("a").to_string(), "{b}");
-    assert!(a["instances"][0]["counters"]["adverts_sent"].as_u64().unwrap_or(0) > 5, "{a}");
-    assert!(b["instances"][0]["counters"]["adverts_received"].as_u64().unwrap_or(0) > 5, "{b}");
+    assert_eq!(
+        b["instances"][0]["master_address"],
+        lab.addr("a").to_string(),
+        "{b}"
+    );
+    assert!(
+        a["instances"][0]["counters"]["adverts_sent"]
+            .as_u64()
+            .unwrap_or(0)
+            > 5,
+        "{a}"
+    );
+    assert!(
+        b["instances"][0]["counters"]["adverts_received"]
+            .as_u64()
+            .unwrap_or(0)
+            > 5,
+        "{b}"
+    );
     let metrics = lab.api("a", "/metrics");
-    assert!(metrics.contains("halabd_vrrp_state{instance=\"VI_1\",state=\"MASTER\"} 1"), "{metrics}");
-    assert!(metrics.contains("# TYPE halabd_vrrp_adverts_sent_total counter"), "{metrics}");
+    assert!(
+        metrics.contains("halabd_vrrp_state{instance=\"VI_1\",state=\"MASTER\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("# TYPE halabd_vrrp_adverts_sent_total counter"),
+        "{metrics}"
+    );
 }
 
 /// Input: a converged pair; SIGKILL of the master daemon. Output: the backup holds the VIP
@@ -52,7 +78,11 @@ fn sigkill_of_the_master_moves_the_vip_within_master_down_time() {
     lab.daemons[0].signal(Signal::SIGKILL);
     let limit = master_down(100, FAST_SECS) + SLACK;
     let took = lab.wait_until(limit, || lab.has_addr("b", VIP));
-    assert!(took.is_some(), "b did not take the VIP within {limit:?}\n{}", lab.logs());
+    assert!(
+        took.is_some(),
+        "b did not take the VIP within {limit:?}\n{}",
+        lab.logs()
+    );
     let b = lab.status("b");
     assert_eq!(b["instances"][0]["state"], "MASTER", "{b}");
 }
@@ -67,7 +97,11 @@ fn sigterm_sends_priority_zero_and_the_backup_takes_over_in_skew_time() {
     lab.start_halabd("a", &instance_conf(150, 2, "1", ""));
     lab.start_halabd("b", &instance_conf(100, 2, "1", ""));
     assert!(
-        lab.wait_single_holder("a", master_down(100, 1.0) * 3 + SLACK, Duration::from_secs(2)),
+        lab.wait_single_holder(
+            "a",
+            master_down(100, 1.0) * 3 + SLACK,
+            Duration::from_secs(2)
+        ),
         "no convergence\n{}",
         lab.logs()
     );
@@ -77,10 +111,18 @@ fn sigterm_sends_priority_zero_and_the_backup_takes_over_in_skew_time() {
     let code = lab.daemons[0].wait_exit(Duration::from_secs(5));
     assert_eq!(code, Some(Some(0)), "halabd did not exit 0\n{}", lab.logs());
     let took = took.unwrap_or_else(|| panic!("b never took over\n{}", lab.logs()));
-    assert!(took < master_down(100, 1.0), "took {took:?}: no priority-0 hand-over\n{}", lab.logs());
+    assert!(
+        took < master_down(100, 1.0),
+        "took {took:?}: no priority-0 hand-over\n{}",
+        lab.logs()
+    );
     assert!(!lab.has_addr("a", VIP), "a kept the VIP after exiting");
     assert!(lab.daemons[0].log_text().contains("(VI_1) sent 0 priority"));
-    assert!(lab.daemons[1].log_text().contains("(VI_1) Entering MASTER STATE"));
+    assert!(
+        lab.daemons[1]
+            .log_text()
+            .contains("(VI_1) Entering MASTER STATE")
+    );
 }
 
 /// Input: a converged pair; the master is killed (leaving its VIP behind), the backup takes
@@ -93,24 +135,42 @@ fn restarting_the_higher_priority_daemon_preempts_back() {
     lab.daemons[0].signal(Signal::SIGKILL);
     let _ = lab.daemons[0].wait_exit(Duration::from_secs(5));
     // SIGKILL leaves the VIP on a (nobody removed it): what a crash looks like.
-    assert!(lab.wait_until(master_down(100, FAST_SECS) + SLACK, || lab.has_addr("b", VIP)).is_some(), "{}", lab.logs());
+    assert!(
+        lab.wait_until(master_down(100, FAST_SECS) + SLACK, || lab
+            .has_addr("b", VIP))
+            .is_some(),
+        "{}",
+        lab.logs()
+    );
     assert!(lab.has_addr("a", VIP), "a crashed daemon leaves its VIP");
     lab.start_halabd("a", &instance_conf(150, 3, FAST, ""));
     assert!(
-        lab.wait_single_holder("a", master_down(150, FAST_SECS) * 2 + SLACK, Duration::from_secs(1)),
+        lab.wait_single_holder(
+            "a",
+            master_down(150, FAST_SECS) * 2 + SLACK,
+            Duration::from_secs(1)
+        ),
         "a did not preempt back\n{}",
         lab.logs()
     );
     let b = lab.status("b");
     assert_eq!(b["instances"][0]["state"], "BACKUP", "{b}");
-    assert!(lab.daemons[2].log_text().contains("removing leftover VIPs"), "{}", lab.logs());
+    assert!(
+        lab.daemons[2].log_text().contains("removing leftover VIPs"),
+        "{}",
+        lab.logs()
+    );
 }
 
 fn mixed(halabd_priority: u8, keepalived_priority: u8) {
     let mut lab = Lab::new(&["h", "k"]);
     lab.start_halabd("h", &instance_conf(halabd_priority, 2, "1", ""));
     lab.start_keepalived("k", &instance_conf(keepalived_priority, 2, "1", ""));
-    let (winner, loser) = if halabd_priority > keepalived_priority { ("h", "k") } else { ("k", "h") };
+    let (winner, loser) = if halabd_priority > keepalived_priority {
+        ("h", "k")
+    } else {
+        ("k", "h")
+    };
     let converge = master_down(halabd_priority.min(keepalived_priority), 1.0) * 3 + SLACK * 2;
     assert!(
         lab.wait_single_holder(winner, converge, Duration::from_secs(3)),
@@ -120,7 +180,9 @@ fn mixed(halabd_priority: u8, keepalived_priority: u8) {
     // And the other way: the master stops cleanly, the other takes over within Skew_Time.
     let index = usize::from(winner == "k");
     lab.daemons[index].signal(Signal::SIGTERM);
-    let took = lab.wait_until(master_down(100, 1.0) + SLACK, || lab.holders(VIP) == [loser.to_owned()]);
+    let took = lab.wait_until(master_down(100, 1.0) + SLACK, || {
+        lab.holders(VIP) == [loser.to_owned()]
+    });
     assert!(took.is_some(), "{loser} did not take over\n{}", lab.logs());
 }
 
@@ -150,7 +212,22 @@ fn tshark_decodes_halabd_adverts_with_correct_checksums() {
     let pcap_s = pcap.to_str().expect("utf-8").to_owned();
     let ns = lab.ns("a");
     let mut tcpdump = std::process::Command::new("timeout")
-        .args(["30", "ip", "netns", "exec", &ns, "tcpdump", "-i", "eth0", "-U", "-c", "50", "-w", &pcap_s, "ip proto 112"])
+        .args([
+            "30",
+            "ip",
+            "netns",
+            "exec",
+            &ns,
+            "tcpdump",
+            "-i",
+            "eth0",
+            "-U",
+            "-c",
+            "50",
+            "-w",
+            &pcap_s,
+            "ip proto 112",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -158,13 +235,40 @@ fn tshark_decodes_halabd_adverts_with_correct_checksums() {
     std::thread::sleep(Duration::from_millis(500));
     lab.start_halabd("a", conf);
     let status = tcpdump.wait().expect("tcpdump exit");
-    assert!(status.success(), "tcpdump did not capture 50 packets in time: {status}\n{}", lab.logs());
+    assert!(
+        status.success(),
+        "tcpdump did not capture 50 packets in time: {status}\n{}",
+        lab.logs()
+    );
     let out = support::sh(
         "tshark",
-        &["-r", &pcap_s, "-Y", "vrrp", "-T", "fields", "-e", "vrrp.version", "-e", "vrrp.checksum.status", "-e", "ip.ttl", "-e", "vrrp.prio", "-e", "vrrp.virt_rtr_id", "-o", "vrrp.v3_checksum_as_in_v2:FALSE"],
+        &[
+            "-r",
+            &pcap_s,
+            "-Y",
+            "vrrp",
+            "-T",
+            "fields",
+            "-e",
+            "vrrp.version",
+            "-e",
+            "vrrp.checksum.status",
+            "-e",
+            "ip.ttl",
+            "-e",
+            "vrrp.prio",
+            "-e",
+            "vrrp.virt_rtr_id",
+            "-o",
+            "vrrp.v3_checksum_as_in_v2:FALSE",
+        ],
     );
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines.len() >= 45, "tshark saw {} vrrp packets:\n{out}", lines.len());
+    assert!(
+        lines.len() >= 45,
+        "tshark saw {} vrrp packets:\n{out}",
+        lines.len()
+    );
     let mut versions = std::collections::BTreeSet::new();
     for line in &lines {
         let f: Vec<&str> = line.split('\t').collect();
@@ -187,7 +291,18 @@ fn tshark_decodes_halabd_adverts_with_correct_checksums() {
 fn a_vip_deleted_while_master_is_restored() {
     let mut lab = Lab::new(&["a", "b"]);
     fast_pair(&mut lab);
-    support::sh("ip", &["-n", &lab.ns("a"), "addr", "del", &format!("{VIP}/24"), "dev", "eth0"]);
+    support::sh(
+        "ip",
+        &[
+            "-n",
+            &lab.ns("a"),
+            "addr",
+            "del",
+            &format!("{VIP}/24"),
+            "dev",
+            "eth0",
+        ],
+    );
     let back = lab.wait_until(SLACK, || lab.has_addr("a", VIP));
     assert!(back.is_some(), "VIP not restored\n{}", lab.logs());
     let a = lab.status("a");
@@ -210,17 +325,38 @@ fn a_failing_track_script_hands_over() {
     let track = "    track_script {\n        chk\n    }\n";
     lab.start_halabd("a", &(script + &instance_conf(150, 3, FAST, track)));
     lab.start_halabd("b", &instance_conf(100, 3, FAST, ""));
-    assert!(lab.wait_single_holder("a", master_down(100, FAST_SECS) * 4 + SLACK, Duration::from_secs(1)), "{}", lab.logs());
+    assert!(
+        lab.wait_single_holder(
+            "a",
+            master_down(100, FAST_SECS) * 4 + SLACK,
+            Duration::from_secs(1)
+        ),
+        "{}",
+        lab.logs()
+    );
     std::fs::remove_file(&flag).expect("rm flag");
-    let took = lab.wait_until(Duration::from_millis(400) + SLACK, || lab.holders(VIP) == ["b".to_owned()]);
+    let took = lab.wait_until(Duration::from_millis(400) + SLACK, || {
+        lab.holders(VIP) == ["b".to_owned()]
+    });
     assert!(took.is_some(), "no hand-over\n{}", lab.logs());
     let a = lab.status("a");
     assert_eq!(a["instances"][0]["effective_priority"], 90, "{a}");
-    assert_eq!(a["instances"][0]["tracked_scripts"][0]["state"], "failed", "{a}");
+    assert_eq!(
+        a["instances"][0]["tracked_scripts"][0]["state"], "failed",
+        "{a}"
+    );
     assert_eq!(a["scripts"][0]["last_outcome"], "failure", "{a}");
     // Healthy again: a preempts back.
     std::fs::write(&flag, "").expect("flag");
-    assert!(lab.wait_single_holder("a", master_down(150, FAST_SECS) * 3 + SLACK, Duration::from_millis(500)), "{}", lab.logs());
+    assert!(
+        lab.wait_single_holder(
+            "a",
+            master_down(150, FAST_SECS) * 3 + SLACK,
+            Duration::from_millis(500)
+        ),
+        "{}",
+        lab.logs()
+    );
 }
 
 /// Input: a hung track script (sleeps past its timeout), weight 0. Output: it is killed,
@@ -228,10 +364,16 @@ fn a_failing_track_script_hands_over() {
 #[test]
 fn a_hung_track_script_is_killed_and_counts_as_failed() {
     let mut lab = Lab::new(&["a"]);
-    let script = "vrrp_script hang {\n    script \"/bin/sleep 30\"\n    interval 1\n    timeout 0.3\n}\n";
+    let script =
+        "vrrp_script hang {\n    script \"/bin/sleep 30\"\n    interval 1\n    timeout 0.3\n}\n";
     let track = "    track_script {\n        hang\n    }\n";
-    lab.start_halabd("a", &(script.to_owned() + &instance_conf(150, 3, FAST, track)));
-    let fault = lab.wait_until(Duration::from_secs(5), || lab.status("a")["instances"][0]["state"] == "FAULT");
+    lab.start_halabd(
+        "a",
+        &(script.to_owned() + &instance_conf(150, 3, FAST, track)),
+    );
+    let fault = lab.wait_until(Duration::from_secs(5), || {
+        lab.status("a")["instances"][0]["state"] == "FAULT"
+    });
     assert!(fault.is_some(), "{}\n{}", lab.status("a"), lab.logs());
     let a = lab.status("a");
     assert_eq!(a["scripts"][0]["last_outcome"], "timed_out", "{a}");
@@ -254,7 +396,11 @@ fn link_down_faults_the_master_and_link_up_recovers() {
     assert_eq!(lab.status("a")["instances"][0]["state"], "FAULT");
     support::sh("ip", &["-n", &br, "link", "set", &port, "up"]);
     assert!(
-        lab.wait_single_holder("a", master_down(150, FAST_SECS) * 3 + SLACK * 2, Duration::from_millis(500)),
+        lab.wait_single_holder(
+            "a",
+            master_down(150, FAST_SECS) * 3 + SLACK * 2,
+            Duration::from_millis(500)
+        ),
         "{}",
         lab.logs()
     );
@@ -288,16 +434,25 @@ fn sighup_reload_keeps_unchanged_instances() {
     assert!(reloaded.is_some(), "{}\n{}", lab.status("a"), lab.logs());
     let after = lab.status("a");
     let vi1 = |s: &serde_json::Value, k: &str| s["instances"][0]["counters"][k].clone();
-    assert_eq!(vi1(&before, "transitions"), vi1(&after, "transitions"), "{after}");
+    assert_eq!(
+        vi1(&before, "transitions"),
+        vi1(&after, "transitions"),
+        "{after}"
+    );
     assert_eq!(vi1(&after, "priority_zero_sent"), 0, "{after}");
     assert_eq!(after["instances"][1]["base_priority"], 130, "{after}");
     assert!(lab.has_addr("a", VIP));
 
     std::fs::write(&lab.daemons[0].conf, "vrrp_instance broken {\n").expect("rewrite");
     lab.daemons[0].signal(Signal::SIGHUP);
-    let refused = lab.wait_until(Duration::from_secs(5), || lab.status("a")["daemon"]["failed_reloads"] == 1);
+    let refused = lab.wait_until(Duration::from_secs(5), || {
+        lab.status("a")["daemon"]["failed_reloads"] == 1
+    });
     assert!(refused.is_some(), "{}", lab.logs());
-    assert_eq!(lab.status("a")["instances"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        lab.status("a")["instances"].as_array().map(Vec::len),
+        Some(2)
+    );
     assert!(lab.has_addr("a", VIP));
 }
 
@@ -312,9 +467,19 @@ fn unicast_peers_converge_and_hand_over() {
     };
     lab.start_halabd("a", &instance_conf(150, 3, FAST, &uni(a, b)));
     lab.start_halabd("b", &instance_conf(100, 3, FAST, &uni(b, a)));
-    assert!(lab.wait_single_holder("a", master_down(100, FAST_SECS) * 4 + SLACK, Duration::from_secs(1)), "{}", lab.logs());
+    assert!(
+        lab.wait_single_holder(
+            "a",
+            master_down(100, FAST_SECS) * 4 + SLACK,
+            Duration::from_secs(1)
+        ),
+        "{}",
+        lab.logs()
+    );
     lab.daemons[0].signal(Signal::SIGTERM);
-    let took = lab.wait_until(master_down(100, FAST_SECS) + SLACK, || lab.holders(VIP) == ["b".to_owned()]);
+    let took = lab.wait_until(master_down(100, FAST_SECS) + SLACK, || {
+        lab.holders(VIP) == ["b".to_owned()]
+    });
     assert!(took.is_some(), "{}", lab.logs());
 }
 
@@ -325,8 +490,16 @@ fn a_sync_group_faults_together() {
     let mut lab = Lab::new(&["a"]);
     let ns = lab.ns("a");
     // A second interface whose carrier we control: a veth pair inside the node.
-    support::sh("ip", &["-n", &ns, "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
-    support::sh("ip", &["-n", &ns, "addr", "add", "10.98.0.1/24", "dev", "eth1"]);
+    support::sh(
+        "ip",
+        &[
+            "-n", &ns, "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+        ],
+    );
+    support::sh(
+        "ip",
+        &["-n", &ns, "addr", "add", "10.98.0.1/24", "dev", "eth1"],
+    );
     support::sh("ip", &["-n", &ns, "link", "set", "eth1", "up"]);
     support::sh("ip", &["-n", &ns, "link", "set", "eth1p", "up"]);
     let conf = format!(
@@ -335,7 +508,12 @@ fn a_sync_group_faults_together() {
          vrrp_instance VI_2 {{\n interface eth1\n virtual_router_id 52\n version 3\n advert_int 0.1\n priority 150\n virtual_ipaddress {{\n 10.98.0.100/24 dev eth1\n }}\n}}\n"
     );
     lab.start_halabd("a", &conf);
-    assert!(lab.wait_until(Duration::from_secs(5), || lab.has_addr("a", VIP)).is_some(), "{}", lab.logs());
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || lab.has_addr("a", VIP))
+            .is_some(),
+        "{}",
+        lab.logs()
+    );
     support::sh("ip", &["-n", &ns, "link", "set", "eth1p", "down"]);
     let faulted = lab.wait_until(Duration::from_secs(5), || {
         let s = lab.status("a");
@@ -345,7 +523,12 @@ fn a_sync_group_faults_together() {
     assert!(!lab.has_addr("a", VIP));
     assert_eq!(lab.status("a")["sync_groups"][0]["state"], "FAULT");
     support::sh("ip", &["-n", &ns, "link", "set", "eth1p", "up"]);
-    assert!(lab.wait_until(Duration::from_secs(5), || lab.has_addr("a", VIP)).is_some(), "{}", lab.logs());
+    assert!(
+        lab.wait_until(Duration::from_secs(5), || lab.has_addr("a", VIP))
+            .is_some(),
+        "{}",
+        lab.logs()
+    );
 }
 
 /// Input: notify scripts on an instance. Output: `notify` is called with keepalived's
@@ -355,7 +538,11 @@ fn notify_scripts_get_keepalived_arguments() {
     let mut lab = Lab::new(&["a"]);
     let out = lab.dir.path().join("notified");
     let script = lab.dir.path().join("notify.sh");
-    std::fs::write(&script, format!("#!/bin/sh\necho \"$@\" >> {}\n", out.display())).expect("script");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", out.display()),
+    )
+    .expect("script");
     support::sh("chmod", &["755", script.to_str().expect("utf-8")]);
     let extra = format!(
         "    notify \"{s}\"\n    notify_master \"{s} specific\"\n",
@@ -363,9 +550,15 @@ fn notify_scripts_get_keepalived_arguments() {
     );
     lab.start_halabd("a", &instance_conf(150, 3, FAST, &extra));
     let seen = lab.wait_until(Duration::from_secs(5), || {
-        std::fs::read_to_string(&out).is_ok_and(|t| t.contains("INSTANCE VI_1 MASTER 150") && t.contains("specific"))
+        std::fs::read_to_string(&out)
+            .is_ok_and(|t| t.contains("INSTANCE VI_1 MASTER 150") && t.contains("specific"))
     });
-    assert!(seen.is_some(), "{:?}\n{}", std::fs::read_to_string(&out), lab.logs());
+    assert!(
+        seen.is_some(),
+        "{:?}\n{}",
+        std::fs::read_to_string(&out),
+        lab.logs()
+    );
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     assert!(text.contains("INSTANCE VI_1 BACKUP 150"), "{text}");
 }
@@ -384,7 +577,11 @@ fn sync_group_conf(priority: u8) -> String {
 /// (node holding VIP on a, node holding VIP_B on b), for messages.
 fn vip_holders(lab: &Lab) -> String {
     let on = |dev: &str, ip| {
-        ["n1", "n2"].into_iter().filter(|n| lab.has_addr_on(n, dev, ip)).collect::<Vec<_>>().join("+")
+        ["n1", "n2"]
+            .into_iter()
+            .filter(|n| lab.has_addr_on(n, dev, ip))
+            .collect::<Vec<_>>()
+            .join("+")
     };
     format!("a: [{}] b: [{}]", on("eth0", VIP), on("eth1", VIP_B))
 }
@@ -424,32 +621,69 @@ fn sync_group_scenario(n1: support::Kind, n2: support::Kind) {
     }
     let down = master_down(100, 0.2);
     let settled = || holds_both(&lab, "n1") && holds_none(&lab, "n2");
-    let converged = lab.wait_until(down * 6 + SLACK * 2, || settled() && holds_for(Duration::from_secs(1), settled));
-    assert!(converged.is_some(), "n1 never held both VIPs alone: {}\n{}", vip_holders(&lab), lab.logs());
+    let converged = lab.wait_until(down * 6 + SLACK * 2, || {
+        settled() && holds_for(Duration::from_secs(1), settled)
+    });
+    assert!(
+        converged.is_some(),
+        "n1 never held both VIPs alone: {}\n{}",
+        vip_holders(&lab),
+        lab.logs()
+    );
     let halabd2 = n2 == Kind::Halabd;
     let states = |lab: &Lab| {
         let s = lab.status("n2");
-        (s["instances"][0]["state"].clone(), s["instances"][1]["state"].clone(), s["sync_groups"][0]["state"].clone())
+        (
+            s["instances"][0]["state"].clone(),
+            s["instances"][1]["state"].clone(),
+            s["sync_groups"][0]["state"].clone(),
+        )
     };
 
     // 1. VRRP cut on network a only, at n2: n2's VI_A stops hearing n1 and wants MASTER, but
     //    VI_B still hears n1 on network b: the group stays BACKUP (vrrp_sync_can_goto_master,
     //    "prefer backup state to avoid thrashing"). n1 keeps both VIPs.
     lab.cut_vrrp("n2", "eth0");
-    assert!(holds_for(down * 5, settled), "the group left BACKUP on one cut network: {}\n{}", vip_holders(&lab), lab.logs());
+    assert!(
+        holds_for(down * 5, settled),
+        "the group left BACKUP on one cut network: {}\n{}",
+        vip_holders(&lab),
+        lab.logs()
+    );
     if halabd2 {
-        assert_eq!(states(&lab), ("BACKUP".into(), "BACKUP".into(), "BACKUP".into()), "{}", lab.status("n2"));
+        assert_eq!(
+            states(&lab),
+            ("BACKUP".into(), "BACKUP".into(), "BACKUP".into()),
+            "{}",
+            lab.status("n2")
+        );
         let log = lab.daemons[1].log_text();
-        assert!(log.contains("(VI_A) Receive advertisement timeout; sync group G stays BACKUP while VI_B"), "{}", lab.logs());
+        assert!(
+            log.contains(
+                "(VI_A) Receive advertisement timeout; sync group G stays BACKUP while VI_B"
+            ),
+            "{}",
+            lab.logs()
+        );
     }
 
     // 2. Network b cut too: now every member wants MASTER and the group goes MASTER together
     //    (n1, hearing nothing, stays master: both hold the VIPs, a split brain by design).
     lab.cut_vrrp("n2", "eth1");
     let both = lab.wait_until(down * 2 + SLACK, || holds_both(&lab, "n2"));
-    assert!(both.is_some(), "n2's group did not go MASTER: {}\n{}", vip_holders(&lab), lab.logs());
+    assert!(
+        both.is_some(),
+        "n2's group did not go MASTER: {}\n{}",
+        vip_holders(&lab),
+        lab.logs()
+    );
     if halabd2 {
-        assert_eq!(states(&lab), ("MASTER".into(), "MASTER".into(), "MASTER".into()), "{}", lab.status("n2"));
+        assert_eq!(
+            states(&lab),
+            ("MASTER".into(), "MASTER".into(), "MASTER".into()),
+            "{}",
+            lab.status("n2")
+        );
     }
 
     // 3. Network b heals, a stays cut: n2's VI_B hears n1's better advert and steps down, and
@@ -457,21 +691,56 @@ fn sync_group_scenario(n1: support::Kind, n2: support::Kind) {
     //    (vrrp_sync_backup). VI_A then wants MASTER again, but VI_B does not: n2 holds nothing.
     lab.heal_vrrp("n2", "eth1");
     let released = lab.wait_until(SLACK, || holds_none(&lab, "n2"));
-    assert!(released.is_some(), "n2 kept a VIP after network b healed: {}\n{}", vip_holders(&lab), lab.logs());
-    assert!(holds_for(down * 4, || holds_none(&lab, "n2")), "n2 took a VIP back: {}\n{}", vip_holders(&lab), lab.logs());
+    assert!(
+        released.is_some(),
+        "n2 kept a VIP after network b healed: {}\n{}",
+        vip_holders(&lab),
+        lab.logs()
+    );
+    assert!(
+        holds_for(down * 4, || holds_none(&lab, "n2")),
+        "n2 took a VIP back: {}\n{}",
+        vip_holders(&lab),
+        lab.logs()
+    );
     assert!(holds_both(&lab, "n1"), "{}", vip_holders(&lab));
     if halabd2 {
-        assert_eq!(states(&lab), ("BACKUP".into(), "BACKUP".into(), "BACKUP".into()), "{}", lab.status("n2"));
-        assert!(lab.daemons[1].log_text().contains("(VI_A) following its sync group"), "{}", lab.logs());
+        assert_eq!(
+            states(&lab),
+            ("BACKUP".into(), "BACKUP".into(), "BACKUP".into()),
+            "{}",
+            lab.status("n2")
+        );
+        assert!(
+            lab.daemons[1]
+                .log_text()
+                .contains("(VI_A) following its sync group"),
+            "{}",
+            lab.logs()
+        );
     }
 
     // 4. Network a heals: n1 holds both VIPs, n2 is BACKUP on both, and stays so.
     lab.heal_vrrp("n2", "eth0");
-    assert!(holds_for(down * 4, settled), "not settled after healing: {}\n{}", vip_holders(&lab), lab.logs());
+    assert!(
+        holds_for(down * 4, settled),
+        "not settled after healing: {}\n{}",
+        vip_holders(&lab),
+        lab.logs()
+    );
     if halabd2 {
-        assert_eq!(states(&lab), ("BACKUP".into(), "BACKUP".into(), "BACKUP".into()), "{}", lab.status("n2"));
+        assert_eq!(
+            states(&lab),
+            ("BACKUP".into(), "BACKUP".into(), "BACKUP".into()),
+            "{}",
+            lab.status("n2")
+        );
         let s = lab.status("n2");
-        assert_eq!(s["instances"][0]["master_address"], lab.addr("n1").to_string(), "{s}");
+        assert_eq!(
+            s["instances"][0]["master_address"],
+            lab.addr("n1").to_string(),
+            "{s}"
+        );
     }
 }
 

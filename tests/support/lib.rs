@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from(".."), Path::to_path_buf)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from(".."), Path::to_path_buf)
 }
 
 pub fn blessing() -> bool {
@@ -26,12 +28,21 @@ pub fn golden(path: &Path, actual: &str) -> Option<String> {
     }
     let expected = match std::fs::read_to_string(path) {
         Ok(e) => e,
-        Err(_) => return Some(format!("{}: golden file missing (run with HALAB_BLESS=1 to create it)", path.display())),
+        Err(_) => {
+            return Some(format!(
+                "{}: golden file missing (run with HALAB_BLESS=1 to create it)",
+                path.display()
+            ));
+        }
     };
     if expected == actual {
         return None;
     }
-    let first = expected.lines().zip(actual.lines()).position(|(a, b)| a != b).unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+    let first = expected
+        .lines()
+        .zip(actual.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
     Some(format!(
         "{}: differs from golden at line {}\n  expected: {:?}\n  actual:   {:?}\n(run with HALAB_BLESS=1 to accept)",
         path.display(),
@@ -43,7 +54,11 @@ pub fn golden(path: &Path, actual: &str) -> Option<String> {
 
 /// Every lab directory under labs/ (those holding a lab.yaml), sorted.
 pub fn labs() -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(root().join("labs")).expect("labs/ exists").filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("lab.yaml").exists()).collect();
+    let mut out: Vec<PathBuf> = std::fs::read_dir(root().join("labs"))
+        .expect("labs/ exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("lab.yaml").exists())
+        .collect();
     out.sort();
     out
 }

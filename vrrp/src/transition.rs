@@ -139,7 +139,13 @@ impl Instance {
     /// Master => Backup, for a better advert (`master` is its sender) or because the sync
     /// group steps down (keepalived `vrrp_state_leave_master(isync, false)` with `wantstate`
     /// BACKUP: nobody on this network told us who is master).
-    fn leave_master(&mut self, now: Timestamp, master: Option<Ipv4Addr>, reason: Reason, out: &mut Vec<Action>) {
+    fn leave_master(
+        &mut self,
+        now: Timestamp,
+        master: Option<Ipv4Addr>,
+        reason: Reason,
+        out: &mut Vec<Action>,
+    ) {
         // RFC 5798 6.4.3: Cancel Adver_Timer.
         self.cancel(out);
         // halab split-brain heal: one last advert at our priority, so the winner learns there

@@ -334,8 +334,8 @@ fn an_owner_in_a_group_starts_as_backup_and_asks_after_one_interval() {
 #[test]
 fn sync_inputs_and_actions_are_json() {
     // Input: the new input and action as JSON lines. Output: keepalived-free, stable names.
-    let input: Input = serde_json::from_str(r#"{"type":"sync_to","state":"master"}"#)
-        .expect("sync_to parses");
+    let input: Input =
+        serde_json::from_str(r#"{"type":"sync_to","state":"master"}"#).expect("sync_to parses");
     assert_eq!(input, sync_to(State::Master));
     let action = Action::WantMaster {
         reason: Reason::MasterDown,
@@ -352,8 +352,9 @@ fn sync_inputs_and_actions_are_json() {
     let text = serde_json::to_string(&changed).expect("json");
     assert!(text.contains(r#""reason":"sync_group""#), "{text}");
     // A configuration recorded before sync groups existed still loads.
-    let old: InstanceConfig =
-        serde_json::from_str(r#"{"vrid":10,"vips":["192.168.0.130/24"],"primary_address":"192.168.0.11"}"#)
-            .expect("old config");
+    let old: InstanceConfig = serde_json::from_str(
+        r#"{"vrid":10,"vips":["192.168.0.130/24"],"primary_address":"192.168.0.11"}"#,
+    )
+    .expect("old config");
     assert!(!old.sync_group);
 }

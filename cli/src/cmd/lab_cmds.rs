@@ -23,12 +23,22 @@ pub fn up(lab: &Lab) -> i32 {
         Ok(o) => o,
         Err(e) => return lab_error(e),
     };
-    eprintln!("halab up {} ({} nodes, provider {})", lab.name, lab.nodes.len(), format!("{:?}", lab.provider).to_lowercase());
+    eprintln!(
+        "halab up {} ({} nodes, provider {})",
+        lab.name,
+        lab.nodes.len(),
+        format!("{:?}", lab.provider).to_lowercase()
+    );
     match up::up(lab, &mut opts) {
         Ok(r) => {
             match &r.changes {
                 None => println!("lab {} is up in {:.2} s", lab.name, r.total.as_secs_f64()),
-                Some(c) if !r.existed => println!("lab {} is up in {:.2} s ({} files written)", lab.name, r.total.as_secs_f64(), c.len()),
+                Some(c) if !r.existed => println!(
+                    "lab {} is up in {:.2} s ({} files written)",
+                    lab.name,
+                    r.total.as_secs_f64(),
+                    c.len()
+                ),
                 Some(c) if c.is_empty() => println!("lab {} is up: 0 changes", lab.name),
                 Some(c) => println!("lab {} updated: {} changes", lab.name, c.len()),
             }
@@ -52,7 +62,20 @@ pub fn down(lab: &str, purge: bool) -> i32 {
                 exit_codes::OK
             }
             Ok(Some(r)) => {
-                println!("lab {lab} is down in {:.2} s ({} hosts, {} services stopped{})", t.elapsed().as_secs_f64(), r.hosts, r.stopped, if purge { format!(", {} files and {} packages removed", r.removed_files, r.removed_packages) } else { String::new() });
+                println!(
+                    "lab {lab} is down in {:.2} s ({} hosts, {} services stopped{})",
+                    t.elapsed().as_secs_f64(),
+                    r.hosts,
+                    r.stopped,
+                    if purge {
+                        format!(
+                            ", {} files and {} packages removed",
+                            r.removed_files, r.removed_packages
+                        )
+                    } else {
+                        String::new()
+                    }
+                );
                 exit_codes::OK
             }
             Err(e) => lab_error(e),
@@ -64,7 +87,13 @@ pub fn down(lab: &str, purge: bool) -> i32 {
             exit_codes::OK
         }
         Ok(Some(r)) => {
-            println!("lab {lab} is down in {:.2} s ({} node inits stopped, {} killed, {} namespaces removed)", t.elapsed().as_secs_f64(), r.stopped, r.killed, r.namespaces.len());
+            println!(
+                "lab {lab} is down in {:.2} s ({} node inits stopped, {} killed, {} namespaces removed)",
+                t.elapsed().as_secs_f64(),
+                r.stopped,
+                r.killed,
+                r.namespaces.len()
+            );
             exit_codes::OK
         }
         Err(e) => lab_error(e),
@@ -100,7 +129,11 @@ pub fn exec(lab: &Lab, node: &str, argv: &[String]) -> i32 {
     };
     let Ok(n) = fleet.machine(node) else {
         let names: Vec<&str> = lab.nodes.iter().map(|n| n.name.as_str()).collect();
-        eprintln!("error: lab {} has no node `{node}`\n  hint: {}", lab.name, crate::diag::did_you_mean(node, &names));
+        eprintln!(
+            "error: lab {} has no node `{node}`\n  hint: {}",
+            lab.name,
+            crate::diag::did_you_mean(node, &names)
+        );
         return exit_codes::BAD_INPUT;
     };
     let args: Vec<&str> = argv.iter().map(String::as_str).collect();
@@ -149,7 +182,11 @@ pub fn curl(lab: &Lab, path: &str, count: usize, vip: Option<std::net::Ipv4Addr>
     if failed > 0 {
         println!("   {failed:>4} x failed");
     }
-    if failed > 0 { exit_codes::SCENARIO_FAILED } else { exit_codes::OK }
+    if failed > 0 {
+        exit_codes::SCENARIO_FAILED
+    } else {
+        exit_codes::OK
+    }
 }
 
 /// The lab named by a file, or just its name when the state dir is all that is left.
@@ -157,7 +194,9 @@ pub fn lab_name_for_down(arg: Option<&Path>) -> Result<String, i32> {
     let path = crate::lab::resolve(arg);
     match crate::lab::load(&path) {
         Ok(l) => Ok(l.name),
-        Err(_) if arg.is_some_and(|a| !a.exists()) => Ok(arg.map(|a| a.to_string_lossy().to_string()).unwrap_or_default()),
+        Err(_) if arg.is_some_and(|a| !a.exists()) => Ok(arg
+            .map(|a| a.to_string_lossy().to_string())
+            .unwrap_or_default()),
         Err(e) => {
             eprintln!("{e}");
             Err(exit_codes::BAD_INPUT)

@@ -1,5 +1,5 @@
 //! The CLI's commands on running labs; main.rs parses arguments and dispatches here.
 
 pub mod lab_cmds;
-pub mod test_cmd;
 pub mod remote_probe;
+pub mod test_cmd;

@@ -8,8 +8,8 @@
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,12 @@ pub struct WireReply {
 
 impl From<WireReply> for Reply {
     fn from(w: WireReply) -> Reply {
-        Reply { status: w.status, served_by: w.served_by, headers: w.headers, body: w.body }
+        Reply {
+            status: w.status,
+            served_by: w.served_by,
+            headers: w.headers,
+            body: w.body,
+        }
     }
 }
 
@@ -54,10 +59,28 @@ pub struct GetArgs {
 
 /// Prints `Ok(WireReply)` or `Err(message)` as one JSON line.
 pub fn get_main(a: &GetArgs) -> i32 {
-    let headers: Vec<(String, String)> = a.header.iter().filter_map(|h| h.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect();
-    let r: Result<WireReply, String> = probe::get_with(a.target, &a.path, Duration::from_millis(a.timeout_ms), None, &headers)
-        .map(|r| WireReply { status: r.status, served_by: r.served_by, headers: r.headers, body: r.body })
-        .map_err(|e| e.to_string());
+    let headers: Vec<(String, String)> = a
+        .header
+        .iter()
+        .filter_map(|h| {
+            h.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect();
+    let r: Result<WireReply, String> = probe::get_with(
+        a.target,
+        &a.path,
+        Duration::from_millis(a.timeout_ms),
+        None,
+        &headers,
+    )
+    .map(|r| WireReply {
+        status: r.status,
+        served_by: r.served_by,
+        headers: r.headers,
+        body: r.body,
+    })
+    .map_err(|e| e.to_string());
     println!("{}", serde_json::to_string(&r).unwrap_or_default());
     0
 }
@@ -104,8 +127,17 @@ pub fn probe_main(a: &ProbeArgs) -> i32 {
             say("paused");
         }
         if !paused.load(Ordering::SeqCst) {
-            let s = probe_once(a.target, u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX));
-            say(&serde_json::to_string(&WireSample { t: s.t_ms, took: s.took_ms, backend: s.backend, error: s.error }).unwrap_or_default());
+            let s = probe_once(
+                a.target,
+                u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX),
+            );
+            say(&serde_json::to_string(&WireSample {
+                t: s.t_ms,
+                took: s.took_ms,
+                backend: s.backend,
+                error: s.error,
+            })
+            .unwrap_or_default());
         }
         if let Some(rest) = Duration::from_millis(10).checked_sub(tick.elapsed()) {
             std::thread::sleep(rest);

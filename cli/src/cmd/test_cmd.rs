@@ -19,7 +19,9 @@ pub struct TestArgs {
 
 pub fn test(a: TestArgs) -> i32 {
     let (lab_arg, names): (Option<PathBuf>, Vec<String>) = match a.args.first() {
-        Some(first) if Path::new(first).exists() => (Some(PathBuf::from(first)), a.args[1..].to_vec()),
+        Some(first) if Path::new(first).exists() => {
+            (Some(PathBuf::from(first)), a.args[1..].to_vec())
+        }
         _ => (None, a.args.clone()),
     };
     let lab_file = crate::lab::resolve(lab_arg.as_deref());
@@ -34,7 +36,10 @@ pub fn test(a: TestArgs) -> i32 {
         None => EngineChoice::Lab,
         Some(Some(c)) => c,
         Some(None) => {
-            eprintln!("error: unknown engine `{}`\n  hint: keepalived, halabd or mixed", a.engine.unwrap_or_default());
+            eprintln!(
+                "error: unknown engine `{}`\n  hint: keepalived, halabd or mixed",
+                a.engine.unwrap_or_default()
+            );
             return exit_codes::BAD_INPUT;
         }
     };
@@ -65,8 +70,18 @@ pub fn test(a: TestArgs) -> i32 {
         }
     };
     // A lab running under this name with other engines would not be what was asked for.
-    if choice != EngineChoice::Lab && crate::netns::LabState::path(&crate::provider::netns::state_dir(&opts.state_root, &lab.name)).exists() {
-        eprintln!("error: lab {} is already up; --engine needs a fresh lab\n  hint: `halab down {}` first, or run without --engine", lab.name, lab_file.display());
+    if choice != EngineChoice::Lab
+        && halab_netns::LabState::path(&crate::provider::netns::state_dir(
+            &opts.state_root,
+            &lab.name,
+        ))
+        .exists()
+    {
+        eprintln!(
+            "error: lab {} is already up; --engine needs a fresh lab\n  hint: `halab down {}` first, or run without --engine",
+            lab.name,
+            lab_file.display()
+        );
         return exit_codes::LAB_ERROR;
     }
     let json = a.json;
@@ -87,9 +102,10 @@ pub fn test(a: TestArgs) -> i32 {
         term.finish();
     }
     if let Some(p) = &a.junit
-        && let Err(e) = std::fs::write(p, crate::report::to_junit(&s.results)) {
-            eprintln!("error: failed to write {}: {e}", p.display());
-        }
+        && let Err(e) = std::fs::write(p, crate::report::to_junit(&s.results))
+    {
+        eprintln!("error: failed to write {}: {e}", p.display());
+    }
     if let Some(d) = &a.report {
         match crate::report::write_report(d, &s.results) {
             Ok(p) => eprintln!("report: {}", p.display()),
@@ -100,6 +116,9 @@ pub fn test(a: TestArgs) -> i32 {
         eprintln!("error: {e}");
         return exit_codes::LAB_ERROR;
     }
-    if s.results.iter().all(|r| r.passed) { exit_codes::OK } else { exit_codes::SCENARIO_FAILED }
+    if s.results.iter().all(|r| r.passed) {
+        exit_codes::OK
+    } else {
+        exit_codes::SCENARIO_FAILED
+    }
 }
-

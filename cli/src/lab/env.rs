@@ -41,7 +41,11 @@ pub fn expand(s: &str, env: &dyn Env) -> Result<String, String> {
                 Some((n, d)) => (n, Some(d)),
                 None => (body, None),
             };
-            match env.var(name).filter(|v| !v.is_empty()).or(default.map(str::to_string)) {
+            match env
+                .var(name)
+                .filter(|v| !v.is_empty())
+                .or(default.map(str::to_string))
+            {
                 Some(v) => out.push_str(&v),
                 None => return Err(name.to_string()),
             }

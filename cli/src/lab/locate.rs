@@ -61,16 +61,29 @@ impl Locator {
                 Ok(ev) => ev,
                 Err(e) => {
                     let m = e.marker();
-                    loc.syntax = Some(SyntaxError { pos: Pos { line: m.line(), col: m.col() + 1 }, index: m.index(), message: e.info() });
+                    loc.syntax = Some(SyntaxError {
+                        pos: Pos {
+                            line: m.line(),
+                            col: m.col() + 1,
+                        },
+                        index: m.index(),
+                        message: e.info(),
+                    });
                     break;
                 }
             };
-            let pos = Pos { line: span.start.line(), col: span.start.col() + 1 };
+            let pos = Pos {
+                line: span.start.line(),
+                col: span.start.col() + 1,
+            };
             match event {
                 Event::Scalar(value, ..) => {
                     if let Some(path) = loc.node_path(&mut stack, pos, Some(value.as_ref())) {
                         loc.values.insert(path.clone(), pos);
-                        let end = Pos { line: span.end.line(), col: span.end.col() + 1 };
+                        let end = Pos {
+                            line: span.end.line(),
+                            col: span.end.col() + 1,
+                        };
                         loc.scalars.insert(path, (value.to_string(), end));
                     }
                 }
@@ -115,7 +128,11 @@ impl Locator {
                     // A key. Complex keys (mappings as keys) are not used by lab files.
                     let k = scalar.unwrap_or("?").to_string();
                     self.keys.insert(join(path, &k), pos);
-                    self.entries.push(Entry { parent: path.clone(), key: k.clone(), pos });
+                    self.entries.push(Entry {
+                        parent: path.clone(),
+                        key: k.clone(),
+                        pos,
+                    });
                     *key = Some(k);
                     None
                 }
@@ -126,7 +143,11 @@ impl Locator {
     /// The path whose key or value starts at `pos` (the deepest, for a serde error's place).
     pub fn path_at(&self, pos: Pos) -> Option<String> {
         let key = self.keys.iter().filter(|(_, p)| **p == pos).map(|(k, _)| k);
-        let value = self.values.iter().filter(|(_, p)| **p == pos).map(|(k, _)| k);
+        let value = self
+            .values
+            .iter()
+            .filter(|(_, p)| **p == pos)
+            .map(|(k, _)| k);
         key.chain(value).max_by_key(|k| k.len()).cloned()
     }
 
@@ -152,7 +173,12 @@ impl Locator {
 
     /// The path whose value (not key) starts at `pos`, the deepest.
     pub fn value_path_at(&self, pos: Pos) -> Option<String> {
-        self.values.iter().filter(|(_, p)| **p == pos).map(|(k, _)| k).max_by_key(|k| k.len()).cloned()
+        self.values
+            .iter()
+            .filter(|(_, p)| **p == pos)
+            .map(|(k, _)| k)
+            .max_by_key(|k| k.len())
+            .cloned()
     }
 
     /// The position of the key of `path`, else of its value, else of the nearest parent.
@@ -168,8 +194,11 @@ impl Locator {
     fn find(&self, path: &str, key_first: bool) -> Pos {
         let mut p = path;
         loop {
-            let (first, second) =
-                if key_first { (&self.keys, &self.values) } else { (&self.values, &self.keys) };
+            let (first, second) = if key_first {
+                (&self.keys, &self.values)
+            } else {
+                (&self.values, &self.keys)
+            };
             if let Some(pos) = first.get(p).or_else(|| second.get(p)) {
                 return *pos;
             }
@@ -183,7 +212,11 @@ impl Locator {
 }
 
 fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
 }
 
 #[cfg(test)]

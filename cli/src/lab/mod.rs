@@ -17,10 +17,17 @@ pub use model::Lab;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("failed to read {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The file is not a valid lab: every problem, rendered against the source.
     #[error("{rendered}")]
-    Invalid { path: PathBuf, diagnostics: Diagnostics, rendered: String },
+    Invalid {
+        path: PathBuf,
+        diagnostics: Diagnostics,
+        rendered: String,
+    },
 }
 
 /// A serde-saphyr error in another YAML file halab reads (scenarios), as diagnostics.
@@ -43,7 +50,10 @@ pub fn load(path: &Path) -> Result<Lab, LoadError> {
 }
 
 pub fn load_with_env(path: &Path, env: &dyn env::Env) -> Result<Lab, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     parse(path, &text, env)
 }
 
@@ -51,7 +61,11 @@ pub fn load_with_env(path: &Path, env: &dyn env::Env) -> Result<Lab, LoadError> 
 pub fn parse(path: &Path, text: &str, env: &dyn env::Env) -> Result<Lab, LoadError> {
     let invalid = |diagnostics: Diagnostics| {
         let rendered = diagnostics.render(path, text);
-        LoadError::Invalid { path: path.to_path_buf(), diagnostics, rendered }
+        LoadError::Invalid {
+            path: path.to_path_buf(),
+            diagnostics,
+            rendered,
+        }
     };
     let loc = Locator::new(text);
     let raw: raw::RawLab = match serde_saphyr::from_str(text) {

@@ -64,7 +64,11 @@ pub struct Cidr {
 
 impl Cidr {
     pub fn mask(&self) -> u32 {
-        if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix)) }
+        if self.prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(self.prefix))
+        }
     }
 
     pub fn network(&self) -> Ipv4Addr {
@@ -110,7 +114,9 @@ pub struct Node {
 impl Node {
     /// The node's address on its first interface (every node has at least one).
     pub fn address(&self) -> Ipv4Addr {
-        self.interfaces.first().map_or(Ipv4Addr::UNSPECIFIED, |i| i.address)
+        self.interfaces
+            .first()
+            .map_or(Ipv4Addr::UNSPECIFIED, |i| i.address)
     }
 
     pub fn interface_on(&self, network: &str) -> Option<&Interface> {
@@ -118,7 +124,9 @@ impl Node {
     }
 
     pub fn nonlocal_bind(&self) -> bool {
-        self.sysctl.get("net.ipv4.ip_nonlocal_bind").is_some_and(|v| v == "1")
+        self.sysctl
+            .get("net.ipv4.ip_nonlocal_bind")
+            .is_some_and(|v| v == "1")
     }
 }
 
@@ -231,15 +239,30 @@ impl VrrpInstance {
     /// Seconds between adverts, as keepalived.conf writes it (`1`, `0.1`).
     pub fn advert_int_secs(&self) -> String {
         let cs = self.advert_int_cs;
-        if cs.is_multiple_of(100) { (cs / 100).to_string() } else { format!("{}.{:02}", cs / 100, cs % 100).trim_end_matches('0').to_string() }
+        if cs.is_multiple_of(100) {
+            (cs / 100).to_string()
+        } else {
+            format!("{}.{:02}", cs / 100, cs % 100)
+                .trim_end_matches('0')
+                .to_string()
+        }
     }
 
     /// RFC 5798 6.1: Master_Down_Interval = 3 * Advertisement_Interval + Skew_Time, for the
     /// member with the lowest priority (the slowest to take over), in milliseconds.
     pub fn master_down_ms(&self) -> u64 {
         let adv_ms = u64::from(self.advert_int_cs) * 10;
-        let min_prio = self.members.iter().map(|m| u64::from(m.priority)).min().unwrap_or(100);
-        let skew = if self.version == 3 { (256 - min_prio) * adv_ms / 256 } else { (256 - min_prio) * 1000 / 256 };
+        let min_prio = self
+            .members
+            .iter()
+            .map(|m| u64::from(m.priority))
+            .min()
+            .unwrap_or(100);
+        let skew = if self.version == 3 {
+            (256 - min_prio) * adv_ms / 256
+        } else {
+            (256 - min_prio) * 1000 / 256
+        };
         3 * adv_ms + skew
     }
 }

@@ -29,12 +29,22 @@ impl<'de> Deserializer<'de> for Introspect<'_> {
         Err(de::Error::custom("introspection only"))
     }
 
-    fn deserialize_struct<V: Visitor<'de>>(self, _: &'static str, fields: &'static [&'static str], _: V) -> Result<V::Value, Self::Error> {
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
         self.0.names = fields;
         Err(de::Error::custom("introspection only"))
     }
 
-    fn deserialize_enum<V: Visitor<'de>>(self, _: &'static str, variants: &'static [&'static str], _: V) -> Result<V::Value, Self::Error> {
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        variants: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
         self.0.names = variants;
         Err(de::Error::custom("introspection only"))
     }
@@ -76,7 +86,11 @@ fn pattern(path: &str) -> String {
     }
 }
 
-const PROXIES: [&str; 3] = ["haproxy.frontends[]", "haproxy.backends[]", "haproxy.listens[]"];
+const PROXIES: [&str; 3] = [
+    "haproxy.frontends[]",
+    "haproxy.backends[]",
+    "haproxy.listens[]",
+];
 
 /// The keys the mapping at `pattern` accepts; None for free-form maps (sysctl, priorities).
 fn keys_at(pattern: &str) -> Option<&'static [&'static str]> {
@@ -128,25 +142,50 @@ fn values_at(pattern: &str) -> Option<(&'static str, &'static [&'static str])> {
 /// keepalived.conf and haproxy.cfg words an operator may write as lab keys, and what the lab
 /// file says instead (preferred to a spelling suggestion: `nopreempt` is not `preempt`).
 const TOOL_WORDS: &[(&str, &str)] = &[
-    ("state", "the initial MASTER is the instance's `master: NODE`; the other members start as BACKUP"),
-    ("priority", "priorities belong to an instance: `vrrp: [{priorities: {lb1: 150, lb2: 100}}]`"),
+    (
+        "state",
+        "the initial MASTER is the instance's `master: NODE`; the other members start as BACKUP",
+    ),
+    (
+        "priority",
+        "priorities belong to an instance: `vrrp: [{priorities: {lb1: 150, lb2: 100}}]`",
+    ),
     ("virtual_router_id", "the lab file calls it `vrid`"),
     ("virtual_ipaddress", "the lab file calls it `vips`"),
     ("authentication", "write `auth: {type: PASS, pass: SECRET}`"),
     ("auth_pass", "write `auth: {type: PASS, pass: SECRET}`"),
     ("auth_type", "write `auth: {type: PASS, pass: SECRET}`"),
     ("nopreempt", "write `preempt: false`"),
-    ("unicast_peer", "write `unicast: true`: the peers are the instance's other members"),
-    ("unicast_src_ip", "write `unicast: true`: each member sends from its own address"),
-    ("interface", "an instance runs on the interface its members have on its `network`; name interfaces on the nodes"),
+    (
+        "unicast_peer",
+        "write `unicast: true`: the peers are the instance's other members",
+    ),
+    (
+        "unicast_src_ip",
+        "write `unicast: true`: each member sends from its own address",
+    ),
+    (
+        "interface",
+        "an instance runs on the interface its members have on its `network`; name interfaces on the nodes",
+    ),
 ];
 
 /// `unknown key` diagnostic parts for `key` in a mapping that accepts `expected`.
 pub(super) fn unknown_key(key: &str, expected: &[&str]) -> (String, String) {
-    let hint = match (TOOL_WORDS.iter().find(|(w, _)| *w == key), nearest(key, expected.iter().copied())) {
+    let hint = match (
+        TOOL_WORDS.iter().find(|(w, _)| *w == key),
+        nearest(key, expected.iter().copied()),
+    ) {
         (Some((_, h)), _) => (*h).to_string(),
         (None, Some(n)) => format!("did you mean `{n}`?"),
-        (None, None) => format!("keys allowed here: {}; see docs/lab-file.md", expected.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")),
+        (None, None) => format!(
+            "keys allowed here: {}; see docs/lab-file.md",
+            expected
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     (format!("unknown key `{key}`"), hint)
 }
@@ -160,7 +199,10 @@ pub(super) fn unknown_value(what: &str, value: &str, expected: &[&str]) -> (Stri
             shown.push(e);
         }
     }
-    (format!("unknown {what} `{value}`"), did_you_mean(value, &shown))
+    (
+        format!("unknown {what} `{value}`"),
+        did_you_mean(value, &shown),
+    )
 }
 
 /// What the value at `path` is called in an unknown-value message.
@@ -175,7 +217,10 @@ pub(super) fn folded(key: &str, first: usize, last: usize) -> Option<String> {
 
 /// `vrrp[0].priorities` -> `priorities`; `vrrp[0].vips[1]` -> `vips`; `nodes.lb1` -> `lb1`.
 pub(super) fn key_of(path: &str) -> &str {
-    let p = match path.strip_suffix(']').and_then(|p| p.rfind('[').map(|i| &p[..i])) {
+    let p = match path
+        .strip_suffix(']')
+        .and_then(|p| p.rfind('[').map(|i| &p[..i]))
+    {
         Some(p) => p,
         None => path,
     };
@@ -189,7 +234,11 @@ pub fn sweep(loc: &Locator, diags: &mut Diagnostics) {
         if e.key == "<<" {
             continue;
         }
-        let path = if e.parent.is_empty() { e.key.clone() } else { format!("{}.{}", e.parent, e.key) };
+        let path = if e.parent.is_empty() {
+            e.key.clone()
+        } else {
+            format!("{}.{}", e.parent, e.key)
+        };
         if let Some(expected) = keys_at(&pattern(&e.parent))
             && !expected.contains(&e.key.as_str())
         {
@@ -197,13 +246,20 @@ pub fn sweep(loc: &Locator, diags: &mut Diagnostics) {
             diags.push(path, e.pos, message, Some(hint));
             continue;
         }
-        if let (Some((what, expected)), Some(value)) = (values_at(&pattern(&path)), loc.scalar(&path)) {
+        if let (Some((what, expected)), Some(value)) =
+            (values_at(&pattern(&path)), loc.scalar(&path))
+        {
             let pos = loc.value(&path);
             let end = loc.scalar_end_line(&path).unwrap_or(pos.line);
             // A value the parser cut short is the syntax error's consequence, not a mistake.
             if !expected.contains(&value) && loc.syntax().is_none_or(|s| end < s.pos.line) {
                 let (message, hint) = unknown_value(what, value, expected);
-                diags.push(path.clone(), pos, message, Some(folded(key_of(&path), pos.line, end).unwrap_or(hint)));
+                diags.push(
+                    path.clone(),
+                    pos,
+                    message,
+                    Some(folded(key_of(&path), pos.line, end).unwrap_or(hint)),
+                );
             }
         }
     }
@@ -219,7 +275,10 @@ mod tests {
         assert!(names::<RawVrrp>().contains(&"advert_int"));
         assert!(names::<RawAuth>().contains(&"type"));
         assert_eq!(names::<Role>(), &["lb", "web", "client"]);
-        assert_eq!(pattern("haproxy.backends[12].servers[0]"), "haproxy.backends[].servers[]");
+        assert_eq!(
+            pattern("haproxy.backends[12].servers[0]"),
+            "haproxy.backends[].servers[]"
+        );
         assert_eq!(pattern("scripts.chk.file"), "scripts.*.file");
         assert_eq!(key_of("vrrp[0].vips[1]"), "vips");
         assert_eq!(key_of("nodes.lb1"), "lb1");
@@ -231,10 +290,19 @@ mod tests {
         let text = "name: x\nnetwork: []\nnodes:\n  - {name: a, role: loadbalancer, adress: 10.0.0.1}\nvrrp:\n  - {vrid: 1, vips: [], auth: {typ: PASS, pass: x}}\n";
         let mut d = Diagnostics::default();
         sweep(&Locator::new(text), &mut d);
-        let got: Vec<(&str, &str)> = d.items.iter().map(|i| (i.path.as_str(), i.message.as_str())).collect();
+        let got: Vec<(&str, &str)> = d
+            .items
+            .iter()
+            .map(|i| (i.path.as_str(), i.message.as_str()))
+            .collect();
         assert_eq!(
             got,
-            [("network", "unknown key `network`"), ("nodes[0].role", "unknown role `loadbalancer`"), ("nodes[0].adress", "unknown key `adress`"), ("vrrp[0].auth.typ", "unknown key `typ`")]
+            [
+                ("network", "unknown key `network`"),
+                ("nodes[0].role", "unknown role `loadbalancer`"),
+                ("nodes[0].adress", "unknown key `adress`"),
+                ("vrrp[0].auth.typ", "unknown key `typ`")
+            ]
         );
     }
 
@@ -243,7 +311,9 @@ mod tests {
         // Input: every lab under labs/. Output: the sweep finds nothing (no false alarms).
         let labs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs");
         for dir in std::fs::read_dir(labs).into_iter().flatten().flatten() {
-            let Ok(text) = std::fs::read_to_string(dir.path().join("lab.yaml")) else { continue };
+            let Ok(text) = std::fs::read_to_string(dir.path().join("lab.yaml")) else {
+                continue;
+            };
             let mut d = Diagnostics::default();
             sweep(&Locator::new(&text), &mut d);
             assert!(d.is_empty(), "{}: {:?}", dir.path().display(), d.items);

@@ -17,7 +17,7 @@ use crate::lab::model::Provider;
 pub fn is_up(lab: &Lab, state_root: &Path) -> bool {
     let dir = netns::state_dir(state_root, &lab.name);
     match lab.provider {
-        Provider::Netns => crate::netns::LabState::path(&dir).exists(),
+        Provider::Netns => halab_netns::LabState::path(&dir).exists(),
         Provider::Ssh | Provider::Vagrant => ssh::Record::path(&dir).exists(),
     }
 }
@@ -26,7 +26,12 @@ pub fn is_up(lab: &Lab, state_root: &Path) -> bool {
 pub fn open_fleet(lab: &Lab, state_root: &Path) -> Result<Arc<dyn Fleet>, String> {
     let dir = netns::state_dir(state_root, &lab.name);
     match lab.provider {
-        Provider::Netns => Ok(Arc::new(NetnsFleet::open(lab, &dir).map_err(|_| format!("lab {} is not up\n  hint: run `halab up` with this lab file first", lab.name))?)),
+        Provider::Netns => Ok(Arc::new(NetnsFleet::open(lab, &dir).map_err(|_| {
+            format!(
+                "lab {} is not up\n  hint: run `halab up` with this lab file first",
+                lab.name
+            )
+        })?)),
         Provider::Ssh | Provider::Vagrant => Ok(Arc::new(ssh::SshFleet::connect(lab, &dir)?)),
     }
 }

@@ -43,7 +43,14 @@ pub const SSH_CONFIG_ENV: &str = "HALAB_SSH_CONFIG";
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().thread_name("halab-ssh").build().expect("a tokio runtime"))
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("halab-ssh")
+            .build()
+            .expect("a tokio runtime")
+    })
 }
 
 /// How to reach one host: the lab file's `ssh` section, resolved.
@@ -81,7 +88,9 @@ impl Target {
 
 /// The ssh config file for this run: `$HALAB_SSH_CONFIG`, else ssh's own default.
 pub fn config_file() -> Option<PathBuf> {
-    std::env::var_os(SSH_CONFIG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os(SSH_CONFIG_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// vagrant's `ssh-config` for a vagrant lab, one `Host NODE` block per node, kept in the
@@ -94,7 +103,8 @@ pub fn vagrantfile_dir(lab: &Lab) -> Result<PathBuf, String> {
     if let Some(d) = std::env::var_os("HALAB_VAGRANTFILE_DIR") {
         return Ok(PathBuf::from(d));
     }
-    let file = std::path::absolute(&lab.file).map_err(|e| format!("{}: {e}", lab.file.display()))?;
+    let file =
+        std::path::absolute(&lab.file).map_err(|e| format!("{}: {e}", lab.file.display()))?;
     file.ancestors().skip(1).find(|d| d.join("Vagrantfile").is_file()).map(Path::to_path_buf).ok_or_else(|| format!("no Vagrantfile in {} or above\n  hint: set HALAB_VAGRANTFILE_DIR to the directory of halab's Vagrantfile", file.display()))
 }
 
@@ -103,14 +113,32 @@ pub fn vagrantfile_dir(lab: &Lab) -> Result<PathBuf, String> {
 pub fn resolve_targets(lab: &Lab, state_dir: &Path) -> Result<Vec<Target>, String> {
     if lab.provider != Provider::Vagrant {
         let config = config_file();
-        return Ok(lab.nodes.iter().filter_map(|n| Target::for_node(lab, n, config.as_deref())).collect());
+        return Ok(lab
+            .nodes
+            .iter()
+            .filter_map(|n| Target::for_node(lab, n, config.as_deref()))
+            .collect());
     }
     let path = state_dir.join(VAGRANT_SSH_CONFIG);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}\n  hint: run `halab up` for this lab first (it runs `vagrant up`)", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "{}: {e}\n  hint: run `halab up` for this lab first (it runs `vagrant up`)",
+            path.display()
+        )
+    })?;
     let hosts = super::vagrant::parse_ssh_config(&text)?;
     Ok(super::vagrant::targets(lab, &hosts)?
         .into_iter()
-        .map(|t| Target { node: t.node.clone(), host: t.node, user: t.user, port: t.port, identity_file: None, jump: None, config_file: Some(path.clone()), accept_new_host_keys: lab.ssh.accept_new_host_keys })
+        .map(|t| Target {
+            node: t.node.clone(),
+            host: t.node,
+            user: t.user,
+            port: t.port,
+            identity_file: None,
+            jump: None,
+            config_file: Some(path.clone()),
+            accept_new_host_keys: lab.ssh.accept_new_host_keys,
+        })
         .collect())
 }
 
@@ -122,7 +150,12 @@ fn bring_up_vms(lab: &Lab, state_dir: &Path, progress: &mut dyn FnMut(&str)) -> 
     let text = super::vagrant::vagrant_ssh_config(&dir, lab)?;
     let config = super::vagrant::ssh_config_for_lab(lab, &text)?;
     std::fs::create_dir_all(state_dir).map_err(|e| format!("{}: {e}", state_dir.display()))?;
-    super::netns::write_private(&state_dir.join(VAGRANT_SSH_CONFIG), 0o600, config.as_bytes()).map_err(|e| e.to_string())
+    super::netns::write_private(
+        &state_dir.join(VAGRANT_SSH_CONFIG),
+        0o600,
+        config.as_bytes(),
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// One host's connection: the ssh master, and SFTP on it when a file is sent.
@@ -137,8 +170,15 @@ pub struct Conn {
 impl Conn {
     pub fn connect(t: &Target) -> Result<Conn, String> {
         let mut b = SessionBuilder::default();
-        b.user(t.user.clone()).port(t.port).connect_timeout(Duration::from_secs(5)).server_alive_interval(Duration::from_secs(5));
-        b.known_hosts_check(if t.accept_new_host_keys { KnownHosts::Add } else { KnownHosts::Strict });
+        b.user(t.user.clone())
+            .port(t.port)
+            .connect_timeout(Duration::from_secs(5))
+            .server_alive_interval(Duration::from_secs(5));
+        b.known_hosts_check(if t.accept_new_host_keys {
+            KnownHosts::Add
+        } else {
+            KnownHosts::Strict
+        });
         b.control_directory(std::env::temp_dir());
         if let Some(k) = &t.identity_file {
             b.keyfile(k);
@@ -149,8 +189,15 @@ impl Conn {
         if let Some(c) = &t.config_file {
             b.config_file(c);
         }
-        let session = runtime().block_on(b.connect(&t.host)).map_err(|e| connect_error(t, &e))?;
-        Ok(Conn { target: t.clone(), session: Arc::new(session), sftp: tokio::sync::Mutex::new(None), systemd: OnceLock::new() })
+        let session = runtime()
+            .block_on(b.connect(&t.host))
+            .map_err(|e| connect_error(t, &e))?;
+        Ok(Conn {
+            target: t.clone(),
+            session: Arc::new(session),
+            sftp: tokio::sync::Mutex::new(None),
+            systemd: OnceLock::new(),
+        })
     }
 
     fn root(&self) -> bool {
@@ -158,12 +205,22 @@ impl Conn {
     }
 
     /// Runs argv on the host as root (through `sudo -n` for other users).
-    pub fn run(&self, argv: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<Output, String> {
-        let (prog, rest): (&str, Vec<&str>) = if self.root() { (argv[0], argv[1..].to_vec()) } else { ("sudo", [&["-n", "--"][..], argv].concat()) };
+    pub fn run(
+        &self,
+        argv: &[&str],
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<Output, String> {
+        let (prog, rest): (&str, Vec<&str>) = if self.root() {
+            (argv[0], argv[1..].to_vec())
+        } else {
+            ("sudo", [&["-n", "--"][..], argv].concat())
+        };
         let fut = async {
             let mut c = self.session.command(prog);
             c.args(&rest);
-            c.stdout(openssh::Stdio::piped()).stderr(openssh::Stdio::piped());
+            c.stdout(openssh::Stdio::piped())
+                .stderr(openssh::Stdio::piped());
             let out = if let Some(input) = stdin {
                 c.stdin(openssh::Stdio::piped());
                 let mut child = c.spawn().await.map_err(|e| e.to_string())?;
@@ -183,25 +240,58 @@ impl Conn {
                 Err(e) => Err(e.to_string()),
             }
         };
-        let out = runtime().block_on(async { tokio::time::timeout(timeout, fut).await }).map_err(|_| format!("`{}` on {} took longer than {timeout:?}", argv.join(" "), self.target.node))??;
+        let out = runtime()
+            .block_on(async { tokio::time::timeout(timeout, fut).await })
+            .map_err(|_| {
+                format!(
+                    "`{}` on {} took longer than {timeout:?}",
+                    argv.join(" "),
+                    self.target.node
+                )
+            })??;
         let Some(out) = out else {
-            return Ok(Output { code: 127, stdout: String::new(), stderr: format!("{}: command not found on {}", argv[0], self.target.node) });
+            return Ok(Output {
+                code: 127,
+                stdout: String::new(),
+                stderr: format!("{}: command not found on {}", argv[0], self.target.node),
+            });
         };
         // 255: ssh itself failed (the connection, not the command).
         let code = out.status.code().unwrap_or(-1);
         if code == 255 && out.stdout.is_empty() {
             let err = String::from_utf8_lossy(&out.stderr);
-            if err.contains("Control socket") || err.contains("mux_client") || err.contains("Connection") {
-                return Err(format!("lost the ssh connection to {} ({}): {}", self.target.node, self.target.describe(), err.trim()));
+            if err.contains("Control socket")
+                || err.contains("mux_client")
+                || err.contains("Connection")
+            {
+                return Err(format!(
+                    "lost the ssh connection to {} ({}): {}",
+                    self.target.node,
+                    self.target.describe(),
+                    err.trim()
+                ));
             }
         }
-        Ok(Output { code, stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() })
+        Ok(Output {
+            code,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
     }
 
     /// `sh -c SCRIPT` as root; Err unless it exits 0.
     pub fn sh(&self, what: &str, script: &str) -> Result<String, String> {
         let out = self.run(&["sh", "-c", script], None, EXEC_TIMEOUT)?;
-        if out.ok() { Ok(out.stdout) } else { Err(format!("{what} on {} failed (exit {}): {}", self.target.node, out.code, first_lines(&format!("{}{}", out.stderr, out.stdout), 12))) }
+        if out.ok() {
+            Ok(out.stdout)
+        } else {
+            Err(format!(
+                "{what} on {} failed (exit {}): {}",
+                self.target.node,
+                out.code,
+                first_lines(&format!("{}{}", out.stderr, out.stdout), 12)
+            ))
+        }
     }
 
     /// Sends `bytes` over SFTP to `path` (a file of the login user's, e.g. in the staging dir).
@@ -210,12 +300,19 @@ impl Conn {
         runtime().block_on(async {
             let mut guard = self.sftp.lock().await;
             if guard.is_none() {
-                let sftp = Sftp::from_clonable_session(self.session.clone(), SftpOptions::default()).await.map_err(|e| format!("SFTP to {node}: {e} (is the host's sftp-server installed?)"))?;
+                let sftp =
+                    Sftp::from_clonable_session(self.session.clone(), SftpOptions::default())
+                        .await
+                        .map_err(|e| {
+                            format!("SFTP to {node}: {e} (is the host's sftp-server installed?)")
+                        })?;
                 *guard = Some(sftp);
             }
             let sftp = guard.as_ref().ok_or("no sftp")?;
             let mut fs = sftp.fs();
-            fs.write(path, bytes).await.map_err(|e| format!("SFTP write {path} on {node}: {e}"))
+            fs.write(path, bytes)
+                .await
+                .map_err(|e| format!("SFTP write {path} on {node}: {e}"))
         })
     }
 }
@@ -228,16 +325,29 @@ fn connect_error(t: &Target, e: &openssh::Error) -> String {
         src = s.source();
     }
     let lower = text.to_lowercase();
-    let hint = if lower.contains("host key verification failed") || lower.contains("no matching host key") || lower.contains("host key for") {
+    let hint = if lower.contains("host key verification failed")
+        || lower.contains("no matching host key")
+        || lower.contains("host key for")
+    {
         "the host's key is not in known_hosts (halab checks host keys strictly): add it (`ssh-keyscan -H HOST >> ~/.ssh/known_hosts`, after checking its fingerprint), or set `ssh: { accept_new_host_keys: true }` in the lab file"
     } else if lower.contains("permission denied") {
         "the host refused the login: check the node's `ssh.user` and `ssh.identity_file` (or your agent's keys)"
-    } else if lower.contains("refused") || lower.contains("timed out") || lower.contains("no route") || lower.contains("unreachable") || lower.contains("could not resolve") {
+    } else if lower.contains("refused")
+        || lower.contains("timed out")
+        || lower.contains("no route")
+        || lower.contains("unreachable")
+        || lower.contains("could not resolve")
+    {
         "the host is down or unreachable: check that it runs sshd and that `ssh.host` (and `ssh.port`) are right"
     } else {
         "run `ssh -v` with the same settings to see why"
     };
-    format!("cannot connect to node {} ({}): {}\n  hint: {hint}", t.node, t.describe(), first_lines(&text, 6))
+    format!(
+        "cannot connect to node {} ({}): {}\n  hint: {hint}",
+        t.node,
+        t.describe(),
+        first_lines(&text, 6)
+    )
 }
 
 fn first_lines(s: &str, n: usize) -> String {
@@ -259,26 +369,49 @@ impl Machine for SshMachine {
 
     fn write_file(&self, path: &str, mode: u32, bytes: &[u8]) -> Result<(), String> {
         let q = sh_quote(path);
-        let script = format!("umask 077; mkdir -p \"$(dirname {q})\" && cat > {q}.halab-new && chmod {mode:o} {q}.halab-new && mv -f {q}.halab-new {q}");
-        let out = self.0.run(&["sh", "-c", &script], Some(bytes), EXEC_TIMEOUT)?;
-        if out.ok() { Ok(()) } else { Err(format!("failed to write {path} on {}: {}", self.name(), out.stderr.trim())) }
+        let script = format!(
+            "umask 077; mkdir -p \"$(dirname {q})\" && cat > {q}.halab-new && chmod {mode:o} {q}.halab-new && mv -f {q}.halab-new {q}"
+        );
+        let out = self
+            .0
+            .run(&["sh", "-c", &script], Some(bytes), EXEC_TIMEOUT)?;
+        if out.ok() {
+            Ok(())
+        } else {
+            Err(format!(
+                "failed to write {path} on {}: {}",
+                self.name(),
+                out.stderr.trim()
+            ))
+        }
     }
 
     fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
         let q = sh_quote(path);
-        let out = self.0.run(&["sh", "-c", &format!("[ -e {q} ] || exit 3; cat {q}")], None, EXEC_TIMEOUT)?;
+        let out = self.0.run(
+            &["sh", "-c", &format!("[ -e {q} ] || exit 3; cat {q}")],
+            None,
+            EXEC_TIMEOUT,
+        )?;
         match out.code {
             0 => Ok(Some(out.stdout.into_bytes())),
             3 => Ok(None),
-            _ => Err(format!("failed to read {path} on {}: {}", self.name(), out.stderr.trim())),
+            _ => Err(format!(
+                "failed to read {path} on {}: {}",
+                self.name(),
+                out.stderr.trim()
+            )),
         }
     }
 
     fn systemd(&self) -> bool {
-        *self.0.systemd.get_or_init(|| self.0.run(&["test", "-d", "/run/systemd/system"], None, EXEC_TIMEOUT).is_ok_and(|o| o.ok()))
+        *self.0.systemd.get_or_init(|| {
+            self.0
+                .run(&["test", "-d", "/run/systemd/system"], None, EXEC_TIMEOUT)
+                .is_ok_and(|o| o.ok())
+        })
     }
 }
-
 
 // ---------------------------------------------------------------------------------------
 // Host facts
@@ -299,13 +432,21 @@ const FACTS_SCRIPT: &str = r#". /etc/os-release 2>/dev/null; echo "os=${PRETTY_N
 fn parse_facts(text: &str) -> Facts {
     let mut f = Facts::default();
     for l in text.lines() {
-        let Some((k, v)) = l.split_once('=') else { continue };
+        let Some((k, v)) = l.split_once('=') else {
+            continue;
+        };
         match k {
             "os" => f.os = v.to_string(),
             "id" => f.os_id = v.to_string(),
             "arch" => f.arch = v.to_string(),
             "glibc" => f.glibc = parse_glibc(v),
-            "pkg" => f.pkg = Some(if v == "apt-get" { "apt".to_string() } else { v.to_string() }),
+            "pkg" => {
+                f.pkg = Some(if v == "apt-get" {
+                    "apt".to_string()
+                } else {
+                    v.to_string()
+                })
+            }
             "systemd" => f.systemd = v == "1",
             _ => {}
         }
@@ -322,22 +463,37 @@ fn parse_glibc(s: &str) -> Option<(u32, u32)> {
 
 /// This machine's arch and glibc: what the halab and halabd binaries were built for.
 fn local_facts() -> (String, Option<(u32, u32)>) {
-    let run = |c: &str, a: &[&str]| Command::new(c).args(a).output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
-    (run("uname", &["-m"]), parse_glibc(&run("getconf", &["GNU_LIBC_VERSION"])))
+    let run = |c: &str, a: &[&str]| {
+        Command::new(c)
+            .args(a)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    (
+        run("uname", &["-m"]),
+        parse_glibc(&run("getconf", &["GNU_LIBC_VERSION"])),
+    )
 }
 
 /// Refuses a host that cannot run binaries built here.
 fn binaries_fit(node: &str, f: &Facts, what: &str) -> Result<(), String> {
     let (arch, glibc) = local_facts();
     if f.arch != arch {
-        return Err(format!("node {node} is {} but {what} was built here for {arch}\n  hint: build {what} for {} (cargo build --target ...) and pass it with HALABD=PATH, or use engine: keepalived on this node", f.arch, f.arch));
+        return Err(format!(
+            "node {node} is {} but {what} was built here for {arch}\n  hint: build {what} for {} (cargo build --target ...) and pass it with HALABD=PATH, or use engine: keepalived on this node",
+            f.arch, f.arch
+        ));
     }
     match (glibc, f.glibc) {
         (Some(need), Some(have)) if have < need => Err(format!(
             "node {node} has glibc {}.{} but {what} was built here against glibc {}.{}\n  hint: build {what} on a system with glibc <= {}.{} (or statically, --target x86_64-unknown-linux-musl)",
             have.0, have.1, need.0, need.1, have.0, have.1
         )),
-        (Some(_), None) => Err(format!("node {node} has no glibc (musl?) but {what} was built here against glibc\n  hint: build {what} for musl (--target {arch}-unknown-linux-musl)")),
+        (Some(_), None) => Err(format!(
+            "node {node} has no glibc (musl?) but {what} was built here against glibc\n  hint: build {what} for musl (--target {arch}-unknown-linux-musl)"
+        )),
         _ => Ok(()),
     }
 }
@@ -362,7 +518,8 @@ pub fn packages(n: &Node) -> Vec<&'static str> {
 }
 
 /// `has PROGRAM`: an executable regular file of that name on root's PATH.
-const HAS_PROGRAM: &str = "has() { p=$(command -v \"$1\") && [ -f \"$p\" ] && [ -x \"$p\" ]; }; has";
+const HAS_PROGRAM: &str =
+    "has() { p=$(command -v \"$1\") && [ -f \"$p\" ] && [ -x \"$p\" ]; }; has";
 
 fn missing_packages(c: &Conn, pkg: &str, want: &[&str]) -> Result<Vec<String>, String> {
     let mut missing = Vec::new();
@@ -370,7 +527,9 @@ fn missing_packages(c: &Conn, pkg: &str, want: &[&str]) -> Result<Vec<String>, S
         let q = sh_quote(p);
         // The program counts (Debian's nginx-light or nginx-full serve as well as nginx).
         let script = match pkg {
-            "apt" => format!("{HAS_PROGRAM} {q} || dpkg-query -W -f='${{Status}}' {q} 2>/dev/null | grep -q 'install ok installed'"),
+            "apt" => format!(
+                "{HAS_PROGRAM} {q} || dpkg-query -W -f='${{Status}}' {q} 2>/dev/null | grep -q 'install ok installed'"
+            ),
             _ => format!("{HAS_PROGRAM} {q} || rpm -q {q} >/dev/null 2>&1"),
         };
         if !c.run(&["sh", "-c", &script], None, EXEC_TIMEOUT)?.ok() {
@@ -381,9 +540,15 @@ fn missing_packages(c: &Conn, pkg: &str, want: &[&str]) -> Result<Vec<String>, S
 }
 
 fn install_packages(c: &Conn, pkg: &str, names: &[String]) -> Result<(), String> {
-    let list = names.iter().map(|p| sh_quote(p)).collect::<Vec<_>>().join(" ");
+    let list = names
+        .iter()
+        .map(|p| sh_quote(p))
+        .collect::<Vec<_>>()
+        .join(" ");
     let script = match pkg {
-        "apt" => format!("export DEBIAN_FRONTEND=noninteractive; apt-get install -y --no-install-recommends {list} || {{ apt-get update -q && apt-get install -y --no-install-recommends {list}; }}"),
+        "apt" => format!(
+            "export DEBIAN_FRONTEND=noninteractive; apt-get install -y --no-install-recommends {list} || {{ apt-get update -q && apt-get install -y --no-install-recommends {list}; }}"
+        ),
         "dnf" => format!("dnf install -y {list}"),
         _ => format!("yum install -y {list}"),
     };
@@ -394,7 +559,12 @@ fn install_packages(c: &Conn, pkg: &str, names: &[String]) -> Result<(), String>
         let text = format!("{}{}", out.stdout, out.stderr);
         let lines: Vec<&str> = text.lines().collect();
         let tail = lines[lines.len().saturating_sub(6)..].join("\n    ");
-        Err(format!("node {}: installing {} with {pkg} failed (exit {}); no file was changed on any host:\n    {tail}\n  hint: install them by hand, or fix the host's package sources", c.target.node, names.join(" "), out.code))
+        Err(format!(
+            "node {}: installing {} with {pkg} failed (exit {}); no file was changed on any host:\n    {tail}\n  hint: install them by hand, or fix the host's package sources",
+            c.target.node,
+            names.join(" "),
+            out.code
+        ))
     }
 }
 
@@ -432,10 +602,14 @@ impl Record {
     }
 
     fn save(&self, state_dir: &Path) -> Result<(), UpError> {
-        std::fs::create_dir_all(state_dir).map_err(|source| UpError::Write { path: state_dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(state_dir).map_err(|source| UpError::Write {
+            path: state_dir.to_path_buf(),
+            source,
+        })?;
         let p = Record::path(state_dir);
         let text = serde_json::to_string_pretty(self).unwrap_or_default();
-        super::netns::write_private(&p, 0o600, text.as_bytes()).map_err(|source| UpError::Write { path: p, source })
+        super::netns::write_private(&p, 0o600, text.as_bytes())
+            .map_err(|source| UpError::Write { path: p, source })
     }
 }
 
@@ -453,15 +627,23 @@ struct Item {
 fn sha256_hex(b: &[u8]) -> String {
     // Binaries (tens of MB) go through coreutils: sha2 in a debug build takes seconds.
     if b.len() > 1 << 20
-        && let Some(hex) = sha256_by_coreutils(b) {
-            return hex;
-        }
+        && let Some(hex) = sha256_by_coreutils(b)
+    {
+        return hex;
+    }
     use sha2::Digest;
-    sha2::Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+    sha2::Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }
 
 fn sha256_by_coreutils(b: &[u8]) -> Option<String> {
-    let mut child = Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().ok()?;
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .ok()?;
     let mut stdin = child.stdin.take()?;
     let writer = std::thread::scope(|s| {
         let w = s.spawn(move || stdin.write_all(b));
@@ -469,28 +651,57 @@ fn sha256_by_coreutils(b: &[u8]) -> Option<String> {
         let _ = w.join();
         out
     })?;
-    let hex = String::from_utf8_lossy(&writer.stdout).split_whitespace().next()?.to_string();
+    let hex = String::from_utf8_lossy(&writer.stdout)
+        .split_whitespace()
+        .next()?
+        .to_string();
     (hex.len() == 64).then_some(hex)
 }
 
 /// The files a host gets: the node's artefacts (systemd units only where systemd runs), and
 /// the binaries it runs that are not packages (halabd, the probe).
-fn items(n: &Node, artefacts: &[Artefact], f: &Facts, halabd: &Path, probe_here: bool) -> Result<Vec<Item>, String> {
+fn items(
+    n: &Node,
+    artefacts: &[Artefact],
+    f: &Facts,
+    halabd: &Path,
+    probe_here: bool,
+) -> Result<Vec<Item>, String> {
     let mut out: Vec<Item> = artefacts
         .iter()
         .filter(|a| a.node == n.name && (f.systemd || !a.path.starts_with("/etc/systemd/")))
-        .map(|a| Item { path: a.path.clone(), mode: a.mode, bytes: a.bytes.clone(), check: a.check })
+        .map(|a| Item {
+            path: a.path.clone(),
+            mode: a.mode,
+            bytes: a.bytes.clone(),
+            check: a.check,
+        })
         .collect();
     if n.engine == Some(Engine::Halabd) {
         binaries_fit(&n.name, f, "halabd")?;
-        let bytes = binary_bytes(halabd).map_err(|e| format!("{}: {e} (build it: cargo build -p halabd)", halabd.display()))?;
-        out.push(Item { path: HALABD_ON_MACHINE.to_string(), mode: 0o755, bytes, check: Check::None });
+        let bytes = binary_bytes(halabd).map_err(|e| {
+            format!(
+                "{}: {e} (build it: cargo build -p halabd)",
+                halabd.display()
+            )
+        })?;
+        out.push(Item {
+            path: HALABD_ON_MACHINE.to_string(),
+            mode: 0o755,
+            bytes,
+            check: Check::None,
+        });
     }
     if probe_here {
         binaries_fit(&n.name, f, "halab (the probe)")?;
         let exe = std::env::current_exe().map_err(|e| format!("this executable: {e}"))?;
         let bytes = binary_bytes(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
-        out.push(Item { path: PROBE_BIN.to_string(), mode: 0o755, bytes, check: Check::None });
+        out.push(Item {
+            path: PROBE_BIN.to_string(),
+            mode: 0o755,
+            bytes,
+            check: Check::None,
+        });
     }
     Ok(out)
 }
@@ -500,8 +711,19 @@ fn items(n: &Node, artefacts: &[Artefact], f: &Facts, halabd: &Path, probe_here:
 /// a re-run still sees no change.
 fn binary_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
     let tmp = tempfile::NamedTempFile::new()?;
-    let stripped = Command::new("strip").arg("--strip-debug").arg("-o").arg(tmp.path()).arg(path).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    if stripped { std::fs::read(tmp.path()) } else { std::fs::read(path) }
+    let stripped = Command::new("strip")
+        .arg("--strip-debug")
+        .arg("-o")
+        .arg(tmp.path())
+        .arg(path)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if stripped {
+        std::fs::read(tmp.path())
+    } else {
+        std::fs::read(path)
+    }
 }
 
 /// The tool dirs a check sees staged: a config and its siblings (keepalived's scripts,
@@ -509,7 +731,9 @@ fn binary_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
 const TOOL_DIRS: [&str; 3] = ["/etc/haproxy", "/etc/keepalived", "/etc/nginx"];
 
 fn tool_dir(path: &str) -> Option<&'static str> {
-    TOOL_DIRS.into_iter().find(|d| path.starts_with(&format!("{d}/")))
+    TOOL_DIRS
+        .into_iter()
+        .find(|d| path.starts_with(&format!("{d}/")))
 }
 
 /// One host through `up`, up to the point where its new files wait in the staging dir.
@@ -533,10 +757,18 @@ impl Host {
 
 /// `f` on every item, each on its own thread (hosts are provisioned in parallel); the
 /// results in order, a panic counted as a failure.
-fn per_host<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Result<R, String> + Sync) -> Vec<Result<R, String>> {
+fn per_host<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<R, String> + Sync,
+) -> Vec<Result<R, String>> {
     std::thread::scope(|s| {
         let jobs: Vec<_> = items.iter().map(|x| s.spawn(|| f(x))).collect();
-        jobs.into_iter().map(|j| j.join().unwrap_or_else(|_| Err("a provisioning thread panicked".to_string()))).collect()
+        jobs.into_iter()
+            .map(|j| {
+                j.join()
+                    .unwrap_or_else(|_| Err("a provisioning thread panicked".to_string()))
+            })
+            .collect()
     })
 }
 
@@ -563,16 +795,29 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
         bring_up_vms(lab, &dir, &mut opts.progress).map_err(UpError::Remote)?;
         stage_time(&mut report, "vagrant up", t, opts);
     }
-    let targets: BTreeMap<String, Target> = resolve_targets(lab, &dir).map_err(UpError::Remote)?.into_iter().map(|t| (t.node.clone(), t)).collect();
+    let targets: BTreeMap<String, Target> = resolve_targets(lab, &dir)
+        .map_err(UpError::Remote)?
+        .into_iter()
+        .map(|t| (t.node.clone(), t))
+        .collect();
     report.existed = Record::path(&dir).exists();
-    let mut record = Record::load(&dir).unwrap_or_else(|| Record { lab: lab.name.clone(), hosts: BTreeMap::new(), ..Record::default() });
+    let mut record = Record::load(&dir).unwrap_or_else(|| Record {
+        lab: lab.name.clone(),
+        hosts: BTreeMap::new(),
+        ..Record::default()
+    });
     record.provider = Some(lab.provider);
     record.lab_file = std::path::absolute(&lab.file).ok();
     let probe_node = remote_client(lab, &targets).map(|n| n.name.clone());
-    let nodes: Vec<&Node> = lab.nodes.iter().filter(|n| targets.contains_key(&n.name)).collect();
+    let nodes: Vec<&Node> = lab
+        .nodes
+        .iter()
+        .filter(|n| targets.contains_key(&n.name))
+        .collect();
 
     let multi = indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
-    let style = indicatif::ProgressStyle::with_template("  {prefix:<14} {spinner} {wide_msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+    let style = indicatif::ProgressStyle::with_template("  {prefix:<14} {spinner} {wide_msg}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
     let t = Instant::now();
     // Phase 1, every host in parallel: connect, facts, packages, stage and check the files.
     let halabd = opts.halabd.as_path();
@@ -581,12 +826,21 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
         bar.set_style(style.clone());
         bar.set_prefix(n.name.clone());
         bar.enable_steady_tick(Duration::from_millis(120));
-        let target = targets.get(&n.name).ok_or_else(|| format!("node {} has no ssh section", n.name))?;
+        let target = targets
+            .get(&n.name)
+            .ok_or_else(|| format!("node {} has no ssh section", n.name))?;
         let probe_here = probe_node.as_deref() == Some(n.name.as_str());
         let r = prepare(n, target, &artefacts, halabd, probe_here, bar.clone());
         match &r {
-            Ok(h) => bar.finish_with_message(format!("checked: {} file(s) to change, {} package(s) installed ({})", h.changed.len(), h.installed.len(), h.facts.os)),
-            Err(e) => bar.finish_with_message(format!("FAILED: {}", e.lines().next().unwrap_or(""))),
+            Ok(h) => bar.finish_with_message(format!(
+                "checked: {} file(s) to change, {} package(s) installed ({})",
+                h.changed.len(),
+                h.installed.len(),
+                h.facts.os
+            )),
+            Err(e) => {
+                bar.finish_with_message(format!("FAILED: {}", e.lines().next().unwrap_or("")))
+            }
         }
         r
     });
@@ -604,21 +858,40 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     if !errors.is_empty() {
         // Nothing was moved into place on any host: drop the staged files everywhere.
         for h in &hosts {
-            let _ = h.conn.sh("clean up", &format!("rm -rf {}", sh_quote(&h.stage)));
+            let _ = h
+                .conn
+                .sh("clean up", &format!("rm -rf {}", sh_quote(&h.stage)));
         }
         if hosts.iter().any(|h| !h.installed.is_empty()) {
             record.save(&dir)?;
         }
-        return Err(UpError::Remote(format!("nothing was changed on any host ({} of {} failed):\n{}", errors.len(), nodes.len(), errors.join("\n"))));
+        return Err(UpError::Remote(format!(
+            "nothing was changed on any host ({} of {} failed):\n{}",
+            errors.len(),
+            nodes.len(),
+            errors.join("\n")
+        )));
     }
     stage_time(&mut report, "connect, packages, stage, check", t, opts);
 
     // Phase 2: every host passed; move the files in and (re)start, hosts in parallel.
     let t = Instant::now();
     let halabd = opts.halabd.to_string_lossy().to_string();
-    let (done, errors) = split(per_host(&hosts, |h| commit(h, &halabd, &record.hosts.get(&h.node.name).cloned().unwrap_or_default())));
+    let (done, errors) = split(per_host(&hosts, |h| {
+        commit(
+            h,
+            &halabd,
+            &record.hosts.get(&h.node.name).cloned().unwrap_or_default(),
+        )
+    }));
     let mut changes = Vec::new();
-    for Committed { node, changed, files, started } in done {
+    for Committed {
+        node,
+        changed,
+        files,
+        started,
+    } in done
+    {
         let rec = record.hosts.entry(node.clone()).or_default();
         rec.files.extend(files);
         for s in started {
@@ -634,10 +907,20 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     }
     stage_time(&mut report, "install files, start services", t, opts);
     let t = Instant::now();
-    let fleet = SshFleet { conns: hosts.iter().map(|h| (h.node.name.clone(), h.conn.clone())).collect(), client: probe_node.clone() };
+    let fleet = SshFleet {
+        conns: hosts
+            .iter()
+            .map(|h| (h.node.name.clone(), h.conn.clone()))
+            .collect(),
+        client: probe_node.clone(),
+    };
     crate::up::wait_ready(lab, &fleet)?;
     stage_time(&mut report, "ready (VIP held, 200 via VIP)", t, opts);
-    (opts.progress)(&format!("{} change{}", changes.len(), if changes.len() == 1 { "" } else { "s" }));
+    (opts.progress)(&format!(
+        "{} change{}",
+        changes.len(),
+        if changes.len() == 1 { "" } else { "s" }
+    ));
     for c in &changes {
         (opts.progress)(&format!("  changed {c}"));
     }
@@ -646,27 +929,61 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     Ok(report)
 }
 
-
 /// The client node the probe runs on over ssh, if the lab reaches it (an `ssh` section, or a
 /// vagrant VM); else the probe runs on this machine.
 pub fn remote_client<'a>(lab: &'a Lab, targets: &BTreeMap<String, Target>) -> Option<&'a Node> {
     lab.client().filter(|c| targets.contains_key(&c.name))
 }
 
-fn prepare(n: &Node, target: &Target, artefacts: &[Artefact], halabd: &Path, probe_here: bool, bar: indicatif::ProgressBar) -> Result<Host, String> {
+fn prepare(
+    n: &Node,
+    target: &Target,
+    artefacts: &[Artefact],
+    halabd: &Path,
+    probe_here: bool,
+    bar: indicatif::ProgressBar,
+) -> Result<Host, String> {
     bar.set_message(format!("connecting to {}", target.describe()));
     let conn = Arc::new(Conn::connect(target)?);
-    let mut h = Host { node: n.clone(), conn, facts: Facts::default(), items: vec![], changed: vec![], stage: String::new(), installed: vec![], bar };
+    let mut h = Host {
+        node: n.clone(),
+        conn,
+        facts: Facts::default(),
+        items: vec![],
+        changed: vec![],
+        stage: String::new(),
+        installed: vec![],
+        bar,
+    };
     h.say("reading facts");
-    let out = h.conn.run(&["sh", "-c", FACTS_SCRIPT], None, EXEC_TIMEOUT)?;
+    let out = h
+        .conn
+        .run(&["sh", "-c", FACTS_SCRIPT], None, EXEC_TIMEOUT)?;
     h.facts = parse_facts(&out.stdout);
     let whoami = h.conn.run(&["id", "-u"], None, EXEC_TIMEOUT)?;
     if whoami.stdout.trim() != "0" {
-        return Err(format!("node {}: cannot run commands as root ({}){}\n  hint: log in as root, or give {} passwordless sudo", n.name, whoami.stdout.trim(), if whoami.stderr.is_empty() { String::new() } else { format!(": {}", whoami.stderr.trim()) }, target.user));
+        return Err(format!(
+            "node {}: cannot run commands as root ({}){}\n  hint: log in as root, or give {} passwordless sudo",
+            n.name,
+            whoami.stdout.trim(),
+            if whoami.stderr.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", whoami.stderr.trim())
+            },
+            target.user
+        ));
     }
     let want = packages(n);
     if !want.is_empty() {
-        let pkg = h.facts.pkg.clone().ok_or_else(|| format!("node {} ({}): no apt-get, dnf or yum found\n  hint: install {} by hand", n.name, h.facts.os, want.join(" ")))?;
+        let pkg = h.facts.pkg.clone().ok_or_else(|| {
+            format!(
+                "node {} ({}): no apt-get, dnf or yum found\n  hint: install {} by hand",
+                n.name,
+                h.facts.os,
+                want.join(" ")
+            )
+        })?;
         h.say(&format!("checking packages ({pkg})"));
         let missing = missing_packages(&h.conn, &pkg, &want)?;
         if !missing.is_empty() {
@@ -678,12 +995,48 @@ fn prepare(n: &Node, target: &Target, artefacts: &[Artefact], halabd: &Path, pro
     h.items = items(n, artefacts, &h.facts, halabd, probe_here)?;
     h.say("comparing files");
     // One sha256sum for every file; a missing file prints nothing for it.
-    let paths = h.items.iter().map(|i| sh_quote(&i.path)).collect::<Vec<_>>().join(" ");
-    let sums = h.conn.run(&["sh", "-c", &format!("sha256sum {paths} 2>/dev/null; true")], None, EXEC_TIMEOUT)?;
-    let have: BTreeMap<String, String> = sums.stdout.lines().filter_map(|l| l.split_once("  ").map(|(s, p)| (p.to_string(), s.to_string()))).collect();
-    let modes = h.conn.run(&["sh", "-c", &format!("stat -c '%a %n' {paths} 2>/dev/null; true")], None, EXEC_TIMEOUT)?;
-    let mode_of: BTreeMap<String, u32> = modes.stdout.lines().filter_map(|l| l.split_once(' ').and_then(|(m, p)| Some((p.to_string(), u32::from_str_radix(m, 8).ok()?)))).collect();
-    h.changed = (0..h.items.len()).filter(|&i| have.get(&h.items[i].path) != Some(&sha256_hex(&h.items[i].bytes)) || mode_of.get(&h.items[i].path) != Some(&h.items[i].mode)).collect();
+    let paths = h
+        .items
+        .iter()
+        .map(|i| sh_quote(&i.path))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let sums = h.conn.run(
+        &["sh", "-c", &format!("sha256sum {paths} 2>/dev/null; true")],
+        None,
+        EXEC_TIMEOUT,
+    )?;
+    let have: BTreeMap<String, String> = sums
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            l.split_once("  ")
+                .map(|(s, p)| (p.to_string(), s.to_string()))
+        })
+        .collect();
+    let modes = h.conn.run(
+        &[
+            "sh",
+            "-c",
+            &format!("stat -c '%a %n' {paths} 2>/dev/null; true"),
+        ],
+        None,
+        EXEC_TIMEOUT,
+    )?;
+    let mode_of: BTreeMap<String, u32> = modes
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            l.split_once(' ')
+                .and_then(|(m, p)| Some((p.to_string(), u32::from_str_radix(m, 8).ok()?)))
+        })
+        .collect();
+    h.changed = (0..h.items.len())
+        .filter(|&i| {
+            have.get(&h.items[i].path) != Some(&sha256_hex(&h.items[i].bytes))
+                || mode_of.get(&h.items[i].path) != Some(&h.items[i].mode)
+        })
+        .collect();
     if h.changed.is_empty() {
         return Ok(h);
     }
@@ -692,7 +1045,9 @@ fn prepare(n: &Node, target: &Target, artefacts: &[Artefact], halabd: &Path, pro
     h.stage = h.conn.session_stage()?;
     // Whatever fails from here leaves no staging dir behind.
     if let Err(e) = stage_and_check(n, &h) {
-        let _ = h.conn.sh("clean up", &format!("rm -rf {}", sh_quote(&h.stage)));
+        let _ = h
+            .conn
+            .sh("clean up", &format!("rm -rf {}", sh_quote(&h.stage)));
         return Err(e);
     }
     Ok(h)
@@ -702,14 +1057,21 @@ fn prepare(n: &Node, target: &Target, artefacts: &[Artefact], halabd: &Path, pro
 /// them where they will live.
 fn stage_and_check(n: &Node, h: &Host) -> Result<(), String> {
     for (k, &i) in h.changed.iter().enumerate() {
-        h.conn.upload(&format!("{}/up/{k}", h.stage), &h.items[i].bytes)?;
+        h.conn
+            .upload(&format!("{}/up/{k}", h.stage), &h.items[i].bytes)?;
     }
     // The staged view: each touched tool dir as it will be, checked where it will live.
     let mut script = String::from("set -e\n");
     let s = sh_quote(&h.stage);
-    let dirs: BTreeSet<&str> = h.changed.iter().filter_map(|&i| tool_dir(&h.items[i].path)).collect();
+    let dirs: BTreeSet<&str> = h
+        .changed
+        .iter()
+        .filter_map(|&i| tool_dir(&h.items[i].path))
+        .collect();
     for d in &dirs {
-        script.push_str(&format!("mkdir -p {s}/view{d}\nif [ -d {d} ]; then cp -a {d}/. {s}/view{d}/; fi\n"));
+        script.push_str(&format!(
+            "mkdir -p {s}/view{d}\nif [ -d {d} ]; then cp -a {d}/. {s}/view{d}/; fi\n"
+        ));
     }
     for (k, &i) in h.changed.iter().enumerate() {
         if let Some(d) = tool_dir(&h.items[i].path) {
@@ -724,7 +1086,9 @@ fn stage_and_check(n: &Node, h: &Host) -> Result<(), String> {
         let cmd = match item.check {
             Check::Haproxy => format!("haproxy -c -f {}", sh_quote(&item.path)),
             Check::Nginx => format!("nginx -t -q -c {}", sh_quote(&item.path)),
-            Check::Keepalived if n.engine == Some(Engine::Halabd) => format!("{HALABD_ON_MACHINE} -t -f {}", sh_quote(&item.path)),
+            Check::Keepalived if n.engine == Some(Engine::Halabd) => {
+                format!("{HALABD_ON_MACHINE} -t -f {}", sh_quote(&item.path))
+            }
             Check::Keepalived => format!("keepalived -t -l -n -f {}", sh_quote(&item.path)),
             Check::None => continue,
         };
@@ -733,13 +1097,37 @@ fn stage_and_check(n: &Node, h: &Host) -> Result<(), String> {
             binds.push_str(&format!("mkdir -p {d} && mount --bind {s}/view{d} {d} && "));
         }
         let inner = format!("{binds}{cmd}");
-        let out = h.conn.run(&["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", &inner], None, EXEC_TIMEOUT)?;
+        let out = h.conn.run(
+            &[
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+                &inner,
+            ],
+            None,
+            EXEC_TIMEOUT,
+        )?;
         let text = format!("{}{}", out.stdout, out.stderr);
-        let warned = text.lines().any(|l| crate::check::is_warning(item.check, l));
+        let warned = text
+            .lines()
+            .any(|l| crate::check::is_warning(item.check, l));
         if !out.ok() || warned {
             let tool = cmd.split_whitespace().next().unwrap_or("");
-            let status = if out.ok() { "exited 0 but warned".to_string() } else { format!("exited with {}", out.code) };
-            return Err(format!("node {}: {} rejected by the host's {tool} ({status}):\n    {}", n.name, item.path, first_lines(&text, 12)));
+            let status = if out.ok() {
+                "exited 0 but warned".to_string()
+            } else {
+                format!("exited with {}", out.code)
+            };
+            return Err(format!(
+                "node {}: {} rejected by the host's {tool} ({status}):\n    {}",
+                n.name,
+                item.path,
+                first_lines(&text, 12)
+            ));
         }
     }
     Ok(())
@@ -750,14 +1138,34 @@ impl Conn {
     fn session_stage(&self) -> Result<String, String> {
         // Not through sudo: SFTP writes as the login user.
         let fut = async {
-            let out = self.session.command("mktemp").args(["-d", "/var/tmp/halab-up.XXXXXXXX"]).output().await.map_err(|e| e.to_string())?;
+            let out = self
+                .session
+                .command("mktemp")
+                .args(["-d", "/var/tmp/halab-up.XXXXXXXX"])
+                .output()
+                .await
+                .map_err(|e| e.to_string())?;
             let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
             if !out.status.success() || dir.is_empty() {
-                return Err(format!("mktemp on {}: {}", self.target.node, String::from_utf8_lossy(&out.stderr).trim()));
+                return Err(format!(
+                    "mktemp on {}: {}",
+                    self.target.node,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
             }
-            let out = self.session.command("mkdir").args(["-p", &format!("{dir}/up")]).output().await.map_err(|e| e.to_string())?;
+            let out = self
+                .session
+                .command("mkdir")
+                .args(["-p", &format!("{dir}/up")])
+                .output()
+                .await
+                .map_err(|e| e.to_string())?;
             if !out.status.success() {
-                return Err(format!("mkdir on {}: {}", self.target.node, String::from_utf8_lossy(&out.stderr).trim()));
+                return Err(format!(
+                    "mkdir on {}: {}",
+                    self.target.node,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
             }
             Ok(dir)
         };
@@ -799,26 +1207,42 @@ fn commit(h: &Host, halabd: &str, rec: &HostRecord) -> Result<Committed, String>
         }
         script.push_str(&format!("rm -rf {s}\n"));
         let out = h.conn.sh("installing files", &script)?;
-        let baks: BTreeSet<String> = out.lines().filter_map(|l| l.strip_prefix("bak ")).map(|p| p.trim_matches('\'').to_string()).collect();
+        let baks: BTreeSet<String> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("bak "))
+            .map(|p| p.trim_matches('\'').to_string())
+            .collect();
         for p in &changed {
-            files.insert(p.clone(), rec.files.get(p).copied().unwrap_or(false) || baks.contains(p));
+            files.insert(
+                p.clone(),
+                rec.files.get(p).copied().unwrap_or(false) || baks.contains(p),
+            );
         }
         if changed.iter().any(|p| p.starts_with("/etc/sysctl.d/")) {
-            h.conn.sh("applying sysctls", "for f in /etc/sysctl.d/90-halab.conf; do [ -e $f ] && sysctl -q -p $f; done; true")?;
+            h.conn.sh(
+                "applying sysctls",
+                "for f in /etc/sysctl.d/90-halab.conf; do [ -e $f ] && sysctl -q -p $f; done; true",
+            )?;
         }
         if h.facts.systemd && changed.iter().any(|p| p.starts_with("/etc/systemd/")) {
-            h.conn.sh("systemctl daemon-reload", "systemctl daemon-reload")?;
+            h.conn
+                .sh("systemctl daemon-reload", "systemctl daemon-reload")?;
         }
     }
     // Start what does not run; reload what runs and whose files changed.
     let mut started = Vec::new();
     for svc in Service::for_node(&h.node) {
         let touched = changed.iter().any(|p| service_of(&h.node, p) == Some(svc));
-        if services::running_pid(&m, svc).is_none() || (h.facts.systemd && !systemd_active(&h.conn, svc)) {
+        if services::running_pid(&m, svc).is_none()
+            || (h.facts.systemd && !systemd_active(&h.conn, svc))
+        {
             h.say(&format!("starting {}", svc.name()));
             services::start(&m, svc, halabd).map_err(|e| e.to_string())?;
             if h.facts.systemd {
-                h.conn.sh("systemctl enable", &format!("systemctl enable --quiet {}", svc.name()))?;
+                h.conn.sh(
+                    "systemctl enable",
+                    &format!("systemctl enable --quiet {}", svc.name()),
+                )?;
             }
             started.push(svc);
         } else if touched {
@@ -827,11 +1251,21 @@ fn commit(h: &Host, halabd: &str, rec: &HostRecord) -> Result<Committed, String>
         }
     }
     h.say("done");
-    Ok(Committed { node: h.node.name.clone(), changed, files, started })
+    Ok(Committed {
+        node: h.node.name.clone(),
+        changed,
+        files,
+        started,
+    })
 }
 
 fn systemd_active(c: &Conn, s: Service) -> bool {
-    c.run(&["systemctl", "is-active", "--quiet", s.name()], None, EXEC_TIMEOUT).is_ok_and(|o| o.ok())
+    c.run(
+        &["systemctl", "is-active", "--quiet", s.name()],
+        None,
+        EXEC_TIMEOUT,
+    )
+    .is_ok_and(|o| o.ok())
 }
 
 /// The service a file configures on this node.
@@ -841,7 +1275,11 @@ fn service_of(n: &Node, path: &str) -> Option<Service> {
     } else if path.starts_with("/etc/nginx/") {
         Some(Service::Nginx)
     } else if path.starts_with("/etc/keepalived/") {
-        Some(if n.engine == Some(Engine::Halabd) { Service::Halabd } else { Service::Keepalived })
+        Some(if n.engine == Some(Engine::Halabd) {
+            Service::Halabd
+        } else {
+            Service::Keepalived
+        })
     } else {
         None
     }
@@ -862,21 +1300,34 @@ pub struct DownReport {
 /// original files (or removes halab's), removes the packages halab installed and halab's
 /// own dir. The record goes once every host is done.
 pub fn down(state_dir: &Path, purge: bool) -> Result<Option<DownReport>, UpError> {
-    let Some(record) = Record::load(state_dir) else { return Ok(None) };
+    let Some(record) = Record::load(state_dir) else {
+        return Ok(None);
+    };
     let hosts: Vec<(&String, &HostRecord)> = record.hosts.iter().collect();
     let (done, errors) = split(per_host(&hosts, |(node, rec)| down_host(node, rec, purge)));
-    let mut r = DownReport { hosts: record.hosts.len(), ..DownReport::default() };
+    let mut r = DownReport {
+        hosts: record.hosts.len(),
+        ..DownReport::default()
+    };
     for (a, b, c) in done {
         r.stopped += a;
         r.removed_files += b;
         r.removed_packages += c;
     }
     if !errors.is_empty() {
-        return Err(UpError::Remote(format!("down failed on {} host(s); the record stays in {} for another try:\n{}", errors.len(), state_dir.display(), errors.join("\n"))));
+        return Err(UpError::Remote(format!(
+            "down failed on {} host(s); the record stays in {} for another try:\n{}",
+            errors.len(),
+            state_dir.display(),
+            errors.join("\n")
+        )));
     }
     if record.provider == Some(Provider::Vagrant) {
-        let file = record.lab_file.clone().ok_or_else(|| UpError::Remote("the record names no lab file for `vagrant destroy`".into()))?;
-        let lab = crate::lab::load(&file).map_err(|e| UpError::Remote(format!("{}: {e}", file.display())))?;
+        let file = record.lab_file.clone().ok_or_else(|| {
+            UpError::Remote("the record names no lab file for `vagrant destroy`".into())
+        })?;
+        let lab = crate::lab::load(&file)
+            .map_err(|e| UpError::Remote(format!("{}: {e}", file.display())))?;
         let dir = vagrantfile_dir(&lab).map_err(UpError::Remote)?;
         super::vagrant::vagrant_destroy(&dir, &lab).map_err(UpError::Remote)?;
         let _ = std::fs::remove_file(state_dir.join(VAGRANT_SSH_CONFIG));
@@ -887,7 +1338,10 @@ pub fn down(state_dir: &Path, purge: bool) -> Result<Option<DownReport>, UpError
 }
 
 fn down_host(node: &str, rec: &HostRecord, purge: bool) -> Result<(usize, usize, usize), String> {
-    let t = rec.target.as_ref().ok_or_else(|| format!("node {node}: no ssh target recorded"))?;
+    let t = rec
+        .target
+        .as_ref()
+        .ok_or_else(|| format!("node {node}: no ssh target recorded"))?;
     let conn = Arc::new(Conn::connect(t)?);
     let m = SshMachine(conn.clone());
     let mut stopped = 0;
@@ -897,7 +1351,11 @@ fn down_host(node: &str, rec: &HostRecord, purge: bool) -> Result<(usize, usize,
             stopped += 1;
         }
         if rec.facts.systemd {
-            let _ = conn.run(&["systemctl", "disable", "--quiet", s.name()], None, EXEC_TIMEOUT);
+            let _ = conn.run(
+                &["systemctl", "disable", "--quiet", s.name()],
+                None,
+                EXEC_TIMEOUT,
+            );
         }
     }
     if !purge {
@@ -907,7 +1365,9 @@ fn down_host(node: &str, rec: &HostRecord, purge: bool) -> Result<(usize, usize,
     for (path, bak) in &rec.files {
         let p = sh_quote(path);
         if *bak {
-            script.push_str(&format!("if [ -e {p}.bak ]; then mv -f {p}.bak {p}; else rm -f {p}; fi\n"));
+            script.push_str(&format!(
+                "if [ -e {p}.bak ]; then mv -f {p}.bak {p}; else rm -f {p}; fi\n"
+            ));
         } else {
             script.push_str(&format!("rm -f {p}\n"));
         }
@@ -915,7 +1375,12 @@ fn down_host(node: &str, rec: &HostRecord, purge: bool) -> Result<(usize, usize,
     script.push_str(&format!("rm -rf {HALAB_DIR}\n"));
     conn.sh("removing files", &script)?;
     if !rec.installed.is_empty() {
-        let list = rec.installed.iter().map(|p| sh_quote(p)).collect::<Vec<_>>().join(" ");
+        let list = rec
+            .installed
+            .iter()
+            .map(|p| sh_quote(p))
+            .collect::<Vec<_>>()
+            .join(" ");
         let cmd = match rec.facts.pkg.as_deref() {
             Some("apt") => format!("DEBIAN_FRONTEND=noninteractive apt-get purge -y {list}"),
             Some("dnf") => format!("dnf remove -y {list}"),
@@ -923,7 +1388,11 @@ fn down_host(node: &str, rec: &HostRecord, purge: bool) -> Result<(usize, usize,
         };
         let out = conn.run(&["sh", "-c", &cmd], None, INSTALL_TIMEOUT)?;
         if !out.ok() {
-            return Err(format!("node {node}: removing {} failed: {}", rec.installed.join(" "), first_lines(&out.stderr, 6)));
+            return Err(format!(
+                "node {node}: removing {} failed: {}",
+                rec.installed.join(" "),
+                first_lines(&out.stderr, 6)
+            ));
         }
     }
     Ok((stopped, rec.files.len(), rec.installed.len()))
@@ -941,18 +1410,28 @@ pub struct SshFleet {
 impl SshFleet {
     /// Connects to every host of the lab (in parallel).
     pub fn connect(lab: &Lab, state_dir: &Path) -> Result<SshFleet, String> {
-        let targets: BTreeMap<String, Target> = resolve_targets(lab, state_dir)?.into_iter().map(|t| (t.node.clone(), t)).collect();
+        let targets: BTreeMap<String, Target> = resolve_targets(lab, state_dir)?
+            .into_iter()
+            .map(|t| (t.node.clone(), t))
+            .collect();
         let list: Vec<&Target> = targets.values().collect();
-        let (conns, errors) = split(per_host(&list, |t| Conn::connect(t).map(|c| (t.node.clone(), Arc::new(c)))));
+        let (conns, errors) = split(per_host(&list, |t| {
+            Conn::connect(t).map(|c| (t.node.clone(), Arc::new(c)))
+        }));
         if !errors.is_empty() {
             return Err(errors.join("\n"));
         }
         let map: BTreeMap<String, Arc<Conn>> = conns.into_iter().collect();
-        Ok(SshFleet { conns: map, client: remote_client(lab, &targets).map(|c| c.name.clone()) })
+        Ok(SshFleet {
+            conns: map,
+            client: remote_client(lab, &targets).map(|c| c.name.clone()),
+        })
     }
 
     fn conn(&self, node: &str) -> Result<&Arc<Conn>, String> {
-        self.conns.get(node).ok_or_else(|| format!("node {node} is not reached over ssh (no `ssh` section)"))
+        self.conns
+            .get(node)
+            .ok_or_else(|| format!("node {node} is not reached over ssh (no `ssh` section)"))
     }
 }
 
@@ -965,17 +1444,42 @@ impl Fleet for SshFleet {
         Ok(Box::new(SshMachine(self.conn(node)?.clone())))
     }
 
-    fn client_get(&self, target: SocketAddr, path: &str, timeout: Duration, headers: &[(String, String)]) -> Result<Reply, String> {
+    fn client_get(
+        &self,
+        target: SocketAddr,
+        path: &str,
+        timeout: Duration,
+        headers: &[(String, String)],
+    ) -> Result<Reply, String> {
         let Some(client) = &self.client else {
-            return crate::probe::get_with(target, path, timeout, None, headers).map_err(|e| e.to_string());
+            return crate::probe::get_with(target, path, timeout, None, headers)
+                .map_err(|e| e.to_string());
         };
-        let mut argv = vec![PROBE_BIN.to_string(), "__get".into(), "--target".into(), target.to_string(), "--path".into(), path.to_string(), "--timeout-ms".into(), timeout.as_millis().to_string()];
+        let mut argv = vec![
+            PROBE_BIN.to_string(),
+            "__get".into(),
+            "--target".into(),
+            target.to_string(),
+            "--path".into(),
+            path.to_string(),
+            "--timeout-ms".into(),
+            timeout.as_millis().to_string(),
+        ];
         for (k, v) in headers {
             argv.extend(["--header".to_string(), format!("{k}: {v}")]);
         }
         let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let out = self.conn(client)?.run(&refs, None, timeout + Duration::from_secs(10))?;
-        let r: Result<crate::cmd::remote_probe::WireReply, String> = serde_json::from_str(out.stdout.trim()).map_err(|e| format!("the probe on {client} said {:?} ({e}): {}", out.stdout.trim(), out.stderr.trim()))?;
+        let out = self
+            .conn(client)?
+            .run(&refs, None, timeout + Duration::from_secs(10))?;
+        let r: Result<crate::cmd::remote_probe::WireReply, String> =
+            serde_json::from_str(out.stdout.trim()).map_err(|e| {
+                format!(
+                    "the probe on {client} said {:?} ({e}): {}",
+                    out.stdout.trim(),
+                    out.stderr.trim()
+                )
+            })?;
         r.map(Into::into)
     }
 
@@ -991,19 +1495,56 @@ impl Fleet for SshFleet {
     fn client_arp(&self, lab: &Lab, ip: Ipv4Addr) -> Option<(String, String)> {
         let _ = lab;
         let text = match &self.client {
-            Some(c) => self.conn(c).ok()?.run(&["ip", "neigh", "show", &ip.to_string()], None, EXEC_TIMEOUT).ok()?.stdout,
-            None => Command::new("ip").args(["neigh", "show", &ip.to_string()]).output().ok().map(|o| String::from_utf8_lossy(&o.stdout).to_string())?,
+            Some(c) => {
+                self.conn(c)
+                    .ok()?
+                    .run(
+                        &["ip", "neigh", "show", &ip.to_string()],
+                        None,
+                        EXEC_TIMEOUT,
+                    )
+                    .ok()?
+                    .stdout
+            }
+            None => Command::new("ip")
+                .args(["neigh", "show", &ip.to_string()])
+                .output()
+                .ok()
+                .map(|o| String::from_utf8_lossy(&o.stdout).to_string())?,
         };
         parse_arp(&text)
     }
 
     fn haproxy_stat(&self, node: &str) -> Result<String, String> {
-        let out = self.conn(node)?.run(&["sh", "-c", "echo 'show stat' | socat stdio UNIX-CONNECT:/run/haproxy-admin.sock"], None, EXEC_TIMEOUT)?;
-        if out.ok() { Ok(out.stdout) } else { Err(format!("haproxy's admin socket on {node}: {}", out.stderr.trim())) }
+        let out = self.conn(node)?.run(
+            &[
+                "sh",
+                "-c",
+                "echo 'show stat' | socat stdio UNIX-CONNECT:/run/haproxy-admin.sock",
+            ],
+            None,
+            EXEC_TIMEOUT,
+        )?;
+        if out.ok() {
+            Ok(out.stdout)
+        } else {
+            Err(format!(
+                "haproxy's admin socket on {node}: {}",
+                out.stderr.trim()
+            ))
+        }
     }
 
-    fn cable(&self, _lab: &Lab, node: &str, _interface: Option<&str>, _up: bool) -> Result<(), String> {
-        Err(format!("cannot pull {node}'s cable over ssh: halab reaches the host through that link\n  hint: use `partition` (nftables drop rules) on ssh labs; link faults need the netns provider"))
+    fn cable(
+        &self,
+        _lab: &Lab,
+        node: &str,
+        _interface: Option<&str>,
+        _up: bool,
+    ) -> Result<(), String> {
+        Err(format!(
+            "cannot pull {node}'s cable over ssh: halab reaches the host through that link\n  hint: use `partition` (nftables drop rules) on ssh labs; link faults need the netns provider"
+        ))
     }
 }
 
@@ -1012,15 +1553,26 @@ impl Fleet for SshFleet {
 fn remote_probe_loop(conn: &Conn, sh: &Shared, target: SocketAddr, t0: Instant) {
     let ctl = conn.session.control_socket();
     let mut cmd = Command::new("ssh");
-    cmd.arg("-S").arg(ctl).args(["-o", "ControlMaster=no", "-T", "placeholder"]);
+    cmd.arg("-S")
+        .arg(ctl)
+        .args(["-o", "ControlMaster=no", "-T", "placeholder"]);
     let remote = format!("{PROBE_BIN} __probe --target {target}");
     if conn.root() {
         cmd.arg(remote);
     } else {
         cmd.arg(format!("sudo -n -- {remote}"));
     }
-    let Ok(mut child) = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn() else { return };
-    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else { return };
+    let Ok(mut child) = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return;
+    };
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return;
+    };
     sh.remote.store(true, Ordering::SeqCst);
     let mut offset = None::<u64>;
     let reader = {
@@ -1031,7 +1583,9 @@ fn remote_probe_loop(conn: &Conn, sh: &Shared, target: SocketAddr, t0: Instant) 
                     Line::Paused
                 } else if line == "ready" {
                     Line::Ready
-                } else if let Ok(s) = serde_json::from_str::<crate::cmd::remote_probe::WireSample>(&line) {
+                } else if let Ok(s) =
+                    serde_json::from_str::<crate::cmd::remote_probe::WireSample>(&line)
+                {
                     Line::Sample(s)
                 } else {
                     continue;
@@ -1063,7 +1617,12 @@ fn remote_probe_loop(conn: &Conn, sh: &Shared, target: SocketAddr, t0: Instant) 
             Ok(Line::Sample(s)) => {
                 let base = offset.unwrap_or(0);
                 if let Ok(mut v) = sh.samples.lock() {
-                    v.push(crate::scenario::result::Sample { t_ms: base + s.t, took_ms: s.took, backend: s.backend, error: s.error });
+                    v.push(crate::scenario::result::Sample {
+                        t_ms: base + s.t,
+                        took_ms: s.took,
+                        backend: s.backend,
+                        error: s.error,
+                    });
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
@@ -1082,30 +1641,53 @@ enum Line {
     Sample(crate::cmd::remote_probe::WireSample),
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn reads_host_facts() {
-        let f = parse_facts("os=Debian GNU/Linux 12 (bookworm)\nid=debian\narch=x86_64\nglibc=glibc 2.36\npkg=apt-get\nsystemd=1\n");
-        assert_eq!((f.os.as_str(), f.os_id.as_str(), f.arch.as_str()), ("Debian GNU/Linux 12 (bookworm)", "debian", "x86_64"));
-        assert_eq!((f.glibc, f.pkg.as_deref(), f.systemd), (Some((2, 36)), Some("apt"), true));
-        let f = parse_facts("os=Rocky Linux 9.3 (Blue Onyx)\nid=rocky\narch=aarch64\nglibc=\npkg=dnf\n");
-        assert_eq!((f.glibc, f.pkg.as_deref(), f.systemd), (None, Some("dnf"), false));
+        let f = parse_facts(
+            "os=Debian GNU/Linux 12 (bookworm)\nid=debian\narch=x86_64\nglibc=glibc 2.36\npkg=apt-get\nsystemd=1\n",
+        );
+        assert_eq!(
+            (f.os.as_str(), f.os_id.as_str(), f.arch.as_str()),
+            ("Debian GNU/Linux 12 (bookworm)", "debian", "x86_64")
+        );
+        assert_eq!(
+            (f.glibc, f.pkg.as_deref(), f.systemd),
+            (Some((2, 36)), Some("apt"), true)
+        );
+        let f = parse_facts(
+            "os=Rocky Linux 9.3 (Blue Onyx)\nid=rocky\narch=aarch64\nglibc=\npkg=dnf\n",
+        );
+        assert_eq!(
+            (f.glibc, f.pkg.as_deref(), f.systemd),
+            (None, Some("dnf"), false)
+        );
     }
 
     #[test]
     fn refuses_hosts_the_binaries_do_not_fit() {
         let (arch, glibc) = local_facts();
-        let mut f = Facts { arch: arch.clone(), glibc, ..Facts::default() };
+        let mut f = Facts {
+            arch: arch.clone(),
+            glibc,
+            ..Facts::default()
+        };
         assert_eq!(binaries_fit("lb1", &f, "halabd"), Ok(()));
         f.arch = "riscv64".into();
         let e = binaries_fit("lb1", &f, "halabd").expect_err("another arch");
-        assert!(e.contains("node lb1 is riscv64") && e.contains("hint:"), "{e}");
+        assert!(
+            e.contains("node lb1 is riscv64") && e.contains("hint:"),
+            "{e}"
+        );
         if let Some((major, minor)) = glibc {
-            let f = Facts { arch, glibc: Some((major, minor.saturating_sub(10))), ..Facts::default() };
+            let f = Facts {
+                arch,
+                glibc: Some((major, minor.saturating_sub(10))),
+                ..Facts::default()
+            };
             let e = binaries_fit("lb1", &f, "halabd").expect_err("an older glibc");
             assert!(e.contains("has glibc"), "{e}");
         }
@@ -1125,7 +1707,10 @@ mod tests {
         let big = vec![7u8; (1 << 20) + 1];
         for b in [small, big] {
             use sha2::Digest;
-            let ours: String = sha2::Sha256::digest(&b).iter().map(|x| format!("{x:02x}")).collect();
+            let ours: String = sha2::Sha256::digest(&b)
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect();
             assert_eq!(sha256_hex(&b), ours);
         }
     }

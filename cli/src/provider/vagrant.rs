@@ -59,31 +59,53 @@ pub fn parse_ssh_config(text: &str) -> Result<Vec<VagrantHost>, String> {
             continue;
         }
         let Some((key, value)) = split_setting(line) else {
-            return Err(format!("line {at}: `{line}` is not an ssh_config line (`KEYWORD VALUE`); is this `vagrant ssh-config` output?"));
+            return Err(format!(
+                "line {at}: `{line}` is not an ssh_config line (`KEYWORD VALUE`); is this `vagrant ssh-config` output?"
+            ));
         };
         if key.eq_ignore_ascii_case("host") {
             let name = unquote(value);
             if name.split_whitespace().count() != 1 || name.contains(['*', '?', '!']) {
-                return Err(format!("line {at}: `{line}`: expected one machine name, as vagrant writes"));
+                return Err(format!(
+                    "line {at}: `{line}`: expected one machine name, as vagrant writes"
+                ));
             }
             if hosts.iter().any(|h| h.name == name) {
                 return Err(format!("line {at}: machine `{name}` is listed twice"));
             }
-            hosts.push(VagrantHost { name: name.to_string(), host_name: None, user: None, port: None, identity_files: Vec::new(), options: Vec::new() });
+            hosts.push(VagrantHost {
+                name: name.to_string(),
+                host_name: None,
+                user: None,
+                port: None,
+                identity_files: Vec::new(),
+                options: Vec::new(),
+            });
             continue;
         }
         let Some(host) = hosts.last_mut() else {
-            return Err(format!("line {at}: `{line}` comes before any `Host NAME` line; is this `vagrant ssh-config` output?"));
+            return Err(format!(
+                "line {at}: `{line}` comes before any `Host NAME` line; is this `vagrant ssh-config` output?"
+            ));
         };
         match key.to_ascii_lowercase().as_str() {
             "hostname" => host.host_name = Some(unquote(value).to_string()),
             "user" => host.user = Some(unquote(value).to_string()),
             "port" => match unquote(value).parse::<u16>() {
                 Ok(p) if p > 0 => host.port = Some(p),
-                _ => return Err(format!("line {at}: `Port {value}` of machine `{}` is not a port 1-65535", host.name)),
+                _ => {
+                    return Err(format!(
+                        "line {at}: `Port {value}` of machine `{}` is not a port 1-65535",
+                        host.name
+                    ));
+                }
             },
             "identityfile" => host.identity_files.push(unquote(value).to_string()),
-            "match" => return Err(format!("line {at}: `Match` blocks are not vagrant's; halab reads `Host NAME` blocks only")),
+            "match" => {
+                return Err(format!(
+                    "line {at}: `Match` blocks are not vagrant's; halab reads `Host NAME` blocks only"
+                ));
+            }
             _ => {}
         }
         host.options.push((key.to_string(), value.to_string()));
@@ -97,7 +119,9 @@ pub fn parse_ssh_config(text: &str) -> Result<Vec<VagrantHost>, String> {
 /// `KEYWORD VALUE` or `KEYWORD=VALUE` (ssh_config(5)); None unless the keyword is
 /// alphanumeric and a value follows.
 fn split_setting(line: &str) -> Option<(&str, &str)> {
-    let end = line.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(line.len());
+    let end = line
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(line.len());
     let (key, rest) = line.split_at(end);
     if key.is_empty() || !rest.starts_with([' ', '\t', '=']) {
         return None;
@@ -109,16 +133,28 @@ fn split_setting(line: &str) -> Option<(&str, &str)> {
 
 /// Vagrant quotes a path holding spaces: `IdentityFile "/home/a b/private_key"`.
 fn unquote(value: &str) -> &str {
-    value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value)
+    value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value)
 }
 
 /// Every node of the lab has a machine in `hosts`, or the error names those without one.
 fn check_every_node(lab: &Lab, hosts: &[VagrantHost]) -> Result<(), String> {
-    let missing: Vec<&str> = lab.nodes.iter().filter(|n| !hosts.iter().any(|h| h.name == n.name)).map(|n| n.name.as_str()).collect();
+    let missing: Vec<&str> = lab
+        .nodes
+        .iter()
+        .filter(|n| !hosts.iter().any(|h| h.name == n.name))
+        .map(|n| n.name.as_str())
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
-    let (noun, pronoun) = if missing.len() == 1 { ("node", "it") } else { ("nodes", "them") };
+    let (noun, pronoun) = if missing.len() == 1 {
+        ("node", "it")
+    } else {
+        ("nodes", "them")
+    };
     Err(format!(
         "vagrant has no machine for {noun} {} of lab {}: `vagrant up` creates {pronoun} (`halab up` runs it), `vagrant status` shows each machine's state (run both beside the Vagrantfile with HALAB_LAB={} VAGRANT_DOTFILE_PATH=.vagrant/halab-{})",
         missing.join(", "),
@@ -135,9 +171,14 @@ fn check_every_node(lab: &Lab, hosts: &[VagrantHost]) -> Result<(), String> {
 pub fn ssh_config_for_lab(lab: &Lab, text: &str) -> Result<String, String> {
     let hosts = parse_ssh_config(text)?;
     check_every_node(lab, &hosts)?;
-    let mut out = format!("# ssh config for the VMs of lab {}, from `vagrant ssh-config` (written by halab)\n", lab.name);
+    let mut out = format!(
+        "# ssh config for the VMs of lab {}, from `vagrant ssh-config` (written by halab)\n",
+        lab.name
+    );
     for node in &lab.nodes {
-        let Some(host) = hosts.iter().find(|h| h.name == node.name) else { continue };
+        let Some(host) = hosts.iter().find(|h| h.name == node.name) else {
+            continue;
+        };
         out.push_str(&format!("\nHost {}\n", node.name));
         for (key, value) in &host.options {
             out.push_str(&format!("  {key} {value}\n"));
@@ -151,8 +192,11 @@ pub fn targets(lab: &Lab, hosts: &[VagrantHost]) -> Result<Vec<VagrantTarget>, S
     check_every_node(lab, hosts)?;
     let mut out = Vec::new();
     for node in &lab.nodes {
-        let Some(h) = hosts.iter().find(|h| h.name == node.name) else { continue };
-        let missing = |what: &str| format!("`vagrant ssh-config` gives machine `{}` no {what}", h.name);
+        let Some(h) = hosts.iter().find(|h| h.name == node.name) else {
+            continue;
+        };
+        let missing =
+            |what: &str| format!("`vagrant ssh-config` gives machine `{}` no {what}", h.name);
         out.push(VagrantTarget {
             node: node.name.clone(),
             host: h.host_name.clone().ok_or_else(|| missing("HostName"))?,
@@ -166,7 +210,9 @@ pub fn targets(lab: &Lab, hosts: &[VagrantHost]) -> Result<Vec<VagrantTarget>, S
 
 /// The lab's own vagrant state dir: `.vagrant/halab-<lab>` beside the Vagrantfile.
 pub fn dotfile_path(vagrantfile_dir: &Path, lab_name: &str) -> PathBuf {
-    vagrantfile_dir.join(".vagrant").join(format!("halab-{lab_name}"))
+    vagrantfile_dir
+        .join(".vagrant")
+        .join(format!("halab-{lab_name}"))
 }
 
 /// `vagrant up`: creates and boots the lab's VMs (minutes the first time: the box is
@@ -182,7 +228,12 @@ pub fn vagrant_ssh_config(vagrantfile_dir: &Path, lab: &Lab) -> Result<String, S
 
 /// `vagrant destroy -f`: removes the lab's VMs (none left is not an error).
 pub fn vagrant_destroy(vagrantfile_dir: &Path, lab: &Lab) -> Result<(), String> {
-    run_streamed(OsStr::new(VAGRANT), vagrantfile_dir, lab, &["destroy", "-f"])
+    run_streamed(
+        OsStr::new(VAGRANT),
+        vagrantfile_dir,
+        lab,
+        &["destroy", "-f"],
+    )
 }
 
 /// The command line, for messages: `vagrant up`.
@@ -191,12 +242,22 @@ fn shown(args: &[&str]) -> String {
 }
 
 /// `program ARGS` in the Vagrantfile's directory, for the lab.
-fn command(program: &OsStr, vagrantfile_dir: &Path, lab: &Lab, args: &[&str]) -> Result<Command, String> {
-    let dir = std::path::absolute(vagrantfile_dir).map_err(|e| format!("failed to resolve {}: {e}", vagrantfile_dir.display()))?;
+fn command(
+    program: &OsStr,
+    vagrantfile_dir: &Path,
+    lab: &Lab,
+    args: &[&str],
+) -> Result<Command, String> {
+    let dir = std::path::absolute(vagrantfile_dir)
+        .map_err(|e| format!("failed to resolve {}: {e}", vagrantfile_dir.display()))?;
     if !dir.join("Vagrantfile").is_file() {
-        return Err(format!("no Vagrantfile in {}: vagrant labs use the one at the top of halab's repository", dir.display()));
+        return Err(format!(
+            "no Vagrantfile in {}: vagrant labs use the one at the top of halab's repository",
+            dir.display()
+        ));
     }
-    let lab_file = std::path::absolute(&lab.file).map_err(|e| format!("failed to resolve {}: {e}", lab.file.display()))?;
+    let lab_file = std::path::absolute(&lab.file)
+        .map_err(|e| format!("failed to resolve {}: {e}", lab.file.display()))?;
     let mut cmd = Command::new(program);
     cmd.args(args)
         .current_dir(&dir)
@@ -217,25 +278,52 @@ fn spawn_error(args: &[&str], e: &std::io::Error) -> String {
 
 /// Runs vagrant with its output (stdout too) on halab's stderr, so that `--json` output
 /// stays clean and a long `vagrant up` shows its progress.
-fn run_streamed(program: &OsStr, vagrantfile_dir: &Path, lab: &Lab, args: &[&str]) -> Result<(), String> {
+fn run_streamed(
+    program: &OsStr,
+    vagrantfile_dir: &Path,
+    lab: &Lab,
+    args: &[&str],
+) -> Result<(), String> {
     use std::os::fd::AsFd;
     let mut cmd = command(program, vagrantfile_dir, lab, args)?;
-    let err = std::io::stderr().as_fd().try_clone_to_owned().map_err(|e| format!("failed to run {}: {e}", shown(args)))?;
+    let err = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| format!("failed to run {}: {e}", shown(args)))?;
     cmd.stdout(Stdio::from(err)).stderr(Stdio::inherit());
     let status = cmd.status().map_err(|e| spawn_error(args, &e))?;
-    if status.success() { Ok(()) } else { Err(format!("{} failed ({status}); vagrant's messages are above", shown(args))) }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} failed ({status}); vagrant's messages are above",
+            shown(args)
+        ))
+    }
 }
 
 /// Runs vagrant and returns its stdout; on failure, the error carries the end of its stderr.
-fn run_captured(program: &OsStr, vagrantfile_dir: &Path, lab: &Lab, args: &[&str]) -> Result<String, String> {
-    let out = command(program, vagrantfile_dir, lab, args)?.output().map_err(|e| spawn_error(args, &e))?;
+fn run_captured(
+    program: &OsStr,
+    vagrantfile_dir: &Path,
+    lab: &Lab,
+    args: &[&str],
+) -> Result<String, String> {
+    let out = command(program, vagrantfile_dir, lab, args)?
+        .output()
+        .map_err(|e| spawn_error(args, &e))?;
     if out.status.success() {
-        return String::from_utf8(out.stdout).map_err(|_| format!("{} printed something that is not UTF-8", shown(args)));
+        return String::from_utf8(out.stdout)
+            .map_err(|_| format!("{} printed something that is not UTF-8", shown(args)));
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     let tail = lines[lines.len().saturating_sub(12)..].join("\n  ");
-    Err(format!("{} failed ({}):\n  {tail}", shown(args), out.status))
+    Err(format!(
+        "{} failed ({}):\n  {tail}",
+        shown(args),
+        out.status
+    ))
 }
 
 #[cfg(test)]
@@ -250,7 +338,8 @@ mod tests {
 
     fn seed000() -> Lab {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs/seed000/lab.yaml");
-        crate::lab::load_with_env(&file, &std::collections::HashMap::<String, String>::new()).expect("seed000 validates")
+        crate::lab::load_with_env(&file, &std::collections::HashMap::<String, String>::new())
+            .expect("seed000 validates")
     }
 
     #[test]
@@ -259,15 +348,41 @@ mod tests {
         // Output: six hosts in vagrant's order with address, user, port and key.
         let hosts = parse_ssh_config(SEED000).expect("parses");
         let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
-        assert_eq!(names, ["nginx1", "nginx2", "nginx3", "loadbalance1", "loadbalance2", "client"]);
+        assert_eq!(
+            names,
+            [
+                "nginx1",
+                "nginx2",
+                "nginx3",
+                "loadbalance1",
+                "loadbalance2",
+                "client"
+            ]
+        );
         let ports: Vec<Option<u16>> = hosts.iter().map(|h| h.port).collect();
-        assert_eq!(ports, [Some(2222), Some(2200), Some(2201), Some(2202), Some(2203), Some(2204)]);
+        assert_eq!(
+            ports,
+            [
+                Some(2222),
+                Some(2200),
+                Some(2201),
+                Some(2202),
+                Some(2203),
+                Some(2204)
+            ]
+        );
         let lb1 = &hosts[3];
         assert_eq!(lb1.host_name.as_deref(), Some("127.0.0.1"));
         assert_eq!(lb1.user.as_deref(), Some("vagrant"));
-        assert_eq!(lb1.identity_files, ["/home/dev/halab/.vagrant/halab-seed000/machines/loadbalance1/virtualbox/private_key"]);
+        assert_eq!(
+            lb1.identity_files,
+            ["/home/dev/halab/.vagrant/halab-seed000/machines/loadbalance1/virtualbox/private_key"]
+        );
         assert_eq!(lb1.options.len(), 9);
-        assert_eq!(lb1.options[4], ("StrictHostKeyChecking".to_string(), "no".to_string()));
+        assert_eq!(
+            lb1.options[4],
+            ("StrictHostKeyChecking".to_string(), "no".to_string())
+        );
     }
 
     #[test]
@@ -287,7 +402,9 @@ mod tests {
                 host: "127.0.0.1".to_string(),
                 user: "vagrant".to_string(),
                 port: 2204,
-                identity_files: vec![PathBuf::from("/home/dev/halab/.vagrant/halab-seed000/machines/client/virtualbox/private_key")],
+                identity_files: vec![PathBuf::from(
+                    "/home/dev/halab/.vagrant/halab-seed000/machines/client/virtualbox/private_key"
+                )],
             }
         );
     }
@@ -297,10 +414,22 @@ mod tests {
         let lab = seed000();
         let text = ssh_config_for_lab(&lab, SEED000).expect("every node has a machine");
         // Written back, it reads as the same hosts: nothing lost, nothing added.
-        assert_eq!(parse_ssh_config(&text).expect("reparses"), parse_ssh_config(SEED000).expect("parses"));
+        assert_eq!(
+            parse_ssh_config(&text).expect("reparses"),
+            parse_ssh_config(SEED000).expect("parses")
+        );
         assert_eq!(text.matches("\nHost ").count(), 6);
-        let nginx2 = text.split("\nHost ").find(|b| b.starts_with("nginx2\n")).expect("nginx2 block");
-        for line in ["  HostName 127.0.0.1\n", "  User vagrant\n", "  Port 2200\n", "  IdentitiesOnly yes\n", "  UserKnownHostsFile /dev/null\n"] {
+        let nginx2 = text
+            .split("\nHost ")
+            .find(|b| b.starts_with("nginx2\n"))
+            .expect("nginx2 block");
+        for line in [
+            "  HostName 127.0.0.1\n",
+            "  User vagrant\n",
+            "  Port 2200\n",
+            "  IdentitiesOnly yes\n",
+            "  UserKnownHostsFile /dev/null\n",
+        ] {
             assert!(nginx2.contains(line), "missing {line:?} in:\n{nginx2}");
         }
     }
@@ -308,10 +437,19 @@ mod tests {
     #[test]
     fn machines_that_are_no_node_are_left_out() {
         let lab = seed000();
-        let extra = format!("{SEED000}Host leftover\n  HostName 127.0.0.1\n  User vagrant\n  Port 2299\n");
+        let extra =
+            format!("{SEED000}Host leftover\n  HostName 127.0.0.1\n  User vagrant\n  Port 2299\n");
         let text = ssh_config_for_lab(&lab, &extra).expect("every node has a machine");
-        assert!(!text.contains("leftover") && !text.contains("2299"), "{text}");
-        assert_eq!(targets(&lab, &parse_ssh_config(&extra).expect("parses")).expect("targets").len(), 6);
+        assert!(
+            !text.contains("leftover") && !text.contains("2299"),
+            "{text}"
+        );
+        assert_eq!(
+            targets(&lab, &parse_ssh_config(&extra).expect("parses"))
+                .expect("targets")
+                .len(),
+            6
+        );
     }
 
     #[test]
@@ -319,10 +457,20 @@ mod tests {
         // Input: the recorded output without nginx3 and client (not created yet).
         // Output: an error naming both, saying to run `vagrant up` / `vagrant status`.
         let lab = seed000();
-        let partial: String = SEED000.split("\n\n").filter(|b| !b.starts_with("Host nginx3") && !b.starts_with("Host client")).collect::<Vec<_>>().join("\n\n");
-        for err in [ssh_config_for_lab(&lab, &partial).expect_err("nodes missing"), targets(&lab, &parse_ssh_config(&partial).expect("parses")).expect_err("nodes missing")] {
+        let partial: String = SEED000
+            .split("\n\n")
+            .filter(|b| !b.starts_with("Host nginx3") && !b.starts_with("Host client"))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        for err in [
+            ssh_config_for_lab(&lab, &partial).expect_err("nodes missing"),
+            targets(&lab, &parse_ssh_config(&partial).expect("parses")).expect_err("nodes missing"),
+        ] {
             assert!(err.contains("nodes nginx3, client of lab seed000"), "{err}");
-            assert!(err.contains("`vagrant up`") && err.contains("`vagrant status`"), "{err}");
+            assert!(
+                err.contains("`vagrant up`") && err.contains("`vagrant status`"),
+                "{err}"
+            );
         }
     }
 
@@ -334,10 +482,28 @@ mod tests {
         assert_eq!(h.host_name.as_deref(), Some("192.168.121.17"));
         assert_eq!(h.user.as_deref(), Some("vagrant"));
         assert_eq!(h.port, Some(22));
-        assert_eq!(h.identity_files, ["/home/a b/.vagrant/machines/lb1/libvirt/private_key", "/home/a/.vagrant.d/insecure_private_keys/vagrant.key.ed25519"]);
+        assert_eq!(
+            h.identity_files,
+            [
+                "/home/a b/.vagrant/machines/lb1/libvirt/private_key",
+                "/home/a/.vagrant.d/insecure_private_keys/vagrant.key.ed25519"
+            ]
+        );
         // Quotes and the ProxyCommand's spaces survive the round trip into halab's file.
-        assert_eq!(h.options[3], ("IdentityFile".to_string(), "\"/home/a b/.vagrant/machines/lb1/libvirt/private_key\"".to_string()));
-        assert_eq!(h.options[5], ("ProxyCommand".to_string(), "ssh -W %h:%p jump.example".to_string()));
+        assert_eq!(
+            h.options[3],
+            (
+                "IdentityFile".to_string(),
+                "\"/home/a b/.vagrant/machines/lb1/libvirt/private_key\"".to_string()
+            )
+        );
+        assert_eq!(
+            h.options[5],
+            (
+                "ProxyCommand".to_string(),
+                "ssh -W %h:%p jump.example".to_string()
+            )
+        );
     }
 
     #[test]
@@ -345,15 +511,33 @@ mod tests {
         let cases = [
             ("", "no `Host NAME` line"),
             ("\n\n", "no `Host NAME` line"),
-            ("The provider for this Vagrant-managed machine is reporting that it is not yet ready for SSH.\n", "line 1: `The provider"),
-            ("  HostName 127.0.0.1\nHost lb1\n", "line 1: `HostName 127.0.0.1` comes before any `Host NAME` line"),
-            ("==> lb1: Machine not created\n", "line 1: `==> lb1: Machine not created` is not an ssh_config line"),
-            ("Host lb1\n  Port ssh\n", "line 2: `Port ssh` of machine `lb1` is not a port"),
+            (
+                "The provider for this Vagrant-managed machine is reporting that it is not yet ready for SSH.\n",
+                "line 1: `The provider",
+            ),
+            (
+                "  HostName 127.0.0.1\nHost lb1\n",
+                "line 1: `HostName 127.0.0.1` comes before any `Host NAME` line",
+            ),
+            (
+                "==> lb1: Machine not created\n",
+                "line 1: `==> lb1: Machine not created` is not an ssh_config line",
+            ),
+            (
+                "Host lb1\n  Port ssh\n",
+                "line 2: `Port ssh` of machine `lb1` is not a port",
+            ),
             ("Host lb1\n  Port 0\n", "not a port 1-65535"),
-            ("Host lb1\n  HostName\n", "line 2: `HostName` is not an ssh_config line"),
+            (
+                "Host lb1\n  HostName\n",
+                "line 2: `HostName` is not an ssh_config line",
+            ),
             ("Host lb1 lb2\n", "expected one machine name"),
             ("Host *\n  User x\n", "expected one machine name"),
-            ("Host lb1\nHost lb1\n", "line 2: machine `lb1` is listed twice"),
+            (
+                "Host lb1\nHost lb1\n",
+                "line 2: machine `lb1` is listed twice",
+            ),
             ("Host lb1\nMatch all\n", "`Match` blocks are not vagrant's"),
         ];
         for (text, want) in cases {
@@ -366,9 +550,20 @@ mod tests {
     fn a_machine_without_hostname_or_user_has_no_target() {
         let mut lab = seed000();
         lab.nodes.truncate(1);
-        let err = targets(&lab, &parse_ssh_config("Host nginx1\n  User vagrant\n").expect("parses")).expect_err("no HostName");
-        assert_eq!(err, "`vagrant ssh-config` gives machine `nginx1` no HostName");
-        let err = targets(&lab, &parse_ssh_config("Host nginx1\n  HostName 10.0.0.1\n").expect("parses")).expect_err("no User");
+        let err = targets(
+            &lab,
+            &parse_ssh_config("Host nginx1\n  User vagrant\n").expect("parses"),
+        )
+        .expect_err("no HostName");
+        assert_eq!(
+            err,
+            "`vagrant ssh-config` gives machine `nginx1` no HostName"
+        );
+        let err = targets(
+            &lab,
+            &parse_ssh_config("Host nginx1\n  HostName 10.0.0.1\n").expect("parses"),
+        )
+        .expect_err("no User");
         assert_eq!(err, "`vagrant ssh-config` gives machine `nginx1` no User");
     }
 
@@ -402,13 +597,25 @@ mod tests {
         let vagrant = fake_vagrant(tmp.path());
         let lab = seed000();
         run_streamed(vagrant.as_os_str(), &repo, &lab, &["up"]).expect("up");
-        let text = run_captured(vagrant.as_os_str(), &repo, &lab, &["ssh-config"]).expect("ssh-config");
+        let text =
+            run_captured(vagrant.as_os_str(), &repo, &lab, &["ssh-config"]).expect("ssh-config");
         assert_eq!(text, SEED000);
         run_streamed(vagrant.as_os_str(), &repo, &lab, &["destroy", "-f"]).expect("destroy");
         let lab_file = std::path::absolute(&lab.file).expect("absolute");
         let state = repo.join(".vagrant/halab-seed000");
         let calls = std::fs::read_to_string(tmp.path().join("calls.log")).expect("calls logged");
-        let want: Vec<String> = ["up", "ssh-config", "destroy -f"].iter().map(|a| format!("{a} | {} | {} | {} | {}", repo.display(), lab_file.display(), repo.display(), state.display())).collect();
+        let want: Vec<String> = ["up", "ssh-config", "destroy -f"]
+            .iter()
+            .map(|a| {
+                format!(
+                    "{a} | {} | {} | {} | {}",
+                    repo.display(),
+                    lab_file.display(),
+                    repo.display(),
+                    state.display()
+                )
+            })
+            .collect();
         assert_eq!(calls.lines().collect::<Vec<_>>(), want);
     }
 
@@ -417,9 +624,15 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         std::fs::write(tmp.path().join("Vagrantfile"), "# test\n").expect("write Vagrantfile");
         let vagrant = fake_vagrant(tmp.path());
-        let err = run_captured(vagrant.as_os_str(), tmp.path(), &seed000(), &["fail"]).expect_err("fails");
-        assert!(err.starts_with("`vagrant fail` failed (exit status: 1)") && err.contains("The machine failed to boot."), "{err}");
-        let err = run_streamed(vagrant.as_os_str(), tmp.path(), &seed000(), &["fail"]).expect_err("fails");
+        let err = run_captured(vagrant.as_os_str(), tmp.path(), &seed000(), &["fail"])
+            .expect_err("fails");
+        assert!(
+            err.starts_with("`vagrant fail` failed (exit status: 1)")
+                && err.contains("The machine failed to boot."),
+            "{err}"
+        );
+        let err = run_streamed(vagrant.as_os_str(), tmp.path(), &seed000(), &["fail"])
+            .expect_err("fails");
         assert!(err.contains("`vagrant fail` failed"), "{err}");
     }
 
@@ -428,8 +641,15 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         std::fs::write(tmp.path().join("Vagrantfile"), "# test\n").expect("write Vagrantfile");
         let missing = tmp.path().join("no-such-vagrant");
-        for err in [run_streamed(missing.as_os_str(), tmp.path(), &seed000(), &["up"]).expect_err("absent"), run_captured(missing.as_os_str(), tmp.path(), &seed000(), &["ssh-config"]).expect_err("absent")] {
-            assert!(err.starts_with("vagrant is not installed on this machine (VMs cannot run here); "), "{err}");
+        for err in [
+            run_streamed(missing.as_os_str(), tmp.path(), &seed000(), &["up"]).expect_err("absent"),
+            run_captured(missing.as_os_str(), tmp.path(), &seed000(), &["ssh-config"])
+                .expect_err("absent"),
+        ] {
+            assert!(
+                err.starts_with("vagrant is not installed on this machine (VMs cannot run here); "),
+                "{err}"
+            );
             assert!(err.contains("provider: ssh"), "{err}");
         }
     }
@@ -438,7 +658,8 @@ mod tests {
     fn without_a_vagrantfile_nothing_runs() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let vagrant = fake_vagrant(tmp.path());
-        let err = run_captured(vagrant.as_os_str(), tmp.path(), &seed000(), &["ssh-config"]).expect_err("no Vagrantfile");
+        let err = run_captured(vagrant.as_os_str(), tmp.path(), &seed000(), &["ssh-config"])
+            .expect_err("no Vagrantfile");
         assert!(err.starts_with("no Vagrantfile in "), "{err}");
         assert!(!tmp.path().join("calls.log").exists());
     }

@@ -24,10 +24,19 @@ pub fn haproxy(lab: &Lab, base: &Value) -> (Value, bool) {
         .haproxy
         .proxies
         .iter()
-        .filter_map(|p| p.stats.as_ref()?.auth.as_ref().map(|(u, pw)| (p.name.as_str(), format!("{u}:{}", pw.expose()))))
+        .filter_map(|p| {
+            p.stats
+                .as_ref()?
+                .auth
+                .as_ref()
+                .map(|(u, pw)| (p.name.as_str(), format!("{u}:{}", pw.expose())))
+        })
         .collect();
     let secret = !stats_auth.is_empty();
-    (context! { haproxy => Value::from(Serde(&lab.haproxy)), stats_auth => stats_auth, ..base.clone() }, secret)
+    (
+        context! { haproxy => Value::from(Serde(&lab.haproxy)), stats_auth => stats_auth, ..base.clone() },
+        secret,
+    )
 }
 
 pub fn web(base: &Value, web: &Web) -> Value {
@@ -36,7 +45,11 @@ pub fn web(base: &Value, web: &Web) -> Value {
 
 /// A number as keepalived.conf writes it: `2`, `0.5`.
 fn num(x: f64) -> String {
-    if x.fract() == 0.0 { format!("{x:.0}") } else { format!("{x}") }
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x}")
+    }
 }
 
 #[derive(Serialize)]
@@ -82,7 +95,12 @@ struct SyncGroupView<'a> {
 
 /// The track scripts the node's instances use, in name order.
 pub fn scripts_for<'a>(lab: &'a Lab, node: &Node) -> Vec<&'a TrackScript> {
-    let mut names: Vec<&str> = lab.vrrp.iter().filter(|v| v.member(&node.name).is_some()).flat_map(|v| v.track_scripts.iter().map(String::as_str)).collect();
+    let mut names: Vec<&str> = lab
+        .vrrp
+        .iter()
+        .filter(|v| v.member(&node.name).is_some())
+        .flat_map(|v| v.track_scripts.iter().map(String::as_str))
+        .collect();
     names.sort_unstable();
     names.dedup();
     names.into_iter().filter_map(|n| lab.script(n)).collect()
@@ -91,18 +109,32 @@ pub fn scripts_for<'a>(lab: &'a Lab, node: &Node) -> Vec<&'a TrackScript> {
 pub fn keepalived(lab: &Lab, node: &Node, base: &Value) -> Value {
     let scripts: Vec<ScriptView<'_>> = scripts_for(lab, node)
         .into_iter()
-        .map(|s| ScriptView { name: &s.name, script: &s.script, interval: num(s.interval), timeout: s.timeout.map(num), weight: s.weight, rise: s.rise, fall: s.fall })
+        .map(|s| ScriptView {
+            name: &s.name,
+            script: &s.script,
+            interval: num(s.interval),
+            timeout: s.timeout.map(num),
+            weight: s.weight,
+            rise: s.rise,
+            fall: s.fall,
+        })
         .collect();
     let mut instances = Vec::new();
     let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for v in &lab.vrrp {
-        let Some(me) = v.member(&node.name) else { continue };
+        let Some(me) = v.member(&node.name) else {
+            continue;
+        };
         if let Some(g) = &v.sync_group {
             groups.entry(g).or_default().push(&v.name);
         }
         instances.push(InstanceView {
             name: &v.name,
-            state: if me.state == InitialState::Master { "MASTER" } else { "BACKUP" },
+            state: if me.state == InitialState::Master {
+                "MASTER"
+            } else {
+                "BACKUP"
+            },
             interface: &me.interface,
             vrid: v.vrid,
             version: v.version,
@@ -113,7 +145,12 @@ pub fn keepalived(lab: &Lab, node: &Node, base: &Value) -> Value {
             auth_pass: v.auth.as_ref().map(|a| a.expose()),
             unicast: v.unicast,
             address: me.address,
-            peers: v.members.iter().filter(|m| m.node != node.name).map(|m| m.address).collect(),
+            peers: v
+                .members
+                .iter()
+                .filter(|m| m.node != node.name)
+                .map(|m| m.address)
+                .collect(),
             vips: &v.vips,
             track_scripts: &v.track_scripts,
             track_interfaces: &v.track_interfaces,
@@ -125,6 +162,10 @@ pub fn keepalived(lab: &Lab, node: &Node, base: &Value) -> Value {
     }
     // keepalived ignores a sync group of one; validation rejects it, and a node that is in
     // only one of a group's instances gets no group either.
-    let sync_groups: Vec<SyncGroupView<'_>> = groups.into_iter().filter(|(_, i)| i.len() > 1).map(|(name, instances)| SyncGroupView { name, instances }).collect();
+    let sync_groups: Vec<SyncGroupView<'_>> = groups
+        .into_iter()
+        .filter(|(_, i)| i.len() > 1)
+        .map(|(name, instances)| SyncGroupView { name, instances })
+        .collect();
     context! { scripts => Value::from(Serde(&scripts)), instances => Value::from(Serde(&instances)), sync_groups => Value::from(Serde(&sync_groups)), ..base.clone() }
 }

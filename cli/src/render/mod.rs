@@ -35,21 +35,46 @@ pub enum Check {
 
 /// The templates halab ships, by file name.
 pub const EMBEDDED: &[(&str, &str)] = &[
-    ("haproxy.cfg.j2", include_str!("../../../templates/haproxy.cfg.j2")),
-    ("keepalived.conf.j2", include_str!("../../../templates/keepalived.conf.j2")),
-    ("nginx.conf.j2", include_str!("../../../templates/nginx.conf.j2")),
-    ("index.html.j2", include_str!("../../../templates/index.html.j2")),
-    ("sysctl.conf.j2", include_str!("../../../templates/sysctl.conf.j2")),
+    (
+        "haproxy.cfg.j2",
+        include_str!("../../../templates/haproxy.cfg.j2"),
+    ),
+    (
+        "keepalived.conf.j2",
+        include_str!("../../../templates/keepalived.conf.j2"),
+    ),
+    (
+        "nginx.conf.j2",
+        include_str!("../../../templates/nginx.conf.j2"),
+    ),
+    (
+        "index.html.j2",
+        include_str!("../../../templates/index.html.j2"),
+    ),
+    (
+        "sysctl.conf.j2",
+        include_str!("../../../templates/sysctl.conf.j2"),
+    ),
     ("hosts.j2", include_str!("../../../templates/hosts.j2")),
-    ("halabd.service.j2", include_str!("../../../templates/halabd.service.j2")),
+    (
+        "halabd.service.j2",
+        include_str!("../../../templates/halabd.service.j2"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("failed to render template {name}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Template { name: String, line: Option<usize>, message: String },
+    Template {
+        name: String,
+        line: Option<usize>,
+        message: String,
+    },
     #[error("failed to read template override {}: {source}", path.display())]
-    Override { path: PathBuf, source: std::io::Error },
+    Override {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl From<minijinja::Error> for RenderError {
@@ -58,7 +83,11 @@ impl From<minijinja::Error> for RenderError {
             Some(d) => format!("{}: {d}", e.kind()),
             None => e.kind().to_string(),
         };
-        RenderError::Template { name: e.name().unwrap_or("?").to_string(), line: e.line(), message }
+        RenderError::Template {
+            name: e.name().unwrap_or("?").to_string(),
+            line: e.line(),
+            message,
+        }
     }
 }
 
@@ -75,10 +104,17 @@ impl Templates {
     pub fn with_overrides(dir: Option<&Path>) -> Result<Self, RenderError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_syntax(minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).keep_trailing_newline(true).build()?);
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .keep_trailing_newline(true)
+                .build()?,
+        );
         for (name, text) in EMBEDDED {
             let text = match dir.map(|d| d.join(name)).filter(|p| p.exists()) {
-                Some(p) => std::fs::read_to_string(&p).map_err(|source| RenderError::Override { path: p, source })?,
+                Some(p) => std::fs::read_to_string(&p)
+                    .map_err(|source| RenderError::Override { path: p, source })?,
                 None => (*text).to_string(),
             };
             env.add_template_owned(*name, text)?;
@@ -101,25 +137,57 @@ pub fn render(lab: &Lab, t: &Templates) -> Result<Vec<Artefact>, RenderError> {
     Ok(out)
 }
 
-fn render_node(lab: &Lab, lab_view: &minijinja::Value, node: &Node, t: &Templates, out: &mut Vec<Artefact>) -> Result<(), RenderError> {
+fn render_node(
+    lab: &Lab,
+    lab_view: &minijinja::Value,
+    node: &Node,
+    t: &Templates,
+    out: &mut Vec<Artefact>,
+) -> Result<(), RenderError> {
     let base = context::node(lab_view, node);
     let mut push = |path: &str, mode: u32, bytes: Vec<u8>, check: Check| {
-        out.push(Artefact { node: node.name.clone(), path: path.to_string(), mode, bytes, check });
+        out.push(Artefact {
+            node: node.name.clone(),
+            path: path.to_string(),
+            mode,
+            bytes,
+            check,
+        });
     };
     if lab.hosts {
-        push("/etc/hosts", 0o644, t.render("hosts.j2", &base)?, Check::None);
+        push(
+            "/etc/hosts",
+            0o644,
+            t.render("hosts.j2", &base)?,
+            Check::None,
+        );
     }
     if !node.sysctl.is_empty() {
-        push("/etc/sysctl.d/90-halab.conf", 0o644, t.render("sysctl.conf.j2", &base)?, Check::None);
+        push(
+            "/etc/sysctl.d/90-halab.conf",
+            0o644,
+            t.render("sysctl.conf.j2", &base)?,
+            Check::None,
+        );
     }
     if node.role == Role::Lb {
         let (hctx, has_secret) = context::haproxy(lab, &base);
         // A stats password makes the file a secret: readable by root only.
         let mode = if has_secret { 0o600 } else { 0o644 };
-        push("/etc/haproxy/haproxy.cfg", mode, t.render("haproxy.cfg.j2", &hctx)?, Check::Haproxy);
+        push(
+            "/etc/haproxy/haproxy.cfg",
+            mode,
+            t.render("haproxy.cfg.j2", &hctx)?,
+            Check::Haproxy,
+        );
         let kctx = context::keepalived(lab, node, &base);
         // auth_pass lives here; keepalived itself insists on nothing, we do.
-        push("/etc/keepalived/keepalived.conf", 0o600, t.render("keepalived.conf.j2", &kctx)?, Check::Keepalived);
+        push(
+            "/etc/keepalived/keepalived.conf",
+            0o600,
+            t.render("keepalived.conf.j2", &kctx)?,
+            Check::Keepalived,
+        );
         // Every script body goes on every LB: tracked scripts and notify scripts alike.
         for s in &lab.scripts {
             if let Some(f) = &s.file {
@@ -127,13 +195,28 @@ fn render_node(lab: &Lab, lab_view: &minijinja::Value, node: &Node, t: &Template
             }
         }
         if node.engine == Some(crate::lab::model::Engine::Halabd) {
-            push("/etc/systemd/system/halabd.service", 0o644, t.render("halabd.service.j2", &base)?, Check::None);
+            push(
+                "/etc/systemd/system/halabd.service",
+                0o644,
+                t.render("halabd.service.j2", &base)?,
+                Check::None,
+            );
         }
     }
     if let Some(web) = &node.web {
         let wctx = context::web(&base, web);
-        push("/etc/nginx/nginx.conf", 0o644, t.render("nginx.conf.j2", &wctx)?, Check::Nginx);
-        push("/var/www/halab/index.html", 0o644, t.render("index.html.j2", &wctx)?, Check::None);
+        push(
+            "/etc/nginx/nginx.conf",
+            0o644,
+            t.render("nginx.conf.j2", &wctx)?,
+            Check::Nginx,
+        );
+        push(
+            "/var/www/halab/index.html",
+            0o644,
+            t.render("index.html.j2", &wctx)?,
+            Check::None,
+        );
     }
     Ok(())
 }
@@ -151,7 +234,12 @@ pub fn write_tree(artefacts: &[Artefact], dir: &Path) -> std::io::Result<()> {
         {
             use std::io::Write;
             use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
             f.write_all(&a.bytes)?;
         }
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(a.mode))?;

@@ -60,7 +60,9 @@ pub fn escape(s: &str) -> String {
 /// `s` without control characters (shown as `�`): XML 1.0 forbids them even escaped, and
 /// plotters escapes only markup. Backend names come from a response header.
 pub fn printable(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 /// A file-name-safe form of lab, scenario and engine: they come from files people wrote,
@@ -69,7 +71,13 @@ pub fn slug(parts: &[&str]) -> String {
     let joined = parts.join("-");
     let s: String = joined
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     // A leading dot would hide the file; ".." alone would escape nothing but reads badly.
     s.trim_start_matches('.').to_string()
@@ -98,7 +106,10 @@ mod tests {
 
     #[test]
     fn slug_keeps_names_inside_the_directory() {
-        assert_eq!(slug(&["../lab", "fail over", "keepalived"]), "_lab-fail_over-keepalived");
+        assert_eq!(
+            slug(&["../lab", "fail over", "keepalived"]),
+            "_lab-fail_over-keepalived"
+        );
     }
 
     #[test]

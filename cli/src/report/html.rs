@@ -75,7 +75,11 @@ fn page(results: &[ScenarioResult], sections: &str) -> String {
     h.push_str("<table><tr><th>run</th><th>result</th><th>started (UTC)</th><th>duration</th><th>steps failed</th><th>requests failed</th><th>violations</th></tr>\n");
     for (i, r) in results.iter().enumerate() {
         let (requests, failed_requests) = timeline::probe_totals(&r.samples);
-        let steps_failed = r.steps.iter().filter(|s| matches!(s.outcome, Outcome::Failed { .. })).count();
+        let steps_failed = r
+            .steps
+            .iter()
+            .filter(|s| matches!(s.outcome, Outcome::Failed { .. }))
+            .count();
         let _ = writeln!(
             h,
             "<tr><td><a href=\"#run-{i}\">{}</a></td><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
@@ -104,9 +108,18 @@ fn section(h: &mut String, i: usize, r: &ScenarioResult, file: &str, svg: &str) 
     if let Some(d) = &r.description {
         let _ = writeln!(h, "<p>{}</p>", escape(d));
     }
-    let _ = writeln!(h, "<p class=\"meta\">started {}, took {}</p>", utc(r.started_unix_ms), secs(r.duration_ms));
+    let _ = writeln!(
+        h,
+        "<p class=\"meta\">started {}, took {}</p>",
+        utc(r.started_unix_ms),
+        secs(r.duration_ms)
+    );
     if let Some(e) = &r.error {
-        let _ = writeln!(h, "<p class=\"box\">the run could not complete: {}</p>", escape(e));
+        let _ = writeln!(
+            h,
+            "<p class=\"box\">the run could not complete: {}</p>",
+            escape(e)
+        );
     }
     steps_table(h, &r.steps);
     h.push_str("<h3>Invariant violations</h3>\n");
@@ -150,18 +163,28 @@ fn steps_table(h: &mut String, steps: &[StepResult]) {
     for s in steps {
         let (badge, class) = match s.outcome {
             Outcome::Passed { .. } => ("<span class=\"badge pass\">PASS</span>", ""),
-            Outcome::Failed { .. } => ("<span class=\"badge fail\">FAIL</span>", " class=\"failed\""),
+            Outcome::Failed { .. } => (
+                "<span class=\"badge fail\">FAIL</span>",
+                " class=\"failed\"",
+            ),
             Outcome::Skipped => ("<span class=\"badge skip\">SKIP</span>", ""),
         };
         let (failed, gap) = match &s.outage {
-            Some(o) => (format!("{} of {}", o.failed, o.requests), secs(o.longest_gap_ms)),
+            Some(o) => (
+                format!("{} of {}", o.failed, o.requests),
+                secs(o.longest_gap_ms),
+            ),
             None => (String::new(), String::new()),
         };
         let detail = match &s.outcome {
             Outcome::Passed { detail: Some(d) } => escape(d),
             _ => String::new(),
         };
-        let kind = if s.assertion { escape(&s.kind) } else { format!("<i>{}</i>", escape(&s.kind)) };
+        let kind = if s.assertion {
+            escape(&s.kind)
+        } else {
+            format!("<i>{}</i>", escape(&s.kind))
+        };
         let _ = writeln!(
             h,
             "<tr{class}><td class=\"num\">{}</td><td>{kind}</td><td>{}</td><td>{badge}</td><td class=\"num\">{}</td>\
@@ -171,7 +194,12 @@ fn steps_table(h: &mut String, steps: &[StepResult]) {
             secs(s.start_ms),
             secs(s.end_ms.saturating_sub(s.start_ms)),
         );
-        if let Outcome::Failed { expected, seen, last_samples } = &s.outcome {
+        if let Outcome::Failed {
+            expected,
+            seen,
+            last_samples,
+        } = &s.outcome
+        {
             let mut text = format!("expected: {expected}\n    seen: {seen}\n");
             if let Some(o) = &s.outage {
                 let _ = writeln!(text, "{}", outage_line(o));
@@ -182,7 +210,11 @@ fn steps_table(h: &mut String, steps: &[StepResult]) {
                     let _ = writeln!(text, "  {l}");
                 }
             }
-            let _ = writeln!(h, "<tr class=\"detail\"><td></td><td colspan=\"8\"><pre>{}</pre></td></tr>", escape(&text));
+            let _ = writeln!(
+                h,
+                "<tr class=\"detail\"><td></td><td colspan=\"8\"><pre>{}</pre></td></tr>",
+                escape(&text)
+            );
         }
     }
     h.push_str("</table>\n");
@@ -203,8 +235,15 @@ mod tests {
         let index = write_report(dir.path(), &[a.clone(), b, a]).expect("report written");
         assert_eq!(index, dir.path().join("index.html"));
         let html = std::fs::read_to_string(&index).expect("index.html");
-        for file in ["loadbalancing-failover-keepalived.svg", "loadbalancing-failover-halabd.svg", "loadbalancing-failover-keepalived-2.svg"] {
-            assert!(html.contains(&format!("href=\"{file}\"")), "index.html links {file}");
+        for file in [
+            "loadbalancing-failover-keepalived.svg",
+            "loadbalancing-failover-halabd.svg",
+            "loadbalancing-failover-keepalived-2.svg",
+        ] {
+            assert!(
+                html.contains(&format!("href=\"{file}\"")),
+                "index.html links {file}"
+            );
             let svg = std::fs::read_to_string(dir.path().join(file)).expect("the SVG file");
             roxmltree::Document::parse(&svg).expect("the SVG parses");
         }

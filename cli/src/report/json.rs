@@ -12,7 +12,10 @@ pub fn to_json(results: &[ScenarioResult]) -> String {
         }
         // Only a map with non-string keys or a failing Serialize impl can fail; the result
         // types have neither, so this is a bug report rather than an expected error.
-        Err(e) => format!("{}\n", serde_json::json!({ "error": format!("failed to serialise results: {e}") })),
+        Err(e) => format!(
+            "{}\n",
+            serde_json::json!({ "error": format!("failed to serialise results: {e}") })
+        ),
     }
 }
 
@@ -27,6 +30,9 @@ mod tests {
         let json = to_json(&results);
         let back: Vec<ScenarioResult> = serde_json::from_str(&json).expect("the JSON parses back");
         assert_eq!(to_json(&back), json);
-        assert!(json.contains("\"result\": \"failed\""), "outcomes are tagged");
+        assert!(
+            json.contains("\"result\": \"failed\""),
+            "outcomes are tagged"
+        );
     }
 }

@@ -9,7 +9,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite, XmlString};
+use quick_junit::{
+    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite, XmlString,
+};
 
 use crate::report::fmt::{escape, run_name, secs, utc};
 use crate::scenario::result::{Outcome, ScenarioResult, StepResult};
@@ -20,7 +22,9 @@ pub const INVARIANTS: &str = "invariants: one VIP holder, client ARP on the hold
 /// All results as one JUnit XML document.
 pub fn to_junit(results: &[ScenarioResult]) -> String {
     let mut report = Report::new("halab");
-    report.set_time(Duration::from_millis(results.iter().map(|r| r.duration_ms).sum()));
+    report.set_time(Duration::from_millis(
+        results.iter().map(|r| r.duration_ms).sum(),
+    ));
     for r in results {
         report.add_test_suite(suite(r));
     }
@@ -40,7 +44,10 @@ fn suite(r: &ScenarioResult) -> TestSuite {
     let mut suite = TestSuite::new(name.as_str());
     suite.set_time(Duration::from_millis(r.duration_ms));
     // quick-junit's timestamp wants chrono; RFC 3339 written here is what it would write.
-    suite.extra.insert(XmlString::new("timestamp"), XmlString::new(utc(r.started_unix_ms)));
+    suite.extra.insert(
+        XmlString::new("timestamp"),
+        XmlString::new(utc(r.started_unix_ms)),
+    );
     suite.add_property(Property::new("lab", r.lab.as_str()));
     suite.add_property(Property::new("scenario", r.scenario.as_str()));
     suite.add_property(Property::new("engine", r.engine.as_str()));
@@ -49,8 +56,15 @@ fn suite(r: &ScenarioResult) -> TestSuite {
     }
     if let Some(e) = &r.error {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-        status.set_message(format!("the run could not complete: {e}")).set_type("lab");
-        suite.add_test_case(case(&name, "lab", status, Some(Duration::from_millis(r.duration_ms))));
+        status
+            .set_message(format!("the run could not complete: {e}"))
+            .set_type("lab");
+        suite.add_test_case(case(
+            &name,
+            "lab",
+            status,
+            Some(Duration::from_millis(r.duration_ms)),
+        ));
     }
     let mut log = String::new();
     for s in &r.steps {
@@ -91,7 +105,11 @@ fn step_case(class: &str, s: &StepResult) -> TestCase {
             st.set_message("not run: an earlier step failed");
             st
         }
-        Outcome::Failed { expected, seen, last_samples } => {
+        Outcome::Failed {
+            expected,
+            seen,
+            last_samples,
+        } => {
             let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
             let mut text = format!("expected: {expected}\n    seen: {seen}\n");
             if !last_samples.is_empty() {
@@ -100,11 +118,18 @@ fn step_case(class: &str, s: &StepResult) -> TestCase {
                     let _ = writeln!(text, "  {l}");
                 }
             }
-            st.set_message(format!("expected {expected}, seen {seen}")).set_type(s.kind.as_str()).set_description(text);
+            st.set_message(format!("expected {expected}, seen {seen}"))
+                .set_type(s.kind.as_str())
+                .set_description(text);
             st
         }
     };
-    let mut c = case(class, &case_name(s), status, Some(Duration::from_millis(s.end_ms.saturating_sub(s.start_ms))));
+    let mut c = case(
+        class,
+        &case_name(s),
+        status,
+        Some(Duration::from_millis(s.end_ms.saturating_sub(s.start_ms))),
+    );
     let mut out = String::new();
     if let Outcome::Passed { detail: Some(d) } = &s.outcome {
         let _ = writeln!(out, "{d}");
@@ -127,9 +152,13 @@ fn invariants(class: &str, r: &ScenarioResult) -> TestCase {
         for v in &r.violations {
             let _ = writeln!(text, "{}..{}: {}", secs(v.start_ms), secs(v.end_ms), v.what);
         }
-        st.set_message(format!("{} invariant violation(s), first: {}", r.violations.len(), r.violations[0].what))
-            .set_type("invariant")
-            .set_description(text);
+        st.set_message(format!(
+            "{} invariant violation(s), first: {}",
+            r.violations.len(),
+            r.violations[0].what
+        ))
+        .set_type("invariant")
+        .set_description(text);
         st
     };
     // No time: the monitor watched the whole run, and CI's "slowest tests" should not say so.
@@ -138,7 +167,11 @@ fn invariants(class: &str, r: &ScenarioResult) -> TestCase {
 
 /// `requests: 20 of 90 failed (22.2%), longest gap 0.210s`
 pub fn outage_line(o: &crate::scenario::result::Outage) -> String {
-    let pct = if o.requests == 0 { 0.0 } else { o.failed as f64 * 100.0 / o.requests as f64 };
+    let pct = if o.requests == 0 {
+        0.0
+    } else {
+        o.failed as f64 * 100.0 / o.requests as f64
+    };
     format!(
         "requests: {} of {} failed ({pct:.1}%), longest gap {} in a {} window",
         o.failed,
@@ -154,7 +187,12 @@ fn step_line(s: &StepResult) -> String {
         Outcome::Failed { .. } => "FAIL",
         Outcome::Skipped => "SKIP",
     };
-    format!("{verdict} at {} took {}: {}", secs(s.start_ms), secs(s.end_ms.saturating_sub(s.start_ms)), case_name(s))
+    format!(
+        "{verdict} at {} took {}: {}",
+        secs(s.start_ms),
+        secs(s.end_ms.saturating_sub(s.start_ms)),
+        case_name(s)
+    )
 }
 
 #[cfg(test)]
@@ -166,29 +204,60 @@ mod tests {
     fn junit_parses_and_counts_assertions_failures_and_skips() {
         let xml = to_junit(&[fixture::failover()]);
         let doc = roxmltree::Document::parse(&xml).expect("JUnit XML parses");
-        let suites: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testsuite")).collect();
+        let suites: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testsuite"))
+            .collect();
         assert_eq!(suites.len(), 1);
         let s = suites[0];
-        assert_eq!(s.attribute("name"), Some("loadbalancing/failover [keepalived]"));
+        assert_eq!(
+            s.attribute("name"),
+            Some("loadbalancing/failover [keepalived]")
+        );
         // 5 assertion steps + the invariant monitor; the three passing actions are in the log.
         assert_eq!(s.attribute("tests"), Some("6"));
-        assert_eq!(s.attribute("failures"), Some("2"), "the preempt outage and the violation");
+        assert_eq!(
+            s.attribute("failures"),
+            Some("2"),
+            "the preempt outage and the violation"
+        );
         assert_eq!(s.attribute("skipped"), Some("1"));
         assert_eq!(s.attribute("errors"), Some("0"));
         assert_eq!(s.attribute("time"), Some("6.000"));
-        let failure = doc.descendants().find(|n| n.has_tag_name("failure")).expect("a failure element");
-        assert_eq!(failure.attribute("message"), Some("expected 0 failed requests, seen 4 failed requests, longest gap 0.050s"));
-        assert!(failure.text().unwrap_or_default().contains("3.630s error: connection refused"));
-        assert!(xml.contains("stop keepalived, haproxy on lb1"), "actions are in the step log");
+        let failure = doc
+            .descendants()
+            .find(|n| n.has_tag_name("failure"))
+            .expect("a failure element");
+        assert_eq!(
+            failure.attribute("message"),
+            Some("expected 0 failed requests, seen 4 failed requests, longest gap 0.050s")
+        );
+        assert!(
+            failure
+                .text()
+                .unwrap_or_default()
+                .contains("3.630s error: connection refused")
+        );
+        assert!(
+            xml.contains("stop keepalived, haproxy on lb1"),
+            "actions are in the step log"
+        );
     }
 
     #[test]
     fn failed_action_is_an_error_case() {
         let mut r = fixture::failover();
-        r.steps[0].outcome = Outcome::Failed { expected: "stop to succeed".into(), seen: "no such node \u{7}\u{1b}[31m".into(), last_samples: vec![] };
+        r.steps[0].outcome = Outcome::Failed {
+            expected: "stop to succeed".into(),
+            seen: "no such node \u{7}\u{1b}[31m".into(),
+            last_samples: vec![],
+        };
         let doc_text = to_junit(&[r]);
         let doc = roxmltree::Document::parse(&doc_text).expect("JUnit XML parses");
-        let errors = doc.descendants().filter(|n| n.has_tag_name("error")).count();
+        let errors = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("error"))
+            .count();
         assert_eq!(errors, 1);
     }
 }

@@ -58,7 +58,14 @@ impl TerminalReporter<Stdout> {
 impl<W: Write> TerminalReporter<W> {
     /// Plain lines into `out`; `color` adds ANSI colour.
     pub fn new(out: W, color: bool) -> Self {
-        TerminalReporter { out, color, live: false, running: false, run: None, scenarios: (0, 0) }
+        TerminalReporter {
+            out,
+            color,
+            live: false,
+            running: false,
+            run: None,
+            scenarios: (0, 0),
+        }
     }
 
     pub fn into_inner(self) -> W {
@@ -66,7 +73,11 @@ impl<W: Write> TerminalReporter<W> {
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
 
     fn clear_running(&mut self) {
@@ -79,26 +90,63 @@ impl<W: Write> TerminalReporter<W> {
     pub fn event(&mut self, e: &Event) {
         self.clear_running();
         match e {
-            Event::ScenarioStarted { lab, scenario, engine, steps } => {
+            Event::ScenarioStarted {
+                lab,
+                scenario,
+                engine,
+                steps,
+            } => {
                 let name = run_name(lab, scenario, engine);
                 let head = self.paint("1;36", "    Starting");
                 let _ = writeln!(self.out, "{head} {name}: {steps} steps");
-                self.run = Some(Run { name, steps: *steps, passed: 0, failed: 0, skipped: 0 });
+                self.run = Some(Run {
+                    name,
+                    steps: *steps,
+                    passed: 0,
+                    failed: 0,
+                    skipped: 0,
+                });
             }
             Event::StepStarted { index, description } => {
                 if self.live {
                     let head = self.paint("1;34", "     RUNNING");
-                    let _ = write!(self.out, "{head} {:>25}{}: {description}", "", self.step_no(*index));
+                    let _ = write!(
+                        self.out,
+                        "{head} {:>25}{}: {description}",
+                        "",
+                        self.step_no(*index)
+                    );
                     let _ = self.out.flush();
                     self.running = true;
                 }
             }
             Event::StepFinished(s) => self.step(s),
-            Event::ScenarioFinished { passed, duration_ms } => {
-                let run = self.run.take().unwrap_or(Run { name: "scenario".into(), steps: 0, passed: 0, failed: 0, skipped: 0 });
-                let verdict = if *passed { self.paint("1;32", "passed") } else { self.paint("1;31", "FAILED") };
-                let head = if *passed { self.paint("1;32", "     Summary") } else { self.paint("1;31", "     Summary") };
-                let why = if !passed && run.failed == 0 { " (see the violations below)" } else { "" };
+            Event::ScenarioFinished {
+                passed,
+                duration_ms,
+            } => {
+                let run = self.run.take().unwrap_or(Run {
+                    name: "scenario".into(),
+                    steps: 0,
+                    passed: 0,
+                    failed: 0,
+                    skipped: 0,
+                });
+                let verdict = if *passed {
+                    self.paint("1;32", "passed")
+                } else {
+                    self.paint("1;31", "FAILED")
+                };
+                let head = if *passed {
+                    self.paint("1;32", "     Summary")
+                } else {
+                    self.paint("1;31", "     Summary")
+                };
+                let why = if !passed && run.failed == 0 {
+                    " (see the violations below)"
+                } else {
+                    ""
+                };
                 let _ = writeln!(
                     self.out,
                     "{head} [{:>9}] {} {verdict}: {} passed, {} failed, {} skipped{why}",
@@ -108,7 +156,11 @@ impl<W: Write> TerminalReporter<W> {
                     run.failed,
                     run.skipped
                 );
-                if *passed { self.scenarios.0 += 1 } else { self.scenarios.1 += 1 }
+                if *passed {
+                    self.scenarios.0 += 1
+                } else {
+                    self.scenarios.1 += 1
+                }
             }
         }
         let _ = self.out.flush();
@@ -129,15 +181,37 @@ impl<W: Write> TerminalReporter<W> {
         }
         let no = self.step_no(s.index);
         let took = secs(s.end_ms.saturating_sub(s.start_ms));
-        let line = format!("at {:>8}  {no} {}: {}", secs(s.start_ms), s.kind, s.description);
+        let line = format!(
+            "at {:>8}  {no} {}: {}",
+            secs(s.start_ms),
+            s.kind,
+            s.description
+        );
         let _ = match &s.outcome {
-            Outcome::Passed { .. } => writeln!(self.out, "{} [{took:>9}] {line}", self.paint("1;32", "        PASS")),
-            Outcome::Failed { .. } => writeln!(self.out, "{} [{took:>9}] {line}", self.paint("1;31", "        FAIL")),
-            Outcome::Skipped => writeln!(self.out, "{} {:>11} {line}", self.paint("1;33", "        SKIP"), ""),
+            Outcome::Passed { .. } => writeln!(
+                self.out,
+                "{} [{took:>9}] {line}",
+                self.paint("1;32", "        PASS")
+            ),
+            Outcome::Failed { .. } => writeln!(
+                self.out,
+                "{} [{took:>9}] {line}",
+                self.paint("1;31", "        FAIL")
+            ),
+            Outcome::Skipped => writeln!(
+                self.out,
+                "{} {:>11} {line}",
+                self.paint("1;33", "        SKIP"),
+                ""
+            ),
         };
         let outage = s.outage.as_ref().map(|o| {
             let text = outage_line(o);
-            if o.failed > 0 { self.paint("33", &text) } else { text }
+            if o.failed > 0 {
+                self.paint("33", &text)
+            } else {
+                text
+            }
         });
         match &s.outcome {
             Outcome::Passed { detail } => {
@@ -149,8 +223,16 @@ impl<W: Write> TerminalReporter<W> {
                 }
             }
             // Expected, seen, what the probe saw, then the evidence.
-            Outcome::Failed { expected, seen, last_samples } => {
-                let _ = writeln!(self.out, "{INDENT}{} {expected}", self.paint("1", "expected:"));
+            Outcome::Failed {
+                expected,
+                seen,
+                last_samples,
+            } => {
+                let _ = writeln!(
+                    self.out,
+                    "{INDENT}{} {expected}",
+                    self.paint("1", "expected:")
+                );
                 let _ = writeln!(self.out, "{INDENT}{} {seen}", self.paint("1", "    seen:"));
                 if let Some(o) = outage {
                     let _ = writeln!(self.out, "{INDENT}{o}");
@@ -172,11 +254,21 @@ impl<W: Write> TerminalReporter<W> {
         self.clear_running();
         for v in &r.violations {
             let head = self.paint("1;31", "   VIOLATION");
-            let _ = writeln!(self.out, "{head} {}..{} {}", secs(v.start_ms), secs(v.end_ms), v.what);
+            let _ = writeln!(
+                self.out,
+                "{head} {}..{} {}",
+                secs(v.start_ms),
+                secs(v.end_ms),
+                v.what
+            );
         }
         if let Some(e) = &r.error {
             let head = self.paint("1;31", "       ERROR");
-            let _ = writeln!(self.out, "{head} {}: {e}", run_name(&r.lab, &r.scenario, &r.engine));
+            let _ = writeln!(
+                self.out,
+                "{head} {}: {e}",
+                run_name(&r.lab, &r.scenario, &r.engine)
+            );
         }
         let _ = self.out.flush();
     }
@@ -186,8 +278,16 @@ impl<W: Write> TerminalReporter<W> {
         self.clear_running();
         let (passed, failed) = self.scenarios;
         if passed + failed > 1 {
-            let head = if failed == 0 { self.paint("1;32", "     Summary") } else { self.paint("1;31", "     Summary") };
-            let _ = writeln!(self.out, "{head} {} scenarios: {passed} passed, {failed} failed", passed + failed);
+            let head = if failed == 0 {
+                self.paint("1;32", "     Summary")
+            } else {
+                self.paint("1;31", "     Summary")
+            };
+            let _ = writeln!(
+                self.out,
+                "{head} {} scenarios: {passed} passed, {failed} failed",
+                passed + failed
+            );
         }
         let _ = self.out.flush();
     }
@@ -201,12 +301,23 @@ mod tests {
     fn replay(color: bool) -> String {
         let r = fixture::failover();
         let mut t = TerminalReporter::new(Vec::new(), color);
-        t.event(&Event::ScenarioStarted { lab: r.lab.clone(), scenario: r.scenario.clone(), engine: r.engine.clone(), steps: r.steps.len() });
+        t.event(&Event::ScenarioStarted {
+            lab: r.lab.clone(),
+            scenario: r.scenario.clone(),
+            engine: r.engine.clone(),
+            steps: r.steps.len(),
+        });
         for s in &r.steps {
-            t.event(&Event::StepStarted { index: s.index, description: s.description.clone() });
+            t.event(&Event::StepStarted {
+                index: s.index,
+                description: s.description.clone(),
+            });
             t.event(&Event::StepFinished(s.clone()));
         }
-        t.event(&Event::ScenarioFinished { passed: r.passed, duration_ms: r.duration_ms });
+        t.event(&Event::ScenarioFinished {
+            passed: r.passed,
+            duration_ms: r.duration_ms,
+        });
         t.result(&r);
         t.finish();
         String::from_utf8(t.into_inner()).unwrap_or_default()
@@ -215,13 +326,28 @@ mod tests {
     #[test]
     fn terminal_explains_the_failed_assertion() {
         let out = replay(false);
-        assert!(out.contains("    Starting loadbalancing/failover [keepalived]: 8 steps\n"), "{out}");
-        let fail = out.lines().position(|l| l.contains("FAIL")).expect("a FAIL line");
+        assert!(
+            out.contains("    Starting loadbalancing/failover [keepalived]: 8 steps\n"),
+            "{out}"
+        );
+        let fail = out
+            .lines()
+            .position(|l| l.contains("FAIL"))
+            .expect("a FAIL line");
         let lines: Vec<&str> = out.lines().collect();
-        assert!(lines[fail].contains("7/8 outage: no failed request while lb1 preempts"), "{out}");
+        assert!(
+            lines[fail].contains("7/8 outage: no failed request while lb1 preempts"),
+            "{out}"
+        );
         assert_eq!(lines[fail + 1].trim(), "expected: 0 failed requests");
-        assert_eq!(lines[fail + 2].trim(), "seen: 4 failed requests, longest gap 0.050s");
-        assert_eq!(lines[fail + 3].trim(), "requests: 4 of 100 failed (4.0%), longest gap 0.050s in a 1.000s window");
+        assert_eq!(
+            lines[fail + 2].trim(),
+            "seen: 4 failed requests, longest gap 0.050s"
+        );
+        assert_eq!(
+            lines[fail + 3].trim(),
+            "requests: 4 of 100 failed (4.0%), longest gap 0.050s in a 1.000s window"
+        );
         assert_eq!(lines[fail + 4].trim(), "last samples:");
         assert_eq!(lines[fail + 5].trim(), "3.610s error: connection refused");
         assert!(out.contains("SKIP"), "{out}");

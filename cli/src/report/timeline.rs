@@ -32,7 +32,11 @@ impl VipMove {
 }
 
 fn holders(nodes: &[String]) -> String {
-    if nodes.is_empty() { "none".to_string() } else { nodes.join("+") }
+    if nodes.is_empty() {
+        "none".to_string()
+    } else {
+        nodes.join("+")
+    }
 }
 
 /// Where one probe sample goes on the timeline.
@@ -58,12 +62,20 @@ pub fn end_ms(r: &ScenarioResult) -> u64 {
     let last_vip = r.vip_timeline.iter().map(|s| s.t_ms).max().unwrap_or(0);
     let last_fault = r.faults.iter().map(|f| f.t_ms).max().unwrap_or(0);
     let last_step = r.steps.iter().map(|s| s.end_ms).max().unwrap_or(0);
-    r.duration_ms.max(last_sample).max(last_vip).max(last_fault).max(last_step).max(1)
+    r.duration_ms
+        .max(last_sample)
+        .max(last_vip)
+        .max(last_fault)
+        .max(last_step)
+        .max(1)
 }
 
 /// Every backend that answered, sorted by name.
 pub fn backends(samples: &[Sample]) -> Vec<String> {
-    let set: BTreeSet<&str> = samples.iter().filter_map(|s| s.backend.as_deref()).collect();
+    let set: BTreeSet<&str> = samples
+        .iter()
+        .filter_map(|s| s.backend.as_deref())
+        .collect();
     set.into_iter().map(str::to_string).collect()
 }
 
@@ -95,7 +107,12 @@ pub fn vip_moves(timeline: &[VipSample]) -> Vec<VipMove> {
             if let Some(p) = &prev
                 && *p != set
             {
-                moves.push(VipMove { t_ms: s.t_ms, vip, from: p.clone(), to: set.clone() });
+                moves.push(VipMove {
+                    t_ms: s.t_ms,
+                    vip,
+                    from: p.clone(),
+                    to: set.clone(),
+                });
             }
             prev = Some(set);
         }
@@ -119,16 +136,33 @@ fn samples_of(timeline: &[VipSample], vip: Ipv4Addr) -> Vec<&VipSample> {
 
 /// When `node` held `vip` (`arp: false`) or the client's ARP entry for `vip` pointed at it
 /// (`arp: true`). A sample stands until the next sample of that VIP; the last until `end`.
-pub fn vip_spans(timeline: &[VipSample], vip: Ipv4Addr, node: &str, arp: bool, end: u64) -> Vec<Span> {
+pub fn vip_spans(
+    timeline: &[VipSample],
+    vip: Ipv4Addr,
+    node: &str,
+    arp: bool,
+    end: u64,
+) -> Vec<Span> {
     let samples = samples_of(timeline, vip);
     let mut spans: Vec<Span> = Vec::new();
     for (i, s) in samples.iter().enumerate() {
-        let on = if arp { s.client_arp.as_deref() == Some(node) } else { s.holders.iter().any(|h| h == node) };
+        let on = if arp {
+            s.client_arp.as_deref() == Some(node)
+        } else {
+            s.holders.iter().any(|h| h == node)
+        };
         if !on {
             continue;
         }
         let until = samples.get(i + 1).map_or(end, |n| n.t_ms).max(s.t_ms);
-        push_merged(&mut spans, Span { start_ms: s.t_ms, end_ms: until }, 0);
+        push_merged(
+            &mut spans,
+            Span {
+                start_ms: s.t_ms,
+                end_ms: until,
+            },
+            0,
+        );
     }
     spans
 }
@@ -146,7 +180,14 @@ pub fn answer_spans(samples: &[Sample], want: Answer<'_>, merge_gap_ms: u64) -> 
         }
         let next = sorted.get(i + 1).map_or(s.t_ms + 10, |n| n.t_ms);
         let until = next.clamp(s.t_ms + 1, s.t_ms + 1000);
-        push_merged(&mut spans, Span { start_ms: s.t_ms, end_ms: until }, merge_gap_ms);
+        push_merged(
+            &mut spans,
+            Span {
+                start_ms: s.t_ms,
+                end_ms: until,
+            },
+            merge_gap_ms,
+        );
     }
     spans
 }
@@ -163,7 +204,10 @@ fn push_merged(spans: &mut Vec<Span>, span: Span, gap: u64) {
 
 /// (requests, failed) over the whole run.
 pub fn probe_totals(samples: &[Sample]) -> (usize, usize) {
-    let failed = samples.iter().filter(|s| answer(s) == Answer::Failed).count();
+    let failed = samples
+        .iter()
+        .filter(|s| answer(s) == Answer::Failed)
+        .count();
     (samples.len(), failed)
 }
 

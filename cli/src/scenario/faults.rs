@@ -5,20 +5,28 @@
 use std::net::Ipv4Addr;
 
 use super::file::Direction;
-use crate::lab::Lab;
 use crate::fleet::Fleet;
-use crate::netns::{LabHandle, names};
+use crate::lab::Lab;
+use halab_netns::{LabHandle, names};
 
 const TABLE: &str = "inet halab";
 
 fn nft(fleet: &dyn Fleet, node: &str, script: &str) -> Result<(), String> {
     let n = fleet.machine(node)?;
     let out = n.exec(&["sh", "-c", script])?;
-    if out.ok() { Ok(()) } else { Err(format!("nft on {node} failed: {}", out.stderr.trim())) }
+    if out.ok() {
+        Ok(())
+    } else {
+        Err(format!("nft on {node} failed: {}", out.stderr.trim()))
+    }
 }
 
 fn addrs(lab: &Lab, nodes: &[String]) -> Vec<Ipv4Addr> {
-    nodes.iter().filter_map(|n| lab.node(n)).flat_map(|n| n.interfaces.iter().map(|i| i.address)).collect()
+    nodes
+        .iter()
+        .filter_map(|n| lab.node(n))
+        .flat_map(|n| n.interfaces.iter().map(|i| i.address))
+        .collect()
 }
 
 fn ensure_table(rules: &str) -> String {
@@ -28,12 +36,22 @@ fn ensure_table(rules: &str) -> String {
 }
 
 /// Drops what `from` sends to `to` at `to`'s input, by source address.
-fn drop_from(fleet: &dyn Fleet, lab: &Lab, to: &[String], from: &[String], vrrp_only: bool) -> Result<(), String> {
+fn drop_from(
+    fleet: &dyn Fleet,
+    lab: &Lab,
+    to: &[String],
+    from: &[String],
+    vrrp_only: bool,
+) -> Result<(), String> {
     let srcs = addrs(lab, from);
     if srcs.is_empty() {
         return Ok(());
     }
-    let set = srcs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let set = srcs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     let proto = if vrrp_only { "ip protocol vrrp " } else { "" };
     let rule = format!("nft 'add rule {TABLE} input ip saddr {{ {set} }} {proto}drop'");
     for n in to {
@@ -42,7 +60,14 @@ fn drop_from(fleet: &dyn Fleet, lab: &Lab, to: &[String], from: &[String], vrrp_
     Ok(())
 }
 
-pub fn partition(fleet: &dyn Fleet, lab: &Lab, a: &[String], b: &[String], direction: Direction, vrrp_only: bool) -> Result<(), String> {
+pub fn partition(
+    fleet: &dyn Fleet,
+    lab: &Lab,
+    a: &[String],
+    b: &[String],
+    direction: Direction,
+    vrrp_only: bool,
+) -> Result<(), String> {
     if matches!(direction, Direction::Both | Direction::AToB) {
         drop_from(fleet, lab, b, a, vrrp_only)?;
     }
@@ -54,7 +79,9 @@ pub fn partition(fleet: &dyn Fleet, lab: &Lab, a: &[String], b: &[String], direc
 
 /// Drops `percent`% of incoming VRRP packets on each node.
 pub fn vrrp_loss(fleet: &dyn Fleet, nodes: &[String], percent: u8) -> Result<(), String> {
-    let rule = format!("nft 'add rule {TABLE} input ip protocol vrrp numgen random mod 100 < {percent} drop'");
+    let rule = format!(
+        "nft 'add rule {TABLE} input ip protocol vrrp numgen random mod 100 < {percent} drop'"
+    );
     for n in nodes {
         nft(fleet, n, &ensure_table(&rule))?;
     }
@@ -65,30 +92,66 @@ pub fn vrrp_loss(fleet: &dyn Fleet, nodes: &[String], percent: u8) -> Result<(),
 pub fn heal(fleet: &dyn Fleet, lab: &Lab) -> Result<(), String> {
     for n in &lab.nodes {
         // Absent table: nothing to heal on this node.
-        let _ = nft(fleet, &n.name, &format!("nft delete table {TABLE} 2>/dev/null || true"));
+        let _ = nft(
+            fleet,
+            &n.name,
+            &format!("nft delete table {TABLE} 2>/dev/null || true"),
+        );
     }
     Ok(())
 }
 
 /// Cuts (or restores) a node's cable, as the lab's provider can.
-pub fn link(fleet: &dyn Fleet, lab: &Lab, node: &str, interface: Option<&str>, up: bool) -> Result<(), String> {
+pub fn link(
+    fleet: &dyn Fleet,
+    lab: &Lab,
+    node: &str,
+    interface: Option<&str>,
+    up: bool,
+) -> Result<(), String> {
     fleet.cable(lab, node, interface, up)
 }
 
 /// The netns provider's cable: the node's port on the lab switch goes down, so the node
 /// sees its carrier drop, as when a cable is pulled.
-pub fn netns_cable(handle: &LabHandle, lab: &Lab, node: &str, interface: Option<&str>, up: bool) -> Result<(), String> {
-    let idx = lab.nodes.iter().position(|n| n.name == node).ok_or_else(|| format!("no node {node}"))?;
+pub fn netns_cable(
+    handle: &LabHandle,
+    lab: &Lab,
+    node: &str,
+    interface: Option<&str>,
+    up: bool,
+) -> Result<(), String> {
+    let idx = lab
+        .nodes
+        .iter()
+        .position(|n| n.name == node)
+        .ok_or_else(|| format!("no node {node}"))?;
     let n = &lab.nodes[idx];
-    let ifaces: Vec<usize> = n.interfaces.iter().enumerate().filter(|(_, i)| interface.is_none_or(|x| x == i.name)).map(|(k, _)| k).collect();
+    let ifaces: Vec<usize> = n
+        .interfaces
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| interface.is_none_or(|x| x == i.name))
+        .map(|(k, _)| k)
+        .collect();
     for k in ifaces {
         let port = names::switch_port(idx, k);
         let out = std::process::Command::new("ip")
-            .args(["-n", handle.switch_ns(), "link", "set", &port, if up { "up" } else { "down" }])
+            .args([
+                "-n",
+                handle.switch_ns(),
+                "link",
+                "set",
+                &port,
+                if up { "up" } else { "down" },
+            ])
             .output()
             .map_err(|e| e.to_string())?;
         if !out.status.success() {
-            return Err(format!("ip link set {port} on the switch: {}", String::from_utf8_lossy(&out.stderr).trim()));
+            return Err(format!(
+                "ip link set {port} on the switch: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
         }
     }
     Ok(())

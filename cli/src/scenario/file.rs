@@ -244,24 +244,88 @@ pub enum Order {
 
 #[derive(Debug, Clone)]
 pub enum Step {
-    Service { action: SvcAction, node: String, services: Vec<SvcRef> },
-    Link { up: bool, node: String, interface: Option<String> },
-    Partition { a: Vec<String>, b: Vec<String>, direction: Direction, vrrp_only: bool },
-    Heal { arp_grace: Option<Duration> },
-    Loss { nodes: Vec<String>, percent: u8 },
+    Service {
+        action: SvcAction,
+        node: String,
+        services: Vec<SvcRef>,
+    },
+    Link {
+        up: bool,
+        node: String,
+        interface: Option<String>,
+    },
+    Partition {
+        a: Vec<String>,
+        b: Vec<String>,
+        direction: Direction,
+        vrrp_only: bool,
+    },
+    Heal {
+        arp_grace: Option<Duration>,
+    },
+    Loss {
+        nodes: Vec<String>,
+        percent: u8,
+    },
     Wait(Duration),
     /// `holders` empty: no node holds it; two or more: a split brain.
-    Vip { holders: Vec<String>, vip: Option<Ipv4Addr>, within: Option<Duration> },
-    Distribution { requests: u32, backends: Option<Vec<String>>, absent: Vec<String>, order: Order, tolerance: Option<f64>, path: String, status: Option<u16>, request_headers: Vec<(String, String)>, vip: Option<Ipv4Addr>, within: Option<Duration> },
-    Http { path: String, status: u16, contains: Option<String>, header: Vec<(String, String)>, request_headers: Vec<(String, String)>, vip: Option<Ipv4Addr>, within: Option<Duration> },
-    Stats { node: String, backend: String, server: String, up: bool, within: Option<Duration> },
-    State { node: String, instance: Option<String>, state: String, within: Option<Duration> },
-    Outage { max_failed: Option<u64>, max_gap: Option<Duration>, down: bool },
+    Vip {
+        holders: Vec<String>,
+        vip: Option<Ipv4Addr>,
+        within: Option<Duration>,
+    },
+    Distribution {
+        requests: u32,
+        backends: Option<Vec<String>>,
+        absent: Vec<String>,
+        order: Order,
+        tolerance: Option<f64>,
+        path: String,
+        status: Option<u16>,
+        request_headers: Vec<(String, String)>,
+        vip: Option<Ipv4Addr>,
+        within: Option<Duration>,
+    },
+    Http {
+        path: String,
+        status: u16,
+        contains: Option<String>,
+        header: Vec<(String, String)>,
+        request_headers: Vec<(String, String)>,
+        vip: Option<Ipv4Addr>,
+        within: Option<Duration>,
+    },
+    Stats {
+        node: String,
+        backend: String,
+        server: String,
+        up: bool,
+        within: Option<Duration>,
+    },
+    State {
+        node: String,
+        instance: Option<String>,
+        state: String,
+        within: Option<Duration>,
+    },
+    Outage {
+        max_failed: Option<u64>,
+        max_gap: Option<Duration>,
+        down: bool,
+    },
 }
 
 impl Step {
     pub fn is_assertion(&self) -> bool {
-        matches!(self, Step::Vip { .. } | Step::Distribution { .. } | Step::Http { .. } | Step::Stats { .. } | Step::State { .. } | Step::Outage { .. })
+        matches!(
+            self,
+            Step::Vip { .. }
+                | Step::Distribution { .. }
+                | Step::Http { .. }
+                | Step::Stats { .. }
+                | Step::State { .. }
+                | Step::Outage { .. }
+        )
     }
 }
 
@@ -303,10 +367,18 @@ impl Cx<'_> {
     fn node(&mut self, path: &str, name: &str, role: Option<Role>) -> String {
         match self.lab.node(name) {
             Some(n) if role.is_none_or(|r| r == n.role) => {}
-            Some(n) => self.bad(path, format!("node `{name}` is a {:?} node", n.role).to_lowercase(), format!("this step needs a {:?} node", role.unwrap_or(Role::Lb)).to_lowercase()),
+            Some(n) => self.bad(
+                path,
+                format!("node `{name}` is a {:?} node", n.role).to_lowercase(),
+                format!("this step needs a {:?} node", role.unwrap_or(Role::Lb)).to_lowercase(),
+            ),
             None => {
                 let names: Vec<&str> = self.lab.nodes.iter().map(|n| n.name.as_str()).collect();
-                self.bad(path, format!("lab `{}` has no node `{name}`", self.lab.name), did_you_mean(name, &names));
+                self.bad(
+                    path,
+                    format!("lab `{}` has no node `{name}`", self.lab.name),
+                    did_you_mean(name, &names),
+                );
             }
         }
         name.to_string()
@@ -316,18 +388,33 @@ impl Cx<'_> {
         let s = s?;
         let d = parse_duration(s);
         if d.is_none() {
-            self.bad(path, format!("`{s}` is not a duration"), "write 500ms, 2s, 1.5 (seconds) or 1m");
+            self.bad(
+                path,
+                format!("`{s}` is not a duration"),
+                "write 500ms, 2s, 1.5 (seconds) or 1m",
+            );
         }
         d
     }
 
     /// Request headers: a token for the name, no line breaks anywhere.
-    fn headers(&mut self, path: &str, h: Option<&std::collections::BTreeMap<String, String>>) -> Vec<(String, String)> {
+    fn headers(
+        &mut self,
+        path: &str,
+        h: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> Vec<(String, String)> {
         let Some(h) = h else { return vec![] };
         for (k, v) in h {
-            let bad_name = k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c));
+            let bad_name = k.is_empty()
+                || !k
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c));
             if bad_name || v.contains(['\r', '\n']) {
-                self.bad(&format!("{path}.{k}"), format!("`{k}: {v}` is not a header line"), "a header name is letters, digits and -; the value one line");
+                self.bad(
+                    &format!("{path}.{k}"),
+                    format!("`{k}: {v}` is not a header line"),
+                    "a header name is letters, digits and -; the value one line",
+                );
             }
         }
         h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
@@ -335,11 +422,26 @@ impl Cx<'_> {
 
     fn vip(&mut self, path: &str, s: Option<&String>) -> Option<Ipv4Addr> {
         let s = s?;
-        let vips: Vec<Ipv4Addr> = self.lab.vrrp.iter().flat_map(|v| v.vips.iter().map(|x| x.address)).collect();
+        let vips: Vec<Ipv4Addr> = self
+            .lab
+            .vrrp
+            .iter()
+            .flat_map(|v| v.vips.iter().map(|x| x.address))
+            .collect();
         match s.parse::<Ipv4Addr>() {
             Ok(ip) if vips.contains(&ip) => Some(ip),
             _ => {
-                self.bad(path, format!("`{s}` is no VIP of the lab"), format!("the lab's VIPs: {}", vips.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")));
+                self.bad(
+                    path,
+                    format!("`{s}` is no VIP of the lab"),
+                    format!(
+                        "the lab's VIPs: {}",
+                        vips.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
                 None
             }
         }
@@ -348,7 +450,8 @@ impl Cx<'_> {
 
 /// Reads and validates a scenario file against the lab.
 pub fn load(path: &Path, lab: &Lab) -> Result<Scenario, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("error: failed to read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("error: failed to read {}: {e}", path.display()))?;
     parse(path, &text, lab).map_err(|d| d.render(path, &text))
 }
 
@@ -358,10 +461,18 @@ pub fn parse(path: &Path, text: &str, lab: &Lab) -> Result<Scenario, Diagnostics
         Ok(r) => r,
         Err(e) => return Err(crate::lab::serde_error_diagnose(&e, text, &loc)),
     };
-    let mut cx = Cx { loc: &loc, lab, diags: Diagnostics::default() };
+    let mut cx = Cx {
+        loc: &loc,
+        lab,
+        diags: Diagnostics::default(),
+    };
     let mut steps = Vec::new();
     if raw.steps.is_empty() {
-        cx.bad("steps", "the scenario has no steps", "add steps such as `- vip: {holder: lb1}`");
+        cx.bad(
+            "steps",
+            "the scenario has no steps",
+            "add steps such as `- vip: {holder: lb1}`",
+        );
     }
     for (i, s) in raw.steps.iter().enumerate() {
         if let Some(step) = step(&mut cx, &format!("steps[{i}]"), s) {
@@ -371,8 +482,16 @@ pub fn parse(path: &Path, text: &str, lab: &Lab) -> Result<Scenario, Diagnostics
     if !cx.diags.is_empty() {
         return Err(cx.diags);
     }
-    let name = raw.name.unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "scenario".into()));
-    Ok(Scenario { name, description: raw.description, steps })
+    let name = raw.name.unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "scenario".into())
+    });
+    Ok(Scenario {
+        name,
+        description: raw.description,
+        steps,
+    })
 }
 
 fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
@@ -385,36 +504,80 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
         RawStep::Freeze(v) => svc(cx, &format!("{path}.freeze"), SvcAction::Freeze, v),
         RawStep::Thaw(v) => svc(cx, &format!("{path}.thaw"), SvcAction::Thaw, v),
         RawStep::LinkDown(l) | RawStep::LinkUp(l) => {
-            let key = if matches!(s, RawStep::LinkDown(_)) { "link_down" } else { "link_up" };
+            let key = if matches!(s, RawStep::LinkDown(_)) {
+                "link_down"
+            } else {
+                "link_up"
+            };
             let node = cx.node(&format!("{path}.{key}.node"), &l.node, None);
             if let (Some(i), Some(n)) = (&l.interface, cx.lab.node(&l.node))
-                && !n.interfaces.iter().any(|x| &x.name == i) {
-                    let names: Vec<&str> = n.interfaces.iter().map(|x| x.name.as_str()).collect();
-                    cx.bad(&format!("{path}.{key}.interface"), format!("node `{node}` has no interface `{i}`"), did_you_mean(i, &names));
-                }
-            Step::Link { up: key == "link_up", node, interface: l.interface.clone() }
+                && !n.interfaces.iter().any(|x| &x.name == i)
+            {
+                let names: Vec<&str> = n.interfaces.iter().map(|x| x.name.as_str()).collect();
+                cx.bad(
+                    &format!("{path}.{key}.interface"),
+                    format!("node `{node}` has no interface `{i}`"),
+                    did_you_mean(i, &names),
+                );
+            }
+            Step::Link {
+                up: key == "link_up",
+                node,
+                interface: l.interface.clone(),
+            }
         }
         RawStep::Partition(p) => {
-            let a = p.a.iter().enumerate().map(|(j, n)| cx.node(&format!("{path}.partition.a[{j}]"), n, None)).collect();
-            let b = p.b.iter().enumerate().map(|(j, n)| cx.node(&format!("{path}.partition.b[{j}]"), n, None)).collect();
+            let a =
+                p.a.iter()
+                    .enumerate()
+                    .map(|(j, n)| cx.node(&format!("{path}.partition.a[{j}]"), n, None))
+                    .collect();
+            let b =
+                p.b.iter()
+                    .enumerate()
+                    .map(|(j, n)| cx.node(&format!("{path}.partition.b[{j}]"), n, None))
+                    .collect();
             let direction = match p.direction.as_deref() {
                 None | Some("both") => Direction::Both,
                 Some("a_to_b") => Direction::AToB,
                 Some("b_to_a") => Direction::BToA,
                 Some(o) => {
-                    cx.bad(&format!("{path}.partition.direction"), format!("unknown direction `{o}`"), did_you_mean(o, &["both", "a_to_b", "b_to_a"]));
+                    cx.bad(
+                        &format!("{path}.partition.direction"),
+                        format!("unknown direction `{o}`"),
+                        did_you_mean(o, &["both", "a_to_b", "b_to_a"]),
+                    );
                     Direction::Both
                 }
             };
-            Step::Partition { a, b, direction, vrrp_only: p.vrrp_only.unwrap_or(false) }
+            Step::Partition {
+                a,
+                b,
+                direction,
+                vrrp_only: p.vrrp_only.unwrap_or(false),
+            }
         }
-        RawStep::Heal(h) => Step::Heal { arp_grace: cx.duration(&format!("{path}.heal.arp_grace"), h.arp_grace.as_ref()) },
+        RawStep::Heal(h) => Step::Heal {
+            arp_grace: cx.duration(&format!("{path}.heal.arp_grace"), h.arp_grace.as_ref()),
+        },
         RawStep::Loss(l) => {
             if l.percent > 100 {
-                cx.bad(&format!("{path}.loss.percent"), format!("{}% is more than 100%", l.percent), "0 heals, 100 drops every VRRP packet");
+                cx.bad(
+                    &format!("{path}.loss.percent"),
+                    format!("{}% is more than 100%", l.percent),
+                    "0 heals, 100 drops every VRRP packet",
+                );
             }
-            let nodes = l.nodes.iter().enumerate().map(|(j, n)| cx.node(&format!("{path}.loss.nodes[{j}]"), n, Some(Role::Lb))).collect();
-            Step::Loss { nodes, percent: l.percent }
+            let nodes = l
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(j, n)| cx.node(&format!("{path}.loss.nodes[{j}]"), n, Some(Role::Lb)))
+                .collect();
+            Step::Loss {
+                nodes,
+                percent: l.percent,
+            }
         }
         RawStep::Wait(d) => Step::Wait(cx.duration(&format!("{path}.wait"), Some(d))?),
         RawStep::Vip(v) => {
@@ -422,13 +585,25 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
             let holders = match (&v.holder, &v.holders) {
                 (Some(h), None) if h == "none" => vec![],
                 (Some(h), None) => vec![cx.node(&format!("{p}.holder"), h, Some(Role::Lb))],
-                (None, Some(hs)) if !hs.is_empty() => hs.iter().enumerate().map(|(j, h)| cx.node(&format!("{p}.holders[{j}]"), h, Some(Role::Lb))).collect(),
+                (None, Some(hs)) if !hs.is_empty() => hs
+                    .iter()
+                    .enumerate()
+                    .map(|(j, h)| cx.node(&format!("{p}.holders[{j}]"), h, Some(Role::Lb)))
+                    .collect(),
                 _ => {
-                    cx.bad(&p, "name exactly one of `holder` and `holders`", "`holder: lb1`, `holder: none`, or `holders: [lb1, lb2]` for a split brain");
+                    cx.bad(
+                        &p,
+                        "name exactly one of `holder` and `holders`",
+                        "`holder: lb1`, `holder: none`, or `holders: [lb1, lb2]` for a split brain",
+                    );
                     vec![]
                 }
             };
-            Step::Vip { holders, vip: cx.vip(&format!("{p}.vip"), v.vip.as_ref()), within: cx.duration(&format!("{p}.within"), v.within.as_ref()) }
+            Step::Vip {
+                holders,
+                vip: cx.vip(&format!("{p}.vip"), v.vip.as_ref()),
+                within: cx.duration(&format!("{p}.within"), v.within.as_ref()),
+            }
         }
         RawStep::Distribution(d) => {
             let p = format!("{path}.distribution");
@@ -437,13 +612,21 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
                 Some("roundrobin") => Order::RoundRobin,
                 Some("sticky") => Order::Sticky,
                 Some(o) => {
-                    cx.bad(&format!("{p}.order"), format!("unknown order `{o}`"), did_you_mean(o, &["any", "roundrobin", "sticky"]));
+                    cx.bad(
+                        &format!("{p}.order"),
+                        format!("unknown order `{o}`"),
+                        did_you_mean(o, &["any", "roundrobin", "sticky"]),
+                    );
                     Order::Any
                 }
             };
             let requests = d.requests.unwrap_or(10);
             if !(1..=10_000).contains(&requests) {
-                cx.bad(&format!("{p}.requests"), format!("{requests} requests is outside 1..10000"), "a handful per backend is enough: 9 for 3 backends");
+                cx.bad(
+                    &format!("{p}.requests"),
+                    format!("{requests} requests is outside 1..10000"),
+                    "a handful per backend is enough: 9 for 3 backends",
+                );
             }
             Step::Distribution {
                 requests,
@@ -453,7 +636,8 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
                 tolerance: d.tolerance,
                 path: d.path.clone().unwrap_or_else(|| "/".into()),
                 status: d.status,
-                request_headers: cx.headers(&format!("{p}.request_headers"), d.request_headers.as_ref()),
+                request_headers: cx
+                    .headers(&format!("{p}.request_headers"), d.request_headers.as_ref()),
                 vip: cx.vip(&format!("{p}.vip"), d.vip.as_ref()),
                 within: cx.duration(&format!("{p}.within"), d.within.as_ref()),
             }
@@ -465,7 +649,8 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
                 status: h.status.unwrap_or(200),
                 contains: h.contains.clone(),
                 header: h.header.clone().unwrap_or_default().into_iter().collect(),
-                request_headers: cx.headers(&format!("{p}.request_headers"), h.request_headers.as_ref()),
+                request_headers: cx
+                    .headers(&format!("{p}.request_headers"), h.request_headers.as_ref()),
                 vip: cx.vip(&format!("{p}.vip"), h.vip.as_ref()),
                 within: cx.duration(&format!("{p}.within"), h.within.as_ref()),
             }
@@ -477,38 +662,80 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
                 "UP" => true,
                 "DOWN" => false,
                 o => {
-                    cx.bad(&format!("{p}.status"), format!("unknown server status `{o}`"), "UP or DOWN, as the stats page shows");
+                    cx.bad(
+                        &format!("{p}.status"),
+                        format!("unknown server status `{o}`"),
+                        "UP or DOWN, as the stats page shows",
+                    );
                     true
                 }
             };
             match cx.lab.haproxy.proxy(&st.backend) {
                 Some(px) if !px.servers.iter().any(|s| s.name == st.server) => {
                     let names: Vec<&str> = px.servers.iter().map(|s| s.name.as_str()).collect();
-                    cx.bad(&format!("{p}.server"), format!("backend `{}` has no server `{}`", st.backend, st.server), did_you_mean(&st.server, &names));
+                    cx.bad(
+                        &format!("{p}.server"),
+                        format!("backend `{}` has no server `{}`", st.backend, st.server),
+                        did_you_mean(&st.server, &names),
+                    );
                 }
                 Some(_) => {}
                 None => {
-                    let names: Vec<&str> = cx.lab.haproxy.proxies.iter().map(|p| p.name.as_str()).collect();
-                    cx.bad(&format!("{p}.backend"), format!("haproxy has no backend `{}`", st.backend), did_you_mean(&st.backend, &names));
+                    let names: Vec<&str> = cx
+                        .lab
+                        .haproxy
+                        .proxies
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect();
+                    cx.bad(
+                        &format!("{p}.backend"),
+                        format!("haproxy has no backend `{}`", st.backend),
+                        did_you_mean(&st.backend, &names),
+                    );
                 }
             }
-            Step::Stats { node, backend: st.backend.clone(), server: st.server.clone(), up, within: cx.duration(&format!("{p}.within"), st.within.as_ref()) }
+            Step::Stats {
+                node,
+                backend: st.backend.clone(),
+                server: st.server.clone(),
+                up,
+                within: cx.duration(&format!("{p}.within"), st.within.as_ref()),
+            }
         }
         RawStep::State(st) => {
             let p = format!("{path}.state");
             let node = cx.node(&format!("{p}.node"), &st.node, Some(Role::Lb));
             let state = st.state.to_ascii_uppercase();
             if !["MASTER", "BACKUP", "FAULT", "STOPPED"].contains(&state.as_str()) {
-                cx.bad(&format!("{p}.state"), format!("unknown VRRP state `{}`", st.state), "MASTER, BACKUP, FAULT or STOPPED");
+                cx.bad(
+                    &format!("{p}.state"),
+                    format!("unknown VRRP state `{}`", st.state),
+                    "MASTER, BACKUP, FAULT or STOPPED",
+                );
             }
             if let Some(i) = &st.instance
-                && !cx.lab.vrrp.iter().any(|v| &v.name == i) {
-                    let names: Vec<&str> = cx.lab.vrrp.iter().map(|v| v.name.as_str()).collect();
-                    cx.bad(&format!("{p}.instance"), format!("no VRRP instance `{i}`"), did_you_mean(i, &names));
-                }
-            Step::State { node, instance: st.instance.clone(), state, within: cx.duration(&format!("{p}.within"), st.within.as_ref()) }
+                && !cx.lab.vrrp.iter().any(|v| &v.name == i)
+            {
+                let names: Vec<&str> = cx.lab.vrrp.iter().map(|v| v.name.as_str()).collect();
+                cx.bad(
+                    &format!("{p}.instance"),
+                    format!("no VRRP instance `{i}`"),
+                    did_you_mean(i, &names),
+                );
+            }
+            Step::State {
+                node,
+                instance: st.instance.clone(),
+                state,
+                within: cx.duration(&format!("{p}.within"), st.within.as_ref()),
+            }
         }
-        RawStep::Outage(o) => Step::Outage { max_failed: o.max_failed, max_gap: cx.duration(&format!("{path}.outage.max_gap"), o.max_gap.as_ref()), down: o.down.unwrap_or(false) },
+        RawStep::Outage(o) => Step::Outage {
+            max_failed: o.max_failed,
+            max_gap: cx.duration(&format!("{path}.outage.max_gap"), o.max_gap.as_ref()),
+            down: o.down.unwrap_or(false),
+        },
     })
 }
 
@@ -518,13 +745,21 @@ fn svc(cx: &mut Cx<'_>, path: &str, action: SvcAction, v: &RawSvc) -> Step {
         (Some(s), true) => vec![s],
         (None, false) => v.services.iter().collect(),
         _ => {
-            cx.bad(path, "name exactly one of `service` and `services`", "e.g. `service: nginx` or `services: [vrrp, haproxy]`");
+            cx.bad(
+                path,
+                "name exactly one of `service` and `services`",
+                "e.g. `service: nginx` or `services: [vrrp, haproxy]`",
+            );
             vec![]
         }
     };
     let mut out = Vec::new();
     for (j, s) in names.into_iter().enumerate() {
-        let sp = if v.service.is_some() { format!("{path}.service") } else { format!("{path}.services[{j}]") };
+        let sp = if v.service.is_some() {
+            format!("{path}.service")
+        } else {
+            format!("{path}.services[{j}]")
+        };
         let svc = match s.as_str() {
             "nginx" => SvcRef::Nginx,
             "haproxy" => SvcRef::Haproxy,
@@ -532,22 +767,36 @@ fn svc(cx: &mut Cx<'_>, path: &str, action: SvcAction, v: &RawSvc) -> Step {
             "keepalived" => SvcRef::Keepalived,
             "halabd" => SvcRef::Halabd,
             o => {
-                cx.bad(&sp, format!("unknown service `{o}`"), did_you_mean(o, SERVICES));
+                cx.bad(
+                    &sp,
+                    format!("unknown service `{o}`"),
+                    did_you_mean(o, SERVICES),
+                );
                 continue;
             }
         };
         if let Some(n) = cx.lab.node(&node) {
             let runs = match svc {
                 SvcRef::Nginx => n.web.is_some(),
-                SvcRef::Haproxy | SvcRef::Vrrp | SvcRef::Keepalived | SvcRef::Halabd => n.role == Role::Lb,
+                SvcRef::Haproxy | SvcRef::Vrrp | SvcRef::Keepalived | SvcRef::Halabd => {
+                    n.role == Role::Lb
+                }
             };
             if !runs {
-                cx.bad(&sp, format!("node `{node}` does not run {s}"), "nginx runs on web nodes; haproxy and VRRP (`vrrp`) on LB nodes");
+                cx.bad(
+                    &sp,
+                    format!("node `{node}` does not run {s}"),
+                    "nginx runs on web nodes; haproxy and VRRP (`vrrp`) on LB nodes",
+                );
             }
         }
         out.push(svc);
     }
-    Step::Service { action, node, services: out }
+    Step::Service {
+        action,
+        node,
+        services: out,
+    }
 }
 
 #[cfg(test)]
@@ -564,22 +813,47 @@ mod tests {
         // Input: a split-brain vip step, a distribution with a cookie, a status and sticky order.
         // Output: the steps with those fields.
         let text = "steps:\n  - vip: { holders: [loadbalance2, loadbalance1] }\n  - vip: { holder: none }\n  - distribution: { path: /api, status: 404, order: sticky, request_headers: { Cookie: SERVERID=A } }\n  - http: { request_headers: { Cookie: SERVERID=B }, header: { Set-Cookie: \"SERVERID=*\" } }\n";
-        let s = parse(Path::new("t.yaml"), text, &seed000()).unwrap_or_else(|d| panic!("{}", d.render(Path::new("t.yaml"), text)));
-        assert!(matches!(&s.steps[0], Step::Vip { holders, .. } if holders == &["loadbalance2", "loadbalance1"]));
+        let s = parse(Path::new("t.yaml"), text, &seed000())
+            .unwrap_or_else(|d| panic!("{}", d.render(Path::new("t.yaml"), text)));
+        assert!(
+            matches!(&s.steps[0], Step::Vip { holders, .. } if holders == &["loadbalance2", "loadbalance1"])
+        );
         assert!(matches!(&s.steps[1], Step::Vip { holders, .. } if holders.is_empty()));
-        let Step::Distribution { status, order, request_headers, path, .. } = &s.steps[2] else { panic!("not a distribution") };
-        assert_eq!((*status, *order, path.as_str()), (Some(404), Order::Sticky, "/api"));
-        assert_eq!(request_headers, &[("Cookie".to_string(), "SERVERID=A".to_string())]);
-        assert!(matches!(&s.steps[3], Step::Http { request_headers, .. } if request_headers.len() == 1));
+        let Step::Distribution {
+            status,
+            order,
+            request_headers,
+            path,
+            ..
+        } = &s.steps[2]
+        else {
+            panic!("not a distribution")
+        };
+        assert_eq!(
+            (*status, *order, path.as_str()),
+            (Some(404), Order::Sticky, "/api")
+        );
+        assert_eq!(
+            request_headers,
+            &[("Cookie".to_string(), "SERVERID=A".to_string())]
+        );
+        assert!(
+            matches!(&s.steps[3], Step::Http { request_headers, .. } if request_headers.len() == 1)
+        );
     }
 
     #[test]
     fn a_vip_step_names_one_of_holder_and_holders_and_headers_are_one_line() {
         // Input: both holder and holders; a header name with a space. Output: two diagnostics.
         let text = "steps:\n  - vip: { holder: loadbalance1, holders: [loadbalance2] }\n  - http: { request_headers: { \"Bad Name\": x } }\n";
-        let Err(d) = parse(Path::new("t.yaml"), text, &seed000()) else { panic!("accepted an invalid scenario") };
+        let Err(d) = parse(Path::new("t.yaml"), text, &seed000()) else {
+            panic!("accepted an invalid scenario")
+        };
         let out = d.render(Path::new("t.yaml"), text);
-        assert!(out.contains("exactly one of `holder` and `holders`"), "{out}");
+        assert!(
+            out.contains("exactly one of `holder` and `holders`"),
+            "{out}"
+        );
         assert!(out.contains("is not a header line"), "{out}");
     }
 }

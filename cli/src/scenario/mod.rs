@@ -1,9 +1,9 @@
 //! Scenarios: declarative fault/assertion steps run against a live lab (see docs/scenarios.md).
 
-pub mod result;
-pub mod file;
 pub mod asserts;
 pub mod faults;
+pub mod file;
+pub mod result;
 pub mod run;
 pub mod sampler;
 pub mod session;

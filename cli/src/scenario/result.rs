@@ -48,8 +48,14 @@ pub struct StepResult {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "result", rename_all = "lowercase")]
 pub enum Outcome {
-    Passed { detail: Option<String> },
-    Failed { expected: String, seen: String, last_samples: Vec<String> },
+    Passed {
+        detail: Option<String>,
+    },
+    Failed {
+        expected: String,
+        seen: String,
+        last_samples: Vec<String>,
+    },
     /// Not run: an earlier step failed.
     Skipped,
 }
@@ -108,8 +114,19 @@ pub struct Violation {
 /// Emitted while the scenario runs, for live views.
 #[derive(Debug, Clone)]
 pub enum Event {
-    ScenarioStarted { lab: String, scenario: String, engine: String, steps: usize },
-    StepStarted { index: usize, description: String },
+    ScenarioStarted {
+        lab: String,
+        scenario: String,
+        engine: String,
+        steps: usize,
+    },
+    StepStarted {
+        index: usize,
+        description: String,
+    },
     StepFinished(StepResult),
-    ScenarioFinished { passed: bool, duration_ms: u64 },
+    ScenarioFinished {
+        passed: bool,
+        duration_ms: u64,
+    },
 }

@@ -47,20 +47,44 @@ pub fn resolve(lab: &Lab, node: &str, s: SvcRef) -> Service {
     match s {
         SvcRef::Nginx => Service::Nginx,
         SvcRef::Haproxy => Service::Haproxy,
-        SvcRef::Vrrp | SvcRef::Keepalived | SvcRef::Halabd => match lab.node(node).and_then(|n| n.engine) {
-            Some(Engine::Halabd) => Service::Halabd,
-            _ => Service::Keepalived,
-        },
+        SvcRef::Vrrp | SvcRef::Keepalived | SvcRef::Halabd => {
+            match lab.node(node).and_then(|n| n.engine) {
+                Some(Engine::Halabd) => Service::Halabd,
+                _ => Service::Keepalived,
+            }
+        }
     }
 }
 
-pub fn run(lab: &Lab, fleet: &Arc<dyn Fleet>, scenario: &Scenario, engine: &str, halabd: &str, on_event: &mut dyn FnMut(&Event)) -> ScenarioResult {
-    let started_unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
-    on_event(&Event::ScenarioStarted { lab: lab.name.clone(), scenario: scenario.name.clone(), engine: engine.to_string(), steps: scenario.steps.len() });
+pub fn run(
+    lab: &Lab,
+    fleet: &Arc<dyn Fleet>,
+    scenario: &Scenario,
+    engine: &str,
+    halabd: &str,
+    on_event: &mut dyn FnMut(&Event),
+) -> ScenarioResult {
+    let started_unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
+    on_event(&Event::ScenarioStarted {
+        lab: lab.name.clone(),
+        scenario: scenario.name.clone(),
+        engine: engine.to_string(),
+        steps: scenario.steps.len(),
+    });
     let t0 = Instant::now();
-    let target = observe::client_vips(lab).first().and_then(|v| observe::http_target(lab, *v));
+    let target = observe::client_vips(lab)
+        .first()
+        .and_then(|v| observe::http_target(lab, *v));
     let samplers = Samplers::start(lab, fleet.clone(), t0, target);
-    let cx = Ctx { lab, fleet, t0, samplers: &samplers, halabd };
+    let cx = Ctx {
+        lab,
+        fleet,
+        t0,
+        samplers: &samplers,
+        halabd,
+    };
     let mut steps = Vec::new();
     let mut faults = Vec::new();
     // Windows in which two holders / a stale ARP entry are expected: (start, end) ms.
@@ -69,7 +93,10 @@ pub fn run(lab: &Lab, fleet: &Arc<dyn Fleet>, scenario: &Scenario, engine: &str,
     let mut failed = false;
     for (index, step) in scenario.steps.iter().enumerate() {
         let description = describe(step);
-        on_event(&Event::StepStarted { index, description: description.clone() });
+        on_event(&Event::StepStarted {
+            index,
+            description: description.clone(),
+        });
         let start_ms = cx.now_ms();
         let (outcome, outage) = if failed {
             (Outcome::Skipped, None)
@@ -79,15 +106,35 @@ pub fn run(lab: &Lab, fleet: &Arc<dyn Fleet>, scenario: &Scenario, engine: &str,
             last_action_ms = start_ms;
             let r = act(&cx, step, &mut allowed);
             if let Some(fault) = is_fault(step) {
-                faults.push(FaultMark { t_ms: start_ms, description: description.clone(), fault });
+                faults.push(FaultMark {
+                    t_ms: start_ms,
+                    description: description.clone(),
+                    fault,
+                });
             }
             match r {
                 Ok(detail) => (Outcome::Passed { detail }, None),
-                Err(e) => (Outcome::Failed { expected: format!("{description} to succeed"), seen: e, last_samples: vec![] }, None),
+                Err(e) => (
+                    Outcome::Failed {
+                        expected: format!("{description} to succeed"),
+                        seen: e,
+                        last_samples: vec![],
+                    },
+                    None,
+                ),
             }
         };
         failed |= !outcome.passed() && outcome != Outcome::Skipped;
-        let r = StepResult { index, kind: kind(step).to_string(), description, assertion: step.is_assertion(), start_ms, end_ms: cx.now_ms(), outcome, outage };
+        let r = StepResult {
+            index,
+            kind: kind(step).to_string(),
+            description,
+            assertion: step.is_assertion(),
+            start_ms,
+            end_ms: cx.now_ms(),
+            outcome,
+            outage,
+        };
         on_event(&Event::StepFinished(r.clone()));
         steps.push(r);
     }
@@ -99,7 +146,10 @@ pub fn run(lab: &Lab, fleet: &Arc<dyn Fleet>, scenario: &Scenario, engine: &str,
     let violations = violations(&vip_timeline, &allowed);
     let passed = !failed && violations.is_empty();
     let duration_ms = end_ms;
-    on_event(&Event::ScenarioFinished { passed, duration_ms });
+    on_event(&Event::ScenarioFinished {
+        passed,
+        duration_ms,
+    });
     ScenarioResult {
         lab: lab.name.clone(),
         scenario: scenario.name.clone(),
@@ -146,7 +196,10 @@ fn kind(step: &Step) -> &'static str {
 /// Some(true) for a fault, Some(false) for a repair, None for neither.
 fn is_fault(step: &Step) -> Option<bool> {
     match step {
-        Step::Service { action, .. } => Some(matches!(action, SvcAction::Stop | SvcAction::Kill | SvcAction::Freeze)),
+        Step::Service { action, .. } => Some(matches!(
+            action,
+            SvcAction::Stop | SvcAction::Kill | SvcAction::Freeze
+        )),
         Step::Link { up, .. } => Some(!up),
         Step::Partition { .. } | Step::Loss { .. } => Some(true),
         Step::Heal { .. } => Some(false),
@@ -155,25 +208,78 @@ fn is_fault(step: &Step) -> Option<bool> {
 }
 
 pub fn describe(step: &Step) -> String {
-    let svcs = |s: &[SvcRef]| s.iter().map(|x| format!("{x:?}").to_lowercase()).collect::<Vec<_>>().join(", ");
-    let within = |w: &Option<Duration>| w.map(|d| format!(" within {:.1}s", d.as_secs_f64())).unwrap_or_default();
+    let svcs = |s: &[SvcRef]| {
+        s.iter()
+            .map(|x| format!("{x:?}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let within = |w: &Option<Duration>| {
+        w.map(|d| format!(" within {:.1}s", d.as_secs_f64()))
+            .unwrap_or_default()
+    };
     match step {
         // Reporters print the kind first: "stop: vrrp, haproxy on lb1".
         Step::Service { node, services, .. } => format!("{} on {node}", svcs(services)),
-        Step::Link { up, node, interface } => format!("cable of {node}{} {}", interface.as_ref().map(|i| format!(" ({i})")).unwrap_or_default(), if *up { "plugged back" } else { "cut" }),
-        Step::Partition { a, b, direction, vrrp_only } => format!("partition {} | {} ({direction:?}{})", a.join(","), b.join(","), if *vrrp_only { ", VRRP only" } else { "" }),
+        Step::Link {
+            up,
+            node,
+            interface,
+        } => format!(
+            "cable of {node}{} {}",
+            interface
+                .as_ref()
+                .map(|i| format!(" ({i})"))
+                .unwrap_or_default(),
+            if *up { "plugged back" } else { "cut" }
+        ),
+        Step::Partition {
+            a,
+            b,
+            direction,
+            vrrp_only,
+        } => format!(
+            "partition {} | {} ({direction:?}{})",
+            a.join(","),
+            b.join(","),
+            if *vrrp_only { ", VRRP only" } else { "" }
+        ),
         Step::Heal { .. } => "heal partitions and loss".to_string(),
-        Step::Loss { nodes, percent } => format!("drop {percent}% of VRRP packets on {}", if nodes.is_empty() { "every LB".to_string() } else { nodes.join(",") }),
+        Step::Loss { nodes, percent } => format!(
+            "drop {percent}% of VRRP packets on {}",
+            if nodes.is_empty() {
+                "every LB".to_string()
+            } else {
+                nodes.join(",")
+            }
+        ),
         Step::Wait(d) => format!("wait {:.1}s", d.as_secs_f64()),
-        Step::Vip { holders, vip, within: w } => {
+        Step::Vip {
+            holders,
+            vip,
+            within: w,
+        } => {
             let on = match holders.len() {
                 0 => "no node".to_string(),
                 1 => holders[0].clone(),
                 _ => format!("{} at once (split brain)", holders.join(" and ")),
             };
-            format!("VIP {}on {on}{}", vip.map(|v| format!("{v} ")).unwrap_or_default(), within(w))
+            format!(
+                "VIP {}on {on}{}",
+                vip.map(|v| format!("{v} ")).unwrap_or_default(),
+                within(w)
+            )
         }
-        Step::Distribution { requests, backends, absent, order, path, status, request_headers, .. } => {
+        Step::Distribution {
+            requests,
+            backends,
+            absent,
+            order,
+            path,
+            status,
+            request_headers,
+            ..
+        } => {
             let mut s = format!("{requests} requests");
             if path != "/" || !request_headers.is_empty() {
                 s.push_str(&format!(" for {path}{}", sent(request_headers)));
@@ -181,7 +287,12 @@ pub fn describe(step: &Step) -> String {
             if let Some(st) = status {
                 s.push_str(&format!(" (status {st})"));
             }
-            s.push_str(&format!(" spread over {}", backends.as_ref().map_or("any backends".to_string(), |b| b.join(", "))));
+            s.push_str(&format!(
+                " spread over {}",
+                backends
+                    .as_ref()
+                    .map_or("any backends".to_string(), |b| b.join(", "))
+            ));
             if !absent.is_empty() {
                 s.push_str(&format!(", never {}", absent.join(", ")));
             }
@@ -192,7 +303,14 @@ pub fn describe(step: &Step) -> String {
             }
             s
         }
-        Step::Http { path, status, contains, header, request_headers, .. } => {
+        Step::Http {
+            path,
+            status,
+            contains,
+            header,
+            request_headers,
+            ..
+        } => {
             let mut s = format!("GET {path}{} -> {status}", sent(request_headers));
             if let Some(c) = contains {
                 s.push_str(&format!(" containing {c:?}"));
@@ -202,9 +320,32 @@ pub fn describe(step: &Step) -> String {
             }
             s
         }
-        Step::Stats { node, backend, server, up, within: w } => format!("stats on {node}: {backend}/{server} {}{}", if *up { "UP" } else { "DOWN" }, within(w)),
-        Step::State { node, instance, state, within: w } => format!("{node} {} {state}{}", instance.as_deref().unwrap_or("VRRP"), within(w)),
-        Step::Outage { max_failed, max_gap, down } => {
+        Step::Stats {
+            node,
+            backend,
+            server,
+            up,
+            within: w,
+        } => format!(
+            "stats on {node}: {backend}/{server} {}{}",
+            if *up { "UP" } else { "DOWN" },
+            within(w)
+        ),
+        Step::State {
+            node,
+            instance,
+            state,
+            within: w,
+        } => format!(
+            "{node} {} {state}{}",
+            instance.as_deref().unwrap_or("VRRP"),
+            within(w)
+        ),
+        Step::Outage {
+            max_failed,
+            max_gap,
+            down,
+        } => {
             let mut parts = Vec::new();
             if let Some(f) = max_failed {
                 parts.push(format!("at most {f} failed requests"));
@@ -215,7 +356,11 @@ pub fn describe(step: &Step) -> String {
             if *down {
                 parts.push("service down".into());
             }
-            if parts.is_empty() { "measured".to_string() } else { parts.join(", ") }
+            if parts.is_empty() {
+                "measured".to_string()
+            } else {
+                parts.join(", ")
+            }
         }
     }
 }
@@ -225,7 +370,14 @@ fn sent(headers: &[(String, String)]) -> String {
     if headers.is_empty() {
         return String::new();
     }
-    format!(" with {}", headers.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "))
+    format!(
+        " with {}",
+        headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// Performs an action step. `allowed` gets the windows in which the invariant monitor must
@@ -244,7 +396,11 @@ fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Optio
         }
     };
     match step {
-        Step::Service { action, node, services } => {
+        Step::Service {
+            action,
+            node,
+            services,
+        } => {
             let m = cx.machine(node)?;
             let mut done = Vec::new();
             for s in services {
@@ -255,7 +411,8 @@ fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Optio
                         services::start(m.as_ref(), svc, cx.halabd).map_err(|e| e.to_string())?;
                     }
                     SvcAction::Stop => {
-                        services::stop(m.as_ref(), svc, Stop::Graceful).map_err(|e| e.to_string())?;
+                        services::stop(m.as_ref(), svc, Stop::Graceful)
+                            .map_err(|e| e.to_string())?;
                     }
                     SvcAction::Kill => {
                         services::stop(m.as_ref(), svc, Stop::Kill).map_err(|e| e.to_string())?;
@@ -266,10 +423,13 @@ fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Optio
                         }
                     }
                     SvcAction::Restart => {
-                        services::stop(m.as_ref(), svc, Stop::Graceful).map_err(|e| e.to_string())?;
+                        services::stop(m.as_ref(), svc, Stop::Graceful)
+                            .map_err(|e| e.to_string())?;
                         services::start(m.as_ref(), svc, cx.halabd).map_err(|e| e.to_string())?;
                     }
-                    SvcAction::Reload => services::reload(m.as_ref(), svc, cx.halabd).map_err(|e| e.to_string())?,
+                    SvcAction::Reload => {
+                        services::reload(m.as_ref(), svc, cx.halabd).map_err(|e| e.to_string())?
+                    }
                     SvcAction::Freeze => {
                         if !services::freeze(m.as_ref(), svc, true).map_err(|e| e.to_string())? {
                             return Err(format!("{} does not run on {node}", svc.name()));
@@ -287,12 +447,23 @@ fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Optio
                 }
                 done.push(svc.name());
             }
-            if matches!(action, SvcAction::Start | SvcAction::Restart) && services.iter().any(|s| matches!(resolve(cx.lab, node, *s), Service::Keepalived | Service::Halabd)) {
+            if matches!(action, SvcAction::Start | SvcAction::Restart)
+                && services.iter().any(|s| {
+                    matches!(
+                        resolve(cx.lab, node, *s),
+                        Service::Keepalived | Service::Halabd
+                    )
+                })
+            {
                 close_window(allowed, 0);
             }
             Ok(Some(done.join(", ")))
         }
-        Step::Link { up, node, interface } => {
+        Step::Link {
+            up,
+            node,
+            interface,
+        } => {
             faults::link(cx.fleet.as_ref(), cx.lab, node, interface.as_deref(), *up)?;
             if *up {
                 close_window(allowed, 0);
@@ -301,17 +472,30 @@ fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Optio
             }
             Ok(None)
         }
-        Step::Partition { a, b, direction, vrrp_only } => {
+        Step::Partition {
+            a,
+            b,
+            direction,
+            vrrp_only,
+        } => {
             open_window(allowed);
-            faults::partition(cx.fleet.as_ref(), cx.lab, a, b, *direction, *vrrp_only).map(|()| None)
+            faults::partition(cx.fleet.as_ref(), cx.lab, a, b, *direction, *vrrp_only)
+                .map(|()| None)
         }
         Step::Heal { arp_grace } => {
             faults::heal(cx.fleet.as_ref(), cx.lab)?;
-            close_window(allowed, arp_grace.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0)));
+            close_window(
+                allowed,
+                arp_grace.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0)),
+            );
             Ok(None)
         }
         Step::Loss { nodes, percent } => {
-            let nodes: Vec<String> = if nodes.is_empty() { cx.lab.lbs().map(|n| n.name.clone()).collect() } else { nodes.clone() };
+            let nodes: Vec<String> = if nodes.is_empty() {
+                cx.lab.lbs().map(|n| n.name.clone()).collect()
+            } else {
+                nodes.clone()
+            };
             faults::vrrp_loss(cx.fleet.as_ref(), &nodes, *percent).map(|()| None)
         }
         Step::Wait(d) => {
@@ -334,9 +518,14 @@ fn violations(timeline: &[super::result::VipSample], allowed: &[(u64, u64)]) -> 
         let mut open: Option<(u64, String)> = None;
         for s in &samples {
             let bad = if s.holders.len() > 1 {
-                Some(format!("VIP {vip} held by {} at once", s.holders.join(" and ")))
+                Some(format!(
+                    "VIP {vip} held by {} at once",
+                    s.holders.join(" and ")
+                ))
             } else if let (Some(arp), Some(h)) = (&s.client_arp, s.holders.first()) {
-                (!s.holders.contains(arp)).then(|| format!("client's ARP entry for {vip} points at {arp}, but {h} holds it"))
+                (!s.holders.contains(arp)).then(|| {
+                    format!("client's ARP entry for {vip} points at {arp}, but {h} holds it")
+                })
             } else {
                 None
             };
@@ -346,7 +535,11 @@ fn violations(timeline: &[super::result::VipSample], allowed: &[(u64, u64)]) -> 
                 (Some(_), Some(_)) => {}
                 (None, Some((start, what))) => {
                     if s.t_ms - start > INVARIANT_GRACE_MS {
-                        out.push(Violation { start_ms: *start, end_ms: s.t_ms, what: what.clone() });
+                        out.push(Violation {
+                            start_ms: *start,
+                            end_ms: s.t_ms,
+                            what: what.clone(),
+                        });
                     }
                     open = None;
                 }
@@ -354,9 +547,14 @@ fn violations(timeline: &[super::result::VipSample], allowed: &[(u64, u64)]) -> 
             }
         }
         if let (Some((start, what)), Some(last)) = (open, samples.last())
-            && last.t_ms - start > INVARIANT_GRACE_MS {
-                out.push(Violation { start_ms: start, end_ms: last.t_ms, what });
-            }
+            && last.t_ms - start > INVARIANT_GRACE_MS
+        {
+            out.push(Violation {
+                start_ms: start,
+                end_ms: last.t_ms,
+                what,
+            });
+        }
     }
     out
 }

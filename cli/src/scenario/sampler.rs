@@ -12,8 +12,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::result::{Sample, VipSample};
-use crate::lab::Lab;
 use crate::fleet::Fleet;
+use crate::lab::Lab;
 use crate::observe;
 use crate::probe;
 
@@ -52,7 +52,12 @@ fn ms(since: Instant) -> u64 {
 }
 
 impl Samplers {
-    pub fn start(lab: &Lab, fleet: Arc<dyn Fleet>, t0: Instant, target: Option<SocketAddr>) -> Samplers {
+    pub fn start(
+        lab: &Lab,
+        fleet: Arc<dyn Fleet>,
+        t0: Instant,
+        target: Option<SocketAddr>,
+    ) -> Samplers {
         let shared = Arc::new(Shared::default());
         let mut threads = Vec::new();
         if let Some(target) = target {
@@ -61,7 +66,9 @@ impl Samplers {
         }
         let sh = shared.clone();
         let lab2 = lab.clone();
-        threads.push(std::thread::spawn(move || monitor_loop(&sh, &lab2, fleet.as_ref(), t0)));
+        threads.push(std::thread::spawn(move || {
+            monitor_loop(&sh, &lab2, fleet.as_ref(), t0)
+        }));
         Samplers { shared, threads }
     }
 
@@ -75,7 +82,10 @@ impl Samplers {
         }
         // A probe on another host says `paused` once its last request is back.
         let end = Instant::now() + PROBE_TIMEOUT + Duration::from_secs(2);
-        while self.shared.remote.load(Ordering::SeqCst) && !self.shared.acked_pause.load(Ordering::SeqCst) && Instant::now() < end {
+        while self.shared.remote.load(Ordering::SeqCst)
+            && !self.shared.acked_pause.load(Ordering::SeqCst)
+            && Instant::now() < end
+        {
             std::thread::sleep(Duration::from_millis(1));
         }
         if let Ok(mut p) = self.shared.pauses.lock() {
@@ -85,22 +95,35 @@ impl Samplers {
 
     pub fn resume(&self, t0: Instant) {
         if let Ok(mut p) = self.shared.pauses.lock()
-            && let Some(last) = p.last_mut() {
-                last.1 = ms(t0);
-            }
+            && let Some(last) = p.last_mut()
+        {
+            last.1 = ms(t0);
+        }
         self.shared.paused.store(false, Ordering::SeqCst);
     }
 
     pub fn samples(&self) -> Vec<Sample> {
-        self.shared.samples.lock().map(|s| s.clone()).unwrap_or_default()
+        self.shared
+            .samples
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
     }
 
     pub fn pauses(&self) -> Vec<(u64, u64)> {
-        self.shared.pauses.lock().map(|s| s.clone()).unwrap_or_default()
+        self.shared
+            .pauses
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
     }
 
     pub fn vips(&self) -> Vec<VipSample> {
-        self.shared.vips.lock().map(|s| s.clone()).unwrap_or_default()
+        self.shared
+            .vips
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
     }
 
     pub fn stop(mut self) -> (Vec<Sample>, Vec<VipSample>) {
@@ -143,7 +166,12 @@ pub fn probe_once(target: SocketAddr, t_ms: u64) -> Sample {
         Ok(rep) => (None, Some(format!("HTTP {}", rep.status))),
         Err(e) => (None, Some(short_error(&e))),
     };
-    Sample { t_ms, took_ms, backend, error }
+    Sample {
+        t_ms,
+        took_ms,
+        backend,
+        error,
+    }
 }
 
 /// "connection refused", "timed out": what an operator would read in curl's output.
@@ -151,7 +179,10 @@ fn short_error(e: &probe::ProbeError) -> String {
     let s = e.to_string();
     if s.contains("refused") {
         "connection refused".into()
-    } else if s.contains("timed out") || s.contains("WouldBlock") || s.contains("Resource temporarily") {
+    } else if s.contains("timed out")
+        || s.contains("WouldBlock")
+        || s.contains("Resource temporarily")
+    {
         "timed out".into()
     } else if s.contains("reset") {
         "connection reset".into()
@@ -172,7 +203,12 @@ fn monitor_loop(sh: &Shared, lab: &Lab, fleet: &dyn Fleet, t0: Instant) {
         let mut batch = Vec::new();
         for (vip, h) in holders {
             let client_arp = arp_node(lab, fleet, vip, &macs);
-            batch.push(VipSample { t_ms, vip, holders: h, client_arp });
+            batch.push(VipSample {
+                t_ms,
+                vip,
+                holders: h,
+                client_arp,
+            });
         }
         if let Ok(mut v) = sh.vips.lock() {
             v.extend(batch);
@@ -185,7 +221,12 @@ fn monitor_loop(sh: &Shared, lab: &Lab, fleet: &dyn Fleet, t0: Instant) {
 
 /// The node the client's ARP entry points at; entries the kernel no longer trusts
 /// (FAILED, INCOMPLETE) point nowhere.
-fn arp_node(lab: &Lab, fleet: &dyn Fleet, vip: Ipv4Addr, macs: &std::collections::BTreeMap<String, String>) -> Option<String> {
+fn arp_node(
+    lab: &Lab,
+    fleet: &dyn Fleet,
+    vip: Ipv4Addr,
+    macs: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
     let (mac, state) = fleet.client_arp(lab, vip)?;
     if state == "FAILED" || state == "INCOMPLETE" {
         return None;

@@ -3,13 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use super::file::{self, Scenario};
 use super::faults;
+use super::file::{self, Scenario};
 use super::result::{Event, ScenarioResult};
 use super::run;
+use crate::fleet::Fleet;
 use crate::lab::Lab;
 use crate::lab::model::{Engine, Role};
-use crate::fleet::Fleet;
 use crate::services::{self, Service};
 use crate::up::{self, UpOptions};
 
@@ -44,14 +44,23 @@ impl EngineChoice {
                 EngineChoice::Halabd => Engine::Halabd,
                 EngineChoice::Mixed => {
                     k += 1;
-                    if k % 2 == 1 { Engine::Keepalived } else { Engine::Halabd }
+                    if k % 2 == 1 {
+                        Engine::Keepalived
+                    } else {
+                        Engine::Halabd
+                    }
                 }
             });
         }
-        let engines: std::collections::BTreeSet<Engine> = lab.lbs().filter_map(|n| n.engine).collect();
+        let engines: std::collections::BTreeSet<Engine> =
+            lab.lbs().filter_map(|n| n.engine).collect();
         match engines.len() {
             0 => "none".to_string(),
-            1 => format!("{:?}", engines.iter().next().copied().unwrap_or(Engine::Keepalived)).to_lowercase(),
+            1 => format!(
+                "{:?}",
+                engines.iter().next().copied().unwrap_or(Engine::Keepalived)
+            )
+            .to_lowercase(),
             _ => "mixed".to_string(),
         }
     }
@@ -59,7 +68,10 @@ impl EngineChoice {
 
 /// The scenario files beside the lab (`<lab dir>/scenarios/*.yaml`), filtered by name.
 pub fn find(lab_file: &Path, names: &[String]) -> Result<Vec<PathBuf>, String> {
-    let dir = lab_file.parent().unwrap_or(Path::new(".")).join("scenarios");
+    let dir = lab_file
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("scenarios");
     let mut all: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| format!("failed to read {}: {e}\n  hint: scenarios live in a `scenarios/` directory beside the lab file", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -69,14 +81,27 @@ pub fn find(lab_file: &Path, names: &[String]) -> Result<Vec<PathBuf>, String> {
     if names.is_empty() {
         return Ok(all);
     }
-    let stems: Vec<String> = all.iter().filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().to_string())).collect();
+    let stems: Vec<String> = all
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().to_string()))
+        .collect();
     names
         .iter()
         .map(|n| {
-            all.iter().find(|p| p.file_stem().is_some_and(|s| s.to_string_lossy() == n.as_str())).cloned().ok_or_else(|| {
-                let refs: Vec<&str> = stems.iter().map(String::as_str).collect();
-                format!("error: no scenario `{n}` in {}\n  hint: {}", dir.display(), crate::diag::did_you_mean(n, &refs))
-            })
+            all.iter()
+                .find(|p| {
+                    p.file_stem()
+                        .is_some_and(|s| s.to_string_lossy() == n.as_str())
+                })
+                .cloned()
+                .ok_or_else(|| {
+                    let refs: Vec<&str> = stems.iter().map(String::as_str).collect();
+                    format!(
+                        "error: no scenario `{n}` in {}\n  hint: {}",
+                        dir.display(),
+                        crate::diag::did_you_mean(n, &refs)
+                    )
+                })
         })
         .collect()
 }
@@ -91,7 +116,11 @@ pub fn load_all(files: &[PathBuf], lab: &Lab) -> Result<Vec<Scenario>, String> {
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors.join("\n")) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors.join("\n"))
+    }
 }
 
 /// Puts a running lab back to its steady state: no partition or loss, every cable in, every
@@ -117,23 +146,41 @@ pub struct Session {
 
 /// Runs the scenarios on the lab: the running one if its name is up, else a fresh one torn
 /// down afterwards (unless `keep`).
-pub fn run_all(lab: &Lab, scenarios: &[Scenario], engine: &str, opts: &mut UpOptions, keep: bool, on_event: &mut dyn FnMut(&Event)) -> Session {
+pub fn run_all(
+    lab: &Lab,
+    scenarios: &[Scenario],
+    engine: &str,
+    opts: &mut UpOptions,
+    keep: bool,
+    on_event: &mut dyn FnMut(&Event),
+) -> Session {
     let was_up = crate::provider::is_up(lab, &opts.state_root);
-    if !was_up
-        && let Err(e) = up::up(lab, opts) {
-            return Session { results: vec![], lab_error: Some(format!("failed to bring lab {} up: {e}", lab.name)) };
-        }
+    if !was_up && let Err(e) = up::up(lab, opts) {
+        return Session {
+            results: vec![],
+            lab_error: Some(format!("failed to bring lab {} up: {e}", lab.name)),
+        };
+    }
     let halabd = opts.halabd.to_string_lossy().to_string();
-    let mut session = Session { results: vec![], lab_error: None };
+    let mut session = Session {
+        results: vec![],
+        lab_error: None,
+    };
     match crate::provider::open_fleet(lab, &opts.state_root) {
         Ok(fleet) => {
             for (i, s) in scenarios.iter().enumerate() {
                 if (i > 0 || was_up)
-                    && let Err(e) = restore(lab, fleet.as_ref(), &halabd) {
-                        session.lab_error = Some(format!("failed to restore lab {} before scenario {}: {e}", lab.name, s.name));
-                        break;
-                    }
-                session.results.push(run::run(lab, &fleet, s, engine, &halabd, on_event));
+                    && let Err(e) = restore(lab, fleet.as_ref(), &halabd)
+                {
+                    session.lab_error = Some(format!(
+                        "failed to restore lab {} before scenario {}: {e}",
+                        lab.name, s.name
+                    ));
+                    break;
+                }
+                session
+                    .results
+                    .push(run::run(lab, &fleet, s, engine, &halabd, on_event));
             }
             if was_up || keep {
                 let _ = restore(lab, fleet.as_ref(), &halabd);
@@ -141,9 +188,13 @@ pub fn run_all(lab: &Lab, scenarios: &[Scenario], engine: &str, opts: &mut UpOpt
         }
         Err(e) => session.lab_error = Some(e),
     }
-    if !was_up && !keep
-        && let Err(e) = up::down(&opts.state_root, &lab.name) {
-            session.lab_error.get_or_insert(format!("failed to tear lab {} down: {e}", lab.name));
-        }
+    if !was_up
+        && !keep
+        && let Err(e) = up::down(&opts.state_root, &lab.name)
+    {
+        session
+            .lab_error
+            .get_or_insert(format!("failed to tear lab {} down: {e}", lab.name));
+    }
     session
 }

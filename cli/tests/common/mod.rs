@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use halab::lab::{self, Lab};
-use halab::netns::{InitCommand, LabHandle};
 use halab::provider::netns::NetnsMachine;
 use halab::services::{self, Machine, Service};
 use halab::up::{self, UpOptions, UpReport};
+use halab_netns::{InitCommand, LabHandle};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -19,7 +19,9 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 pub static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
-    HEAVY.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    HEAVY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 pub fn labs_dir() -> PathBuf {
@@ -30,8 +32,13 @@ pub fn options(state_root: &Path) -> UpOptions {
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_halab"));
     UpOptions {
         state_root: state_root.to_path_buf(),
-        halabd: std::env::var_os("HALABD").map(PathBuf::from).unwrap_or_else(|| exe.with_file_name("halabd")),
-        init: InitCommand { exe, args: vec!["__node-init".into()] },
+        halabd: std::env::var_os("HALABD")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| exe.with_file_name("halabd")),
+        init: InitCommand {
+            exe,
+            args: vec!["__node-init".into()],
+        },
         progress: Box::new(|_| {}),
     }
 }
@@ -54,14 +61,26 @@ impl TestLab {
     pub fn try_up(file: &Path, edit: impl FnOnce(&mut Lab)) -> Result<TestLab, String> {
         let mut lab = lab::load(file).map_err(|e| e.to_string())?;
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        lab.name = format!("t{}x{n}{}", std::process::id() % 100_000, &lab.name[..lab.name.len().min(6)]);
+        lab.name = format!(
+            "t{}x{n}{}",
+            std::process::id() % 100_000,
+            &lab.name[..lab.name.len().min(6)]
+        );
         edit(&mut lab);
         // /run is tmpfs: state dirs there tear down in ms (the disk here pays ~3 ms a file).
-        let state_root = tempfile::Builder::new().prefix("halab-test-").tempdir_in("/run").map_err(|e| e.to_string())?;
+        let state_root = tempfile::Builder::new()
+            .prefix("halab-test-")
+            .tempdir_in("/run")
+            .map_err(|e| e.to_string())?;
         let state_dir = state_root.path().join(&lab.name);
         let mut opts = options(state_root.path());
         up::up(&lab, &mut opts).map_err(|e| e.to_string())?;
-        Ok(TestLab { lab, state_root, state_dir, up: true })
+        Ok(TestLab {
+            lab,
+            state_root,
+            state_dir,
+            up: true,
+        })
     }
 
     pub fn handle(&self) -> LabHandle {
@@ -84,7 +103,14 @@ impl TestLab {
     }
 
     pub fn read(&self, node: &str, path: &str) -> String {
-        String::from_utf8_lossy(&self.machine(node).read_file(path).expect("read").unwrap_or_default()).to_string()
+        String::from_utf8_lossy(
+            &self
+                .machine(node)
+                .read_file(path)
+                .expect("read")
+                .unwrap_or_default(),
+        )
+        .to_string()
     }
 
     /// (node, service) -> node-local PID, for every service that runs.
@@ -103,7 +129,10 @@ impl TestLab {
 
     pub fn namespace_names(&self) -> Vec<String> {
         let prefix = format!("halab-{}", self.lab.name);
-        netns_list().into_iter().filter(|n| n.starts_with(&prefix)).collect()
+        netns_list()
+            .into_iter()
+            .filter(|n| n.starts_with(&prefix))
+            .collect()
     }
 
     pub fn down(mut self) {
@@ -127,10 +156,16 @@ impl Drop for TestLab {
 }
 
 pub fn netns_list() -> Vec<String> {
-    sh("ip netns list").lines().filter_map(|l| l.split_whitespace().next().map(str::to_string)).collect()
+    sh("ip netns list")
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
 }
 
 pub fn sh(cmd: &str) -> String {
-    let out = std::process::Command::new("sh").args(["-c", cmd]).output().expect("sh");
+    let out = std::process::Command::new("sh")
+        .args(["-c", cmd])
+        .output()
+        .expect("sh");
     String::from_utf8_lossy(&out.stdout).to_string()
 }

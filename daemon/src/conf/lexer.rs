@@ -251,10 +251,13 @@ mod tests {
         assert!(words[1].1);
         assert_eq!(split_line("# all comment").expect("lexes"), []);
         // A comment character inside a word is part of the word (passwords).
-        assert_eq!(split_line("auth_pass pa!ss")
-            .expect("lexes")
-            .last()
-            .map(|w| w.0.clone()), Some("pa!ss".into()));
+        assert_eq!(
+            split_line("auth_pass pa!ss")
+                .expect("lexes")
+                .last()
+                .map(|w| w.0.clone()),
+            Some("pa!ss".into())
+        );
         assert!(split_line(r#"script "open"#).is_err());
     }
 

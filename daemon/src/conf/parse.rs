@@ -64,7 +64,11 @@ fn unsupported_reason(word: &str) -> Option<&'static str> {
     })
 }
 
-pub fn config(stmts: &[Stmt], errors: &mut Vec<Diagnostic>, notices: &mut Vec<Diagnostic>) -> Config {
+pub fn config(
+    stmts: &[Stmt],
+    errors: &mut Vec<Diagnostic>,
+    notices: &mut Vec<Diagnostic>,
+) -> Config {
     let mut out = Out { errors, notices };
     let mut config = Config::default();
     let mut default_version = Version::V2;
@@ -82,8 +86,12 @@ pub fn config(stmts: &[Stmt], errors: &mut Vec<Diagnostic>, notices: &mut Vec<Di
                 }
             }
             "vrrp_script" => {
-                let Some(name) = name_of(stmt, "vrrp_script", &mut out) else { continue };
-                let Some(block) = block_of(stmt, &mut out) else { continue };
+                let Some(name) = name_of(stmt, "vrrp_script", &mut out) else {
+                    continue;
+                };
+                let Some(block) = block_of(stmt, &mut out) else {
+                    continue;
+                };
                 if script_pos.contains_key(&name) {
                     out.err(stmt.pos(), format!("vrrp_script `{name}` is defined twice"));
                     continue;
@@ -96,23 +104,40 @@ pub fn config(stmts: &[Stmt], errors: &mut Vec<Diagnostic>, notices: &mut Vec<Di
             // Instances are read after global_defs, wherever it is, for vrrp_version.
             "vrrp_instance" => instance_stmts.push(stmt),
             "vrrp_sync_group" => {
-                let Some(name) = name_of(stmt, "vrrp_sync_group", &mut out) else { continue };
-                let Some(block) = block_of(stmt, &mut out) else { continue };
+                let Some(name) = name_of(stmt, "vrrp_sync_group", &mut out) else {
+                    continue;
+                };
+                let Some(block) = block_of(stmt, &mut out) else {
+                    continue;
+                };
                 group_pos.push(stmt.pos().clone());
                 config.sync_groups.push(sync_group(name, block, &mut out));
             }
             _ => out.unknown(
                 stmt,
                 "the top level",
-                &["global_defs", "vrrp_script", "vrrp_instance", "vrrp_sync_group", "include"],
+                &[
+                    "global_defs",
+                    "vrrp_script",
+                    "vrrp_instance",
+                    "vrrp_sync_group",
+                    "include",
+                ],
             ),
         }
     }
     for stmt in instance_stmts {
-        let Some(name) = name_of(stmt, "vrrp_instance", &mut out) else { continue };
-        let Some(block) = block_of(stmt, &mut out) else { continue };
+        let Some(name) = name_of(stmt, "vrrp_instance", &mut out) else {
+            continue;
+        };
+        let Some(block) = block_of(stmt, &mut out) else {
+            continue;
+        };
         if config.instances.iter().any(|i| i.name == name) {
-            out.err(stmt.pos(), format!("vrrp_instance `{name}` is defined twice"));
+            out.err(
+                stmt.pos(),
+                format!("vrrp_instance `{name}` is defined twice"),
+            );
             continue;
         }
         if let Some(instance) = instance(name, stmt, block, default_version, &mut out) {
@@ -138,7 +163,10 @@ fn cross_check(
             if !scripts.contains_key(name) {
                 out.err(
                     pos,
-                    format!("vrrp_instance {} tracks script `{name}`, which no vrrp_script defines", instance.name),
+                    format!(
+                        "vrrp_instance {} tracks script `{name}`, which no vrrp_script defines",
+                        instance.name
+                    ),
                 );
             }
         }
@@ -168,13 +196,28 @@ fn cross_check(
     let mut grouped: HashSet<&str> = HashSet::new();
     for (group, pos) in config.sync_groups.iter().zip(group_pos) {
         if group.instances.is_empty() {
-            out.err(pos, format!("vrrp_sync_group {} has no `group {{ ... }}` of instances", group.name));
+            out.err(
+                pos,
+                format!(
+                    "vrrp_sync_group {} has no `group {{ ... }}` of instances",
+                    group.name
+                ),
+            );
         }
         for member in &group.instances {
             if !config.instances.iter().any(|i| &i.name == member) {
-                out.err(pos, format!("vrrp_sync_group {} names `{member}`, which no vrrp_instance defines", group.name));
+                out.err(
+                    pos,
+                    format!(
+                        "vrrp_sync_group {} names `{member}`, which no vrrp_instance defines",
+                        group.name
+                    ),
+                );
             } else if !grouped.insert(member) {
-                out.err(pos, format!("vrrp_instance {member} is in more than one vrrp_sync_group"));
+                out.err(
+                    pos,
+                    format!("vrrp_instance {member} is in more than one vrrp_sync_group"),
+                );
             }
         }
     }
@@ -194,13 +237,18 @@ fn global_defs(block: &[Stmt], config: &mut Config, version: &mut Version, out: 
                 [user, group] => {
                     config.script_user = Some((user.text.clone(), Some(group.text.clone())))
                 }
-                _ => out.err(stmt.pos(), "script_user takes a user and optionally a group"),
+                _ => out.err(
+                    stmt.pos(),
+                    "script_user takes a user and optionally a group",
+                ),
             },
             "enable_script_security" => {
                 no_args(stmt, out);
                 config.enable_script_security = true;
             }
-            "notification_email" | "notification_email_from" | "smtp_server"
+            "notification_email"
+            | "notification_email_from"
+            | "smtp_server"
             | "smtp_connect_timeout" => out.notice(
                 stmt.pos(),
                 format!("{} is ignored: halabd sends no e-mail", stmt.key.text),
@@ -244,7 +292,12 @@ fn script(name: &str, stmt: &Stmt, block: &[Stmt], out: &mut Out<'_>) -> Option<
                     continue;
                 }
                 // `script "cmd args"` or `script cmd args`.
-                let text = s.args.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ");
+                let text = s
+                    .args
+                    .iter()
+                    .map(|t| t.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 match split_command(&text) {
                     Ok(argv) if !argv.is_empty() => {
                         conf.argv = argv;
@@ -270,8 +323,16 @@ fn script(name: &str, stmt: &Stmt, block: &[Stmt], out: &mut Out<'_>) -> Option<
                 }
                 _ => out.err(s.pos(), "weight takes one number"),
             },
-            "rise" => conf.rise = one_arg(s, out).and_then(|t| int_in(t, 1, 1_000_000, out)).unwrap_or(1) as u32,
-            "fall" => conf.fall = one_arg(s, out).and_then(|t| int_in(t, 1, 1_000_000, out)).unwrap_or(1) as u32,
+            "rise" => {
+                conf.rise = one_arg(s, out)
+                    .and_then(|t| int_in(t, 1, 1_000_000, out))
+                    .unwrap_or(1) as u32
+            }
+            "fall" => {
+                conf.fall = one_arg(s, out)
+                    .and_then(|t| int_in(t, 1, 1_000_000, out))
+                    .unwrap_or(1) as u32
+            }
             "init_fail" => {
                 no_args(s, out);
                 conf.init_fail = true;
@@ -279,12 +340,23 @@ fn script(name: &str, stmt: &Stmt, block: &[Stmt], out: &mut Out<'_>) -> Option<
             _ => out.unknown(
                 s,
                 &format!("vrrp_script {name}"),
-                &["script", "interval", "timeout", "weight", "rise", "fall", "init_fail"],
+                &[
+                    "script",
+                    "interval",
+                    "timeout",
+                    "weight",
+                    "rise",
+                    "fall",
+                    "init_fail",
+                ],
             ),
         }
     }
     let Some(command) = command else {
-        out.err(stmt.pos(), format!("vrrp_script {name} has no `script` line"));
+        out.err(
+            stmt.pos(),
+            format!("vrrp_script {name} has no `script` line"),
+        );
         return None;
     };
     conf.command = command;
@@ -329,12 +401,17 @@ fn instance(
             "state" => match one_arg(s, out).map(|t| t.text.as_str()) {
                 Some("MASTER") => conf.initial_state = InitialState::Master,
                 Some("BACKUP") => conf.initial_state = InitialState::Backup,
-                Some(other) => out.err(s.pos(), format!("state must be MASTER or BACKUP, not `{other}`")),
+                Some(other) => out.err(
+                    s.pos(),
+                    format!("state must be MASTER or BACKUP, not `{other}`"),
+                ),
                 None => {}
             },
             "interface" => interface = one_arg(s, out).map(|t| t.text.clone()),
             "virtual_router_id" => {
-                vrid = one_arg(s, out).and_then(|t| int_in(t, 1, 255, out)).map(|v| v as u8)
+                vrid = one_arg(s, out)
+                    .and_then(|t| int_in(t, 1, 255, out))
+                    .map(|v| v as u8)
             }
             "priority" => {
                 if let Some(p) = one_arg(s, out).and_then(|t| int_in(t, 1, 255, out)) {
@@ -342,7 +419,9 @@ fn instance(
                 }
             }
             "advert_int" => {
-                advert = one_arg(s, out).and_then(|t| millis(t, out)).map(|ms| (ms, s.pos().clone()))
+                advert = one_arg(s, out)
+                    .and_then(|t| millis(t, out))
+                    .map(|ms| (ms, s.pos().clone()))
             }
             "version" => {
                 if let Some(v) = one_arg(s, out).and_then(|t| version_of(t, out)) {
@@ -440,11 +519,29 @@ fn instance(
                 s,
                 &within,
                 &[
-                    "state", "interface", "virtual_router_id", "priority", "advert_int", "version",
-                    "authentication", "virtual_ipaddress", "track_script", "track_interface",
-                    "nopreempt", "preempt_delay", "garp_master_delay", "garp_master_repeat",
-                    "garp_master_refresh", "unicast_src_ip", "unicast_peer", "notify_master",
-                    "notify_backup", "notify_fault", "notify_stop", "notify", "virtual_routes",
+                    "state",
+                    "interface",
+                    "virtual_router_id",
+                    "priority",
+                    "advert_int",
+                    "version",
+                    "authentication",
+                    "virtual_ipaddress",
+                    "track_script",
+                    "track_interface",
+                    "nopreempt",
+                    "preempt_delay",
+                    "garp_master_delay",
+                    "garp_master_repeat",
+                    "garp_master_refresh",
+                    "unicast_src_ip",
+                    "unicast_peer",
+                    "notify_master",
+                    "notify_backup",
+                    "notify_fault",
+                    "notify_stop",
+                    "notify",
+                    "virtual_routes",
                 ],
             ),
         }
@@ -495,7 +592,10 @@ fn authentication(block: &[Stmt], stmt: &Stmt, out: &mut Out<'_>) -> Option<Pass
     match kind {
         Some((k, _)) if k == "PASS" => {}
         Some((k, pos)) if k == "AH" => {
-            out.err(&pos, "auth_type AH is not supported by halabd (use PASS or none)");
+            out.err(
+                &pos,
+                "auth_type AH is not supported by halabd (use PASS or none)",
+            );
             return None;
         }
         Some((k, pos)) => {
@@ -513,7 +613,10 @@ fn authentication(block: &[Stmt], stmt: &Stmt, out: &mut Out<'_>) -> Option<Pass
     };
     if text.len() > 8 {
         // keepalived truncates to 8 bytes as well, with a warning.
-        out.notice(&pos, "auth_pass is longer than 8 characters, truncated as keepalived does");
+        out.notice(
+            &pos,
+            "auth_pass is longer than 8 characters, truncated as keepalived does",
+        );
         while text.len() > 8 {
             text.pop();
         }
@@ -545,7 +648,12 @@ fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
             "dev" => conf.dev = Some(value.text.clone()),
             "label" => conf.label = Some(value.text.clone()),
             other => {
-                out.err(&key.pos, format!("virtual_ipaddress option `{other}` is not supported (dev and label are)"));
+                out.err(
+                    &key.pos,
+                    format!(
+                        "virtual_ipaddress option `{other}` is not supported (dev and label are)"
+                    ),
+                );
                 return None;
             }
         }
@@ -597,7 +705,9 @@ fn route(entry: &Stmt, out: &mut Out<'_>) -> Option<RouteConf> {
             "via" | "gw" => route.via = take(out).and_then(|v| ipv4(v, out)),
             "dev" => route.dev = take(out).map(|v| v.text.clone()),
             "metric" => {
-                route.metric = take(out).and_then(|v| int_in(v, 0, i64::from(u32::MAX), out)).map(|m| m as u32)
+                route.metric = take(out)
+                    .and_then(|v| int_in(v, 0, i64::from(u32::MAX), out))
+                    .map(|m| m as u32)
             }
             "to" => dest = take(out),
             "blackhole" => {
@@ -624,12 +734,18 @@ fn route(entry: &Stmt, out: &mut Out<'_>) -> Option<RouteConf> {
             route.prefix_len = net.prefix_len;
         }
         Err(_) => {
-            out.err(&dest.pos, format!("invalid route destination `{}`", dest.text));
+            out.err(
+                &dest.pos,
+                format!("invalid route destination `{}`", dest.text),
+            );
             return None;
         }
     }
     if !route.blackhole && route.via.is_none() && route.dev.is_none() {
-        out.err(entry.pos(), "virtual route needs `via`, `dev` or `blackhole`");
+        out.err(
+            entry.pos(),
+            "virtual route needs `via`, `dev` or `blackhole`",
+        );
         return None;
     }
     Some(route)
@@ -662,7 +778,14 @@ fn sync_group(name: String, block: &[Stmt], out: &mut Out<'_>) -> SyncGroupConf 
             _ => out.unknown(
                 s,
                 &format!("vrrp_sync_group {name}"),
-                &["group", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"],
+                &[
+                    "group",
+                    "notify_master",
+                    "notify_backup",
+                    "notify_fault",
+                    "notify_stop",
+                    "notify",
+                ],
             ),
         }
     }
@@ -685,7 +808,10 @@ fn block_of<'a>(stmt: &'a Stmt, out: &mut Out<'_>) -> Option<&'a [Stmt]> {
     match &stmt.block {
         Some(block) => Some(block),
         None => {
-            out.err(stmt.pos(), format!("`{}` needs a `{{ ... }}` block", stmt.key.text));
+            out.err(
+                stmt.pos(),
+                format!("`{}` needs a `{{ ... }}` block", stmt.key.text),
+            );
             None
         }
     }
@@ -699,7 +825,10 @@ fn one_arg<'a>(stmt: &'a Stmt, out: &mut Out<'_>) -> Option<&'a Token> {
     match stmt.args.as_slice() {
         [arg] => Some(arg),
         _ => {
-            out.err(stmt.pos(), format!("`{}` takes exactly one value", stmt.key.text));
+            out.err(
+                stmt.pos(),
+                format!("`{}` takes exactly one value", stmt.key.text),
+            );
             None
         }
     }
@@ -716,7 +845,12 @@ fn command(stmt: &Stmt, out: &mut Out<'_>) -> Option<String> {
         out.err(stmt.pos(), format!("`{}` needs a command", stmt.key.text));
         return None;
     }
-    let text = stmt.args.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ");
+    let text = stmt
+        .args
+        .iter()
+        .map(|t| t.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     match split_command(&text) {
         Ok(words) if !words.is_empty() => Some(text),
         Ok(_) => {
@@ -738,7 +872,10 @@ fn int_in(token: &Token, min: i64, max: i64, out: &mut Out<'_>) -> Option<i64> {
             None
         }
         Err(_) => {
-            out.err(&token.pos, format!("`{}` is not a whole number", token.text));
+            out.err(
+                &token.pos,
+                format!("`{}` is not a whole number", token.text),
+            );
             None
         }
     }
@@ -750,10 +887,15 @@ fn millis(token: &Token, out: &mut Out<'_>) -> Option<u64> {
     let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
     if whole.is_empty() && frac.is_empty() || !digits(whole) || !digits(frac) || frac.len() > 3 {
-        out.err(&token.pos, format!("`{text}` is not a number of seconds (up to 3 decimals)"));
+        out.err(
+            &token.pos,
+            format!("`{text}` is not a number of seconds (up to 3 decimals)"),
+        );
         return None;
     }
-    let whole: u64 = if whole.is_empty() { 0 } else {
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
         match whole.parse::<u64>() {
             Ok(w) if w <= 1_000_000 => w,
             _ => {
@@ -770,7 +912,10 @@ fn ipv4(token: &Token, out: &mut Out<'_>) -> Option<Ipv4Addr> {
     match token.text.parse() {
         Ok(ip) => Some(ip),
         Err(_) => {
-            out.err(&token.pos, format!("`{}` is not an IPv4 address", token.text));
+            out.err(
+                &token.pos,
+                format!("`{}` is not an IPv4 address", token.text),
+            );
             None
         }
     }
@@ -781,7 +926,10 @@ fn version_of(token: &Token, out: &mut Out<'_>) -> Option<Version> {
         "2" => Some(Version::V2),
         "3" => Some(Version::V3),
         other => {
-            out.err(&token.pos, format!("vrrp version must be 2 or 3, not `{other}`"));
+            out.err(
+                &token.pos,
+                format!("vrrp version must be 2 or 3, not `{other}`"),
+            );
             None
         }
     }

@@ -139,19 +139,31 @@ fn a_full_configuration_parses_to_exact_values() {
     assert_eq!(c.scripts.len(), 2);
     let s = &c.scripts[0];
     assert_eq!(s.argv, ["/usr/bin/killall", "-0", "haproxy"]);
-    assert_eq!((s.interval_ms, s.timeout_ms, s.weight, s.rise, s.fall), (2_000, Some(3_000), -20, 2, 3));
+    assert_eq!(
+        (s.interval_ms, s.timeout_ms, s.weight, s.rise, s.fall),
+        (2_000, Some(3_000), -20, 2, 3)
+    );
     let f = &c.scripts[1];
     assert_eq!(f.argv, ["/bin/test", "-f", "/run/ok"]);
-    assert_eq!((f.interval_ms, f.effective_timeout_ms(), f.init_fail), (500, 500, true));
+    assert_eq!(
+        (f.interval_ms, f.effective_timeout_ms(), f.init_fail),
+        (500, 500, true)
+    );
 
     assert_eq!(c.sync_groups.len(), 1);
     assert_eq!(c.sync_groups[0].instances, ["VI_1", "VI_2"]);
-    assert_eq!(c.sync_groups[0].notify.master.as_deref(), Some("/usr/local/bin/group.sh master"));
+    assert_eq!(
+        c.sync_groups[0].notify.master.as_deref(),
+        Some("/usr/local/bin/group.sh master")
+    );
 
     let v = &c.instances[0];
     assert_eq!(v.name, "VI_1");
     assert_eq!(v.initial_state, InitialState::Master);
-    assert_eq!((v.interface.as_str(), v.vrid, v.priority), ("eth0", 51, 150));
+    assert_eq!(
+        (v.interface.as_str(), v.vrid, v.priority),
+        ("eth0", 51, 150)
+    );
     // vrrp_version 3 from global_defs, 0.1 s.
     assert_eq!((v.version, v.advert_interval_cs), (Version::V3, 10));
     assert!(!v.preempt);
@@ -160,12 +172,31 @@ fn a_full_configuration_parses_to_exact_values() {
     assert_eq!(v.vips[0].dev.as_deref(), Some("eth0"));
     assert_eq!(v.vips[0].label.as_deref(), Some("eth0:vip"));
     assert_eq!(v.vips[1].vip.to_string(), "192.168.200.17/32");
-    assert_eq!(v.track_scripts, [("chk_haproxy".into(), None), ("chk_file".into(), Some(10))]);
-    assert_eq!(v.track_interfaces, [("eth1".into(), -5), ("eth2".into(), 0)]);
-    assert_eq!((v.garp_master_delay_s, v.garp_master_repeat, v.garp_master_refresh_s), (1, 3, 60));
+    assert_eq!(
+        v.track_scripts,
+        [("chk_haproxy".into(), None), ("chk_file".into(), Some(10))]
+    );
+    assert_eq!(
+        v.track_interfaces,
+        [("eth1".into(), -5), ("eth2".into(), 0)]
+    );
+    assert_eq!(
+        (
+            v.garp_master_delay_s,
+            v.garp_master_repeat,
+            v.garp_master_refresh_s
+        ),
+        (1, 3, 60)
+    );
     assert_eq!(v.unicast_src_ip, Some(Ipv4Addr::new(10, 0, 0, 1)));
-    assert_eq!(v.unicast_peers, [Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 3)]);
-    assert_eq!(v.notify.backup.as_deref(), Some("/etc/keepalived/notify.sh BACKUP"));
+    assert_eq!(
+        v.unicast_peers,
+        [Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 3)]
+    );
+    assert_eq!(
+        v.notify.backup.as_deref(),
+        Some("/etc/keepalived/notify.sh BACKUP")
+    );
     assert_eq!(v.notify.any.as_deref(), Some("/etc/keepalived/notify.sh"));
     assert_eq!(v.virtual_routes.len(), 3);
     assert_eq!(
@@ -174,42 +205,80 @@ fn a_full_configuration_parses_to_exact_values() {
     );
     assert_eq!(v.virtual_routes[1].to_string(), "10.30.0.0/16 dev eth1");
     assert!(v.virtual_routes[2].blackhole);
-    assert!(!v.core_config(Ipv4Addr::new(10, 0, 0, 1)).check_ttl, "no ttl check with unicast");
+    assert!(
+        !v.core_config(Ipv4Addr::new(10, 0, 0, 1)).check_ttl,
+        "no ttl check with unicast"
+    );
 
     let w = &c.instances[1];
-    assert_eq!((w.version, w.advert_interval_cs, w.preempt_delay_ms), (Version::V2, 100, 5_500));
+    assert_eq!(
+        (w.version, w.advert_interval_cs, w.preempt_delay_ms),
+        (Version::V2, 100, 5_500)
+    );
     assert_eq!(w.auth, Password::from_text("secret-t").ok());
     assert_eq!(w.vips[0].vip.to_string(), "10.1.0.1/32");
     assert_eq!((w.priority, w.initial_state), (100, InitialState::Backup));
 
     let notices: Vec<String> = parsed.notices.iter().map(ToString::to_string).collect();
-    assert!(notices.iter().any(|n| n.contains(":4: notification_email is ignored")), "{notices:#?}");
-    assert!(notices.iter().any(|n| n.contains("truncated")), "{notices:#?}");
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains(":4: notification_email is ignored")),
+        "{notices:#?}"
+    );
+    assert!(
+        notices.iter().any(|n| n.contains("truncated")),
+        "{notices:#?}"
+    );
 }
 
 #[test]
 fn minimal_instance_gets_keepalived_defaults() {
     let c = parse("vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n").config;
     let v = &c.instances[0];
-    assert_eq!((v.priority, v.advert_interval_cs, v.version), (100, 100, Version::V2));
+    assert_eq!(
+        (v.priority, v.advert_interval_cs, v.version),
+        (100, 100, Version::V2)
+    );
     assert!(v.preempt);
-    assert_eq!((v.garp_master_delay_s, v.garp_master_repeat, v.garp_master_refresh_s), (5, 5, 0));
+    assert_eq!(
+        (
+            v.garp_master_delay_s,
+            v.garp_master_repeat,
+            v.garp_master_refresh_s
+        ),
+        (5, 5, 0)
+    );
     assert!(v.core_config(Ipv4Addr::LOCALHOST).check_ttl);
 }
 
 #[test]
 fn unknown_keywords_are_errors_with_their_line() {
     let base = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n";
-    assert_error(&format!("{base} prioriy 5\n}}\n"), 4, "unknown or unsupported keyword `prioriy` in vrrp_instance V (did you mean `priority`?)");
+    assert_error(
+        &format!("{base} prioriy 5\n}}\n"),
+        4,
+        "unknown or unsupported keyword `prioriy` in vrrp_instance V (did you mean `priority`?)",
+    );
     assert_error(&format!("{base} use_vmac\n}}\n"), 4, "VMAC");
-    assert_error("global_defs {\n vrrp_strict\n}\n", 2, "`vrrp_strict` in global_defs is not supported");
+    assert_error(
+        "global_defs {\n vrrp_strict\n}\n",
+        2,
+        "`vrrp_strict` in global_defs is not supported",
+    );
     assert_error("virtual_server 10.0.0.1 80 {\n}\n", 1, "LVS");
-    assert_error("vrrp_script s {\n script x\n user nobody\n}\n", 3, "keyword `user`");
+    assert_error(
+        "vrrp_script s {\n script x\n user nobody\n}\n",
+        3,
+        "keyword `user`",
+    );
 }
 
 #[test]
 fn bad_values_are_errors_with_their_line() {
-    let wrap = |body: &str| format!("vrrp_instance V {{\n interface eth0\n virtual_router_id 1\n{body}\n}}\n");
+    let wrap = |body: &str| {
+        format!("vrrp_instance V {{\n interface eth0\n virtual_router_id 1\n{body}\n}}\n")
+    };
     assert_error(&wrap(" priority 0"), 4, "out of range 1..=255");
     assert_error(&wrap(" priority 256"), 4, "out of range");
     assert_error(&wrap(" priority high"), 4, "not a whole number");
@@ -217,17 +286,53 @@ fn bad_values_are_errors_with_their_line() {
     assert_error(&wrap(" advert_int 0.5"), 4, "version 2");
     assert_error(&wrap(" version 3\n advert_int 0.005"), 5, "resolution");
     assert_error(&wrap(" version 4"), 4, "2 or 3");
-    assert_error(&wrap(" virtual_ipaddress {\n 10.0.0.300\n }"), 5, "invalid virtual address");
-    assert_error(&wrap(" virtual_ipaddress {\n 10.0.0.3/33\n }"), 5, "invalid virtual address");
-    assert_error(&wrap(" virtual_ipaddress {\n 10.0.0.3 scope link\n }"), 5, "`scope` is not supported");
-    assert_error(&wrap(" authentication {\n auth_type AH\n auth_pass x\n }"), 5, "AH");
-    assert_error(&wrap(" version 3\n authentication {\n auth_type PASS\n auth_pass x\n }"), 1, "vrrpv3 has no authentication");
+    assert_error(
+        &wrap(" virtual_ipaddress {\n 10.0.0.300\n }"),
+        5,
+        "invalid virtual address",
+    );
+    assert_error(
+        &wrap(" virtual_ipaddress {\n 10.0.0.3/33\n }"),
+        5,
+        "invalid virtual address",
+    );
+    assert_error(
+        &wrap(" virtual_ipaddress {\n 10.0.0.3 scope link\n }"),
+        5,
+        "`scope` is not supported",
+    );
+    assert_error(
+        &wrap(" authentication {\n auth_type AH\n auth_pass x\n }"),
+        5,
+        "AH",
+    );
+    assert_error(
+        &wrap(" version 3\n authentication {\n auth_type PASS\n auth_pass x\n }"),
+        1,
+        "vrrpv3 has no authentication",
+    );
     assert_error(&wrap(" unicast_src_ip 10.0.0"), 4, "not an IPv4 address");
-    assert_error(&wrap(" track_script {\n nope\n }"), 1, "no vrrp_script defines");
+    assert_error(
+        &wrap(" track_script {\n nope\n }"),
+        1,
+        "no vrrp_script defines",
+    );
     assert_error(&wrap(" nopreempt yes"), 4, "takes no value");
-    assert_error(&wrap(" virtual_routes {\n 10.0.0.0/8\n }"), 5, "needs `via`");
-    assert_error("vrrp_instance V {\n virtual_router_id 1\n}\n", 1, "has no `interface`");
-    assert_error("vrrp_instance V {\n interface eth0\n}\n", 1, "has no `virtual_router_id`");
+    assert_error(
+        &wrap(" virtual_routes {\n 10.0.0.0/8\n }"),
+        5,
+        "needs `via`",
+    );
+    assert_error(
+        "vrrp_instance V {\n virtual_router_id 1\n}\n",
+        1,
+        "has no `interface`",
+    );
+    assert_error(
+        "vrrp_instance V {\n interface eth0\n}\n",
+        1,
+        "has no `virtual_router_id`",
+    );
 }
 
 #[test]
@@ -240,7 +345,11 @@ fn structure_errors() {
     assert_error("global_defs\n", 1, "needs a `{ ... }` block");
     let two = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n}\nvrrp_instance W {\n interface eth0\n virtual_router_id 1\n}\n";
     assert_error(two, 5, "uses virtual_router_id 1 on eth0 like V");
-    assert_error("vrrp_sync_group G {\n group {\n X\n }\n}\n", 1, "no vrrp_instance defines");
+    assert_error(
+        "vrrp_sync_group G {\n group {\n X\n }\n}\n",
+        1,
+        "no vrrp_instance defines",
+    );
     let deep = "a {\n".repeat(100);
     assert!(!errors(&deep).is_empty());
 }
@@ -257,7 +366,11 @@ fn includes_expand_globs_relative_to_the_including_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let main = dir.path().join("keepalived.conf");
     std::fs::create_dir(dir.path().join("conf.d")).expect("mkdir");
-    std::fs::write(&main, "global_defs {\n router_id r1\n}\ninclude conf.d/*.conf\n").expect("write");
+    std::fs::write(
+        &main,
+        "global_defs {\n router_id r1\n}\ninclude conf.d/*.conf\n",
+    )
+    .expect("write");
     std::fs::write(
         dir.path().join("conf.d/b.conf"),
         "vrrp_instance B {\n interface eth0\n virtual_router_id 2\n}\n",
@@ -269,17 +382,32 @@ fn includes_expand_globs_relative_to_the_including_file() {
     )
     .expect("write");
     let parsed = load(&main).expect("parses");
-    let names: Vec<_> = parsed.config.instances.iter().map(|i| i.name.as_str()).collect();
+    let names: Vec<_> = parsed
+        .config
+        .instances
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
     assert_eq!(names, ["A", "B"]);
 
     // An error inside an included file names that file and line.
-    std::fs::write(dir.path().join("conf.d/c.conf"), "\nvrrp_instance C {\n bogus\n}\n").expect("write");
+    std::fs::write(
+        dir.path().join("conf.d/c.conf"),
+        "\nvrrp_instance C {\n bogus\n}\n",
+    )
+    .expect("write");
     let err = load(&main).expect_err("fails").to_string();
-    assert!(err.contains("conf.d/c.conf:3: unknown or unsupported keyword `bogus`"), "{err}");
+    assert!(
+        err.contains("conf.d/c.conf:3: unknown or unsupported keyword `bogus`"),
+        "{err}"
+    );
 
     std::fs::write(&main, "include missing/*.conf\n").expect("write");
     let err = load(&main).expect_err("fails").to_string();
-    assert!(err.contains("keepalived.conf:1: include `missing/*.conf` matches no file"), "{err}");
+    assert!(
+        err.contains("keepalived.conf:1: include `missing/*.conf` matches no file"),
+        "{err}"
+    );
 
     // An include loop stops.
     std::fs::write(&main, "include keepalived.conf\n").expect("write");
@@ -290,7 +418,10 @@ fn includes_expand_globs_relative_to_the_including_file() {
 #[test]
 fn a_missing_file_is_an_error() {
     let err = load(Path::new("/nonexistent/keepalived.conf")).expect_err("fails");
-    assert!(err.to_string().contains("cannot read configuration file"), "{err}");
+    assert!(
+        err.to_string().contains("cannot read configuration file"),
+        "{err}"
+    );
 }
 
 /// Input: every lab in labs/, rendered by halab. Output: every keepalived.conf parses, with
@@ -307,12 +438,17 @@ fn every_rendered_lab_config_parses() {
         if !lab_file.exists() {
             continue;
         }
-        let lab = halab::lab::load(&lab_file).unwrap_or_else(|e| panic!("{}: {e}", lab_file.display()));
+        let lab =
+            halab::lab::load(&lab_file).unwrap_or_else(|e| panic!("{}: {e}", lab_file.display()));
         let artefacts = halab::render::render(&lab, &templates).expect("renders");
-        for a in artefacts.iter().filter(|a| a.path == "/etc/keepalived/keepalived.conf") {
+        for a in artefacts
+            .iter()
+            .filter(|a| a.path == "/etc/keepalived/keepalived.conf")
+        {
             let text = String::from_utf8(a.bytes.clone()).expect("utf-8");
             let name = format!("{}/{}/keepalived.conf", entry.path().display(), a.node);
-            let parsed = parse_str(Path::new(&name), &text).unwrap_or_else(|e| panic!("{name}:\n{e}\n{text}"));
+            let parsed = parse_str(Path::new(&name), &text)
+                .unwrap_or_else(|e| panic!("{name}:\n{e}\n{text}"));
             assert!(!parsed.config.instances.is_empty(), "{name}: no instance");
             for i in &parsed.config.instances {
                 assert!(!i.vips.is_empty(), "{name}: {} has no VIP", i.name);
@@ -320,7 +456,10 @@ fn every_rendered_lab_config_parses() {
             seen += 1;
         }
     }
-    assert!(seen >= 10, "only {seen} keepalived.conf rendered from labs/");
+    assert!(
+        seen >= 10,
+        "only {seen} keepalived.conf rendered from labs/"
+    );
 }
 
 proptest::proptest! {

@@ -62,7 +62,10 @@ fn block(
         }
         if token.is("{") {
             // A block with no keyword: skip it whole so its contents are not misread.
-            errors.push(Diagnostic::at(&token.pos, "`{` without a keyword before it"));
+            errors.push(Diagnostic::at(
+                &token.pos,
+                "`{` without a keyword before it",
+            ));
             *index += 1;
             let _ = block(tokens, index, Some(&token.pos), depth + 1, errors);
             continue;

@@ -55,9 +55,17 @@ pub enum DriverError {
 }
 
 enum Event {
-    Packet { runner: u64, packet: Vec<u8> },
+    Packet {
+        runner: u64,
+        packet: Vec<u8>,
+    },
     Net(NetEvent),
-    Script { name: String, generation: u64, outcome: ScriptOutcome, code: Option<i32> },
+    Script {
+        name: String,
+        generation: u64,
+        outcome: ScriptOutcome,
+        code: Option<i32>,
+    },
     Terminate,
     Reload,
 }
@@ -178,9 +186,12 @@ impl Daemon {
             match event {
                 Some(Event::Packet { runner, packet }) => self.packet(runner, packet).await,
                 Some(Event::Net(event)) => self.net_event(event).await,
-                Some(Event::Script { name, generation, outcome, code }) => {
-                    self.script_result(&name, generation, outcome, code).await
-                }
+                Some(Event::Script {
+                    name,
+                    generation,
+                    outcome,
+                    code,
+                }) => self.script_result(&name, generation, outcome, code).await,
                 Some(Event::Reload) => self.reload().await,
                 Some(Event::Terminate) | None => {
                     self.shutdown().await;
@@ -202,14 +213,23 @@ impl Daemon {
         let tracked: Vec<&ScriptConf> = config
             .scripts
             .iter()
-            .filter(|s| config.instances.iter().any(|i| i.track_scripts.iter().any(|(n, _)| n == &s.name)))
+            .filter(|s| {
+                config
+                    .instances
+                    .iter()
+                    .any(|i| i.track_scripts.iter().any(|(n, _)| n == &s.name))
+            })
             .collect();
         for s in &config.scripts {
             if !tracked.iter().any(|t| t.name == s.name) {
-                tracing::warn!("vrrp_script {} is not tracked by any instance, not running it", s.name);
+                tracing::warn!(
+                    "vrrp_script {} is not tracked by any instance, not running it",
+                    s.name
+                );
             }
         }
-        self.scripts.retain(|name, task| tracked.iter().any(|s| &s.name == name && **s == task.conf));
+        self.scripts
+            .retain(|name, task| tracked.iter().any(|s| &s.name == name && **s == task.conf));
         for script in tracked {
             if !self.scripts.contains_key(&script.name) {
                 self.start_script(script.clone());
@@ -220,7 +240,11 @@ impl Daemon {
         let mut kept: HashMap<String, Runner> = HashMap::new();
         for runner in old {
             // The core knows whether it is in a sync group: joining or leaving one restarts it.
-            let grouped = |c: &Config| c.sync_groups.iter().any(|g| g.instances.contains(&runner.conf.name));
+            let grouped = |c: &Config| {
+                c.sync_groups
+                    .iter()
+                    .any(|g| g.instances.contains(&runner.conf.name))
+            };
             let same = grouped(&self.config) == grouped(&config)
                 && config.instances.iter().any(|new| {
                     *new == runner.conf
@@ -239,7 +263,11 @@ impl Daemon {
         let instances = self.config.instances.clone();
         for conf in instances {
             if let Some(runner) = kept.remove(&conf.name) {
-                tracing::info!("({}) configuration unchanged, keeping state {:?}", conf.name, runner.state());
+                tracing::info!(
+                    "({}) configuration unchanged, keeping state {:?}",
+                    conf.name,
+                    runner.state()
+                );
                 self.runners.push(runner);
                 continue;
             }
@@ -261,7 +289,11 @@ impl Daemon {
         if let Some(reason) = conf.argv.first().and_then(|p| self.run_as.insecure(p)) {
             tracing::error!("Disabling vrrp_script {}: {reason}", conf.name);
         }
-        let insecure = conf.argv.first().and_then(|p| self.run_as.insecure(p)).is_some();
+        let insecure = conf
+            .argv
+            .first()
+            .and_then(|p| self.run_as.insecure(p))
+            .is_some();
         let tx = self.tx.clone();
         let run_as = self.run_as.clone();
         let task_conf = conf.clone();
@@ -275,7 +307,12 @@ impl Daemon {
                 } else {
                     process::run_check(&task_conf.argv, timeout, &run_as).await
                 };
-                let event = Event::Script { name: task_conf.name.clone(), generation, outcome, code };
+                let event = Event::Script {
+                    name: task_conf.name.clone(),
+                    generation,
+                    outcome,
+                    code,
+                };
                 if tx.send(event).await.is_err() {
                     return;
                 }
@@ -290,7 +327,12 @@ impl Daemon {
         };
         self.scripts.insert(
             conf.name.clone(),
-            ScriptTask { conf, generation, task: task.abort_handle(), stats },
+            ScriptTask {
+                conf,
+                generation,
+                task: task.abort_handle(),
+                stats,
+            },
         );
     }
 
@@ -325,7 +367,12 @@ impl Daemon {
         let tx = self.tx.clone();
         let runner = &mut self.runners[index];
         let name = runner.conf.name.clone();
-        let Some(link) = self.links.values().find(|l| l.name == runner.conf.interface).cloned() else {
+        let Some(link) = self
+            .links
+            .values()
+            .find(|l| l.name == runner.conf.interface)
+            .cloned()
+        else {
             let problem = format!("interface {} does not exist", runner.conf.interface);
             if runner.problem.as_deref() != Some(problem.as_str()) {
                 tracing::warn!("({name}) {problem}; waiting for it (FAULT)");
@@ -347,16 +394,24 @@ impl Daemon {
             runner.problem = Some(problem);
             return;
         };
-        let socket = match VrrpSocket::open(&link.name, link.index, runner.conf.unicast_peers.is_empty()) {
-            Ok(s) => Arc::new(s),
-            Err(e) => {
-                tracing::error!("({name}) failed to open the VRRP socket on {}: {e}", link.name);
-                runner.problem = Some(format!("cannot open the VRRP socket: {e}"));
-                return;
-            }
-        };
+        let socket =
+            match VrrpSocket::open(&link.name, link.index, runner.conf.unicast_peers.is_empty()) {
+                Ok(s) => Arc::new(s),
+                Err(e) => {
+                    tracing::error!(
+                        "({name}) failed to open the VRRP socket on {}: {e}",
+                        link.name
+                    );
+                    runner.problem = Some(format!("cannot open the VRRP socket: {e}"));
+                    return;
+                }
+            };
         let mut core_config = runner.conf.core_config(primary);
-        core_config.sync_group = self.config.sync_groups.iter().any(|g| g.instances.contains(&name));
+        core_config.sync_group = self
+            .config
+            .sync_groups
+            .iter()
+            .any(|g| g.instances.contains(&name));
         let core = match Instance::new(core_config) {
             Ok(core) => core,
             Err(e) => {
@@ -397,7 +452,13 @@ impl Daemon {
         runner.problem = None;
         runner.link_up = link.up;
         runner.fed = Default::default();
-        runner.setup = Some(Setup { ifindex: link.index, primary, socket, recv_task, core });
+        runner.setup = Some(Setup {
+            ifindex: link.index,
+            primary,
+            socket,
+            recv_task,
+            core,
+        });
         tracing::info!(
             "({name}) starting on {} (primary {primary}, vrid {vrid}, priority {})",
             link.name,
@@ -412,7 +473,11 @@ impl Daemon {
                 actions.extend(setup.core.handle(now, Input::InterfaceDown));
             }
             runner.fed = own;
-            actions.extend(setup.core.handle(now, Input::TrackingChanged { tracking: own }));
+            actions.extend(
+                setup
+                    .core
+                    .handle(now, Input::TrackingChanged { tracking: own }),
+            );
             actions.extend(setup.core.handle(now, Input::Startup));
         }
         self.apply(index, actions).await;
@@ -426,14 +491,20 @@ impl Daemon {
                 .iter()
                 .filter(|v| {
                     let dev = self.vip_dev_index(link.index, v.dev.as_deref());
-                    addresses.iter().any(|a| a.index == dev && a.address == v.vip.address)
+                    addresses
+                        .iter()
+                        .any(|a| a.index == dev && a.address == v.vip.address)
                 })
                 .map(|v| v.vip)
                 .collect();
             if !leftovers.is_empty() {
                 tracing::info!(
                     "({name}) removing leftover VIPs: {}",
-                    leftovers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                    leftovers
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
                 self.change_vips(index, &leftovers, false).await;
             }
@@ -441,13 +512,19 @@ impl Daemon {
     }
 
     async fn reload(&mut self) {
-        tracing::info!("Reloading configuration from {}", self.options.config_file.display());
+        tracing::info!(
+            "Reloading configuration from {}",
+            self.options.config_file.display()
+        );
         match conf::load(&self.options.config_file) {
             Ok(parsed) => {
                 for notice in &parsed.notices {
                     tracing::warn!("{notice}");
                 }
-                match RunAs::resolve(parsed.config.script_user.as_ref(), parsed.config.enable_script_security) {
+                match RunAs::resolve(
+                    parsed.config.script_user.as_ref(),
+                    parsed.config.enable_script_security,
+                ) {
                     Ok(run_as) => {
                         if run_as != self.run_as {
                             // Every script runs as someone else now: restart them all.
@@ -470,7 +547,9 @@ impl Daemon {
                 for e in &errors.0 {
                     tracing::error!("{e}");
                 }
-                tracing::error!("Reload refused: the configuration has errors; keeping the running one");
+                tracing::error!(
+                    "Reload refused: the configuration has errors; keeping the running one"
+                );
             }
         }
     }
@@ -488,10 +567,14 @@ impl Daemon {
     // ---- events ----
 
     async fn packet(&mut self, id: u64, packet: Vec<u8>) {
-        let Some(index) = self.runners.iter().position(|r| r.id == id) else { return };
+        let Some(index) = self.runners.iter().position(|r| r.id == id) else {
+            return;
+        };
         let now = self.now_ts(Instant::now());
         let runner = &mut self.runners[index];
-        let Some(setup) = runner.setup.as_mut() else { return };
+        let Some(setup) = runner.setup.as_mut() else {
+            return;
+        };
         runner.counters.adverts_received += 1;
         let actions = setup.core.handle(now, Input::PacketReceived { packet });
         self.apply(index, actions).await;
@@ -523,7 +606,8 @@ impl Daemon {
             if runner.refresh_at.is_some_and(|at| at <= now) {
                 runner.refresh_at = None;
                 if runner.state() == State::Master && runner.conf.garp_master_refresh_s > 0 {
-                    runner.refresh_at = Some(now + Duration::from_secs(runner.conf.garp_master_refresh_s));
+                    runner.refresh_at =
+                        Some(now + Duration::from_secs(runner.conf.garp_master_refresh_s));
                     self.send_garps(index, 1);
                 }
             }
@@ -534,7 +618,9 @@ impl Daemon {
         match event {
             NetEvent::LinkChanged(link) => {
                 let previous = self.links.insert(link.index, link.clone());
-                let changed = previous.as_ref().is_none_or(|p| p.up != link.up || p.name != link.name);
+                let changed = previous
+                    .as_ref()
+                    .is_none_or(|p| p.up != link.up || p.name != link.name);
                 if changed {
                     tracing::info!(
                         "Netlink reports {} {}",
@@ -558,7 +644,10 @@ impl Daemon {
                     .filter(|&i| {
                         let r = &self.runners[i];
                         r.setup.is_none()
-                            && self.links.get(&address.index).is_some_and(|l| l.name == r.conf.interface)
+                            && self
+                                .links
+                                .get(&address.index)
+                                .is_some_and(|l| l.name == r.conf.interface)
                     })
                     .collect();
                 for index in waiting {
@@ -602,7 +691,10 @@ impl Daemon {
             if runner.setup.as_ref().is_some_and(|s| s.ifindex != index) && up {
                 // The interface was deleted and created again: the socket is bound to a dead
                 // device. Start over on the new one.
-                tracing::info!("({}) {name} was recreated, restarting on it", runner.conf.name);
+                tracing::info!(
+                    "({}) {name} was recreated, restarting on it",
+                    runner.conf.name
+                );
                 runner.setup = None;
                 runner.deadline = None;
                 runner.vips_held = false;
@@ -617,7 +709,11 @@ impl Daemon {
             if runner.link_up != up {
                 runner.link_up = up;
                 if let Some(setup) = runner.setup.as_mut() {
-                    let input = if up { Input::InterfaceUp } else { Input::InterfaceDown };
+                    let input = if up {
+                        Input::InterfaceUp
+                    } else {
+                        Input::InterfaceDown
+                    };
                     if !up {
                         tracing::warn!("({}) Interface {name} is down", runner.conf.name);
                     }
@@ -636,8 +732,16 @@ impl Daemon {
             if runner.state() != State::Master || !runner.vips_held {
                 continue;
             }
-            let Some(setup) = runner.setup.as_ref() else { continue };
-            let Some(vip) = runner.conf.vips.iter().find(|v| v.vip.address == address.address).cloned() else {
+            let Some(setup) = runner.setup.as_ref() else {
+                continue;
+            };
+            let Some(vip) = runner
+                .conf
+                .vips
+                .iter()
+                .find(|v| v.vip.address == address.address)
+                .cloned()
+            else {
                 continue;
             };
             let dev_index = self.vip_dev_index(setup.ifindex, vip.dev.as_deref());
@@ -651,7 +755,12 @@ impl Daemon {
             );
             let result = self
                 .netlink
-                .add_address(dev_index, vip.vip.address, vip.vip.prefix_len, vip.label.as_deref())
+                .add_address(
+                    dev_index,
+                    vip.vip.address,
+                    vip.vip.prefix_len,
+                    vip.label.as_deref(),
+                )
                 .await;
             let runner = &mut self.runners[i];
             match result {
@@ -666,8 +775,16 @@ impl Daemon {
         }
     }
 
-    async fn script_result(&mut self, name: &str, generation: u64, outcome: ScriptOutcome, code: Option<i32>) {
-        let Some(task) = self.scripts.get_mut(name) else { return };
+    async fn script_result(
+        &mut self,
+        name: &str,
+        generation: u64,
+        outcome: ScriptOutcome,
+        code: Option<i32>,
+    ) {
+        let Some(task) = self.scripts.get_mut(name) else {
+            return;
+        };
         if task.generation != generation {
             return;
         }
@@ -745,7 +862,11 @@ impl Daemon {
                 && runner.link_up
                 && runner.setup.is_some()
             {
-                tracing::info!("({}) sync group {} is in FAULT", runner.conf.name, group.name);
+                tracing::info!(
+                    "({}) sync group {} is in FAULT",
+                    runner.conf.name,
+                    group.name
+                );
                 status.fault = true;
             }
             if status == runner.fed {
@@ -753,7 +874,9 @@ impl Daemon {
             }
             runner.fed = status;
             if let Some(setup) = runner.setup.as_mut() {
-                let actions = setup.core.handle(now, Input::TrackingChanged { tracking: status });
+                let actions = setup
+                    .core
+                    .handle(now, Input::TrackingChanged { tracking: status });
                 self.apply(index, actions).await;
             }
         }
@@ -772,7 +895,9 @@ impl Daemon {
             // Forced transitions are carried out without looking at the group again: they
             // cannot re-trigger it.
             for (member, input) in forced {
-                let Some(setup) = self.runners[member].setup.as_mut() else { continue };
+                let Some(setup) = self.runners[member].setup.as_mut() else {
+                    continue;
+                };
                 let actions = setup.core.handle(now, input);
                 state_changed |= self.carry_out(member, actions).await;
             }
@@ -786,7 +911,12 @@ impl Daemon {
     /// its sync group, as `SyncTo` inputs in the order to feed them.
     fn sync_group_inputs(&self, index: usize, actions: &[Action]) -> Vec<(usize, Input)> {
         let name = &self.runners[index].conf.name;
-        let Some(group) = self.config.sync_groups.iter().find(|g| g.instances.contains(name)) else {
+        let Some(group) = self
+            .config
+            .sync_groups
+            .iter()
+            .find(|g| g.instances.contains(name))
+        else {
             return Vec::new();
         };
         let others: Vec<usize> = (0..self.runners.len())
@@ -798,7 +928,10 @@ impl Daemon {
             others
                 .iter()
                 .copied()
-                .filter(|&i| self.runners[i].state() != state && only.is_none_or(|o| self.runners[i].state() == o))
+                .filter(|&i| {
+                    self.runners[i].state() != state
+                        && only.is_none_or(|o| self.runners[i].state() == o)
+                })
                 .map(|i| (i, Input::SyncTo { state }))
                 .collect()
         };
@@ -809,7 +942,12 @@ impl Daemon {
                 // ("prefer backup state to avoid thrashing"); this one goes first.
                 Action::WantMaster { .. } => {
                     if others.iter().all(|&i| self.runners[i].wants_master()) {
-                        inputs.push((index, Input::SyncTo { state: State::Master }));
+                        inputs.push((
+                            index,
+                            Input::SyncTo {
+                                state: State::Master,
+                            },
+                        ));
                         inputs.extend(force(State::Master, None));
                     } else {
                         let waiting: Vec<&str> = others
@@ -825,14 +963,20 @@ impl Daemon {
                     }
                 }
                 // vrrp_sync_master (TSM BACKUP/FAULT -> MASTER): the others follow.
-                Action::StateChanged { to: State::Master, reason, .. } if *reason != Reason::SyncGroup => {
+                Action::StateChanged {
+                    to: State::Master,
+                    reason,
+                    ..
+                } if *reason != Reason::SyncGroup => {
                     inputs.extend(force(State::Master, None));
                 }
                 // vrrp_sync_backup (TSM MASTER -> BACKUP): a better advert on one network
                 // takes the whole group to BACKUP.
-                Action::StateChanged { from: State::Master, to: State::Backup, reason }
-                    if *reason != Reason::SyncGroup =>
-                {
+                Action::StateChanged {
+                    from: State::Master,
+                    to: State::Backup,
+                    reason,
+                } if *reason != Reason::SyncGroup => {
                     inputs.extend(force(State::Backup, Some(State::Master)));
                 }
                 _ => {}
@@ -843,9 +987,15 @@ impl Daemon {
 
     /// Carries out the core's actions for runner `index`, in order; whether the state changed.
     async fn carry_out(&mut self, index: usize, actions: Vec<Action>) -> bool {
-        let becomes_master = actions
-            .iter()
-            .any(|a| matches!(a, Action::StateChanged { to: State::Master, .. }));
+        let becomes_master = actions.iter().any(|a| {
+            matches!(
+                a,
+                Action::StateChanged {
+                    to: State::Master,
+                    ..
+                }
+            )
+        });
         let mut state_changed = false;
         // keepalived logs the new state before the work it entails (VIPs, ARPs).
         for action in &actions {
@@ -856,7 +1006,9 @@ impl Daemon {
         for action in actions {
             let runner = &mut self.runners[index];
             let name = runner.conf.name.clone();
-            let Some(setup) = runner.setup.as_ref() else { return state_changed };
+            let Some(setup) = runner.setup.as_ref() else {
+                return state_changed;
+            };
             match action {
                 Action::SendAdvert { advert } => {
                     let destinations: Vec<Ipv4Addr> = if runner.conf.unicast_peers.is_empty() {
@@ -891,10 +1043,12 @@ impl Daemon {
                     if becomes_master {
                         let now = Instant::now();
                         if runner.conf.garp_master_delay_s > 0 {
-                            runner.garp_burst_at = Some(now + Duration::from_secs(runner.conf.garp_master_delay_s));
+                            runner.garp_burst_at =
+                                Some(now + Duration::from_secs(runner.conf.garp_master_delay_s));
                         }
                         if runner.conf.garp_master_refresh_s > 0 {
-                            runner.refresh_at = Some(now + Duration::from_secs(runner.conf.garp_master_refresh_s));
+                            runner.refresh_at =
+                                Some(now + Duration::from_secs(runner.conf.garp_master_refresh_s));
                         }
                     }
                     self.send_garps(index, repeat);
@@ -923,7 +1077,11 @@ impl Daemon {
                     tracing::info!("({name}) Changing effective priority from {from} to {to}");
                 }
                 Action::Discarded { src, reason } => {
-                    *runner.counters.discarded.entry(discard_key(&reason)).or_default() += 1;
+                    *runner
+                        .counters
+                        .discarded
+                        .entry(discard_key(&reason))
+                        .or_default() += 1;
                     log_discard(&name, src, &reason);
                 }
                 // Handled by sync_group_inputs before these actions were carried out.
@@ -941,7 +1099,9 @@ impl Daemon {
             Reason::MasterDown if to == State::Master => {
                 tracing::info!("({name}) Receive advertisement timeout")
             }
-            Reason::MasterResigned => tracing::info!("({name}) Master sent priority 0, taking over"),
+            Reason::MasterResigned => {
+                tracing::info!("({name}) Master sent priority 0, taking over")
+            }
             Reason::Preempted => tracing::info!("({name}) Preempting a lower priority master"),
             Reason::HigherPriority { src, priority } => {
                 let ours = runner.setup.as_ref().map_or(0, |s| s.core.priority());
@@ -949,7 +1109,9 @@ impl Daemon {
                     "({name}) received higher priority advert from {src} (priority {priority}, ours {ours})"
                 );
             }
-            Reason::InterfaceDown => tracing::info!("({name}) Interface {} is down", runner.conf.interface),
+            Reason::InterfaceDown => {
+                tracing::info!("({name}) Interface {} is down", runner.conf.interface)
+            }
             Reason::TrackingFault => tracing::info!("({name}) tracked script or interface failed"),
             Reason::SyncGroup => tracing::info!("({name}) following its sync group"),
             _ => {}
@@ -975,7 +1137,10 @@ impl Daemon {
             runner.refresh_at = None;
         }
         let word = state_word(to, reason);
-        let priority = runner.setup.as_ref().map_or(runner.conf.priority, |s| s.core.priority());
+        let priority = runner
+            .setup
+            .as_ref()
+            .map_or(runner.conf.priority, |s| s.core.priority());
         let notify = runner.conf.notify.clone();
         self.notify(&notify, "INSTANCE", &name, word, priority);
     }
@@ -1001,7 +1166,12 @@ impl Daemon {
         if let Some(command) = &notify.any
             && let Ok(mut argv) = conf::split_command(command)
         {
-            argv.extend([kind.to_owned(), name.to_owned(), word.to_owned(), priority.to_string()]);
+            argv.extend([
+                kind.to_owned(),
+                name.to_owned(),
+                word.to_owned(),
+                priority.to_string(),
+            ]);
             process::spawn_notify(argv, &self.run_as);
         }
     }
@@ -1012,10 +1182,15 @@ impl Daemon {
         for group in groups {
             let state = status::group_state(&group, &self.runners);
             let previous = self.group_states.insert(group.name.clone(), state);
-            if previous.is_some_and(|p| p != state) || (previous.is_none() && state != halab_api::VrrpState::Init) {
+            if previous.is_some_and(|p| p != state)
+                || (previous.is_none() && state != halab_api::VrrpState::Init)
+            {
                 let word = state.as_str();
                 if word != "INIT" {
-                    tracing::info!("VRRP_Group({}) Syncing instances to {word} state", group.name);
+                    tracing::info!(
+                        "VRRP_Group({}) Syncing instances to {word} state",
+                        group.name
+                    );
                     self.notify(&group.notify, "GROUP", &group.name, word, 0);
                 }
             }
@@ -1029,7 +1204,9 @@ impl Daemon {
 
     async fn change_vips(&mut self, index: usize, vips: &[Vip], add: bool) {
         let runner = &self.runners[index];
-        let Some(setup) = runner.setup.as_ref() else { return };
+        let Some(setup) = runner.setup.as_ref() else {
+            return;
+        };
         let name = runner.conf.name.clone();
         let mut work = Vec::new();
         for vip in vips {
@@ -1042,7 +1219,14 @@ impl Daemon {
             .conf
             .virtual_routes
             .iter()
-            .map(|r| (r.clone(), r.dev.as_deref().map(|d| self.vip_dev_index(setup.ifindex, Some(d)))))
+            .map(|r| {
+                (
+                    r.clone(),
+                    r.dev
+                        .as_deref()
+                        .map(|d| self.vip_dev_index(setup.ifindex, Some(d))),
+                )
+            })
             .collect();
         let mut errors = 0;
         if !add {
@@ -1055,9 +1239,13 @@ impl Daemon {
         }
         for (dev, vip, label) in &work {
             let result = if add {
-                self.netlink.add_address(*dev, vip.address, vip.prefix_len, label.as_deref()).await
+                self.netlink
+                    .add_address(*dev, vip.address, vip.prefix_len, label.as_deref())
+                    .await
             } else {
-                self.netlink.del_address(*dev, vip.address, vip.prefix_len).await
+                self.netlink
+                    .del_address(*dev, vip.address, vip.prefix_len)
+                    .await
             };
             if let Err(e) = result {
                 errors += 1;
@@ -1080,14 +1268,18 @@ impl Daemon {
     /// `repeat` gratuitous ARPs for each VIP, on the VIP's interface.
     fn send_garps(&mut self, index: usize, repeat: u32) {
         let runner = &self.runners[index];
-        let Some(setup) = runner.setup.as_ref() else { return };
+        let Some(setup) = runner.setup.as_ref() else {
+            return;
+        };
         let name = runner.conf.name.clone();
         let mut sent = 0;
         let mut errors = 0;
         let mut by_dev: Vec<(String, Vec<Ipv4Addr>)> = Vec::new();
         for vip in &runner.conf.vips {
             let dev = vip.dev.clone().unwrap_or_else(|| {
-                self.links.get(&setup.ifindex).map_or(runner.conf.interface.clone(), |l| l.name.clone())
+                self.links
+                    .get(&setup.ifindex)
+                    .map_or(runner.conf.interface.clone(), |l| l.name.clone())
             });
             match by_dev.iter_mut().find(|(d, _)| *d == dev) {
                 Some((_, list)) => list.push(vip.vip.address),
@@ -1105,7 +1297,11 @@ impl Daemon {
             };
             tracing::info!(
                 "({name}) Sending/queueing gratuitous ARPs on {dev} for {}",
-                addresses.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                addresses
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             for address in addresses {
                 let frame = gratuitous_arp(target.mac, address);

@@ -56,7 +56,10 @@ impl RunAs {
             .process_group(0)
             .kill_on_drop(false);
         if std::env::var_os("PATH").is_none() {
-            command.env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+            command.env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            );
         }
         if let Some(gid) = self.gid {
             command.gid(gid);
@@ -91,14 +94,25 @@ fn resolve_program(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
         return Some(PathBuf::from(program));
     }
-    ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-        .iter()
-        .map(|dir| Path::new(dir).join(program))
-        .find(|p| p.is_file())
+    [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ]
+    .iter()
+    .map(|dir| Path::new(dir).join(program))
+    .find(|p| p.is_file())
 }
 
 /// One run of a tracked script: its outcome and exit code.
-pub async fn run_check(argv: &[String], timeout: Duration, run_as: &RunAs) -> (ScriptOutcome, Option<i32>) {
+pub async fn run_check(
+    argv: &[String],
+    timeout: Duration,
+    run_as: &RunAs,
+) -> (ScriptOutcome, Option<i32>) {
     let Some(mut command) = run_as.command(argv) else {
         return (ScriptOutcome::Failure, None);
     };

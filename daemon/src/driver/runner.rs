@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use halab_api::{Counters, VrrpState};
-use halab_vrrp::{DiscardReason, Instance, Reason, ScriptConfig, State, Timer, TrackStatus, Tracker};
+use halab_vrrp::{
+    DiscardReason, Instance, Reason, ScriptConfig, State, Timer, TrackStatus, Tracker,
+};
 use tokio::task::AbortHandle;
 
 use crate::conf::{InstanceConf, ScriptConf};
@@ -55,7 +57,12 @@ pub struct Runner {
 }
 
 impl Runner {
-    pub fn new(id: u64, conf: InstanceConf, all_scripts: &[ScriptConf], link_up: impl Fn(&str) -> bool) -> Self {
+    pub fn new(
+        id: u64,
+        conf: InstanceConf,
+        all_scripts: &[ScriptConf],
+        link_up: impl Fn(&str) -> bool,
+    ) -> Self {
         let mut tracker = Tracker::new();
         let mut scripts = Vec::new();
         for (name, weight) in &conf.track_scripts {
@@ -179,7 +186,10 @@ mod tests {
         assert_eq!(discard_key(&DiscardReason::BadTtl { ttl: 64 }), "bad_ttl");
         assert_eq!(discard_key(&DiscardReason::BadPassword), "bad_password");
         assert_eq!(
-            discard_key(&DiscardReason::LowerPriority { priority: 1, ours: 2 }),
+            discard_key(&DiscardReason::LowerPriority {
+                priority: 1,
+                ours: 2
+            }),
             "lower_priority"
         );
     }

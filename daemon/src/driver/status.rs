@@ -22,7 +22,10 @@ impl StatusCell {
     }
 
     pub fn get(&self) -> Status {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -103,7 +106,14 @@ fn instance(daemon: &Daemon, r: &Runner) -> InstanceStatus {
             .map(|(name, weight)| TrackedScript {
                 name: name.clone(),
                 weight: weight
-                    .or_else(|| daemon.config.scripts.iter().find(|s| &s.name == name).map(|s| s.weight))
+                    .or_else(|| {
+                        daemon
+                            .config
+                            .scripts
+                            .iter()
+                            .find(|s| &s.name == name)
+                            .map(|s| s.weight)
+                    })
                     .unwrap_or(0),
                 state: r
                     .tracker

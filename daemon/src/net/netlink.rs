@@ -36,7 +36,10 @@ pub struct Address {
 #[derive(Debug, Clone)]
 pub enum NetEvent {
     LinkChanged(Link),
-    LinkRemoved { index: u32, name: Option<String> },
+    LinkRemoved {
+        index: u32,
+        name: Option<String>,
+    },
     AddressAdded(Address),
     AddressRemoved(Address),
     /// The event socket failed or overran: state must be re-read.
@@ -117,9 +120,11 @@ impl Netlink {
 
     /// Subscribes to link and IPv4 address events and forwards them to `tx` until it closes.
     pub fn watch(tx: UnboundedSender<NetEvent>) -> Result<(), NetlinkError> {
-        let (connection, _handle, mut messages) =
-            rtnetlink::new_multicast_connection(&[MulticastGroup::Link, MulticastGroup::Ipv4Ifaddr])
-                .map_err(NetlinkError::Open)?;
+        let (connection, _handle, mut messages) = rtnetlink::new_multicast_connection(&[
+            MulticastGroup::Link,
+            MulticastGroup::Ipv4Ifaddr,
+        ])
+        .map_err(NetlinkError::Open)?;
         tokio::spawn(connection);
         tokio::spawn(async move {
             while let Some((message, _)) = messages.next().await {
@@ -231,7 +236,9 @@ impl Netlink {
             .build();
         match self.handle.address().del(message).execute().await {
             Err(e) if is_errno(&e, &[EADDRNOTAVAIL, ENOENT, ESRCH]) => Ok(()),
-            result => result.map_err(Self::request_error(format!("remove {address}/{prefix_len}"))),
+            result => result.map_err(Self::request_error(format!(
+                "remove {address}/{prefix_len}"
+            ))),
         }
     }
 
@@ -239,8 +246,8 @@ impl Netlink {
         route: &RouteConf,
         dev_index: Option<u32>,
     ) -> rtnetlink::packet_route::route::RouteMessage {
-        let mut builder = RouteMessageBuilder::<Ipv4Addr>::new()
-            .destination_prefix(route.dest, route.prefix_len);
+        let mut builder =
+            RouteMessageBuilder::<Ipv4Addr>::new().destination_prefix(route.dest, route.prefix_len);
         if let Some(via) = route.via {
             builder = builder.gateway(via);
         }
@@ -260,7 +267,11 @@ impl Netlink {
     }
 
     /// `ip route replace ROUTE`.
-    pub async fn add_route(&self, route: &RouteConf, dev_index: Option<u32>) -> Result<(), NetlinkError> {
+    pub async fn add_route(
+        &self,
+        route: &RouteConf,
+        dev_index: Option<u32>,
+    ) -> Result<(), NetlinkError> {
         let message = Self::route_message(route, dev_index);
         self.handle
             .route()
@@ -272,7 +283,11 @@ impl Netlink {
     }
 
     /// `ip route del ROUTE`; already gone is fine.
-    pub async fn del_route(&self, route: &RouteConf, dev_index: Option<u32>) -> Result<(), NetlinkError> {
+    pub async fn del_route(
+        &self,
+        route: &RouteConf,
+        dev_index: Option<u32>,
+    ) -> Result<(), NetlinkError> {
         let message = Self::route_message(route, dev_index);
         match self.handle.route().del(message).execute().await {
             Err(e) if is_errno(&e, &[ESRCH, ENOENT]) => Ok(()),

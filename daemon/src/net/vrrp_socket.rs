@@ -39,10 +39,8 @@ impl VrrpSocket {
         socket.set_header_included_v4(true)?;
         socket.bind_device(Some(ifname.as_bytes()))?;
         if multicast {
-            socket.join_multicast_v4_n(
-                &VRRP_MULTICAST,
-                &InterfaceIndexOrAddress::Index(ifindex),
-            )?;
+            socket
+                .join_multicast_v4_n(&VRRP_MULTICAST, &InterfaceIndexOrAddress::Index(ifindex))?;
         }
         socket.set_multicast_loop_v4(false)?;
         socket.set_multicast_ttl_v4(u32::from(VRRP_TTL))?;

@@ -85,9 +85,15 @@ impl Daemon {
     /// Every process in the daemon's group, for RSS and CPU.
     pub fn group_pids(&self) -> Vec<i32> {
         let mut out = Vec::new();
-        let Ok(dir) = std::fs::read_dir("/proc") else { return out };
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return out;
+        };
         for entry in dir.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<i32>().ok())
+            else {
                 continue;
             };
             if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -121,7 +127,12 @@ impl Daemon {
             {
                 let fields: Vec<&str> = rest.split_whitespace().collect();
                 // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command.
-                let t = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                let t = |i: usize| {
+                    fields
+                        .get(i)
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
                 cpu_ticks += t(11) + t(12);
             }
         }
@@ -177,8 +188,17 @@ impl Lab {
             lab.nodes.push((*node).to_owned());
             let port = format!("p{i}");
             // Created in the bridge namespace with its peer moved straight into the node's.
-            sh("ip", &["-n", &br, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
-            sh("ip", &["-n", &br, "link", "set", &port, "master", "br0", "up"]);
+            sh(
+                "ip",
+                &[
+                    "-n", &br, "link", "add", &port, "type", "veth", "peer", "name", "eth0",
+                    "netns", &ns,
+                ],
+            );
+            sh(
+                "ip",
+                &["-n", &br, "link", "set", &port, "master", "br0", "up"],
+            );
             sh("ip", &["-n", &ns, "link", "set", "lo", "up"]);
             sh("ip", &["-n", &ns, "link", "set", "eth0", "up"]);
             let addr = format!("{}/24", lab.addr_of_index(i));
@@ -200,13 +220,23 @@ impl Lab {
     }
 
     pub fn addr(&self, node: &str) -> Ipv4Addr {
-        let i = self.nodes.iter().skip(1).position(|n| n == node).expect("node");
+        let i = self
+            .nodes
+            .iter()
+            .skip(1)
+            .position(|n| n == node)
+            .expect("node");
         self.addr_of_index(i)
     }
 
     /// The bridge port of `node` (to cut its link from the bridge side).
     pub fn port(&self, node: &str) -> (String, String) {
-        let i = self.nodes.iter().skip(1).position(|n| n == node).expect("node");
+        let i = self
+            .nodes
+            .iter()
+            .skip(1)
+            .position(|n| n == node)
+            .expect("node");
         (self.bridge_ns(), format!("p{i}"))
     }
 
@@ -225,7 +255,16 @@ impl Lab {
     /// Is `ip` on `node`'s eth0?
     pub fn has_addr(&self, node: &str, ip: Ipv4Addr) -> bool {
         let out = Command::new("ip")
-            .args(["-n", &self.ns(node), "-4", "-o", "addr", "show", "dev", "eth0"])
+            .args([
+                "-n",
+                &self.ns(node),
+                "-4",
+                "-o",
+                "addr",
+                "show",
+                "dev",
+                "eth0",
+            ])
             .output();
         out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {ip}/")))
     }
@@ -239,8 +278,17 @@ impl Lab {
         for (i, node) in self.nodes.iter().skip(1).enumerate() {
             let ns = self.ns(node);
             let port = format!("p{i}{dev}");
-            sh("ip", &["-n", &br, "link", "add", &port, "type", "veth", "peer", "name", dev, "netns", &ns]);
-            sh("ip", &["-n", &br, "link", "set", &port, "master", &bridge, "up"]);
+            sh(
+                "ip",
+                &[
+                    "-n", &br, "link", "add", &port, "type", "veth", "peer", "name", dev, "netns",
+                    &ns,
+                ],
+            );
+            sh(
+                "ip",
+                &["-n", &br, "link", "set", &port, "master", &bridge, "up"],
+            );
             sh("ip", &["-n", &ns, "link", "set", dev, "up"]);
             let addr = format!("10.{net}.0.{}/24", i + 1);
             sh("ip", &["-n", &ns, "addr", "add", &addr, "dev", dev]);
@@ -251,15 +299,50 @@ impl Lab {
     pub fn cut_vrrp(&self, node: &str, dev: &str) {
         let ns = self.ns(node);
         let table = format!("cut_{dev}");
-        sh("ip", &["netns", "exec", &ns, "nft", "add", "table", "inet", &table]);
-        sh("ip", &["netns", "exec", &ns, "nft", "add", "chain", "inet", &table, "in", "{ type filter hook input priority 0; }"]);
-        sh("ip", &["netns", "exec", &ns, "nft", "add", "rule", "inet", &table, "in", "iifname", dev, "ip", "protocol", "112", "drop"]);
+        sh(
+            "ip",
+            &["netns", "exec", &ns, "nft", "add", "table", "inet", &table],
+        );
+        sh(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &ns,
+                "nft",
+                "add",
+                "chain",
+                "inet",
+                &table,
+                "in",
+                "{ type filter hook input priority 0; }",
+            ],
+        );
+        sh(
+            "ip",
+            &[
+                "netns", "exec", &ns, "nft", "add", "rule", "inet", &table, "in", "iifname", dev,
+                "ip", "protocol", "112", "drop",
+            ],
+        );
     }
 
     /// Undoes [`Lab::cut_vrrp`].
     pub fn heal_vrrp(&self, node: &str, dev: &str) {
         let ns = self.ns(node);
-        sh("ip", &["netns", "exec", &ns, "nft", "delete", "table", "inet", &format!("cut_{dev}")]);
+        sh(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &ns,
+                "nft",
+                "delete",
+                "table",
+                "inet",
+                &format!("cut_{dev}"),
+            ],
+        );
     }
 
     /// Is `ip` on `node`'s `dev`?
@@ -281,7 +364,11 @@ impl Lab {
     }
 
     /// Polls `check` every 10 ms until it holds or `timeout` passes; the time it took.
-    pub fn wait_until(&self, timeout: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> {
+    pub fn wait_until(
+        &self,
+        timeout: Duration,
+        mut check: impl FnMut() -> bool,
+    ) -> Option<Duration> {
         let start = Instant::now();
         while start.elapsed() < timeout {
             if check() {
@@ -297,7 +384,12 @@ impl Lab {
         let want = vec![node.to_owned()];
         let end = Instant::now() + timeout;
         while Instant::now() < end {
-            if self.wait_until(end.saturating_duration_since(Instant::now()), || self.holders(VIP) == want).is_none() {
+            if self
+                .wait_until(end.saturating_duration_since(Instant::now()), || {
+                    self.holders(VIP) == want
+                })
+                .is_none()
+            {
                 return false;
             }
             let held = Instant::now();
@@ -370,7 +462,14 @@ impl Lab {
         self.spawn(Kind::Keepalived, node, &args, log, conf_path)
     }
 
-    fn spawn(&mut self, kind: Kind, node: &str, args: &[&str], log: PathBuf, conf: PathBuf) -> usize {
+    fn spawn(
+        &mut self,
+        kind: Kind,
+        node: &str,
+        args: &[&str],
+        log: PathBuf,
+        conf: PathBuf,
+    ) -> usize {
         let out = std::fs::File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
         let ns = self.ns(node);
@@ -385,7 +484,13 @@ impl Lab {
             // Its own process group: signals reach keepalived's children too, and nothing else.
             .process_group(0);
         let child = command.spawn().expect("spawn daemon");
-        self.daemons.push(Daemon { kind, node: node.to_owned(), child, log, conf });
+        self.daemons.push(Daemon {
+            kind,
+            node: node.to_owned(),
+            child,
+            log,
+            conf,
+        });
         self.daemons.len() - 1
     }
 
@@ -395,7 +500,13 @@ impl Lab {
         for d in &self.daemons {
             let text = d.log_text();
             let tail: Vec<&str> = text.lines().rev().take(60).collect();
-            let _ = writeln!(out, "--- {:?} on {} ({}) ---", d.kind, d.node, d.log.display());
+            let _ = writeln!(
+                out,
+                "--- {:?} on {} ({}) ---",
+                d.kind,
+                d.node,
+                d.log.display()
+            );
             for line in tail.iter().rev() {
                 let _ = writeln!(out, "{line}");
             }
@@ -421,7 +532,11 @@ impl Drop for Lab {
         // Daemons first (their Drop kills their process groups), then the namespaces.
         self.daemons.clear();
         for node in self.nodes.iter().rev() {
-            let ns = if node.is_empty() { self.bridge_ns() } else { self.ns(node) };
+            let ns = if node.is_empty() {
+                self.bridge_ns()
+            } else {
+                self.ns(node)
+            };
             let _ = Command::new("ip").args(["netns", "del", &ns]).status();
         }
     }

@@ -23,7 +23,8 @@ fn hex(c: RGBColor) -> String {
 
 impl Marks<'_> {
     pub fn render(&self) -> String {
-        let mut out = format!("<g class=\"marks\" font-family=\"{FONT}\" font-size=\"{LABEL_PX}\">\n");
+        let mut out =
+            format!("<g class=\"marks\" font-family=\"{FONT}\" font-size=\"{LABEL_PX}\">\n");
         self.violations(&mut out);
         // Faults before moves: a move's label backing may cut a fault line, never the reverse.
         self.faults(&mut out);
@@ -90,11 +91,16 @@ impl Marks<'_> {
         let mut order: Vec<usize> = (0..self.r.faults.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(p.fault_labels.get(i).map_or(0, |l| l.row)));
         for i in order {
-            let (Some(f), Some(placed)) = (self.r.faults.get(i), p.fault_labels.get(i)) else { continue };
+            let (Some(f), Some(placed)) = (self.r.faults.get(i), p.fault_labels.get(i)) else {
+                continue;
+            };
             let x = (self.x)(f.t_ms);
             let y = p.fault_row_y(placed.row);
-            let (kind, color, dash) =
-                if f.fault { ("fault", hex(plan::RED), " stroke-dasharray=\"5 3\"") } else { ("repair", hex(plan::GREEN), "") };
+            let (kind, color, dash) = if f.fault {
+                ("fault", hex(plan::RED), " stroke-dasharray=\"5 3\"")
+            } else {
+                ("repair", hex(plan::GREEN), "")
+            };
             let _ = write!(
                 out,
                 "<g class=\"fault-mark {kind}\" data-t-ms=\"{}\"><title>{}: {kind}: {}</title>\
@@ -104,7 +110,14 @@ impl Marks<'_> {
                 escape(&f.description),
                 y + 3,
             );
-            label(out, x, y, placed.end_anchor, &plan::label_text(&f.description), &color);
+            label(
+                out,
+                x,
+                y,
+                placed.end_anchor,
+                &plan::label_text(&f.description),
+                &color,
+            );
             out.push_str("</g>\n");
         }
     }
@@ -114,11 +127,23 @@ impl Marks<'_> {
         let entries = plan::legend_entries(&p.backends, &p.vip_colors);
         out.push_str("<g class=\"legend\">\n");
         for (x, i, row) in plan::legend_layout(&p.backends, &p.vip_colors) {
-            let Some((swatch, text)) = entries.get(i) else { continue };
+            let Some((swatch, text)) = entries.get(i) else {
+                continue;
+            };
             let y = plan::legend_row_y(p.legend_top, row);
             let _ = match *swatch {
-                Swatch::Bar(c) => write!(out, "<rect x=\"{x}\" y=\"{}\" width=\"{SWATCH_W}\" height=\"10\" fill=\"{}\"/>", y + 2, hex(c)),
-                Swatch::Thin(c) => write!(out, "<rect x=\"{x}\" y=\"{}\" width=\"{SWATCH_W}\" height=\"3\" fill=\"{}\"/>", y + 6, hex(c)),
+                Swatch::Bar(c) => write!(
+                    out,
+                    "<rect x=\"{x}\" y=\"{}\" width=\"{SWATCH_W}\" height=\"10\" fill=\"{}\"/>",
+                    y + 2,
+                    hex(c)
+                ),
+                Swatch::Thin(c) => write!(
+                    out,
+                    "<rect x=\"{x}\" y=\"{}\" width=\"{SWATCH_W}\" height=\"3\" fill=\"{}\"/>",
+                    y + 6,
+                    hex(c)
+                ),
                 Swatch::Shade(c) => write!(
                     out,
                     "<rect x=\"{x}\" y=\"{}\" width=\"{SWATCH_W}\" height=\"12\" fill=\"{}\" fill-opacity=\"0.25\" stroke=\"{1}\" stroke-opacity=\"0.6\"/>",
@@ -134,7 +159,13 @@ impl Marks<'_> {
                     hex(c)
                 ),
             };
-            let _ = writeln!(out, "<text x=\"{}\" y=\"{}\" fill=\"#333\">{}</text>", x + SWATCH_W + 5, y + 11, escape(text));
+            let _ = writeln!(
+                out,
+                "<text x=\"{}\" y=\"{}\" fill=\"#333\">{}</text>",
+                x + SWATCH_W + 5,
+                y + 11,
+                escape(text)
+            );
         }
         out.push_str("</g>\n");
     }
@@ -143,7 +174,11 @@ impl Marks<'_> {
 /// A mark's label with a white backing, so lines crossing it do not make it unreadable.
 fn label(out: &mut String, x: i32, y: i32, end_anchor: bool, text: &str, color: &str) {
     let w = plan::text_w(text, LABEL_PX);
-    let (bx, tx, anchor) = if end_anchor { (x - 4 - w, x - 3, "end") } else { (x + 1, x + 3, "start") };
+    let (bx, tx, anchor) = if end_anchor {
+        (x - 4 - w, x - 3, "end")
+    } else {
+        (x + 1, x + 3, "start")
+    };
     let bx = bx.clamp(0, WIDTH - w);
     let _ = write!(
         out,

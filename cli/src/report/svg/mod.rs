@@ -64,7 +64,14 @@ fn draw(buf: &mut String, r: &ScenarioResult, plan: &Plan) -> Result<String, Str
         .build_cartesian_2d(0.0..end_s, -(f64::from(plan.plot_h - 1))..0.0)
         .map_err(|e| e.to_string())?;
     // Tick values are computed floats: 0.30000000000000004 must read 0.3.
-    let fmt_s = |v: &f64| format!("{}s", format!("{v:.3}").trim_end_matches('0').trim_end_matches('.'));
+    let fmt_s = |v: &f64| {
+        format!(
+            "{}s",
+            format!("{v:.3}")
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+        )
+    };
     chart
         .configure_mesh()
         .disable_y_mesh()
@@ -83,19 +90,38 @@ fn draw(buf: &mut String, r: &ScenarioResult, plan: &Plan) -> Result<String, Str
         draw_lane(&mut chart, &root, r, plan, lane, i).map_err(|e| e.to_string())?;
     }
     for &(y, text) in &plan.captions {
-        let style = (FONT, 12).into_font().style(FontStyle::Bold).color(&plan::GREY);
-        root.draw(&Text::new(text, (10, plan.plot_top + y + 3), style.pos(Pos::new(HPos::Left, VPos::Top))))
-            .map_err(|e| e.to_string())?;
+        let style = (FONT, 12)
+            .into_font()
+            .style(FontStyle::Bold)
+            .color(&plan::GREY);
+        root.draw(&Text::new(
+            text,
+            (10, plan.plot_top + y + 3),
+            style.pos(Pos::new(HPos::Left, VPos::Top)),
+        ))
+        .map_err(|e| e.to_string())?;
     }
-    let marks = marks::Marks { r, plan, x: &|t_ms| chart.backend_coord(&(t_ms as f64 / 1000.0, 0.0)).0 }.render();
+    let marks = marks::Marks {
+        r,
+        plan,
+        x: &|t_ms| chart.backend_coord(&(t_ms as f64 / 1000.0, 0.0)).0,
+    }
+    .render();
     drop(chart);
     root.present().map_err(|e| e.to_string())?;
     Ok(marks)
 }
 
-fn title(root: &DrawingArea<SVGBackend<'_>, Shift>, r: &ScenarioResult) -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
+fn title(
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    r: &ScenarioResult,
+) -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
     let name = fmt::printable(&format!("{}/{}/{}", r.lab, r.scenario, r.engine));
-    root.draw(&Text::new(name, (10, 10), (FONT, 20).into_font().style(FontStyle::Bold).color(&BLACK)))?;
+    root.draw(&Text::new(
+        name,
+        (10, 10),
+        (FONT, 20).into_font().style(FontStyle::Bold).color(&BLACK),
+    ))?;
     let (verdict, color) = if r.error.is_some() {
         ("ERROR", plan::RED)
     } else if r.passed {
@@ -103,11 +129,16 @@ fn title(root: &DrawingArea<SVGBackend<'_>, Shift>, r: &ScenarioResult) -> Resul
     } else {
         ("FAILED", plan::RED)
     };
-    let style = (FONT, 20).into_font().style(FontStyle::Bold).color(&color).pos(Pos::new(HPos::Right, VPos::Top));
+    let style = (FONT, 20)
+        .into_font()
+        .style(FontStyle::Bold)
+        .color(&color)
+        .pos(Pos::new(HPos::Right, VPos::Top));
     root.draw(&Text::new(verdict, (WIDTH - RIGHT, 10), style))?;
     let (requests, failed) = timeline::probe_totals(&r.samples);
     let faults = r.faults.iter().filter(|f| f.fault).count();
-    let n = |count: usize, what: &str| format!("{count} {what}{}", if count == 1 { "" } else { "s" });
+    let n =
+        |count: usize, what: &str| format!("{count} {what}{}", if count == 1 { "" } else { "s" });
     let sub = [
         fmt::secs(r.duration_ms),
         format!("{} ({failed} failed)", n(requests, "request")),
@@ -117,7 +148,11 @@ fn title(root: &DrawingArea<SVGBackend<'_>, Shift>, r: &ScenarioResult) -> Resul
         n(r.violations.len(), "violation"),
     ]
     .join(" · ");
-    root.draw(&Text::new(sub, (10, 34), (FONT, 12).into_font().color(&plan::GREY)))?;
+    root.draw(&Text::new(
+        sub,
+        (10, 34),
+        (FONT, 12).into_font().color(&plan::GREY),
+    ))?;
     Ok(())
 }
 
@@ -134,16 +169,32 @@ fn draw_lane(
         let bg = RGBColor(247, 247, 247).filled();
         chart.draw_series([rect((0, plan.end_ms), lane.top, lane.top + lane.h, bg)])?;
     }
-    let color = if matches!(lane.kind, LaneKind::Failed) { plan::RED } else { BLACK };
-    let label_style = (FONT, 12).into_font().color(&color).pos(Pos::new(HPos::Right, VPos::Center));
-    root.draw(&Text::new(fmt::printable(&lane.label), (LEFT - 8, plan.plot_top + lane.top + lane.h / 2), label_style))?;
+    let color = if matches!(lane.kind, LaneKind::Failed) {
+        plan::RED
+    } else {
+        BLACK
+    };
+    let label_style = (FONT, 12)
+        .into_font()
+        .color(&color)
+        .pos(Pos::new(HPos::Right, VPos::Center));
+    root.draw(&Text::new(
+        fmt::printable(&lane.label),
+        (LEFT - 8, plan.plot_top + lane.top + lane.h / 2),
+        label_style,
+    ))?;
     // At least 2 px wide: a single failed request must show.
     let min_ms = 2 * plan.end_ms / (WIDTH - LEFT - RIGHT) as u64;
     let merge_ms = (3 * plan.end_ms / (2 * (WIDTH - LEFT - RIGHT) as u64)).max(25);
     let bars = |spans: Vec<Span>, top: i32, bottom: i32, color: RGBColor| {
-        spans
-            .into_iter()
-            .map(move |s| rect((s.start_ms, s.end_ms.max(s.start_ms + min_ms)), top, bottom, color.filled()))
+        spans.into_iter().map(move |s| {
+            rect(
+                (s.start_ms, s.end_ms.max(s.start_ms + min_ms)),
+                top,
+                bottom,
+                color.filled(),
+            )
+        })
     };
     let (top, bottom) = (lane.top + 1, lane.top + REQ_ROW - 1);
     match &lane.kind {
@@ -154,13 +205,28 @@ fn draw_lane(
             chart.draw_series(bars(arp, lane.top + 16, lane.top + 19, plan::ARP))?;
         }
         LaneKind::Backend { name, color } => {
-            chart.draw_series(bars(timeline::answer_spans(&r.samples, Answer::Backend(name), merge_ms), top, bottom, *color))?;
+            chart.draw_series(bars(
+                timeline::answer_spans(&r.samples, Answer::Backend(name), merge_ms),
+                top,
+                bottom,
+                *color,
+            ))?;
         }
         LaneKind::Unknown => {
-            chart.draw_series(bars(timeline::answer_spans(&r.samples, Answer::Unknown, merge_ms), top, bottom, plan::GREY))?;
+            chart.draw_series(bars(
+                timeline::answer_spans(&r.samples, Answer::Unknown, merge_ms),
+                top,
+                bottom,
+                plan::GREY,
+            ))?;
         }
         LaneKind::Failed => {
-            chart.draw_series(bars(timeline::answer_spans(&r.samples, Answer::Failed, merge_ms), top, bottom, plan::RED))?;
+            chart.draw_series(bars(
+                timeline::answer_spans(&r.samples, Answer::Failed, merge_ms),
+                top,
+                bottom,
+                plan::RED,
+            ))?;
         }
         LaneKind::Steps(rows) => {
             for &(i, row) in rows {
@@ -171,16 +237,28 @@ fn draw_lane(
                     Outcome::Skipped => RGBColor(190, 190, 190),
                 };
                 let top = lane.top + row as i32 * REQ_ROW;
-                let span = Span { start_ms: s.start_ms, end_ms: s.end_ms };
+                let span = Span {
+                    start_ms: s.start_ms,
+                    end_ms: s.end_ms,
+                };
                 chart.draw_series(bars(vec![span], top + 1, top + REQ_ROW - 1, color))?;
                 // The step's number, as in the terminal and the table: inside the bar when
                 // it fits, after it otherwise.
-                let (x0, y) = chart.backend_coord(&(s.start_ms as f64 / 1000.0, -f64::from(top + REQ_ROW / 2)));
+                let (x0, y) = chart
+                    .backend_coord(&(s.start_ms as f64 / 1000.0, -f64::from(top + REQ_ROW / 2)));
                 let x1 = chart.backend_coord(&(s.end_ms as f64 / 1000.0, 0.0)).0;
                 let no = (s.index + 1).to_string();
                 let inside = x1 - x0 >= plan::text_w(&no, 10.0) + 4;
-                let (x, fg) = if inside { (x0 + 2, WHITE) } else { (x0.max(x1) + 3, plan::GREY) };
-                let style = (FONT, 10).into_font().style(FontStyle::Bold).color(&fg).pos(Pos::new(HPos::Left, VPos::Center));
+                let (x, fg) = if inside {
+                    (x0 + 2, WHITE)
+                } else {
+                    (x0.max(x1) + 3, plan::GREY)
+                };
+                let style = (FONT, 10)
+                    .into_font()
+                    .style(FontStyle::Bold)
+                    .color(&fg)
+                    .pos(Pos::new(HPos::Left, VPos::Center));
                 root.draw(&Text::new(no, (x, y), style))?;
             }
         }
@@ -191,7 +269,10 @@ fn draw_lane(
 /// A bar from `ms.0` to `ms.1`, between `top` and `bottom` pixels below the chart's top.
 fn rect(ms: (u64, u64), top: i32, bottom: i32, style: ShapeStyle) -> Rectangle<(f64, f64)> {
     let x = |t: u64| t as f64 / 1000.0;
-    Rectangle::new([(x(ms.0), -f64::from(top)), (x(ms.1), -f64::from(bottom))], style)
+    Rectangle::new(
+        [(x(ms.0), -f64::from(top)), (x(ms.1), -f64::from(bottom))],
+        style,
+    )
 }
 
 #[cfg(test)]

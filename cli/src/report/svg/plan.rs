@@ -46,7 +46,11 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
 ];
-const VIP_COLORS: [RGBColor; 3] = [RGBColor(52, 73, 94), RGBColor(93, 109, 126), RGBColor(133, 146, 158)];
+const VIP_COLORS: [RGBColor; 3] = [
+    RGBColor(52, 73, 94),
+    RGBColor(93, 109, 126),
+    RGBColor(133, 146, 158),
+];
 
 /// A label placed in a band of rows: `row` 0 is nearest the chart.
 #[derive(Debug, Clone, Copy)]
@@ -58,8 +62,15 @@ pub struct Placed {
 
 #[derive(Debug, Clone)]
 pub enum LaneKind {
-    Vip { vip: Ipv4Addr, node: String, color: RGBColor },
-    Backend { name: String, color: RGBColor },
+    Vip {
+        vip: Ipv4Addr,
+        node: String,
+        color: RGBColor,
+    },
+    Backend {
+        name: String,
+        color: RGBColor,
+    },
     Failed,
     Unknown,
     /// Assertion steps, overlapping ones on separate rows: (index into `steps`, row).
@@ -103,12 +114,21 @@ pub fn text_w(s: &str, px: f64) -> i32 {
 impl Plan {
     pub fn new(r: &ScenarioResult) -> Plan {
         let end_ms = timeline::end_ms(r);
-        let x_of = |t: u64| LEFT + ((t as f64 / end_ms as f64) * f64::from(WIDTH - LEFT - RIGHT)) as i32;
-        let fault_labels = stack(r.faults.iter().map(|f| (x_of(f.t_ms), text_w(&label_text(&f.description), LABEL_PX))));
+        let x_of =
+            |t: u64| LEFT + ((t as f64 / end_ms as f64) * f64::from(WIDTH - LEFT - RIGHT)) as i32;
+        let fault_labels = stack(
+            r.faults
+                .iter()
+                .map(|f| (x_of(f.t_ms), text_w(&label_text(&f.description), LABEL_PX))),
+        );
         let fault_rows = rows(&fault_labels);
         let moves = timeline::vip_moves(&r.vip_timeline);
         let many_vips = timeline::vips(&r.vip_timeline).len() > 1;
-        let move_labels = stack(moves.iter().map(|m| (x_of(m.t_ms), text_w(&move_text(m, many_vips), LABEL_PX))));
+        let move_labels = stack(
+            moves
+                .iter()
+                .map(|m| (x_of(m.t_ms), text_w(&move_text(m, many_vips), LABEL_PX))),
+        );
         let backends = backend_colors(&timeline::backends(&r.samples));
         let vip_colors: Vec<(Ipv4Addr, RGBColor)> = timeline::vips(&r.vip_timeline)
             .into_iter()
@@ -119,13 +139,29 @@ impl Plan {
         let mut lanes = Vec::new();
         let mut captions = Vec::new();
         let mut y = 0;
-        captions.push((y, "VIP held by (thin dark bar: the client's ARP entry points here)"));
+        captions.push((
+            y,
+            "VIP held by (thin dark bar: the client's ARP entry points here)",
+        ));
         y += CAPTION;
         let vip_start = y;
         for node in timeline::lb_nodes(&r.vip_timeline) {
             for &(vip, color) in &vip_colors {
-                let label = if many_vips { format!("{node} {vip}") } else { node.clone() };
-                lanes.push(Lane { top: y, h: VIP_ROW, label, kind: LaneKind::Vip { vip, node: node.clone(), color } });
+                let label = if many_vips {
+                    format!("{node} {vip}")
+                } else {
+                    node.clone()
+                };
+                lanes.push(Lane {
+                    top: y,
+                    h: VIP_ROW,
+                    label,
+                    kind: LaneKind::Vip {
+                        vip,
+                        node: node.clone(),
+                        color,
+                    },
+                });
                 y += VIP_ROW;
             }
         }
@@ -135,18 +171,49 @@ impl Plan {
         captions.push((y, "Requests through the VIP, by the backend that answered"));
         y += CAPTION;
         for (name, color) in &backends {
-            lanes.push(Lane { top: y, h: REQ_ROW, label: name.clone(), kind: LaneKind::Backend { name: name.clone(), color: *color } });
+            lanes.push(Lane {
+                top: y,
+                h: REQ_ROW,
+                label: name.clone(),
+                kind: LaneKind::Backend {
+                    name: name.clone(),
+                    color: *color,
+                },
+            });
             y += REQ_ROW;
         }
-        if r.samples.iter().any(|s| timeline::answer(s) == timeline::Answer::Unknown) {
-            lanes.push(Lane { top: y, h: REQ_ROW, label: "no X-Served-By".into(), kind: LaneKind::Unknown });
+        if r.samples
+            .iter()
+            .any(|s| timeline::answer(s) == timeline::Answer::Unknown)
+        {
+            lanes.push(Lane {
+                top: y,
+                h: REQ_ROW,
+                label: "no X-Served-By".into(),
+                kind: LaneKind::Unknown,
+            });
             y += REQ_ROW;
         }
-        lanes.push(Lane { top: y, h: REQ_ROW, label: "failed".into(), kind: LaneKind::Failed });
+        lanes.push(Lane {
+            top: y,
+            h: REQ_ROW,
+            label: "failed".into(),
+            kind: LaneKind::Failed,
+        });
         y += REQ_ROW + 10;
         let steps = step_rows(r, end_ms);
-        let h = REQ_ROW * steps.iter().map(|&(_, row)| row as i32 + 1).max().unwrap_or(1);
-        lanes.push(Lane { top: y, h, label: "assertions".into(), kind: LaneKind::Steps(steps) });
+        let h = REQ_ROW
+            * steps
+                .iter()
+                .map(|&(_, row)| row as i32 + 1)
+                .max()
+                .unwrap_or(1);
+        lanes.push(Lane {
+            top: y,
+            h,
+            label: "assertions".into(),
+            kind: LaneKind::Steps(steps),
+        });
         y += h + 4;
 
         let plot_top = TITLE_H + fault_rows as i32 * FAULT_ROW + 8;
@@ -187,7 +254,11 @@ pub fn label_text(description: &str) -> String {
 }
 
 pub fn move_text(m: &VipMove, many_vips: bool) -> String {
-    if many_vips { format!("{}: {}", m.vip, m.label()) } else { m.label() }
+    if many_vips {
+        format!("{}: {}", m.vip, m.label())
+    } else {
+        m.label()
+    }
 }
 
 /// Assertion steps on rows: one that starts before the previous one on a row ended (an
@@ -216,11 +287,21 @@ fn stack(items: impl Iterator<Item = (i32, i32)>) -> Vec<Placed> {
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by_key(|&i| items[i].0);
     let mut row_end: Vec<i32> = Vec::new();
-    let mut placed = vec![Placed { row: 0, end_anchor: false }; items.len()];
+    let mut placed = vec![
+        Placed {
+            row: 0,
+            end_anchor: false
+        };
+        items.len()
+    ];
     for i in order {
         let (x, w) = items[i];
         let end_anchor = x + 4 + w > WIDTH - 4;
-        let (start, end) = if end_anchor { (x - 4 - w, x) } else { (x, x + 4 + w) };
+        let (start, end) = if end_anchor {
+            (x - 4 - w, x)
+        } else {
+            (x, x + 4 + w)
+        };
         let row = match row_end.iter().position(|&e| start > e + 6) {
             Some(r) => r,
             None if row_end.len() < MAX_LABEL_ROWS => {
@@ -247,7 +328,9 @@ fn backend_colors(names: &[String]) -> Vec<(String, RGBColor)> {
     names
         .iter()
         .map(|n| {
-            let hash = n.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+            let hash = n.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
             let mut slot = (hash % PALETTE.len() as u64) as usize;
             for _ in 0..PALETTE.len() {
                 if !used[slot] {
@@ -262,8 +345,14 @@ fn backend_colors(names: &[String]) -> Vec<(String, RGBColor)> {
 }
 
 /// The legend's entries, (swatch, text), in the order they are drawn.
-pub fn legend_entries(backends: &[(String, RGBColor)], vips: &[(Ipv4Addr, RGBColor)]) -> Vec<(Swatch, String)> {
-    let mut v: Vec<(Swatch, String)> = backends.iter().map(|(n, c)| (Swatch::Bar(*c), n.clone())).collect();
+pub fn legend_entries(
+    backends: &[(String, RGBColor)],
+    vips: &[(Ipv4Addr, RGBColor)],
+) -> Vec<(Swatch, String)> {
+    let mut v: Vec<(Swatch, String)> = backends
+        .iter()
+        .map(|(n, c)| (Swatch::Bar(*c), n.clone()))
+        .collect();
     v.push((Swatch::Bar(RED), "failed request".into()));
     for (vip, c) in vips {
         v.push((Swatch::Bar(*c), format!("holds {vip}")));
@@ -290,11 +379,18 @@ pub enum Swatch {
 pub const SWATCH_W: i32 = 16;
 
 fn legend_rows(backends: &[(String, RGBColor)], vips: &[(Ipv4Addr, RGBColor)]) -> i32 {
-    legend_layout(backends, vips).iter().map(|(_, _, row)| row + 1).max().unwrap_or(1)
+    legend_layout(backends, vips)
+        .iter()
+        .map(|(_, _, row)| row + 1)
+        .max()
+        .unwrap_or(1)
 }
 
 /// (x, entry index, row) for each legend entry, wrapping at the picture's width.
-pub fn legend_layout(backends: &[(String, RGBColor)], vips: &[(Ipv4Addr, RGBColor)]) -> Vec<(i32, usize, i32)> {
+pub fn legend_layout(
+    backends: &[(String, RGBColor)],
+    vips: &[(Ipv4Addr, RGBColor)],
+) -> Vec<(i32, usize, i32)> {
     let mut out = Vec::new();
     let (mut x, mut row) = (LEFT, 0);
     for (i, (_, text)) in legend_entries(backends, vips).iter().enumerate() {

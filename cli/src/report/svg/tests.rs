@@ -6,12 +6,19 @@ use crate::scenario::result::{FaultMark, Sample, ScenarioResult};
 
 fn marks<'a>(doc: &'a roxmltree::Document<'a>, class: &str) -> Vec<roxmltree::Node<'a, 'a>> {
     doc.descendants()
-        .filter(|n| n.has_tag_name("g") && n.attribute("class").is_some_and(|c| c.split_whitespace().any(|w| w == class)))
+        .filter(|n| {
+            n.has_tag_name("g")
+                && n.attribute("class")
+                    .is_some_and(|c| c.split_whitespace().any(|w| w == class))
+        })
         .collect()
 }
 
 fn t_ms(nodes: &[roxmltree::Node<'_, '_>]) -> Vec<u64> {
-    let mut v: Vec<u64> = nodes.iter().filter_map(|n| n.attribute("data-t-ms")?.parse().ok()).collect();
+    let mut v: Vec<u64> = nodes
+        .iter()
+        .filter_map(|n| n.attribute("data-t-ms")?.parse().ok())
+        .collect();
     v.sort_unstable();
     v
 }
@@ -21,7 +28,10 @@ fn svg_parses_and_has_one_mark_per_fault_and_per_vip_move() {
     let r = fixture::failover();
     let svg = timeline_svg(&r);
     let doc = roxmltree::Document::parse(&svg).expect("the timeline is well-formed XML");
-    assert!(doc.root_element().has_tag_name(("http://www.w3.org/2000/svg", "svg")));
+    assert!(
+        doc.root_element()
+            .has_tag_name(("http://www.w3.org/2000/svg", "svg"))
+    );
 
     let faults = marks(&doc, "fault-mark");
     assert_eq!(faults.len(), r.faults.len());
@@ -42,10 +52,26 @@ fn svg_parses_and_has_one_mark_per_fault_and_per_vip_move() {
 fn svg_names_the_run_the_verdict_and_every_lane() {
     let svg = timeline_svg(&fixture::failover());
     let doc = roxmltree::Document::parse(&svg).expect("the timeline is well-formed XML");
-    let texts: Vec<String> =
-        doc.descendants().filter(|n| n.has_tag_name("text")).map(|n| n.text().unwrap_or_default().trim().to_string()).collect();
-    for want in ["loadbalancing/failover/keepalived", "FAILED", "lb1", "lb2", "web1", "web2", "failed", "assertions", "kill nginx on web1"] {
-        assert!(texts.iter().any(|t| t == want), "no text {want:?} in {texts:?}");
+    let texts: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or_default().trim().to_string())
+        .collect();
+    for want in [
+        "loadbalancing/failover/keepalived",
+        "FAILED",
+        "lb1",
+        "lb2",
+        "web1",
+        "web2",
+        "failed",
+        "assertions",
+        "kill nginx on web1",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == want),
+            "no text {want:?} in {texts:?}"
+        );
     }
 }
 
@@ -58,7 +84,13 @@ fn svg_of_a_crowded_run_keeps_one_mark_each() {
     // Per VIP: lb1 -> none, none -> lb2, lb2 -> lb1+lb2, lb1+lb2 -> lb2.
     let moves = marks(&doc, "vip-move");
     assert_eq!(moves.len(), 8);
-    assert_eq!(moves.iter().filter(|m| m.attribute("data-to") == Some("lb1 lb2")).count(), 2);
+    assert_eq!(
+        moves
+            .iter()
+            .filter(|m| m.attribute("data-to") == Some("lb1 lb2"))
+            .count(),
+        2
+    );
     assert_eq!(marks(&doc, "violation").len(), 2);
 }
 
@@ -70,8 +102,17 @@ fn svg_of_an_empty_run_with_odd_names_still_parses() {
     r.steps.clear();
     r.violations.clear();
     r.duration_ms = 0;
-    r.faults = vec![FaultMark { t_ms: 0, description: "partition <lb1> & \"lb2\"\u{7}".into(), fault: true }];
-    r.samples = vec![Sample { t_ms: 0, took_ms: 1, backend: Some("web<1>\u{1b}[31m".into()), error: None }];
+    r.faults = vec![FaultMark {
+        t_ms: 0,
+        description: "partition <lb1> & \"lb2\"\u{7}".into(),
+        fault: true,
+    }];
+    r.samples = vec![Sample {
+        t_ms: 0,
+        took_ms: 1,
+        backend: Some("web<1>\u{1b}[31m".into()),
+        error: None,
+    }];
     let svg = timeline_svg(&r);
     let doc = roxmltree::Document::parse(&svg).expect("the timeline is well-formed XML");
     assert_eq!(marks(&doc, "fault-mark").len(), 1);
@@ -91,6 +132,7 @@ fn fixture_report_can_be_written_for_a_look() {
         for s in &mut passed.steps {
             s.outcome = crate::scenario::result::Outcome::Passed { detail: None };
         }
-        crate::report::write_report(std::path::Path::new(&dir), &[r, passed, fixture::busy()]).expect("report written");
+        crate::report::write_report(std::path::Path::new(&dir), &[r, passed, fixture::busy()])
+            .expect("report written");
     }
 }

@@ -52,7 +52,10 @@ enum What {
     Bind(Source),
     Tmpfs(u32),
     /// An overlayfs with the host's directory below and these upper and work dirs.
-    Overlay { upper: PathBuf, work: PathBuf },
+    Overlay {
+        upper: PathBuf,
+        work: PathBuf,
+    },
 }
 
 /// Must run in a fresh mount namespace, as PID 1 of a fresh PID namespace, in a fresh
@@ -181,7 +184,14 @@ fn overlays(root: &Path) -> Result<Vec<(What, String)>, NodeFsError> {
 
 fn read_only_usr() -> Result<(), NodeFsError> {
     let usr = "/usr";
-    do_mount(Some(usr), usr, None, MsFlags::MS_BIND | MsFlags::MS_REC, None, usr)?;
+    do_mount(
+        Some(usr),
+        usr,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+        usr,
+    )?;
     let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
     do_mount(None, usr, None, flags, None, "a read-only /usr")
 }

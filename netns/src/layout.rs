@@ -125,9 +125,9 @@ pub fn is_host_like(root: &Path) -> bool {
 /// The private paths of a node: all of [`PRIVATE`], or for a host-like node those outside
 /// its overlays (the /var overlay replaces /var/log, /var/lib/... and /var/www).
 pub fn privates(host_like: bool) -> impl Iterator<Item = &'static Private> {
-    PRIVATE.iter().filter(move |p| {
-        !host_like || !OVERLAYS.iter().any(|o| Path::new(p.target).starts_with(o))
-    })
+    PRIVATE
+        .iter()
+        .filter(move |p| !host_like || !OVERLAYS.iter().any(|o| Path::new(p.target).starts_with(o)))
 }
 
 /// Where the node's init writes its own errors.
