@@ -1086,6 +1086,10 @@ impl Daemon {
                 }
                 // Handled by sync_group_inputs before these actions were carried out.
                 Action::WantMaster { .. } => {}
+                // Carried out once the driver listens to ARP (next commit).
+                Action::AnnounceVipsAt { holder, .. } => {
+                    tracing::debug!("({name}) not announcing the VIPs at {holder}'s address");
+                }
                 Action::Ignored { reason } => tracing::debug!("({name}) {reason}"),
             }
         }
