@@ -2,6 +2,7 @@
 //! timers) becomes an input to one instance's core; every action the core returns is carried
 //! out here. One task owns all instances, so sync groups and reloads see a consistent whole.
 
+mod heal;
 mod process;
 mod runner;
 mod status;
@@ -58,6 +59,11 @@ enum Event {
     Packet {
         runner: u64,
         packet: Vec<u8>,
+    },
+    /// ARP heard on a runner's interface (split-brain heal).
+    Arp {
+        runner: u64,
+        packet: crate::net::ArpPacket,
     },
     Net(NetEvent),
     Script {
@@ -185,6 +191,7 @@ impl Daemon {
             };
             match event {
                 Some(Event::Packet { runner, packet }) => self.packet(runner, packet).await,
+                Some(Event::Arp { runner, packet }) => self.arp_packet(runner, packet).await,
                 Some(Event::Net(event)) => self.net_event(event).await,
                 Some(Event::Script {
                     name,
@@ -449,6 +456,17 @@ impl Daemon {
             }
         })
         .abort_handle();
+        let heal = match heal::ArpHeal::open(&link.name, id, self.tx.clone()) {
+            Ok(heal) => Some(heal),
+            Err(e) => {
+                tracing::warn!(
+                    "({name}) no ARP listener on {}, split-brain heal limited: {e}",
+                    link.name
+                );
+                None
+            }
+        };
+        let runner = &mut self.runners[index];
         runner.problem = None;
         runner.link_up = link.up;
         runner.fed = Default::default();
@@ -457,6 +475,7 @@ impl Daemon {
             primary,
             socket,
             recv_task,
+            heal,
             core,
         });
         tracing::info!(
@@ -1086,10 +1105,7 @@ impl Daemon {
                 }
                 // Handled by sync_group_inputs before these actions were carried out.
                 Action::WantMaster { .. } => {}
-                // Carried out once the driver listens to ARP (next commit).
-                Action::AnnounceVipsAt { holder, .. } => {
-                    tracing::debug!("({name}) not announcing the VIPs at {holder}'s address");
-                }
+                Action::AnnounceVipsAt { vips, holder } => self.announce_at(index, &vips, holder),
                 Action::Ignored { reason } => tracing::debug!("({name}) {reason}"),
             }
         }

@@ -22,6 +22,8 @@ pub struct Setup {
     pub primary: Ipv4Addr,
     pub socket: Arc<VrrpSocket>,
     pub recv_task: AbortHandle,
+    /// ARP listener for the split-brain heal (None if it could not be opened).
+    pub heal: Option<super::heal::ArpHeal>,
     pub core: Instance,
 }
 
