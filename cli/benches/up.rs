@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use halab::lab::{self, Lab};
-use halab::up::{self, UpOptions};
+use halab::apply::UpOptions;
+use halab::provider;
 use halab_netns::InitCommand;
 
 fn options(root: &Path) -> UpOptions {
@@ -64,7 +65,7 @@ fn bench(label: &str, mut l: Lab, runs: usize) {
         l.name = format!("bu{}{i}", std::process::id() % 10_000);
         let mut o = options(root.path());
         let t = Instant::now();
-        let r = up::up(&l, &mut o).expect("up");
+        let r = provider::up(&l, &mut o).expect("up");
         ups.push(t.elapsed());
         readies.push(
             r.stages
@@ -73,7 +74,7 @@ fn bench(label: &str, mut l: Lab, runs: usize) {
                 .map_or(Duration::ZERO, |s| s.1),
         );
         let t = Instant::now();
-        up::down(root.path(), &l.name).expect("down");
+        provider::down(root.path(), &l.name, false).expect("down");
         downs.push(t.elapsed());
     }
     println!(

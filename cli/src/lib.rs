@@ -3,6 +3,7 @@
 //! Data flow: lab file -> [`lab::raw`] (serde) -> [`lab::validate`] -> [`lab::model::Lab`]
 //! -> [`render`] (pure) -> artefacts -> provider. See ARCHITECTURE.md.
 
+pub mod apply;
 pub mod check;
 pub mod cmd;
 pub mod diag;
@@ -17,6 +18,6 @@ pub mod render;
 pub mod report;
 pub mod scenario;
 pub mod services;
+pub mod state;
 pub mod status;
 pub mod testbed;
-pub mod up;

@@ -183,7 +183,7 @@ fn main() -> ExitCode {
             vip,
         } => with_lab(lab, |l| halab::cmd::lab_cmds::curl(&l, &path, count, vip)),
         Command::Doctor { json } => {
-            let probes = halab::doctor::probes(&halab::provider::netns::state_root());
+            let probes = halab::doctor::probes(&halab::state::state_root());
             let ok = if json {
                 println!(
                     "{}",

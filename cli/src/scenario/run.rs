@@ -383,7 +383,7 @@ fn sent(headers: &[(String, String)]) -> String {
 /// Performs an action step. `allowed` gets the windows in which the invariant monitor must
 /// accept two VIP holders (a partition, a frozen or cut-off master).
 fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Option<String>, String> {
-    let settle = crate::up::settle_timeout(cx.lab).as_millis();
+    let settle = crate::apply::settle_timeout(cx.lab).as_millis();
     let settle = u64::try_from(settle).unwrap_or(10_000);
     let open_window = |allowed: &mut Vec<(u64, u64)>| {
         if allowed.last().is_none_or(|w| w.1 != u64::MAX) {

@@ -1,0 +1,72 @@
+//! The packages a host lacks, installed with its package manager.
+
+use super::connection::{Conn, EXEC_TIMEOUT, INSTALL_TIMEOUT};
+use crate::lab::model::{Engine, Node, Role};
+use crate::services::sh_quote;
+
+/// The packages a node needs, by the names of its package manager's distribution.
+pub fn packages(n: &Node) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if n.web.is_some() {
+        out.push("nginx");
+    }
+    if n.role == Role::Lb {
+        // socat: haproxy's admin socket, as the haproxy docs use it (and the stats assertion).
+        out.extend(["haproxy", "socat"]);
+        if n.engine == Some(Engine::Keepalived) {
+            out.push("keepalived");
+        }
+    }
+    out
+}
+
+/// `has PROGRAM`: an executable regular file of that name on root's PATH.
+pub(super) const HAS_PROGRAM: &str =
+    "has() { p=$(command -v \"$1\") && [ -f \"$p\" ] && [ -x \"$p\" ]; }; has";
+
+pub(super) fn missing_packages(c: &Conn, pkg: &str, want: &[&str]) -> Result<Vec<String>, String> {
+    let mut missing = Vec::new();
+    for p in want {
+        let q = sh_quote(p);
+        // The program counts (Debian's nginx-light or nginx-full serve as well as nginx).
+        let script = match pkg {
+            "apt" => format!(
+                "{HAS_PROGRAM} {q} || dpkg-query -W -f='${{Status}}' {q} 2>/dev/null | grep -q 'install ok installed'"
+            ),
+            _ => format!("{HAS_PROGRAM} {q} || rpm -q {q} >/dev/null 2>&1"),
+        };
+        if !c.run(&["sh", "-c", &script], None, EXEC_TIMEOUT)?.ok() {
+            missing.push((*p).to_string());
+        }
+    }
+    Ok(missing)
+}
+
+pub(super) fn install_packages(c: &Conn, pkg: &str, names: &[String]) -> Result<(), String> {
+    let list = names
+        .iter()
+        .map(|p| sh_quote(p))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let script = match pkg {
+        "apt" => format!(
+            "export DEBIAN_FRONTEND=noninteractive; apt-get install -y --no-install-recommends {list} || {{ apt-get update -q && apt-get install -y --no-install-recommends {list}; }}"
+        ),
+        "dnf" => format!("dnf install -y {list}"),
+        _ => format!("yum install -y {list}"),
+    };
+    let out = c.run(&["sh", "-c", &script], None, INSTALL_TIMEOUT)?;
+    if out.ok() {
+        Ok(())
+    } else {
+        let text = format!("{}{}", out.stdout, out.stderr);
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(6)..].join("\n    ");
+        Err(format!(
+            "node {}: installing {} with {pkg} failed (exit {}); no file was changed on any host:\n    {tail}\n  hint: install them by hand, or fix the host's package sources",
+            c.target.node,
+            names.join(" "),
+            out.code
+        ))
+    }
+}

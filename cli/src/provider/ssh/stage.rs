@@ -1,0 +1,130 @@
+//! A host's changed files into its staging dir, checked there by the host's own tools.
+
+use std::collections::BTreeSet;
+
+use super::connection::{Conn, EXEC_TIMEOUT, first_lines, runtime};
+use super::items::tool_dir;
+use super::up::Host;
+use crate::lab::model::{Engine, Node};
+use crate::render::Check;
+use crate::services::{HALABD_ON_MACHINE, sh_quote};
+
+/// Sends a host's changed files into its staging dir and has the host's real tools check
+/// them where they will live.
+pub(super) fn stage_and_check(n: &Node, h: &Host) -> Result<(), String> {
+    for (k, &i) in h.changed.iter().enumerate() {
+        h.conn
+            .upload(&format!("{}/up/{k}", h.stage), &h.items[i].bytes)?;
+    }
+    // The staged view: each touched tool dir as it will be, checked where it will live.
+    let mut script = String::from("set -e\n");
+    let s = sh_quote(&h.stage);
+    let dirs: BTreeSet<&str> = h
+        .changed
+        .iter()
+        .filter_map(|&i| tool_dir(&h.items[i].path))
+        .collect();
+    for d in &dirs {
+        script.push_str(&format!(
+            "mkdir -p {s}/view{d}\nif [ -d {d} ]; then cp -a {d}/. {s}/view{d}/; fi\n"
+        ));
+    }
+    for (k, &i) in h.changed.iter().enumerate() {
+        if let Some(d) = tool_dir(&h.items[i].path) {
+            let rel = &h.items[i].path[d.len()..];
+            script.push_str(&format!("mkdir -p \"$(dirname {s}/view{d}{})\"\ncp {s}/up/{k} {s}/view{d}{}\nchmod {:o} {s}/view{d}{}\n", sh_quote(rel), sh_quote(rel), h.items[i].mode, sh_quote(rel)));
+        }
+    }
+    h.conn.sh("staging", &script)?;
+    h.say("checking configs with the host's tools");
+    for &i in &h.changed {
+        let item = &h.items[i];
+        let cmd = match item.check {
+            Check::Haproxy => format!("haproxy -c -f {}", sh_quote(&item.path)),
+            Check::Nginx => format!("nginx -t -q -c {}", sh_quote(&item.path)),
+            Check::Keepalived if n.engine == Some(Engine::Halabd) => {
+                format!("{HALABD_ON_MACHINE} -t -f {}", sh_quote(&item.path))
+            }
+            Check::Keepalived => format!("keepalived -t -l -n -f {}", sh_quote(&item.path)),
+            Check::None => continue,
+        };
+        let mut binds = String::new();
+        for d in &dirs {
+            binds.push_str(&format!("mkdir -p {d} && mount --bind {s}/view{d} {d} && "));
+        }
+        let inner = format!("{binds}{cmd}");
+        let out = h.conn.run(
+            &[
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+                &inner,
+            ],
+            None,
+            EXEC_TIMEOUT,
+        )?;
+        let text = format!("{}{}", out.stdout, out.stderr);
+        let warned = text
+            .lines()
+            .any(|l| crate::check::is_warning(item.check, l));
+        if !out.ok() || warned {
+            let tool = cmd.split_whitespace().next().unwrap_or("");
+            let status = if out.ok() {
+                "exited 0 but warned".to_string()
+            } else {
+                format!("exited with {}", out.code)
+            };
+            return Err(format!(
+                "node {}: {} rejected by the host's {tool} ({status}):\n    {}",
+                n.name,
+                item.path,
+                first_lines(&text, 12)
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Conn {
+    /// A fresh staging dir of the login user's (mode 0700) on the host.
+    pub(super) fn session_stage(&self) -> Result<String, String> {
+        // Not through sudo: SFTP writes as the login user.
+        let fut = async {
+            let out = self
+                .session
+                .command("mktemp")
+                .args(["-d", "/var/tmp/halab-up.XXXXXXXX"])
+                .output()
+                .await
+                .map_err(|e| e.to_string())?;
+            let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if !out.status.success() || dir.is_empty() {
+                return Err(format!(
+                    "mktemp on {}: {}",
+                    self.target.node,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            let out = self
+                .session
+                .command("mkdir")
+                .args(["-p", &format!("{dir}/up")])
+                .output()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !out.status.success() {
+                return Err(format!(
+                    "mkdir on {}: {}",
+                    self.target.node,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            Ok(dir)
+        };
+        runtime().block_on(fut)
+    }
+}
