@@ -10,12 +10,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use halab::apply::UpOptions;
 use halab::lab::{self, Lab};
+use halab::provider;
 use halab::scenario::result::ScenarioResult;
 use halab::scenario::session::{self, EngineChoice};
 use halab::scenario::{file, run};
-use halab::apply::UpOptions;
-use halab::provider;
 use halab_netns::InitCommand;
 
 fn options(root: &Path) -> UpOptions {

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use halab::lab::{self, Lab};
 use halab::apply::UpOptions;
+use halab::lab::{self, Lab};
 use halab::provider;
 use halab_netns::InitCommand;
 

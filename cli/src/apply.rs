@@ -54,9 +54,7 @@ impl UpOptions {
     /// Defaults for the CLI: state in /run/halab, halabd beside this executable.
     pub fn from_env() -> Result<UpOptions, UpError> {
         let init = InitCommand::current_exe()?;
-        let halabd = std::env::var_os("HALABD")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| init.exe.with_file_name("halabd"));
+        let halabd = halabd_beside(&init.exe);
         Ok(UpOptions {
             state_root: crate::state::state_root(),
             halabd,
@@ -75,6 +73,14 @@ pub struct UpReport {
     /// The lab was up before this run (ssh: halab's record of the hosts existed).
     pub existed: bool,
     pub total: Duration,
+}
+
+/// The halabd binary: `$HALABD`, else the one beside `exe` (halab and halabd are built
+/// together).
+pub fn halabd_beside(exe: &std::path::Path) -> PathBuf {
+    std::env::var_os("HALABD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| exe.with_file_name("halabd"))
 }
 
 /// Records how long a stage of `up` took, and says so on the progress line.
@@ -98,7 +104,7 @@ pub fn render_and_check(
     let artefacts = render::render(lab, &Templates::embedded()?)?;
     stage_time(report, "render", t, opts);
     let t = Instant::now();
-    let rejected: Vec<String> = check_all(lab, &artefacts)
+    let rejected: Vec<String> = check_all(lab, &artefacts, &opts.halabd)
         .into_iter()
         .filter_map(|r| {
             r.result

@@ -12,6 +12,7 @@ pub mod exit_codes;
 pub mod fleet;
 pub mod lab;
 pub mod observe;
+pub mod packages;
 pub mod probe;
 pub mod provider;
 pub mod render;

@@ -306,7 +306,9 @@ fn render_cmd(
     let took = started.elapsed();
     let out = out.unwrap_or_else(|| PathBuf::from("rendered").join(&lab.name));
     if check {
-        let report = halab::check::check_all(&lab, &artefacts);
+        let exe = std::env::current_exe().unwrap_or_default();
+        let halabd = halab::apply::halabd_beside(&exe);
+        let report = halab::check::check_all(&lab, &artefacts, &halabd);
         for r in &report {
             match &r.result {
                 Ok(()) => eprintln!("checked {} {} with {}: ok", r.node, r.path, r.tool),

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use halab::apply::{UpOptions, UpReport};
 use halab::lab::{self, Lab};
+use halab::provider;
 use halab::provider::netns::NetnsMachine;
 use halab::services::{self, Machine, Service};
-use halab::apply::{UpOptions, UpReport};
-use halab::provider;
 use halab_netns::{InitCommand, LabHandle};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -90,7 +90,10 @@ impl TestLab {
 
     /// The running lab as a [`halab::fleet::Fleet`].
     pub fn fleet(&self) -> std::sync::Arc<dyn halab::fleet::Fleet> {
-        std::sync::Arc::new(halab::provider::netns::NetnsFleet::new(&self.lab, self.handle()))
+        std::sync::Arc::new(halab::provider::netns::NetnsFleet::new(
+            &self.lab,
+            self.handle(),
+        ))
     }
 
     pub fn machine(&self, node: &str) -> NetnsMachine {

@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::connection::{Conn, EXEC_TIMEOUT};
+use super::host::Host;
 use super::machine::SshMachine;
 use super::record::HostRecord;
-use super::up::Host;
 use crate::lab::model::{Engine, Node};
 use crate::services::{self, Service, sh_quote};
 

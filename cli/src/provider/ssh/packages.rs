@@ -1,24 +1,7 @@
 //! The packages a host lacks, installed with its package manager.
 
 use super::connection::{Conn, EXEC_TIMEOUT, INSTALL_TIMEOUT};
-use crate::lab::model::{Engine, Node, Role};
 use crate::services::sh_quote;
-
-/// The packages a node needs, by the names of its package manager's distribution.
-pub fn packages(n: &Node) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if n.web.is_some() {
-        out.push("nginx");
-    }
-    if n.role == Role::Lb {
-        // socat: haproxy's admin socket, as the haproxy docs use it (and the stats assertion).
-        out.extend(["haproxy", "socat"]);
-        if n.engine == Some(Engine::Keepalived) {
-            out.push("keepalived");
-        }
-    }
-    out
-}
 
 /// `has PROGRAM`: an executable regular file of that name on root's PATH.
 pub(super) const HAS_PROGRAM: &str =

@@ -3,10 +3,10 @@
 use std::collections::BTreeSet;
 
 use super::connection::{Conn, EXEC_TIMEOUT, first_lines, runtime};
+use super::host::Host;
 use super::items::tool_dir;
-use super::up::Host;
-use crate::lab::model::{Engine, Node};
-use crate::render::Check;
+use crate::check::tool::ToolCheck;
+use crate::lab::model::Node;
 use crate::services::{HALABD_ON_MACHINE, sh_quote};
 
 /// Sends a host's changed files into its staging dir and has the host's real tools check
@@ -39,15 +39,12 @@ pub(super) fn stage_and_check(n: &Node, h: &Host) -> Result<(), String> {
     h.say("checking configs with the host's tools");
     for &i in &h.changed {
         let item = &h.items[i];
-        let cmd = match item.check {
-            Check::Haproxy => format!("haproxy -c -f {}", sh_quote(&item.path)),
-            Check::Nginx => format!("nginx -t -q -c {}", sh_quote(&item.path)),
-            Check::Keepalived if n.engine == Some(Engine::Halabd) => {
-                format!("{HALABD_ON_MACHINE} -t -f {}", sh_quote(&item.path))
-            }
-            Check::Keepalived => format!("keepalived -t -l -n -f {}", sh_quote(&item.path)),
-            Check::None => continue,
+        let Some(check) = ToolCheck::for_file(item.check, n.engine, &item.path, HALABD_ON_MACHINE)
+        else {
+            continue;
         };
+        let cmd: Vec<String> = check.argv.iter().map(|a| sh_quote(a)).collect();
+        let cmd = cmd.join(" ");
         let mut binds = String::new();
         for d in &dirs {
             binds.push_str(&format!("mkdir -p {d} && mount --bind {s}/view{d} {d} && "));
@@ -68,16 +65,8 @@ pub(super) fn stage_and_check(n: &Node, h: &Host) -> Result<(), String> {
             EXEC_TIMEOUT,
         )?;
         let text = format!("{}{}", out.stdout, out.stderr);
-        let warned = text
-            .lines()
-            .any(|l| crate::check::is_warning(item.check, l));
-        if !out.ok() || warned {
-            let tool = cmd.split_whitespace().next().unwrap_or("");
-            let status = if out.ok() {
-                "exited 0 but warned".to_string()
-            } else {
-                format!("exited with {}", out.code)
-            };
+        if let Err(status) = check.verdict(Some(out.code), &text) {
+            let tool = check.tool;
             return Err(format!(
                 "node {}: {} rejected by the host's {tool} ({status}):\n    {}",
                 n.name,

@@ -1,6 +1,7 @@
 //! How to reach each host: the lab file's `ssh` sections, or the `vagrant ssh-config` of a
 //! vagrant lab (`vagrant up` brings its VMs up first).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -118,4 +119,10 @@ pub(super) fn bring_up_vms(
         config.as_bytes(),
     )
     .map_err(|e| e.to_string())
+}
+
+/// The client node the probe runs on over ssh, if the lab reaches it (an `ssh` section, or a
+/// vagrant VM); else the probe runs on this machine.
+pub fn remote_client<'a>(lab: &'a Lab, targets: &BTreeMap<String, Target>) -> Option<&'a Node> {
+    lab.client().filter(|c| targets.contains_key(&c.name))
 }

@@ -10,36 +10,18 @@ use super::commit::{Committed, commit};
 use super::connection::{Conn, EXEC_TIMEOUT};
 use super::facts::{FACTS_SCRIPT, Facts, parse_facts};
 use super::fleet::SshFleet;
-use super::items::{Item, items, sha256_hex};
-use super::packages::{install_packages, missing_packages, packages};
+use super::host::Host;
+use super::items::{items, sha256_hex};
+use super::packages::{install_packages, missing_packages};
 use super::parallel::{per_host, split};
 use super::record::Record;
 use super::stage::stage_and_check;
-use super::target::{Target, bring_up_vms, resolve_targets};
+use super::target::{Target, bring_up_vms, remote_client, resolve_targets};
 use crate::apply::{UpError, UpOptions, UpReport, stage_time};
 use crate::lab::Lab;
 use crate::lab::model::{Node, Provider};
 use crate::render::Artefact;
 use crate::services::sh_quote;
-
-/// One host through `up`, up to the point where its new files wait in the staging dir.
-pub(super) struct Host {
-    pub(super) node: Node,
-    pub(super) conn: Arc<Conn>,
-    pub(super) facts: Facts,
-    pub(super) items: Vec<Item>,
-    /// Indices of `items` that differ from the host's file.
-    pub(super) changed: Vec<usize>,
-    pub(super) stage: String,
-    pub(super) installed: Vec<String>,
-    pub(super) bar: indicatif::ProgressBar,
-}
-
-impl Host {
-    pub(super) fn say(&self, msg: &str) {
-        self.bar.set_message(msg.to_string());
-    }
-}
 
 pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     let start = Instant::now();
@@ -185,12 +167,6 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     Ok(report)
 }
 
-/// The client node the probe runs on over ssh, if the lab reaches it (an `ssh` section, or a
-/// vagrant VM); else the probe runs on this machine.
-pub fn remote_client<'a>(lab: &'a Lab, targets: &BTreeMap<String, Target>) -> Option<&'a Node> {
-    lab.client().filter(|c| targets.contains_key(&c.name))
-}
-
 pub(super) fn prepare(
     n: &Node,
     target: &Target,
@@ -230,7 +206,7 @@ pub(super) fn prepare(
             target.user
         ));
     }
-    let want = packages(n);
+    let want = crate::packages::for_node(n);
     if !want.is_empty() {
         let pkg = h.facts.pkg.clone().ok_or_else(|| {
             format!(
