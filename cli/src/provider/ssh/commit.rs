@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::connection::{Conn, EXEC_TIMEOUT};
+use super::connection::{Conn, ConnError, EXEC_TIMEOUT};
 use super::host::Host;
 use super::machine::SshMachine;
 use super::record::HostRecord;
@@ -21,7 +21,18 @@ pub(super) struct Committed {
 
 /// Moves a checked host's staged files in (keeping the originals as FILE.bak), applies
 /// sysctls, and starts or reloads its services.
-pub(super) fn commit(h: &Host, halabd: &str, rec: &HostRecord) -> Result<Committed, String> {
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error(transparent)]
+    Conn(#[from] ConnError),
+    #[error("node {node}: {source}")]
+    Service {
+        node: String,
+        source: services::ServiceError,
+    },
+}
+
+pub(super) fn commit(h: &Host, halabd: &str, rec: &HostRecord) -> Result<Committed, CommitError> {
     let m = SshMachine(h.conn.clone());
     let mut files = BTreeMap::new();
     let mut changed = Vec::new();
@@ -73,7 +84,10 @@ pub(super) fn commit(h: &Host, halabd: &str, rec: &HostRecord) -> Result<Committ
             || (h.facts.systemd && !systemd_active(&h.conn, svc))
         {
             h.say(&format!("starting {}", svc.name()));
-            services::start(&m, svc, halabd).map_err(|e| e.to_string())?;
+            services::start(&m, svc, halabd).map_err(|source| CommitError::Service {
+                node: h.node.name.clone(),
+                source,
+            })?;
             if h.facts.systemd {
                 h.conn.sh(
                     "systemctl enable",
@@ -83,7 +97,10 @@ pub(super) fn commit(h: &Host, halabd: &str, rec: &HostRecord) -> Result<Committ
             started.push(svc);
         } else if touched {
             h.say(&format!("reloading {}", svc.name()));
-            services::reload(&m, svc, halabd).map_err(|e| e.to_string())?;
+            services::reload(&m, svc, halabd).map_err(|source| CommitError::Service {
+                node: h.node.name.clone(),
+                source,
+            })?;
         }
     }
     h.say("done");

@@ -14,6 +14,65 @@ use crate::services::Output;
 pub(super) const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
 pub(super) const INSTALL_TIMEOUT: Duration = Duration::from_secs(900);
 
+/// What went wrong talking to a host; each names the node.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    #[error("cannot connect to node {node} ({target}): {detail}\n  hint: {hint}")]
+    Connect {
+        node: String,
+        target: String,
+        detail: String,
+        hint: &'static str,
+    },
+    #[error("ssh to {node}: {source}")]
+    Ssh {
+        node: String,
+        source: openssh::Error,
+    },
+    #[error("ssh to {node}: {source}")]
+    Io {
+        node: String,
+        source: std::io::Error,
+    },
+    #[error("`{command}` on {node} took longer than {timeout:?}")]
+    Timeout {
+        command: String,
+        node: String,
+        timeout: Duration,
+    },
+    #[error("lost the ssh connection to {node} ({target}): {detail}")]
+    Lost {
+        node: String,
+        target: String,
+        detail: String,
+    },
+    #[error("{what} on {node} failed (exit {code}): {output}")]
+    Failed {
+        what: String,
+        node: String,
+        code: i32,
+        output: String,
+    },
+    /// A command run as the login user (not through sudo) failed.
+    #[error("{what} on {node}: {stderr}")]
+    Refused {
+        what: &'static str,
+        node: String,
+        stderr: String,
+    },
+    #[error("SFTP to {node}: {source} (is the host's sftp-server installed?)")]
+    Sftp {
+        node: String,
+        source: openssh_sftp_client::Error,
+    },
+    #[error("SFTP write {path} on {node}: {source}")]
+    SftpWrite {
+        path: String,
+        node: String,
+        source: openssh_sftp_client::Error,
+    },
+}
+
 pub(super) fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
@@ -35,7 +94,7 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn connect(t: &Target) -> Result<Conn, String> {
+    pub fn connect(t: &Target) -> Result<Conn, ConnError> {
         let mut b = SessionBuilder::default();
         b.user(t.user.clone())
             .port(t.port)
@@ -77,7 +136,7 @@ impl Conn {
         argv: &[&str],
         stdin: Option<&[u8]>,
         timeout: Duration,
-    ) -> Result<Output, String> {
+    ) -> Result<Output, ConnError> {
         let (prog, rest): (&str, Vec<&str>) = if self.root() {
             (argv[0], argv[1..].to_vec())
         } else {
@@ -90,10 +149,16 @@ impl Conn {
                 .stderr(openssh::Stdio::piped());
             let out = if let Some(input) = stdin {
                 c.stdin(openssh::Stdio::piped());
-                let mut child = c.spawn().await.map_err(|e| e.to_string())?;
+                let mut child = c.spawn().await.map_err(|source| ConnError::Ssh {
+                    node: self.target.node.clone(),
+                    source,
+                })?;
                 if let Some(mut w) = child.stdin().take() {
                     use tokio::io::AsyncWriteExt;
-                    w.write_all(input).await.map_err(|e| e.to_string())?;
+                    w.write_all(input).await.map_err(|source| ConnError::Io {
+                        node: self.target.node.clone(),
+                        source,
+                    })?;
                     drop(w);
                 }
                 child.wait_with_output().await
@@ -102,19 +167,20 @@ impl Conn {
             };
             // The crate reports exit 127 (command not found) as an error of its own.
             match out {
-                Ok(o) => Ok::<_, String>(Some(o)),
+                Ok(o) => Ok::<_, ConnError>(Some(o)),
                 Err(openssh::Error::Remote(_)) => Ok(None),
-                Err(e) => Err(e.to_string()),
+                Err(source) => Err(ConnError::Ssh {
+                    node: self.target.node.clone(),
+                    source,
+                }),
             }
         };
         let out = runtime()
             .block_on(async { tokio::time::timeout(timeout, fut).await })
-            .map_err(|_| {
-                format!(
-                    "`{}` on {} took longer than {timeout:?}",
-                    argv.join(" "),
-                    self.target.node
-                )
+            .map_err(|_| ConnError::Timeout {
+                command: argv.join(" "),
+                node: self.target.node.clone(),
+                timeout,
             })??;
         let Some(out) = out else {
             return Ok(Output {
@@ -131,12 +197,11 @@ impl Conn {
                 || err.contains("mux_client")
                 || err.contains("Connection")
             {
-                return Err(format!(
-                    "lost the ssh connection to {} ({}): {}",
-                    self.target.node,
-                    self.target.describe(),
-                    err.trim()
-                ));
+                return Err(ConnError::Lost {
+                    node: self.target.node.clone(),
+                    target: self.target.describe(),
+                    detail: err.trim().to_string(),
+                });
             }
         }
         Ok(Output {
@@ -147,44 +212,49 @@ impl Conn {
     }
 
     /// `sh -c SCRIPT` as root; Err unless it exits 0.
-    pub fn sh(&self, what: &str, script: &str) -> Result<String, String> {
+    pub fn sh(&self, what: &str, script: &str) -> Result<String, ConnError> {
         let out = self.run(&["sh", "-c", script], None, EXEC_TIMEOUT)?;
         if out.ok() {
             Ok(out.stdout)
         } else {
-            Err(format!(
-                "{what} on {} failed (exit {}): {}",
-                self.target.node,
-                out.code,
-                first_lines(&format!("{}{}", out.stderr, out.stdout), 12)
-            ))
+            Err(ConnError::Failed {
+                what: what.to_string(),
+                node: self.target.node.clone(),
+                code: out.code,
+                output: first_lines(&format!("{}{}", out.stderr, out.stdout), 12),
+            })
         }
     }
 
     /// Sends `bytes` over SFTP to `path` (a file of the login user's, e.g. in the staging dir).
-    pub fn upload(&self, path: &str, bytes: &[u8]) -> Result<(), String> {
+    pub fn upload(&self, path: &str, bytes: &[u8]) -> Result<(), ConnError> {
         let node = self.target.node.clone();
         runtime().block_on(async {
             let mut guard = self.sftp.lock().await;
-            if guard.is_none() {
-                let sftp =
+            let sftp = match &mut *guard {
+                Some(sftp) => sftp,
+                slot @ None => slot.insert(
                     Sftp::from_clonable_session(self.session.clone(), SftpOptions::default())
                         .await
-                        .map_err(|e| {
-                            format!("SFTP to {node}: {e} (is the host's sftp-server installed?)")
-                        })?;
-                *guard = Some(sftp);
-            }
-            let sftp = guard.as_ref().ok_or("no sftp")?;
+                        .map_err(|source| ConnError::Sftp {
+                            node: node.clone(),
+                            source,
+                        })?,
+                ),
+            };
             let mut fs = sftp.fs();
             fs.write(path, bytes)
                 .await
-                .map_err(|e| format!("SFTP write {path} on {node}: {e}"))
+                .map_err(|source| ConnError::SftpWrite {
+                    path: path.to_string(),
+                    node,
+                    source,
+                })
         })
     }
 }
 
-pub(super) fn connect_error(t: &Target, e: &openssh::Error) -> String {
+pub(super) fn connect_error(t: &Target, e: &openssh::Error) -> ConnError {
     let mut text = e.to_string();
     let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
     while let Some(s) = src {
@@ -209,12 +279,12 @@ pub(super) fn connect_error(t: &Target, e: &openssh::Error) -> String {
     } else {
         "run `ssh -v` with the same settings to see why"
     };
-    format!(
-        "cannot connect to node {} ({}): {}\n  hint: {hint}",
-        t.node,
-        t.describe(),
-        first_lines(&text, 6)
-    )
+    ConnError::Connect {
+        node: t.node.clone(),
+        target: t.describe(),
+        detail: first_lines(&text, 6),
+        hint,
+    }
 }
 
 pub(super) fn first_lines(s: &str, n: usize) -> String {

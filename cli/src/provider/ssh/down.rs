@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::HALAB_DIR;
-use super::connection::{Conn, EXEC_TIMEOUT, INSTALL_TIMEOUT, first_lines};
+use super::connection::{Conn, ConnError, EXEC_TIMEOUT, INSTALL_TIMEOUT, first_lines};
 use super::machine::SshMachine;
 use super::parallel::{per_host, split};
 use super::record::{HostRecord, Record};
@@ -53,7 +53,7 @@ pub fn down(state_dir: &Path, purge: bool) -> Result<Option<DownReport>, UpError
         })?;
         let lab = crate::lab::load(&file)
             .map_err(|e| UpError::Remote(format!("{}: {e}", file.display())))?;
-        let dir = vagrantfile_dir(&lab).map_err(UpError::Remote)?;
+        let dir = vagrantfile_dir(&lab).map_err(|e| UpError::Remote(e.to_string()))?;
         crate::provider::vagrant::vagrant_destroy(&dir, &lab).map_err(UpError::Remote)?;
         let _ = std::fs::remove_file(state_dir.join(VAGRANT_SSH_CONFIG));
     }
@@ -62,21 +62,46 @@ pub fn down(state_dir: &Path, purge: bool) -> Result<Option<DownReport>, UpError
     Ok(Some(r))
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum DownError {
+    #[error("node {0}: no ssh target recorded")]
+    NoTarget(String),
+    #[error(transparent)]
+    Conn(#[from] ConnError),
+    #[error("node {node}: {source}")]
+    Service {
+        node: String,
+        source: services::ServiceError,
+    },
+    #[error("node {node}: removing {packages} failed: {stderr}")]
+    Purge {
+        node: String,
+        packages: String,
+        stderr: String,
+    },
+}
+
 pub(super) fn down_host(
     node: &str,
     rec: &HostRecord,
     purge: bool,
-) -> Result<(usize, usize, usize), String> {
+) -> Result<(usize, usize, usize), DownError> {
     let t = rec
         .target
         .as_ref()
-        .ok_or_else(|| format!("node {node}: no ssh target recorded"))?;
+        .ok_or_else(|| DownError::NoTarget(node.to_string()))?;
     let conn = Arc::new(Conn::connect(t)?);
     let m = SshMachine(conn.clone());
     let mut stopped = 0;
     // VRRP first (the VIP goes with a priority-0 advert), then the proxy, then the web.
     for s in rec.services.iter().rev() {
-        if services::stop(&m, *s, services::Stop::Graceful).map_err(|e| e.to_string())? {
+        let stopped_now = services::stop(&m, *s, services::Stop::Graceful).map_err(|source| {
+            DownError::Service {
+                node: node.to_string(),
+                source,
+            }
+        })?;
+        if stopped_now {
             stopped += 1;
         }
         if rec.facts.systemd {
@@ -117,11 +142,11 @@ pub(super) fn down_host(
         };
         let out = conn.run(&["sh", "-c", &cmd], None, INSTALL_TIMEOUT)?;
         if !out.ok() {
-            return Err(format!(
-                "node {node}: removing {} failed: {}",
-                rec.installed.join(" "),
-                first_lines(&out.stderr, 6)
-            ));
+            return Err(DownError::Purge {
+                node: node.to_string(),
+                packages: rec.installed.join(" "),
+                stderr: first_lines(&out.stderr, 6),
+            });
         }
     }
     Ok((stopped, rec.files.len(), rec.installed.len()))

@@ -66,23 +66,61 @@ pub(super) fn local_facts() -> (String, Option<(u32, u32)>) {
     )
 }
 
+/// This machine's binaries cannot run on a host.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FitError {
+    #[error(
+        "node {node} is {host_arch} but {what} was built here for {arch}\n  hint: build {what} for {host_arch} (cargo build --target ...) and pass it with HALABD=PATH, or use engine: keepalived on this node"
+    )]
+    Arch {
+        node: String,
+        host_arch: String,
+        what: String,
+        arch: String,
+    },
+    #[error(
+        "node {node} has glibc {}.{} but {what} was built here against glibc {}.{}\n  hint: build {what} on a system with glibc <= {}.{} (or statically, --target x86_64-unknown-linux-musl)",
+        have.0, have.1, need.0, need.1, have.0, have.1
+    )]
+    Glibc {
+        node: String,
+        what: String,
+        have: (u32, u32),
+        need: (u32, u32),
+    },
+    #[error(
+        "node {node} has no glibc (musl?) but {what} was built here against glibc\n  hint: build {what} for musl (--target {arch}-unknown-linux-musl)"
+    )]
+    NoGlibc {
+        node: String,
+        what: String,
+        arch: String,
+    },
+}
+
 /// Refuses a host that cannot run binaries built here.
-pub(super) fn binaries_fit(node: &str, f: &Facts, what: &str) -> Result<(), String> {
+pub(super) fn binaries_fit(node: &str, f: &Facts, what: &str) -> Result<(), FitError> {
     let (arch, glibc) = local_facts();
     if f.arch != arch {
-        return Err(format!(
-            "node {node} is {} but {what} was built here for {arch}\n  hint: build {what} for {} (cargo build --target ...) and pass it with HALABD=PATH, or use engine: keepalived on this node",
-            f.arch, f.arch
-        ));
+        return Err(FitError::Arch {
+            node: node.to_string(),
+            host_arch: f.arch.clone(),
+            what: what.to_string(),
+            arch,
+        });
     }
     match (glibc, f.glibc) {
-        (Some(need), Some(have)) if have < need => Err(format!(
-            "node {node} has glibc {}.{} but {what} was built here against glibc {}.{}\n  hint: build {what} on a system with glibc <= {}.{} (or statically, --target x86_64-unknown-linux-musl)",
-            have.0, have.1, need.0, need.1, have.0, have.1
-        )),
-        (Some(_), None) => Err(format!(
-            "node {node} has no glibc (musl?) but {what} was built here against glibc\n  hint: build {what} for musl (--target {arch}-unknown-linux-musl)"
-        )),
+        (Some(need), Some(have)) if have < need => Err(FitError::Glibc {
+            node: node.to_string(),
+            what: what.to_string(),
+            have,
+            need,
+        }),
+        (Some(_), None) => Err(FitError::NoGlibc {
+            node: node.to_string(),
+            what: what.to_string(),
+            arch,
+        }),
         _ => Ok(()),
     }
 }
@@ -123,7 +161,9 @@ mod tests {
         };
         assert_eq!(binaries_fit("lb1", &f, "halabd"), Ok(()));
         f.arch = "riscv64".into();
-        let e = binaries_fit("lb1", &f, "halabd").expect_err("another arch");
+        let e = binaries_fit("lb1", &f, "halabd")
+            .expect_err("another arch")
+            .to_string();
         assert!(
             e.contains("node lb1 is riscv64") && e.contains("hint:"),
             "{e}"
@@ -134,7 +174,9 @@ mod tests {
                 glibc: Some((major, minor.saturating_sub(10))),
                 ..Facts::default()
             };
-            let e = binaries_fit("lb1", &f, "halabd").expect_err("an older glibc");
+            let e = binaries_fit("lb1", &f, "halabd")
+                .expect_err("an older glibc")
+                .to_string();
             assert!(e.contains("has glibc"), "{e}");
         }
     }

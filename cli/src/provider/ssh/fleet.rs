@@ -27,7 +27,8 @@ pub struct SshFleet {
 impl SshFleet {
     /// Connects to every host of the lab (in parallel).
     pub fn connect(lab: &Lab, state_dir: &Path) -> Result<SshFleet, String> {
-        let targets: BTreeMap<String, Target> = resolve_targets(lab, state_dir)?
+        let targets: BTreeMap<String, Target> = resolve_targets(lab, state_dir)
+            .map_err(|e| e.to_string())?
             .into_iter()
             .map(|t| (t.node.clone(), t))
             .collect();
@@ -84,7 +85,8 @@ impl Fleet for SshFleet {
         let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
         let out = self
             .conn(client)?
-            .run(&refs, None, timeout + Duration::from_secs(10))?;
+            .run(&refs, None, timeout + Duration::from_secs(10))
+            .map_err(|e| e.to_string())?;
         let r: Result<crate::probe::wire::WireReply, String> =
             serde_json::from_str(out.stdout.trim()).map_err(|e| {
                 format!(
@@ -129,15 +131,18 @@ impl Fleet for SshFleet {
     }
 
     fn haproxy_stat(&self, node: &str) -> Result<String, String> {
-        let out = self.conn(node)?.run(
-            &[
-                "sh",
-                "-c",
-                "echo 'show stat' | socat stdio UNIX-CONNECT:/run/haproxy-admin.sock",
-            ],
-            None,
-            EXEC_TIMEOUT,
-        )?;
+        let out = self
+            .conn(node)?
+            .run(
+                &[
+                    "sh",
+                    "-c",
+                    "echo 'show stat' | socat stdio UNIX-CONNECT:/run/haproxy-admin.sock",
+                ],
+                None,
+                EXEC_TIMEOUT,
+            )
+            .map_err(|e| e.to_string())?;
         if out.ok() {
             Ok(out.stdout)
         } else {

@@ -1,11 +1,11 @@
 //! The files a host gets (rendered artefacts and this machine's binaries) and their digests.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::PROBE_BIN;
-use super::facts::{Facts, binaries_fit};
+use super::facts::{Facts, FitError, binaries_fit};
 use crate::lab::model::{Engine, Node};
 use crate::render::{Artefact, Check};
 use crate::services::HALABD_ON_MACHINE;
@@ -52,6 +52,24 @@ pub(super) fn sha256_by_coreutils(b: &[u8]) -> Option<String> {
     (hex.len() == 64).then_some(hex)
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ItemError {
+    #[error(transparent)]
+    Fit(#[from] FitError),
+    #[error("{}: {source} (build it: cargo build -p halabd)", path.display())]
+    Halabd {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Probe {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("this executable: {0}")]
+    Exe(std::io::Error),
+}
+
 /// The files a host gets: the node's artefacts (systemd units only where systemd runs), and
 /// the binaries it runs that are not packages (halabd, the probe).
 pub(super) fn items(
@@ -60,7 +78,7 @@ pub(super) fn items(
     f: &Facts,
     halabd: &Path,
     probe_here: bool,
-) -> Result<Vec<Item>, String> {
+) -> Result<Vec<Item>, ItemError> {
     let mut out: Vec<Item> = artefacts
         .iter()
         .filter(|a| a.node == n.name && (f.systemd || !a.path.starts_with("/etc/systemd/")))
@@ -73,11 +91,9 @@ pub(super) fn items(
         .collect();
     if n.engine == Some(Engine::Halabd) {
         binaries_fit(&n.name, f, "halabd")?;
-        let bytes = binary_bytes(halabd).map_err(|e| {
-            format!(
-                "{}: {e} (build it: cargo build -p halabd)",
-                halabd.display()
-            )
+        let bytes = binary_bytes(halabd).map_err(|source| ItemError::Halabd {
+            path: halabd.to_path_buf(),
+            source,
         })?;
         out.push(Item {
             path: HALABD_ON_MACHINE.to_string(),
@@ -88,8 +104,11 @@ pub(super) fn items(
     }
     if probe_here {
         binaries_fit(&n.name, f, "halab (the probe)")?;
-        let exe = std::env::current_exe().map_err(|e| format!("this executable: {e}"))?;
-        let bytes = binary_bytes(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+        let exe = std::env::current_exe().map_err(ItemError::Exe)?;
+        let bytes = binary_bytes(&exe).map_err(|source| ItemError::Probe {
+            path: exe.clone(),
+            source,
+        })?;
         out.push(Item {
             path: PROBE_BIN.to_string(),
             mode: 0o755,

@@ -15,7 +15,9 @@ impl Machine for SshMachine {
     }
 
     fn exec(&self, argv: &[&str]) -> Result<Output, String> {
-        self.0.run(argv, None, EXEC_TIMEOUT)
+        self.0
+            .run(argv, None, EXEC_TIMEOUT)
+            .map_err(|e| e.to_string())
     }
 
     fn write_file(&self, path: &str, mode: u32, bytes: &[u8]) -> Result<(), String> {
@@ -25,7 +27,8 @@ impl Machine for SshMachine {
         );
         let out = self
             .0
-            .run(&["sh", "-c", &script], Some(bytes), EXEC_TIMEOUT)?;
+            .run(&["sh", "-c", &script], Some(bytes), EXEC_TIMEOUT)
+            .map_err(|e| e.to_string())?;
         if out.ok() {
             Ok(())
         } else {
@@ -39,11 +42,14 @@ impl Machine for SshMachine {
 
     fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
         let q = sh_quote(path);
-        let out = self.0.run(
-            &["sh", "-c", &format!("[ -e {q} ] || exit 3; cat {q}")],
-            None,
-            EXEC_TIMEOUT,
-        )?;
+        let out = self
+            .0
+            .run(
+                &["sh", "-c", &format!("[ -e {q} ] || exit 3; cat {q}")],
+                None,
+                EXEC_TIMEOUT,
+            )
+            .map_err(|e| e.to_string())?;
         match out.code {
             0 => Ok(Some(out.stdout.into_bytes())),
             3 => Ok(None),

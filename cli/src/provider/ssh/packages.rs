@@ -1,13 +1,33 @@
 //! The packages a host lacks, installed with its package manager.
 
-use super::connection::{Conn, EXEC_TIMEOUT, INSTALL_TIMEOUT};
+use super::connection::{Conn, ConnError, EXEC_TIMEOUT, INSTALL_TIMEOUT};
 use crate::services::sh_quote;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error(transparent)]
+    Conn(#[from] ConnError),
+    #[error(
+        "node {node}: installing {names} with {pkg} failed (exit {code}); no file was changed on any host:\n    {tail}\n  hint: install them by hand, or fix the host's package sources"
+    )]
+    Install {
+        node: String,
+        names: String,
+        pkg: String,
+        code: i32,
+        tail: String,
+    },
+}
 
 /// `has PROGRAM`: an executable regular file of that name on root's PATH.
 pub(super) const HAS_PROGRAM: &str =
     "has() { p=$(command -v \"$1\") && [ -f \"$p\" ] && [ -x \"$p\" ]; }; has";
 
-pub(super) fn missing_packages(c: &Conn, pkg: &str, want: &[&str]) -> Result<Vec<String>, String> {
+pub(super) fn missing_packages(
+    c: &Conn,
+    pkg: &str,
+    want: &[&str],
+) -> Result<Vec<String>, PackageError> {
     let mut missing = Vec::new();
     for p in want {
         let q = sh_quote(p);
@@ -25,7 +45,7 @@ pub(super) fn missing_packages(c: &Conn, pkg: &str, want: &[&str]) -> Result<Vec
     Ok(missing)
 }
 
-pub(super) fn install_packages(c: &Conn, pkg: &str, names: &[String]) -> Result<(), String> {
+pub(super) fn install_packages(c: &Conn, pkg: &str, names: &[String]) -> Result<(), PackageError> {
     let list = names
         .iter()
         .map(|p| sh_quote(p))
@@ -45,11 +65,12 @@ pub(super) fn install_packages(c: &Conn, pkg: &str, names: &[String]) -> Result<
         let text = format!("{}{}", out.stdout, out.stderr);
         let lines: Vec<&str> = text.lines().collect();
         let tail = lines[lines.len().saturating_sub(6)..].join("\n    ");
-        Err(format!(
-            "node {}: installing {} with {pkg} failed (exit {}); no file was changed on any host:\n    {tail}\n  hint: install them by hand, or fix the host's package sources",
-            c.target.node,
-            names.join(" "),
-            out.code
-        ))
+        Err(PackageError::Install {
+            node: c.target.node.clone(),
+            names: names.join(" "),
+            pkg: pkg.to_string(),
+            code: out.code,
+            tail,
+        })
     }
 }

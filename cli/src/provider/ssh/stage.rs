@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::connection::{Conn, EXEC_TIMEOUT, first_lines, runtime};
+use super::connection::{Conn, ConnError, EXEC_TIMEOUT, first_lines, runtime};
 use super::host::Host;
 use super::items::tool_dir;
 use crate::check::tool::ToolCheck;
@@ -11,7 +11,22 @@ use crate::services::{HALABD_ON_MACHINE, sh_quote};
 
 /// Sends a host's changed files into its staging dir and has the host's real tools check
 /// them where they will live.
-pub(super) fn stage_and_check(n: &Node, h: &Host) -> Result<(), String> {
+/// The host's own tool refused a staged file, or the host could not be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error(transparent)]
+    Conn(#[from] ConnError),
+    #[error("node {node}: {path} rejected by the host's {tool} ({status}):\n    {output}")]
+    Rejected {
+        node: String,
+        path: String,
+        tool: &'static str,
+        status: String,
+        output: String,
+    },
+}
+
+pub(super) fn stage_and_check(n: &Node, h: &Host) -> Result<(), StageError> {
     for (k, &i) in h.changed.iter().enumerate() {
         h.conn
             .upload(&format!("{}/up/{k}", h.stage), &h.items[i].bytes)?;
@@ -66,13 +81,13 @@ pub(super) fn stage_and_check(n: &Node, h: &Host) -> Result<(), String> {
         )?;
         let text = format!("{}{}", out.stdout, out.stderr);
         if let Err(status) = check.verdict(Some(out.code), &text) {
-            let tool = check.tool;
-            return Err(format!(
-                "node {}: {} rejected by the host's {tool} ({status}):\n    {}",
-                n.name,
-                item.path,
-                first_lines(&text, 12)
-            ));
+            return Err(StageError::Rejected {
+                node: n.name.clone(),
+                path: item.path.clone(),
+                tool: check.tool,
+                status,
+                output: first_lines(&text, 12),
+            });
         }
     }
     Ok(())
@@ -80,7 +95,7 @@ pub(super) fn stage_and_check(n: &Node, h: &Host) -> Result<(), String> {
 
 impl Conn {
     /// A fresh staging dir of the login user's (mode 0700) on the host.
-    pub(super) fn session_stage(&self) -> Result<String, String> {
+    pub(super) fn session_stage(&self) -> Result<String, ConnError> {
         // Not through sudo: SFTP writes as the login user.
         let fut = async {
             let out = self
@@ -89,14 +104,17 @@ impl Conn {
                 .args(["-d", "/var/tmp/halab-up.XXXXXXXX"])
                 .output()
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|source| ConnError::Ssh {
+                    node: self.target.node.clone(),
+                    source,
+                })?;
             let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
             if !out.status.success() || dir.is_empty() {
-                return Err(format!(
-                    "mktemp on {}: {}",
-                    self.target.node,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
+                return Err(ConnError::Refused {
+                    what: "mktemp",
+                    node: self.target.node.clone(),
+                    stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                });
             }
             let out = self
                 .session
@@ -104,13 +122,16 @@ impl Conn {
                 .args(["-p", &format!("{dir}/up")])
                 .output()
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|source| ConnError::Ssh {
+                    node: self.target.node.clone(),
+                    source,
+                })?;
             if !out.status.success() {
-                return Err(format!(
-                    "mkdir on {}: {}",
-                    self.target.node,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
+                return Err(ConnError::Refused {
+                    what: "mkdir",
+                    node: self.target.node.clone(),
+                    stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                });
             }
             Ok(dir)
         };

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lab::Lab;
 use crate::lab::model::{Node, Provider};
+use crate::provider::vagrant;
 
 /// The ssh config file to use instead of ~/.ssh/config (`ssh -F`).
 pub const SSH_CONFIG_ENV: &str = "HALAB_SSH_CONFIG";
@@ -52,24 +53,55 @@ pub fn config_file() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "no Vagrantfile in {} or above\n  hint: set HALAB_VAGRANTFILE_DIR to the directory of halab's Vagrantfile",
+        dir.display()
+    )]
+    NoVagrantfile { dir: PathBuf },
+    #[error(
+        "{}: {source}\n  hint: run `halab up` for this lab first (it runs `vagrant up`)",
+        path.display()
+    )]
+    NoSshConfig {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// What vagrant (or its ssh-config) said.
+    #[error("{0}")]
+    Vagrant(String),
+}
+
 /// vagrant's `ssh-config` for a vagrant lab, one `Host NODE` block per node, kept in the
 /// lab's state dir.
 pub(super) const VAGRANT_SSH_CONFIG: &str = "vagrant-ssh-config";
 
 /// Where the Vagrantfile is: `$HALAB_VAGRANTFILE_DIR`, else the first directory holding one
 /// from the lab file's directory upwards (the repository's top level).
-pub fn vagrantfile_dir(lab: &Lab) -> Result<PathBuf, String> {
+pub fn vagrantfile_dir(lab: &Lab) -> Result<PathBuf, TargetError> {
     if let Some(d) = std::env::var_os("HALAB_VAGRANTFILE_DIR") {
         return Ok(PathBuf::from(d));
     }
-    let file =
-        std::path::absolute(&lab.file).map_err(|e| format!("{}: {e}", lab.file.display()))?;
-    file.ancestors().skip(1).find(|d| d.join("Vagrantfile").is_file()).map(Path::to_path_buf).ok_or_else(|| format!("no Vagrantfile in {} or above\n  hint: set HALAB_VAGRANTFILE_DIR to the directory of halab's Vagrantfile", file.display()))
+    let file = std::path::absolute(&lab.file).map_err(|source| TargetError::Io {
+        path: lab.file.clone(),
+        source,
+    })?;
+    file.ancestors()
+        .skip(1)
+        .find(|d| d.join("Vagrantfile").is_file())
+        .map(Path::to_path_buf)
+        .ok_or(TargetError::NoVagrantfile { dir: file })
 }
 
 /// Every host of the lab and how to reach it. A vagrant lab's come from the `vagrant
 /// ssh-config` that `up` saved (`bring_up_vms` writes it).
-pub fn resolve_targets(lab: &Lab, state_dir: &Path) -> Result<Vec<Target>, String> {
+pub fn resolve_targets(lab: &Lab, state_dir: &Path) -> Result<Vec<Target>, TargetError> {
     if lab.provider != Provider::Vagrant {
         let config = config_file();
         return Ok(lab
@@ -79,14 +111,13 @@ pub fn resolve_targets(lab: &Lab, state_dir: &Path) -> Result<Vec<Target>, Strin
             .collect());
     }
     let path = state_dir.join(VAGRANT_SSH_CONFIG);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "{}: {e}\n  hint: run `halab up` for this lab first (it runs `vagrant up`)",
-            path.display()
-        )
+    let text = std::fs::read_to_string(&path).map_err(|source| TargetError::NoSshConfig {
+        path: path.clone(),
+        source,
     })?;
-    let hosts = crate::provider::vagrant::parse_ssh_config(&text)?;
-    Ok(crate::provider::vagrant::targets(lab, &hosts)?
+    let hosts = vagrant::parse_ssh_config(&text).map_err(TargetError::Vagrant)?;
+    Ok(vagrant::targets(lab, &hosts)
+        .map_err(TargetError::Vagrant)?
         .into_iter()
         .map(|t| Target {
             node: t.node.clone(),
@@ -106,19 +137,19 @@ pub(super) fn bring_up_vms(
     lab: &Lab,
     state_dir: &Path,
     progress: &mut dyn FnMut(&str),
-) -> Result<(), String> {
+) -> Result<(), TargetError> {
     let dir = vagrantfile_dir(lab)?;
     progress(&format!("  vagrant up (Vagrantfile in {})", dir.display()));
-    crate::provider::vagrant::vagrant_up(&dir, lab)?;
-    let text = crate::provider::vagrant::vagrant_ssh_config(&dir, lab)?;
-    let config = crate::provider::vagrant::ssh_config_for_lab(lab, &text)?;
-    std::fs::create_dir_all(state_dir).map_err(|e| format!("{}: {e}", state_dir.display()))?;
-    crate::state::write_private(
-        &state_dir.join(VAGRANT_SSH_CONFIG),
-        0o600,
-        config.as_bytes(),
-    )
-    .map_err(|e| e.to_string())
+    vagrant::vagrant_up(&dir, lab).map_err(TargetError::Vagrant)?;
+    let text = vagrant::vagrant_ssh_config(&dir, lab).map_err(TargetError::Vagrant)?;
+    let config = vagrant::ssh_config_for_lab(lab, &text).map_err(TargetError::Vagrant)?;
+    std::fs::create_dir_all(state_dir).map_err(|source| TargetError::Io {
+        path: state_dir.to_path_buf(),
+        source,
+    })?;
+    let path = state_dir.join(VAGRANT_SSH_CONFIG);
+    crate::state::write_private(&path, 0o600, config.as_bytes())
+        .map_err(|source| TargetError::Io { path, source })
 }
 
 /// The client node the probe runs on over ssh, if the lab reaches it (an `ssh` section, or a

@@ -7,15 +7,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::commit::{Committed, commit};
-use super::connection::{Conn, EXEC_TIMEOUT};
+use super::connection::{Conn, ConnError, EXEC_TIMEOUT};
 use super::facts::{FACTS_SCRIPT, Facts, parse_facts};
 use super::fleet::SshFleet;
 use super::host::Host;
+use super::items::ItemError;
 use super::items::{items, sha256_hex};
-use super::packages::{install_packages, missing_packages};
+use super::packages::{PackageError, install_packages, missing_packages};
 use super::parallel::{per_host, split};
 use super::record::Record;
-use super::stage::stage_and_check;
+use super::stage::{StageError, stage_and_check};
 use super::target::{Target, bring_up_vms, remote_client, resolve_targets};
 use crate::apply::{UpError, UpOptions, UpReport, stage_time};
 use crate::lab::Lab;
@@ -30,11 +31,11 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     let dir = crate::state::state_dir(&opts.state_root, &lab.name);
     if lab.provider == Provider::Vagrant {
         let t = Instant::now();
-        bring_up_vms(lab, &dir, &mut opts.progress).map_err(UpError::Remote)?;
+        bring_up_vms(lab, &dir, &mut opts.progress).map_err(|e| UpError::Remote(e.to_string()))?;
         stage_time(&mut report, "vagrant up", t, opts);
     }
     let targets: BTreeMap<String, Target> = resolve_targets(lab, &dir)
-        .map_err(UpError::Remote)?
+        .map_err(|e| UpError::Remote(e.to_string()))?
         .into_iter()
         .map(|t| (t.node.clone(), t))
         .collect();
@@ -66,7 +67,7 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
         bar.enable_steady_tick(Duration::from_millis(120));
         let target = targets
             .get(&n.name)
-            .ok_or_else(|| format!("node {} has no ssh section", n.name))?;
+            .ok_or_else(|| HostError::NoTarget(n.name.clone()))?;
         let probe_here = probe_node.as_deref() == Some(n.name.as_str());
         let r = prepare(n, target, &artefacts, halabd, probe_here, bar.clone());
         match &r {
@@ -76,9 +77,10 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
                 h.installed.len(),
                 h.facts.os
             )),
-            Err(e) => {
-                bar.finish_with_message(format!("FAILED: {}", e.lines().next().unwrap_or("")))
-            }
+            Err(e) => bar.finish_with_message(format!(
+                "FAILED: {}",
+                e.to_string().lines().next().unwrap_or("")
+            )),
         }
         r
     });
@@ -167,6 +169,36 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     Ok(report)
 }
 
+/// Why a host could not be prepared; nothing was changed on it.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("node {0} has no ssh section")]
+    NoTarget(String),
+    #[error(transparent)]
+    Conn(#[from] ConnError),
+    #[error(
+        "node {node}: cannot run commands as root ({uid}){said}\n  hint: log in as root, or give {user} passwordless sudo"
+    )]
+    NotRoot {
+        node: String,
+        uid: String,
+        said: String,
+        user: String,
+    },
+    #[error("node {node} ({os}): no apt-get, dnf or yum found\n  hint: install {packages} by hand")]
+    NoPackageManager {
+        node: String,
+        os: String,
+        packages: String,
+    },
+    #[error(transparent)]
+    Packages(#[from] PackageError),
+    #[error(transparent)]
+    Items(#[from] ItemError),
+    #[error(transparent)]
+    Stage(#[from] StageError),
+}
+
 pub(super) fn prepare(
     n: &Node,
     target: &Target,
@@ -174,7 +206,7 @@ pub(super) fn prepare(
     halabd: &Path,
     probe_here: bool,
     bar: indicatif::ProgressBar,
-) -> Result<Host, String> {
+) -> Result<Host, HostError> {
     bar.set_message(format!("connecting to {}", target.describe()));
     let conn = Arc::new(Conn::connect(target)?);
     let mut h = Host {
@@ -194,28 +226,28 @@ pub(super) fn prepare(
     h.facts = parse_facts(&out.stdout);
     let whoami = h.conn.run(&["id", "-u"], None, EXEC_TIMEOUT)?;
     if whoami.stdout.trim() != "0" {
-        return Err(format!(
-            "node {}: cannot run commands as root ({}){}\n  hint: log in as root, or give {} passwordless sudo",
-            n.name,
-            whoami.stdout.trim(),
-            if whoami.stderr.is_empty() {
+        return Err(HostError::NotRoot {
+            node: n.name.clone(),
+            uid: whoami.stdout.trim().to_string(),
+            said: if whoami.stderr.is_empty() {
                 String::new()
             } else {
                 format!(": {}", whoami.stderr.trim())
             },
-            target.user
-        ));
+            user: target.user.clone(),
+        });
     }
     let want = crate::packages::for_node(n);
     if !want.is_empty() {
-        let pkg = h.facts.pkg.clone().ok_or_else(|| {
-            format!(
-                "node {} ({}): no apt-get, dnf or yum found\n  hint: install {} by hand",
-                n.name,
-                h.facts.os,
-                want.join(" ")
-            )
-        })?;
+        let pkg = h
+            .facts
+            .pkg
+            .clone()
+            .ok_or_else(|| HostError::NoPackageManager {
+                node: n.name.clone(),
+                os: h.facts.os.clone(),
+                packages: want.join(" "),
+            })?;
         h.say(&format!("checking packages ({pkg})"));
         let missing = missing_packages(&h.conn, &pkg, &want)?;
         if !missing.is_empty() {
@@ -280,7 +312,7 @@ pub(super) fn prepare(
         let _ = h
             .conn
             .sh("clean up", &format!("rm -rf {}", sh_quote(&h.stage)));
-        return Err(e);
+        return Err(e.into());
     }
     Ok(h)
 }
