@@ -34,7 +34,7 @@ enum Command {
         /// A directory of templates that replace halab's own, file by file.
         #[arg(long)]
         templates: Option<PathBuf>,
-        /// Also check each config with the real tool (haproxy -c, keepalived -t, nginx -t).
+        /// Also check each config with the real tool (haproxy -c, nginx -t, keepalived -t or halabd -t by engine).
         #[arg(long)]
         check: bool,
     },
