@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use halab_api::Status;
 use halab_vrrp::ip::VRRP_MULTICAST;
+use halab_vrrp::sync_group;
 use halab_vrrp::{Action, Input, Instance, Reason, ScriptOutcome, State, Timestamp, Vip};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::error::TrySendError;
@@ -907,8 +908,9 @@ impl Daemon {
         }
     }
 
-    /// keepalived `vrrp_sync.c`: what runner `index`'s actions mean for the other members of
-    /// its sync group, as `SyncTo` inputs in the order to feed them.
+    /// keepalived `vrrp_sync.c` (the policy is [`sync_group::moves`]): what runner `index`'s
+    /// actions mean for the other members of its sync group, as `SyncTo` inputs in the order
+    /// to feed them.
     fn sync_group_inputs(&self, index: usize, actions: &[Action]) -> Vec<(usize, Input)> {
         let name = &self.runners[index].conf.name;
         let Some(group) = self
@@ -919,70 +921,40 @@ impl Daemon {
         else {
             return Vec::new();
         };
-        let others: Vec<usize> = (0..self.runners.len())
-            .filter(|&i| i != index && group.instances.contains(&self.runners[i].conf.name))
-            .filter(|&i| self.runners[i].setup.is_some())
+        // The running members, the mover among them.
+        let runners: Vec<usize> = (0..self.runners.len())
+            .filter(|&i| {
+                i == index
+                    || group.instances.contains(&self.runners[i].conf.name)
+                        && self.runners[i].setup.is_some()
+            })
             .collect();
-        // The other members not in `state` (`only`: just those in that one), forced to `state`.
-        let force = |state: State, only: Option<State>| -> Vec<(usize, Input)> {
-            others
+        let members: Vec<sync_group::Member> = runners
+            .iter()
+            .map(|&i| sync_group::Member {
+                state: self.runners[i].state(),
+                wants_master: self.runners[i].wants_master(),
+            })
+            .collect();
+        let mover = runners.iter().position(|&i| i == index).unwrap_or(0);
+        let moves = sync_group::moves(mover, &members, actions);
+        if !moves.held_back_by.is_empty() {
+            let waiting: Vec<&str> = moves
+                .held_back_by
                 .iter()
-                .copied()
-                .filter(|&i| {
-                    self.runners[i].state() != state
-                        && only.is_none_or(|o| self.runners[i].state() == o)
-                })
-                .map(|i| (i, Input::SyncTo { state }))
-                .collect()
-        };
-        let mut inputs = Vec::new();
-        for action in actions {
-            match action {
-                // vrrp_sync_can_goto_master: only when every other member wants MASTER too
-                // ("prefer backup state to avoid thrashing"); this one goes first.
-                Action::WantMaster { .. } => {
-                    if others.iter().all(|&i| self.runners[i].wants_master()) {
-                        inputs.push((
-                            index,
-                            Input::SyncTo {
-                                state: State::Master,
-                            },
-                        ));
-                        inputs.extend(force(State::Master, None));
-                    } else {
-                        let waiting: Vec<&str> = others
-                            .iter()
-                            .filter(|&&i| !self.runners[i].wants_master())
-                            .map(|&i| self.runners[i].name())
-                            .collect();
-                        tracing::info!(
-                            "({name}) Receive advertisement timeout; sync group {} stays BACKUP while {} does not want MASTER",
-                            group.name,
-                            waiting.join(", ")
-                        );
-                    }
-                }
-                // vrrp_sync_master (TSM BACKUP/FAULT -> MASTER): the others follow.
-                Action::StateChanged {
-                    to: State::Master,
-                    reason,
-                    ..
-                } if *reason != Reason::SyncGroup => {
-                    inputs.extend(force(State::Master, None));
-                }
-                // vrrp_sync_backup (TSM MASTER -> BACKUP): a better advert on one network
-                // takes the whole group to BACKUP.
-                Action::StateChanged {
-                    from: State::Master,
-                    to: State::Backup,
-                    reason,
-                } if *reason != Reason::SyncGroup => {
-                    inputs.extend(force(State::Backup, Some(State::Master)));
-                }
-                _ => {}
-            }
+                .map(|&m| self.runners[runners[m]].name())
+                .collect();
+            tracing::info!(
+                "({name}) Receive advertisement timeout; sync group {} stays BACKUP while {} does not want MASTER",
+                group.name,
+                waiting.join(", ")
+            );
         }
-        inputs
+        moves
+            .inputs
+            .into_iter()
+            .map(|(m, input)| (runners[m], input))
+            .collect()
     }
 
     /// Carries out the core's actions for runner `index`, in order; whether the state changed.
