@@ -25,7 +25,7 @@ fn options(root: &Path) -> UpOptions {
 
 fn fast_vrrp(l: &mut Lab) {
     for v in &mut l.vrrp {
-        v.version = 3;
+        v.version = halab_vrrp::Version::V3;
         v.advert_int_cs = 10;
         v.auth = None;
     }
