@@ -12,7 +12,9 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
+
+use halab_netns::DropRule;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -25,6 +27,7 @@ const CLIENT: &str = "client";
 pub const WATCH: Duration = Duration::from_secs(10);
 /// Between the loser taking the VIP and the heal: after its second gratuitous ARP round.
 const HEAL_AFTER_TAKEOVER: Duration = Duration::from_millis(5_100);
+const LOSS_TABLE: &str = "heal_loss";
 /// How long the VRRP loss lasts after the heal.
 const LOSS_FOR: Duration = Duration::from_secs(5);
 /// Between the two directions of an uneven heal (the issue's 1.5 s).
@@ -87,17 +90,10 @@ struct Ping {
 
 impl Ping {
     fn start(lab: &Lab) -> Self {
-        let mut child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &lab.ns(CLIENT),
-                "ping",
-                "-D",
-                "-n",
-                "-i",
-                "0.01",
-            ])
+        let mut child = lab
+            .node(CLIENT)
+            .netns_command("ping")
+            .args(["-D", "-n", "-i", "0.01"])
             .arg(VIP.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -158,9 +154,15 @@ fn epoch_secs() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// `node`'s eth0 MAC, from `ip -o link` (`... link/ether MAC brd ...`).
 fn mac(lab: &Lab, node: &str) -> String {
-    let out = lab.exec(node, &["cat", "/sys/class/net/eth0/address"]);
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    let out = lab.exec(node, &["ip", "-o", "link", "show", "eth0"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn client_entry(lab: &Lab) -> String {
@@ -170,19 +172,14 @@ fn client_entry(lab: &Lab) -> String {
 
 /// Drops `percent`% of the VRRP arriving at `node` (nftables, its own table).
 fn vrrp_loss(lab: &Lab, node: &str, percent: u8) {
-    let rule = format!(
-        "add table inet heal_loss\n\
-         add chain inet heal_loss in {{ type filter hook input priority -10; }}\n\
-         add rule inet heal_loss in ip protocol 112 numgen random mod 100 < {percent} drop\n"
-    );
-    let path = lab.dir.path().join(format!("{node}-loss.nft"));
-    std::fs::write(&path, rule).expect("write nft file");
-    let out = lab.exec(node, &["nft", "-f", path.to_str().expect("utf-8 path")]);
-    assert!(
-        out.status.success(),
-        "nft: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let rule = DropRule {
+        iifname: None,
+        ip_protocol: Some(112),
+        loss_percent: Some(percent),
+    };
+    lab.node(node)
+        .drop_input(LOSS_TABLE, &rule)
+        .unwrap_or_else(|e| panic!("VRRP loss on {node}: {e}"));
 }
 
 fn start(lab: &mut Lab, node: &str, engine: Engine, conf: &str) {
@@ -248,8 +245,9 @@ pub fn split_and_heal(winner: Engine, loser: Engine, version: u8, order: Order) 
             // Loss during the heal, then none: the end state is VRRP's, not the dice's.
             std::thread::sleep(LOSS_FOR);
             for node in [WINNER, LOSER] {
-                let out = lab.exec(node, &["nft", "delete", "table", "inet", "heal_loss"]);
-                assert!(out.status.success(), "nft delete on {node}");
+                lab.node(node)
+                    .remove_table(LOSS_TABLE)
+                    .unwrap_or_else(|e| panic!("end of VRRP loss on {node}: {e}"));
             }
         }
     }
