@@ -187,3 +187,41 @@ fn doctor_lists_every_probe() {
         assert!(out.contains(p), "{out}");
     }
 }
+
+/// Input: the README's command table and each command's `--help`.
+/// Output: every option a command takes is named in its README row (`curl --vip` was not).
+#[test]
+fn the_readme_names_every_option_of_each_command() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .expect("README.md");
+    let mut missing = Vec::new();
+    let mut rows = 0;
+    for row in readme.lines().filter(|l| l.starts_with("| `halab ")) {
+        let Some(cmd) = row["| `halab ".len()..].split([' ', '`']).next() else {
+            continue;
+        };
+        rows += 1;
+        let help = Command::new(env!("CARGO_BIN_EXE_halab"))
+            .args([cmd, "--help"])
+            .output()
+            .expect("halab runs");
+        let help = String::from_utf8_lossy(&help.stdout).to_string();
+        for word in help.split_whitespace() {
+            let opt = word.trim_end_matches([',', '.']);
+            let is_long = opt.starts_with("--")
+                && opt.len() > 2
+                && opt[2..].chars().all(|c| c.is_ascii_lowercase() || c == '-');
+            if is_long && opt != "--help" && !row.contains(opt) {
+                missing.push(format!("halab {cmd}: {opt}"));
+            }
+        }
+    }
+    assert!(rows >= 8, "the README's command table has {rows} rows");
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "README rows without these options: {missing:?}"
+    );
+}
