@@ -102,6 +102,39 @@ fn up_status_curl_exec_reup_down_as_an_operator_types_them() {
         .expect("lb2");
     assert_eq!(lb2["vrrp"][0]["state"], "BACKUP", "{lb2:#}");
 
+    // doctor with the lab up: its namespaces are a running lab's, not leftovers; every tool
+    // shows a version.
+    let doc = c.run(&["doctor", "--json"]);
+    let probes: serde_json::Value = serde_json::from_slice(&doc.stdout).expect("doctor JSON");
+    let probes = probes.as_array().expect("probes");
+    let probe = |name: &str| {
+        probes
+            .iter()
+            .find(|p| p["name"].as_str().is_some_and(|n| n.starts_with(name)))
+            .unwrap_or_else(|| panic!("no probe {name}: {probes:?}"))
+    };
+    let left = probe("leftover lab namespaces")["detail"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        !left.contains(&format!("halab-{}", c.name)),
+        "the running lab's namespaces are called leftovers: {left}"
+    );
+    assert!(
+        probe("running labs")["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&c.name),
+        "{probes:?}"
+    );
+    let procps = probe("procps")["detail"].as_str().unwrap_or("");
+    assert!(
+        procps
+            .split_once(": ")
+            .is_some_and(|(_, v)| !v.trim().is_empty()),
+        "procps shows no version: {procps}"
+    );
+
     let curl = c.run(&["curl", &lab, "-n", "6"]);
     assert_eq!(curl.status.code(), Some(0), "{}", text(&curl));
     let out = String::from_utf8_lossy(&curl.stdout).to_string();
