@@ -91,7 +91,7 @@ pub fn run(
             if let Some(fault) = is_fault(step) {
                 faults.push(FaultMark {
                     t_ms: start_ms,
-                    description: description.clone(),
+                    description: mark(step, &description),
                     fault,
                 });
             }
@@ -187,6 +187,25 @@ fn is_fault(step: &Step) -> Option<bool> {
         Step::Partition { .. } | Step::Loss { .. } => Some(true),
         Step::Heal { .. } => Some(false),
         _ => None,
+    }
+}
+
+/// A timeline mark says what was done: "haproxy on lb1 killed", "haproxy on lb1 started".
+fn mark(step: &Step, description: &str) -> String {
+    match step {
+        Step::Service { action, .. } => {
+            let done = match action {
+                SvcAction::Start => "started",
+                SvcAction::Stop => "stopped",
+                SvcAction::Kill => "killed",
+                SvcAction::Restart => "restarted",
+                SvcAction::Reload => "reloaded",
+                SvcAction::Freeze => "frozen",
+                SvcAction::Thaw => "thawed",
+            };
+            format!("{description} {done}")
+        }
+        _ => description.to_string(),
     }
 }
 
@@ -540,4 +559,23 @@ fn violations(timeline: &[super::result::VipSample], allowed: &[(u64, u64)]) -> 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Input: a kill and a start of haproxy on lb1. Output: marks that say which was done.
+    #[test]
+    fn fault_and_repair_marks_say_what_was_done() {
+        let step = |action| Step::Service {
+            action,
+            node: "lb1".into(),
+            services: vec![SvcRef::Haproxy],
+        };
+        let kill = step(SvcAction::Kill);
+        let start = step(SvcAction::Start);
+        assert_eq!(mark(&kill, &describe(&kill)), "haproxy on lb1 killed");
+        assert_eq!(mark(&start, &describe(&start)), "haproxy on lb1 started");
+    }
 }

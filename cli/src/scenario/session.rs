@@ -52,17 +52,26 @@ impl EngineChoice {
                 }
             });
         }
-        let engines: std::collections::BTreeSet<Engine> =
-            lab.lbs().filter_map(|n| n.engine).collect();
-        match engines.len() {
-            0 => "none".to_string(),
-            1 => format!(
-                "{:?}",
-                engines.iter().next().copied().unwrap_or(Engine::Keepalived)
-            )
-            .to_lowercase(),
-            _ => "mixed".to_string(),
-        }
+        engine_label(lab)
+    }
+}
+
+/// The label reports use: the one engine every LB runs, or which LB runs which
+/// ("mixed: lb1 keepalived, lb2 halabd"), so a lab file's own assignment and `--engine mixed`
+/// are told apart.
+pub fn engine_label(lab: &Lab) -> String {
+    let name = |e: Engine| format!("{e:?}").to_lowercase();
+    let engines: std::collections::BTreeSet<Engine> = lab.lbs().filter_map(|n| n.engine).collect();
+    match engines.len() {
+        0 => "none".to_string(),
+        1 => engines.iter().next().map_or_else(String::new, |e| name(*e)),
+        _ => format!(
+            "mixed: {}",
+            lab.lbs()
+                .filter_map(|n| n.engine.map(|e| format!("{} {}", n.name, name(e))))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -197,4 +206,32 @@ pub fn run_all(
             .get_or_insert(format!("failed to tear lab {} down: {e}", lab.name));
     }
     session
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Input: labs/minimal with `--engine mixed`, and with the lab file giving lb1 halabd.
+    // Output: two labels that name which LB ran which engine, not both "mixed".
+    #[test]
+    fn labels_say_which_lb_runs_which_engine() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs/minimal/lab.yaml");
+        let lab = crate::lab::load(&file).unwrap_or_else(|e| panic!("{e}"));
+        let mut mixed = lab.clone();
+        assert_eq!(
+            EngineChoice::Mixed.apply(&mut mixed),
+            "mixed: lb1 keepalived, lb2 halabd"
+        );
+        let mut per_node = lab.clone();
+        if let Some(lb1) = per_node.nodes.iter_mut().find(|n| n.name == "lb1") {
+            lb1.engine = Some(Engine::Halabd);
+        }
+        assert_eq!(
+            EngineChoice::Lab.apply(&mut per_node),
+            "mixed: lb1 halabd, lb2 keepalived"
+        );
+        let mut one = lab;
+        assert_eq!(EngineChoice::Halabd.apply(&mut one), "halabd");
+    }
 }
