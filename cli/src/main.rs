@@ -97,6 +97,9 @@ enum Command {
         /// Leave the lab running afterwards.
         #[arg(long)]
         keep: bool,
+        /// Validate the scenarios against the lab (file, line, hint) and run nothing.
+        #[arg(long)]
+        check: bool,
     },
     /// Developer tool: a netns lab of "real hosts" running sshd, for `provider: ssh` labs
     /// (docs/netns.md).
@@ -206,6 +209,7 @@ fn main() -> ExitCode {
             junit,
             report,
             keep,
+            check,
         } => halab::cmd::test_cmd::test(halab::cmd::test_cmd::TestArgs {
             args,
             engine,
@@ -213,6 +217,7 @@ fn main() -> ExitCode {
             junit,
             report,
             keep,
+            check,
         }),
         Command::Testbed(TestbedCommand::Up { lab, dir }) => {
             with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir))

@@ -258,3 +258,49 @@ fn the_readme_names_every_option_of_each_command() {
         "README rows without these options: {missing:?}"
     );
 }
+
+/// Input: a lab with one valid scenario and one broken one.
+/// Output: `--check` names the broken file's line and runs nothing; a scenario given by its
+/// path is taken; `halab test` runs the valid scenario and still exits 2 for the broken one.
+#[test]
+fn a_broken_scenario_does_not_block_the_others() {
+    let _g = heavy();
+    let c = Cli::new("minimal");
+    let dir = c.dir.path().join("scenarios");
+    std::fs::create_dir_all(&dir).expect("scenarios dir");
+    std::fs::write(
+        dir.join("good.yaml"),
+        "steps:\n  - vip: { holder: lb1 }\n  - outage: { max_gap: 2s }\n",
+    )
+    .expect("write good");
+    std::fs::write(
+        dir.join("broken.yaml"),
+        "steps:\n  - vip: { holder: lb9 }\n",
+    )
+    .expect("write broken");
+    let good = dir.join("good.yaml").to_string_lossy().to_string();
+
+    let check = c.run(&["test", "--check", &c.lab()]);
+    assert_eq!(check.status.code(), Some(2), "{}", text(&check));
+    let out = text(&check);
+    assert!(
+        out.contains("broken.yaml:2:") && out.contains("lb9"),
+        "{out}"
+    );
+    assert!(out.contains("ok ") && out.contains("good.yaml"), "{out}");
+
+    let by_path = c.run(&["test", "--check", &good]);
+    assert_eq!(by_path.status.code(), Some(0), "{}", text(&by_path));
+
+    let run = c.run(&["test", &c.lab()]);
+    let out = text(&run);
+    assert_eq!(run.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("good") && out.contains("broken.yaml:2:"),
+        "{out}"
+    );
+    let json = c.run(&["test", "--json", &good]);
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(v[0]["passed"], true, "{v:#}");
+}

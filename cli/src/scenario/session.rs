@@ -75,8 +75,12 @@ pub fn engine_label(lab: &Lab) -> String {
     }
 }
 
-/// The scenario files beside the lab (`<lab dir>/scenarios/*.yaml`), filtered by name.
+/// The scenario files beside the lab (`<lab dir>/scenarios/*.yaml`), filtered by name; a
+/// name that is a path to a file is that file.
 pub fn find(lab_file: &Path, names: &[String]) -> Result<Vec<PathBuf>, String> {
+    if !names.is_empty() && names.iter().all(|n| is_scenario_path(n)) {
+        return Ok(names.iter().map(PathBuf::from).collect());
+    }
     let dir = lab_file
         .parent()
         .unwrap_or(Path::new("."))
@@ -97,6 +101,9 @@ pub fn find(lab_file: &Path, names: &[String]) -> Result<Vec<PathBuf>, String> {
     names
         .iter()
         .map(|n| {
+            if is_scenario_path(n) {
+                return Ok(PathBuf::from(n));
+            }
             all.iter()
                 .find(|p| {
                     p.file_stem()
@@ -115,18 +122,32 @@ pub fn find(lab_file: &Path, names: &[String]) -> Result<Vec<PathBuf>, String> {
         .collect()
 }
 
-/// Validates every scenario file against the lab before anything runs.
-pub fn load_all(files: &[PathBuf], lab: &Lab) -> Result<Vec<Scenario>, String> {
+/// A scenario named by its path (`scenarios/x.yaml`, `./x.yaml`) rather than its name.
+pub fn is_scenario_path(arg: &str) -> bool {
+    let p = Path::new(arg);
+    (arg.contains('/') || p.extension().is_some_and(|x| x == "yaml" || x == "yml")) && p.is_file()
+}
+
+/// Every scenario file validated against the lab before anything runs: the valid ones, and
+/// each broken file's located errors (one broken file does not block the others).
+pub fn load_each(files: &[PathBuf], lab: &Lab) -> (Vec<(PathBuf, Scenario)>, Vec<String>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for f in files {
         match file::load(f, lab) {
-            Ok(s) => out.push(s),
+            Ok(s) => out.push((f.clone(), s)),
             Err(e) => errors.push(e),
         }
     }
+    (out, errors)
+}
+
+/// Every scenario file, or every file's errors when one is broken (tests and benches, which
+/// want all or nothing).
+pub fn load_all(files: &[PathBuf], lab: &Lab) -> Result<Vec<Scenario>, String> {
+    let (ok, errors) = load_each(files, lab);
     if errors.is_empty() {
-        Ok(out)
+        Ok(ok.into_iter().map(|(_, s)| s).collect())
     } else {
         Err(errors.join("\n"))
     }
