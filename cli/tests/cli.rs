@@ -304,3 +304,56 @@ fn a_broken_scenario_does_not_block_the_others() {
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     assert_eq!(v[0]["passed"], true, "{v:#}");
 }
+
+/// Input: `halab test --engine mixed --keep` on labs/minimal (its file: keepalived on both).
+/// Output: `status` describes what runs (lb2's report comes from halabd and agrees with its
+/// interfaces), and the next `up` refuses the changed engine with a sentence, not debug text.
+#[test]
+fn a_kept_mixed_lab_is_described_by_what_runs() {
+    let _g = heavy();
+    let c = Cli::new("minimal");
+    let dir = c.dir.path().join("scenarios");
+    std::fs::create_dir_all(&dir).expect("scenarios dir");
+    std::fs::write(
+        dir.join("holder.yaml"),
+        "steps:\n  - vip: { holder: lb1 }\n",
+    )
+    .expect("write scenario");
+    let t = c.run(&["test", "--engine", "mixed", "--keep", &c.lab()]);
+    assert_eq!(t.status.code(), Some(0), "{}", text(&t));
+    assert!(
+        text(&t).contains("mixed: lb1 keepalived, lb2 halabd"),
+        "{}",
+        text(&t)
+    );
+
+    let st = c.run(&["status", &c.lab(), "--json"]);
+    assert_eq!(st.status.code(), Some(0), "{}", text(&st));
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).expect("status JSON");
+    let node = |name: &str| {
+        v["nodes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|n| n["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name}: {v:#}"))
+    };
+    let lb2 = node("lb2");
+    assert_eq!(lb2["vrrp"][0]["source"], "halabd", "{lb2:#}");
+    assert_eq!(lb2["vrrp"][0]["consistent"], true, "{lb2:#}");
+    let running: Vec<&str> = lb2["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .filter(|s| s["running"] == true)
+        .filter_map(|s| s["service"].as_str())
+        .collect();
+    assert!(running.contains(&"halabd"), "{lb2:#}");
+
+    let up = c.run(&["up", &c.lab()]);
+    let out = text(&up);
+    assert_eq!(up.status.code(), Some(3), "{out}");
+    assert!(
+        out.contains("lb2 runs halabd, the lab file says keepalived") && !out.contains("Some("),
+        "{out}"
+    );
+}

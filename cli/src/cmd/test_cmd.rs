@@ -66,6 +66,10 @@ pub fn test(a: TestArgs) -> i32 {
             return exit_codes::BAD_INPUT;
         }
     };
+    // A running lab is tested with the engines it runs (`--engine ... --keep` earlier).
+    if choice == EngineChoice::Lab && crate::provider::is_up(&lab, &crate::state::state_root()) {
+        lab = crate::provider::as_running(&lab, &crate::state::state_root());
+    }
     let engine = choice.apply(&mut lab);
     let files = match session::find(&lab_file, &names) {
         Ok(f) if f.is_empty() => {
