@@ -112,6 +112,10 @@ struct RawVip {
     vip: Option<String>,
     #[serde(default)]
     within: Option<String>,
+    /// The VIP was held by these holders at every sample since the scenario started: it
+    /// never moved (needs `vip:`).
+    #[serde(default)]
+    throughout: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -202,6 +206,9 @@ struct RawOutage {
     /// Expect the service to be down at the end (both LBs gone): no recovery wait.
     #[serde(default)]
     down: Option<bool>,
+    /// The VIP measured (default: every VIP the probe goes through, each on its own).
+    #[serde(default)]
+    vip: Option<String>,
 }
 
 /// A service as scenarios name it: `vrrp` is whichever engine the node runs.
@@ -273,6 +280,8 @@ pub enum Step {
         holders: Vec<String>,
         vip: Option<Ipv4Addr>,
         within: Option<Duration>,
+        /// Since the scenario started, at every sample: the VIP never moved.
+        throughout: bool,
     },
     Distribution {
         requests: u32,
@@ -312,6 +321,8 @@ pub enum Step {
         max_failed: Option<u64>,
         max_gap: Option<Duration>,
         down: bool,
+        /// None: every probed VIP.
+        vip: Option<Ipv4Addr>,
     },
 }
 
@@ -599,10 +610,19 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
                     vec![]
                 }
             };
+            let throughout = v.throughout.unwrap_or(false);
+            if throughout && v.vip.is_none() {
+                cx.bad(
+                    &format!("{p}.throughout"),
+                    "`throughout` needs the VIP it is about",
+                    "add `vip: ADDRESS`: the VIP that must never have moved",
+                );
+            }
             Step::Vip {
                 holders,
                 vip: cx.vip(&format!("{p}.vip"), v.vip.as_ref()),
                 within: cx.duration(&format!("{p}.within"), v.within.as_ref()),
+                throughout,
             }
         }
         RawStep::Distribution(d) => {
@@ -735,6 +755,7 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
             max_failed: o.max_failed,
             max_gap: cx.duration(&format!("{path}.outage.max_gap"), o.max_gap.as_ref()),
             down: o.down.unwrap_or(false),
+            vip: cx.vip(&format!("{path}.outage.vip"), o.vip.as_ref()),
         },
     })
 }

@@ -57,10 +57,12 @@ pub fn run(
         steps: scenario.steps.len(),
     });
     let t0 = Instant::now();
-    let target = observe::client_vips(lab)
-        .first()
-        .and_then(|v| observe::http_target(lab, *v));
-    let samplers = Samplers::start(lab, fleet.clone(), t0, target);
+    // Every VIP the client reaches through a frontend is probed, each on its own lane.
+    let targets: Vec<std::net::SocketAddr> = observe::client_vips(lab)
+        .into_iter()
+        .filter_map(|v| observe::http_target(lab, v))
+        .collect();
+    let samplers = Samplers::start(lab, fleet.clone(), t0, &targets);
     let cx = Ctx {
         lab,
         fleet,
@@ -260,17 +262,26 @@ pub fn describe(step: &Step) -> String {
             holders,
             vip,
             within: w,
+            throughout,
         } => {
             let on = match holders.len() {
                 0 => "no node".to_string(),
                 1 => holders[0].clone(),
                 _ => format!("{} at once (split brain)", holders.join(" and ")),
             };
-            format!(
-                "VIP {}on {on}{}",
-                vip.map(|v| format!("{v} ")).unwrap_or_default(),
-                within(w)
-            )
+            if *throughout {
+                return format!(
+                    "VIP {}on {on} throughout (never moved)",
+                    vip.map(|v| format!("{v} ")).unwrap_or_default()
+                );
+            }
+            // Without `vip:`, a named holder means every VIP of its instances.
+            let which = match (vip, holders.len()) {
+                (Some(v), _) => format!("{v} "),
+                (None, 1) => "(every one of its instances') ".to_string(),
+                (None, _) => String::new(),
+            };
+            format!("VIP {which}on {on}{}", within(w))
         }
         Step::Distribution {
             requests,
@@ -347,8 +358,12 @@ pub fn describe(step: &Step) -> String {
             max_failed,
             max_gap,
             down,
+            vip,
         } => {
             let mut parts = Vec::new();
+            if let Some(v) = vip {
+                parts.push(format!("via {v}"));
+            }
             if let Some(f) = max_failed {
                 parts.push(format!("at most {f} failed requests"));
             }

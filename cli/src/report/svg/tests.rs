@@ -112,6 +112,7 @@ fn svg_of_an_empty_run_with_odd_names_still_parses() {
         took_ms: 1,
         backend: Some("web<1>\u{1b}[31m".into()),
         error: None,
+        vip: None,
     }];
     let svg = timeline_svg(&r);
     let doc = roxmltree::Document::parse(&svg).expect("the timeline is well-formed XML");
