@@ -700,6 +700,8 @@ fn outage_per_vip(
         None => cx.samplers.probed_vips(),
     };
     if vips.len() <= 1 {
+        // One VIP probed: named only where the step named it.
+        let named = vip.is_some();
         return outage(
             cx,
             from_ms,
@@ -707,7 +709,7 @@ fn outage_per_vip(
             max_gap,
             down,
             vips.first().copied(),
-            false,
+            named,
         );
     }
     let mut details = Vec::new();
@@ -812,7 +814,7 @@ fn outage(
     }
     let now = cx.now_ms();
     let mut o = measure(&samples(), &cx.samplers.pauses(), from_ms, now);
-    o.vip = vip;
+    o.vip = if name_vip { vip } else { None };
     let detail = format!(
         "{}{} of {} requests failed, longest gap {:.2}s",
         match (name_vip, vip) {
