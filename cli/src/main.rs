@@ -73,6 +73,11 @@ enum Command {
         #[arg(long)]
         vip: Option<std::net::Ipv4Addr>,
     },
+    /// Print the JSON Schema of lab files or scenario files (for editors; docs/schema/).
+    Schema {
+        #[arg(value_enum)]
+        kind: halab::cmd::schema::Kind,
+    },
     /// Preflight: root, the tools the netns provider needs, leftover lab namespaces.
     Doctor {
         #[arg(long)]
@@ -185,6 +190,10 @@ fn main() -> ExitCode {
             count,
             vip,
         } => with_lab(lab, |l| halab::cmd::lab_cmds::curl(&l, &path, count, vip)),
+        Command::Schema { kind } => {
+            print!("{}", halab::cmd::schema::schema(kind));
+            exit_codes::OK
+        }
         Command::Doctor { json } => {
             let probes = halab::doctor::probes(&halab::state::state_root());
             let ok = if json {

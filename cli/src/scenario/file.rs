@@ -16,7 +16,13 @@ use crate::lab::Lab;
 use crate::lab::locate::Locator;
 use crate::lab::model::Role;
 
-#[derive(Debug, Deserialize)]
+/// The JSON Schema of scenario files, from the types that parse them (`halab schema scenario`).
+pub fn json_schema() -> schemars::schema::RootSchema {
+    schemars::schema_for!(RawScenario)
+}
+
+/// A scenario file: steps run in order against a running lab (docs/scenarios.md).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
     #[serde(default)]
@@ -26,7 +32,7 @@ struct RawScenario {
     steps: Vec<RawStep>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum RawStep {
     Start(RawSvc),
@@ -50,7 +56,7 @@ enum RawStep {
     Outage(RawOutage),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawSvc {
     node: String,
@@ -60,7 +66,7 @@ struct RawSvc {
     services: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawLink {
     node: String,
@@ -68,7 +74,7 @@ struct RawLink {
     interface: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawPartition {
     a: Vec<String>,
@@ -81,7 +87,7 @@ struct RawPartition {
     vrrp_only: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawHeal {
     /// After the heal, how long the client's ARP entry may still point at a node that no
@@ -90,7 +96,7 @@ struct RawHeal {
     arp_grace: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawLoss {
     /// Nodes whose incoming VRRP packets are dropped (default: every LB).
@@ -99,7 +105,7 @@ struct RawLoss {
     percent: u8,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawVip {
     /// The node that must hold the VIP, or `none`.
@@ -118,7 +124,7 @@ struct RawVip {
     throughout: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawDist {
     #[serde(default)]
@@ -152,7 +158,7 @@ struct RawDist {
     within: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawHttp {
     #[serde(default)]
@@ -174,7 +180,7 @@ struct RawHttp {
     within: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawStats {
     node: String,
@@ -185,7 +191,7 @@ struct RawStats {
     within: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawState {
     node: String,
@@ -196,7 +202,7 @@ struct RawState {
     within: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawOutage {
     #[serde(default)]
