@@ -79,5 +79,8 @@ fn a_misspelt_key_is_flagged_by_the_schema() {
     let bad_scenario: serde_json::Value =
         serde_saphyr::from_str("steps:\n  - outage: { max_gap: 2s, vipp: 10.0.0.10 }\n")
             .expect("yaml");
-    assert!(!problems(&scenario, &bad_scenario).is_empty(), "vipp passed");
+    assert!(
+        !problems(&scenario, &bad_scenario).is_empty(),
+        "vipp passed"
+    );
 }

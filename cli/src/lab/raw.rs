@@ -39,7 +39,9 @@ pub struct RawLab {
     pub ssh: Option<RawSshDefaults>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     Netns,
@@ -47,14 +49,27 @@ pub enum Provider {
     Vagrant,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Deserialize,
+    schemars::JsonSchema,
+    serde::Serialize,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
     Keepalived,
     Halabd,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Lb,
@@ -243,7 +258,9 @@ pub struct RawAuth {
     pub pass: String,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq,
+)]
 pub enum AuthType {
     #[serde(rename = "PASS", alias = "pass")]
     Pass,
@@ -339,7 +356,9 @@ pub struct RawDefaults {
     pub extra: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Http,
@@ -420,7 +439,9 @@ pub struct RawCookie {
     pub nocache: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum CookieMethod {
     Insert,
