@@ -8,12 +8,14 @@ use halab::lab;
 use halab::scenario::result::Outcome;
 use halab::scenario::session::{self, EngineChoice};
 
-fn run_matrix(choice: EngineChoice) {
+/// Every lab's scenarios (or `only` that lab's) with `choice` as the engines.
+fn run_matrix(choice: EngineChoice, only: Option<&str>) {
     let _g = heavy();
     let mut labs: Vec<_> = std::fs::read_dir(labs_dir())
         .expect("labs/")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join("scenarios").is_dir())
+        .filter(|p| only.is_none_or(|o| p.file_name().is_some_and(|n| n == o)))
         .collect();
     labs.sort();
     assert!(!labs.is_empty(), "no lab ships scenarios");
@@ -88,10 +90,17 @@ fn run_matrix(choice: EngineChoice) {
 
 #[test]
 fn every_seed_scenario_passes_with_keepalived() {
-    run_matrix(EngineChoice::Keepalived);
+    run_matrix(EngineChoice::Keepalived, None);
 }
 
 #[test]
 fn every_seed_scenario_passes_with_halabd() {
-    run_matrix(EngineChoice::Halabd);
+    run_matrix(EngineChoice::Halabd, None);
+}
+
+/// The active/active lab (two VIPs, each LB the MASTER of one) with keepalived on lb1 and
+/// halabd on lb2: its scenario measures both VIPs across the engines' handover.
+#[test]
+fn the_active_active_lab_passes_with_mixed_engines() {
+    run_matrix(EngineChoice::Mixed, Some("active-active"));
 }
