@@ -16,6 +16,9 @@ pub enum Property {
     /// A master that stops gracefully (priority 0) is replaced by the best backup within that
     /// backup's Skew_Time (plus the link's delay).
     PriorityZeroHandover,
+    /// Once settled, the client's ARP entry for each VIP points at its master (halabd's
+    /// split-brain heal; checked when every node runs halabd).
+    ClientOnMaster,
     /// The members of a sync group are all MASTER or all BACKUP once settled.
     SyncGroupTogether,
     /// The schedule gave a configuration the core refused (a bug in the simulator).

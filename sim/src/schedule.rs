@@ -20,6 +20,8 @@ pub struct NodeSpec {
     pub drift_ppm: i32,
     /// When it starts, µs.
     pub start_us: u64,
+    /// keepalived 2.2.7's behaviour (`Improvements::none()`) instead of halabd's.
+    pub keepalived: bool,
 }
 
 /// Something that happens to the link or a router.
@@ -95,6 +97,7 @@ impl Schedule {
                 clock_offset_us: rng.range(0, 3_600_000_000),
                 drift_ppm: i32::try_from(rng.range(0, 1_000)).unwrap_or(0) - 500,
                 start_us: rng.range(0, 2_000_000),
+                keepalived: rng.percent(25),
             })
             .collect();
         let delay_us = rng.range(50, 5_000);

@@ -15,7 +15,8 @@ use halab_vrrp::ip::{VRRP_MULTICAST, VRRP_TTL, build_ipv4};
 use halab_vrrp::sync_group::{self, Member};
 use halab_vrrp::time::{master_down_interval_us, skew_time_us};
 use halab_vrrp::{
-    Action, Input, Instance, InstanceConfig, State, Timer, Timestamp, TrackStatus, Vip,
+    Action, Improvements, Input, Instance, InstanceConfig, State, Timer, Timestamp, TrackStatus,
+    Vip,
 };
 
 use crate::check::{Property, Violation};
@@ -31,6 +32,11 @@ struct Node {
     life: u64,
     /// Per instance: the armed timer's generation (bumped on every arm and cancel).
     timer_gen: Vec<u64>,
+    /// Per instance: how many times it became master (for the delayed gratuitous ARPs).
+    masterships: Vec<u64>,
+    /// Per instance: the VIP is on the interface (a crash leaves it there; the driver clears
+    /// leftovers when the node starts again).
+    holds: Vec<bool>,
     tracking: TrackStatus,
 }
 
@@ -51,6 +57,23 @@ enum Event {
         life: u64,
         generation: u64,
         timer: Timer,
+    },
+    /// A gratuitous ARP (or an announcement at another's MAC) reaches router `to`.
+    Claim {
+        to: usize,
+        vrid: usize,
+    },
+    /// An announcement at `mac` reaches the client (after resolving the MAC over ARP).
+    Announce {
+        vrid: usize,
+        mac: usize,
+    },
+    /// The driver's `garp_master_delay` round, for one mastership (node life and count).
+    DelayedGarp {
+        node: usize,
+        vrid: usize,
+        life: u64,
+        mastership: u64,
     },
     Check,
     StopMaster,
@@ -98,6 +121,9 @@ pub struct Outcome {
     pub trace: Option<Trace>,
 }
 
+/// keepalived's default `garp_master_delay`.
+const GARP_MASTER_DELAY_US: u64 = 5_000_000;
+
 pub struct World {
     schedule: Schedule,
     nodes: Vec<Node>,
@@ -111,9 +137,19 @@ pub struct World {
     trace: Option<Trace>,
     /// From then on, exactly one master per VRID, the right one (set after the repair).
     converged_after: Option<u64>,
+    /// Per VRID: the node the client's ARP entry for its VIP points at.
+    client_arp: Vec<Option<usize>>,
+    /// From then on, the client must be on the master (its ARP entry follows the VRRP
+    /// transitions a few link delays later).
+    client_after: u64,
     /// A graceful stop of a master: (deadline, vrid index, the nodes one of which must take
     /// over).
     handover: Option<(u64, usize, Vec<usize>)>,
+}
+
+/// The VIP of VRID `vrid`.
+fn vip(vrid: u8) -> Vip {
+    Vip::new(Ipv4Addr::new(10, 0, 1, vrid), 24)
 }
 
 /// The primary address of node `i`.
@@ -129,6 +165,8 @@ impl World {
                 up: false,
                 life: 0,
                 timer_gen: vec![0; schedule.vrids.len()],
+                masterships: vec![0; schedule.vrids.len()],
+                holds: vec![false; schedule.vrids.len()],
                 tracking: TrackStatus::default(),
             })
             .collect();
@@ -149,6 +187,8 @@ impl World {
             trace: traced.then(Trace::default),
             converged_after: None,
             handover: None,
+            client_arp: vec![None; schedule.vrids.len()],
+            client_after: u64::MAX,
             schedule,
         };
         for node in 0..n {
@@ -216,7 +256,10 @@ impl World {
         config.priority = spec.priority;
         config.preempt = spec.preempt;
         config.sync_group = s.sync_group;
-        config.vips = vec![Vip::new(Ipv4Addr::new(10, 0, 1, s.vrids[vrid]), 24)];
+        config.vips = vec![vip(s.vrids[vrid])];
+        if spec.keepalived {
+            config.improvements = Improvements::none();
+        }
         config
     }
 
@@ -282,6 +325,9 @@ impl World {
             Event::Check => {
                 self.log(TraceLine::note(self.now, "converged: checks start"));
                 self.converged_after = Some(self.now);
+                if self.handover.is_none() {
+                    self.client_after = self.client_after.min(self.now);
+                }
             }
             Event::StopMaster => self.stop_master(),
             Event::Deliver { to, vrid, packet } => {
@@ -301,7 +347,40 @@ impl World {
                     self.input(node, vrid, Input::TimerFired { timer });
                 }
             }
+            Event::Claim { to, vrid } => {
+                if self.nodes[to].up {
+                    let address = vip(self.schedule.vrids[vrid]).address;
+                    self.input(to, vrid, Input::VipClaimed { address });
+                }
+            }
+            Event::Announce { vrid, mac } => self.garp(mac, vrid),
+            Event::DelayedGarp {
+                node,
+                vrid,
+                life,
+                mastership,
+            } => {
+                let n = &self.nodes[node];
+                if n.up
+                    && n.life == life
+                    && n.masterships[vrid] == mastership
+                    && n.instances[vrid].state() == State::Master
+                {
+                    self.garp(node, vrid);
+                }
+            }
             Event::End => {}
+        }
+    }
+
+    /// Gratuitous ARPs for `vrid`'s VIP at `mac`: the client follows; every other running
+    /// router sees its VIP claimed (ARP is not VRRP: it crosses the partitions, which cut
+    /// VRRP only).
+    fn garp(&mut self, mac: usize, vrid: usize) {
+        self.client_arp[vrid] = Some(mac);
+        let at = self.now + self.schedule.delay_us;
+        for to in (0..self.nodes.len()).filter(|&to| to != mac) {
+            self.push(at, Event::Claim { to, vrid });
         }
     }
 
@@ -317,6 +396,10 @@ impl World {
         };
         let n = &mut self.nodes[node];
         n.instances = instances;
+        // The driver removes a crashed predecessor's VIPs and hands their clients to whoever
+        // holds them now (or keeps them if it becomes master at once: not at start-up).
+        let leftovers: Vec<usize> = (0..n.holds.len()).filter(|&v| n.holds[v]).collect();
+        n.holds.iter_mut().for_each(|h| *h = false);
         n.up = true;
         n.life += 1;
         let tracking = n.tracking;
@@ -326,6 +409,13 @@ impl World {
                 self.input(node, vrid, Input::TrackingChanged { tracking });
             }
             self.input(node, vrid, Input::Startup);
+        }
+        for vrid in leftovers {
+            let holder = (0..self.nodes.len()).find(|&n| n != node && self.nodes[n].holds[vrid]);
+            if let Some(mac) = holder {
+                let at = self.now + 2 * self.schedule.delay_us;
+                self.push(at, Event::Announce { vrid, mac });
+            }
         }
     }
 
@@ -402,6 +492,9 @@ impl World {
                 inst.master_adver_int_cs(),
             );
             let deadline = self.now + 2 * self.schedule.delay_us + skew + 1_000;
+            // Two masters for a link delay when skews differ by less than it; then the loser
+            // announces the winner (an ARP round trip).
+            self.client_after = deadline + 6 * self.schedule.delay_us;
             self.handover = Some((deadline, 0, next));
             self.push(deadline, Event::Check);
         }
@@ -471,6 +564,39 @@ impl World {
                     );
                 }
                 Action::CancelTimer { .. } => self.nodes[node].timer_gen[vrid] += 1,
+                Action::SendGratuitousArp { .. } => self.garp(node, vrid),
+                Action::AddVips { .. } => self.nodes[node].holds[vrid] = true,
+                Action::RemoveVips { .. } => self.nodes[node].holds[vrid] = false,
+                Action::AnnounceVipsAt { holder, .. } => {
+                    // The driver resolves the holder's MAC over ARP: one round trip. The VIP
+                    // itself as the holder: whoever else has it on its interface answers.
+                    let mac = if holder == vip(self.schedule.vrids[vrid]).address {
+                        (0..self.nodes.len()).find(|&n| n != node && self.nodes[n].holds[vrid])
+                    } else {
+                        (0..self.nodes.len()).find(|&n| address(n) == holder && self.nodes[n].up)
+                    };
+                    if let Some(mac) = mac {
+                        let at = self.now + 2 * self.schedule.delay_us;
+                        self.push(at, Event::Announce { vrid, mac });
+                    }
+                }
+                Action::StateChanged {
+                    to: State::Master, ..
+                } => {
+                    // halabd's and keepalived's drivers: another round after garp_master_delay.
+                    let n = &mut self.nodes[node];
+                    n.masterships[vrid] += 1;
+                    let (life, mastership) = (n.life, n.masterships[vrid]);
+                    self.push(
+                        self.now + GARP_MASTER_DELAY_US,
+                        Event::DelayedGarp {
+                            node,
+                            vrid,
+                            life,
+                            mastership,
+                        },
+                    );
+                }
                 _ => {}
             }
         }
@@ -538,6 +664,21 @@ impl World {
                     format!("vrid {name}: masters {masters:?}"),
                 );
                 continue;
+            }
+            // halabd's split-brain heal: once settled, clients reach the master (keepalived
+            // nodes may leave them on a loser, the blackout halabd fixes).
+            let all_halabd = self.schedule.nodes.iter().all(|n| !n.keepalived);
+            if all_halabd
+                && self.now >= self.client_after
+                && self.client_arp[vrid] != Some(masters[0])
+            {
+                self.violation(
+                    Property::ClientOnMaster,
+                    format!(
+                        "vrid {name}: client ARP -> {:?}, master {}",
+                        self.client_arp[vrid], masters[0]
+                    ),
+                );
             }
             // With nopreempt anywhere, the RFC allows a lower master to stay.
             if self.schedule.nodes.iter().all(|n| n.preempt) {

@@ -345,6 +345,9 @@ impl Instance {
             src: Some(src),
             reason,
         });
+        // halab split-brain heal: VRRP shows us a lower master, so we are the winner here; a
+        // claim of our VIPs is no longer likely to be a better router's.
+        self.defer_claims = false;
         // keepalived (unless lower_prio_no_advert): answer at once, "forcing new election".
         if !self.config.lower_prio_no_advert {
             self.send_advert(now, out);

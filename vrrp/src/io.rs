@@ -109,15 +109,16 @@ pub enum Action {
         vips: Vec<Vip>,
     },
     /// halab split-brain heal: broadcast gratuitous ARPs for these addresses that give the
-    /// link address of `holder` (the master that just beat us, on our link), not ours: the
-    /// clients that followed us go to the winner even if it never hears that we stepped down.
-    /// The frame leaves from our own MAC (a switch must not learn `holder` on our port); only
-    /// the ARP sender hardware address is the holder's. The driver resolves it (ARP is not
-    /// VRRP and gets through where VRRP may not); if it cannot, nothing is sent.
+    /// link address of whoever else holds `holder` now, not ours: clients that followed us go
+    /// to the router that has the address. `holder` is one of the VIPs (the one to ask
+    /// about: "who has it?"). The frame leaves from our own MAC (a switch must not learn the
+    /// holder on our port); only the ARP sender hardware address is the holder's. The driver
+    /// resolves it over ARP (ARP is not VRRP and gets through where VRRP may not); if nobody
+    /// answers, nothing is sent.
     AnnounceVipsAt {
         /// The addresses.
         vips: Vec<Vip>,
-        /// The winner's primary address (the source of the advert that beat us).
+        /// The address whose current holder to announce (a VIP).
         holder: Ipv4Addr,
     },
     /// Add these addresses to the interface (netlink `RTM_NEWADDR`).

@@ -119,13 +119,12 @@ impl Instance {
         self.leave_master(now, Some(src), reason, out);
         // halab split-brain heal: clients that followed us go to the winner now, whether or
         // not it ever hears our last advert (the two directions of a cut heal apart, and
-        // VRRP loss may eat that advert). Only for a winner on our link: TTL 255 means no
-        // router in between (RFC 5798 5.1.1.3), so its link address is the advert's.
+        // VRRP loss may eat that advert): each VIP is announced at whoever holds it, which is
+        // the winner unless the advert was stale (the simulator found a three-way heal where
+        // the advert's sender had stepped down already). Only for a winner on our link: TTL
+        // 255 means no router in between (RFC 5798 5.1.1.3).
         if self.config.improvements.split_brain_heal && ttl == crate::ip::VRRP_TTL {
-            out.push(Action::AnnounceVipsAt {
-                vips: self.config.vips.clone(),
-                holder: src,
-            });
+            self.announce_at_holders(out);
         }
     }
 
@@ -145,7 +144,14 @@ impl Instance {
                 };
                 self.become_master(now, reason, out);
             }
-            (State::Master, State::Backup) => self.leave_master(now, None, Reason::SyncGroup, out),
+            (State::Master, State::Backup) => {
+                self.leave_master(now, None, Reason::SyncGroup, out);
+                // halab split-brain heal: nobody on this network told us who won; clients
+                // that followed us go to whoever holds the VIP now, if anyone does.
+                if self.config.improvements.split_brain_heal {
+                    self.announce_at_holders(out);
+                }
+            }
             (from, to) => out.push(Action::Ignored {
                 reason: IgnoreReason::NoSync { from, to },
             }),
@@ -194,6 +200,28 @@ impl Instance {
         });
     }
 
+    /// halab split-brain heal: a master that leaves by itself (shutdown, fault) may leave
+    /// clients pointing at it while another router also holds the VIP behind a VRRP cut (it
+    /// took them back with a re-claim, or the other deferred to it), and that router will not
+    /// re-ARP: our priority 0 may never reach it. So each VIP is announced at whoever else
+    /// still holds it; with nobody else holding it (the usual case) nothing is sent and the
+    /// backup that takes over after Skew_Time announces itself.
+    fn hand_clients_back(&self, out: &mut Vec<Action>) {
+        if self.config.improvements.split_brain_heal {
+            self.announce_at_holders(out);
+        }
+    }
+
+    /// Each VIP announced at whoever else holds it (the driver asks; no answer, no frame).
+    pub(crate) fn announce_at_holders(&self, out: &mut Vec<Action>) {
+        for vip in &self.config.vips {
+            out.push(Action::AnnounceVipsAt {
+                vips: vec![*vip],
+                holder: vip.address,
+            });
+        }
+    }
+
     /// keepalived `down_instance`: FAULT is deaf and silent; a master resigns first.
     pub(crate) fn enter_fault(&mut self, reason: Reason, out: &mut Vec<Action>) {
         let from = self.state;
@@ -207,6 +235,7 @@ impl Instance {
             out.push(Action::RemoveVips {
                 vips: self.config.vips.clone(),
             });
+            self.hand_clients_back(out);
         }
         self.state = State::Fault;
         self.master = None;
@@ -237,6 +266,7 @@ impl Instance {
             out.push(Action::RemoveVips {
                 vips: self.config.vips.clone(),
             });
+            self.hand_clients_back(out);
         }
         self.state = State::Initialize;
         self.master = None;

@@ -390,14 +390,14 @@ fn claims_are_ignored_by_backups_for_other_addresses_and_without_the_heal() {
 #[test]
 fn stepping_down_announces_the_vip_at_the_winner_on_our_link_only() {
     // Input: a master hears a better advert with TTL 255. Output: after removing its VIP, it
-    // announces the VIP at the winner's link address.
+    // announces the VIP at whoever holds it (the winner).
     let (mut instance, since) = master(config(100));
     let actions = instance.handle(since, received(HIGHER, advert_v2(150)));
     assert_eq!(
         actions.last(),
         Some(&Action::AnnounceVipsAt {
             vips: vec![vip()],
-            holder: HIGHER
+            holder: VIP
         })
     );
     // Input: the same from a unicast peer behind a router (TTL 254; unicast skips the TTL

@@ -166,7 +166,7 @@ fn priority_zero_gets_an_advert_back() {
 #[test]
 fn shutdown_sends_priority_zero() {
     // Input: Shutdown in Master. Output: Adver_Timer cancelled, priority 0 advert, VIPs
-    // removed, Initialize.
+    // removed, (halab split-brain heal) the VIP announced at whoever else holds it, Initialize.
     let (mut instance, since) = master(config(100));
     let actions = instance.handle(since, Input::Shutdown);
     assert_eq!(
@@ -179,6 +179,10 @@ fn shutdown_sends_priority_zero() {
                 advert: advert_v2(0)
             },
             Action::RemoveVips { vips: vec![vip()] },
+            Action::AnnounceVipsAt {
+                vips: vec![vip()],
+                holder: VIP
+            },
             Action::StateChanged {
                 from: State::Master,
                 to: State::Initialize,
@@ -206,7 +210,8 @@ fn v3_master_steps_down_with_the_new_masters_interval() {
 #[test]
 fn interface_down_makes_master_resign() {
     // Input: InterfaceDown in Master. Output: priority 0 advert, VIPs removed, Fault
-    // (keepalived vrrp_state_leave_master with FAULT).
+    // (keepalived vrrp_state_leave_master with FAULT), and (halab split-brain heal) the VIP
+    // announced at whoever else holds it.
     let (mut instance, since) = master(config(100));
     let actions = instance.handle(since, Input::InterfaceDown);
     assert_eq!(
@@ -219,6 +224,10 @@ fn interface_down_makes_master_resign() {
                 advert: advert_v2(0)
             },
             Action::RemoveVips { vips: vec![vip()] },
+            Action::AnnounceVipsAt {
+                vips: vec![vip()],
+                holder: VIP
+            },
             Action::StateChanged {
                 from: State::Master,
                 to: State::Fault,

@@ -142,7 +142,8 @@ fn forced_backup_does_what_stepping_down_does() {
     // Input: SyncTo BACKUP to a master (keepalived defaults plus halab's split-brain heal).
     // Output: Adver_Timer cancelled, one last advert at our priority, VIPs removed,
     // Master_Down_Timer armed for Master_Down_Interval, Backup because of the group; no
-    // priority 0 (vrrp_state_leave_master(isync, false)).
+    // priority 0 (vrrp_state_leave_master(isync, false)); the VIP announced at whoever holds
+    // it on this network (nobody told us who won here).
     let (mut instance, since) = group_master(member(100));
     let now = since.plus_micros(300_000);
     let actions = instance.handle(now, sync_to(State::Backup));
@@ -164,6 +165,10 @@ fn forced_backup_does_what_stepping_down_does() {
                 from: State::Master,
                 to: State::Backup,
                 reason: Reason::SyncGroup
+            },
+            Action::AnnounceVipsAt {
+                vips: vec![vip()],
+                holder: VIP
             },
         ]
     );

@@ -1,7 +1,7 @@
 //! The driver's part of halab's split-brain heal (the decisions are the core's): ARP heard on
 //! an instance's interface becomes `Input::VipClaimed` when someone else announces one of its
-//! VIPs, and `Action::AnnounceVipsAt` is carried out once the holder's MAC is known (from ARP
-//! already heard, else by asking for it).
+//! VIPs, and `Action::AnnounceVipsAt` is carried out once whoever holds the VIP answers our
+//! "who has" request.
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -16,18 +16,14 @@ use crate::net::{ArpPacket, ArpSender, ArpWatch, LinkTarget, announcement, arp_r
 
 /// How long an announcement waits for the holder's ARP reply.
 const RESOLVE_FOR: Duration = Duration::from_secs(1);
-/// Senders remembered per instance (IP -> MAC), most recent last.
-const SEEN: usize = 32;
 
 /// One instance's ARP listener and what it learnt.
 #[derive(Debug)]
 pub struct ArpHeal {
     task: AbortHandle,
     target: LinkTarget,
-    /// (sender IP, sender MAC) of recent ARP packets, most recent last.
-    seen: Vec<(Ipv4Addr, [u8; 6])>,
-    /// An announcement waiting for the holder's MAC.
-    pending: Option<Pending>,
+    /// Announcements waiting for their holder's MAC.
+    pending: Vec<Pending>,
 }
 
 #[derive(Debug)]
@@ -67,28 +63,8 @@ impl ArpHeal {
         Ok(Self {
             task,
             target,
-            seen: Vec::new(),
-            pending: None,
+            pending: Vec::new(),
         })
-    }
-
-    fn remember(&mut self, ip: Ipv4Addr, mac: [u8; 6]) {
-        if ip.is_unspecified() {
-            return;
-        }
-        self.seen.retain(|(seen, _)| *seen != ip);
-        if self.seen.len() == SEEN {
-            self.seen.remove(0);
-        }
-        self.seen.push((ip, mac));
-    }
-
-    fn mac_of(&self, ip: Ipv4Addr) -> Option<[u8; 6]> {
-        self.seen
-            .iter()
-            .rev()
-            .find(|(seen, _)| *seen == ip)
-            .map(|(_, mac)| *mac)
     }
 }
 
@@ -117,10 +93,13 @@ impl Daemon {
         if packet.sha == heal.target.mac {
             return;
         }
-        heal.remember(packet.spa, packet.sha);
-        if let Some(pending) = heal.pending.take_if(|p| p.holder == packet.spa)
-            && Instant::now() <= pending.until
-        {
+        let now = Instant::now();
+        heal.pending.retain(|p| p.until >= now);
+        let (resolved, waiting): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut heal.pending)
+            .into_iter()
+            .partition(|p| p.holder == packet.spa);
+        heal.pending = waiting;
+        for pending in resolved {
             self.send_announcement(index, pending.holder, packet.sha, &pending.vips);
         }
         if !claimed {
@@ -140,7 +119,8 @@ impl Daemon {
         self.apply(index, actions).await;
     }
 
-    /// `Action::AnnounceVipsAt`: the VIPs on this instance's interface, at `holder`'s MAC.
+    /// `Action::AnnounceVipsAt`: the VIPs on this instance's interface, at the MAC of whoever
+    /// answers for `holder` (a VIP: whoever else holds it) within a second.
     pub(super) fn announce_at(&mut self, index: usize, vips: &[Vip], holder: Ipv4Addr) {
         let runner = &mut self.runners[index];
         let interface = runner.conf.interface.clone();
@@ -161,11 +141,12 @@ impl Daemon {
             tracing::warn!("({name}) cannot announce the VIPs at {holder}: no ARP listener");
             return;
         };
-        if let Some(mac) = heal.mac_of(holder) {
-            return self.send_announcement(index, holder, mac, &addresses);
+        if addresses.is_empty() {
+            return;
         }
         // Ask; the reply (ARP gets through where VRRP may not) completes it.
-        heal.pending = Some(Pending {
+        heal.pending.retain(|p| p.holder != holder);
+        heal.pending.push(Pending {
             holder,
             vips: addresses,
             until: Instant::now() + RESOLVE_FOR,
@@ -210,7 +191,7 @@ impl Daemon {
                 }
             }
             tracing::info!(
-                "({name}) announcing {vip} at {holder}'s address {} (split-brain heal)",
+                "({name}) announcing {vip} at {}, the MAC that answered for {holder} (split-brain heal)",
                 mac_text(mac)
             );
         }

@@ -160,6 +160,11 @@ impl Daemon {
                         .join(", ")
                 );
                 self.change_vips(index, &leftovers, false).await;
+                // halab split-brain heal: clients may still send to us (our predecessor was
+                // their master); hand each VIP to whoever holds it now, if anyone answers.
+                for vip in leftovers {
+                    self.announce_at(index, &[vip], vip.address);
+                }
             }
         }
     }

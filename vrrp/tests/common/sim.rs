@@ -5,7 +5,8 @@
 //! VRRP can be cut per direction (`blocked`) and lost at random (`loss_percent`, seeded), so a
 //! heal can be uneven. ARP is separate: gratuitous ARPs reach the client always and the other
 //! routers when `arp_between_routers` (as `Input::VipClaimed`, when the MAC is not theirs);
-//! `Action::AnnounceVipsAt` resolves the holder's MAC over ARP (one round trip). A router's
+//! `Action::AnnounceVipsAt` asks who holds the VIP over ARP (one round trip) and announces it
+//! there. A router's
 //! MAC is its index. `garp_delay_us` is the drivers' `garp_master_delay` (a second round of
 //! gratuitous ARPs that long after becoming master).
 
@@ -161,11 +162,10 @@ impl Net {
                     }
                 }
                 Action::SendGratuitousArp { vips } => self.garp(router, vips),
-                Action::AnnounceVipsAt { holder, .. } => {
-                    let mac = self
-                        .routers
-                        .iter()
-                        .position(|r| r.instance.config().primary_address == *holder);
+                Action::AnnounceVipsAt { .. } => {
+                    // "Who has the VIP?": another router holding it answers.
+                    let mac =
+                        (0..self.routers.len()).find(|&r| r != router && self.routers[r].holds_vip);
                     if let Some(mac) = mac.filter(|_| self.arp_between_routers) {
                         let at = self.now.plus_micros(2 * self.latency_us);
                         self.in_flight
