@@ -71,16 +71,20 @@
 //! (keepalived only re-ARPs when its master hears a lower priority). halabd, using ARP, which
 //! gets through where VRRP is cut:
 //! (i) a master stepping down for a better advert heard with TTL 255 (the winner is on its
-//! link) announces the VIPs at the winner's MAC ([`Action::AnnounceVipsAt`]), so its clients
-//! move whether or not the winner ever hears of it, and sends one last advert at its own
-//! priority (the winner, hearing a lower priority, re-ARPs too; a keepalived winner does);
+//! link) announces each VIP at whoever holds it now, the winner ([`Action::AnnounceVipsAt`]:
+//! the driver asks "who has" the VIP over ARP), so its clients move whether or not the winner
+//! ever hears of it, and sends one last advert at its own priority (the winner, hearing a
+//! lower priority, re-ARPs too; a keepalived winner does);
 //! (ii) a master that receives a lower-priority advert or priority 0 sends gratuitous ARPs at
 //! once, at most once per advert interval;
 //! (iii) a master that sees one of its VIPs announced at another MAC ([`Input::VipClaimed`])
 //! re-claims it (at once, or with its next advert if it ARPed within the interval), unless it
-//! took over from a master it followed: that one is the likelier winner, so two halabd masters
-//! never answer each other. During a cut, the winner thus takes clients back from the loser's
-//! gratuitous ARPs, which is what heals a keepalived loser that steps down silently.
+//! took over from a master it followed and has not heard a lower priority since: that one is
+//! the likelier winner, so two halabd masters never answer each other. During a cut, the
+//! winner thus takes clients back from the loser's gratuitous ARPs, which is what heals a
+//! keepalived loser that steps down silently;
+//! (iv) a master leaving by shutdown or fault, and a sync group member its group takes to
+//! BACKUP, announce each VIP at whoever else holds it (nobody: nothing is sent).
 //! Clients are back within one ARP round trip of the first advert heard, in every order
 //! (`tests/heal.rs`).
 //!

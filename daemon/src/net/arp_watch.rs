@@ -1,6 +1,6 @@
 //! Listening to ARP on a VRRP interface, for the split-brain heal: who else announces our VIPs
-//! (`Input::VipClaimed`), and the link address of the winner a stepping-down master announces
-//! the VIPs at (`Action::AnnounceVipsAt`). ARP is not VRRP: it gets through cuts and firewalls
+//! (`Input::VipClaimed`), and who holds a VIP now, to announce it there
+//! (`Action::AnnounceVipsAt`). ARP is not VRRP: it gets through cuts and firewalls
 //! that drop VRRP.
 //!
 //! The socket is `AF_PACKET`/`SOCK_RAW` for EtherType ARP only (a few frames a second on a LAN),
@@ -92,7 +92,7 @@ fn frame(
     frame
 }
 
-/// "Who has `target`? Tell `ours` at `mac`": to learn the winner's MAC.
+/// "Who has `target`? Tell `ours` at `mac`": to learn who holds a VIP now.
 pub fn arp_request(mac: [u8; 6], ours: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
     frame(mac, 1, mac, ours, [0; 6], target)
 }
