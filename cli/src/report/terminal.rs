@@ -44,6 +44,14 @@ struct Run {
     skipped: usize,
 }
 
+impl TerminalReporter<Vec<u8>> {
+    /// What was written since the last take: one scenario's block, for a view that prints
+    /// each scenario whole (`halab test --jobs`).
+    pub fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+}
+
 impl TerminalReporter<Stdout> {
     /// Colour and the live line when stdout is a terminal and `NO_COLOR` is unset.
     pub fn stdout() -> Self {
@@ -70,6 +78,15 @@ impl<W: Write> TerminalReporter<W> {
 
     pub fn into_inner(self) -> W {
         self.out
+    }
+
+    /// Counts a scenario seen only as a result (run elsewhere), for [`Self::finish`].
+    pub fn count(&mut self, passed: bool) {
+        if passed {
+            self.scenarios.0 += 1
+        } else {
+            self.scenarios.1 += 1
+        }
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -260,6 +277,22 @@ impl<W: Write> TerminalReporter<W> {
                 secs(v.start_ms),
                 secs(v.end_ms),
                 v.what
+            );
+        }
+        if let Some(s) = &r.starved {
+            let head = self.paint("1;33", "     STARVED");
+            let _ = writeln!(
+                self.out,
+                "{head} {}: {s}",
+                run_name(&r.lab, &r.scenario, &r.engine)
+            );
+        }
+        if let Some(s) = &r.rerun_after {
+            let head = self.paint("1;33", "       RERUN");
+            let _ = writeln!(
+                self.out,
+                "{head} {}: run again alone, the first run's failure had {s}",
+                run_name(&r.lab, &r.scenario, &r.engine)
             );
         }
         if let Some(e) = &r.error {

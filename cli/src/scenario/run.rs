@@ -10,6 +10,7 @@ use super::faults;
 use super::file::{Scenario, Step, SvcAction, SvcRef};
 use super::result::{Event, FaultMark, Outcome, ScenarioResult, StepResult, Violation};
 use super::sampler::Samplers;
+use super::starvation;
 use crate::lab::Lab;
 use crate::lab::model::Engine;
 use std::sync::Arc;
@@ -78,6 +79,7 @@ pub fn run(
         .first()
         .and_then(|v| observe::http_target(lab, *v));
     let samplers = Samplers::start(lab, fleet.clone(), t0, target);
+    let canary = starvation::Canary::start(t0);
     let cx = Ctx {
         lab,
         fleet,
@@ -140,6 +142,7 @@ pub fn run(
     }
     let end_ms = cx.now_ms();
     let (samples, vip_timeline) = samplers.stop();
+    let stalls = canary.stop();
     for w in allowed.iter_mut() {
         w.1 = w.1.min(end_ms);
     }
@@ -150,7 +153,7 @@ pub fn run(
         passed,
         duration_ms,
     });
-    ScenarioResult {
+    let mut r = ScenarioResult {
         lab: lab.name.clone(),
         scenario: scenario.name.clone(),
         description: scenario.description.clone(),
@@ -164,7 +167,13 @@ pub fn run(
         faults,
         violations,
         error: None,
-    }
+        stalls: Vec::new(),
+        starved: None,
+        rerun_after: None,
+    };
+    r.starved = starvation::verdict(&r, &stalls);
+    r.stalls = stalls;
+    r
 }
 
 fn kind(step: &Step) -> &'static str {
