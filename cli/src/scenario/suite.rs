@@ -79,13 +79,16 @@ pub fn instance_name(lab: &str, k: usize) -> String {
     format!("{lab}-{}j{k}", std::process::id())
 }
 
+/// Loads and validates a lab's scenarios against it (with its engine applied).
+pub type LoadScenarios<'a> = dyn Fn(&PathBuf, &Lab) -> Result<Vec<Scenario>, String> + 'a;
+
 /// Units for every (lab, engine) pair, in the order given: labs outer, engines inner.
 /// `scenarios` loads and validates a lab's scenario files against it (all of them before
 /// anything runs).
 pub fn plan(
     labs: &[(PathBuf, Lab)],
     engines: &[EngineChoice],
-    scenarios: &dyn Fn(&PathBuf, &Lab) -> Result<Vec<Scenario>, String>,
+    scenarios: &LoadScenarios<'_>,
 ) -> Result<Vec<Unit>, SuiteError> {
     let mut units = Vec::new();
     for (file, lab) in labs {
@@ -141,10 +144,7 @@ pub fn run(
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
-                loop {
-                    let Some(&k) = order.get(next.fetch_add(1, Ordering::SeqCst)) else {
-                        break;
-                    };
+                while let Some(&k) = order.get(next.fetch_add(1, Ordering::SeqCst)) {
                     let outcome = run_unit(&units[k], options, &mut |e| watch.event(k, e));
                     watch.unit_done(k);
                     if let Ok(mut o) = outcomes.lock() {
@@ -261,13 +261,10 @@ mod tests {
     use super::*;
 
     fn unit(name: &str, n: usize) -> Unit {
-        let text = "name: x\nnetworks: [{ name: lan, cidr: 10.0.0.0/24 }]\nnodes:\n  - { name: web1, role: web, address: 10.0.0.2 }\n";
-        let lab = crate::lab::parse(
-            std::path::Path::new("x.yaml"),
-            text,
-            &HashMap::<String, String>::new(),
-        )
-        .expect("lab");
+        let file =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs/minimal/lab.yaml");
+        let lab = crate::lab::load_with_env(&file, &HashMap::<String, String>::new())
+            .expect("labs/minimal validates");
         let s: Scenario = crate::scenario::file::parse(
             std::path::Path::new("s.yaml"),
             "steps:\n  - wait: 1s\n",
