@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use common::options;
 use halab::lab::{self, Lab};
-use halab::up;
+use halab::provider;
 
 fn fast_vrrp(l: &mut Lab) {
     for v in &mut l.vrrp {
-        v.version = 3;
+        v.version = halab_vrrp::Version::V3;
         v.advert_int_cs = 10;
         v.auth = None;
     }
@@ -54,7 +54,7 @@ fn bench(label: &str, mut l: Lab, runs: usize) {
         l.name = format!("bu{}{i}", std::process::id() % 10_000);
         let mut o = options(root.path());
         let t = Instant::now();
-        let r = up::up(&l, &mut o).expect("up");
+        let r = provider::up(&l, &mut o).expect("up");
         ups.push(t.elapsed());
         readies.push(
             r.stages
@@ -63,7 +63,7 @@ fn bench(label: &str, mut l: Lab, runs: usize) {
                 .map_or(Duration::ZERO, |s| s.1),
         );
         let t = Instant::now();
-        up::down(root.path(), &l.name).expect("down");
+        provider::down(root.path(), &l.name, false).expect("down");
         downs.push(t.elapsed());
     }
     println!(

@@ -17,7 +17,7 @@ use super::file::Scenario;
 use super::result::{Event, ScenarioResult};
 use super::session::{self, EngineChoice};
 use crate::lab::Lab;
-use crate::up::UpOptions;
+use crate::apply::UpOptions;
 
 /// One lab with one engine choice, and the scenarios to run on it.
 #[derive(Debug, Clone)]
