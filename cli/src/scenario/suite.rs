@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::file::Scenario;
 use super::result::{Event, ScenarioResult};
 use super::session::{self, EngineChoice};
-use crate::lab::Lab;
 use crate::apply::UpOptions;
+use crate::lab::Lab;
 
 /// One lab with one engine choice, and the scenarios to run on it.
 #[derive(Debug, Clone)]
