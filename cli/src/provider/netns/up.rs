@@ -298,3 +298,28 @@ fn update(
     }
     Ok(changed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab(name: &str) -> Lab {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../labs")
+            .join(name)
+            .join("lab.yaml");
+        crate::lab::load_with_env(&file, &std::collections::HashMap::<String, String>::new())
+            .expect("lab validates")
+    }
+
+    #[test]
+    fn without_preemption_only_the_top_node_starts_vrrp_first() {
+        // Input: seed003 (preempt: false, lb-a 150, lb-b 100) and seed000 (preemption).
+        // Output: lb-b waits in seed003; nobody waits in seed000.
+        assert_eq!(
+            held_back(&lab("seed003")).into_iter().collect::<Vec<_>>(),
+            ["lb-b"]
+        );
+        assert!(held_back(&lab("seed000")).is_empty());
+    }
+}
