@@ -393,4 +393,24 @@ mod tests {
     fn terminal_colours_only_when_asked() {
         assert!(replay(true).contains("\x1b[1;31m        FAIL\x1b[0m"));
     }
+
+    #[test]
+    fn terminal_says_when_a_failure_was_starved_and_a_result_is_a_rerun() {
+        let mut r = fixture::failover();
+        r.starved = Some("CPU starvation: woke 400 ms late".into());
+        r.rerun_after = Some("CPU starvation: woke 300 ms late".into());
+        let mut t = TerminalReporter::new(Vec::new(), false);
+        t.result(&r);
+        let out = String::from_utf8(t.into_inner()).expect("utf-8");
+        assert!(
+            out.contains(
+                "STARVED loadbalancing/failover [keepalived]: CPU starvation: woke 400 ms late"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("RERUN loadbalancing/failover [keepalived]: run again alone"),
+            "{out}"
+        );
+    }
 }
