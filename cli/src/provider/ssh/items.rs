@@ -166,6 +166,7 @@ mod tests {
         // sha256sum is in coreutils, on every host halab provisions: it must be there.
         let small = b"frontend main\n".to_vec();
         let big = vec![7u8; (1 << 20) + 1];
+        // sha256sum is in coreutils, on every host halab provisions: it must be there.
         for b in [small, big] {
             use sha2::Digest;
             let by_tool = sha256_by_coreutils(&b).expect("sha256sum (coreutils) runs");
