@@ -86,9 +86,11 @@ enum Command {
     /// Run scenarios (labs/<lab>/scenarios/*.yaml) against the lab: `halab test LAB [SCENARIO...]`,
     /// or `halab test failover` with ./lab.yaml.
     Test {
-        /// A lab file or directory (optional), then scenario names (default: all).
+        /// Lab files or directories (a directory of labs runs each; default ./lab.yaml), then
+        /// scenario names (default: all).
         args: Vec<String>,
-        /// Swap the VRRP engine of every LB: keepalived, halabd, or mixed.
+        /// Swap the VRRP engine of every LB: keepalived, halabd, or mixed; several, comma
+        /// separated, run each (`--engine keepalived,halabd`).
         #[arg(long)]
         engine: Option<String>,
         #[arg(long)]
@@ -99,12 +101,16 @@ enum Command {
         /// Write an HTML report with SVG timelines into this directory.
         #[arg(long)]
         report: Option<PathBuf>,
-        /// Leave the lab running afterwards.
+        /// Leave the lab running afterwards (one lab, one engine).
         #[arg(long)]
         keep: bool,
         /// Validate the scenarios against the lab (file, line, hint) and run nothing.
         #[arg(long)]
         check: bool,
+        /// With several labs or engines: how many (lab, engine) lab instances run at once
+        /// (default: twice the CPU cores).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
     },
     /// Developer tool: a netns lab of "real hosts" running sshd, for `provider: ssh` labs
     /// (docs/netns.md).
@@ -219,6 +225,7 @@ fn main() -> ExitCode {
             report,
             keep,
             check,
+            jobs,
         } => halab::cmd::test_cmd::test(halab::cmd::test_cmd::TestArgs {
             args,
             engine,
@@ -227,6 +234,7 @@ fn main() -> ExitCode {
             report,
             keep,
             check,
+            jobs,
         }),
         Command::Testbed(TestbedCommand::Up { lab, dir }) => {
             with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir))

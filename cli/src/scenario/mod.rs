@@ -8,3 +8,5 @@ pub mod result;
 pub mod run;
 pub mod sampler;
 pub mod session;
+pub mod starvation;
+pub mod suite;

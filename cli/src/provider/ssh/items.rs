@@ -163,6 +163,7 @@ mod tests {
 
     #[test]
     fn digests_agree_with_coreutils() {
+        // sha256sum is in coreutils, on every host halab provisions: it must be there.
         let small = b"frontend main\n".to_vec();
         let big = vec![7u8; (1 << 20) + 1];
         // sha256sum is in coreutils, on every host halab provisions: it must be there.
