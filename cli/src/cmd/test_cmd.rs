@@ -24,18 +24,20 @@ pub struct TestArgs {
 /// `scenarios/`.
 fn split_args(args: &[String]) -> (Option<PathBuf>, Vec<String>) {
     match args.first() {
-        Some(first) if session::is_scenario_path(first) => {
-            let lab = Path::new(first)
-                .parent()
-                .filter(|d| d.file_name().is_some_and(|n| n == "scenarios"))
-                .and_then(Path::parent)
-                .map(|d| {
-                    if d.as_os_str().is_empty() {
-                        PathBuf::from(".")
-                    } else {
-                        d.to_path_buf()
-                    }
-                });
+        // A file in a `scenarios/` dir; any other file first is the lab file.
+        Some(first)
+            if session::is_scenario_path(first)
+                && Path::new(first)
+                    .parent()
+                    .is_some_and(|d| d.file_name().is_some_and(|n| n == "scenarios")) =>
+        {
+            let lab = Path::new(first).parent().and_then(Path::parent).map(|d| {
+                if d.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    d.to_path_buf()
+                }
+            });
             (lab, args.to_vec())
         }
         Some(first) if Path::new(first).exists() => {
@@ -164,5 +166,30 @@ pub fn test(a: TestArgs) -> i32 {
         exit_codes::OK
     } else {
         exit_codes::SCENARIO_FAILED
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Input: a lab file then a scenario name; a scenario file alone.
+    // Output: the lab file is the lab (even if it is not named lab.yaml); the scenario file
+    // brings the lab above its `scenarios/` dir.
+    #[test]
+    fn a_lab_file_first_is_the_lab_and_a_scenario_file_brings_its_lab() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs/seed000");
+        let lab = root.join("ssh.yaml").to_string_lossy().to_string();
+        let (l, names) = split_args(&[lab.clone(), "failover".into()]);
+        assert_eq!(
+            (l, names),
+            (Some(PathBuf::from(&lab)), vec!["failover".to_string()])
+        );
+        let sc = root
+            .join("scenarios/failover.yaml")
+            .to_string_lossy()
+            .to_string();
+        let (l, names) = split_args(std::slice::from_ref(&sc));
+        assert_eq!((l, names), (Some(root.clone()), vec![sc]));
     }
 }
