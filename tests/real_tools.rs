@@ -76,7 +76,7 @@ fn haproxy_check_rejects_an_unknown_keyword() {
         |s| s.replace("    retries ", "    retriez "),
         "haproxy",
     );
-    assert!(!results.is_empty());
+    assert!(!results.is_empty(), "no haproxy.cfg was checked");
     for r in results {
         let e = r.expect_err("haproxy -c must reject `retriez`");
         assert!(e.contains("retriez"), "{e}");
@@ -91,6 +91,7 @@ fn haproxy_check_treats_a_warning_as_failure() {
         |s| s.replace("    timeout {{", "    #timeout {{"),
         "haproxy",
     );
+    assert!(!results.is_empty(), "no haproxy.cfg was checked");
     for r in results {
         let e = r.expect_err("a warning is a failure");
         assert!(e.contains("WARNING"), "{e}");
@@ -114,6 +115,7 @@ fn keepalived_check_rejects_an_unknown_keyword_and_a_missing_interface() {
         |s| s.replace("    interface {{ v.interface }}", "    interface nosuchif0"),
         "keepalived",
     );
+    assert!(!results.is_empty(), "no keepalived.conf was checked");
     for r in results {
         let e = r.expect_err("keepalived warns about a missing interface");
         assert!(e.contains("nosuchif0"), "{e}");
@@ -145,11 +147,9 @@ fn checks_leave_the_host_untouched() {
     let lab = lab::load_with_env(&root().join("labs/minimal/lab.yaml"), &HashMap::new())
         .expect("minimal");
     let artefacts = render::render(&lab, &Templates::embedded().expect("t")).expect("render");
-    assert!(
-        check_all(&lab, &artefacts, &halabd())
-            .iter()
-            .all(|r| r.result.is_ok())
-    );
+    let results = check_all(&lab, &artefacts, &halabd());
+    assert!(!results.is_empty(), "nothing was checked");
+    assert!(results.iter().all(|r| r.result.is_ok()));
     assert_eq!(
         before,
         std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo"),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{heavy, labs_dir, options};
+use common::{heavy, labs_dir, options, unique_lab};
 use halab::lab;
 use halab::scenario::result::Outcome;
 use halab::scenario::session::{self, EngineChoice};
@@ -20,22 +20,16 @@ fn run_matrix(choice: EngineChoice, only: Option<&str>) {
     labs.sort();
     assert!(!labs.is_empty(), "no lab ships scenarios");
     let mut failures = Vec::new();
-    let mut ran = 0;
+    let (mut ran, mut expected) = (0, 0);
     for dir in labs {
         let file = dir.join("lab.yaml");
         let mut l = lab::load(&file).unwrap_or_else(|e| panic!("{e}"));
-        l.name = format!(
-            "s{}{}",
-            std::process::id() % 100_000,
-            &l.name[..l.name.len().min(8)]
-        );
+        l.name = unique_lab("s");
         let engine = choice.apply(&mut l);
         let files = session::find(&file, &[]).expect("scenario files");
         let scenarios = session::load_all(&files, &l).unwrap_or_else(|e| panic!("{e}"));
-        let root = tempfile::Builder::new()
-            .prefix("halab-scn-")
-            .tempdir_in("/run")
-            .expect("state root");
+        expected += scenarios.len();
+        let root = common::state_root("halab-scn-");
         let mut opts = options(root.path());
         let s = session::run_all(&l, &scenarios, &engine, &mut opts, false, &mut |_| {});
         if let Some(e) = &s.lab_error {
@@ -91,6 +85,7 @@ fn run_matrix(choice: EngineChoice, only: Option<&str>) {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(ran > 0, "no scenario ran");
+    assert_eq!(ran, expected, "every scenario loaded must have a result");
 }
 
 #[test]
