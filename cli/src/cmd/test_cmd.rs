@@ -60,32 +60,34 @@ fn lab_files(arg: &Path) -> Vec<PathBuf> {
     vec![crate::lab::resolve(Some(arg))]
 }
 
-pub fn test(a: TestArgs) -> i32 {
-    // Scenario files given by path bring their lab; otherwise leading arguments that exist
-    // are labs and the rest are scenario names.
-    let (names, lab_files, split) = match a.args.first() {
-        Some(first) if session::is_scenario_path(first) => (
-            a.args.clone(),
-            vec![crate::lab::resolve(lab_of_scenario(first).as_deref())],
-            0,
-        ),
-        _ => {
-            let split = a
-                .args
-                .iter()
-                .position(|x| !Path::new(x).exists())
-                .unwrap_or(a.args.len());
-            let files: Vec<PathBuf> = if split == 0 {
-                vec![crate::lab::resolve(None)]
-            } else {
-                a.args[..split]
-                    .iter()
-                    .flat_map(|x| lab_files(Path::new(x)))
-                    .collect()
-            };
-            (a.args[split..].to_vec(), files, split)
-        }
+/// The labs and the scenario names (or paths) of `halab test`'s arguments, and how many
+/// leading arguments named labs. A file in a `scenarios/` dir given first brings its lab
+/// (the dir above); otherwise leading arguments that exist are labs (a lab file, its dir, or
+/// a dir of labs) and the rest are scenario names; no lab argument: ./lab.yaml.
+fn split_args(args: &[String]) -> (Vec<PathBuf>, Vec<String>, usize) {
+    if let Some(first) = args.first()
+        && session::is_scenario_path(first)
+        && let Some(lab) = lab_of_scenario(first)
+    {
+        return (vec![crate::lab::resolve(Some(&lab))], args.to_vec(), 0);
+    }
+    let split = args
+        .iter()
+        .position(|x| !Path::new(x).exists())
+        .unwrap_or(args.len());
+    let files: Vec<PathBuf> = if split == 0 {
+        vec![crate::lab::resolve(None)]
+    } else {
+        args[..split]
+            .iter()
+            .flat_map(|x| lab_files(Path::new(x)))
+            .collect()
     };
+    (files, args[split..].to_vec(), split)
+}
+
+pub fn test(a: TestArgs) -> i32 {
+    let (lab_files, names, split) = split_args(&a.args);
     let mut choices = Vec::new();
     for e in a.engine.as_deref().unwrap_or("lab").split(',') {
         match EngineChoice::parse(e.trim()) {
@@ -346,4 +348,29 @@ fn test_suite(
         );
     }
     write_reports(a, &results, &errors, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Input: a lab file then a scenario name; a scenario file alone.
+    // Output: the lab file is the lab (even if it is not named lab.yaml); the scenario file
+    // brings the lab above its `scenarios/` dir.
+    #[test]
+    fn a_lab_file_first_is_the_lab_and_a_scenario_file_brings_its_lab() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs/seed000");
+        let lab = root.join("ssh.yaml").to_string_lossy().to_string();
+        let (l, names, _) = split_args(&[lab.clone(), "failover".into()]);
+        assert_eq!(
+            (l, names),
+            (vec![PathBuf::from(&lab)], vec!["failover".to_string()])
+        );
+        let sc = root
+            .join("scenarios/failover.yaml")
+            .to_string_lossy()
+            .to_string();
+        let (l, names, _) = split_args(std::slice::from_ref(&sc));
+        assert_eq!((l, names), (vec![root.join("lab.yaml")], vec![sc]));
+    }
 }
