@@ -100,7 +100,7 @@ enum Command {
         #[arg(long)]
         keep: bool,
         /// With several labs or engines: how many (lab, engine) lab instances run at once
-        /// (default: twice the CPU cores).
+        /// (default: four per CPU core).
         #[arg(long, short = 'j')]
         jobs: Option<usize>,
     },
