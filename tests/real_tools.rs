@@ -165,3 +165,29 @@ fn checks_leave_the_host_untouched() {
         "a check changed the host's links"
     );
 }
+
+/// Input: two LBs running halabd with a 0.2 s track script (docs/halabd.md allows decimals).
+/// Output: `validate` accepts it, and so does the real check (`halabd -t`, not keepalived's
+/// whole-second rule): the same verdict before anything runs.
+#[test]
+fn a_halabd_lab_is_checked_by_halabd_with_the_verdict_validate_gave() {
+    let text = "name: subsecond\nengine: halabd\nnetworks:\n  - { name: lan, cidr: 10.10.0.0/24 }\nnodes:\n  - { name: lb1, role: lb, address: 10.10.0.11 }\n  - { name: lb2, role: lb, address: 10.10.0.12 }\n  - { name: web1, role: web, address: 10.10.0.21 }\nscripts:\n  chk_haproxy: { script: \"killall -0 haproxy\", interval: 0.2, weight: -20 }\nvrrp:\n  - { vrid: 51, vips: [10.10.0.10], track_scripts: [chk_haproxy] }\n";
+    let lab = lab::parse(
+        std::path::Path::new("subsecond.yaml"),
+        text,
+        &HashMap::new(),
+    )
+    .expect("validate accepts a 0.2 s interval on halabd LBs");
+    let artefacts =
+        render::render(&lab, &Templates::embedded().expect("templates")).expect("render");
+    let results = check_all(&lab, &artefacts, &halabd());
+    let vrrp: Vec<_> = results
+        .iter()
+        .filter(|r| r.path == "/etc/keepalived/keepalived.conf")
+        .collect();
+    assert_eq!(vrrp.len(), 2, "{results:?}");
+    for r in vrrp {
+        assert_eq!(r.tool, "halabd", "{r:?}");
+        assert!(r.result.is_ok(), "{r:?}");
+    }
+}

@@ -118,6 +118,7 @@ impl DefaultOutage for Option<halab::scenario::result::Outage> {
             requests: 0,
             failed: 0,
             longest_gap_ms: 0,
+            vip: None,
         })
     }
 }

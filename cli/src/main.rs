@@ -73,6 +73,11 @@ enum Command {
         #[arg(long)]
         vip: Option<std::net::Ipv4Addr>,
     },
+    /// Print the JSON Schema of lab files or scenario files (for editors; docs/schema/).
+    Schema {
+        #[arg(value_enum)]
+        kind: halab::cmd::schema::Kind,
+    },
     /// Preflight: root, the tools the netns provider needs, leftover lab namespaces.
     Doctor {
         #[arg(long)]
@@ -103,6 +108,9 @@ enum Command {
         /// (default: four per CPU core).
         #[arg(long, short = 'j')]
         jobs: Option<usize>,
+        /// Validate the scenarios against the lab (file, line, hint) and run nothing.
+        #[arg(long)]
+        check: bool,
     },
     /// Developer tool: a netns lab of "real hosts" running sshd, for `provider: ssh` labs
     /// (docs/netns.md).
@@ -188,6 +196,10 @@ fn main() -> ExitCode {
             count,
             vip,
         } => with_lab(lab, |l| halab::cmd::lab_cmds::curl(&l, &path, count, vip)),
+        Command::Schema { kind } => {
+            print!("{}", halab::cmd::schema::schema(kind));
+            exit_codes::OK
+        }
         Command::Doctor { json } => {
             let probes = halab::doctor::probes(&halab::state::state_root());
             let ok = if json {
@@ -213,6 +225,7 @@ fn main() -> ExitCode {
             report,
             keep,
             jobs,
+            check,
         } => halab::cmd::test_cmd::test(halab::cmd::test_cmd::TestArgs {
             args,
             engine,
@@ -221,6 +234,7 @@ fn main() -> ExitCode {
             report,
             keep,
             jobs,
+            check,
         }),
         Command::Testbed(TestbedCommand::Up { lab, dir }) => {
             with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir))

@@ -22,6 +22,34 @@ pub struct TestArgs {
     pub keep: bool,
     /// How many (lab, engine) units run at once; default [`suite::default_jobs`].
     pub jobs: Option<usize>,
+    /// Validate the scenarios against the lab and stop: nothing runs.
+    pub check: bool,
+}
+
+/// The lab (a file or directory, or none: ./lab.yaml) and the scenarios (names or paths).
+/// A scenario file given first (`scenarios/x.yaml`) brings its lab: the directory above
+/// `scenarios/`.
+fn split_args(args: &[String]) -> (Option<PathBuf>, Vec<String>) {
+    match args.first() {
+        Some(first) if session::is_scenario_path(first) => {
+            let lab = Path::new(first)
+                .parent()
+                .filter(|d| d.file_name().is_some_and(|n| n == "scenarios"))
+                .and_then(Path::parent)
+                .map(|d| {
+                    if d.as_os_str().is_empty() {
+                        PathBuf::from(".")
+                    } else {
+                        d.to_path_buf()
+                    }
+                });
+            (lab, args.to_vec())
+        }
+        Some(first) if Path::new(first).exists() => {
+            (Some(PathBuf::from(first)), args[1..].to_vec())
+        }
+        _ => (None, args.to_vec()),
+    }
 }
 
 /// Lab files named by an argument: a lab file, a lab's directory (its lab.yaml), or a
@@ -43,11 +71,13 @@ fn lab_files(arg: &Path) -> Vec<PathBuf> {
 }
 
 pub fn test(a: TestArgs) -> i32 {
-    // Leading arguments that exist are labs; the rest are scenario names.
+    // Leading arguments that exist (and are not scenario files) are labs; the rest are
+    // scenario names. A scenario file first brings its own lab.
+    let scenario_first = a.args.first().is_some_and(|f| session::is_scenario_path(f));
     let split = a
         .args
         .iter()
-        .position(|x| !Path::new(x).exists())
+        .position(|x| !Path::new(x).exists() || session::is_scenario_path(x))
         .unwrap_or(a.args.len());
     let names = a.args[split..].to_vec();
     let lab_files: Vec<PathBuf> = if split == 0 {
@@ -82,6 +112,11 @@ pub fn test(a: TestArgs) -> i32 {
         return exit_codes::BAD_INPUT;
     }
     match (lab_files.as_slice(), choices.as_slice()) {
+        (_, [choice]) if scenario_first => {
+            let (lab_arg, names) = split_args(&a.args);
+            let lab_file = crate::lab::resolve(lab_arg.as_deref());
+            test_one(&a, &lab_file, *choice, &names)
+        }
         ([one], [choice]) => test_one(&a, one, *choice, &names),
         _ => test_suite(&a, &lab_files, &choices, &names),
     }
@@ -97,6 +132,10 @@ fn test_one(a: &TestArgs, lab_file: &Path, choice: EngineChoice, names: &[String
             return exit_codes::BAD_INPUT;
         }
     };
+    // A running lab is tested with the engines it runs (`--engine ... --keep` earlier).
+    if choice == EngineChoice::Lab && crate::provider::is_up(&lab, &crate::state::state_root()) {
+        lab = crate::provider::as_running(&lab, &crate::state::state_root());
+    }
     let engine = choice.apply(&mut lab);
     let files = match session::find(&lab_file, names) {
         Ok(f) if f.is_empty() => {
@@ -109,13 +148,34 @@ fn test_one(a: &TestArgs, lab_file: &Path, choice: EngineChoice, names: &[String
             return exit_codes::BAD_INPUT;
         }
     };
-    let scenarios = match session::load_all(&files, &lab) {
-        Ok(s) => s,
-        Err(e) => {
-            eprint!("{e}");
-            return exit_codes::BAD_INPUT;
+    let (loaded, broken) = session::load_each(&files, &lab);
+    for e in &broken {
+        eprint!("{e}");
+        if !e.ends_with('\n') {
+            eprintln!();
         }
-    };
+    }
+    if a.check {
+        for (f, _) in &loaded {
+            println!("ok {}", f.display());
+        }
+        return if broken.is_empty() {
+            exit_codes::OK
+        } else {
+            exit_codes::BAD_INPUT
+        };
+    }
+    if loaded.is_empty() {
+        return exit_codes::BAD_INPUT;
+    }
+    if !broken.is_empty() {
+        eprintln!(
+            "{} scenario file(s) refused; running the {} valid one(s)",
+            broken.len(),
+            loaded.len()
+        );
+    }
+    let scenarios: Vec<_> = loaded.into_iter().map(|(_, s)| s).collect();
     let mut opts = match UpOptions::from_env() {
         Ok(o) => o,
         Err(e) => {
@@ -149,8 +209,28 @@ fn test_one(a: &TestArgs, lab_file: &Path, choice: EngineChoice, names: &[String
         }
         term.finish();
     }
-    let errors: Vec<String> = s.lab_error.into_iter().collect();
-    write_reports(a, &s.results, &errors)
+    if let Some(p) = &a.junit
+        && let Err(e) = std::fs::write(p, crate::report::to_junit(&s.results))
+    {
+        eprintln!("error: failed to write {}: {e}", p.display());
+    }
+    if let Some(d) = &a.report {
+        match crate::report::write_report(d, &s.results) {
+            Ok(p) => eprintln!("report: {}", p.display()),
+            Err(e) => eprintln!("error: failed to write the report in {}: {e}", d.display()),
+        }
+    }
+    if let Some(e) = &s.lab_error {
+        eprintln!("error: {e}");
+        return exit_codes::LAB_ERROR;
+    }
+    if !broken.is_empty() {
+        exit_codes::BAD_INPUT
+    } else if s.results.iter().all(|r| r.passed) {
+        exit_codes::OK
+    } else {
+        exit_codes::SCENARIO_FAILED
+    }
 }
 
 /// JUnit and HTML reports if asked, lab errors, and the exit code.
@@ -230,6 +310,15 @@ fn test_suite(
             "error: no scenario `{missing}` in any of the labs\n  hint: scenario names are file names in each lab's scenarios/ (without .yaml)"
         );
         return exit_codes::BAD_INPUT;
+    }
+    if a.check {
+        // Every scenario of every lab validated (plan loads them all): nothing runs.
+        for u in units.iter().filter(|u| u.engine == units[0].engine) {
+            for s in &u.scenarios {
+                println!("ok {} {}", u.lab_file.display(), s.name);
+            }
+        }
+        return exit_codes::OK;
     }
     let jobs = a.jobs.unwrap_or_else(suite::default_jobs);
     let options = || {

@@ -112,6 +112,7 @@ fn svg_of_an_empty_run_with_odd_names_still_parses() {
         took_ms: 1,
         backend: Some("web<1>\u{1b}[31m".into()),
         error: None,
+        vip: None,
     }];
     let svg = timeline_svg(&r);
     let doc = roxmltree::Document::parse(&svg).expect("the timeline is well-formed XML");
@@ -162,5 +163,32 @@ fn fixture_report_is_written_with_one_timeline_per_run() {
     assert!(
         html.contains("badge pass") && html.contains("badge fail"),
         "{html}"
+    );
+}
+
+/// Input: a run that probed two VIPs (active/active), one answered by web1, the other
+/// failing. Output: each request lane is named with its VIP.
+#[test]
+fn request_lanes_name_their_vip_when_several_were_probed() {
+    let mut r: ScenarioResult = fixture::failover();
+    let a: std::net::Ipv4Addr = "10.10.0.10".parse().expect("ip");
+    let b: std::net::Ipv4Addr = "10.10.0.20".parse().expect("ip");
+    r.samples = (0..20)
+        .map(|i| Sample {
+            t_ms: i * 10,
+            took_ms: 1,
+            backend: (i % 2 == 0).then(|| "web1".to_string()),
+            error: (i % 2 == 1).then(|| "timed out".to_string()),
+            vip: Some(if i % 2 == 0 { a } else { b }),
+        })
+        .collect();
+    let svg = timeline_svg(&r);
+    roxmltree::Document::parse(&svg).expect("the timeline is well-formed XML");
+    for label in ["10.10.0.10 web1", "10.10.0.10 failed", "10.10.0.20 failed"] {
+        assert!(svg.contains(label), "no lane {label}");
+    }
+    assert!(
+        !svg.contains("10.10.0.20 web1"),
+        "web1 never answered via B"
     );
 }
