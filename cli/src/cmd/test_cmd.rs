@@ -313,10 +313,16 @@ fn test_suite(
     }
     if a.check {
         // Every scenario of every lab validated (plan loads them all): nothing runs.
-        for u in units.iter().filter(|u| u.engine == units[0].engine) {
-            for s in &u.scenarios {
-                println!("ok {} {}", u.lab_file.display(), s.name);
-            }
+        let ok: std::collections::BTreeSet<(String, String)> = units
+            .iter()
+            .flat_map(|u| {
+                u.scenarios
+                    .iter()
+                    .map(|s| (u.lab_file.display().to_string(), s.name.clone()))
+            })
+            .collect();
+        for (lab, scenario) in ok {
+            println!("ok {lab} {scenario}");
         }
         return exit_codes::OK;
     }
