@@ -104,13 +104,13 @@ enum Command {
         /// Leave the lab running afterwards (one lab, one engine).
         #[arg(long)]
         keep: bool,
+        /// With several labs or engines: how many (lab, engine) lab instances run at once
+        /// (default: four per CPU core).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
         /// Validate the scenarios against the lab (file, line, hint) and run nothing.
         #[arg(long)]
         check: bool,
-        /// With several labs or engines: how many (lab, engine) lab instances run at once
-        /// (default: twice the CPU cores).
-        #[arg(long, short = 'j')]
-        jobs: Option<usize>,
     },
     /// Developer tool: a netns lab of "real hosts" running sshd, for `provider: ssh` labs
     /// (docs/netns.md).
@@ -224,8 +224,8 @@ fn main() -> ExitCode {
             junit,
             report,
             keep,
-            check,
             jobs,
+            check,
         } => halab::cmd::test_cmd::test(halab::cmd::test_cmd::TestArgs {
             args,
             engine,
@@ -233,8 +233,8 @@ fn main() -> ExitCode {
             junit,
             report,
             keep,
-            check,
             jobs,
+            check,
         }),
         Command::Testbed(TestbedCommand::Up { lab, dir }) => {
             with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir))

@@ -214,6 +214,35 @@ fn doctor_lists_every_probe() {
     }
 }
 
+/// Input: `halab test` over a directory of labs (a suite) with arguments that cannot run.
+/// Output: exit code 2 (bad input) and a message naming the problem, before any lab is up.
+#[test]
+fn a_suite_refuses_bad_arguments_before_anything_runs() {
+    let cli = Cli::new("minimal");
+    let labs = common::labs_dir().to_string_lossy().to_string();
+    for (args, needle) in [
+        (vec!["--jobs", "0"], "--jobs 0 runs nothing"),
+        (
+            vec!["--engine", "keepalived,bogus"],
+            "unknown engine `bogus`",
+        ),
+        (vec!["--keep"], "--keep keeps one lab"),
+        (
+            vec!["no-such-scenario"],
+            "no scenario `no-such-scenario` in any of the labs",
+        ),
+    ] {
+        let mut all = vec!["test", labs.as_str(), "--engine", "keepalived,halabd"];
+        if args[0] == "--engine" {
+            all.truncate(2);
+        }
+        all.extend(args.iter().copied());
+        let out = cli.run(&all);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {}", text(&out));
+        assert!(text(&out).contains(needle), "{all:?}: {}", text(&out));
+    }
+}
+
 /// Input: the README's command table and each command's `--help`.
 /// Output: every option a command takes is named in its README row (`curl --vip` was not).
 #[test]
@@ -349,33 +378,4 @@ fn a_kept_mixed_lab_is_described_by_what_runs() {
         out.contains("lb2 runs halabd, the lab file says keepalived") && !out.contains("Some("),
         "{out}"
     );
-}
-
-/// Input: `halab test` over a directory of labs (a suite) with arguments that cannot run.
-/// Output: exit code 2 (bad input) and a message naming the problem, before any lab is up.
-#[test]
-fn a_suite_refuses_bad_arguments_before_anything_runs() {
-    let cli = Cli::new("minimal");
-    let labs = common::labs_dir().to_string_lossy().to_string();
-    for (args, needle) in [
-        (vec!["--jobs", "0"], "--jobs 0 runs nothing"),
-        (
-            vec!["--engine", "keepalived,bogus"],
-            "unknown engine `bogus`",
-        ),
-        (vec!["--keep"], "--keep keeps one lab"),
-        (
-            vec!["no-such-scenario"],
-            "no scenario `no-such-scenario` in any of the labs",
-        ),
-    ] {
-        let mut all = vec!["test", labs.as_str(), "--engine", "keepalived,halabd"];
-        if args[0] == "--engine" {
-            all.truncate(2);
-        }
-        all.extend(args.iter().copied());
-        let out = cli.run(&all);
-        assert_eq!(out.status.code(), Some(2), "{all:?}: {}", text(&out));
-        assert!(text(&out).contains(needle), "{all:?}: {}", text(&out));
-    }
 }

@@ -57,23 +57,26 @@ fn why(r: &ScenarioResult) -> String {
         .join("\n")
 }
 
-#[test]
-fn every_seed_scenario_passes_with_keepalived_and_with_halabd() {
-    let _g = heavy();
+/// `halab test LAB --engine ENGINES --json [--jobs N]`: the results, the exit code, stderr.
+fn halab_test(lab: &std::path::Path, engines: &str) -> (Vec<ScenarioResult>, Option<i32>, String) {
     let state = common::state_root("halab-seed-");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_halab"));
     cmd.arg("test")
-        .arg(labs_dir())
-        .args(["--engine", "keepalived,halabd", "--json"])
+        .arg(lab)
+        .args(["--engine", engines, "--json"])
         .env("HALAB_STATE_DIR", state.path());
     if let Ok(jobs) = std::env::var("HALAB_TEST_JOBS") {
         cmd.args(["--jobs", &jobs]);
     }
     let out = cmd.output().expect("run halab test");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let results: Vec<ScenarioResult> = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("halab test --json printed no results ({e}):\n{stderr}"));
-    for r in &results {
+    (results, out.status.code(), stderr)
+}
+
+fn print_outages(results: &[ScenarioResult]) {
+    for r in results {
         for st in &r.steps {
             if let Some(o) = st.outage {
                 println!(
@@ -89,7 +92,10 @@ fn every_seed_scenario_passes_with_keepalived_and_with_halabd() {
             }
         }
     }
-    let failures: Vec<String> = results
+}
+
+fn failures(results: &[ScenarioResult]) -> Vec<String> {
+    results
         .iter()
         .filter(|r| !r.passed)
         .map(|r| {
@@ -101,9 +107,17 @@ fn every_seed_scenario_passes_with_keepalived_and_with_halabd() {
                 why(r)
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn every_seed_scenario_passes_with_keepalived_and_with_halabd() {
+    let _g = heavy();
+    let (results, code, stderr) = halab_test(&labs_dir(), "keepalived,halabd");
+    print_outages(&results);
+    let failures = failures(&results);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert_eq!(out.status.code(), Some(0), "exit code; stderr:\n{stderr}");
+    assert_eq!(code, Some(0), "exit code; stderr:\n{stderr}");
     // Every shipped scenario ran once per engine, under its lab's own name.
     let want = shipped();
     assert!(!want.is_empty(), "no lab ships scenarios");
@@ -122,25 +136,20 @@ fn every_seed_scenario_passes_with_keepalived_and_with_halabd() {
     );
 }
 
-/// Input: the active/active lab (two VIPs, each LB the MASTER of one) with keepalived on lb1
-/// and halabd on lb2 (`--engine mixed`).
-/// Output: its scenario, which measures both VIPs across the engines' handover, passes.
+/// The active/active lab (two VIPs, each LB the MASTER of one) with keepalived on lb1 and
+/// halabd on lb2: its scenario measures both VIPs across the engines' handover.
 #[test]
 fn the_active_active_lab_passes_with_mixed_engines() {
     let _g = heavy();
-    let state = common::state_root("halab-aa-");
-    let out = Command::new(env!("CARGO_BIN_EXE_halab"))
-        .arg("test")
-        .arg(labs_dir().join("active-active"))
-        .args(["--engine", "mixed", "--json"])
-        .env("HALAB_STATE_DIR", state.path())
-        .output()
-        .expect("run halab test");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let results: Vec<ScenarioResult> = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("halab test --json printed no results ({e}):\n{stderr}"));
-    assert!(!results.is_empty(), "no scenario ran:\n{stderr}");
-    let failed: Vec<String> = results.iter().filter(|r| !r.passed).map(why).collect();
-    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
-    assert_eq!(out.status.code(), Some(0), "exit code; stderr:\n{stderr}");
+    let (results, code, stderr) = halab_test(&labs_dir().join("active-active"), "mixed");
+    print_outages(&results);
+    let failures = failures(&results);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert_eq!(code, Some(0), "exit code; stderr:\n{stderr}");
+    assert!(!results.is_empty(), "no scenario ran");
+    assert!(
+        results.iter().all(|r| r.engine.starts_with("mixed")),
+        "engines: {:?}",
+        results.iter().map(|r| r.engine.clone()).collect::<Vec<_>>()
+    );
 }

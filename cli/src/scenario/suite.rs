@@ -64,12 +64,13 @@ impl Watch for NoWatch {
 }
 
 /// `--jobs` by default: what this machine can take. A unit mostly waits on VRRP timers and
-/// the probe (measured: cli/benches/suite.rs, docs/scenarios.md), so more units than cores
-/// run without starving each other; twice the cores, at least 2.
+/// the probe: measured on 2 cores, two units of seed002 took 21 s of CPU (halab, the nodes'
+/// daemons and tools) in 79 s, about 0.13 core per unit; the seed matrix (10 units) passed at
+/// `--jobs 8` under a load average of 26 from other work (docs/scenarios.md). Four per core.
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
-        .saturating_mul(2)
+        .saturating_mul(4)
         .max(2)
 }
 
