@@ -80,15 +80,15 @@ impl Daemon {
                 self.runners.push(runner);
                 continue;
             }
-            self.next_id += 1;
             let links = &self.links;
-            let runner = Runner::new(self.next_id, conf, &self.config.scripts, |name| {
+            let runner = Runner::new(conf, &self.config.scripts, |name| {
                 links.values().any(|l| l.name == name && l.up)
             });
             self.runners.push(runner);
             let index = self.runners.len() - 1;
             self.start_runner(index).await;
         }
+        self.prune_sockets();
         self.refresh_tracking().await;
     }
 
@@ -155,6 +155,7 @@ impl Daemon {
             self.stop_runner(runner).await;
         }
         self.scripts.clear();
+        self.prune_sockets();
         self.publish();
     }
 }

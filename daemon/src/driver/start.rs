@@ -2,15 +2,12 @@
 //! the core, and clear VIPs a crashed predecessor left behind.
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 use std::time::Instant;
 
 use halab_vrrp::{Input, Instance, State, Vip};
 
 use super::Daemon;
-use super::receive::spawn_receiver;
 use super::runner::Setup;
-use crate::net::VrrpSocket;
 
 impl Daemon {
     /// Resolves the interface and address, opens the socket, starts the core.
@@ -28,7 +25,6 @@ impl Daemon {
                 return;
             }
         };
-        let tx = self.tx.clone();
         let runner = &mut self.runners[index];
         let name = runner.conf.name.clone();
         let Some(link) = self
@@ -58,18 +54,20 @@ impl Daemon {
             runner.problem = Some(problem);
             return;
         };
-        let socket =
-            match VrrpSocket::open(&link.name, link.index, runner.conf.unicast_peers.is_empty()) {
-                Ok(s) => Arc::new(s),
-                Err(e) => {
-                    tracing::error!(
-                        "({name}) failed to open the VRRP socket on {}: {e}",
-                        link.name
-                    );
-                    runner.problem = Some(format!("cannot open the VRRP socket: {e}"));
-                    return;
-                }
-            };
+        let multicast = runner.conf.unicast_peers.is_empty();
+        let socket = match self.socket_on(&link, multicast) {
+            Ok(s) => s,
+            Err(e) => {
+                let runner = &mut self.runners[index];
+                tracing::error!(
+                    "({name}) failed to open the VRRP socket on {}: {e}",
+                    link.name
+                );
+                runner.problem = Some(format!("cannot open the VRRP socket: {e}"));
+                return;
+            }
+        };
+        let runner = &mut self.runners[index];
         let mut core_config = runner.conf.core_config(primary);
         core_config.sync_group = self
             .config
@@ -87,9 +85,7 @@ impl Daemon {
         for warning in core.warnings() {
             tracing::warn!("({name}) {warning}");
         }
-        let id = runner.id;
         let vrid = runner.conf.vrid;
-        let recv_task = spawn_receiver(Arc::clone(&socket), vrid, id, tx);
         runner.problem = None;
         runner.link_up = link.up;
         runner.fed = Default::default();
@@ -97,9 +93,10 @@ impl Daemon {
             ifindex: link.index,
             primary,
             socket,
-            recv_task,
+            socket_key: (link.index, multicast),
             core,
         });
+        self.routes.invalidate();
         tracing::info!(
             "({name}) starting on {} (primary {primary}, vrid {vrid}, priority {})",
             link.name,
