@@ -5,7 +5,10 @@
 mod support;
 
 #[path = "../benches/scale/run.rs"]
-#[expect(dead_code, reason = "the full matrix and its arguments are the bench's")]
+#[expect(
+    dead_code,
+    reason = "the full matrix and its arguments are the bench's"
+)]
 mod run;
 
 #[test]
@@ -25,6 +28,9 @@ fn the_quick_scale_benchmark_measures_every_row() {
     }
     let table = run::table(&rows);
     assert_eq!(table.lines().count(), 2 + rows.len(), "{table}");
-    assert!(table.contains("| Halabd |") && table.contains("| Keepalived |"), "{table}");
+    assert!(
+        table.contains("| Halabd |") && table.contains("| Keepalived |"),
+        "{table}"
+    );
     assert!(run::ratios(&rows).lines().count() == 3);
 }

@@ -338,15 +338,14 @@ pub fn run_row(n: usize, advert: f64, load: bool, kind: Kind, secs: f64) -> Row 
         })
         .collect();
     let monitor_file = dir.join("b-monitor.txt");
-    let mut monitor = Helper::start(
-        &lab.ns("b"),
-        &["ip", "monitor", "address"],
-        &monitor_file,
-    );
+    let mut monitor = Helper::start(&lab.ns("b"), &["ip", "monitor", "address"], &monitor_file);
     // tcpdump and ip monitor need a moment before they see anything.
     std::thread::sleep(Duration::from_millis(500));
     let hogs = Hogs::start(load);
-    let (conf_a, conf_b) = (config("lb-a", n, 101, advert), config("lb-b", n, 100, advert));
+    let (conf_a, conf_b) = (
+        config("lb-a", n, 101, advert),
+        config("lb-b", n, 100, advert),
+    );
     let t0 = Instant::now();
     match kind {
         Kind::Halabd => {

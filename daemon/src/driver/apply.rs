@@ -195,6 +195,7 @@ impl Daemon {
                 }
             }
         }
+        self.schedule(index);
         state_changed
     }
 }

@@ -89,6 +89,7 @@ impl Daemon {
             self.start_runner(index).await;
         }
         self.prune_sockets();
+        self.rebuild_timers();
         self.refresh_tracking().await;
     }
 

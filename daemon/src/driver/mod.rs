@@ -18,7 +18,7 @@ mod wakeup;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use halab_vrrp::{ScriptOutcome, Timestamp};
 use tokio::signal::unix::{SignalKind, signal};
@@ -38,8 +38,6 @@ pub use status::StatusCell;
 const GARP_LOWER_PRIO_REPEAT: u32 = 5;
 /// Events waiting for the loop; received packets beyond this are dropped.
 const EVENT_QUEUE: usize = 4096;
-/// How long to wait for nothing: the loop wakes at least this often.
-const IDLE_WAKEUP: Duration = Duration::from_secs(3600);
 
 /// What the daemon was started with.
 #[derive(Debug, Clone)]
@@ -99,6 +97,7 @@ pub struct Daemon {
     /// One VRRP socket per interface, shared by its instances.
     sockets: HashMap<receive::SocketKey, receive::SharedSocket>,
     routes: receive::Routes,
+    timer_queue: timers::TimerQueue,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -137,6 +136,7 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         group_states: HashMap::new(),
         sockets: HashMap::new(),
         routes: receive::Routes::default(),
+        timer_queue: timers::TimerQueue::default(),
     };
     daemon.read_links().await;
     daemon.install(config).await;
@@ -171,12 +171,7 @@ impl Daemon {
     async fn event_loop(&mut self, mut rx: Receiver<Event>, wakeup: Wakeup) {
         let mut requests = self.status.serve();
         loop {
-            let wake = self
-                .runners
-                .iter()
-                .filter_map(Runner::next_wakeup)
-                .min()
-                .unwrap_or_else(|| Instant::now() + IDLE_WAKEUP);
+            let wake = self.timer_queue.next();
             let event = tokio::select! {
                 // Deadlines first: under load, a late advert costs more than a late packet.
                 biased;

@@ -143,7 +143,10 @@ fn spawn_receiver(socket: Arc<VrrpSocket>, key: SocketKey, tx: Sender<Event>) ->
                     let packet = buf[..n].to_vec();
                     // A flood must not grow memory: past the queue's bound, drop packets
                     // (VRRP survives lost adverts; the loop is behind anyway).
-                    match tx.try_send(Event::Packet { socket: key, packet }) {
+                    match tx.try_send(Event::Packet {
+                        socket: key,
+                        packet,
+                    }) {
                         Ok(()) | Err(TrySendError::Full(_)) => {}
                         Err(TrySendError::Closed(_)) => return,
                     }

@@ -3,6 +3,7 @@
 //! tokio's timers round every deadline up to the next millisecond, which made each advert
 //! about 1 ms late (11% slow at `advert_int 0.01`); a timerfd wakes the loop when asked.
 
+use std::cell::Cell;
 use std::io;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -15,6 +16,8 @@ use tokio::net::UdpSocket;
 /// A one-shot monotonic alarm.
 pub(super) struct Wakeup {
     timer: TimerFd,
+    /// The deadline the timer is set to, so an unchanged one costs no system call.
+    armed: Cell<Option<Instant>>,
     /// The same timer, registered with tokio's reactor. tokio only offers `AsyncFd` for
     /// arbitrary descriptors through an `unsafe` constructor; its `UdpSocket` is registered
     /// safely and only ever asked for readiness and `try_io` here, which are plain epoll
@@ -30,7 +33,11 @@ impl Wakeup {
         )?;
         let dup = timer.as_fd().try_clone_to_owned()?;
         let ready = UdpSocket::from_std(std::net::UdpSocket::from(dup))?;
-        Ok(Self { timer, ready })
+        Ok(Self {
+            timer,
+            armed: Cell::new(None),
+            ready,
+        })
     }
 
     /// Waits until `at` (at once if it has passed).
@@ -39,19 +46,25 @@ impl Wakeup {
         if left.is_zero() {
             return Ok(());
         }
-        // A zero expiration would disarm the timer: at least 1 us.
-        let left = left.max(Duration::from_micros(1));
-        self.timer.set(
-            Expiration::OneShot(TimeSpec::from_duration(left)),
-            TimerSetTimeFlags::empty(),
-        )?;
+        if self.armed.get() != Some(at) {
+            // A zero expiration would disarm the timer: at least 1 us.
+            let left = left.max(Duration::from_micros(1));
+            self.timer.set(
+                Expiration::OneShot(TimeSpec::from_duration(left)),
+                TimerSetTimeFlags::empty(),
+            )?;
+            self.armed.set(Some(at));
+        }
         loop {
             self.ready.readable().await?;
             // Reads the expiry count; EAGAIN (clearing tokio's readiness) until it fired.
             match self.ready.try_io(Interest::READABLE, || {
                 self.timer.wait().map_err(io::Error::from)
             }) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.armed.set(None);
+                    return Ok(());
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),
             }
