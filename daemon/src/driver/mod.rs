@@ -18,6 +18,7 @@ mod wakeup;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use halab_vrrp::{ScriptOutcome, Timestamp};
@@ -98,6 +99,8 @@ pub struct Daemon {
     sockets: HashMap<receive::SocketKey, receive::SharedSocket>,
     routes: receive::Routes,
     timer_queue: timers::TimerQueue,
+    /// The host's addresses, read once while a configuration is installed.
+    address_cache: Option<Arc<Vec<crate::net::Address>>>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -137,6 +140,7 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         sockets: HashMap::new(),
         routes: receive::Routes::default(),
         timer_queue: timers::TimerQueue::default(),
+        address_cache: None,
     };
     daemon.read_links().await;
     daemon.install(config).await;

@@ -2,6 +2,7 @@
 //! the core, and clear VIPs a crashed predecessor left behind.
 
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use halab_vrrp::{Input, Instance, State, Vip};
@@ -18,12 +19,17 @@ impl Daemon {
             .iter()
             .flat_map(|i| i.vips.iter().map(|v| v.vip.address))
             .collect();
-        let addresses = match self.netlink.addresses().await {
-            Ok(a) => a,
-            Err(e) => {
-                self.runners[index].problem = Some(format!("failed to {e}"));
-                return;
-            }
+        // While installing, one address dump serves every instance (a dump per instance made
+        // a 1000-instance start take seconds, which let the two LBs' timers drift apart).
+        let addresses = match self.address_cache.clone() {
+            Some(cached) => cached,
+            None => match self.netlink.addresses().await {
+                Ok(a) => Arc::new(a),
+                Err(e) => {
+                    self.runners[index].problem = Some(format!("failed to {e}"));
+                    return;
+                }
+            },
         };
         let runner = &mut self.runners[index];
         let name = runner.conf.name.clone();
