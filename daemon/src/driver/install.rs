@@ -71,6 +71,7 @@ impl Daemon {
         }
         self.config = config;
         self.address_cache = self.netlink.addresses().await.ok().map(Arc::new);
+        self.install_started = Some(self.now_ts(Instant::now()));
         let instances = self.config.instances.clone();
         for conf in instances {
             if let Some(runner) = kept.remove(&conf.name) {
@@ -91,6 +92,7 @@ impl Daemon {
             self.start_runner(index).await;
         }
         self.address_cache = None;
+        self.install_started = None;
         self.prune_sockets();
         self.rebuild_timers();
         self.refresh_tracking().await;

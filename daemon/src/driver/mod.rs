@@ -101,6 +101,8 @@ pub struct Daemon {
     timer_queue: timers::TimerQueue,
     /// The host's addresses, read once while a configuration is installed.
     address_cache: Option<Arc<Vec<crate::net::Address>>>,
+    /// The moment the configuration being installed starts its instances.
+    install_started: Option<Timestamp>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -141,6 +143,7 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         routes: receive::Routes::default(),
         timer_queue: timers::TimerQueue::default(),
         address_cache: None,
+        install_started: None,
     };
     daemon.read_links().await;
     daemon.install(config).await;
@@ -177,12 +180,21 @@ impl Daemon {
         loop {
             let wake = self.timer_queue.next();
             let event = tokio::select! {
-                // Deadlines first: under load, a late advert costs more than a late packet.
-                biased;
                 result = wakeup.until(wake) => {
                     if let Err(e) = result {
                         tracing::error!("Timer failed: {e}");
                         tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
+                    }
+                    // What arrived before the deadline counts before the deadline: a backup
+                    // must see the advert that is already in its socket before its
+                    // Master_Down_Timer makes it master (with many instances due at once, the
+                    // timers would otherwise run before any queued advert is read). One yield
+                    // lets the readers drain the sockets; then the queue is emptied.
+                    tokio::task::yield_now().await;
+                    while let Ok(event) = rx.try_recv() {
+                        if !self.handle(Some(event)).await {
+                            return;
+                        }
                     }
                     self.timers().await;
                     continue;
@@ -193,22 +205,30 @@ impl Daemon {
                     continue;
                 }
             };
-            match event {
-                Some(Event::Packet { socket, packet }) => self.packet(socket, packet).await,
-                Some(Event::Net(event)) => self.net_event(event).await,
-                Some(Event::Script {
-                    name,
-                    generation,
-                    outcome,
-                    code,
-                }) => self.script_result(&name, generation, outcome, code).await,
-                Some(Event::Reload) => self.reload().await,
-                Some(Event::Terminate) | None => {
-                    self.shutdown().await;
-                    return;
-                }
+            if !self.handle(event).await {
+                return;
             }
         }
+    }
+
+    /// Handles one event; false once the daemon has stopped.
+    async fn handle(&mut self, event: Option<Event>) -> bool {
+        match event {
+            Some(Event::Packet { socket, packet }) => self.packet(socket, packet).await,
+            Some(Event::Net(event)) => self.net_event(event).await,
+            Some(Event::Script {
+                name,
+                generation,
+                outcome,
+                code,
+            }) => self.script_result(&name, generation, outcome, code).await,
+            Some(Event::Reload) => self.reload().await,
+            Some(Event::Terminate) | None => {
+                self.shutdown().await;
+                return false;
+            }
+        }
+        true
     }
 
     /// The final status, for the API once the loop has stopped.

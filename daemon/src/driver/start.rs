@@ -108,7 +108,11 @@ impl Daemon {
             link.name,
             runner.conf.priority
         );
-        let now = self.now_ts(Instant::now());
+        // Every instance of one install starts at the same moment, so their timers fall due
+        // together and one wake-up (one burst of adverts) serves them all.
+        let now = self
+            .install_started
+            .unwrap_or_else(|| self.now_ts(Instant::now()));
         let mut actions = Vec::new();
         let runner = &mut self.runners[index];
         let own = runner.tracker.status();

@@ -40,13 +40,16 @@ impl Wakeup {
         })
     }
 
-    /// Waits until `at` (at once if it has passed).
+    /// Waits until `at` (at once if it has passed), or earlier: the caller checks what is due.
     pub(super) async fn until(&self, at: Instant) -> io::Result<()> {
         let left = at.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Ok(());
         }
-        if self.armed.get() != Some(at) {
+        // Only an earlier deadline re-sets the timer: a later one (a backup's Master_Down_Timer
+        // pushed back by each advert) lets it fire early once, and the loop, finding nothing
+        // due, asks again. One system call per few adverts instead of one per advert.
+        if self.armed.get().is_none_or(|armed| at < armed) {
             // A zero expiration would disarm the timer: at least 1 us.
             let left = left.max(Duration::from_micros(1));
             self.timer.set(
