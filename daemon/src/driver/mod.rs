@@ -178,7 +178,7 @@ impl Daemon {
     async fn event_loop(&mut self, mut rx: Receiver<Event>, wakeup: Wakeup) {
         let mut requests = self.status.serve();
         loop {
-            let wake = self.timer_queue.next();
+            let wake = self.next_wake();
             let event = tokio::select! {
                 result = wakeup.until(wake) => {
                     if let Err(e) = result {

@@ -32,18 +32,21 @@ impl Default for TimerQueue {
     }
 }
 
-impl TimerQueue {
-    /// When the loop must wake next.
-    pub(super) fn next(&self) -> Instant {
-        self.heap
-            .peek()
-            .map_or(self.rebuild_at, |Reverse((at, _))| {
-                (*at).min(self.rebuild_at)
-            })
-    }
-}
-
 impl Daemon {
+    /// When the loop must wake next. Stale entries at the top are dropped first: a backup
+    /// re-arms its Master_Down_Timer with every advert, and waking for each superseded
+    /// deadline would double its wake-ups.
+    pub(super) fn next_wake(&mut self) -> Instant {
+        while let Some(&Reverse((at, index))) = self.timer_queue.heap.peek() {
+            if self.runners.get(index).and_then(|r| r.next_wakeup()) == Some(at) {
+                return at.min(self.timer_queue.rebuild_at);
+            }
+            // Superseded (its runner's next wake-up is another entry) or gone.
+            self.timer_queue.heap.pop();
+        }
+        self.timer_queue.rebuild_at
+    }
+
     /// Runner `index` may wait for something new: queue it.
     pub(super) fn schedule(&mut self, index: usize) {
         if let Some(at) = self.runners.get(index).and_then(|r| r.next_wakeup()) {
