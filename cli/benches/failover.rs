@@ -6,29 +6,19 @@
 //!   --soak M  also run seed000's failover scenario M times per engine, count passes (default 0)
 //!   --only S  only the fault rows whose name contains S (e.g. `split`)
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
+use common::options;
 use halab::lab::{self, Lab};
+use halab::provider;
 use halab::scenario::result::ScenarioResult;
 use halab::scenario::session::{self, EngineChoice};
 use halab::scenario::{file, run};
-use halab::up::{self, UpOptions};
-use halab_netns::InitCommand;
-
-fn options(root: &Path) -> UpOptions {
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_halab"));
-    UpOptions {
-        state_root: root.to_path_buf(),
-        halabd: exe.with_file_name("halabd"),
-        init: InitCommand {
-            exe,
-            args: vec!["__node-init".into()],
-        },
-        progress: Box::new(|_| {}),
-    }
-}
 
 /// Two LBs (priority 100 / 90), two webs, a weighted track script on haproxy (-20: a dead
 /// haproxy drops lb1 to 80, below lb2), as the seeds write it.
@@ -128,6 +118,7 @@ impl DefaultOutage for Option<halab::scenario::result::Outage> {
             requests: 0,
             failed: 0,
             longest_gap_ms: 0,
+            vip: None,
         })
     }
 }
@@ -199,17 +190,17 @@ fn main() {
                     let sc = file::parse(Path::new("bench.yaml"), &format!("steps:\n{steps}"), &l)
                         .expect("bench scenario");
                     let mut o = options(root.path());
-                    if let Err(e) = up::up(&l, &mut o) {
+                    if let Err(e) = provider::up(&l, &mut o) {
                         eprintln!("up failed: {e}");
                         continue;
                     }
                     let h: std::sync::Arc<dyn halab::fleet::Fleet> = std::sync::Arc::new(
-                        halab::fleet::NetnsFleet::open(&l, &root.path().join(&l.name))
+                        halab::provider::netns::NetnsFleet::open(&l, &root.path().join(&l.name))
                             .expect("handle"),
                     );
                     let halabd = o.halabd.to_string_lossy().to_string();
                     let r = run::run(&l, &h, &sc, &engine, &halabd, &mut |_| {});
-                    let _ = up::down(root.path(), &l.name);
+                    let _ = provider::down(root.path(), &l.name, false);
                     let fault_step = if name.starts_with("split") { 2 } else { 0 };
                     let x = row(&r, fault_step, name.starts_with("split"));
                     if let Some(t) = x.to_backup_ms {

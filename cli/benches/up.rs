@@ -2,25 +2,15 @@
 //! lab (seed000 with VRRPv3 and 100 ms adverts) and a lab of 2 LBs + 50 web nodes.
 //! `cargo bench -p halab --bench up [-- RUNS]` (root; default 5 runs) prints medians.
 
-use std::path::{Path, PathBuf};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::options;
 use halab::lab::{self, Lab};
-use halab::up::{self, UpOptions};
-use halab_netns::InitCommand;
-
-fn options(root: &Path) -> UpOptions {
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_halab"));
-    UpOptions {
-        state_root: root.to_path_buf(),
-        halabd: exe.with_file_name("halabd"),
-        init: InitCommand {
-            exe,
-            args: vec!["__node-init".into()],
-        },
-        progress: Box::new(|_| {}),
-    }
-}
+use halab::provider;
 
 fn fast_vrrp(l: &mut Lab) {
     for v in &mut l.vrrp {
@@ -64,7 +54,7 @@ fn bench(label: &str, mut l: Lab, runs: usize) {
         l.name = format!("bu{}{i}", std::process::id() % 10_000);
         let mut o = options(root.path());
         let t = Instant::now();
-        let r = up::up(&l, &mut o).expect("up");
+        let r = provider::up(&l, &mut o).expect("up");
         ups.push(t.elapsed());
         readies.push(
             r.stages
@@ -73,7 +63,7 @@ fn bench(label: &str, mut l: Lab, runs: usize) {
                 .map_or(Duration::ZERO, |s| s.1),
         );
         let t = Instant::now();
-        up::down(root.path(), &l.name).expect("down");
+        provider::down(root.path(), &l.name, false).expect("down");
         downs.push(t.elapsed());
     }
     println!(

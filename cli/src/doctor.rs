@@ -56,38 +56,16 @@ pub fn probes(state_root: &Path) -> Vec<Probe> {
         },
         fix: (!root).then(|| "sudo halab ...".to_string()),
     });
-    let tools: [(&str, &str, &str, &str); 9] = [
-        ("iproute2", "ip", "-V", "iproute2"),
-        (
-            "util-linux (nsenter, unshare)",
-            "nsenter",
-            "--version",
-            "util-linux",
-        ),
-        ("haproxy", "haproxy", "-v", "haproxy"),
-        ("nginx", "nginx", "-v", "nginx-light"),
-        ("keepalived", "keepalived", "-v", "keepalived"),
-        (
-            "nftables (partitions, loss)",
-            "nft",
-            "--version",
-            "nftables",
-        ),
-        (
-            "psmisc (killall for track scripts)",
-            "killall",
-            "-V",
-            "psmisc",
-        ),
-        ("procps (pidof, ps)", "pidof", "--version", "procps"),
-        ("tcpdump (captures)", "tcpdump", "--version", "tcpdump"),
-    ];
-    for (name, bin, arg, pkg) in tools {
+    for t in crate::packages::LOCAL {
+        let (name, bin, pkg) = (t.name, t.program, t.debian);
         match found(bin) {
             Some(p) => out.push(Probe {
                 name,
                 ok: true,
-                detail: format!("{p}: {}", version(&p, arg)),
+                detail: format!(
+                    "{p}: {}",
+                    found(t.version.0).map_or_else(String::new, |v| version(&v, t.version.1))
+                ),
                 fix: None,
             }),
             None => out.push(Probe {
@@ -98,19 +76,23 @@ pub fn probes(state_root: &Path) -> Vec<Probe> {
             }),
         }
     }
-    let left = halab_netns::leftovers("halab-");
-    out.push(Probe {
-        name: "leftover lab namespaces",
-        ok: left.is_empty(),
-        detail: if left.is_empty() { "none".into() } else { left.join(" ") },
-        fix: (!left.is_empty()).then(|| format!("halab down LAB for each lab still listed in {} (or `ip netns delete NAME` for strays)", state_root.display())),
-    });
     let labs: Vec<String> = std::fs::read_dir(state_root)
         .map(|d| {
             d.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().to_string()))
                 .collect()
         })
         .unwrap_or_default();
+    // A running lab's namespaces are not leftovers.
+    let left: Vec<String> = halab_netns::leftovers(halab_netns::names::PREFIX)
+        .into_iter()
+        .filter(|ns| !labs.iter().any(|l| halab_netns::names::belongs_to(l, ns)))
+        .collect();
+    out.push(Probe {
+        name: "leftover lab namespaces",
+        ok: left.is_empty(),
+        detail: if left.is_empty() { "none".into() } else { left.join(" ") },
+        fix: (!left.is_empty()).then(|| format!("halab down LAB for each lab still listed in {} (or `ip netns delete NAME` for strays)", state_root.display())),
+    });
     out.push(Probe {
         name: "running labs",
         ok: true,

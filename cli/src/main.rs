@@ -34,7 +34,7 @@ enum Command {
         /// A directory of templates that replace halab's own, file by file.
         #[arg(long)]
         templates: Option<PathBuf>,
-        /// Also check each config with the real tool (haproxy -c, keepalived -t, nginx -t).
+        /// Also check each config with the real tool (haproxy -c, nginx -t, keepalived -t or halabd -t by engine).
         #[arg(long)]
         check: bool,
     },
@@ -73,6 +73,11 @@ enum Command {
         #[arg(long)]
         vip: Option<std::net::Ipv4Addr>,
     },
+    /// Print the JSON Schema of lab files or scenario files (for editors; docs/schema/).
+    Schema {
+        #[arg(value_enum)]
+        kind: halab::cmd::schema::Kind,
+    },
     /// Preflight: root, the tools the netns provider needs, leftover lab namespaces.
     Doctor {
         #[arg(long)]
@@ -97,6 +102,9 @@ enum Command {
         /// Leave the lab running afterwards.
         #[arg(long)]
         keep: bool,
+        /// Validate the scenarios against the lab (file, line, hint) and run nothing.
+        #[arg(long)]
+        check: bool,
     },
     /// Developer tool: a netns lab of "real hosts" running sshd, for `provider: ssh` labs
     /// (docs/netns.md).
@@ -182,8 +190,12 @@ fn main() -> ExitCode {
             count,
             vip,
         } => with_lab(lab, |l| halab::cmd::lab_cmds::curl(&l, &path, count, vip)),
+        Command::Schema { kind } => {
+            print!("{}", halab::cmd::schema::schema(kind));
+            exit_codes::OK
+        }
         Command::Doctor { json } => {
-            let probes = halab::doctor::probes(&halab::provider::netns::state_root());
+            let probes = halab::doctor::probes(&halab::state::state_root());
             let ok = if json {
                 println!(
                     "{}",
@@ -206,6 +218,7 @@ fn main() -> ExitCode {
             junit,
             report,
             keep,
+            check,
         } => halab::cmd::test_cmd::test(halab::cmd::test_cmd::TestArgs {
             args,
             engine,
@@ -213,6 +226,7 @@ fn main() -> ExitCode {
             junit,
             report,
             keep,
+            check,
         }),
         Command::Testbed(TestbedCommand::Up { lab, dir }) => {
             with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir))
@@ -306,7 +320,9 @@ fn render_cmd(
     let took = started.elapsed();
     let out = out.unwrap_or_else(|| PathBuf::from("rendered").join(&lab.name));
     if check {
-        let report = halab::check::check_all(&lab, &artefacts);
+        let exe = std::env::current_exe().unwrap_or_default();
+        let halabd = halab::apply::halabd_beside(&exe);
+        let report = halab::check::check_all(&lab, &artefacts, &halabd);
         for r in &report {
             match &r.result {
                 Ok(()) => eprintln!("checked {} {} with {}: ok", r.node, r.path, r.tool),
