@@ -347,11 +347,18 @@ impl Instance {
                 // Fired early (clock rounding): keep the deadline we gave.
                 out.push(Action::ArmTimer { timer, at: due });
             }
-            Some((armed, _)) if armed == timer => {
+            Some((armed, due)) if armed == timer => {
                 self.timer = None;
                 match (self.state, timer) {
                     // RFC 5798 6.4.3: Adver_Timer fires => send an ADVERTISEMENT, reset it.
-                    (State::Master, Timer::Advert) => self.send_advert(now, out),
+                    // From the deadline, not from when the driver got round to it, so lateness
+                    // does not add up: the adverts keep the configured rate. A driver more
+                    // than one interval behind skips ahead rather than sending a burst.
+                    (State::Master, Timer::Advert) => {
+                        let next = due.plus_micros(self.advert_interval_us());
+                        let base = if next > now { due } else { now };
+                        self.send_advert(base, out);
+                    }
                     // keepalived vrrp_sync_can_goto_master: a sync group member asks its group
                     // and waits another Master_Down_Interval.
                     (State::Backup, Timer::MasterDown) if self.config.sync_group => {

@@ -9,7 +9,6 @@ use halab_api::{Counters, VrrpState};
 use halab_vrrp::{
     DiscardReason, Instance, Reason, ScriptConfig, State, Timer, TrackStatus, Tracker,
 };
-use tokio::task::AbortHandle;
 
 use crate::conf::{InstanceConf, ScriptConf};
 use crate::net::VrrpSocket;
@@ -20,21 +19,14 @@ pub struct Setup {
     pub ifindex: u32,
     /// Advert source and tie-breaker: `unicast_src_ip`, else the interface's primary address.
     pub primary: Ipv4Addr,
+    /// The interface's shared socket (sending; the loop reads it for every instance).
     pub socket: Arc<VrrpSocket>,
-    pub recv_task: AbortHandle,
+    pub socket_key: super::receive::SocketKey,
     pub core: Instance,
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        self.recv_task.abort();
-    }
 }
 
 #[derive(Debug)]
 pub struct Runner {
-    /// Unique per daemon run, so packets read by a replaced socket are recognised as stale.
-    pub id: u64,
     pub conf: InstanceConf,
     /// The `vrrp_script`s this instance tracks, as configured (for reload comparison).
     pub scripts: Vec<ScriptConf>,
@@ -58,7 +50,6 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(
-        id: u64,
         conf: InstanceConf,
         all_scripts: &[ScriptConf],
         link_up: impl Fn(&str) -> bool,
@@ -85,7 +76,6 @@ impl Runner {
             tracker.add_interface(name.clone(), *weight, link_up(name));
         }
         Self {
-            id,
             link_up: link_up(&conf.interface),
             conf,
             scripts,

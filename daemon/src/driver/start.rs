@@ -8,9 +8,7 @@ use std::time::Instant;
 use halab_vrrp::{Input, Instance, State, Vip};
 
 use super::Daemon;
-use super::receive::spawn_receiver;
 use super::runner::Setup;
-use crate::net::VrrpSocket;
 
 impl Daemon {
     /// Resolves the interface and address, opens the socket, starts the core.
@@ -21,14 +19,18 @@ impl Daemon {
             .iter()
             .flat_map(|i| i.vips.iter().map(|v| v.vip.address))
             .collect();
-        let addresses = match self.netlink.addresses().await {
-            Ok(a) => a,
-            Err(e) => {
-                self.runners[index].problem = Some(format!("failed to {e}"));
-                return;
-            }
+        // While installing, one address dump serves every instance (a dump per instance made
+        // a 1000-instance start take seconds, which let the two LBs' timers drift apart).
+        let addresses = match self.address_cache.clone() {
+            Some(cached) => cached,
+            None => match self.netlink.addresses().await {
+                Ok(a) => Arc::new(a),
+                Err(e) => {
+                    self.runners[index].problem = Some(format!("failed to {e}"));
+                    return;
+                }
+            },
         };
-        let tx = self.tx.clone();
         let runner = &mut self.runners[index];
         let name = runner.conf.name.clone();
         let Some(link) = self
@@ -58,18 +60,20 @@ impl Daemon {
             runner.problem = Some(problem);
             return;
         };
-        let socket =
-            match VrrpSocket::open(&link.name, link.index, runner.conf.unicast_peers.is_empty()) {
-                Ok(s) => Arc::new(s),
-                Err(e) => {
-                    tracing::error!(
-                        "({name}) failed to open the VRRP socket on {}: {e}",
-                        link.name
-                    );
-                    runner.problem = Some(format!("cannot open the VRRP socket: {e}"));
-                    return;
-                }
-            };
+        let multicast = runner.conf.unicast_peers.is_empty();
+        let socket = match self.socket_on(&link, multicast) {
+            Ok(s) => s,
+            Err(e) => {
+                let runner = &mut self.runners[index];
+                tracing::error!(
+                    "({name}) failed to open the VRRP socket on {}: {e}",
+                    link.name
+                );
+                runner.problem = Some(format!("cannot open the VRRP socket: {e}"));
+                return;
+            }
+        };
+        let runner = &mut self.runners[index];
         let mut core_config = runner.conf.core_config(primary);
         core_config.sync_group = self
             .config
@@ -87,9 +91,7 @@ impl Daemon {
         for warning in core.warnings() {
             tracing::warn!("({name}) {warning}");
         }
-        let id = runner.id;
         let vrid = runner.conf.vrid;
-        let recv_task = spawn_receiver(Arc::clone(&socket), vrid, id, tx);
         runner.problem = None;
         runner.link_up = link.up;
         runner.fed = Default::default();
@@ -97,15 +99,20 @@ impl Daemon {
             ifindex: link.index,
             primary,
             socket,
-            recv_task,
+            socket_key: (link.index, multicast),
             core,
         });
+        self.routes.invalidate();
         tracing::info!(
             "({name}) starting on {} (primary {primary}, vrid {vrid}, priority {})",
             link.name,
             runner.conf.priority
         );
-        let now = self.now_ts(Instant::now());
+        // Every instance of one install starts at the same moment, so their timers fall due
+        // together and one wake-up (one burst of adverts) serves them all.
+        let now = self
+            .install_started
+            .unwrap_or_else(|| self.now_ts(Instant::now()));
         let mut actions = Vec::new();
         let runner = &mut self.runners[index];
         let own = runner.tracker.status();

@@ -6,4 +6,4 @@ mod vrrp_socket;
 
 pub use arp::{ArpSender, LinkTarget, gratuitous_arp};
 pub use netlink::{Address, Link, NetEvent, Netlink, NetlinkError};
-pub use vrrp_socket::{VrrpSocket, packet_vrid};
+pub use vrrp_socket::{MAX_PACKET, VrrpSocket, packet_vrid};
