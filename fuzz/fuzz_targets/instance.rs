@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
         ops = rest;
         now += u64::from(*step) * 10_000;
         let at = Timestamp::from_micros(now);
-        let input = match op % 12 {
+        let input = match op % 14 {
             0 => Input::Startup,
             1 => Input::Shutdown,
             2 => Input::TimerFired {
@@ -91,6 +91,7 @@ fuzz_target!(|data: &[u8]| {
             11 => Input::SyncTo {
                 state: State::Backup,
             },
+            12 => Input::VipClaimed { address: VIP },
             _ => {
                 // A well-formed advert for our VRID from a peer: priority and source vary.
                 let [prio, who, rest @ ..] = ops else { return };

@@ -43,6 +43,13 @@ pub struct Instance {
     /// Sync group member held in Backup although its Master_Down_Timer expired (keepalived's
     /// `wantstate` MASTER while in BACKUP).
     pub(crate) held: bool,
+    /// halab split-brain heal: this mastership began by taking over from a master we
+    /// followed, so another claim of our VIPs is most likely that master's (see
+    /// [`IgnoreReason::Deferred`]).
+    pub(crate) defer_claims: bool,
+    /// A claim of our VIPs arrived within an advert interval of our last gratuitous ARPs:
+    /// answer it with the next advert.
+    pub(crate) reclaim_pending: bool,
 }
 
 impl Instance {
@@ -89,6 +96,8 @@ impl Instance {
             takeover_reason: Reason::MasterDown,
             last_garp: None,
             held: false,
+            defer_claims: false,
+            reclaim_pending: false,
         })
     }
 
@@ -115,6 +124,7 @@ impl Instance {
                 self.reevaluate(now, &mut out);
             }
             Input::SyncTo { state } => self.sync_to(now, state, &mut out),
+            Input::VipClaimed { address } => self.vip_claimed(now, address, &mut out),
         }
         out
     }
@@ -225,7 +235,7 @@ impl Instance {
             });
         }
         if self.state == State::Master {
-            self.master_rx(now, src, advert, out);
+            self.master_rx(now, src, ttl, advert, out);
         } else {
             self.backup_rx(now, src, advert, out);
         }
@@ -297,7 +307,14 @@ impl Instance {
     }
 
     /// RFC 5798 6.4.3 "If an ADVERTISEMENT is received".
-    fn master_rx(&mut self, now: Timestamp, src: Ipv4Addr, advert: &Advert, out: &mut Vec<Action>) {
+    fn master_rx(
+        &mut self,
+        now: Timestamp,
+        src: Ipv4Addr,
+        ttl: u8,
+        advert: &Advert,
+        out: &mut Vec<Action>,
+    ) {
         let priority = advert.priority();
         // RFC 5798 6.4.3: priority 0 => Send an ADVERTISEMENT, reset the Adver_Timer.
         if priority == 0 {
@@ -313,7 +330,7 @@ impl Instance {
         if priority > self.priority
             || (priority == self.priority && src > self.config.primary_address)
         {
-            return self.step_down(now, src, advert, out);
+            return self.step_down(now, src, ttl, advert, out);
         }
         // RFC 5798 6.4.3: otherwise discard the advert.
         let reason = if priority == self.priority {
@@ -358,6 +375,10 @@ impl Instance {
                         let next = due.plus_micros(self.advert_interval_us());
                         let base = if next > now { due } else { now };
                         self.send_advert(base, out);
+                        // halab split-brain heal: a claim we could not answer at once.
+                        if std::mem::take(&mut self.reclaim_pending) {
+                            self.send_garp(now, out);
+                        }
                     }
                     // keepalived vrrp_sync_can_goto_master: a sync group member asks its group
                     // and waits another Master_Down_Interval.
@@ -382,6 +403,35 @@ impl Instance {
                 reason: IgnoreReason::StaleTimer { timer },
             }),
         }
+    }
+
+    /// halab split-brain heal: someone else announced one of our VIPs (ARP gets through where
+    /// VRRP may not). A master re-claims it, at most once per advert interval, unless it took
+    /// over from a master it followed: that one is the likelier winner and its claim stands,
+    /// so two halabd masters never answer each other's claims. This is how a winner learns
+    /// of a split brain whose loser will step down silently (keepalived does).
+    fn vip_claimed(&mut self, now: Timestamp, address: Ipv4Addr, out: &mut Vec<Action>) {
+        let reason = if !self.config.improvements.split_brain_heal {
+            IgnoreReason::HealOff
+        } else if !self.config.vips.iter().any(|vip| vip.address == address) {
+            IgnoreReason::NotOurVip { address }
+        } else if self.state != State::Master {
+            IgnoreReason::NotHolding { state: self.state }
+        } else if self.defer_claims {
+            IgnoreReason::Deferred
+        } else {
+            let interval = self.advert_interval_us();
+            if self
+                .last_garp
+                .is_none_or(|last| now.micros_since(last) >= interval)
+            {
+                self.send_garp(now, out);
+            } else {
+                self.reclaim_pending = true;
+            }
+            return;
+        };
+        out.push(Action::Ignored { reason });
     }
 
     fn tracking_changed(&mut self, now: Timestamp, tracking: TrackStatus, out: &mut Vec<Action>) {

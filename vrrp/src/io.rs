@@ -82,6 +82,14 @@ pub enum Input {
         /// The group's new state.
         state: State,
     },
+    /// Someone else announced one of our VIPs at their link address (the driver saw an ARP
+    /// request or reply whose sender is the VIP and whose sender MAC is not ours). ARP is not
+    /// VRRP: it can get through while VRRP between the routers is cut, which is how a master
+    /// learns that a split brain has moved clients away from it.
+    VipClaimed {
+        /// The VIP.
+        address: Ipv4Addr,
+    },
 }
 
 /// What the driver must do, in order.
@@ -99,6 +107,18 @@ pub enum Action {
     SendGratuitousArp {
         /// The addresses.
         vips: Vec<Vip>,
+    },
+    /// halab split-brain heal: broadcast gratuitous ARPs for these addresses that give the
+    /// link address of `holder` (the master that just beat us, on our link), not ours: the
+    /// clients that followed us go to the winner even if it never hears that we stepped down.
+    /// The frame leaves from our own MAC (a switch must not learn `holder` on our port); only
+    /// the ARP sender hardware address is the holder's. The driver resolves it (ARP is not
+    /// VRRP and gets through where VRRP may not); if it cannot, nothing is sent.
+    AnnounceVipsAt {
+        /// The addresses.
+        vips: Vec<Vip>,
+        /// The winner's primary address (the source of the advert that beat us).
+        holder: Ipv4Addr,
     },
     /// Add these addresses to the interface (netlink `RTM_NEWADDR`).
     AddVips {
@@ -313,6 +333,26 @@ pub enum IgnoreReason {
     /// `Shutdown` while stopped.
     #[error("not started")]
     NotStarted,
+    /// `VipClaimed` for an address that is not one of our VIPs.
+    #[error("{address} is not one of our addresses")]
+    NotOurVip {
+        /// The address claimed.
+        address: Ipv4Addr,
+    },
+    /// `VipClaimed` while not master: we do not hold the VIPs.
+    #[error("not holding the addresses in state {state:?}")]
+    NotHolding {
+        /// Current state.
+        state: State,
+    },
+    /// `VipClaimed` while master after taking over from a master we followed: that master
+    /// may still hold the VIPs behind a VRRP cut and is the likelier winner, so its claim
+    /// stands (answering it would make clients flap between two holders).
+    #[error("deferring to the master we took over from")]
+    Deferred,
+    /// `VipClaimed` with `split_brain_heal` off (keepalived does not listen to ARP).
+    #[error("split-brain heal is off")]
+    HealOff,
     /// `SyncTo` the state the instance is in.
     #[error("already in state {state:?}")]
     AlreadyInState {

@@ -29,7 +29,9 @@
 //! 2. Keep one deadline per [`Timer`]; when it passes, pass [`Input::TimerFired`].
 //! 3. Pass [`Input::InterfaceDown`] / [`Input::InterfaceUp`] from netlink link events, and
 //!    [`Input::TrackingChanged`] whenever a [`track::Tracker`] reports a new status.
-//! 4. [`Input::Startup`] once everything is ready, [`Input::Shutdown`] on SIGTERM (then send
+//! 4. Pass [`Input::VipClaimed`] when an ARP packet on the interface gives one of the VIPs at
+//!    a MAC that is not ours (split-brain heal; keepalived does not listen to ARP).
+//! 5. [`Input::Startup`] once everything is ready, [`Input::Shutdown`] on SIGTERM (then send
 //!    the actions before exiting: the master's priority-0 advert hands over in Skew_Time).
 //!
 //! Then carry out the returned actions in order:
@@ -41,6 +43,7 @@
 //! | `AddVips` / `RemoveVips` | add or remove the addresses on the interface (netlink) |
 //! | `ArmTimer { timer, at }` / `CancelTimer { timer }` | set or clear that timer's deadline |
 //! | `StateChanged { from, to, reason }` | log, run `notify_*` scripts, update the status API |
+//! | `AnnounceVipsAt { vips, holder }` | split-brain heal: broadcast gratuitous ARPs for the addresses with the ARP sender hardware address of `holder` (resolve it over ARP), the Ethernet source staying ours |
 //! | `WantMaster { reason }` | sync group members only: send [`Input::SyncTo`] `Master` to every member once all of them [`Instance::wants_master`] |
 //! | `PriorityChanged`, `Discarded`, `Ignored` | log (each reason displays keepalived-style) |
 //!
@@ -61,20 +64,25 @@
 //!
 //! # Where halabd departs from keepalived 2.2.7 (on by default, see [`Improvements`])
 //!
-//! **Split-brain heal.** When the link between two masters heals, the loser steps down. If the
-//! loser hears the winner first, keepalived's loser steps down silently, its winner never
-//! learns there was contention and sends no gratuitous ARP, so clients that followed the loser
-//! keep sending to it until their ARP entries expire (keepalived only re-ARPs when its master
-//! hears a lower priority, which is the other heal order). halabd: (i) a master that steps down
-//! because of a better advert sends one last advert at its own priority, which the winner
-//! receives as a lower-priority advert, i.e. contention; (ii) a master that receives a
-//! lower-priority advert or priority 0 (someone else believed it was master) sends gratuitous
-//! ARPs at once, at most once per advert interval, besides the advert RFC 5798 6.4.3 and
-//! keepalived send. Either heal order then re-points clients within one round trip. The last
-//! advert is not a priority-0 "resignation": a keepalived winner answers priority 0 with an
-//! advert only but a lower priority with gratuitous ARPs too (`garp_lower_prio_repeat`), so
-//! the last advert also heals a pair whose winner is keepalived; and a third router sees one
-//! more lower-priority advert instead of arming Skew_Time.
+//! **Split-brain heal.** When VRRP between two masters comes back, the loser steps down; the
+//! two directions may come back seconds apart, in either order, with adverts lost. If the loser
+//! hears the winner first, keepalived's loser steps down silently, its winner never learns of
+//! it, and clients that followed the loser keep sending to it until their ARP entries expire
+//! (keepalived only re-ARPs when its master hears a lower priority). halabd, using ARP, which
+//! gets through where VRRP is cut:
+//! (i) a master stepping down for a better advert heard with TTL 255 (the winner is on its
+//! link) announces the VIPs at the winner's MAC ([`Action::AnnounceVipsAt`]), so its clients
+//! move whether or not the winner ever hears of it, and sends one last advert at its own
+//! priority (the winner, hearing a lower priority, re-ARPs too; a keepalived winner does);
+//! (ii) a master that receives a lower-priority advert or priority 0 sends gratuitous ARPs at
+//! once, at most once per advert interval;
+//! (iii) a master that sees one of its VIPs announced at another MAC ([`Input::VipClaimed`])
+//! re-claims it (at once, or with its next advert if it ARPed within the interval), unless it
+//! took over from a master it followed: that one is the likelier winner, so two halabd masters
+//! never answer each other. During a cut, the winner thus takes clients back from the loser's
+//! gratuitous ARPs, which is what heals a keepalived loser that steps down silently.
+//! Clients are back within one ARP round trip of the first advert heard, in every order
+//! (`tests/heal.rs`).
 //!
 //! **Fast hand-off.** When a tracked script lowers the master's priority below a backup's,
 //! keepalived's backup discards the lower-priority adverts (RFC 5798 6.4.2) and takes over only

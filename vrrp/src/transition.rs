@@ -75,6 +75,11 @@ impl Instance {
         let from = self.state;
         self.cancel(out);
         self.state = State::Master;
+        // halab split-brain heal: took over from a master we followed (its adverts stopped,
+        // it resigned, or the sync group moved us): that master may still hold the VIPs
+        // behind a cut, and wins when the cut heals. A preempting backup is the better one.
+        self.defer_claims = self.master.is_some() && reason != Reason::Preempted;
+        self.reclaim_pending = false;
         self.master = None;
         self.preempt_at = None;
         self.held = false;
@@ -98,6 +103,7 @@ impl Instance {
         &mut self,
         now: Timestamp,
         src: Ipv4Addr,
+        ttl: u8,
         advert: &Advert,
         out: &mut Vec<Action>,
     ) {
@@ -111,6 +117,16 @@ impl Instance {
             priority: advert.priority(),
         };
         self.leave_master(now, Some(src), reason, out);
+        // halab split-brain heal: clients that followed us go to the winner now, whether or
+        // not it ever hears our last advert (the two directions of a cut heal apart, and
+        // VRRP loss may eat that advert). Only for a winner on our link: TTL 255 means no
+        // router in between (RFC 5798 5.1.1.3), so its link address is the advert's.
+        if self.config.improvements.split_brain_heal && ttl == crate::ip::VRRP_TTL {
+            out.push(Action::AnnounceVipsAt {
+                vips: self.config.vips.clone(),
+                holder: src,
+            });
+        }
     }
 
     /// keepalived `vrrp_sync_master` / `vrrp_sync_backup`: the group moves this member.
@@ -166,6 +182,7 @@ impl Instance {
         self.master = master;
         self.preempt_at = None;
         self.held = false;
+        self.reclaim_pending = false;
         self.takeover_reason = Reason::MasterDown;
         // RFC 5798 6.4.3 / keepalived: Master_Down_Timer = 3 * Master_Adver_Interval + Skew_Time.
         let at = now.plus_micros(self.master_down_us());

@@ -211,7 +211,10 @@ pub fn check(cx: &Ctx<'_>, step: &Step, last_action_ms: u64) -> (Outcome, Option
             max_gap,
             down,
             vip,
-        } => outage_per_vip(cx, last_action_ms, *max_failed, *max_gap, *down, *vip),
+        } => {
+            let max_gap = max_gap.map(|b| b.for_lab(cx.lab));
+            outage_per_vip(cx, last_action_ms, *max_failed, max_gap, *down, *vip)
+        }
         _ => (Outcome::Passed { detail: None }, None),
     }
 }

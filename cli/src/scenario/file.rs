@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::bound::{Bound, RawBound};
 use crate::diag::{Diagnostics, did_you_mean};
 use crate::lab::Lab;
 use crate::lab::locate::Locator;
@@ -92,8 +93,9 @@ struct RawPartition {
 struct RawHeal {
     /// After the heal, how long the client's ARP entry may still point at a node that no
     /// longer holds the VIP (what keepalived's split-brain heal can leave behind).
+    /// `65s`, or per engine: `{keepalived: 65s, halabd: 1s}` (docs/scenarios.md).
     #[serde(default)]
-    arp_grace: Option<String>,
+    arp_grace: Option<RawBound>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -207,8 +209,10 @@ struct RawState {
 struct RawOutage {
     #[serde(default)]
     max_failed: Option<u64>,
+    /// Longest time between two successful requests: `2s`, or per engine:
+    /// `{keepalived: 65s, halabd: 2s}` (docs/scenarios.md).
     #[serde(default)]
-    max_gap: Option<String>,
+    max_gap: Option<RawBound>,
     /// Expect the service to be down at the end (both LBs gone): no recovery wait.
     #[serde(default)]
     down: Option<bool>,
@@ -274,7 +278,7 @@ pub enum Step {
         vrrp_only: bool,
     },
     Heal {
-        arp_grace: Option<Duration>,
+        arp_grace: Option<Bound>,
     },
     Loss {
         nodes: Vec<String>,
@@ -325,7 +329,7 @@ pub enum Step {
     },
     Outage {
         max_failed: Option<u64>,
-        max_gap: Option<Duration>,
+        max_gap: Option<Bound>,
         down: bool,
         /// None: every probed VIP.
         vip: Option<Ipv4Addr>,
@@ -412,6 +416,22 @@ impl Cx<'_> {
             );
         }
         d
+    }
+
+    /// A bound for every engine or one per engine (`scenario::bound`).
+    fn bound(&mut self, path: &str, b: Option<&RawBound>) -> Option<Bound> {
+        match b? {
+            RawBound::All(s) => self.duration(path, Some(s)).map(Bound::all),
+            RawBound::PerEngine(per) => {
+                let keepalived =
+                    self.duration(&format!("{path}.keepalived"), Some(&per.keepalived));
+                let halabd = self.duration(&format!("{path}.halabd"), Some(&per.halabd));
+                Some(Bound {
+                    keepalived: keepalived?,
+                    halabd: halabd?,
+                })
+            }
+        }
     }
 
     /// Request headers: a token for the name, no line breaks anywhere.
@@ -575,7 +595,7 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
             }
         }
         RawStep::Heal(h) => Step::Heal {
-            arp_grace: cx.duration(&format!("{path}.heal.arp_grace"), h.arp_grace.as_ref()),
+            arp_grace: cx.bound(&format!("{path}.heal.arp_grace"), h.arp_grace.as_ref()),
         },
         RawStep::Loss(l) => {
             if l.percent > 100 {
@@ -759,7 +779,7 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
         }
         RawStep::Outage(o) => Step::Outage {
             max_failed: o.max_failed,
-            max_gap: cx.duration(&format!("{path}.outage.max_gap"), o.max_gap.as_ref()),
+            max_gap: cx.bound(&format!("{path}.outage.max_gap"), o.max_gap.as_ref()),
             down: o.down.unwrap_or(false),
             vip: cx.vip(&format!("{path}.outage.vip"), o.vip.as_ref()),
         },
@@ -882,5 +902,74 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("is not a header line"), "{out}");
+    }
+
+    #[test]
+    fn bounds_are_one_duration_or_one_per_engine() {
+        // Input: max_gap as one duration and per engine, arp_grace per engine. Output: the
+        // bounds; the halabd one applies once any LB runs halabd.
+        let text = "steps:\n  - heal: { arp_grace: { keepalived: 65s, halabd: 1s } }\n  - outage: { max_gap: 2s }\n  - outage: { max_gap: { keepalived: 65s, halabd: 1500ms } }\n";
+        let mut lab = seed000();
+        let s = parse(Path::new("t.yaml"), text, &lab)
+            .unwrap_or_else(|d| panic!("{}", d.render(Path::new("t.yaml"), text)));
+        let secs = Duration::from_secs;
+        let Step::Heal {
+            arp_grace: Some(grace),
+        } = s.steps[0]
+        else {
+            panic!("not a heal with a grace")
+        };
+        assert_eq!(
+            grace,
+            Bound {
+                keepalived: secs(65),
+                halabd: secs(1)
+            }
+        );
+        let Step::Outage {
+            max_gap: Some(one), ..
+        } = s.steps[1]
+        else {
+            panic!("not an outage")
+        };
+        assert_eq!(one, Bound::all(secs(2)));
+        let Step::Outage {
+            max_gap: Some(per), ..
+        } = s.steps[2]
+        else {
+            panic!("not an outage")
+        };
+        assert_eq!(per.for_lab(&lab), secs(65), "every LB runs keepalived");
+        let first = lab.lbs().next().map(|n| n.name.clone()).expect("an LB");
+        for node in &mut lab.nodes {
+            if node.name == first {
+                node.engine = Some(crate::lab::model::Engine::Halabd);
+            }
+        }
+        assert_eq!(per.for_lab(&lab), Duration::from_millis(1_500), "mixed");
+    }
+
+    #[test]
+    fn a_per_engine_bound_needs_both_engines_and_durations() {
+        // Input: a per-engine bound without halabd, one with a bad duration, one with an
+        // unknown engine. Output: an error for each, naming the field.
+        let text = "steps:\n  - outage: { max_gap: { keepalived: 65s } }\n";
+        let Err(d) = parse(Path::new("t.yaml"), text, &seed000()) else {
+            panic!("accepted a bound without halabd")
+        };
+        let out = d.render(Path::new("t.yaml"), text);
+        assert!(out.contains("halabd"), "{out}");
+        let text = "steps:\n  - outage: { max_gap: { keepalived: 65s, halabd: soon } }\n";
+        let Err(d) = parse(Path::new("t.yaml"), text, &seed000()) else {
+            panic!("accepted a bad duration")
+        };
+        let out = d.render(Path::new("t.yaml"), text);
+        assert!(out.contains("`soon` is not a duration"), "{out}");
+        let text = "steps:\n  - outage: { max_gap: { keepalived: 65s, halabd: 1s, vrrpd: 2s } }\n";
+        let Err(d) = parse(Path::new("t.yaml"), text, &seed000()) else {
+            panic!("accepted an unknown engine")
+        };
+        let out = d.render(Path::new("t.yaml"), text);
+        assert!(out.contains("vrrpd"), "{out}");
     }
 }

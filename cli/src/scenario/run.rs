@@ -377,7 +377,7 @@ pub fn describe(step: &Step) -> String {
                 parts.push(format!("at most {f} failed requests"));
             }
             if let Some(g) = max_gap {
-                parts.push(format!("longest gap at most {:.2}s", g.as_secs_f64()));
+                parts.push(format!("longest gap at most {g}"));
             }
             if *down {
                 parts.push("service down".into());
@@ -512,7 +512,9 @@ fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Optio
             faults::heal(cx.fleet.as_ref(), cx.lab)?;
             close_window(
                 allowed,
-                arp_grace.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0)),
+                arp_grace.map_or(0, |b| {
+                    u64::try_from(b.for_lab(cx.lab).as_millis()).unwrap_or(0)
+                }),
             );
             Ok(None)
         }

@@ -190,6 +190,7 @@ impl Daemon {
                 }
                 // Handled by sync_group_inputs before these actions were carried out.
                 Action::WantMaster { .. } => {}
+                Action::AnnounceVipsAt { vips, holder } => self.announce_at(index, &vips, holder),
                 Action::Ignored { reason } => {
                     tracing::debug!("({}) {reason}", runner.conf.name)
                 }

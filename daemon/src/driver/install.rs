@@ -83,8 +83,9 @@ impl Daemon {
                 self.runners.push(runner);
                 continue;
             }
+            self.next_id += 1;
             let links = &self.links;
-            let runner = Runner::new(conf, &self.config.scripts, |name| {
+            let runner = Runner::new(self.next_id, conf, &self.config.scripts, |name| {
                 links.values().any(|l| l.name == name && l.up)
             });
             self.runners.push(runner);

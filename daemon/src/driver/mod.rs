@@ -3,6 +3,7 @@
 //! out here. One task owns all instances, so sync groups and reloads see a consistent whole.
 
 mod apply;
+mod heal;
 mod install;
 mod links;
 mod notify;
@@ -66,6 +67,11 @@ enum Event {
     Packet {
         socket: receive::SocketKey,
         packet: Vec<u8>,
+    },
+    /// ARP heard on a runner's interface (split-brain heal).
+    Arp {
+        runner: u64,
+        packet: crate::net::ArpPacket,
     },
     Net(NetEvent),
     Script {
@@ -215,6 +221,7 @@ impl Daemon {
     async fn handle(&mut self, event: Option<Event>) -> bool {
         match event {
             Some(Event::Packet { socket, packet }) => self.packet(socket, packet).await,
+            Some(Event::Arp { runner, packet }) => self.arp_packet(runner, packet).await,
             Some(Event::Net(event)) => self.net_event(event).await,
             Some(Event::Script {
                 name,

@@ -22,11 +22,15 @@ pub struct Setup {
     /// The interface's shared socket (sending; the loop reads it for every instance).
     pub socket: Arc<VrrpSocket>,
     pub socket_key: super::receive::SocketKey,
+    /// ARP listener for the split-brain heal (None if it could not be opened).
+    pub heal: Option<super::heal::ArpHeal>,
     pub core: Instance,
 }
 
 #[derive(Debug)]
 pub struct Runner {
+    /// Stable across reloads and index changes (ARP listener events name it).
+    pub id: u64,
     pub conf: InstanceConf,
     /// The `vrrp_script`s this instance tracks, as configured (for reload comparison).
     pub scripts: Vec<ScriptConf>,
@@ -50,6 +54,7 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(
+        id: u64,
         conf: InstanceConf,
         all_scripts: &[ScriptConf],
         link_up: impl Fn(&str) -> bool,
@@ -76,6 +81,7 @@ impl Runner {
             tracker.add_interface(name.clone(), *weight, link_up(name));
         }
         Self {
+            id,
             link_up: link_up(&conf.interface),
             conf,
             scripts,

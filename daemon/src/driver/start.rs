@@ -8,6 +8,7 @@ use std::time::Instant;
 use halab_vrrp::{Input, Instance, State, Vip};
 
 use super::Daemon;
+use super::heal::ArpHeal;
 use super::runner::Setup;
 
 impl Daemon {
@@ -92,6 +93,17 @@ impl Daemon {
             tracing::warn!("({name}) {warning}");
         }
         let vrid = runner.conf.vrid;
+        let id = runner.id;
+        let heal = match ArpHeal::open(&link.name, id, self.tx.clone()) {
+            Ok(heal) => Some(heal),
+            Err(e) => {
+                tracing::warn!(
+                    "({name}) no ARP listener on {}, split-brain heal limited: {e}",
+                    link.name
+                );
+                None
+            }
+        };
         runner.problem = None;
         runner.link_up = link.up;
         runner.fed = Default::default();
@@ -100,6 +112,7 @@ impl Daemon {
             primary,
             socket,
             socket_key: (link.index, multicast),
+            heal,
             core,
         });
         self.routes.invalidate();

@@ -52,6 +52,13 @@ pub struct LinkTarget {
     pub mac: [u8; 6],
 }
 
+impl LinkTarget {
+    /// The interface's `sockaddr_ll`, for binding a listener to it.
+    pub const fn link_addr(&self) -> &LinkAddr {
+        &self.addr
+    }
+}
+
 impl ArpSender {
     pub fn open() -> std::io::Result<Self> {
         let fd = socket(

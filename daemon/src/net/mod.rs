@@ -1,9 +1,11 @@
 //! Everything halabd says to the kernel: the VRRP socket, gratuitous ARP, rtnetlink.
 
 mod arp;
+mod arp_watch;
 mod netlink;
 mod vrrp_socket;
 
 pub use arp::{ArpSender, LinkTarget, gratuitous_arp};
+pub use arp_watch::{ArpPacket, ArpWatch, announcement, arp_request};
 pub use netlink::{Address, Link, NetEvent, Netlink, NetlinkError};
 pub use vrrp_socket::{MAX_PACKET, VrrpSocket, packet_vrid};

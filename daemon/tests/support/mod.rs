@@ -254,6 +254,16 @@ impl Lab {
             .unwrap_or_else(|e| panic!("node {node}: {e}"))
     }
 
+    /// The switch's network namespace name (where the bridges are).
+    pub fn switch_ns(&self) -> String {
+        self.net.switch_ns().to_owned()
+    }
+
+    /// The bridge of the `k`th network (0: eth0) in the switch namespace.
+    pub fn bridge(&self, k: usize) -> String {
+        netns::names::bridge(k)
+    }
+
     /// The node's network namespace name (`ip -n NS`, `ip netns exec NS`).
     pub fn ns(&self, node: &str) -> String {
         self.node(node).netns().to_owned()

@@ -1,6 +1,13 @@
 //! A tiny network of routers on one link, driven through the public API the way halabd's
 //! driver will: adverts go out encoded, come back in as raw IPv4 packets, timers fire in time
 //! order. One client on the link keeps an ARP entry for the VIP, updated by gratuitous ARPs.
+//!
+//! VRRP can be cut per direction (`blocked`) and lost at random (`loss_percent`, seeded), so a
+//! heal can be uneven. ARP is separate: gratuitous ARPs reach the client always and the other
+//! routers when `arp_between_routers` (as `Input::VipClaimed`, when the MAC is not theirs);
+//! `Action::AnnounceVipsAt` resolves the holder's MAC over ARP (one round trip). A router's
+//! MAC is its index. `garp_delay_us` is the drivers' `garp_master_delay` (a second round of
+//! gratuitous ARPs that long after becoming master).
 
 use halab_vrrp::ip::{VRRP_MULTICAST, VRRP_TTL, build_ipv4};
 use halab_vrrp::{Action, Input, Instance, InstanceConfig, State, Timer, Timestamp};
@@ -10,6 +17,26 @@ pub struct Router {
     pub timer: Option<(Timer, Timestamp)>,
     pub holds_vip: bool,
     pub actions: Vec<(Timestamp, Action)>,
+    /// Counts state changes, so a delayed gratuitous ARP belongs to one mastership.
+    generation: u64,
+}
+
+enum Event {
+    Vrrp {
+        from: usize,
+        to: usize,
+        packet: Vec<u8>,
+    },
+    /// A gratuitous ARP giving `mac` for `address` reaches router `to`.
+    Claim {
+        to: usize,
+        mac: usize,
+        address: std::net::Ipv4Addr,
+    },
+    /// ARP resolution done: the client hears the announcement at `mac`.
+    Announce { from: usize, mac: usize },
+    /// The driver's `garp_master_delay` round.
+    DelayedGarp { router: usize, generation: u64 },
 }
 
 pub struct Net {
@@ -19,10 +46,20 @@ pub struct Net {
     /// ARPs).
     pub isolated: Vec<usize>,
     pub latency_us: u64,
-    /// (delivery time, from, to, packet)
-    in_flight: Vec<(Timestamp, usize, usize, Vec<u8>)>,
+    /// VRRP from the first router to the second is dropped.
+    pub blocked: Vec<(usize, usize)>,
+    /// Percentage of VRRP packets lost (seeded, see `seed`).
+    pub loss_percent: u64,
+    rng: u64,
+    pub arp_between_routers: bool,
+    pub garp_delay_us: Option<u64>,
+    in_flight: Vec<(Timestamp, Event)>,
     /// The router the client's ARP entry for the VIP points at.
     pub client_arp: Option<usize>,
+    /// Every change of the client's ARP entry.
+    pub client_log: Vec<(Timestamp, usize)>,
+    /// Every VRRP packet delivered: (time, from, to).
+    pub delivered: Vec<(Timestamp, usize, usize)>,
 }
 
 impl Net {
@@ -34,6 +71,7 @@ impl Net {
                 timer: None,
                 holds_vip: false,
                 actions: Vec::new(),
+                generation: 0,
             })
             .collect();
         Self {
@@ -41,8 +79,50 @@ impl Net {
             routers,
             isolated: Vec::new(),
             latency_us: 200,
+            blocked: Vec::new(),
+            loss_percent: 0,
+            rng: 0x9e37_79b9_7f4a_7c15,
+            arp_between_routers: false,
+            garp_delay_us: None,
             in_flight: Vec::new(),
             client_arp: None,
+            client_log: Vec::new(),
+            delivered: Vec::new(),
+        }
+    }
+
+    /// Seeds the loss generator.
+    pub fn seed(&mut self, seed: u64) {
+        self.rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    }
+
+    /// xorshift64*: deterministic per seed.
+    fn random_percent(&mut self) -> u64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) % 100
+    }
+
+    fn set_client(&mut self, mac: usize) {
+        if self.client_arp != Some(mac) {
+            self.client_log.push((self.now, mac));
+        }
+        self.client_arp = Some(mac);
+    }
+
+    /// A gratuitous ARP for `vips` at `mac`, sent by `from`.
+    fn garp(&mut self, mac: usize, vips: &[halab_vrrp::Vip]) {
+        self.set_client(mac);
+        if !self.arp_between_routers {
+            return;
+        }
+        let at = self.now.plus_micros(self.latency_us);
+        for to in (0..self.routers.len()).filter(|to| *to != mac) {
+            for vip in vips {
+                let address = vip.address;
+                self.in_flight.push((at, Event::Claim { to, mac, address }));
+            }
         }
     }
 
@@ -67,12 +147,40 @@ impl Net {
                     let src = self.routers[router].instance.config().primary_address;
                     let payload = advert.encode(src, VRRP_MULTICAST);
                     let packet = build_ipv4(src, VRRP_MULTICAST, VRRP_TTL, 0, &payload);
-                    for other in (0..self.routers.len()).filter(|o| *o != router) {
+                    for to in (0..self.routers.len()).filter(|o| *o != router) {
                         let at = self.now.plus_micros(self.latency_us);
-                        self.in_flight.push((at, router, other, packet.clone()));
+                        let packet = packet.clone();
+                        self.in_flight.push((
+                            at,
+                            Event::Vrrp {
+                                from: router,
+                                to,
+                                packet,
+                            },
+                        ));
                     }
                 }
-                Action::SendGratuitousArp { .. } => self.client_arp = Some(router),
+                Action::SendGratuitousArp { vips } => self.garp(router, vips),
+                Action::AnnounceVipsAt { holder, .. } => {
+                    let mac = self
+                        .routers
+                        .iter()
+                        .position(|r| r.instance.config().primary_address == *holder);
+                    if let Some(mac) = mac.filter(|_| self.arp_between_routers) {
+                        let at = self.now.plus_micros(2 * self.latency_us);
+                        self.in_flight
+                            .push((at, Event::Announce { from: router, mac }));
+                    }
+                }
+                Action::StateChanged { to, .. } => {
+                    self.routers[router].generation += 1;
+                    if let (State::Master, Some(delay)) = (to, self.garp_delay_us) {
+                        let at = self.now.plus_micros(delay);
+                        let generation = self.routers[router].generation;
+                        self.in_flight
+                            .push((at, Event::DelayedGarp { router, generation }));
+                    }
+                }
                 Action::AddVips { .. } => self.routers[router].holds_vip = true,
                 Action::RemoveVips { .. } => self.routers[router].holds_vip = false,
                 Action::ArmTimer { timer, at } => self.routers[router].timer = Some((*timer, *at)),
@@ -89,7 +197,7 @@ impl Net {
 
     /// The time of the next event, if any before `end`.
     fn next_event(&self, end: Timestamp) -> Option<Timestamp> {
-        let deliveries = self.in_flight.iter().map(|(at, _, _, _)| *at);
+        let deliveries = self.in_flight.iter().map(|(at, _)| *at);
         let timers = self
             .routers
             .iter()
@@ -105,11 +213,9 @@ impl Net {
             return false;
         };
         self.now = at;
-        if let Some(i) = self.in_flight.iter().position(|(t, _, _, _)| *t == at) {
-            let (_, from, to, packet) = self.in_flight.remove(i);
-            if !self.isolated.contains(&from) && !self.isolated.contains(&to) {
-                self.input(to, Input::PacketReceived { packet });
-            }
+        if let Some(i) = self.in_flight.iter().position(|(t, _)| *t == at) {
+            let (_, event) = self.in_flight.remove(i);
+            self.deliver(event);
             return true;
         }
         if let Some(r) = self
@@ -121,6 +227,33 @@ impl Net {
             self.input(r, Input::TimerFired { timer });
         }
         true
+    }
+
+    fn deliver(&mut self, event: Event) {
+        match event {
+            Event::Vrrp { from, to, packet } => {
+                let cut = self.isolated.contains(&from)
+                    || self.isolated.contains(&to)
+                    || self.blocked.contains(&(from, to));
+                if cut || (self.loss_percent > 0 && self.random_percent() < self.loss_percent) {
+                    return;
+                }
+                self.delivered.push((self.now, from, to));
+                self.input(to, Input::PacketReceived { packet });
+            }
+            Event::Claim { to, address, .. } => self.input(to, Input::VipClaimed { address }),
+            Event::Announce { from, mac } => {
+                let vips = self.routers[from].instance.config().vips.clone();
+                self.garp(mac, &vips);
+            }
+            Event::DelayedGarp { router, generation } => {
+                let r = &self.routers[router];
+                if r.generation == generation && r.instance.state() == State::Master {
+                    let vips = r.instance.config().vips.clone();
+                    self.garp(router, &vips);
+                }
+            }
+        }
     }
 
     pub fn run_until(&mut self, end: Timestamp) {
