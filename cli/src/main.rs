@@ -122,6 +122,10 @@ enum TestbedCommand {
         lab: PathBuf,
         #[arg(long)]
         dir: PathBuf,
+        /// Hosts are Debian 12 containers with systemd as PID 1 (systemd-nspawn; the image is
+        /// built with mmdebstrap once and cached in /var/cache/halab/images).
+        #[arg(long)]
+        systemd: bool,
     },
     /// Tear the test bed down: processes, namespaces, state (DIR is left alone).
     Down { lab: PathBuf },
@@ -214,8 +218,8 @@ fn main() -> ExitCode {
             report,
             keep,
         }),
-        Command::Testbed(TestbedCommand::Up { lab, dir }) => {
-            with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir))
+        Command::Testbed(TestbedCommand::Up { lab, dir, systemd }) => {
+            with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir, systemd))
         }
         Command::Testbed(TestbedCommand::Down { lab }) => {
             match halab::cmd::lab_cmds::lab_name_for_down(Some(&lab)) {
