@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod cmd;
+pub mod deb;
 pub mod diag;
 pub mod doctor;
 pub mod exit_codes;

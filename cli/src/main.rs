@@ -98,6 +98,15 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Build halabd's Debian package (binary, unit, man page) into DIR: what the ssh provider
+    /// installs on Debian hosts with systemd, and what an operator can install by hand.
+    Deb {
+        /// The halabd binary (default: $HALABD, else the halabd beside this executable).
+        #[arg(long)]
+        halabd: Option<PathBuf>,
+        #[arg(long, default_value = "target/deb")]
+        out: PathBuf,
+    },
     /// Developer tool: a netns lab of "real hosts" running sshd, for `provider: ssh` labs
     /// (docs/netns.md).
     #[command(subcommand)]
@@ -193,7 +202,7 @@ fn main() -> ExitCode {
                     "{}",
                     serde_json::to_string_pretty(&probes).unwrap_or_default()
                 );
-                probes.iter().all(|p| p.ok)
+                halab::doctor::passed(&probes)
             } else {
                 halab::doctor::print(&probes)
             };
@@ -230,6 +239,7 @@ fn main() -> ExitCode {
         Command::Testbed(TestbedCommand::Exec { lab, node, command }) => {
             with_lab(Some(lab), |l| halab::testbed::cmd_exec(&l, &node, &command))
         }
+        Command::Deb { halabd, out } => halab::deb::cmd_build(halabd, &out),
         Command::NodeInit(_) | Command::Get(_) | Command::Probe(_) => exit_codes::LAB_ERROR,
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))

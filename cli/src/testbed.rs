@@ -451,6 +451,17 @@ fn boot_hosts(
     for r in results {
         r?;
     }
+    std::thread::scope(|s| {
+        let workers: Vec<_> = booted
+            .iter()
+            .zip(&boots)
+            .map(|(c, b)| s.spawn(move || nspawn::wait_running(c, &b.log)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect::<Result<Vec<()>, _>>()
+    })?;
     let hosts = plan.hosts.clone();
     let waited = handle
         .node(&plan.control)?

@@ -25,6 +25,8 @@ use serde::{Deserialize, Serialize};
 /// The record of a test bed's containers, in its state dir.
 pub const RECORD: &str = "nspawn.json";
 const LEADER_TIMEOUT: Duration = Duration::from_secs(15);
+/// Boot to `running`; several hosts at once on two busy cores.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 const POWEROFF_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +206,42 @@ pub fn boot(b: &Boot) -> Result<Container, NspawnError> {
         }
         sleep(Duration::from_millis(20));
     }
+}
+
+/// Waits until the container's systemd finished booting (`systemctl is-system-running
+/// --wait`); a unit that failed (`degraded`) is an error naming it.
+pub fn wait_running(c: &Container, log: &Path) -> Result<(), NspawnError> {
+    let run = |args: &[&str]| {
+        Command::new("timeout")
+            .arg(BOOT_TIMEOUT.as_secs().to_string())
+            .args(["nsenter", "--target", &c.leader.to_string(), "--all", "--"])
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let fail = |reason: String| NspawnError::Boot {
+        node: c.node.clone(),
+        reason,
+        log: log.to_path_buf(),
+    };
+    // `offline` until systemd listens on its private socket, early in its boot.
+    let deadline = Instant::now() + BOOT_TIMEOUT;
+    let state = loop {
+        let state = run(&["systemctl", "is-system-running", "--wait"])
+            .map_err(|e| fail(format!("run nsenter: {e}")))?;
+        if state == "running" {
+            return Ok(());
+        }
+        if !(state == "offline" || state.is_empty()) || Instant::now() > deadline {
+            break state;
+        }
+        sleep(Duration::from_millis(100));
+    };
+    let failed = run(&["systemctl", "--failed", "--no-legend", "--plain"]).unwrap_or_default();
+    Err(fail(format!(
+        "systemd is `{state}` after booting (failed units: {})",
+        if failed.is_empty() { "none" } else { &failed }
+    )))
 }
 
 /// nspawn's child in another PID namespace: the container's init.
