@@ -10,6 +10,17 @@ use halab::lab;
 use halab::render::{self, Templates};
 use halab_e2e::{labs, root};
 
+/// The halabd that checks `engine: halabd` nodes: `$HALABD`, else the one cargo built beside
+/// this test's deps dir.
+fn halabd() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target dir");
+    halab::apply::halabd_beside(&dir.join("halab"))
+}
+
 #[test]
 fn every_lab_passes_haproxy_keepalived_and_nginx_checks() {
     let t = Templates::embedded().expect("templates");
@@ -19,7 +30,7 @@ fn every_lab_passes_haproxy_keepalived_and_nginx_checks() {
         let lab =
             lab::load_with_env(&dir.join("lab.yaml"), &HashMap::new()).expect("lab validates");
         let artefacts = render::render(&lab, &t).expect("render");
-        for r in check_all(&lab, &artefacts) {
+        for r in check_all(&lab, &artefacts, &halabd()) {
             checked += 1;
             if let Err(e) = r.result {
                 failures.push(format!("{}: {} on {}: {e}", dir.display(), r.path, r.node));
@@ -51,7 +62,7 @@ fn check_with_override(
     let lab = lab::load_with_env(&root().join("labs/minimal/lab.yaml"), &HashMap::new())
         .expect("minimal validates");
     let artefacts = render::render(&lab, &t).expect("render");
-    check_all(&lab, &artefacts)
+    check_all(&lab, &artefacts, &halabd())
         .into_iter()
         .filter(|r| r.tool == tool)
         .map(|r| r.result)
@@ -134,7 +145,11 @@ fn checks_leave_the_host_untouched() {
     let lab = lab::load_with_env(&root().join("labs/minimal/lab.yaml"), &HashMap::new())
         .expect("minimal");
     let artefacts = render::render(&lab, &Templates::embedded().expect("t")).expect("render");
-    assert!(check_all(&lab, &artefacts).iter().all(|r| r.result.is_ok()));
+    assert!(
+        check_all(&lab, &artefacts, &halabd())
+            .iter()
+            .all(|r| r.result.is_ok())
+    );
     assert_eq!(
         before,
         std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo"),

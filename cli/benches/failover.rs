@@ -10,11 +10,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use halab::apply::UpOptions;
 use halab::lab::{self, Lab};
+use halab::provider;
 use halab::scenario::result::ScenarioResult;
 use halab::scenario::session::{self, EngineChoice};
 use halab::scenario::{file, run};
-use halab::up::{self, UpOptions};
 use halab_netns::InitCommand;
 
 fn options(root: &Path) -> UpOptions {
@@ -199,17 +200,17 @@ fn main() {
                     let sc = file::parse(Path::new("bench.yaml"), &format!("steps:\n{steps}"), &l)
                         .expect("bench scenario");
                     let mut o = options(root.path());
-                    if let Err(e) = up::up(&l, &mut o) {
+                    if let Err(e) = provider::up(&l, &mut o) {
                         eprintln!("up failed: {e}");
                         continue;
                     }
                     let h: std::sync::Arc<dyn halab::fleet::Fleet> = std::sync::Arc::new(
-                        halab::fleet::NetnsFleet::open(&l, &root.path().join(&l.name))
+                        halab::provider::netns::NetnsFleet::open(&l, &root.path().join(&l.name))
                             .expect("handle"),
                     );
                     let halabd = o.halabd.to_string_lossy().to_string();
                     let r = run::run(&l, &h, &sc, &engine, &halabd, &mut |_| {});
-                    let _ = up::down(root.path(), &l.name);
+                    let _ = provider::down(root.path(), &l.name, false);
                     let fault_step = if name.starts_with("split") { 2 } else { 0 };
                     let x = row(&r, fault_step, name.starts_with("split"));
                     if let Some(t) = x.to_backup_ms {

@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use halab::apply::UpOptions;
 use halab::lab::{self, Lab};
-use halab::up::{self, UpOptions};
+use halab::provider;
 use halab_netns::InitCommand;
 
 fn options(root: &Path) -> UpOptions {
@@ -24,7 +25,7 @@ fn options(root: &Path) -> UpOptions {
 
 fn fast_vrrp(l: &mut Lab) {
     for v in &mut l.vrrp {
-        v.version = 3;
+        v.version = halab_vrrp::Version::V3;
         v.advert_int_cs = 10;
         v.auth = None;
     }
@@ -64,7 +65,7 @@ fn bench(label: &str, mut l: Lab, runs: usize) {
         l.name = format!("bu{}{i}", std::process::id() % 10_000);
         let mut o = options(root.path());
         let t = Instant::now();
-        let r = up::up(&l, &mut o).expect("up");
+        let r = provider::up(&l, &mut o).expect("up");
         ups.push(t.elapsed());
         readies.push(
             r.stages
@@ -73,7 +74,7 @@ fn bench(label: &str, mut l: Lab, runs: usize) {
                 .map_or(Duration::ZERO, |s| s.1),
         );
         let t = Instant::now();
-        up::down(root.path(), &l.name).expect("down");
+        provider::down(root.path(), &l.name, false).expect("down");
         downs.push(t.elapsed());
     }
     println!(

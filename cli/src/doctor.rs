@@ -61,33 +61,8 @@ pub fn probes(state_root: &Path) -> Vec<Probe> {
         },
         fix: (!root).then(|| "sudo halab ...".to_string()),
     });
-    let tools: [(&str, &str, &str, &str); 9] = [
-        ("iproute2", "ip", "-V", "iproute2"),
-        (
-            "util-linux (nsenter, unshare)",
-            "nsenter",
-            "--version",
-            "util-linux",
-        ),
-        ("haproxy", "haproxy", "-v", "haproxy"),
-        ("nginx", "nginx", "-v", "nginx-light"),
-        ("keepalived", "keepalived", "-v", "keepalived"),
-        (
-            "nftables (partitions, loss)",
-            "nft",
-            "--version",
-            "nftables",
-        ),
-        (
-            "psmisc (killall for track scripts)",
-            "killall",
-            "-V",
-            "psmisc",
-        ),
-        ("procps (pidof, ps)", "pidof", "--version", "procps"),
-        ("tcpdump (captures)", "tcpdump", "--version", "tcpdump"),
-    ];
-    for (name, bin, arg, pkg) in tools {
+    for t in crate::packages::LOCAL {
+        let (name, bin, arg, pkg) = (t.name, t.program, t.version_arg, t.debian);
         match found(bin) {
             Some(p) => out.push(Probe {
                 name,

@@ -34,7 +34,7 @@ enum Command {
         /// A directory of templates that replace halab's own, file by file.
         #[arg(long)]
         templates: Option<PathBuf>,
-        /// Also check each config with the real tool (haproxy -c, keepalived -t, nginx -t).
+        /// Also check each config with the real tool (haproxy -c, nginx -t, keepalived -t or halabd -t by engine).
         #[arg(long)]
         check: bool,
     },
@@ -196,7 +196,7 @@ fn main() -> ExitCode {
             vip,
         } => with_lab(lab, |l| halab::cmd::lab_cmds::curl(&l, &path, count, vip)),
         Command::Doctor { json } => {
-            let probes = halab::doctor::probes(&halab::provider::netns::state_root());
+            let probes = halab::doctor::probes(&halab::state::state_root());
             let ok = if json {
                 println!(
                     "{}",
@@ -320,7 +320,9 @@ fn render_cmd(
     let took = started.elapsed();
     let out = out.unwrap_or_else(|| PathBuf::from("rendered").join(&lab.name));
     if check {
-        let report = halab::check::check_all(&lab, &artefacts);
+        let exe = std::env::current_exe().unwrap_or_default();
+        let halabd = halab::apply::halabd_beside(&exe);
+        let report = halab::check::check_all(&lab, &artefacts, &halabd);
         for r in &report {
             match &r.result {
                 Ok(()) => eprintln!("checked {} {} with {}: ok", r.node, r.path, r.tool),

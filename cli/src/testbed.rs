@@ -30,7 +30,7 @@ use serde::Serialize;
 use crate::exit_codes;
 use crate::lab::Lab;
 use crate::lab::model::Provider;
-use crate::provider::netns::{state_dir, state_root};
+use crate::state::{state_dir, state_root};
 use halab_netns::{
     self as netns, Cidr, IfPlan, InitCommand, LabHandle, NETNS_DIR, NetPlan, NetnsError, NetnsPlan,
     NodeHandle, NodePlan,

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Password;
-use crate::packet::{MAX_V3_INTERVAL_CS, Version};
+use crate::packet::Version;
 
 /// A virtual IPv4 address and the prefix length it is added with ("192.168.0.130/24").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -232,16 +232,11 @@ impl InstanceConfig {
             errors.push(ConfigError::Priority);
         }
         let cs = self.advert_interval_cs;
-        match self.version {
-            // RFC 3768 5.3.7: one byte of seconds.
-            Version::V2 if cs == 0 || !cs.is_multiple_of(100) || cs > 25_500 => {
-                errors.push(ConfigError::V2Interval { cs })
-            }
-            // RFC 5798 5.2.7: 12 bits of centiseconds.
-            Version::V3 if cs == 0 || cs > MAX_V3_INTERVAL_CS => {
-                errors.push(ConfigError::V3Interval { cs })
-            }
-            _ => {}
+        if crate::interval::check_advert_interval_cs(self.version, cs).is_err() {
+            errors.push(match self.version {
+                Version::V2 => ConfigError::V2Interval { cs },
+                Version::V3 => ConfigError::V3Interval { cs },
+            });
         }
         if self.version == Version::V3 && self.auth.is_some() {
             errors.push(ConfigError::AuthWithV3);

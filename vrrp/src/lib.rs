@@ -105,11 +105,13 @@ mod auth;
 mod checksum;
 pub mod config;
 mod instance;
+pub mod interval;
 pub mod io;
 pub mod ip;
 pub mod packet;
 pub mod replay;
 mod rx;
+pub mod sync_group;
 pub mod time;
 pub mod track;
 mod transition;
@@ -120,6 +122,7 @@ pub use config::{
     ConfigError, ConfigErrors, ConfigWarning, Improvements, InitialState, InstanceConfig, Vip,
 };
 pub use instance::Instance;
+pub use interval::{AdvertIntervalError, advert_interval_cs};
 pub use io::{Action, DiscardReason, IgnoreReason, Input, Reason, State, Timer};
 pub use packet::{Advert, AdvertError, DecodeError, Version};
 pub use time::Timestamp;

@@ -39,6 +39,15 @@ impl Version {
             Self::V3 => 3,
         }
     }
+
+    /// The version numbered `number` (2 or 3), if VRRP for IPv4 has one.
+    pub const fn from_number(number: u8) -> Option<Self> {
+        match number {
+            2 => Some(Self::V2),
+            3 => Some(Self::V3),
+            _ => None,
+        }
+    }
 }
 
 /// One VRRP ADVERTISEMENT, either version, valid by construction (it always encodes).

@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use halab_vrrp::sync_group;
 use halab_vrrp::{
     Action, IgnoreReason, InitialState, Input, Instance, InstanceConfig, Reason, State, Timer,
     Timestamp,
@@ -357,4 +358,122 @@ fn sync_inputs_and_actions_are_json() {
     )
     .expect("old config");
     assert!(!old.sync_group);
+}
+
+// ---- the group policy (`sync_group::moves`): what one member's actions do to the others ----
+
+fn m(state: State, wants_master: bool) -> sync_group::Member {
+    sync_group::Member {
+        state,
+        wants_master,
+    }
+}
+
+const WANT: Action = Action::WantMaster {
+    reason: Reason::MasterDown,
+};
+
+#[test]
+fn want_master_moves_the_group_once_everyone_wants_it() {
+    // Input: member 1 reports WantMaster; the others are Backup and want MASTER too.
+    // Output: member 1 goes first, then every other member is forced to MASTER.
+    let members = [
+        m(State::Backup, true),
+        m(State::Backup, true),
+        m(State::Backup, true),
+    ];
+    let moves = sync_group::moves(1, &members, &[WANT]);
+    assert_eq!(
+        moves.inputs,
+        vec![
+            (1, sync_to(State::Master)),
+            (0, sync_to(State::Master)),
+            (2, sync_to(State::Master)),
+        ]
+    );
+    assert!(moves.held_back_by.is_empty());
+}
+
+#[test]
+fn want_master_waits_for_a_member_that_still_hears_its_master() {
+    // Input: member 0 reports WantMaster; member 2 still hears a master. Output: nobody
+    // moves (keepalived prefers backup "to avoid thrashing"); member 2 is named as the reason.
+    let members = [
+        m(State::Backup, true),
+        m(State::Backup, true),
+        m(State::Backup, false),
+    ];
+    let moves = sync_group::moves(0, &members, &[WANT]);
+    assert!(moves.inputs.is_empty());
+    assert_eq!(moves.held_back_by, vec![2]);
+}
+
+#[test]
+fn a_member_alone_in_its_group_takes_over_when_it_wants() {
+    // Input: the only running member reports WantMaster. Output: it goes to MASTER.
+    let moves = sync_group::moves(0, &[m(State::Backup, true)], &[WANT]);
+    assert_eq!(moves.inputs, vec![(0, sync_to(State::Master))]);
+}
+
+#[test]
+fn a_member_becoming_master_by_itself_brings_the_others() {
+    // Input: member 0 changed to MASTER on its own (an owner, a preempting backup). Output:
+    // every other member not yet MASTER is forced there; one already MASTER is left alone.
+    let members = [
+        m(State::Master, false),
+        m(State::Backup, false),
+        m(State::Master, false),
+        m(State::Fault, false),
+    ];
+    let actions = [Action::StateChanged {
+        from: State::Backup,
+        to: State::Master,
+        reason: Reason::Preempted,
+    }];
+    let moves = sync_group::moves(0, &members, &actions);
+    assert_eq!(
+        moves.inputs,
+        vec![(1, sync_to(State::Master)), (3, sync_to(State::Master))]
+    );
+}
+
+#[test]
+fn a_master_stepping_down_takes_only_the_masters_to_backup() {
+    // Input: member 2 stepped down from MASTER (a better advert). Output: the other MASTERs
+    // go to BACKUP; a member in FAULT stays there (vrrp_sync_backup).
+    let members = [
+        m(State::Master, false),
+        m(State::Fault, false),
+        m(State::Backup, false),
+    ];
+    let actions = [Action::StateChanged {
+        from: State::Master,
+        to: State::Backup,
+        reason: Reason::HigherPriority {
+            src: std::net::Ipv4Addr::new(192, 168, 0, 12),
+            priority: 200,
+        },
+    }];
+    let moves = sync_group::moves(2, &members, &actions);
+    assert_eq!(moves.inputs, vec![(0, sync_to(State::Backup))]);
+}
+
+#[test]
+fn transitions_the_group_caused_do_not_move_it_again() {
+    // Input: a member's StateChanged with reason SyncGroup, either way. Output: no moves.
+    let members = [m(State::Master, false), m(State::Backup, false)];
+    for (from, to) in [
+        (State::Backup, State::Master),
+        (State::Master, State::Backup),
+    ] {
+        let actions = [Action::StateChanged {
+            from,
+            to,
+            reason: Reason::SyncGroup,
+        }];
+        assert_eq!(
+            sync_group::moves(0, &members, &actions),
+            sync_group::Moves::default()
+        );
+    }
 }

@@ -8,10 +8,11 @@ use crate::exit_codes;
 use crate::lab::Lab;
 use std::sync::Arc;
 
+use crate::apply::{UpError, UpOptions};
 use crate::fleet::Fleet;
 use crate::observe;
-use crate::provider::netns::{state_dir, state_root};
-use crate::up::{self, UpError, UpOptions};
+use crate::provider::DownReport;
+use crate::state::state_root;
 
 fn lab_error(e: impl std::fmt::Display) -> i32 {
     eprintln!("error: {e}");
@@ -29,7 +30,7 @@ pub fn up(lab: &Lab) -> i32 {
         lab.nodes.len(),
         format!("{:?}", lab.provider).to_lowercase()
     );
-    match up::up(lab, &mut opts) {
+    match crate::provider::up(lab, &mut opts) {
         Ok(r) => {
             match &r.changes {
                 None => println!("lab {} is up in {:.2} s", lab.name, r.total.as_secs_f64()),
@@ -54,39 +55,29 @@ pub fn up(lab: &Lab) -> i32 {
 
 pub fn down(lab: &str, purge: bool) -> i32 {
     let t = std::time::Instant::now();
-    let dir = state_dir(&state_root(), lab);
-    if crate::provider::ssh::Record::path(&dir).exists() {
-        return match crate::provider::ssh::down(&dir, purge) {
-            Ok(None) => {
-                println!("lab {lab} is not up (nothing to do)");
-                exit_codes::OK
-            }
-            Ok(Some(r)) => {
-                println!(
-                    "lab {lab} is down in {:.2} s ({} hosts, {} services stopped{})",
-                    t.elapsed().as_secs_f64(),
-                    r.hosts,
-                    r.stopped,
-                    if purge {
-                        format!(
-                            ", {} files and {} packages removed",
-                            r.removed_files, r.removed_packages
-                        )
-                    } else {
-                        String::new()
-                    }
-                );
-                exit_codes::OK
-            }
-            Err(e) => lab_error(e),
-        };
-    }
-    match up::down(&state_root(), lab) {
+    match crate::provider::down(&state_root(), lab, purge) {
         Ok(None) => {
             println!("lab {lab} is not up (nothing to do)");
             exit_codes::OK
         }
-        Ok(Some(r)) => {
+        Ok(Some(DownReport::Hosts(r))) => {
+            println!(
+                "lab {lab} is down in {:.2} s ({} hosts, {} services stopped{})",
+                t.elapsed().as_secs_f64(),
+                r.hosts,
+                r.stopped,
+                if purge {
+                    format!(
+                        ", {} files and {} packages removed",
+                        r.removed_files, r.removed_packages
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            exit_codes::OK
+        }
+        Ok(Some(DownReport::Namespaces(r))) => {
             println!(
                 "lab {lab} is down in {:.2} s ({} node inits stopped, {} killed, {} namespaces removed)",
                 t.elapsed().as_secs_f64(),

@@ -12,37 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use crate::probe::{self, Reply};
-use crate::scenario::sampler::probe_once;
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct WireSample {
-    pub t: u64,
-    pub took: u32,
-    pub backend: Option<String>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct WireReply {
-    pub status: u16,
-    pub served_by: Option<String>,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl From<WireReply> for Reply {
-    fn from(w: WireReply) -> Reply {
-        Reply {
-            status: w.status,
-            served_by: w.served_by,
-            headers: w.headers,
-            body: w.body,
-        }
-    }
-}
+use crate::probe;
+use crate::probe::sampling::probe_once;
+use crate::probe::wire::{WireReply, WireSample};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct GetArgs {

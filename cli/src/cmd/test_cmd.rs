@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::apply::UpOptions;
 use crate::exit_codes;
 use crate::scenario::result::Event;
 use crate::scenario::session::{self, EngineChoice};
-use crate::up::UpOptions;
 
 pub struct TestArgs {
     /// A lab file or directory, then scenario names; or only scenario names (lab: ./lab.yaml).
@@ -70,13 +70,7 @@ pub fn test(a: TestArgs) -> i32 {
         }
     };
     // A lab running under this name with other engines would not be what was asked for.
-    if choice != EngineChoice::Lab
-        && halab_netns::LabState::path(&crate::provider::netns::state_dir(
-            &opts.state_root,
-            &lab.name,
-        ))
-        .exists()
-    {
+    if choice != EngineChoice::Lab && crate::provider::is_up(&lab, &opts.state_root) {
         eprintln!(
             "error: lab {} is already up; --engine needs a fresh lab\n  hint: `halab down {}` first, or run without --engine",
             lab.name,

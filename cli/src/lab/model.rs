@@ -9,6 +9,8 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+use halab_vrrp::Version;
+use halab_vrrp::time::master_down_interval_us;
 use serde::Serialize;
 
 pub use super::raw::{CookieMethod, Engine, Mode, Provider, Role};
@@ -213,7 +215,7 @@ pub struct VrrpInstance {
     pub name: String,
     pub vrid: u8,
     pub network: String,
-    pub version: u8,
+    pub version: Version,
     /// Advert interval in centiseconds (VRRPv3's unit; v2 is a multiple of 100).
     pub advert_int_cs: u16,
     pub members: Vec<VrrpMember>,
@@ -249,21 +251,11 @@ impl VrrpInstance {
     }
 
     /// RFC 5798 6.1: Master_Down_Interval = 3 * Advertisement_Interval + Skew_Time, for the
-    /// member with the lowest priority (the slowest to take over), in milliseconds.
+    /// member with the lowest priority (the slowest to take over), in milliseconds (rounded up).
     pub fn master_down_ms(&self) -> u64 {
-        let adv_ms = u64::from(self.advert_int_cs) * 10;
-        let min_prio = self
-            .members
-            .iter()
-            .map(|m| u64::from(m.priority))
-            .min()
-            .unwrap_or(100);
-        let skew = if self.version == 3 {
-            (256 - min_prio) * adv_ms / 256
-        } else {
-            (256 - min_prio) * 1000 / 256
-        };
-        3 * adv_ms + skew
+        let min_prio = self.members.iter().map(|m| m.priority).min().unwrap_or(100);
+        master_down_interval_us(self.version, min_prio, u32::from(self.advert_int_cs))
+            .div_ceil(1_000)
     }
 }
 

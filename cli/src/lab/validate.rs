@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::path::Path;
 
+use halab_vrrp::{Version, advert_interval_cs};
+
 use super::env::{Env, expand};
 use super::locate::Locator;
 use super::model::*;
@@ -646,14 +648,15 @@ fn vrrp(
             cx.bad(&format!("{path}.vrid"), format!("vrid {} is outside 1..255", r.vrid), Some("RFC 5798 5.2.3: the Virtual Router Identifier is 1..255; pick one no other VRRP group on this network uses".to_string()));
         }
         let vrid = u8::try_from(r.vrid.clamp(1, 255)).unwrap_or(1);
-        let version = r.version.unwrap_or(2);
-        if version != 2 && version != 3 {
+        let number = r.version.unwrap_or(2);
+        let version = Version::from_number(number).unwrap_or_else(|| {
             cx.bad(
                 &format!("{path}.version"),
-                format!("VRRP version {version} does not exist"),
+                format!("VRRP version {number} does not exist"),
                 Some("use 2 (RFC 3768, keepalived's default) or 3 (RFC 5798)".to_string()),
             );
-        }
+            Version::V2
+        });
         let advert_int_cs = advert_int(cx, &path, r.advert_int.unwrap_or(1.0), version);
         // VIPs and the network they live on.
         let mut vips = Vec::new();
@@ -752,7 +755,7 @@ fn vrrp(
             }
             s.unwrap_or_else(|| Secret::new(String::new()))
         });
-        if version == 3 && auth.is_some() {
+        if version == Version::V3 && auth.is_some() {
             cx.bad_key(
                 &format!("{path}.auth"),
                 "VRRPv3 has no authentication",
@@ -921,24 +924,29 @@ fn check_track_interface(
     cx.bad(path, format!("interface `{t}` is missing on {}", lacking.join(", ")), Some(format!("the members' interfaces are {}; `interface:` on a node (or its `addresses` entry) names them", have.join("; "))));
 }
 
-fn advert_int(cx: &mut Ctx<'_>, path: &str, secs: f64, version: u8) -> u16 {
-    let cs = (secs * 100.0).round();
-    let p = format!("{path}.advert_int");
-    if version == 2 {
-        if secs.fract() != 0.0 || !(1.0..=255.0).contains(&secs) {
-            cx.bad(&p, format!("advert_int {secs} cannot be carried by VRRPv2"), Some("VRRPv2 (RFC 3768) sends whole seconds 1..255; use `version: 3` for sub-second adverts".to_string()));
-            return 100;
+/// The interval in centiseconds; the rules are halab-vrrp's.
+fn advert_int(cx: &mut Ctx<'_>, path: &str, secs: f64, version: Version) -> u16 {
+    // Whole microseconds: finer than any rule, so 0.015 stays off the centisecond grid.
+    let micros = if secs.is_finite() && secs > 0.0 {
+        (secs * 1e6).round().min(u64::MAX as f64) as u64
+    } else {
+        0
+    };
+    match advert_interval_cs(version, micros) {
+        Ok(cs) => cs,
+        Err(_) => {
+            let p = format!("{path}.advert_int");
+            match version {
+                Version::V2 => cx.bad(&p, format!("advert_int {secs} cannot be carried by VRRPv2"), Some("VRRPv2 (RFC 3768) sends whole seconds 1..255; use `version: 3` for sub-second adverts".to_string())),
+                Version::V3 => cx.bad(
+                    &p,
+                    format!("advert_int {secs} cannot be carried by VRRPv3"),
+                    Some("VRRPv3 (RFC 5798) sends centiseconds: 0.01..40.95 in steps of 0.01".to_string()),
+                ),
+            }
+            100
         }
-    } else if !(1.0..=4095.0).contains(&cs) || (secs * 100.0 - cs).abs() > 1e-6 {
-        cx.bad(
-            &p,
-            format!("advert_int {secs} cannot be carried by VRRPv3"),
-            Some("VRRPv3 (RFC 5798) sends centiseconds: 0.01..40.95 in steps of 0.01".to_string()),
-        );
-        return 100;
     }
-    // In range by the checks above.
-    u16::try_from(cs as i64).unwrap_or(100)
 }
 
 /// The instance's members, and whether every one is known: false when a listed node is

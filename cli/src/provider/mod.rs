@@ -1,6 +1,7 @@
 //! Providers: where a lab's machines come from. `netns` (this machine, namespaces), `ssh`
 //! (existing hosts) and `vagrant` (VMs made by vagrant, then reached as ssh hosts). A
-//! provider creates or reaches machines and hands the rest of halab a [`Fleet`].
+//! provider creates or reaches machines and hands the rest of halab a [`Fleet`]; the
+//! [`Provider`] trait is the only place that picks one.
 
 pub mod netns;
 pub mod ssh;
@@ -9,29 +10,62 @@ pub mod vagrant;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::fleet::{Fleet, NetnsFleet};
+use crate::apply::{UpError, UpOptions, UpReport};
+use crate::fleet::Fleet;
 use crate::lab::Lab;
-use crate::lab::model::Provider;
+use crate::lab::model::Provider as Kind;
+use crate::state::state_dir;
 
-/// Whether halab brought this lab up (and has not taken it down) on this machine.
-pub fn is_up(lab: &Lab, state_root: &Path) -> bool {
-    let dir = netns::state_dir(state_root, &lab.name);
-    match lab.provider {
-        Provider::Netns => halab_netns::LabState::path(&dir).exists(),
-        Provider::Ssh | Provider::Vagrant => ssh::Record::path(&dir).exists(),
+/// What a provider does with a lab; each keeps what it knows in the lab's state dir.
+pub trait Provider: Sync {
+    /// Brings the lab up, or applies what changed to the running lab.
+    fn up(&self, lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError>;
+    /// Takes the lab down from its state dir alone; None: nothing was up.
+    fn down(&self, state_dir: &Path, purge: bool) -> Result<Option<DownReport>, UpError>;
+    /// Whether halab brought this lab up (and has not taken it down) on this machine.
+    fn is_up(&self, state_dir: &Path) -> bool;
+    /// The running lab's machines.
+    fn fleet(&self, lab: &Lab, state_dir: &Path) -> Result<Arc<dyn Fleet>, String>;
+}
+
+/// What `down` did.
+#[derive(Debug)]
+pub enum DownReport {
+    Namespaces(halab_netns::DownReport),
+    Hosts(ssh::down::DownReport),
+}
+
+/// The provider a lab file asks for.
+pub fn of(kind: Kind) -> &'static dyn Provider {
+    match kind {
+        Kind::Netns => &netns::Netns,
+        Kind::Ssh | Kind::Vagrant => &ssh::Ssh,
     }
 }
 
-/// The running lab's machines.
-pub fn open_fleet(lab: &Lab, state_root: &Path) -> Result<Arc<dyn Fleet>, String> {
-    let dir = netns::state_dir(state_root, &lab.name);
-    match lab.provider {
-        Provider::Netns => Ok(Arc::new(NetnsFleet::open(lab, &dir).map_err(|_| {
-            format!(
-                "lab {} is not up\n  hint: run `halab up` with this lab file first",
-                lab.name
-            )
-        })?)),
-        Provider::Ssh | Provider::Vagrant => Ok(Arc::new(ssh::SshFleet::connect(lab, &dir)?)),
+/// The provider whose state is in `state_dir` (a lab is taken down by its name alone).
+fn of_state(state_dir: &Path) -> &'static dyn Provider {
+    if ssh::record::Record::path(state_dir).exists() {
+        &ssh::Ssh
+    } else {
+        &netns::Netns
     }
+}
+
+pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
+    of(lab.provider).up(lab, opts)
+}
+
+/// Takes the lab named `lab` down, whichever provider brought it up.
+pub fn down(state_root: &Path, lab: &str, purge: bool) -> Result<Option<DownReport>, UpError> {
+    let dir = state_dir(state_root, lab);
+    of_state(&dir).down(&dir, purge)
+}
+
+pub fn is_up(lab: &Lab, state_root: &Path) -> bool {
+    of(lab.provider).is_up(&state_dir(state_root, &lab.name))
+}
+
+pub fn open_fleet(lab: &Lab, state_root: &Path) -> Result<Arc<dyn Fleet>, String> {
+    of(lab.provider).fleet(lab, &state_dir(state_root, &lab.name))
 }

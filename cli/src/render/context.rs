@@ -137,7 +137,7 @@ pub fn keepalived(lab: &Lab, node: &Node, base: &Value) -> Value {
             },
             interface: &me.interface,
             vrid: v.vrid,
-            version: v.version,
+            version: v.version.number(),
             priority: me.priority,
             advert_int: v.advert_int_secs(),
             preempt: v.preempt,

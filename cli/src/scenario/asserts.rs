@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use super::ctx::Ctx;
 use super::file::{Order, Step};
 use super::result::{Outage, Outcome};
-use super::run::Ctx;
 use crate::lab::Lab;
 use crate::observe;
 

@@ -7,7 +7,6 @@ use std::net::Ipv4Addr;
 use super::file::Direction;
 use crate::fleet::Fleet;
 use crate::lab::Lab;
-use halab_netns::{LabHandle, names};
 
 const TABLE: &str = "inet halab";
 
@@ -112,58 +111,7 @@ pub fn link(
     fleet.cable(lab, node, interface, up)
 }
 
-/// The netns provider's cable: the node's port on the lab switch goes down, so the node
-/// sees its carrier drop, as when a cable is pulled.
-pub fn netns_cable(
-    handle: &LabHandle,
-    lab: &Lab,
-    node: &str,
-    interface: Option<&str>,
-    up: bool,
-) -> Result<(), String> {
-    let idx = lab
-        .nodes
-        .iter()
-        .position(|n| n.name == node)
-        .ok_or_else(|| format!("no node {node}"))?;
-    let n = &lab.nodes[idx];
-    let ifaces: Vec<usize> = n
-        .interfaces
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| interface.is_none_or(|x| x == i.name))
-        .map(|(k, _)| k)
-        .collect();
-    for k in ifaces {
-        let port = names::switch_port(idx, k);
-        let out = std::process::Command::new("ip")
-            .args([
-                "-n",
-                handle.switch_ns(),
-                "link",
-                "set",
-                &port,
-                if up { "up" } else { "down" },
-            ])
-            .output()
-            .map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(format!(
-                "ip link set {port} on the switch: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Every cable up again (a provider without cables has none pulled).
+/// Every cable up again.
 pub fn all_links_up(fleet: &dyn Fleet, lab: &Lab) -> Result<(), String> {
-    if fleet.provider() != "netns" {
-        return Ok(());
-    }
-    for n in &lab.nodes {
-        link(fleet, lab, &n.name, None, true)?;
-    }
-    Ok(())
+    fleet.plug_all(lab)
 }

@@ -1,6 +1,7 @@
 //! Scenarios: declarative fault/assertion steps run against a live lab (see docs/scenarios.md).
 
 pub mod asserts;
+pub mod ctx;
 pub mod faults;
 pub mod file;
 pub mod result;

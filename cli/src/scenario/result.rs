@@ -2,9 +2,9 @@
 //! [`ScenarioResult`]; reporters (terminal, JSON, JUnit, HTML + SVG timeline) render them.
 //! Times are milliseconds since the scenario started.
 
-use std::net::Ipv4Addr;
-
 use serde::{Deserialize, Serialize};
+
+pub use crate::probe::sampling::{Sample, VipSample};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioResult {
@@ -74,26 +74,6 @@ pub struct Outage {
     pub failed: u64,
     /// Longest time between two successful responses in the window.
     pub longest_gap_ms: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Sample {
-    pub t_ms: u64,
-    /// How long the request took.
-    pub took_ms: u32,
-    /// The backend that answered (X-Served-By), if it succeeded with a 2xx/3xx.
-    pub backend: Option<String>,
-    /// The failure: a status, a timeout, a refused connection.
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct VipSample {
-    pub t_ms: u64,
-    pub vip: Ipv4Addr,
-    pub holders: Vec<String>,
-    /// The node the client's ARP entry for the VIP points at, if any.
-    pub client_arp: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::asserts;
+use super::ctx::Ctx;
 use super::faults;
 use super::file::{Scenario, Step, SvcAction, SvcRef};
 use super::result::{Event, FaultMark, Outcome, ScenarioResult, StepResult, Violation};
@@ -14,7 +15,7 @@ use crate::lab::Lab;
 use crate::lab::model::Engine;
 use std::sync::Arc;
 
-use crate::fleet::{Fleet, MachineBox};
+use crate::fleet::Fleet;
 use crate::observe;
 use crate::services::{self, Service, Stop};
 
@@ -22,24 +23,6 @@ use crate::services::{self, Service, Stop};
 /// nodes may hold it, before the monitor calls it a violation (a GARP takes a few ms; a
 /// loaded machine may delay the VRRP daemon a little).
 pub const INVARIANT_GRACE_MS: u64 = 1500;
-
-pub struct Ctx<'a> {
-    pub lab: &'a Lab,
-    pub fleet: &'a Arc<dyn Fleet>,
-    pub t0: Instant,
-    pub samplers: &'a Samplers,
-    pub halabd: &'a str,
-}
-
-impl Ctx<'_> {
-    pub fn now_ms(&self) -> u64 {
-        u64::try_from(self.t0.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
-    pub fn machine(&self, node: &str) -> Result<MachineBox, String> {
-        self.fleet.machine(node)
-    }
-}
 
 /// The service a scenario's name means on this node: `vrrp`, `keepalived` and `halabd` all
 /// mean the node's VRRP engine, so scenarios run unchanged across the engine matrix.
@@ -383,7 +366,7 @@ fn sent(headers: &[(String, String)]) -> String {
 /// Performs an action step. `allowed` gets the windows in which the invariant monitor must
 /// accept two VIP holders (a partition, a frozen or cut-off master).
 fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Option<String>, String> {
-    let settle = crate::up::settle_timeout(cx.lab).as_millis();
+    let settle = crate::apply::settle_timeout(cx.lab).as_millis();
     let settle = u64::try_from(settle).unwrap_or(10_000);
     let open_window = |allowed: &mut Vec<(u64, u64)>| {
         if allowed.last().is_none_or(|w| w.1 != u64::MAX) {

@@ -7,11 +7,11 @@ use super::faults;
 use super::file::{self, Scenario};
 use super::result::{Event, ScenarioResult};
 use super::run;
+use crate::apply::{self, UpOptions};
 use crate::fleet::Fleet;
 use crate::lab::Lab;
 use crate::lab::model::{Engine, Role};
 use crate::services::{self, Service};
-use crate::up::{self, UpOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineChoice {
@@ -135,7 +135,7 @@ pub fn restore(lab: &Lab, fleet: &dyn Fleet, halabd: &str) -> Result<(), String>
             services::start(m.as_ref(), s, halabd).map_err(|e| e.to_string())?;
         }
     }
-    up::wait_ready(lab, fleet).map_err(|e| e.to_string())
+    apply::wait_ready(lab, fleet).map_err(|e| e.to_string())
 }
 
 pub struct Session {
@@ -155,7 +155,7 @@ pub fn run_all(
     on_event: &mut dyn FnMut(&Event),
 ) -> Session {
     let was_up = crate::provider::is_up(lab, &opts.state_root);
-    if !was_up && let Err(e) = up::up(lab, opts) {
+    if !was_up && let Err(e) = crate::provider::up(lab, opts) {
         return Session {
             results: vec![],
             lab_error: Some(format!("failed to bring lab {} up: {e}", lab.name)),
@@ -190,7 +190,7 @@ pub fn run_all(
     }
     if !was_up
         && !keep
-        && let Err(e) = up::down(&opts.state_root, &lab.name)
+        && let Err(e) = crate::provider::down(&opts.state_root, &lab.name, false)
     {
         session
             .lab_error

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use halab::apply::{UpOptions, UpReport};
 use halab::lab::{self, Lab};
+use halab::provider;
 use halab::provider::netns::NetnsMachine;
 use halab::services::{self, Machine, Service};
-use halab::up::{self, UpOptions, UpReport};
 use halab_netns::{InitCommand, LabHandle};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -74,7 +75,7 @@ impl TestLab {
             .map_err(|e| e.to_string())?;
         let state_dir = state_root.path().join(&lab.name);
         let mut opts = options(state_root.path());
-        up::up(&lab, &mut opts).map_err(|e| e.to_string())?;
+        provider::up(&lab, &mut opts).map_err(|e| e.to_string())?;
         Ok(TestLab {
             lab,
             state_root,
@@ -89,7 +90,10 @@ impl TestLab {
 
     /// The running lab as a [`halab::fleet::Fleet`].
     pub fn fleet(&self) -> std::sync::Arc<dyn halab::fleet::Fleet> {
-        std::sync::Arc::new(halab::fleet::NetnsFleet::new(&self.lab, self.handle()))
+        std::sync::Arc::new(halab::provider::netns::NetnsFleet::new(
+            &self.lab,
+            self.handle(),
+        ))
     }
 
     pub fn machine(&self, node: &str) -> NetnsMachine {
@@ -99,7 +103,7 @@ impl TestLab {
     pub fn reup(&mut self, edit: impl FnOnce(&mut Lab)) -> UpReport {
         edit(&mut self.lab);
         let mut opts = options(self.state_root.path());
-        up::up(&self.lab, &mut opts).expect("second up")
+        provider::up(&self.lab, &mut opts).expect("second up")
     }
 
     pub fn read(&self, node: &str, path: &str) -> String {
@@ -142,7 +146,7 @@ impl TestLab {
     fn teardown(&mut self) {
         if self.up {
             self.up = false;
-            if let Err(e) = up::down(self.state_root.path(), &self.lab.name) {
+            if let Err(e) = provider::down(self.state_root.path(), &self.lab.name, false) {
                 eprintln!("teardown of {} failed: {e}", self.lab.name);
             }
         }

@@ -4,7 +4,9 @@ use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
-use halab_vrrp::{InitialState, Instance, Password, Version, Vip};
+use halab_vrrp::{
+    AdvertIntervalError, InitialState, Instance, Password, Version, Vip, advert_interval_cs,
+};
 
 use super::lexer::{Pos, Token, split_command};
 use super::tree::Stmt;
@@ -547,15 +549,13 @@ fn instance(
         }
     }
     if let Some((ms, pos)) = advert {
-        // VRRPv2 advertises whole seconds (RFC 3768 5.3.7); VRRPv3 centiseconds.
-        if conf.version == Version::V2 && ms % 1_000 != 0 {
-            out.err(&pos, format!("advert_int {} s is not a whole number of seconds, which vrrp version 2 needs (use `version 3`)", ms as f64 / 1000.0));
-        } else if ms % 10 != 0 {
-            out.err(&pos, "advert_int has a resolution of 0.01 s");
-        }
-        match u16::try_from(ms / 10) {
-            Ok(cs) if cs > 0 => conf.advert_interval_cs = cs,
-            _ => out.err(&pos, "advert_int is out of range"),
+        match advert_interval_cs(conf.version, ms.saturating_mul(1_000)) {
+            Ok(cs) => conf.advert_interval_cs = cs,
+            Err(AdvertIntervalError::NotWholeSeconds) => out.err(&pos, format!("advert_int {} s is not a whole number of seconds, which vrrp version 2 needs (use `version 3`)", ms as f64 / 1000.0)),
+            Err(AdvertIntervalError::Resolution) => out.err(&pos, "advert_int has a resolution of 0.01 s"),
+            Err(e @ (AdvertIntervalError::V2Range | AdvertIntervalError::V3Range)) => {
+                out.err(&pos, format!("advert_int is out of range: {e}"))
+            }
         }
     }
     let mut complete = true;
@@ -922,15 +922,12 @@ fn ipv4(token: &Token, out: &mut Out<'_>) -> Option<Ipv4Addr> {
 }
 
 fn version_of(token: &Token, out: &mut Out<'_>) -> Option<Version> {
-    match token.text.as_str() {
-        "2" => Some(Version::V2),
-        "3" => Some(Version::V3),
-        other => {
-            out.err(
-                &token.pos,
-                format!("vrrp version must be 2 or 3, not `{other}`"),
-            );
-            None
-        }
+    let version = token.text.parse().ok().and_then(Version::from_number);
+    if version.is_none() {
+        out.err(
+            &token.pos,
+            format!("vrrp version must be 2 or 3, not `{}`", token.text),
+        );
     }
+    version
 }

@@ -1,4 +1,6 @@
-//! Rendered configs checked by the real tools: `haproxy -c`, `keepalived -t`, `nginx -t`.
+//! Rendered configs checked by the real tools on this machine: `haproxy -c`, `nginx -t`,
+//! `keepalived -t`, and `halabd -t` for nodes that run halabd ([`tool::ToolCheck`], the same
+//! check the ssh provider runs on its hosts).
 //!
 //! Each check runs in a throwaway mount + network namespace (`unshare`): the node's rendered
 //! /etc/haproxy, /etc/keepalived and /etc/nginx are bind-mounted over the host's, /run and
@@ -6,13 +8,17 @@
 //! the tools see exactly the paths the node will have, and nothing on this machine changes.
 //! A warning counts as a failure: a config a tool complains about is not one halab ships.
 
+pub mod tool;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
 use crate::lab::Lab;
-use crate::render::{Artefact, Check};
+use crate::lab::model::Engine;
+use crate::render::Artefact;
 use crate::services::sh_quote;
+use tool::ToolCheck;
 
 #[derive(Debug)]
 pub struct CheckResult {
@@ -25,35 +31,46 @@ pub struct CheckResult {
 
 /// Checks every artefact that has a checker; one result per checked file. The sandbox gets
 /// the interfaces the lab gives each node, so a config naming another one fails as it would
-/// on the node.
-pub fn check_all(lab: &Lab, artefacts: &[Artefact]) -> Vec<CheckResult> {
+/// on the node. `halabd`: the binary that checks the nodes with `engine: halabd`.
+pub fn check_all(lab: &Lab, artefacts: &[Artefact], halabd: &Path) -> Vec<CheckResult> {
     let mut by_node: BTreeMap<&str, Vec<&Artefact>> = BTreeMap::new();
     for a in artefacts {
         by_node.entry(&a.node).or_default().push(a);
     }
     let mut out = Vec::new();
     for (node, files) in by_node {
-        let ifaces: Vec<String> = lab
-            .node(node)
+        let n = lab.node(node);
+        let ifaces: Vec<String> = n
             .map(|n| n.interfaces.iter().map(|i| i.name.clone()).collect())
             .unwrap_or_default();
-        out.extend(check_node(node, &files, &ifaces));
+        let engine = n.and_then(|n| n.engine);
+        out.extend(check_node(node, &files, &ifaces, engine, halabd));
     }
     out
 }
 
-fn check_node(node: &str, files: &[&Artefact], ifaces: &[String]) -> Vec<CheckResult> {
-    let checked: Vec<&&Artefact> = files.iter().filter(|a| a.check != Check::None).collect();
+fn check_node(
+    node: &str,
+    files: &[&Artefact],
+    ifaces: &[String],
+    engine: Option<Engine>,
+    halabd: &Path,
+) -> Vec<CheckResult> {
+    let halabd = halabd.to_string_lossy();
+    let checked: Vec<(&&Artefact, ToolCheck)> = files
+        .iter()
+        .filter_map(|a| ToolCheck::for_file(a.check, engine, &a.path, &halabd).map(|c| (a, c)))
+        .collect();
     if checked.is_empty() {
         return vec![];
     }
     let fail_all = |msg: String| {
         checked
             .iter()
-            .map(|a| CheckResult {
+            .map(|(a, c)| CheckResult {
                 node: node.to_string(),
                 path: a.path.clone(),
-                tool: tool_name(a.check),
+                tool: c.tool,
                 result: Err(msg.clone()),
             })
             .collect()
@@ -70,24 +87,15 @@ fn check_node(node: &str, files: &[&Artefact], ifaces: &[String]) -> Vec<CheckRe
     let root = tree.join(node);
     let results = checked
         .iter()
-        .map(|a| CheckResult {
+        .map(|(a, c)| CheckResult {
             node: node.to_string(),
             path: a.path.clone(),
-            tool: tool_name(a.check),
-            result: run_check(&root, a, ifaces),
+            tool: c.tool,
+            result: run_check(&root, c, ifaces),
         })
         .collect();
     let _ = std::fs::remove_dir_all(&dir);
     results
-}
-
-fn tool_name(c: Check) -> &'static str {
-    match c {
-        Check::Haproxy => "haproxy",
-        Check::Keepalived => "keepalived",
-        Check::Nginx => "nginx",
-        Check::None => "-",
-    }
 }
 
 fn tempdir() -> std::io::Result<std::path::PathBuf> {
@@ -109,15 +117,19 @@ fn tempdir() -> std::io::Result<std::path::PathBuf> {
     Err(std::io::Error::other("no free scratch directory name"))
 }
 
-fn run_check(root: &Path, a: &Artefact, ifaces: &[String]) -> Result<(), String> {
-    let (bin, pkg) = match a.check {
-        Check::Haproxy => ("haproxy", "haproxy"),
-        Check::Keepalived => ("keepalived", "keepalived"),
-        Check::Nginx => ("nginx", "nginx-light"),
-        Check::None => return Ok(()),
+fn run_check(root: &Path, c: &ToolCheck, ifaces: &[String]) -> Result<(), String> {
+    let bin = &c.argv[0];
+    let installed = match c.package() {
+        Some(_) => Path::new("/usr/sbin").join(bin).exists(),
+        None => Path::new(bin).exists(),
     };
-    if !Path::new("/usr/sbin").join(bin).exists() {
-        return Err(format!("{bin} is not installed: apt-get install -y {pkg}"));
+    if !installed {
+        return Err(match c.package() {
+            Some(pkg) => format!("{bin} is not installed: apt-get install -y {pkg}"),
+            None => format!(
+                "{bin} is not built: cargo build -p halabd (or set HALABD to the halabd binary)"
+            ),
+        });
     }
     let r = sh_quote(&root.to_string_lossy());
     let mut script = String::from("set -e\n");
@@ -134,14 +146,8 @@ fn run_check(root: &Path, a: &Artefact, ifaces: &[String]) -> Result<(), String>
             "ip link add {q} type veth peer name hck{i}\nip link set {q} up\n"
         ));
     }
-    let cmd = match a.check {
-        Check::Haproxy => format!("exec haproxy -c -f {}", sh_quote(&a.path)),
-        // -l: log to the console, so warnings are on stderr where we read them.
-        Check::Keepalived => format!("exec keepalived -t -l -n -f {}", sh_quote(&a.path)),
-        Check::Nginx => format!("exec nginx -t -q -c {}", sh_quote(&a.path)),
-        Check::None => String::new(),
-    };
-    script.push_str(&cmd);
+    let argv: Vec<String> = c.argv.iter().map(|a| sh_quote(a)).collect();
+    script.push_str(&format!("exec {}", argv.join(" ")));
     let out = Command::new("unshare")
         .args([
             "--mount",
@@ -160,34 +166,6 @@ fn run_check(root: &Path, a: &Artefact, ifaces: &[String]) -> Result<(), String>
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let warned = text.lines().any(|l| is_warning(a.check, l));
-    if out.status.success() && !warned {
-        Ok(())
-    } else {
-        let status = if out.status.success() {
-            "exited 0 but warned".to_string()
-        } else {
-            format!("exited with {}", out.status)
-        };
-        Err(format!("{bin} {status}:\n{}", text.trim_end()))
-    }
-}
-
-pub(crate) fn is_warning(check: Check, line: &str) -> bool {
-    match check {
-        Check::Haproxy => line.contains("[WARNING]") || line.contains("[ALERT]"),
-        Check::Nginx => line.contains("[warn]") || line.contains("[emerg]"),
-        // keepalived -t prints config problems as plain lines; success prints nothing
-        // but its start/stop banner.
-        Check::Keepalived => {
-            let l = line.to_ascii_lowercase();
-            l.contains("warning")
-                || l.contains("error")
-                || l.contains("unknown")
-                || l.contains("invalid")
-                || l.contains("not exist")
-                || l.contains("failed")
-        }
-        Check::None => false,
-    }
+    c.verdict(out.status.code(), &text)
+        .map_err(|status| format!("{} {status}:\n{}", c.tool, text.trim_end()))
 }

@@ -1,0 +1,119 @@
+//! The probe's samples and its loop: a GET through the VIP every 10 ms from wherever the
+//! lab's client is (a thread in the client's namespace, or `halab __probe` on a client host),
+//! recording who answered or what failed. Below the scenario runner and the providers, so
+//! both use it without knowing each other.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::http as probe;
+
+/// At most this long, whatever the scenario does (the runner stops sooner).
+pub const MAX_RUN: Duration = Duration::from_secs(15 * 60);
+pub const PROBE_EVERY: Duration = Duration::from_millis(10);
+/// A probe request's own deadline: longer than a VRRP failover would let it fail too early,
+/// shorter keeps the sampling dense.
+pub const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Sample {
+    pub t_ms: u64,
+    /// How long the request took.
+    pub took_ms: u32,
+    /// The backend that answered (X-Served-By), if it succeeded with a 2xx/3xx.
+    pub backend: Option<String>,
+    /// The failure: a status, a timeout, a refused connection.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VipSample {
+    pub t_ms: u64,
+    pub vip: Ipv4Addr,
+    pub holders: Vec<String>,
+    /// The node the client's ARP entry for the VIP points at, if any.
+    pub client_arp: Option<String>,
+}
+
+#[derive(Default)]
+pub struct Shared {
+    pub stop: AtomicBool,
+    /// Paused while a distribution step sends its own requests (the probe's would interleave
+    /// with them in haproxy's rotation).
+    pub paused: AtomicBool,
+    /// Set by the probe while its request is out (set before it looks at `paused`).
+    pub in_flight: AtomicBool,
+    pub samples: Mutex<Vec<Sample>>,
+    /// (start, end) of pauses, in ms since the scenario start: not gaps.
+    pub pauses: Mutex<Vec<(u64, u64)>>,
+    pub vips: Mutex<Vec<VipSample>>,
+    /// The probe runs on another host (ssh provider): pauses wait for its acknowledgement.
+    pub remote: AtomicBool,
+    pub acked_pause: AtomicBool,
+}
+
+pub fn ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The probe itself, run where the client is (see [`Fleet::probe_loop`]).
+pub fn probe_loop(sh: &Shared, target: SocketAddr, t0: Instant) {
+    let started = Instant::now();
+    while !sh.stop.load(Ordering::SeqCst) && started.elapsed() < MAX_RUN {
+        let tick = Instant::now();
+        // Flag first, then look (pause() stores its flag, then looks at this one): either the
+        // pause sees the request coming, or the probe sees the pause.
+        sh.in_flight.store(true, Ordering::SeqCst);
+        if !sh.paused.load(Ordering::SeqCst) {
+            let sample = probe_once(target, ms(t0));
+            if let Ok(mut s) = sh.samples.lock() {
+                s.push(sample);
+            }
+        }
+        sh.in_flight.store(false, Ordering::SeqCst);
+        if let Some(rest) = PROBE_EVERY.checked_sub(tick.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
+}
+
+/// One probe request at `t_ms`: who answered, or what failed.
+pub fn probe_once(target: SocketAddr, t_ms: u64) -> Sample {
+    let tick = Instant::now();
+    let r = probe::get(target, "/", PROBE_TIMEOUT, None);
+    let took_ms = u32::try_from(tick.elapsed().as_millis()).unwrap_or(u32::MAX);
+    let (backend, error) = match r {
+        Ok(rep) if (200..400).contains(&rep.status) => (Some(rep.backend()), None),
+        Ok(rep) => (None, Some(format!("HTTP {}", rep.status))),
+        Err(e) => (None, Some(short_error(&e))),
+    };
+    Sample {
+        t_ms,
+        took_ms,
+        backend,
+        error,
+    }
+}
+
+/// "connection refused", "timed out": what an operator would read in curl's output.
+fn short_error(e: &probe::ProbeError) -> String {
+    let s = e.to_string();
+    if s.contains("refused") {
+        "connection refused".into()
+    } else if s.contains("timed out")
+        || s.contains("WouldBlock")
+        || s.contains("Resource temporarily")
+    {
+        "timed out".into()
+    } else if s.contains("reset") {
+        "connection reset".into()
+    } else if s.contains("unreachable") {
+        "unreachable".into()
+    } else {
+        s
+    }
+}

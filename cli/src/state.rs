@@ -1,0 +1,35 @@
+//! Where halab keeps what it knows of running labs, whichever provider made them: one dir
+//! per lab under the state root, files in it written private.
+
+use std::path::{Path, PathBuf};
+
+/// Where running labs keep their state: `$HALAB_STATE_DIR` or /run/halab (gone at reboot,
+/// like the namespaces themselves).
+pub fn state_root() -> PathBuf {
+    std::env::var_os("HALAB_STATE_DIR").map_or_else(|| PathBuf::from("/run/halab"), PathBuf::from)
+}
+
+pub fn state_dir(root: &Path, lab: &str) -> PathBuf {
+    root.join(lab)
+}
+
+/// Writes `bytes` at `path` with `mode`, never readable by others on the way (write to a
+/// 0600 temporary, chmod, rename).
+pub fn write_private(path: &Path, mode: u32, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p)?;
+    }
+    let tmp = path.with_extension("halab-new");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+    std::fs::rename(&tmp, path)
+}

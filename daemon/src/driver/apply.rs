@@ -1,0 +1,195 @@
+//! Carrying out the core's actions, and moving a sync group after one member's actions.
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use halab_vrrp::ip::VRRP_MULTICAST;
+use halab_vrrp::sync_group;
+use halab_vrrp::{Action, Input, State};
+
+use super::runner::{discard_key, log_discard};
+use super::{Daemon, GARP_LOWER_PRIO_REPEAT};
+
+impl Daemon {
+    /// Carries out the core's actions for runner `index`, in order, then moves the rest of its
+    /// sync group if it asked to or changed state by itself.
+    pub(super) async fn apply(&mut self, index: usize, actions: Vec<Action>) {
+        let forced = self.sync_group_inputs(index, &actions);
+        let mut state_changed = self.carry_out(index, actions).await;
+        if !forced.is_empty() {
+            let now = self.now_ts(Instant::now());
+            // Forced transitions are carried out without looking at the group again: they
+            // cannot re-trigger it.
+            for (member, input) in forced {
+                let Some(setup) = self.runners[member].setup.as_mut() else {
+                    continue;
+                };
+                let actions = setup.core.handle(now, input);
+                state_changed |= self.carry_out(member, actions).await;
+            }
+        }
+        if state_changed {
+            self.group_notify();
+        }
+    }
+
+    /// keepalived `vrrp_sync.c` (the policy is [`sync_group::moves`]): what runner `index`'s
+    /// actions mean for the other members of its sync group, as `SyncTo` inputs in the order
+    /// to feed them.
+    pub(super) fn sync_group_inputs(
+        &self,
+        index: usize,
+        actions: &[Action],
+    ) -> Vec<(usize, Input)> {
+        let name = &self.runners[index].conf.name;
+        let Some(group) = self
+            .config
+            .sync_groups
+            .iter()
+            .find(|g| g.instances.contains(name))
+        else {
+            return Vec::new();
+        };
+        // The running members, the mover among them.
+        let runners: Vec<usize> = (0..self.runners.len())
+            .filter(|&i| {
+                i == index
+                    || group.instances.contains(&self.runners[i].conf.name)
+                        && self.runners[i].setup.is_some()
+            })
+            .collect();
+        let members: Vec<sync_group::Member> = runners
+            .iter()
+            .map(|&i| sync_group::Member {
+                state: self.runners[i].state(),
+                wants_master: self.runners[i].wants_master(),
+            })
+            .collect();
+        let mover = runners.iter().position(|&i| i == index).unwrap_or(0);
+        let moves = sync_group::moves(mover, &members, actions);
+        if !moves.held_back_by.is_empty() {
+            let waiting: Vec<&str> = moves
+                .held_back_by
+                .iter()
+                .map(|&m| self.runners[runners[m]].name())
+                .collect();
+            tracing::info!(
+                "({name}) Receive advertisement timeout; sync group {} stays BACKUP while {} does not want MASTER",
+                group.name,
+                waiting.join(", ")
+            );
+        }
+        moves
+            .inputs
+            .into_iter()
+            .map(|(m, input)| (runners[m], input))
+            .collect()
+    }
+
+    /// Carries out the core's actions for runner `index`, in order; whether the state changed.
+    pub(super) async fn carry_out(&mut self, index: usize, actions: Vec<Action>) -> bool {
+        let becomes_master = actions.iter().any(|a| {
+            matches!(
+                a,
+                Action::StateChanged {
+                    to: State::Master,
+                    ..
+                }
+            )
+        });
+        let mut state_changed = false;
+        // keepalived logs the new state before the work it entails (VIPs, ARPs).
+        for action in &actions {
+            if let Action::StateChanged { to, reason, .. } = action {
+                self.log_transition(index, *to, *reason);
+            }
+        }
+        for action in actions {
+            let runner = &mut self.runners[index];
+            let name = runner.conf.name.clone();
+            let Some(setup) = runner.setup.as_ref() else {
+                return state_changed;
+            };
+            match action {
+                Action::SendAdvert { advert } => {
+                    let destinations: Vec<Ipv4Addr> = if runner.conf.unicast_peers.is_empty() {
+                        vec![VRRP_MULTICAST]
+                    } else {
+                        runner.conf.unicast_peers.clone()
+                    };
+                    for dst in destinations {
+                        match setup.socket.send(&advert, setup.primary, dst) {
+                            Ok(()) => {
+                                runner.counters.adverts_sent += 1;
+                                if advert.priority() == 0 {
+                                    runner.counters.priority_zero_sent += 1;
+                                }
+                            }
+                            Err(e) => {
+                                runner.counters.io_errors += 1;
+                                tracing::warn!("({name}) failed to send advert to {dst}: {e}");
+                            }
+                        }
+                    }
+                    if advert.priority() == 0 {
+                        tracing::info!("({name}) sent 0 priority");
+                    }
+                }
+                Action::SendGratuitousArp { .. } => {
+                    let repeat = if becomes_master {
+                        runner.conf.garp_master_repeat
+                    } else {
+                        GARP_LOWER_PRIO_REPEAT
+                    };
+                    if becomes_master {
+                        let now = Instant::now();
+                        if runner.conf.garp_master_delay_s > 0 {
+                            runner.garp_burst_at =
+                                Some(now + Duration::from_secs(runner.conf.garp_master_delay_s));
+                        }
+                        if runner.conf.garp_master_refresh_s > 0 {
+                            runner.refresh_at =
+                                Some(now + Duration::from_secs(runner.conf.garp_master_refresh_s));
+                        }
+                    }
+                    self.send_garps(index, repeat);
+                }
+                Action::AddVips { vips } => {
+                    tracing::info!("({name}) setting VIPs.");
+                    self.change_vips(index, &vips, true).await;
+                }
+                Action::RemoveVips { vips } => {
+                    tracing::info!("({name}) removing VIPs.");
+                    self.change_vips(index, &vips, false).await;
+                }
+                Action::ArmTimer { timer, at } => {
+                    runner.deadline = Some((timer, self.epoch + at.to_duration()));
+                }
+                Action::CancelTimer { timer } => {
+                    if runner.deadline.is_some_and(|(t, _)| t == timer) {
+                        runner.deadline = None;
+                    }
+                }
+                Action::StateChanged { from, to, reason } => {
+                    state_changed = true;
+                    self.state_changed(index, from, to, reason);
+                }
+                Action::PriorityChanged { from, to } => {
+                    tracing::info!("({name}) Changing effective priority from {from} to {to}");
+                }
+                Action::Discarded { src, reason } => {
+                    *runner
+                        .counters
+                        .discarded
+                        .entry(discard_key(&reason))
+                        .or_default() += 1;
+                    log_discard(&name, src, &reason);
+                }
+                // Handled by sync_group_inputs before these actions were carried out.
+                Action::WantMaster { .. } => {}
+                Action::Ignored { reason } => tracing::debug!("({name}) {reason}"),
+            }
+        }
+        state_changed
+    }
+}

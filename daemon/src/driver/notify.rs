@@ -1,0 +1,124 @@
+//! State changes: logging them keepalived-style, counters, notify scripts (per instance and
+//! per sync group).
+
+use std::time::Instant;
+
+use halab_vrrp::{Reason, State};
+
+use super::runner::state_word;
+use super::{Daemon, process, status};
+use crate::conf::{self, NotifyConf};
+
+impl Daemon {
+    pub(super) fn log_transition(&self, index: usize, to: State, reason: Reason) {
+        let runner = &self.runners[index];
+        let name = &runner.conf.name;
+        match reason {
+            Reason::MasterDown if to == State::Master => {
+                tracing::info!("({name}) Receive advertisement timeout")
+            }
+            Reason::MasterResigned => {
+                tracing::info!("({name}) Master sent priority 0, taking over")
+            }
+            Reason::Preempted => tracing::info!("({name}) Preempting a lower priority master"),
+            Reason::HigherPriority { src, priority } => {
+                let ours = runner.setup.as_ref().map_or(0, |s| s.core.priority());
+                tracing::info!(
+                    "({name}) received higher priority advert from {src} (priority {priority}, ours {ours})"
+                );
+            }
+            Reason::InterfaceDown => {
+                tracing::info!("({name}) Interface {} is down", runner.conf.interface)
+            }
+            Reason::TrackingFault => tracing::info!("({name}) tracked script or interface failed"),
+            Reason::SyncGroup => tracing::info!("({name}) following its sync group"),
+            _ => {}
+        }
+        let word = state_word(to, reason);
+        if word == "STOP" {
+            tracing::info!("({name}) Stopped");
+        } else {
+            tracing::info!("({name}) Entering {word} STATE");
+        }
+    }
+
+    pub(super) fn state_changed(&mut self, index: usize, from: State, to: State, reason: Reason) {
+        let runner = &mut self.runners[index];
+        let name = runner.conf.name.clone();
+        runner.counters.transitions += 1;
+        runner.since = Instant::now();
+        if to == State::Master {
+            runner.counters.became_master += 1;
+        }
+        if from == State::Master {
+            runner.garp_burst_at = None;
+            runner.refresh_at = None;
+        }
+        let word = state_word(to, reason);
+        let priority = runner
+            .setup
+            .as_ref()
+            .map_or(runner.conf.priority, |s| s.core.priority());
+        let notify = runner.conf.notify.clone();
+        self.notify(&notify, "INSTANCE", &name, word, priority);
+    }
+
+    /// Runs the notify scripts for a state: the specific one, then `notify` with
+    /// `TYPE NAME STATE PRIORITY` (keepalived's arguments).
+    pub(super) fn notify(
+        &self,
+        notify: &NotifyConf,
+        kind: &str,
+        name: &str,
+        word: &str,
+        priority: u8,
+    ) {
+        let specific = match word {
+            "MASTER" => notify.master.as_ref(),
+            "BACKUP" => notify.backup.as_ref(),
+            "FAULT" => notify.fault.as_ref(),
+            "STOP" => notify.stop.as_ref(),
+            _ => None,
+        };
+        if let Some(command) = specific
+            && let Ok(argv) = conf::split_command(command)
+        {
+            process::spawn_notify(argv, &self.run_as);
+        }
+        if word == "INIT" {
+            return;
+        }
+        if let Some(command) = &notify.any
+            && let Ok(mut argv) = conf::split_command(command)
+        {
+            argv.extend([
+                kind.to_owned(),
+                name.to_owned(),
+                word.to_owned(),
+                priority.to_string(),
+            ]);
+            process::spawn_notify(argv, &self.run_as);
+        }
+    }
+
+    /// Group notify scripts when a sync group's state changes.
+    pub(super) fn group_notify(&mut self) {
+        let groups = self.config.sync_groups.clone();
+        for group in groups {
+            let state = status::group_state(&group, &self.runners);
+            let previous = self.group_states.insert(group.name.clone(), state);
+            if previous.is_some_and(|p| p != state)
+                || (previous.is_none() && state != halab_api::VrrpState::Init)
+            {
+                let word = state.as_str();
+                if word != "INIT" {
+                    tracing::info!(
+                        "VRRP_Group({}) Syncing instances to {word} state",
+                        group.name
+                    );
+                    self.notify(&group.notify, "GROUP", &group.name, word, 0);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Starting one instance: resolve its interface and primary address, open its socket, start
+//! the core, and clear VIPs a crashed predecessor left behind.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use halab_vrrp::{Input, Instance, State, Vip};
+
+use super::Daemon;
+use super::receive::spawn_receiver;
+use super::runner::Setup;
+use crate::net::VrrpSocket;
+
+impl Daemon {
+    /// Resolves the interface and address, opens the socket, starts the core.
+    pub(super) async fn start_runner(&mut self, index: usize) {
+        let all_vips: Vec<Ipv4Addr> = self
+            .config
+            .instances
+            .iter()
+            .flat_map(|i| i.vips.iter().map(|v| v.vip.address))
+            .collect();
+        let addresses = match self.netlink.addresses().await {
+            Ok(a) => a,
+            Err(e) => {
+                self.runners[index].problem = Some(format!("failed to {e}"));
+                return;
+            }
+        };
+        let tx = self.tx.clone();
+        let runner = &mut self.runners[index];
+        let name = runner.conf.name.clone();
+        let Some(link) = self
+            .links
+            .values()
+            .find(|l| l.name == runner.conf.interface)
+            .cloned()
+        else {
+            let problem = format!("interface {} does not exist", runner.conf.interface);
+            if runner.problem.as_deref() != Some(problem.as_str()) {
+                tracing::warn!("({name}) {problem}; waiting for it (FAULT)");
+            }
+            runner.problem = Some(problem);
+            return;
+        };
+        let primary = runner.conf.unicast_src_ip.or_else(|| {
+            addresses
+                .iter()
+                .find(|a| a.index == link.index && !a.secondary && !all_vips.contains(&a.address))
+                .map(|a| a.address)
+        });
+        let Some(primary) = primary else {
+            let problem = format!("interface {} has no IPv4 address", link.name);
+            if runner.problem.as_deref() != Some(problem.as_str()) {
+                tracing::warn!("({name}) {problem}; waiting for one (FAULT)");
+            }
+            runner.problem = Some(problem);
+            return;
+        };
+        let socket =
+            match VrrpSocket::open(&link.name, link.index, runner.conf.unicast_peers.is_empty()) {
+                Ok(s) => Arc::new(s),
+                Err(e) => {
+                    tracing::error!(
+                        "({name}) failed to open the VRRP socket on {}: {e}",
+                        link.name
+                    );
+                    runner.problem = Some(format!("cannot open the VRRP socket: {e}"));
+                    return;
+                }
+            };
+        let mut core_config = runner.conf.core_config(primary);
+        core_config.sync_group = self
+            .config
+            .sync_groups
+            .iter()
+            .any(|g| g.instances.contains(&name));
+        let core = match Instance::new(core_config) {
+            Ok(core) => core,
+            Err(e) => {
+                tracing::error!("({name}) {e}");
+                runner.problem = Some(e.to_string());
+                return;
+            }
+        };
+        for warning in core.warnings() {
+            tracing::warn!("({name}) {warning}");
+        }
+        let id = runner.id;
+        let vrid = runner.conf.vrid;
+        let recv_task = spawn_receiver(Arc::clone(&socket), vrid, id, tx);
+        runner.problem = None;
+        runner.link_up = link.up;
+        runner.fed = Default::default();
+        runner.setup = Some(Setup {
+            ifindex: link.index,
+            primary,
+            socket,
+            recv_task,
+            core,
+        });
+        tracing::info!(
+            "({name}) starting on {} (primary {primary}, vrid {vrid}, priority {})",
+            link.name,
+            runner.conf.priority
+        );
+        let now = self.now_ts(Instant::now());
+        let mut actions = Vec::new();
+        let runner = &mut self.runners[index];
+        let own = runner.tracker.status();
+        if let Some(setup) = runner.setup.as_mut() {
+            if !link.up {
+                actions.extend(setup.core.handle(now, Input::InterfaceDown));
+            }
+            runner.fed = own;
+            actions.extend(
+                setup
+                    .core
+                    .handle(now, Input::TrackingChanged { tracking: own }),
+            );
+            actions.extend(setup.core.handle(now, Input::Startup));
+        }
+        self.apply(index, actions).await;
+        // RFC 5798 6.4.2: a backup must not hold the VIPs. A crashed predecessor (SIGKILL)
+        // may have left them on the interface: take them off unless we are master already.
+        let runner = &self.runners[index];
+        if runner.state() != State::Master {
+            let leftovers: Vec<Vip> = runner
+                .conf
+                .vips
+                .iter()
+                .filter(|v| {
+                    let dev = self.vip_dev_index(link.index, v.dev.as_deref());
+                    addresses
+                        .iter()
+                        .any(|a| a.index == dev && a.address == v.vip.address)
+                })
+                .map(|v| v.vip)
+                .collect();
+            if !leftovers.is_empty() {
+                tracing::info!(
+                    "({name}) removing leftover VIPs: {}",
+                    leftovers
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                self.change_vips(index, &leftovers, false).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Virtual addresses and routes on the interfaces, and gratuitous ARPs for them.
+
+use std::net::Ipv4Addr;
+
+use halab_vrrp::Vip;
+
+use super::Daemon;
+use crate::net::{ArpSender, gratuitous_arp};
+
+impl Daemon {
+    pub(super) fn vip_dev_index(&self, default: u32, dev: Option<&str>) -> u32 {
+        dev.and_then(|d| self.links.values().find(|l| l.name == d).map(|l| l.index))
+            .unwrap_or(default)
+    }
+
+    pub(super) async fn change_vips(&mut self, index: usize, vips: &[Vip], add: bool) {
+        let runner = &self.runners[index];
+        let Some(setup) = runner.setup.as_ref() else {
+            return;
+        };
+        let name = runner.conf.name.clone();
+        let mut work = Vec::new();
+        for vip in vips {
+            let conf = runner.conf.vips.iter().find(|v| v.vip == *vip);
+            let dev = conf.and_then(|c| c.dev.as_deref());
+            let label = conf.and_then(|c| c.label.clone());
+            work.push((self.vip_dev_index(setup.ifindex, dev), *vip, label));
+        }
+        let routes: Vec<_> = runner
+            .conf
+            .virtual_routes
+            .iter()
+            .map(|r| {
+                (
+                    r.clone(),
+                    r.dev
+                        .as_deref()
+                        .map(|d| self.vip_dev_index(setup.ifindex, Some(d))),
+                )
+            })
+            .collect();
+        let mut errors = 0;
+        if !add {
+            for (route, dev) in &routes {
+                if let Err(e) = self.netlink.del_route(route, *dev).await {
+                    errors += 1;
+                    tracing::error!("({name}) failed to {e}");
+                }
+            }
+        }
+        for (dev, vip, label) in &work {
+            let result = if add {
+                self.netlink
+                    .add_address(*dev, vip.address, vip.prefix_len, label.as_deref())
+                    .await
+            } else {
+                self.netlink
+                    .del_address(*dev, vip.address, vip.prefix_len)
+                    .await
+            };
+            if let Err(e) = result {
+                errors += 1;
+                tracing::error!("({name}) failed to {e}");
+            }
+        }
+        if add {
+            for (route, dev) in &routes {
+                if let Err(e) = self.netlink.add_route(route, *dev).await {
+                    errors += 1;
+                    tracing::error!("({name}) failed to {e}");
+                }
+            }
+        }
+        let runner = &mut self.runners[index];
+        runner.counters.io_errors += errors;
+        runner.vips_held = add;
+    }
+
+    /// `repeat` gratuitous ARPs for each VIP, on the VIP's interface.
+    pub(super) fn send_garps(&mut self, index: usize, repeat: u32) {
+        let runner = &self.runners[index];
+        let Some(setup) = runner.setup.as_ref() else {
+            return;
+        };
+        let name = runner.conf.name.clone();
+        let mut sent = 0;
+        let mut errors = 0;
+        let mut by_dev: Vec<(String, Vec<Ipv4Addr>)> = Vec::new();
+        for vip in &runner.conf.vips {
+            let dev = vip.dev.clone().unwrap_or_else(|| {
+                self.links
+                    .get(&setup.ifindex)
+                    .map_or(runner.conf.interface.clone(), |l| l.name.clone())
+            });
+            match by_dev.iter_mut().find(|(d, _)| *d == dev) {
+                Some((_, list)) => list.push(vip.vip.address),
+                None => by_dev.push((dev, vec![vip.vip.address])),
+            }
+        }
+        for (dev, addresses) in by_dev {
+            let target = match ArpSender::target(&dev) {
+                Ok(t) => t,
+                Err(e) => {
+                    errors += 1;
+                    tracing::warn!("({name}) cannot send gratuitous ARP on {dev}: {e}");
+                    continue;
+                }
+            };
+            tracing::info!(
+                "({name}) Sending/queueing gratuitous ARPs on {dev} for {}",
+                addresses
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            for address in addresses {
+                let frame = gratuitous_arp(target.mac, address);
+                for _ in 0..repeat {
+                    match self.arp.send(&target, &frame) {
+                        Ok(()) => sent += 1,
+                        Err(e) => {
+                            errors += 1;
+                            tracing::warn!("({name}) gratuitous ARP on {dev} failed: {e}");
+                        }
+                    }
+                }
+                tracing::info!("Sending gratuitous ARP on {dev} for {address}");
+            }
+        }
+        let runner = &mut self.runners[index];
+        runner.counters.garps_sent += sent;
+        runner.counters.io_errors += errors;
+    }
+}
