@@ -66,6 +66,8 @@ fn run(cmd: &mut Command) -> Result<String, DebError> {
 #[derive(Debug, Clone)]
 pub struct Deb {
     pub path: PathBuf,
+    /// Of `/usr/sbin/halabd` in it: a host whose binary has it runs this build.
+    pub binary_sha256: String,
     pub version: String,
     pub arch: String,
 }
@@ -161,6 +163,11 @@ pub fn build(halabd: &Path, out: &Path) -> Result<Deb, DebError> {
         fs::copy(halabd, &bin).map_err(io_at(&bin))?;
     }
     fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).map_err(io_at(&bin))?;
+    let binary_sha256 = run(Command::new("sha256sum").arg(&bin))?
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     put(UNIT, 0o644, UNIT_TEXT.as_bytes())?;
     let man = tree.path().join("halabd.8");
     fs::write(&man, man_page(&version, &help)).map_err(io_at(&man))?;
@@ -186,6 +193,7 @@ pub fn build(halabd: &Path, out: &Path) -> Result<Deb, DebError> {
         .arg(&path))?;
     Ok(Deb {
         path,
+        binary_sha256,
         version,
         arch,
     })

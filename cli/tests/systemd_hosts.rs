@@ -165,7 +165,7 @@ impl Bed {
                     node,
                     "sha256sum /etc/hosts /etc/haproxy/haproxy.cfg /etc/keepalived/keepalived.conf \
                      /etc/nginx/nginx.conf /etc/systemd/system/halabd.service /etc/sysctl.d/90-halab.conf 2>&1; \
-                     dpkg-query -W -f='${Package} ${Status}\\n' haproxy keepalived nginx-light socat 2>&1; \
+                     dpkg-query -W -f='${Package} ${Status}\\n' haproxy keepalived nginx-light nginx-common socat halabd 2>&1; \
                      ls /var/lib/halab 2>&1; ls /etc/systemd/system/multi-user.target.wants; \
                      systemctl is-active haproxy keepalived halabd nginx 2>&1"
                 )
@@ -224,10 +224,17 @@ fn seed000_over_ssh_on_systemd_hosts_halabd_as_a_service_reload_failover_purge()
             "active\nactive\nenabled\nenabled",
             "{lb}: units running and enabled"
         );
+        // halabd from its Debian package: the package's binary and unit, no bare binary.
+        assert_eq!(
+            bed.on(lb, "dpkg-query -W -f='${Status}' halabd; test -e /etc/keepalived/halabd || echo ' no bare binary'"),
+            "install ok installed no bare binary",
+            "{lb}: halabd installed as a package"
+        );
         let status = bed.on(lb, "systemctl status halabd --no-pager");
         assert!(
             status.contains("Active: active (running)")
-                && status.contains("/etc/systemd/system/halabd.service; enabled"),
+                && status.contains("/lib/systemd/system/halabd.service; enabled")
+                && status.contains("/usr/sbin/halabd -f /etc/keepalived/keepalived.conf"),
             "{lb}: {status}"
         );
         let journal = bed.on(lb, "journalctl -u halabd --no-pager -o cat");
