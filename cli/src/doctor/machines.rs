@@ -102,10 +102,7 @@ fn qemu() -> Probe {
     optional(
         "VMs: qemu (KVM or TCG)",
         q.is_some(),
-        q.map_or_else(
-            || "qemu-system-x86_64 is not installed".into(),
-            |p| format!("{p}"),
-        ),
+        q.unwrap_or_else(|| "qemu-system-x86_64 is not installed".into()),
         Some("apt-get install -y qemu-system-x86 qemu-utils".into()),
     )
 }
