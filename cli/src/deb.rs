@@ -188,7 +188,7 @@ pub fn build(halabd: &Path, out: &Path) -> Result<Deb, DebError> {
     fs::create_dir_all(out).map_err(io_at(out))?;
     let path = out.join(format!("{PACKAGE}_{version}_{arch}.deb"));
     run(Command::new("dpkg-deb")
-        .args(["--root-owner-group", "-Zxz", "--build"])
+        .args(["--root-owner-group", "-Zgzip", "--build"])
         .arg(&root)
         .arg(&path))?;
     Ok(Deb {

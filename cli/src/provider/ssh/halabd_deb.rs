@@ -31,10 +31,22 @@ pub(super) fn applies(n: &Node, f: &Facts) -> bool {
     n.engine == Some(Engine::Halabd) && f.pkg.as_deref() == Some("apt") && f.systemd
 }
 
+/// The digest of `/usr/sbin/halabd` in the package built from `halabd`, once per run.
+fn wanted_sha256(halabd: &Path) -> Result<&'static str, HalabdDebError> {
+    static WANT: OnceLock<Result<String, String>> = OnceLock::new();
+    WANT.get_or_init(|| {
+        super::items::binary_bytes(halabd)
+            .map(|b| super::items::sha256_hex(&b))
+            .map_err(|e| format!("{}: {e}", halabd.display()))
+    })
+    .as_ref()
+    .map(String::as_str)
+    .map_err(|e| HalabdDebError::Build(e.clone()))
+}
+
 struct Built {
     file_name: String,
     bytes: Vec<u8>,
-    binary_sha256: String,
 }
 
 /// The package, built once per run from the halabd binary of this run.
@@ -52,7 +64,6 @@ fn built(halabd: &Path) -> Result<&'static Built, HalabdDebError> {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
                 bytes,
-                binary_sha256: d.binary_sha256,
             })
         })
         .as_ref()
@@ -62,7 +73,6 @@ fn built(halabd: &Path) -> Result<&'static Built, HalabdDebError> {
 /// Installs the package unless the host's `/usr/sbin/halabd` is this build's already.
 /// `Some("halabd")` when the package was not installed before (halab now owns it).
 pub(super) fn ensure(c: &Conn, halabd: &Path) -> Result<Option<String>, HalabdDebError> {
-    let b = built(halabd)?;
     let state = c.run(
         &[
             "sh",
@@ -81,9 +91,12 @@ pub(super) fn ensure(c: &Conn, halabd: &Path) -> Result<Option<String>, HalabdDe
     let was_installed = lines
         .next()
         .is_some_and(|s| s.trim() == "install ok installed");
-    if digest == b.binary_sha256 && was_installed {
+    // The package's binary is this one stripped the same way: no build when it is there.
+    let want = wanted_sha256(halabd)?;
+    if digest == want && was_installed {
         return Ok(None);
     }
+    let b = built(halabd)?;
     let path = format!("/var/tmp/halab-{}", b.file_name);
     c.upload(&path, &b.bytes)?;
     let out = c.run(
