@@ -3,11 +3,11 @@
 //! Input: tests/bad-labs/NAME.yaml. Output: tests/bad-labs/NAME.err, the rendered
 //! diagnostics. Each must name a line (FILE:LINE:COL) and none may panic.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use halab::lab::{self, LoadError};
-use halab_e2e::{golden, root};
+use halab_e2e::{golden, root, sweep};
 
 #[test]
 fn every_bad_lab_fails_with_its_pinned_message() {
@@ -26,7 +26,10 @@ fn every_bad_lab_fails_with_its_pinned_message() {
     // A fixed environment: one variable set, so env expansion is tested both ways.
     let env: HashMap<String, String> = [("HALAB_TEST_SET".to_string(), "x".to_string())].into();
     let mut failures = Vec::new();
+    // The lab files are inputs; the .err files must each belong to one.
+    let mut produced: HashSet<_> = files.iter().cloned().collect();
     for f in &files {
+        produced.insert(f.with_extension("err"));
         let name = f
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
@@ -70,6 +73,7 @@ fn every_bad_lab_fails_with_its_pinned_message() {
             failures.push(d);
         }
     }
+    failures.extend(sweep(&dir, &produced));
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

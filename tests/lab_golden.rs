@@ -1,19 +1,21 @@
 //! Every lab in labs/ validates and renders exactly as its golden files say.
 //!
 //! Input: labs/<lab>/lab.yaml with an empty environment (secrets take their defaults).
-//! Output: tests/golden/<lab>/<node>/<path> per file, and MANIFEST with each file's mode.
+//! Output: tests/golden/<lab>/<node>/<path> per file, and MANIFEST with each file's mode;
+//! nothing else in tests/golden.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use halab::lab;
 use halab::render::{self, Templates};
-use halab_e2e::{golden, labs, root};
+use halab_e2e::{golden, labs, root, sweep};
 
 #[test]
 fn every_lab_renders_as_its_golden_files() {
     let env: HashMap<String, String> = HashMap::new();
     let t = Templates::embedded().expect("embedded templates parse");
     let mut failures = Vec::new();
+    let mut produced = HashSet::new();
     let all = labs();
     assert!(
         all.len() >= 6,
@@ -37,17 +39,19 @@ fn every_lab_renders_as_its_golden_files() {
         for a in &artefacts {
             manifest.push_str(&format!("{:o} {} {}\n", a.mode, a.node, a.path));
             let text = String::from_utf8(a.bytes.clone()).expect("rendered text is UTF-8");
-            if let Some(d) = golden(
-                &gdir.join(&a.node).join(a.path.trim_start_matches('/')),
-                &text,
-            ) {
+            let path = gdir.join(&a.node).join(a.path.trim_start_matches('/'));
+            if let Some(d) = golden(&path, &text) {
                 failures.push(d);
             }
+            produced.insert(path);
         }
         if let Some(d) = golden(&gdir.join("MANIFEST"), &manifest) {
             failures.push(d);
         }
+        produced.insert(gdir.join("MANIFEST"));
     }
+    // Golden files of removed labs, nodes or files fail too (tests/golden holds nothing else).
+    failures.extend(sweep(&root().join("tests/golden"), &produced));
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

@@ -76,7 +76,7 @@ fn haproxy_check_rejects_an_unknown_keyword() {
         |s| s.replace("    retries ", "    retriez "),
         "haproxy",
     );
-    assert!(!results.is_empty());
+    assert!(!results.is_empty(), "no haproxy.cfg was checked");
     for r in results {
         let e = r.expect_err("haproxy -c must reject `retriez`");
         assert!(e.contains("retriez"), "{e}");
@@ -91,6 +91,7 @@ fn haproxy_check_treats_a_warning_as_failure() {
         |s| s.replace("    timeout {{", "    #timeout {{"),
         "haproxy",
     );
+    assert!(!results.is_empty(), "no haproxy.cfg was checked");
     for r in results {
         let e = r.expect_err("a warning is a failure");
         assert!(e.contains("WARNING"), "{e}");
@@ -114,6 +115,7 @@ fn keepalived_check_rejects_an_unknown_keyword_and_a_missing_interface() {
         |s| s.replace("    interface {{ v.interface }}", "    interface nosuchif0"),
         "keepalived",
     );
+    assert!(!results.is_empty(), "no keepalived.conf was checked");
     for r in results {
         let e = r.expect_err("keepalived warns about a missing interface");
         assert!(e.contains("nosuchif0"), "{e}");
@@ -145,11 +147,9 @@ fn checks_leave_the_host_untouched() {
     let lab = lab::load_with_env(&root().join("labs/minimal/lab.yaml"), &HashMap::new())
         .expect("minimal");
     let artefacts = render::render(&lab, &Templates::embedded().expect("t")).expect("render");
-    assert!(
-        check_all(&lab, &artefacts, &halabd())
-            .iter()
-            .all(|r| r.result.is_ok())
-    );
+    let results = check_all(&lab, &artefacts, &halabd());
+    assert!(!results.is_empty(), "nothing was checked");
+    assert!(results.iter().all(|r| r.result.is_ok()));
     assert_eq!(
         before,
         std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo"),
@@ -164,4 +164,30 @@ fn checks_leave_the_host_untouched() {
         links_before, links_after,
         "a check changed the host's links"
     );
+}
+
+/// Input: two LBs running halabd with a 0.2 s track script (docs/halabd.md allows decimals).
+/// Output: `validate` accepts it, and so does the real check (`halabd -t`, not keepalived's
+/// whole-second rule): the same verdict before anything runs.
+#[test]
+fn a_halabd_lab_is_checked_by_halabd_with_the_verdict_validate_gave() {
+    let text = "name: subsecond\nengine: halabd\nnetworks:\n  - { name: lan, cidr: 10.10.0.0/24 }\nnodes:\n  - { name: lb1, role: lb, address: 10.10.0.11 }\n  - { name: lb2, role: lb, address: 10.10.0.12 }\n  - { name: web1, role: web, address: 10.10.0.21 }\nscripts:\n  chk_haproxy: { script: \"killall -0 haproxy\", interval: 0.2, weight: -20 }\nvrrp:\n  - { vrid: 51, vips: [10.10.0.10], track_scripts: [chk_haproxy] }\n";
+    let lab = lab::parse(
+        std::path::Path::new("subsecond.yaml"),
+        text,
+        &HashMap::new(),
+    )
+    .expect("validate accepts a 0.2 s interval on halabd LBs");
+    let artefacts =
+        render::render(&lab, &Templates::embedded().expect("templates")).expect("render");
+    let results = check_all(&lab, &artefacts, &halabd());
+    let vrrp: Vec<_> = results
+        .iter()
+        .filter(|r| r.path == "/etc/keepalived/keepalived.conf")
+        .collect();
+    assert_eq!(vrrp.len(), 2, "{results:?}");
+    for r in vrrp {
+        assert_eq!(r.tool, "halabd", "{r:?}");
+        assert!(r.result.is_ok(), "{r:?}");
+    }
 }

@@ -6,30 +6,19 @@
 //!   --soak M  also run seed000's failover scenario M times per engine, count passes (default 0)
 //!   --only S  only the fault rows whose name contains S (e.g. `split`)
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use halab::apply::UpOptions;
+use common::options;
 use halab::lab::{self, Lab};
 use halab::provider;
 use halab::scenario::result::ScenarioResult;
 use halab::scenario::session::{self, EngineChoice};
 use halab::scenario::{file, run};
-use halab_netns::InitCommand;
-
-fn options(root: &Path) -> UpOptions {
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_halab"));
-    UpOptions {
-        state_root: root.to_path_buf(),
-        halabd: exe.with_file_name("halabd"),
-        init: InitCommand {
-            exe,
-            args: vec!["__node-init".into()],
-        },
-        progress: Box::new(|_| {}),
-    }
-}
 
 /// Two LBs (priority 100 / 90), two webs, a weighted track script on haproxy (-20: a dead
 /// haproxy drops lb1 to 80, below lb2), as the seeds write it.
@@ -129,6 +118,7 @@ impl DefaultOutage for Option<halab::scenario::result::Outage> {
             requests: 0,
             failed: 0,
             longest_gap_ms: 0,
+            vip: None,
         })
     }
 }

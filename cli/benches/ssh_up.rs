@@ -5,13 +5,14 @@
 //!
 //! Prints each run and the medians. Times include render and the local real-tool checks.
 
-use std::path::{Path, PathBuf};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_halab"))
-}
+use common::bed::Bed;
 
 /// (time, stdout); panics with the output if it failed.
 fn run(cmd: &mut Command) -> (Duration, String) {
@@ -25,22 +26,6 @@ fn run(cmd: &mut Command) -> (Duration, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (took, stdout)
-}
-
-/// Tears the test bed (and what was provisioned on it) down, also when a run panics.
-struct Bed {
-    state: PathBuf,
-    file: PathBuf,
-}
-
-impl Drop for Bed {
-    fn drop(&mut self) {
-        let _ = Command::new(exe())
-            .env("HALAB_STATE_DIR", &self.state)
-            .args(["testbed", "down"])
-            .arg(&self.file)
-            .output();
-    }
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -58,63 +43,43 @@ fn main() {
     let (mut fresh, mut noop, mut netns) = (Vec::new(), Vec::new(), Vec::new());
     println!("ssh provisioning, seed000 (5 hosts: 2 LB + 3 web), {runs} runs");
     for k in 0..runs {
-        let name = format!("bs{}x{k}", std::process::id() % 100_000);
-        let files = tempfile::tempdir().expect("tempdir");
-        let state = tempfile::Builder::new()
-            .prefix("halab-bench-")
-            .tempdir_in("/run")
-            .expect("state");
         // The client without an ssh section: the probe runs here, in the control namespace.
-        let text = src
-            .replace("name: seed000", &format!("name: {name}"))
-            .replace(", ssh: { host: 192.168.0.10 }", "");
-        let file = files.path().join("ssh.yaml");
-        std::fs::write(&file, text).expect("lab file");
-        let dir = files.path().join("bed");
-        let halab = || {
-            let mut c = Command::new(exe());
-            c.env("HALAB_STATE_DIR", state.path());
-            c
-        };
-        let bed = Bed {
-            state: state.path().to_path_buf(),
-            file: file.clone(),
-        };
-        let (_, out) = run(halab()
-            .args(["testbed", "up"])
-            .arg(&file)
-            .arg("--dir")
-            .arg(&dir));
-        let netns_path = out.lines().last().unwrap_or_default().trim().to_string();
-        let remote = |args: &[&str]| {
-            let mut c = Command::new("nsenter");
-            c.arg(format!("--net={netns_path}"))
-                .arg(exe())
-                .args(args)
-                .env("HALAB_STATE_DIR", state.path())
-                .env("HALAB_SSH_CONFIG", dir.join("ssh_config"));
-            c
-        };
-        let f = file.to_string_lossy().to_string();
-        let (t_fresh, _) = run(&mut remote(&["up", &f]));
-        let (t_noop, out) = run(&mut remote(&["up", &f]));
+        let mut bed = Bed::new("bs", |name| {
+            src.replace("name: seed000", &format!("name: {name}"))
+                .replace(", ssh: { host: 192.168.0.10 }", "")
+        });
+        let out = bed.up();
+        assert!(
+            out.status.success(),
+            "testbed up: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let f = bed.file.to_string_lossy().to_string();
+        let (t_fresh, _) = run(&mut bed.remote_command(None, &["up", &f]));
+        let (t_noop, out) = run(&mut bed.remote_command(None, &["up", &f]));
         assert!(
             out.contains("0 changes"),
             "the re-run changed something:\n{out}"
         );
-        let _ = run(&mut remote(&["down", &name, "--purge"]));
-        drop(bed);
+        let _ = run(&mut bed.remote_command(None, &["down", &bed.lab, "--purge"]));
         // The same lab on the netns provider, for scale.
-        let netns_file = files.path().join("lab.yaml");
+        let netns_lab = format!("{}n", bed.lab);
+        let netns_file = bed.files.path().join("lab.yaml");
         std::fs::write(
             &netns_file,
             std::fs::read_to_string(labs.join("lab.yaml"))
                 .expect("lab.yaml")
-                .replace("name: seed000", &format!("name: {name}n")),
+                .replace("name: seed000", &format!("name: {netns_lab}")),
         )
         .expect("lab file");
+        let halab = || {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_halab"));
+            c.env("HALAB_STATE_DIR", bed.state_root.path());
+            c
+        };
         let (t_netns, _) = run(halab().arg("up").arg(&netns_file));
-        let _ = run(halab().args(["down", &format!("{name}n")]));
+        let _ = run(halab().args(["down", &netns_lab]));
+        drop(bed);
         println!(
             "  run {k}: ssh from nothing {:.2} s, ssh no-op {:.2} s, netns up {:.2} s",
             t_fresh.as_secs_f64(),

@@ -2,26 +2,15 @@
 //! lab (seed000 with VRRPv3 and 100 ms adverts) and a lab of 2 LBs + 50 web nodes.
 //! `cargo bench -p halab --bench up [-- RUNS]` (root; default 5 runs) prints medians.
 
-use std::path::{Path, PathBuf};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use halab::apply::UpOptions;
+use common::options;
 use halab::lab::{self, Lab};
 use halab::provider;
-use halab_netns::InitCommand;
-
-fn options(root: &Path) -> UpOptions {
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_halab"));
-    UpOptions {
-        state_root: root.to_path_buf(),
-        halabd: exe.with_file_name("halabd"),
-        init: InitCommand {
-            exe,
-            args: vec!["__node-init".into()],
-        },
-        progress: Box::new(|_| {}),
-    }
-}
 
 fn fast_vrrp(l: &mut Lab) {
     for v in &mut l.vrrp {

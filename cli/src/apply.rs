@@ -35,6 +35,10 @@ pub enum UpError {
     /// A remote host (ssh provider) refused or failed; the message names host, file and why.
     #[error("{0}")]
     Remote(String),
+    #[error(
+        "the running lab's engines differ from the lab file: {0}\n  hint: an engine does not change on a running lab: `halab down` it first (or run `halab test --engine ...` again for the engines it runs)"
+    )]
+    EngineChanged(String),
     #[error("the running lab's topology differs from the lab file ({0}); run `halab down` first")]
     TopologyChanged(String),
 }

@@ -62,13 +62,16 @@ pub fn probes(state_root: &Path) -> Vec<Probe> {
         fix: (!root).then(|| "sudo halab ...".to_string()),
     });
     for t in crate::packages::LOCAL {
-        let (name, bin, arg, pkg) = (t.name, t.program, t.version_arg, t.debian);
+        let (name, bin, pkg) = (t.name, t.program, t.debian);
         match found(bin) {
             Some(p) => out.push(Probe {
                 name,
                 ok: true,
                 optional: false,
-                detail: format!("{p}: {}", version(&p, arg)),
+                detail: format!(
+                    "{p}: {}",
+                    found(t.version.0).map_or_else(String::new, |v| version(&v, t.version.1))
+                ),
                 fix: None,
             }),
             None => out.push(Probe {
@@ -80,7 +83,17 @@ pub fn probes(state_root: &Path) -> Vec<Probe> {
             }),
         }
     }
-    let left = halab_netns::leftovers("halab-");
+    let labs: Vec<String> = std::fs::read_dir(state_root)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    // A running lab's namespaces are not leftovers.
+    let left: Vec<String> = halab_netns::leftovers(halab_netns::names::PREFIX)
+        .into_iter()
+        .filter(|ns| !labs.iter().any(|l| halab_netns::names::belongs_to(l, ns)))
+        .collect();
     out.push(Probe {
         name: "leftover lab namespaces",
         ok: left.is_empty(),
@@ -88,12 +101,6 @@ pub fn probes(state_root: &Path) -> Vec<Probe> {
         detail: if left.is_empty() { "none".into() } else { left.join(" ") },
         fix: (!left.is_empty()).then(|| format!("halab down LAB for each lab still listed in {} (or `ip netns delete NAME` for strays)", state_root.display())),
     });
-    let labs: Vec<String> = std::fs::read_dir(state_root)
-        .map(|d| {
-            d.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
     out.push(Probe {
         name: "running labs",
         ok: true,

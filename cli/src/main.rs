@@ -73,6 +73,11 @@ enum Command {
         #[arg(long)]
         vip: Option<std::net::Ipv4Addr>,
     },
+    /// Print the JSON Schema of lab files or scenario files (for editors; docs/schema/).
+    Schema {
+        #[arg(value_enum)]
+        kind: halab::cmd::schema::Kind,
+    },
     /// Preflight: root, the tools the netns provider needs, leftover lab namespaces.
     Doctor {
         #[arg(long)]
@@ -97,6 +102,9 @@ enum Command {
         /// Leave the lab running afterwards.
         #[arg(long)]
         keep: bool,
+        /// Validate the scenarios against the lab (file, line, hint) and run nothing.
+        #[arg(long)]
+        check: bool,
     },
     /// Build halabd's Debian package (binary, unit, man page) into DIR: what the ssh provider
     /// installs on Debian hosts with systemd, and what an operator can install by hand.
@@ -195,6 +203,10 @@ fn main() -> ExitCode {
             count,
             vip,
         } => with_lab(lab, |l| halab::cmd::lab_cmds::curl(&l, &path, count, vip)),
+        Command::Schema { kind } => {
+            print!("{}", halab::cmd::schema::schema(kind));
+            exit_codes::OK
+        }
         Command::Doctor { json } => {
             let probes = halab::doctor::probes(&halab::state::state_root());
             let ok = if json {
@@ -219,6 +231,7 @@ fn main() -> ExitCode {
             junit,
             report,
             keep,
+            check,
         } => halab::cmd::test_cmd::test(halab::cmd::test_cmd::TestArgs {
             args,
             engine,
@@ -226,6 +239,7 @@ fn main() -> ExitCode {
             junit,
             report,
             keep,
+            check,
         }),
         Command::Testbed(TestbedCommand::Up { lab, dir, systemd }) => {
             with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir, systemd))

@@ -11,8 +11,9 @@ pub struct Tool {
     pub name: &'static str,
     /// The program whose presence shows the tool is there.
     pub program: &'static str,
-    /// The argument that makes it print its version.
-    pub version_arg: &'static str,
+    /// The command that prints its version (program, argument): pidof prints none, so
+    /// procps' comes from `ps --version`.
+    pub version: (&'static str, &'static str),
     /// Debian's package (this machine).
     pub debian: &'static str,
     /// The package on an ssh host (the name apt and dnf share).
@@ -29,7 +30,7 @@ const fn tool(
     Tool {
         name,
         program,
-        version_arg,
+        version: (program, version_arg),
         debian,
         host,
     }
@@ -60,13 +61,13 @@ pub const PSMISC: Tool = tool(
     "psmisc",
     "psmisc",
 );
-pub const PROCPS: Tool = tool(
-    "procps (pidof, ps)",
-    "pidof",
-    "--version",
-    "procps",
-    "procps",
-);
+pub const PROCPS: Tool = Tool {
+    name: "procps (pidof, ps)",
+    program: "pidof",
+    version: ("ps", "--version"),
+    debian: "procps",
+    host: "procps",
+};
 pub const TCPDUMP: Tool = tool(
     "tcpdump (captures)",
     "tcpdump",

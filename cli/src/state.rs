@@ -1,7 +1,15 @@
 //! Where halab keeps what it knows of running labs, whichever provider made them: one dir
 //! per lab under the state root, files in it written private.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use crate::lab::Lab;
+use crate::lab::model::Engine;
+
+/// The VRRP engine each LB of a running lab runs (`halab test --engine` may differ from the
+/// lab file), so what halab says of a running lab is what runs.
+const ENGINES: &str = "engines.json";
 
 /// Where running labs keep their state: `$HALAB_STATE_DIR` or /run/halab (gone at reboot,
 /// like the namespaces themselves).
@@ -32,4 +40,19 @@ pub fn write_private(path: &Path, mode: u32, bytes: &[u8]) -> std::io::Result<()
     f.sync_all()?;
     std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
     std::fs::rename(&tmp, path)
+}
+
+/// Records which engine each LB runs, once the lab is up.
+pub fn save_engines(dir: &Path, lab: &Lab) -> std::io::Result<()> {
+    let engines: BTreeMap<&str, Engine> = lab
+        .lbs()
+        .filter_map(|n| n.engine.map(|e| (n.name.as_str(), e)))
+        .collect();
+    let text = serde_json::to_string_pretty(&engines).unwrap_or_default();
+    write_private(&dir.join(ENGINES), 0o600, text.as_bytes())
+}
+
+/// Which engine each LB of the running lab runs; None: not recorded (not up).
+pub fn running_engines(dir: &Path) -> Option<BTreeMap<String, Engine>> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(ENGINES)).ok()?).ok()
 }

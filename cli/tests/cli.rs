@@ -102,6 +102,39 @@ fn up_status_curl_exec_reup_down_as_an_operator_types_them() {
         .expect("lb2");
     assert_eq!(lb2["vrrp"][0]["state"], "BACKUP", "{lb2:#}");
 
+    // doctor with the lab up: its namespaces are a running lab's, not leftovers; every tool
+    // shows a version.
+    let doc = c.run(&["doctor", "--json"]);
+    let probes: serde_json::Value = serde_json::from_slice(&doc.stdout).expect("doctor JSON");
+    let probes = probes.as_array().expect("probes");
+    let probe = |name: &str| {
+        probes
+            .iter()
+            .find(|p| p["name"].as_str().is_some_and(|n| n.starts_with(name)))
+            .unwrap_or_else(|| panic!("no probe {name}: {probes:?}"))
+    };
+    let left = probe("leftover lab namespaces")["detail"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        !left.contains(&format!("halab-{}", c.name)),
+        "the running lab's namespaces are called leftovers: {left}"
+    );
+    assert!(
+        probe("running labs")["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&c.name),
+        "{probes:?}"
+    );
+    let procps = probe("procps")["detail"].as_str().unwrap_or("");
+    assert!(
+        procps
+            .split_once(": ")
+            .is_some_and(|(_, v)| !v.trim().is_empty()),
+        "procps shows no version: {procps}"
+    );
+
     let curl = c.run(&["curl", &lab, "-n", "6"]);
     assert_eq!(curl.status.code(), Some(0), "{}", text(&curl));
     let out = String::from_utf8_lossy(&curl.stdout).to_string();
@@ -190,4 +223,141 @@ fn doctor_lists_every_probe() {
     ] {
         assert!(out.contains(p), "{out}");
     }
+}
+
+/// Input: the README's command table and each command's `--help`.
+/// Output: every option a command takes is named in its README row (`curl --vip` was not).
+#[test]
+fn the_readme_names_every_option_of_each_command() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .expect("README.md");
+    let mut missing = Vec::new();
+    let mut rows = 0;
+    for row in readme.lines().filter(|l| l.starts_with("| `halab ")) {
+        let Some(cmd) = row["| `halab ".len()..].split([' ', '`']).next() else {
+            continue;
+        };
+        rows += 1;
+        let help = Command::new(env!("CARGO_BIN_EXE_halab"))
+            .args([cmd, "--help"])
+            .output()
+            .expect("halab runs");
+        let help = String::from_utf8_lossy(&help.stdout).to_string();
+        for word in help.split_whitespace() {
+            let opt = word.trim_end_matches([',', '.']);
+            let is_long = opt.starts_with("--")
+                && opt.len() > 2
+                && opt[2..].chars().all(|c| c.is_ascii_lowercase() || c == '-');
+            if is_long && opt != "--help" && !row.contains(opt) {
+                missing.push(format!("halab {cmd}: {opt}"));
+            }
+        }
+    }
+    assert!(rows >= 8, "the README's command table has {rows} rows");
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "README rows without these options: {missing:?}"
+    );
+}
+
+/// Input: a lab with one valid scenario and one broken one.
+/// Output: `--check` names the broken file's line and runs nothing; a scenario given by its
+/// path is taken; `halab test` runs the valid scenario and still exits 2 for the broken one.
+#[test]
+fn a_broken_scenario_does_not_block_the_others() {
+    let _g = heavy();
+    let c = Cli::new("minimal");
+    let dir = c.dir.path().join("scenarios");
+    std::fs::create_dir_all(&dir).expect("scenarios dir");
+    std::fs::write(
+        dir.join("good.yaml"),
+        "steps:\n  - vip: { holder: lb1 }\n  - outage: { max_gap: 2s }\n",
+    )
+    .expect("write good");
+    std::fs::write(
+        dir.join("broken.yaml"),
+        "steps:\n  - vip: { holder: lb9 }\n",
+    )
+    .expect("write broken");
+    let good = dir.join("good.yaml").to_string_lossy().to_string();
+
+    let check = c.run(&["test", "--check", &c.lab()]);
+    assert_eq!(check.status.code(), Some(2), "{}", text(&check));
+    let out = text(&check);
+    assert!(
+        out.contains("broken.yaml:2:") && out.contains("lb9"),
+        "{out}"
+    );
+    assert!(out.contains("ok ") && out.contains("good.yaml"), "{out}");
+
+    let by_path = c.run(&["test", "--check", &good]);
+    assert_eq!(by_path.status.code(), Some(0), "{}", text(&by_path));
+
+    let run = c.run(&["test", &c.lab()]);
+    let out = text(&run);
+    assert_eq!(run.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("good") && out.contains("broken.yaml:2:"),
+        "{out}"
+    );
+    let json = c.run(&["test", "--json", &good]);
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(v[0]["passed"], true, "{v:#}");
+}
+
+/// Input: `halab test --engine mixed --keep` on labs/minimal (its file: keepalived on both).
+/// Output: `status` describes what runs (lb2's report comes from halabd and agrees with its
+/// interfaces), and the next `up` refuses the changed engine with a sentence, not debug text.
+#[test]
+fn a_kept_mixed_lab_is_described_by_what_runs() {
+    let _g = heavy();
+    let c = Cli::new("minimal");
+    let dir = c.dir.path().join("scenarios");
+    std::fs::create_dir_all(&dir).expect("scenarios dir");
+    std::fs::write(
+        dir.join("holder.yaml"),
+        "steps:\n  - vip: { holder: lb1 }\n",
+    )
+    .expect("write scenario");
+    let t = c.run(&["test", "--engine", "mixed", "--keep", &c.lab()]);
+    assert_eq!(t.status.code(), Some(0), "{}", text(&t));
+    assert!(
+        text(&t).contains("mixed: lb1 keepalived, lb2 halabd"),
+        "{}",
+        text(&t)
+    );
+
+    let st = c.run(&["status", &c.lab(), "--json"]);
+    assert_eq!(st.status.code(), Some(0), "{}", text(&st));
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).expect("status JSON");
+    let node = |name: &str| {
+        v["nodes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|n| n["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name}: {v:#}"))
+    };
+    let lb2 = node("lb2");
+    assert_eq!(lb2["vrrp"][0]["source"], "halabd", "{lb2:#}");
+    assert_eq!(lb2["vrrp"][0]["consistent"], true, "{lb2:#}");
+    let running: Vec<&str> = lb2["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .filter(|s| s["running"] == true)
+        .filter_map(|s| s["service"].as_str())
+        .collect();
+    assert!(running.contains(&"halabd"), "{lb2:#}");
+
+    let up = c.run(&["up", &c.lab()]);
+    let out = text(&up);
+    assert_eq!(up.status.code(), Some(3), "{out}");
+    assert!(
+        out.contains("lb2 runs halabd, the lab file says keepalived") && !out.contains("Some("),
+        "{out}"
+    );
 }

@@ -9,12 +9,13 @@
 //! Not `script "/usr/bin/pidof haproxy"`: keepalived 2.2.7 resolves the script's symlinks and
 //! runs `/usr/sbin/killall5 haproxy`, which always fails (seen with strace).
 
-use std::collections::hash_map::RandomState;
+mod common;
+
 use std::fs;
-use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
-use halab_netns::{self as netns, IfPlan, InitCommand, NetPlan, NetnsPlan, NodeHandle, NodePlan};
+use common::{init_cmd, unique_lab};
+use halab_netns::{self as netns, IfPlan, NetPlan, NetnsPlan, NodeHandle, NodePlan};
 use nix::sys::signal::Signal;
 
 const HAPROXY_CFG: &str = "\
@@ -108,9 +109,8 @@ fn track_script_pidof_sees_only_its_own_node() {
         );
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let r = RandomState::new().hash_one(1u8) & 0xffff;
     let plan = NetnsPlan {
-        lab: format!("k{}-{r:04x}", std::process::id()),
+        lab: unique_lab("k"),
         state_dir: dir.path().join("lab"),
         networks: vec![NetPlan {
             name: "lan".into(),
@@ -129,11 +129,7 @@ fn track_script_pidof_sees_only_its_own_node() {
         fs::create_dir_all(etc.join("haproxy")).expect("mkdir");
         fs::write(etc.join("haproxy/haproxy.cfg"), HAPROXY_CFG).expect("cfg");
     }
-    let init = InitCommand {
-        exe: env!("CARGO_BIN_EXE_halab").into(),
-        args: vec!["__node-init".into()],
-    };
-    let lab = netns::up(&plan, &init).expect("up").into_guard();
+    let lab = netns::up(&plan, &init_cmd()).expect("up").into_guard();
     let (lb1, lb2) = (lab.node("lb1").expect("lb1"), lab.node("lb2").expect("lb2"));
 
     lb2.spawn_daemon(

@@ -3,33 +3,17 @@
 //! Input: small plans (one network, two or three nodes) brought up with the netns provider.
 //! Output: what commands inside the nodes and the root namespace see.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use halab_netns::{self as netns, IfPlan, InitCommand, LabGuard, NetPlan, NetnsPlan, NodePlan};
+use common::{init_cmd, unique_lab};
+use halab_netns::{self as netns, IfPlan, LabGuard, NetPlan, NetnsPlan, NodePlan};
 use nix::sys::signal::Signal;
 use tempfile::TempDir;
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// Unique per test and run: pid + counter + random.
-fn unique_lab() -> String {
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let r = RandomState::new().hash_one(n) & 0xffff;
-    format!("t{}-{n}-{r:04x}", std::process::id())
-}
-
-fn init_cmd() -> InitCommand {
-    InitCommand {
-        exe: env!("CARGO_BIN_EXE_halab").into(),
-        args: vec!["__node-init".into()],
-    }
-}
 
 /// The lab is declared first, so it is torn down before its state dir's parent is removed.
 struct Fixture {
@@ -45,7 +29,7 @@ fn plan(dir: &TempDir, subnet: &str, nodes: &[&str]) -> NetnsPlan {
         .map(|(i, n)| format!("{} {n}\n", addr(i)))
         .collect();
     NetnsPlan {
-        lab: unique_lab(),
+        lab: unique_lab("l"),
         state_dir: dir.path().join("lab"),
         networks: vec![NetPlan {
             name: "lan".into(),

@@ -4,14 +4,15 @@
 //! Output: the page, fetched by curl inside the client node and by halab's own socket in it;
 //! nginx's pid and logs in the node's private /run and /var/log; a clean stop by pidfile.
 
-use std::collections::hash_map::RandomState;
+mod common;
+
 use std::fs;
-use std::hash::BuildHasher;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use halab_netns::{self as netns, IfPlan, InitCommand, NetPlan, NetnsPlan, NodePlan};
+use common::{init_cmd, unique_lab};
+use halab_netns::{self as netns, IfPlan, NetPlan, NetnsPlan, NodePlan};
 use nix::sys::signal::Signal;
 
 const NGINX_CONF: &str = "\
@@ -28,11 +29,6 @@ http {
     }
 }
 ";
-
-fn unique_lab() -> String {
-    let r = RandomState::new().hash_one(0u8) & 0xffff;
-    format!("w{}-{r:04x}", std::process::id())
-}
 
 fn node(name: &str, addr: &str) -> NodePlan {
     NodePlan {
@@ -58,7 +54,7 @@ fn nginx_in_a_node_serves_another_node() {
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let plan = NetnsPlan {
-        lab: unique_lab(),
+        lab: unique_lab("w"),
         state_dir: dir.path().join("lab"),
         networks: vec![NetPlan {
             name: "lan".into(),
@@ -72,11 +68,7 @@ fn nginx_in_a_node_serves_another_node() {
     fs::write(web_root.join("etc/nginx/nginx.conf"), NGINX_CONF).expect("conf");
     fs::create_dir_all(web_root.join("www/html")).expect("mkdir");
     fs::write(web_root.join("www/html/index.html"), "hello from web\n").expect("page");
-    let init = InitCommand {
-        exe: env!("CARGO_BIN_EXE_halab").into(),
-        args: vec!["__node-init".into()],
-    };
-    let lab = netns::up(&plan, &init).expect("up").into_guard();
+    let lab = netns::up(&plan, &init_cmd()).expect("up").into_guard();
     let (client, web) = (
         lab.node("client").expect("client"),
         lab.node("web").expect("web"),

@@ -3,37 +3,33 @@
 
 mod common;
 
-use common::{heavy, labs_dir, options};
+use common::{heavy, labs_dir, options, unique_lab};
 use halab::lab;
 use halab::scenario::result::Outcome;
 use halab::scenario::session::{self, EngineChoice};
 
-fn run_matrix(choice: EngineChoice) {
+/// Every lab's scenarios (or `only` that lab's) with `choice` as the engines.
+fn run_matrix(choice: EngineChoice, only: Option<&str>) {
     let _g = heavy();
     let mut labs: Vec<_> = std::fs::read_dir(labs_dir())
         .expect("labs/")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join("scenarios").is_dir())
+        .filter(|p| only.is_none_or(|o| p.file_name().is_some_and(|n| n == o)))
         .collect();
     labs.sort();
     assert!(!labs.is_empty(), "no lab ships scenarios");
     let mut failures = Vec::new();
-    let mut ran = 0;
+    let (mut ran, mut expected) = (0, 0);
     for dir in labs {
         let file = dir.join("lab.yaml");
         let mut l = lab::load(&file).unwrap_or_else(|e| panic!("{e}"));
-        l.name = format!(
-            "s{}{}",
-            std::process::id() % 100_000,
-            &l.name[..l.name.len().min(8)]
-        );
+        l.name = unique_lab("s");
         let engine = choice.apply(&mut l);
         let files = session::find(&file, &[]).expect("scenario files");
         let scenarios = session::load_all(&files, &l).unwrap_or_else(|e| panic!("{e}"));
-        let root = tempfile::Builder::new()
-            .prefix("halab-scn-")
-            .tempdir_in("/run")
-            .expect("state root");
+        expected += scenarios.len();
+        let root = common::state_root("halab-scn-");
         let mut opts = options(root.path());
         let s = session::run_all(&l, &scenarios, &engine, &mut opts, false, &mut |_| {});
         if let Some(e) = &s.lab_error {
@@ -89,14 +85,22 @@ fn run_matrix(choice: EngineChoice) {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(ran > 0, "no scenario ran");
+    assert_eq!(ran, expected, "every scenario loaded must have a result");
 }
 
 #[test]
 fn every_seed_scenario_passes_with_keepalived() {
-    run_matrix(EngineChoice::Keepalived);
+    run_matrix(EngineChoice::Keepalived, None);
 }
 
 #[test]
 fn every_seed_scenario_passes_with_halabd() {
-    run_matrix(EngineChoice::Halabd);
+    run_matrix(EngineChoice::Halabd, None);
+}
+
+/// The active/active lab (two VIPs, each LB the MASTER of one) with keepalived on lb1 and
+/// halabd on lb2: its scenario measures both VIPs across the engines' handover.
+#[test]
+fn the_active_active_lab_passes_with_mixed_engines() {
+    run_matrix(EngineChoice::Mixed, Some("active-active"));
 }

@@ -9,150 +9,43 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tempfile::TempDir;
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
+use common::bed::{Bed, text};
 
 const LB1: &str = "loadbalance1";
 const LB2: &str = "loadbalance2";
 
-/// A test bed for seed000's ssh lab, torn down on Drop (the ssh lab's record first).
-struct Bed {
-    lab: String,
-    file: PathBuf,
-    dir: PathBuf,
-    netns: String,
-    state_root: TempDir,
-    files: TempDir,
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+/// seed000's ssh lab with `edit` applied (the engine, say), on a test bed that is up.
+fn bed_up(edit: impl FnOnce(String) -> String) -> Bed {
+    let mut bed = Bed::seed000("s", edit);
+    let out = bed.up();
+    assert!(
+        out.status.success(),
+        "testbed up: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        bed.netns.starts_with("/run/netns/"),
+        "control netns: {:?}",
+        text(&out.stdout)
+    );
+    bed
 }
 
 impl Bed {
-    /// `edit` may change the lab file's text (the engine, say).
-    fn up(edit: impl FnOnce(String) -> String) -> Bed {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let lab = format!("s{}x{n}", std::process::id() % 100_000);
-        let files = tempfile::tempdir().expect("tempdir");
-        let src =
-            std::fs::read_to_string(common::labs_dir().join("seed000/ssh.yaml")).expect("ssh.yaml");
-        let text0 = edit(src.replace("name: seed000", &format!("name: {lab}")));
-        let file = files.path().join("ssh.yaml");
-        std::fs::write(&file, text0).expect("write the lab file");
-        std::os::unix::fs::symlink(
-            common::labs_dir()
-                .join("seed000/scenarios")
-                .canonicalize()
-                .expect("scenarios"),
-            files.path().join("scenarios"),
-        )
-        .expect("symlink scenarios");
-        let state_root = tempfile::Builder::new()
-            .prefix("halab-ssh-test-")
-            .tempdir_in("/run")
-            .expect("state root");
-        let dir = files.path().join("bed");
-        let mut bed = Bed {
-            lab,
-            file,
-            dir,
-            netns: String::new(),
-            state_root,
-            files,
-        };
-        let out = bed.halab(&[
-            "testbed",
-            "up",
-            &bed.file.to_string_lossy(),
-            "--dir",
-            &bed.dir.to_string_lossy(),
-        ]);
-        assert!(
-            out.status.success(),
-            "testbed up: {}{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        bed.netns = text(&out.stdout)
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        assert!(
-            bed.netns.starts_with("/run/netns/"),
-            "control netns: {:?}",
-            text(&out.stdout)
-        );
-        bed
-    }
-
-    fn halab(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_halab"))
-            .env("HALAB_STATE_DIR", self.state_root.path())
-            .args(args)
-            .output()
-            .expect("run halab")
-    }
-
-    /// halab in the control namespace, the bed's ssh_config (or `config`) as ssh's.
-    fn remote(&self, config: Option<&Path>, args: &[&str]) -> Output {
-        let config = config.map_or_else(|| self.dir.join("ssh_config"), Path::to_path_buf);
-        Command::new("timeout")
-            .args([
-                "600",
-                "nsenter",
-                &format!("--net={}", self.netns),
-                env!("CARGO_BIN_EXE_halab"),
-            ])
-            .args(args)
-            .env("HALAB_STATE_DIR", self.state_root.path())
-            .env("HALAB_SSH_CONFIG", config)
-            .env(
-                "HALABD",
-                PathBuf::from(env!("CARGO_BIN_EXE_halab")).with_file_name("halabd"),
-            )
-            .output()
-            .expect("run halab in the control namespace")
-    }
-
     fn up_lab(&self, file: &Path, config: Option<&Path>) -> Output {
         self.remote(config, &["up", &file.to_string_lossy()])
     }
 
     /// A command in a bed host (through the bed, not through the provider under test).
     fn on(&self, node: &str, script: &str) -> String {
-        let out = self.halab(&[
-            "testbed",
-            "exec",
-            &self.file.to_string_lossy(),
-            node,
-            "--",
-            "sh",
-            "-c",
-            script,
-        ]);
-        text(&out.stdout)
+        text(&self.exec(node, &["sh", "-c", script]).stdout)
     }
 
     /// A command on a host over plain ssh from the control namespace (in sshd's namespaces).
-    fn ssh(&self, node: &str, script: &str) -> String {
-        let out = Command::new("timeout")
-            .args([
-                "30",
-                "nsenter",
-                &format!("--net={}", self.netns),
-                "ssh",
-                "-F",
-            ])
-            .arg(self.dir.join("ssh_config"))
-            .args([node, script])
-            .output()
-            .expect("run ssh");
+    fn ssh_ok(&self, node: &str, script: &str) -> String {
+        let out = self.ssh(&[], node, script);
         assert!(
             out.status.success(),
             "ssh {node} {script}: {}",
@@ -209,13 +102,6 @@ impl Bed {
     }
 }
 
-impl Drop for Bed {
-    fn drop(&mut self) {
-        let _ = self.remote(None, &["down", &self.lab]);
-        let _ = self.halab(&["testbed", "down", &self.file.to_string_lossy()]);
-    }
-}
-
 fn assert_fails(out: &Output, code: i32, needles: &[&str]) {
     let err = text(&out.stderr);
     assert_eq!(
@@ -232,7 +118,7 @@ fn assert_fails(out: &Output, code: i32, needles: &[&str]) {
 #[test]
 fn seed000_over_ssh_bad_cases_change_nothing_then_failover_passes_and_purge_restores() {
     let _g = common::heavy();
-    let bed = Bed::up(|t| t);
+    let bed = bed_up(|t| t);
     let original = bed.snapshot();
     let host_haproxy_cfg = text(
         &Command::new("sha256sum")
@@ -337,7 +223,7 @@ fn seed000_over_ssh_bad_cases_change_nothing_then_failover_passes_and_purge_rest
     // the bed, /usr read-only). The bind mount goes through sshd, whose mount namespace the
     // provisioning sessions share.
     bed.on(LB2, "perl -00 -ne 'print unless /^Package: socat$/m' /var/lib/dpkg/status > /var/tmp/status && cp /var/tmp/status /var/lib/dpkg/status && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin && rm -f /var/cache/apt/archives/*.deb");
-    bed.ssh(LB2, "mount --bind /dev/null /usr/bin/socat");
+    bed.ssh_ok(LB2, "mount --bind /dev/null /usr/bin/socat");
     let out = bed.up_lab(&bed.file, None);
     assert_fails(
         &out,
@@ -348,7 +234,7 @@ fn seed000_over_ssh_bad_cases_change_nothing_then_failover_passes_and_purge_rest
         ],
     );
     assert_eq!(bed.snapshot(), original, "a failed install changed a host");
-    bed.ssh(LB2, "umount /usr/bin/socat");
+    bed.ssh_ok(LB2, "umount /usr/bin/socat");
     bed.on(
         LB2,
         "cp /var/tmp/status /var/lib/dpkg/status.halab-test; true",
@@ -440,7 +326,7 @@ fn seed000_over_ssh_bad_cases_change_nothing_then_failover_passes_and_purge_rest
 #[test]
 fn seed000_over_ssh_with_halabd() {
     let _g = common::heavy();
-    let bed = Bed::up(|t| t.replace("\nprovider: ssh\n", "\nprovider: ssh\nengine: halabd\n"));
+    let bed = bed_up(|t| t.replace("\nprovider: ssh\n", "\nprovider: ssh\nengine: halabd\n"));
     let out = bed.up_lab(&bed.file, None);
     assert!(
         out.status.success(),

@@ -7,30 +7,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 
-use tempfile::TempDir;
+use common::bed::Bed;
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// A test bed torn down on Drop. Fields drop in order: the bed before its dirs.
-struct Bed {
-    lab: String,
-    file: PathBuf,
-    dir: PathBuf,
-    state_root: TempDir,
-    _files: TempDir,
-}
-
-impl Bed {
-    fn new() -> Bed {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let lab = format!("b{}x{n}", std::process::id() % 100_000);
-        let files = tempfile::tempdir().expect("tempdir");
-        let file = files.path().join("ssh.yaml");
-        let text = format!(
+/// A two-LB `provider: ssh` lab; its test bed is not up yet.
+fn two_lbs() -> Bed {
+    Bed::new("b", |lab| {
+        format!(
             "name: {lab}
 provider: ssh
 networks: [{{ name: lan, cidr: 10.77.0.0/24 }}]
@@ -40,53 +24,8 @@ nodes:
 vrrp:
   - {{ vrid: 51, vips: [10.77.0.10] }}
 "
-        );
-        std::fs::write(&file, text).expect("write the lab file");
-        // /run: the state dir must not lie under the overlays (/etc, /var, /root).
-        let state_root = tempfile::Builder::new()
-            .prefix("halab-test-")
-            .tempdir_in("/run")
-            .expect("state root");
-        let dir = files.path().join("bed");
-        Bed {
-            lab,
-            file,
-            dir,
-            state_root,
-            _files: files,
-        }
-    }
-
-    fn halab(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_halab"))
-            .env("HALAB_STATE_DIR", self.state_root.path())
-            .args(args)
-            .output()
-            .expect("run halab")
-    }
-
-    fn state_dir(&self) -> PathBuf {
-        self.state_root.path().join(format!("tb-{}", self.lab))
-    }
-
-    /// `ssh -F DIR/ssh_config NODE CMD` from the control node's network namespace.
-    fn ssh(&self, netns: &str, extra: &[&str], node: &str, cmd: &str) -> Output {
-        let config = self.dir.join("ssh_config");
-        let mut c = Command::new("timeout");
-        c.args(["30", "nsenter", &format!("--net={netns}"), "ssh", "-F"])
-            .arg(&config)
-            .args(extra)
-            .args([node, cmd]);
-        c.output().expect("run ssh")
-    }
-}
-
-impl Drop for Bed {
-    fn drop(&mut self) {
-        if let Err(e) = halab::testbed::down(self.state_root.path(), &self.lab) {
-            eprintln!("teardown of test bed tb-{} failed: {e}", self.lab);
-        }
-    }
+        )
+    })
 }
 
 /// Input: labs/seed000/lab.yaml and ssh.yaml. Output: the same lab but for the provider and
@@ -123,15 +62,12 @@ fn text(b: &[u8]) -> String {
 #[test]
 fn hosts_are_separate_and_answer_ssh_from_the_control_node() {
     let _heavy = common::heavy();
-    let bed = Bed::new();
+    let mut bed = two_lbs();
     let host_root_keys = Path::new("/root/.ssh/authorized_keys").exists();
     let host_key = std::fs::read_to_string("/etc/ssh/ssh_host_ed25519_key.pub").unwrap_or_default();
-    let file = bed.file.to_str().expect("utf-8 path");
-    let dir = bed.dir.to_str().expect("utf-8 path");
-
-    let up = bed.halab(&["testbed", "up", file, "--dir", dir]);
+    let up = bed.up();
     assert!(up.status.success(), "testbed up: {}", text(&up.stderr));
-    let netns = text(&up.stdout);
+    let netns = bed.netns.clone();
     assert!(
         netns.starts_with(&format!("/run/netns/halab-tb-{}.", bed.lab)),
         "{netns}"
@@ -155,25 +91,20 @@ fn hosts_are_separate_and_answer_ssh_from_the_control_node() {
     );
 
     for node in ["lb1", "lb2"] {
-        let out = bed.ssh(&netns, &[], node, "hostname");
+        let out = bed.ssh(&[], node, "hostname");
         assert!(out.status.success(), "ssh {node}: {}", text(&out.stderr));
         assert_eq!(text(&out.stdout), node);
     }
 
     // /etc is the node's own: a file written there is on neither the host nor the other node.
     let probe = format!("/etc/halab-testbed-probe-{}", bed.lab);
-    let out = bed.ssh(
-        &netns,
-        &[],
-        "lb1",
-        &format!("touch {probe} && test -e {probe}"),
-    );
+    let out = bed.ssh(&[], "lb1", &format!("touch {probe} && test -e {probe}"));
     assert!(out.status.success(), "touch in lb1: {}", text(&out.stderr));
     assert!(
         !Path::new(&probe).exists(),
         "{probe} reached the host's /etc"
     );
-    let out = bed.ssh(&netns, &[], "lb2", &format!("test -e {probe}"));
+    let out = bed.ssh(&[], "lb2", &format!("test -e {probe}"));
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -185,7 +116,7 @@ fn hosts_are_separate_and_answer_ssh_from_the_control_node() {
         Path::new("/root/.ssh/authorized_keys").exists(),
         host_root_keys
     );
-    let out = bed.ssh(&netns, &[], "lb2", "dpkg-query -W haproxy");
+    let out = bed.ssh(&[], "lb2", "dpkg-query -W haproxy");
     assert!(out.status.success(), "dpkg-query: {}", text(&out.stderr));
     assert!(
         text(&out.stdout).starts_with("haproxy"),
@@ -195,7 +126,7 @@ fn hosts_are_separate_and_answer_ssh_from_the_control_node() {
 
     // An unknown host key is refused.
     let empty = ["-o", "UserKnownHostsFile=/dev/null"];
-    let out = bed.ssh(&netns, &empty, "lb1", "true");
+    let out = bed.ssh(&empty, "lb1", "true");
     assert!(!out.status.success(), "ssh accepted an unknown host key");
     assert!(
         text(&out.stderr).contains("Host key verification failed"),
@@ -204,25 +135,21 @@ fn hosts_are_separate_and_answer_ssh_from_the_control_node() {
     );
 
     // `testbed exec` reaches a node: stop its sshd by the PID in its pidfile.
-    let exec = |node: &str, argv: &[&str]| {
-        let mut args = vec!["testbed", "exec", file, node, "--"];
-        args.extend_from_slice(argv);
-        bed.halab(&args)
-    };
+    let exec = |node: &str, argv: &[&str]| bed.exec(node, argv);
     let out = exec("lb1", &["hostname"]);
     assert_eq!(text(&out.stdout), "lb1", "{}", text(&out.stderr));
     let out = exec("lb1", &["sh", "-c", "kill $(cat /run/sshd.pid)"]);
     assert!(out.status.success(), "kill sshd: {}", text(&out.stderr));
-    let out = bed.ssh(&netns, &[], "lb1", "true");
+    let out = bed.ssh(&[], "lb1", "true");
     assert!(!out.status.success(), "lb1 still answers ssh");
-    let out = bed.ssh(&netns, &[], "lb2", "true");
+    let out = bed.ssh(&[], "lb2", "true");
     assert!(
         out.status.success(),
         "lb2 lost its sshd too: {}",
         text(&out.stderr)
     );
 
-    let down = bed.halab(&["testbed", "down", file]);
+    let down = bed.halab(&["testbed", "down", &bed.file.to_string_lossy()]);
     assert!(
         down.status.success(),
         "testbed down: {}",

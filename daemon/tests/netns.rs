@@ -387,14 +387,13 @@ fn a_hung_track_script_is_killed_and_counts_as_failed() {
 fn link_down_faults_the_master_and_link_up_recovers() {
     let mut lab = Lab::new(&["a", "b"]);
     fast_pair(&mut lab);
-    let (br, port) = lab.port("a");
-    support::sh("ip", &["-n", &br, "link", "set", &port, "down"]);
+    lab.set_port("a", false);
     let moved = lab.wait_until(master_down(100, FAST_SECS) + SLACK, || {
         lab.holders(VIP) == ["b".to_owned()]
     });
     assert!(moved.is_some(), "{}", lab.logs());
     assert_eq!(lab.status("a")["instances"][0]["state"], "FAULT");
-    support::sh("ip", &["-n", &br, "link", "set", &port, "up"]);
+    lab.set_port("a", true);
     assert!(
         lab.wait_single_holder(
             "a",
@@ -611,8 +610,7 @@ fn holds_for(window: Duration, mut check: impl FnMut() -> bool) -> bool {
 /// VI_A on network a (eth0) and VI_B on network b (eth1) in one sync group.
 fn sync_group_scenario(n1: support::Kind, n2: support::Kind) {
     use support::Kind;
-    let mut lab = Lab::new(&["n1", "n2"]);
-    lab.add_network("eth1", 98);
+    let mut lab = Lab::with_networks(&["n1", "n2"], &[("eth1", 98)]);
     for (node, kind, priority) in [("n1", n1, 150), ("n2", n2, 100)] {
         match kind {
             Kind::Halabd => lab.start_halabd(node, &sync_group_conf(priority)),

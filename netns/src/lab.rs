@@ -11,7 +11,6 @@ use super::error::{NetnsError, Result};
 use super::layout;
 use super::node::NodeHandle;
 use super::state::LabState;
-use super::up::UpTimings;
 
 #[derive(Debug)]
 pub struct LabHandle {
@@ -106,6 +105,18 @@ impl LabHandle {
     pub fn into_guard(self) -> LabGuard {
         LabGuard(Some(self))
     }
+}
+
+/// Where the time of `up` went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UpTimings {
+    /// From the start until every node's init was started.
+    pub spawned: Duration,
+    /// From the start until every node's init was ready (the switch is built meanwhile).
+    pub inits: Duration,
+    /// Naming the namespaces, veth pairs, addresses, sysctls.
+    pub links: Duration,
+    pub total: Duration,
 }
 
 /// Reaps the inits we started; teardown has already waited for them to exit.

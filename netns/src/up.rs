@@ -23,7 +23,7 @@ use nix::sched::{CloneFlags, unshare};
 use super::down;
 use super::enter::named_ns_inode;
 use super::error::{NetnsError, Result, io_at};
-use super::lab::LabHandle;
+use super::lab::{LabHandle, UpTimings};
 use super::layout::{self, ETC, INIT_LOG};
 use super::links::{attach, build_switch, wire};
 use super::names;
@@ -51,18 +51,6 @@ impl InitCommand {
             args: vec!["__node-init".into()],
         })
     }
-}
-
-/// Where the time of `up` went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct UpTimings {
-    /// From the start until every node's init was started.
-    pub spawned: Duration,
-    /// From the start until every node's init was ready (the switch is built meanwhile).
-    pub inits: Duration,
-    /// Naming the namespaces, veth pairs, addresses, sysctls.
-    pub links: Duration,
-    pub total: Duration,
 }
 
 /// Builds the lab's namespaces and links. On failure, whatever was built is torn down.

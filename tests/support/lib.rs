@@ -12,8 +12,18 @@ pub fn root() -> PathBuf {
         .map_or_else(|| PathBuf::from(".."), Path::to_path_buf)
 }
 
+/// The workspace's one bless switch: `HALAB_BLESS=1` rewrites expected files, unset compares.
+/// Any other value is refused rather than guessed (`HALAB_BLESS=0` must not rewrite, a typo
+/// must not compare silently). vrrp/tests/replay.rs, which cannot depend on this crate,
+/// reads it the same way.
 pub fn blessing() -> bool {
-    std::env::var("HALAB_BLESS").is_ok_and(|v| v == "1")
+    match std::env::var("HALAB_BLESS") {
+        Err(_) => false,
+        Ok(v) if v == "1" => true,
+        Ok(v) => {
+            panic!("HALAB_BLESS={v:?}: set HALAB_BLESS=1 to rewrite golden files, or unset it")
+        }
+    }
 }
 
 /// Compares `actual` with the golden file, or rewrites it when blessing. Returns a
@@ -50,6 +60,42 @@ pub fn golden(path: &Path, actual: &str) -> Option<String> {
         expected.lines().nth(first).unwrap_or("<eof>"),
         actual.lines().nth(first).unwrap_or("<eof>")
     ))
+}
+
+/// Golden files under `dir` that no test produced (`produced`: the paths `golden` was called
+/// with): each is a failure, or is removed when blessing. Golden files nobody checks would
+/// otherwise pass for documentation of what the code does.
+pub fn sweep(dir: &Path, produced: &std::collections::HashSet<PathBuf>) -> Vec<String> {
+    let mut stale = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if path.is_dir() {
+                stack.push(path);
+            } else if !produced.contains(&path) {
+                stale.push(path);
+            }
+        }
+    }
+    stale.sort();
+    if blessing() {
+        for path in &stale {
+            std::fs::remove_file(path).expect("remove a stale golden file");
+        }
+        return Vec::new();
+    }
+    stale
+        .iter()
+        .map(|p| {
+            format!(
+                "{}: no test produces this golden file (run with HALAB_BLESS=1 to remove it)",
+                p.display()
+            )
+        })
+        .collect()
 }
 
 /// Every lab directory under labs/ (those holding a lab.yaml), sorted.

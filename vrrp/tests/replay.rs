@@ -31,7 +31,7 @@ fn check(name: &str) {
         .collect();
 
     let expected_path = dir.join(format!("{name}.expected.jsonl"));
-    if std::env::var_os("HALAB_BLESS").is_some() {
+    if blessing() {
         std::fs::write(&expected_path, &actual).expect("bless");
         return;
     }
@@ -46,6 +46,18 @@ fn check(name: &str) {
     }
     assert_eq!(steps.len(), expected_steps.len(), "{name}: number of steps");
     assert_eq!(actual, expected, "{name}: serialised form");
+}
+
+/// The workspace's bless switch, read as halab-e2e's `blessing` reads it: `HALAB_BLESS=1`
+/// rewrites, unset compares, anything else is refused.
+fn blessing() -> bool {
+    match std::env::var("HALAB_BLESS") {
+        Err(_) => false,
+        Ok(v) if v == "1" => true,
+        Ok(v) => {
+            panic!("HALAB_BLESS={v:?}: set HALAB_BLESS=1 to rewrite expected files, or unset it")
+        }
+    }
 }
 
 #[test]

@@ -104,6 +104,8 @@ pub fn status(lab: &Lab, json: bool) -> i32 {
         Ok(h) => h,
         Err(c) => return c,
     };
+    // What runs, not what the file says (`test --engine ... --keep`).
+    let lab = &crate::provider::as_running(lab, &state_root());
     let s = crate::status::status(lab, fleet.as_ref());
     if json {
         println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());

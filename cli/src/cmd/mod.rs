@@ -2,4 +2,5 @@
 
 pub mod lab_cmds;
 pub mod remote_probe;
+pub mod schema;
 pub mod test_cmd;

@@ -15,15 +15,38 @@ pub struct TestArgs {
     pub junit: Option<PathBuf>,
     pub report: Option<PathBuf>,
     pub keep: bool,
+    /// Validate the scenarios against the lab and stop: nothing runs.
+    pub check: bool,
+}
+
+/// The lab (a file or directory, or none: ./lab.yaml) and the scenarios (names or paths).
+/// A scenario file given first (`scenarios/x.yaml`) brings its lab: the directory above
+/// `scenarios/`.
+fn split_args(args: &[String]) -> (Option<PathBuf>, Vec<String>) {
+    match args.first() {
+        Some(first) if session::is_scenario_path(first) => {
+            let lab = Path::new(first)
+                .parent()
+                .filter(|d| d.file_name().is_some_and(|n| n == "scenarios"))
+                .and_then(Path::parent)
+                .map(|d| {
+                    if d.as_os_str().is_empty() {
+                        PathBuf::from(".")
+                    } else {
+                        d.to_path_buf()
+                    }
+                });
+            (lab, args.to_vec())
+        }
+        Some(first) if Path::new(first).exists() => {
+            (Some(PathBuf::from(first)), args[1..].to_vec())
+        }
+        _ => (None, args.to_vec()),
+    }
 }
 
 pub fn test(a: TestArgs) -> i32 {
-    let (lab_arg, names): (Option<PathBuf>, Vec<String>) = match a.args.first() {
-        Some(first) if Path::new(first).exists() => {
-            (Some(PathBuf::from(first)), a.args[1..].to_vec())
-        }
-        _ => (None, a.args.clone()),
-    };
+    let (lab_arg, names) = split_args(&a.args);
     let lab_file = crate::lab::resolve(lab_arg.as_deref());
     let mut lab = match crate::lab::load(&lab_file) {
         Ok(l) => l,
@@ -43,6 +66,10 @@ pub fn test(a: TestArgs) -> i32 {
             return exit_codes::BAD_INPUT;
         }
     };
+    // A running lab is tested with the engines it runs (`--engine ... --keep` earlier).
+    if choice == EngineChoice::Lab && crate::provider::is_up(&lab, &crate::state::state_root()) {
+        lab = crate::provider::as_running(&lab, &crate::state::state_root());
+    }
     let engine = choice.apply(&mut lab);
     let files = match session::find(&lab_file, &names) {
         Ok(f) if f.is_empty() => {
@@ -55,13 +82,34 @@ pub fn test(a: TestArgs) -> i32 {
             return exit_codes::BAD_INPUT;
         }
     };
-    let scenarios = match session::load_all(&files, &lab) {
-        Ok(s) => s,
-        Err(e) => {
-            eprint!("{e}");
-            return exit_codes::BAD_INPUT;
+    let (loaded, broken) = session::load_each(&files, &lab);
+    for e in &broken {
+        eprint!("{e}");
+        if !e.ends_with('\n') {
+            eprintln!();
         }
-    };
+    }
+    if a.check {
+        for (f, _) in &loaded {
+            println!("ok {}", f.display());
+        }
+        return if broken.is_empty() {
+            exit_codes::OK
+        } else {
+            exit_codes::BAD_INPUT
+        };
+    }
+    if loaded.is_empty() {
+        return exit_codes::BAD_INPUT;
+    }
+    if !broken.is_empty() {
+        eprintln!(
+            "{} scenario file(s) refused; running the {} valid one(s)",
+            broken.len(),
+            loaded.len()
+        );
+    }
+    let scenarios: Vec<_> = loaded.into_iter().map(|(_, s)| s).collect();
     let mut opts = match UpOptions::from_env() {
         Ok(o) => o,
         Err(e) => {
@@ -110,7 +158,9 @@ pub fn test(a: TestArgs) -> i32 {
         eprintln!("error: {e}");
         return exit_codes::LAB_ERROR;
     }
-    if s.results.iter().all(|r| r.passed) {
+    if !broken.is_empty() {
+        exit_codes::BAD_INPUT
+    } else if s.results.iter().all(|r| r.passed) {
         exit_codes::OK
     } else {
         exit_codes::SCENARIO_FAILED

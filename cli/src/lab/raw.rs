@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLab {
     pub name: String,
@@ -39,7 +39,9 @@ pub struct RawLab {
     pub ssh: Option<RawSshDefaults>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     Netns,
@@ -47,14 +49,27 @@ pub enum Provider {
     Vagrant,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Deserialize,
+    schemars::JsonSchema,
+    serde::Serialize,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
     Keepalived,
     Halabd,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Lb,
@@ -62,14 +77,14 @@ pub enum Role {
     Client,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNetwork {
     pub name: String,
     pub cidr: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNode {
     pub name: String,
@@ -100,7 +115,7 @@ pub struct RawNode {
     pub ssh: Option<RawSsh>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAttachment {
     pub network: String,
@@ -109,7 +124,7 @@ pub struct RawAttachment {
     pub interface: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWeb {
     #[serde(default)]
@@ -121,7 +136,7 @@ pub struct RawWeb {
     pub server_name: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSshDefaults {
     #[serde(default)]
@@ -136,7 +151,7 @@ pub struct RawSshDefaults {
     pub accept_new_host_keys: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSsh {
     pub host: String,
@@ -155,7 +170,18 @@ pub struct RawSsh {
 #[serde(from = "SysctlScalar")]
 pub struct SysctlValue(pub String);
 
-#[derive(Deserialize)]
+/// The schema of what is written (a number, a bool or a string), not of what it becomes.
+impl schemars::JsonSchema for SysctlValue {
+    fn schema_name() -> String {
+        "SysctlValue".to_string()
+    }
+
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        SysctlScalar::json_schema(generator)
+    }
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 enum SysctlScalar {
     // The one `untagged` in the file: a scalar of three spellings; its error cannot mislead.
@@ -174,7 +200,7 @@ impl From<SysctlScalar> for SysctlValue {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawVrrp {
     /// keepalived's vrrp_instance name (default VI_1, VI_2, ...).
@@ -223,7 +249,7 @@ pub struct RawVrrp {
     pub sync_group: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAuth {
     #[serde(rename = "type", default)]
@@ -232,13 +258,15 @@ pub struct RawAuth {
     pub pass: String,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq,
+)]
 pub enum AuthType {
     #[serde(rename = "PASS", alias = "pass")]
     Pass,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNotify {
     #[serde(default)]
@@ -251,7 +279,7 @@ pub struct RawNotify {
     pub any: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScript {
     /// The command keepalived runs, as in `vrrp_script { script "..." }`.
@@ -271,14 +299,14 @@ pub struct RawScript {
     pub file: Option<RawScriptFile>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScriptFile {
     pub path: String,
     pub content: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHaproxy {
     #[serde(default)]
@@ -293,7 +321,7 @@ pub struct RawHaproxy {
     pub listens: Vec<RawProxy>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGlobal {
     #[serde(default)]
@@ -309,7 +337,7 @@ pub struct RawGlobal {
     pub extra: Vec<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
     #[serde(default)]
@@ -328,7 +356,9 @@ pub struct RawDefaults {
     pub extra: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Http,
@@ -336,7 +366,7 @@ pub enum Mode {
 }
 
 /// A frontend, backend or listen section; which fields a kind accepts is checked in validation.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawProxy {
     pub name: String,
@@ -375,7 +405,7 @@ pub struct RawProxy {
     pub extra: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawUseBackend {
     pub backend: String,
@@ -385,7 +415,7 @@ pub struct RawUseBackend {
     pub unless: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHttpchk {
     #[serde(default)]
@@ -396,7 +426,7 @@ pub struct RawHttpchk {
     pub version: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCookie {
     pub name: String,
@@ -409,7 +439,9 @@ pub struct RawCookie {
     pub nocache: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, schemars::JsonSchema, serde::Serialize, PartialEq, Eq,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum CookieMethod {
     Insert,
@@ -417,7 +449,7 @@ pub enum CookieMethod {
     Prefix,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawServerOpts {
     #[serde(default)]
@@ -434,7 +466,7 @@ pub struct RawServerOpts {
     pub maxconn: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawServer {
     /// A web node of the lab; its address and nginx port are used.
@@ -467,7 +499,7 @@ pub struct RawServer {
     pub cookie: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStats {
     #[serde(default)]

@@ -17,6 +17,7 @@ use super::raw::*;
 use crate::diag::{Diagnostics, did_you_mean};
 
 mod haproxy;
+mod scripts;
 
 pub(super) struct Ctx<'a> {
     loc: &'a Locator,
@@ -86,6 +87,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawLab, file: &Path) -> Lab {
         nodes.push(client);
     }
     let scripts = scripts(cx, &raw.scripts);
+    scripts::check(cx, provider, &nodes, &scripts);
     let networks_ok = !networks.is_empty() && networks.len() == raw.networks.len();
     let (vrrp, resolved) = vrrp(cx, &raw.vrrp, &networks, networks_ok, &nodes, &scripts);
     if resolved {

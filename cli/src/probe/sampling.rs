@@ -5,7 +5,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,17 @@ pub struct Sample {
     pub backend: Option<String>,
     /// The failure: a status, a timeout, a refused connection.
     pub error: Option<String>,
+    /// The VIP the request went through (every VIP the client reaches is probed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vip: Option<Ipv4Addr>,
+}
+
+/// The VIP a probe target goes through.
+pub fn vip_of(target: SocketAddr) -> Option<Ipv4Addr> {
+    match target.ip() {
+        std::net::IpAddr::V4(v) => Some(v),
+        std::net::IpAddr::V6(_) => None,
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -45,15 +56,17 @@ pub struct Shared {
     /// Paused while a distribution step sends its own requests (the probe's would interleave
     /// with them in haproxy's rotation).
     pub paused: AtomicBool,
-    /// Set by the probe while its request is out (set before it looks at `paused`).
-    pub in_flight: AtomicBool,
+    /// How many probes have a request out (each counts itself in before it looks at
+    /// `paused`).
+    pub in_flight: AtomicUsize,
     pub samples: Mutex<Vec<Sample>>,
     /// (start, end) of pauses, in ms since the scenario start: not gaps.
     pub pauses: Mutex<Vec<(u64, u64)>>,
     pub vips: Mutex<Vec<VipSample>>,
-    /// The probe runs on another host (ssh provider): pauses wait for its acknowledgement.
-    pub remote: AtomicBool,
-    pub acked_pause: AtomicBool,
+    /// Probes running on another host (ssh provider): a pause waits for each one's
+    /// acknowledgement.
+    pub remote: AtomicUsize,
+    pub acked_pause: AtomicUsize,
 }
 
 pub fn ms(since: Instant) -> u64 {
@@ -67,14 +80,14 @@ pub fn probe_loop(sh: &Shared, target: SocketAddr, t0: Instant) {
         let tick = Instant::now();
         // Flag first, then look (pause() stores its flag, then looks at this one): either the
         // pause sees the request coming, or the probe sees the pause.
-        sh.in_flight.store(true, Ordering::SeqCst);
+        sh.in_flight.fetch_add(1, Ordering::SeqCst);
         if !sh.paused.load(Ordering::SeqCst) {
             let sample = probe_once(target, ms(t0));
             if let Ok(mut s) = sh.samples.lock() {
                 s.push(sample);
             }
         }
-        sh.in_flight.store(false, Ordering::SeqCst);
+        sh.in_flight.fetch_sub(1, Ordering::SeqCst);
         if let Some(rest) = PROBE_EVERY.checked_sub(tick.elapsed()) {
             std::thread::sleep(rest);
         }
@@ -96,6 +109,7 @@ pub fn probe_once(target: SocketAddr, t_ms: u64) -> Sample {
         took_ms,
         backend,
         error,
+        vip: vip_of(target),
     }
 }
 

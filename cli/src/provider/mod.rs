@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::apply::{UpError, UpOptions, UpReport};
 use crate::fleet::Fleet;
 use crate::lab::Lab;
-use crate::lab::model::Provider as Kind;
+use crate::lab::model::{Engine, Provider as Kind};
 use crate::state::state_dir;
 
 /// What a provider does with a lab; each keeps what it knows in the lab's state dir.
@@ -52,8 +52,56 @@ fn of_state(state_dir: &Path) -> &'static dyn Provider {
     }
 }
 
+/// Brings the lab up, or applies what changed; an engine cannot change on a running lab
+/// (that is a new lab), so such an `up` is refused before anything moves.
 pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
-    of(lab.provider).up(lab, opts)
+    let dir = state_dir(&opts.state_root, &lab.name);
+    let provider = of(lab.provider);
+    if provider.is_up(&dir)
+        && let Some(running) = crate::state::running_engines(&dir)
+    {
+        let changed: Vec<String> = lab
+            .lbs()
+            .filter_map(|n| {
+                let (now, want) = (running.get(&n.name)?, n.engine?);
+                (*now != want).then(|| {
+                    format!(
+                        "{} runs {}, the lab file says {}",
+                        n.name,
+                        name(*now),
+                        name(want)
+                    )
+                })
+            })
+            .collect();
+        if !changed.is_empty() {
+            return Err(UpError::EngineChanged(changed.join("; ")));
+        }
+    }
+    let report = provider.up(lab, opts)?;
+    crate::state::save_engines(&dir, lab).map_err(|source| UpError::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(report)
+}
+
+fn name(e: Engine) -> String {
+    format!("{e:?}").to_lowercase()
+}
+
+/// The lab as it runs: the lab file with each LB's engine as recorded when it came up
+/// (`halab test --engine mixed --keep` leaves other engines than the file's).
+pub fn as_running(lab: &Lab, state_root: &Path) -> Lab {
+    let mut lab = lab.clone();
+    if let Some(running) = crate::state::running_engines(&state_dir(state_root, &lab.name)) {
+        for n in lab.nodes.iter_mut() {
+            if let Some(e) = running.get(&n.name) {
+                n.engine = Some(*e);
+            }
+        }
+    }
+    lab
 }
 
 /// Takes the lab named `lab` down, whichever provider brought it up.

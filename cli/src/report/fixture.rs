@@ -90,6 +90,7 @@ fn steps() -> Vec<StepResult> {
         requests: 90,
         failed: 20,
         longest_gap_ms: 210,
+        vip: None,
     });
     let mut preempt = step(
         6,
@@ -112,6 +113,7 @@ fn steps() -> Vec<StepResult> {
         requests: 100,
         failed: 4,
         longest_gap_ms: 50,
+        vip: None,
     });
     vec![
         step(
@@ -164,6 +166,7 @@ fn samples() -> Vec<Sample> {
                 took_ms: 1,
                 backend: None,
                 error: Some(error.into()),
+                vip: None,
             };
             if (1500..1700).contains(&t) || (3600..3640).contains(&t) {
                 failed("connection refused")
@@ -181,6 +184,7 @@ fn samples() -> Vec<Sample> {
                     took_ms: 2,
                     backend: Some(backend.into()),
                     error: None,
+                    vip: None,
                 }
             }
         })
@@ -236,6 +240,7 @@ pub fn busy() -> ScenarioResult {
                     took_ms: 1000,
                     backend: None,
                     error: Some("timeout".into()),
+                    vip: None,
                 }
             } else {
                 Sample {
@@ -243,6 +248,7 @@ pub fn busy() -> ScenarioResult {
                     took_ms: 3,
                     backend: Some(backend.into()),
                     error: None,
+                    vip: None,
                 }
             }
         })

@@ -173,7 +173,8 @@ pub fn outage_line(o: &crate::scenario::result::Outage) -> String {
         o.failed as f64 * 100.0 / o.requests as f64
     };
     format!(
-        "requests: {} of {} failed ({pct:.1}%), longest gap {} in a {} window",
+        "requests{}: {} of {} failed ({pct:.1}%), longest gap {} in a {} window",
+        o.vip.map(|v| format!(" via {v}")).unwrap_or_default(),
         o.failed,
         o.requests,
         secs(o.longest_gap_ms),

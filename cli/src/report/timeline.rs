@@ -80,6 +80,14 @@ pub fn backends(samples: &[Sample]) -> Vec<String> {
 }
 
 /// Every VIP seen, in address order.
+/// The VIPs the probe went through, in address order.
+pub fn request_vips(samples: &[Sample]) -> Vec<Ipv4Addr> {
+    let mut v: Vec<Ipv4Addr> = samples.iter().filter_map(|s| s.vip).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 pub fn vips(timeline: &[VipSample]) -> Vec<Ipv4Addr> {
     let set: BTreeSet<Ipv4Addr> = timeline.iter().map(|s| s.vip).collect();
     set.into_iter().collect()

@@ -129,8 +129,15 @@ pub fn check(cx: &Ctx<'_>, step: &Step, last_action_ms: u64) -> (Outcome, Option
     match step {
         Step::Vip {
             holders,
+            vip: Some(vip),
+            throughout: true,
+            ..
+        } => (stayed(cx, holders, *vip), None),
+        Step::Vip {
+            holders,
             vip,
             within,
+            ..
         } => (
             vip_step(
                 cx,
@@ -203,8 +210,46 @@ pub fn check(cx: &Ctx<'_>, step: &Step, last_action_ms: u64) -> (Outcome, Option
             max_failed,
             max_gap,
             down,
-        } => outage(cx, last_action_ms, *max_failed, *max_gap, *down),
+            vip,
+        } => outage_per_vip(cx, last_action_ms, *max_failed, *max_gap, *down, *vip),
         _ => (Outcome::Passed { detail: None }, None),
+    }
+}
+
+/// The VIP was held by exactly `want` at every monitor sample since the scenario started.
+fn stayed(cx: &Ctx<'_>, want: &[String], vip: Ipv4Addr) -> Outcome {
+    let mut want = want.to_vec();
+    want.sort();
+    let samples: Vec<_> = cx
+        .samplers
+        .vips()
+        .into_iter()
+        .filter(|s| s.vip == vip)
+        .collect();
+    let on = if want.is_empty() {
+        "no node".to_string()
+    } else {
+        want.join(" and ")
+    };
+    let expected = format!("VIP {vip} on {on} at every sample since the start (never moved)");
+    let moved = samples.iter().find(|s| {
+        let mut h = s.holders.clone();
+        h.sort();
+        h != want
+    });
+    match (samples.len(), moved) {
+        (0, _) => fail(expected, "no sample of this VIP yet".to_string(), vec![]),
+        (n, None) => Outcome::Passed {
+            detail: Some(format!(
+                "{n} samples over {:.1}s",
+                cx.now_ms() as f64 / 1000.0
+            )),
+        },
+        (_, Some(s)) => fail(
+            expected,
+            format!("at {} ms held by [{}]", s.t_ms, s.holders.join(", ")),
+            last_vip_samples(cx, 6),
+        ),
     }
 }
 
@@ -257,13 +302,36 @@ fn vip_step(cx: &Ctx<'_>, want: &[String], vip: Option<Ipv4Addr>, deadline: Dura
             } else {
                 want.join(" and ")
             };
+            // A holder without `vip:` is about every VIP of the holder's instances: say so,
+            // and how to name one (active/active labs hold each VIP on another LB).
+            let which = match (vip, holder) {
+                (Some(v), _) => format!("VIP {v}"),
+                (None, Some(h)) => format!(
+                    "every VIP of {h}'s instances ({}) (name one with `vip:`)",
+                    instance_vips(cx, h).join(", ")
+                ),
+                (None, None) => "every VIP".to_string(),
+            };
             fail(
-                format!("VIP on {on} only, within {:.1}s", deadline.as_secs_f64()),
+                format!(
+                    "{which} on {on} only, within {:.1}s",
+                    deadline.as_secs_f64()
+                ),
                 seen,
                 last_vip_samples(cx, 6),
             )
         }
     }
+}
+
+/// The VIPs of the instances `node` is a member of.
+fn instance_vips(cx: &Ctx<'_>, node: &str) -> Vec<String> {
+    cx.lab
+        .vrrp
+        .iter()
+        .filter(|i| i.member(node).is_some())
+        .flat_map(|i| i.vips.iter().map(|x| x.address.to_string()))
+        .collect()
 }
 
 fn target(cx: &Ctx<'_>, vip: Option<Ipv4Addr>) -> Result<SocketAddr, String> {
@@ -607,6 +675,7 @@ pub fn measure(
         requests: win.len() as u64,
         failed,
         longest_gap_ms: longest,
+        vip: None,
     }
 }
 
@@ -616,13 +685,76 @@ const FRESH_MS: u64 = 150;
 /// How long every request must have failed for `outage: {down: true}`.
 const DOWN_SPAN_MS: u64 = 1500;
 
+/// `outage` on the VIP it names, or on every probed VIP, each measured on its own: the first
+/// VIP that fails the bound fails the step (named), else the worst one is reported.
+fn outage_per_vip(
+    cx: &Ctx<'_>,
+    from_ms: u64,
+    max_failed: Option<u64>,
+    max_gap: Option<Duration>,
+    down: bool,
+    vip: Option<Ipv4Addr>,
+) -> (Outcome, Option<Outage>) {
+    let vips: Vec<Ipv4Addr> = match vip {
+        Some(v) => vec![v],
+        None => cx.samplers.probed_vips(),
+    };
+    if vips.len() <= 1 {
+        // One VIP probed: named only where the step named it.
+        let named = vip.is_some();
+        return outage(
+            cx,
+            from_ms,
+            max_failed,
+            max_gap,
+            down,
+            vips.first().copied(),
+            named,
+        );
+    }
+    let mut details = Vec::new();
+    let mut worst: Option<Outage> = None;
+    for v in vips {
+        let (r, o) = outage(cx, from_ms, max_failed, max_gap, down, Some(v), true);
+        if !r.passed() {
+            return (r, o);
+        }
+        if let Outcome::Passed { detail: Some(d) } = r {
+            details.push(d);
+        }
+        if let Some(o) = o
+            && worst
+                .as_ref()
+                .is_none_or(|w| o.longest_gap_ms > w.longest_gap_ms)
+        {
+            worst = Some(o);
+        }
+    }
+    (
+        Outcome::Passed {
+            detail: Some(details.join("; ")),
+        },
+        worst,
+    )
+}
+
 fn outage(
     cx: &Ctx<'_>,
     from_ms: u64,
     max_failed: Option<u64>,
     max_gap: Option<Duration>,
     down: bool,
+    vip: Option<Ipv4Addr>,
+    name_vip: bool,
 ) -> (Outcome, Option<Outage>) {
+    // This VIP's requests only (every VIP has its own probe).
+    let samples = || -> Vec<super::result::Sample> {
+        cx.samplers
+            .samples()
+            .into_iter()
+            .filter(|s| vip.is_none() || s.vip == vip)
+            .collect()
+    };
     // Wait until the service is back (20 successes in a row) unless it is meant to be down:
     // as long as a VIP move takes, or as long as the step's own bound allows (a stale ARP
     // entry after a split brain heals takes longer than any VRRP timer), so the gap measured
@@ -636,7 +768,7 @@ fn outage(
         // it saw the VIP settle; what counts is what the client sees from then on).
         let since = cx.now_ms().max(from_ms);
         let _ = poll(wait, Duration::from_millis(50), || {
-            let s = cx.samplers.samples();
+            let s = samples();
             let tail: Vec<_> = s.iter().rev().take(20).collect();
             // A sample is recorded when its request ends: a request still hanging (a SYN into
             // a stale ARP entry) is not in the tail yet, so the newest must also be fresh.
@@ -659,7 +791,7 @@ fn outage(
     let mut still_up = None;
     if down {
         let r = poll(vip_deadline(cx.lab), Duration::from_millis(50), || {
-            let s = cx.samplers.samples();
+            let s = samples();
             let now = cx.now_ms();
             let last_ok = s
                 .iter()
@@ -681,9 +813,14 @@ fn outage(
         still_up = r.err();
     }
     let now = cx.now_ms();
-    let o = measure(&cx.samplers.samples(), &cx.samplers.pauses(), from_ms, now);
+    let mut o = measure(&samples(), &cx.samplers.pauses(), from_ms, now);
+    o.vip = if name_vip { vip } else { None };
     let detail = format!(
-        "{} of {} requests failed, longest gap {:.2}s",
+        "{}{} of {} requests failed, longest gap {:.2}s",
+        match (name_vip, vip) {
+            (true, Some(v)) => format!("via {v}: "),
+            _ => String::new(),
+        },
         o.failed,
         o.requests,
         o.longest_gap_ms as f64 / 1000.0
@@ -746,6 +883,7 @@ mod tests {
             took_ms: 1,
             backend: ok.then(|| "web1".to_string()),
             error: (!ok).then(|| "refused".to_string()),
+            vip: None,
         }
     }
 

@@ -16,7 +16,13 @@ use crate::lab::Lab;
 use crate::lab::locate::Locator;
 use crate::lab::model::Role;
 
-#[derive(Debug, Deserialize)]
+/// The JSON Schema of scenario files, from the types that parse them (`halab schema scenario`).
+pub fn json_schema() -> schemars::schema::RootSchema {
+    schemars::schema_for!(RawScenario)
+}
+
+/// A scenario file: steps run in order against a running lab (docs/scenarios.md).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
     #[serde(default)]
@@ -26,7 +32,7 @@ struct RawScenario {
     steps: Vec<RawStep>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum RawStep {
     Start(RawSvc),
@@ -50,7 +56,7 @@ enum RawStep {
     Outage(RawOutage),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawSvc {
     node: String,
@@ -60,7 +66,7 @@ struct RawSvc {
     services: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawLink {
     node: String,
@@ -68,7 +74,7 @@ struct RawLink {
     interface: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawPartition {
     a: Vec<String>,
@@ -81,7 +87,7 @@ struct RawPartition {
     vrrp_only: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawHeal {
     /// After the heal, how long the client's ARP entry may still point at a node that no
@@ -90,7 +96,7 @@ struct RawHeal {
     arp_grace: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawLoss {
     /// Nodes whose incoming VRRP packets are dropped (default: every LB).
@@ -99,7 +105,7 @@ struct RawLoss {
     percent: u8,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawVip {
     /// The node that must hold the VIP, or `none`.
@@ -112,9 +118,13 @@ struct RawVip {
     vip: Option<String>,
     #[serde(default)]
     within: Option<String>,
+    /// The VIP was held by these holders at every sample since the scenario started: it
+    /// never moved (needs `vip:`).
+    #[serde(default)]
+    throughout: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawDist {
     #[serde(default)]
@@ -148,7 +158,7 @@ struct RawDist {
     within: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawHttp {
     #[serde(default)]
@@ -170,7 +180,7 @@ struct RawHttp {
     within: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawStats {
     node: String,
@@ -181,7 +191,7 @@ struct RawStats {
     within: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawState {
     node: String,
@@ -192,7 +202,7 @@ struct RawState {
     within: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawOutage {
     #[serde(default)]
@@ -202,6 +212,9 @@ struct RawOutage {
     /// Expect the service to be down at the end (both LBs gone): no recovery wait.
     #[serde(default)]
     down: Option<bool>,
+    /// The VIP measured (default: every VIP the probe goes through, each on its own).
+    #[serde(default)]
+    vip: Option<String>,
 }
 
 /// A service as scenarios name it: `vrrp` is whichever engine the node runs.
@@ -273,6 +286,8 @@ pub enum Step {
         holders: Vec<String>,
         vip: Option<Ipv4Addr>,
         within: Option<Duration>,
+        /// Since the scenario started, at every sample: the VIP never moved.
+        throughout: bool,
     },
     Distribution {
         requests: u32,
@@ -312,6 +327,8 @@ pub enum Step {
         max_failed: Option<u64>,
         max_gap: Option<Duration>,
         down: bool,
+        /// None: every probed VIP.
+        vip: Option<Ipv4Addr>,
     },
 }
 
@@ -599,10 +616,19 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
                     vec![]
                 }
             };
+            let throughout = v.throughout.unwrap_or(false);
+            if throughout && v.vip.is_none() {
+                cx.bad(
+                    &format!("{p}.throughout"),
+                    "`throughout` needs the VIP it is about",
+                    "add `vip: ADDRESS`: the VIP that must never have moved",
+                );
+            }
             Step::Vip {
                 holders,
                 vip: cx.vip(&format!("{p}.vip"), v.vip.as_ref()),
                 within: cx.duration(&format!("{p}.within"), v.within.as_ref()),
+                throughout,
             }
         }
         RawStep::Distribution(d) => {
@@ -735,6 +761,7 @@ fn step(cx: &mut Cx<'_>, path: &str, s: &RawStep) -> Option<Step> {
             max_failed: o.max_failed,
             max_gap: cx.duration(&format!("{path}.outage.max_gap"), o.max_gap.as_ref()),
             down: o.down.unwrap_or(false),
+            vip: cx.vip(&format!("{path}.outage.vip"), o.vip.as_ref()),
         },
     })
 }

@@ -2,6 +2,8 @@
 //! [`ScenarioResult`]; reporters (terminal, JSON, JUnit, HTML + SVG timeline) render them.
 //! Times are milliseconds since the scenario started.
 
+use std::net::Ipv4Addr;
+
 use serde::{Deserialize, Serialize};
 
 pub use crate::probe::sampling::{Sample, VipSample};
@@ -74,6 +76,9 @@ pub struct Outage {
     pub failed: u64,
     /// Longest time between two successful responses in the window.
     pub longest_gap_ms: u64,
+    /// The VIP measured (the worst one when the step measured several).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vip: Option<Ipv4Addr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -57,10 +57,12 @@ pub fn run(
         steps: scenario.steps.len(),
     });
     let t0 = Instant::now();
-    let target = observe::client_vips(lab)
-        .first()
-        .and_then(|v| observe::http_target(lab, *v));
-    let samplers = Samplers::start(lab, fleet.clone(), t0, target);
+    // Every VIP the client reaches through a frontend is probed, each on its own lane.
+    let targets: Vec<std::net::SocketAddr> = observe::client_vips(lab)
+        .into_iter()
+        .filter_map(|v| observe::http_target(lab, v))
+        .collect();
+    let samplers = Samplers::start(lab, fleet.clone(), t0, &targets);
     let cx = Ctx {
         lab,
         fleet,
@@ -91,7 +93,7 @@ pub fn run(
             if let Some(fault) = is_fault(step) {
                 faults.push(FaultMark {
                     t_ms: start_ms,
-                    description: description.clone(),
+                    description: mark(step, &description),
                     fault,
                 });
             }
@@ -190,6 +192,25 @@ fn is_fault(step: &Step) -> Option<bool> {
     }
 }
 
+/// A timeline mark says what was done: "haproxy on lb1 killed", "haproxy on lb1 started".
+fn mark(step: &Step, description: &str) -> String {
+    match step {
+        Step::Service { action, .. } => {
+            let done = match action {
+                SvcAction::Start => "started",
+                SvcAction::Stop => "stopped",
+                SvcAction::Kill => "killed",
+                SvcAction::Restart => "restarted",
+                SvcAction::Reload => "reloaded",
+                SvcAction::Freeze => "frozen",
+                SvcAction::Thaw => "thawed",
+            };
+            format!("{description} {done}")
+        }
+        _ => description.to_string(),
+    }
+}
+
 pub fn describe(step: &Step) -> String {
     let svcs = |s: &[SvcRef]| {
         s.iter()
@@ -241,17 +262,26 @@ pub fn describe(step: &Step) -> String {
             holders,
             vip,
             within: w,
+            throughout,
         } => {
             let on = match holders.len() {
                 0 => "no node".to_string(),
                 1 => holders[0].clone(),
                 _ => format!("{} at once (split brain)", holders.join(" and ")),
             };
-            format!(
-                "VIP {}on {on}{}",
-                vip.map(|v| format!("{v} ")).unwrap_or_default(),
-                within(w)
-            )
+            if *throughout {
+                return format!(
+                    "VIP {}on {on} throughout (never moved)",
+                    vip.map(|v| format!("{v} ")).unwrap_or_default()
+                );
+            }
+            // Without `vip:`, a named holder means every VIP of its instances.
+            let which = match (vip, holders.len()) {
+                (Some(v), _) => format!("{v} "),
+                (None, 1) => "(every one of its instances') ".to_string(),
+                (None, _) => String::new(),
+            };
+            format!("VIP {which}on {on}{}", within(w))
         }
         Step::Distribution {
             requests,
@@ -328,8 +358,12 @@ pub fn describe(step: &Step) -> String {
             max_failed,
             max_gap,
             down,
+            vip,
         } => {
             let mut parts = Vec::new();
+            if let Some(v) = vip {
+                parts.push(format!("via {v}"));
+            }
             if let Some(f) = max_failed {
                 parts.push(format!("at most {f} failed requests"));
             }
@@ -540,4 +574,23 @@ fn violations(timeline: &[super::result::VipSample], allowed: &[(u64, u64)]) -> 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Input: a kill and a start of haproxy on lb1. Output: marks that say which was done.
+    #[test]
+    fn fault_and_repair_marks_say_what_was_done() {
+        let step = |action| Step::Service {
+            action,
+            node: "lb1".into(),
+            services: vec![SvcRef::Haproxy],
+        };
+        let kill = step(SvcAction::Kill);
+        let start = step(SvcAction::Start);
+        assert_eq!(mark(&kill, &describe(&kill)), "haproxy on lb1 killed");
+        assert_eq!(mark(&start, &describe(&start)), "haproxy on lb1 started");
+    }
 }

@@ -29,11 +29,12 @@ impl Samplers {
         lab: &Lab,
         fleet: Arc<dyn Fleet>,
         t0: Instant,
-        target: Option<SocketAddr>,
+        targets: &[SocketAddr],
     ) -> Samplers {
         let shared = Arc::new(Shared::default());
         let mut threads = Vec::new();
-        if let Some(target) = target {
+        // One probe per VIP: each VIP's outage is measured on its own lane.
+        for &target in targets {
             let (sh, fleet) = (shared.clone(), fleet.clone());
             threads.push(std::thread::spawn(move || fleet.probe_loop(sh, target, t0)));
         }
@@ -48,15 +49,16 @@ impl Samplers {
     /// Pauses the probe and waits for its request still out, if any: an answer arriving after
     /// the pause would take a turn in haproxy's rotation from the step that paused it.
     pub fn pause(&self, t0: Instant) {
+        self.shared.acked_pause.store(0, Ordering::SeqCst);
         self.shared.paused.store(true, Ordering::SeqCst);
         let end = Instant::now() + PROBE_TIMEOUT + Duration::from_millis(500);
-        while self.shared.in_flight.load(Ordering::SeqCst) && Instant::now() < end {
+        while self.shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < end {
             std::thread::sleep(Duration::from_millis(1));
         }
         // A probe on another host says `paused` once its last request is back.
         let end = Instant::now() + PROBE_TIMEOUT + Duration::from_secs(2);
-        while self.shared.remote.load(Ordering::SeqCst)
-            && !self.shared.acked_pause.load(Ordering::SeqCst)
+        while self.shared.acked_pause.load(Ordering::SeqCst)
+            < self.shared.remote.load(Ordering::SeqCst)
             && Instant::now() < end
         {
             std::thread::sleep(Duration::from_millis(1));
@@ -73,6 +75,14 @@ impl Samplers {
             last.1 = ms(t0);
         }
         self.shared.paused.store(false, Ordering::SeqCst);
+    }
+
+    /// The VIPs probed so far (one probe per VIP), in address order.
+    pub fn probed_vips(&self) -> Vec<std::net::Ipv4Addr> {
+        let mut v: Vec<std::net::Ipv4Addr> = self.samples().iter().filter_map(|s| s.vip).collect();
+        v.sort();
+        v.dedup();
+        v
     }
 
     pub fn samples(&self) -> Vec<Sample> {

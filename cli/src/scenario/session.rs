@@ -52,22 +52,35 @@ impl EngineChoice {
                 }
             });
         }
-        let engines: std::collections::BTreeSet<Engine> =
-            lab.lbs().filter_map(|n| n.engine).collect();
-        match engines.len() {
-            0 => "none".to_string(),
-            1 => format!(
-                "{:?}",
-                engines.iter().next().copied().unwrap_or(Engine::Keepalived)
-            )
-            .to_lowercase(),
-            _ => "mixed".to_string(),
-        }
+        engine_label(lab)
     }
 }
 
-/// The scenario files beside the lab (`<lab dir>/scenarios/*.yaml`), filtered by name.
+/// The label reports use: the one engine every LB runs, or which LB runs which
+/// ("mixed: lb1 keepalived, lb2 halabd"), so a lab file's own assignment and `--engine mixed`
+/// are told apart.
+pub fn engine_label(lab: &Lab) -> String {
+    let name = |e: Engine| format!("{e:?}").to_lowercase();
+    let engines: std::collections::BTreeSet<Engine> = lab.lbs().filter_map(|n| n.engine).collect();
+    match engines.len() {
+        0 => "none".to_string(),
+        1 => engines.iter().next().map_or_else(String::new, |e| name(*e)),
+        _ => format!(
+            "mixed: {}",
+            lab.lbs()
+                .filter_map(|n| n.engine.map(|e| format!("{} {}", n.name, name(e))))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The scenario files beside the lab (`<lab dir>/scenarios/*.yaml`), filtered by name; a
+/// name that is a path to a file is that file.
 pub fn find(lab_file: &Path, names: &[String]) -> Result<Vec<PathBuf>, String> {
+    if !names.is_empty() && names.iter().all(|n| is_scenario_path(n)) {
+        return Ok(names.iter().map(PathBuf::from).collect());
+    }
     let dir = lab_file
         .parent()
         .unwrap_or(Path::new("."))
@@ -88,6 +101,9 @@ pub fn find(lab_file: &Path, names: &[String]) -> Result<Vec<PathBuf>, String> {
     names
         .iter()
         .map(|n| {
+            if is_scenario_path(n) {
+                return Ok(PathBuf::from(n));
+            }
             all.iter()
                 .find(|p| {
                     p.file_stem()
@@ -106,18 +122,32 @@ pub fn find(lab_file: &Path, names: &[String]) -> Result<Vec<PathBuf>, String> {
         .collect()
 }
 
-/// Validates every scenario file against the lab before anything runs.
-pub fn load_all(files: &[PathBuf], lab: &Lab) -> Result<Vec<Scenario>, String> {
+/// A scenario named by its path (`scenarios/x.yaml`, `./x.yaml`) rather than its name.
+pub fn is_scenario_path(arg: &str) -> bool {
+    let p = Path::new(arg);
+    (arg.contains('/') || p.extension().is_some_and(|x| x == "yaml" || x == "yml")) && p.is_file()
+}
+
+/// Every scenario file validated against the lab before anything runs: the valid ones, and
+/// each broken file's located errors (one broken file does not block the others).
+pub fn load_each(files: &[PathBuf], lab: &Lab) -> (Vec<(PathBuf, Scenario)>, Vec<String>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for f in files {
         match file::load(f, lab) {
-            Ok(s) => out.push(s),
+            Ok(s) => out.push((f.clone(), s)),
             Err(e) => errors.push(e),
         }
     }
+    (out, errors)
+}
+
+/// Every scenario file, or every file's errors when one is broken (tests and benches, which
+/// want all or nothing).
+pub fn load_all(files: &[PathBuf], lab: &Lab) -> Result<Vec<Scenario>, String> {
+    let (ok, errors) = load_each(files, lab);
     if errors.is_empty() {
-        Ok(out)
+        Ok(ok.into_iter().map(|(_, s)| s).collect())
     } else {
         Err(errors.join("\n"))
     }
@@ -197,4 +227,32 @@ pub fn run_all(
             .get_or_insert(format!("failed to tear lab {} down: {e}", lab.name));
     }
     session
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Input: labs/minimal with `--engine mixed`, and with the lab file giving lb1 halabd.
+    // Output: two labels that name which LB ran which engine, not both "mixed".
+    #[test]
+    fn labels_say_which_lb_runs_which_engine() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs/minimal/lab.yaml");
+        let lab = crate::lab::load(&file).unwrap_or_else(|e| panic!("{e}"));
+        let mut mixed = lab.clone();
+        assert_eq!(
+            EngineChoice::Mixed.apply(&mut mixed),
+            "mixed: lb1 keepalived, lb2 halabd"
+        );
+        let mut per_node = lab.clone();
+        if let Some(lb1) = per_node.nodes.iter_mut().find(|n| n.name == "lb1") {
+            lb1.engine = Some(Engine::Halabd);
+        }
+        assert_eq!(
+            EngineChoice::Lab.apply(&mut per_node),
+            "mixed: lb1 halabd, lb2 keepalived"
+        );
+        let mut one = lab;
+        assert_eq!(EngineChoice::Halabd.apply(&mut one), "halabd");
+    }
 }

@@ -1,6 +1,11 @@
-//! Helpers for end-to-end tests: a lab brought up under a unique name and state dir, torn
-//! down on Drop so a failing test leaves nothing behind.
+//! The one test harness of the halab crate's end-to-end tests and benches: unique lab names,
+//! the node init, a lab brought up under a unique name and state dir and torn down on Drop
+//! (so a failing test leaves nothing behind), and the ssh test bed ([`bed`]).
+// Each test binary uses a different part of this module.
 #![allow(dead_code)]
+
+pub mod bed;
+pub mod plans;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +19,33 @@ use halab::services::{self, Machine, Service};
 use halab_netns::{InitCommand, LabHandle};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A lab name unique per test, process and run: `tag` (a few letters saying which test),
+/// the PID, a counter, and a random part against a PID reused since an earlier run. At most
+/// 20 characters for a tag of up to 4, so namespace names keep it whole.
+pub fn unique_lab(tag: &str) -> String {
+    use std::hash::BuildHasher;
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let r = std::collections::hash_map::RandomState::new().hash_one(n) & 0xfff;
+    format!("{tag}{}x{n}r{r:03x}", std::process::id() % 100_000)
+}
+
+/// halab's own node init, as `halab up` starts it.
+pub fn init_cmd() -> InitCommand {
+    InitCommand {
+        exe: PathBuf::from(env!("CARGO_BIN_EXE_halab")),
+        args: vec!["__node-init".into()],
+    }
+}
+
+/// A private state root on /run: tmpfs, so state dirs tear down in ms (the disk here pays
+/// ~3 ms a file), and outside the overlays a host-like node puts over /etc, /var and /root.
+pub fn state_root(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in("/run")
+        .expect("state root on /run")
+}
 
 /// Labs whose timing matters (scenarios, failover) run one at a time: two cores shared by
 /// parallel labs would measure the machine, not the lab.
@@ -36,10 +68,7 @@ pub fn options(state_root: &Path) -> UpOptions {
         halabd: std::env::var_os("HALABD")
             .map(PathBuf::from)
             .unwrap_or_else(|| exe.with_file_name("halabd")),
-        init: InitCommand {
-            exe,
-            args: vec!["__node-init".into()],
-        },
+        init: init_cmd(),
         progress: Box::new(|_| {}),
     }
 }
@@ -61,18 +90,9 @@ impl TestLab {
 
     pub fn try_up(file: &Path, edit: impl FnOnce(&mut Lab)) -> Result<TestLab, String> {
         let mut lab = lab::load(file).map_err(|e| e.to_string())?;
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        lab.name = format!(
-            "t{}x{n}{}",
-            std::process::id() % 100_000,
-            &lab.name[..lab.name.len().min(6)]
-        );
+        lab.name = unique_lab("t");
         edit(&mut lab);
-        // /run is tmpfs: state dirs there tear down in ms (the disk here pays ~3 ms a file).
-        let state_root = tempfile::Builder::new()
-            .prefix("halab-test-")
-            .tempdir_in("/run")
-            .map_err(|e| e.to_string())?;
+        let state_root = state_root("halab-test-");
         let state_dir = state_root.path().join(&lab.name);
         let mut opts = options(state_root.path());
         provider::up(&lab, &mut opts).map_err(|e| e.to_string())?;

@@ -1,22 +1,28 @@
 //! Network namespaces for halabd's real tests and its benchmark.
 //!
-//! A [`Lab`] is a bridge in a namespace of its own plus one namespace per node, each with an
-//! `eth0` veth into the bridge and `10.99.0.<n>/24`. Everything is created inside those
-//! namespaces (never in the root namespace), names are unique per process and lab
-//! (`hlbd-<pid>-<n>-<node>`), there are no routes out, and `Drop` kills the daemons the lab
-//! started (by process group: each daemon is started as a group leader) and deletes the
-//! namespaces.
+//! A [`Lab`] is a halab-netns lab (the machinery `halab up` uses): a switch namespace with a
+//! bridge per network and one node per name, each with `eth0` and `10.99.0.<n>/24`. Nothing
+//! is created in the root namespace, lab names are unique per process and lab
+//! (`d<pid>x<n>`), there are no routes out. Daemons run with the node's network but the
+//! host's files (`nsenter --net`), as children of the test in their own process group, so
+//! the test can signal and wait for them. `Drop` kills them, then tears the lab down.
 
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use halab_netns::{
+    self as netns, DropRule, IfPlan, InitCommand, LabGuard, NetPlan, NetnsPlan, NodeHandle,
+    NodePlan,
+};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -154,102 +160,127 @@ impl Drop for Daemon {
     }
 }
 
-/// Namespaces with a bridge, and the daemons started in them.
+/// A halab-netns lab (the machinery `halab up` uses) and the daemons started in it.
+/// Fields drop in order: the daemons, then the lab's namespaces, then the temp dir.
 pub struct Lab {
-    prefix: String,
-    nodes: Vec<String>,
-    pub dir: tempfile::TempDir,
     pub daemons: Vec<Daemon>,
+    net: LabGuard,
+    /// The nodes in plan order: node i has 10.99.0.(i+1)/24 on eth0.
+    nodes: Vec<String>,
+    /// Confs, logs and pidfiles of the daemons (host paths: daemons see the host's files).
+    pub dir: tempfile::TempDir,
+    _state: tempfile::TempDir,
     /// `HALABD_LOG` for the daemons started from now on.
     pub halabd_log: &'static str,
 }
 
 impl Lab {
-    /// A bridge and one namespace per node; node i gets 10.99.0.(i+1)/24 on eth0.
+    /// One network (`eth0`, 10.99.0.0/24) and one node per name; node i gets
+    /// 10.99.0.(i+1)/24.
     pub fn new(nodes: &[&str]) -> Self {
+        Self::with_networks(nodes, &[])
+    }
+
+    /// As [`Lab::new`], plus per `(dev, net)` a network that gives node i `dev` with
+    /// 10.`net`.0.(i+1)/24.
+    pub fn with_networks(nodes: &[&str], extra: &[(&str, u8)]) -> Self {
         let n = LABS.fetch_add(1, Ordering::SeqCst);
-        let prefix = format!("hlbd-{}-{n}", std::process::id());
-        let mut lab = Self {
-            prefix,
-            nodes: Vec::new(),
-            dir: tempfile::tempdir().expect("tempdir"),
-            daemons: Vec::new(),
-            halabd_log: "debug",
+        // /run is tmpfs: the state dir tears down in ms.
+        let state = tempfile::Builder::new()
+            .prefix("halabd-test-")
+            .tempdir_in("/run")
+            .expect("state dir");
+        let nets: Vec<(String, u8)> = std::iter::once(("eth0".to_owned(), 99))
+            .chain(extra.iter().map(|(d, n)| ((*d).to_owned(), *n)))
+            .collect();
+        let plan = NetnsPlan {
+            lab: format!("d{}x{n}", std::process::id() % 100_000),
+            state_dir: state.path().join("lab"),
+            networks: nets
+                .iter()
+                .map(|(dev, net)| NetPlan {
+                    name: dev.clone(),
+                    cidr: format!("10.{net}.0.0/24").parse().expect("cidr"),
+                })
+                .collect(),
+            nodes: nodes
+                .iter()
+                .enumerate()
+                .map(|(i, node)| NodePlan {
+                    name: (*node).to_owned(),
+                    hostname: (*node).to_owned(),
+                    interfaces: nets
+                        .iter()
+                        .map(|(dev, net)| IfPlan {
+                            network: dev.clone(),
+                            ifname: dev.clone(),
+                            addr: IpAddr::V4(Ipv4Addr::new(10, *net, 0, host_octet(i))),
+                            prefix: 24,
+                        })
+                        .collect(),
+                    sysctls: Vec::new(),
+                    hosts_file: format!("127.0.0.1 localhost\n127.0.1.1 {node}\n"),
+                    host_like: false,
+                })
+                .collect(),
         };
-        let br = lab.bridge_ns();
-        sh("ip", &["netns", "add", &br]);
-        lab.nodes.push(String::new()); // the bridge namespace, deleted with the others
-        sh("ip", &["-n", &br, "link", "set", "lo", "up"]);
-        sh("ip", &["-n", &br, "link", "add", "br0", "type", "bridge"]);
-        sh("ip", &["-n", &br, "link", "set", "br0", "up"]);
-        for (i, node) in nodes.iter().enumerate() {
-            let ns = lab.ns(node);
-            sh("ip", &["netns", "add", &ns]);
-            lab.nodes.push((*node).to_owned());
-            let port = format!("p{i}");
-            // Created in the bridge namespace with its peer moved straight into the node's.
-            sh(
-                "ip",
-                &[
-                    "-n", &br, "link", "add", &port, "type", "veth", "peer", "name", "eth0",
-                    "netns", &ns,
-                ],
-            );
-            sh(
-                "ip",
-                &["-n", &br, "link", "set", &port, "master", "br0", "up"],
-            );
-            sh("ip", &["-n", &ns, "link", "set", "lo", "up"]);
-            sh("ip", &["-n", &ns, "link", "set", "eth0", "up"]);
-            let addr = format!("{}/24", lab.addr_of_index(i));
-            sh("ip", &["-n", &ns, "addr", "add", &addr, "dev", "eth0"]);
+        let init = InitCommand {
+            exe: PathBuf::from(env!("CARGO_BIN_EXE_halabd-node-init")),
+            args: Vec::new(),
+        };
+        let net = netns::up(&plan, &init)
+            .unwrap_or_else(|e| panic!("lab up: {e}"))
+            .into_guard();
+        Self {
+            daemons: Vec::new(),
+            net,
+            nodes: nodes.iter().map(|n| (*n).to_owned()).collect(),
+            dir: tempfile::tempdir().expect("tempdir"),
+            _state: state,
+            halabd_log: "debug",
         }
-        lab
     }
 
-    fn bridge_ns(&self) -> String {
-        format!("{}-br", self.prefix)
+    fn index(&self, node: &str) -> usize {
+        self.nodes
+            .iter()
+            .position(|n| n == node)
+            .unwrap_or_else(|| panic!("no node {node}"))
     }
 
-    fn addr_of_index(&self, i: usize) -> Ipv4Addr {
-        Ipv4Addr::new(10, 99, 0, u8::try_from(i + 1).unwrap_or(250))
+    pub fn node(&self, node: &str) -> NodeHandle {
+        self.net
+            .node(node)
+            .unwrap_or_else(|e| panic!("node {node}: {e}"))
     }
 
+    /// The node's network namespace name (`ip -n NS`, `ip netns exec NS`).
     pub fn ns(&self, node: &str) -> String {
-        format!("{}-{node}", self.prefix)
+        self.node(node).netns().to_owned()
     }
 
     pub fn addr(&self, node: &str) -> Ipv4Addr {
-        let i = self
-            .nodes
-            .iter()
-            .skip(1)
-            .position(|n| n == node)
-            .expect("node");
-        self.addr_of_index(i)
+        Ipv4Addr::new(10, 99, 0, host_octet(self.index(node)))
     }
 
-    /// The bridge port of `node` (to cut its link from the bridge side).
-    pub fn port(&self, node: &str) -> (String, String) {
-        let i = self
-            .nodes
-            .iter()
-            .skip(1)
-            .position(|n| n == node)
-            .expect("node");
-        (self.bridge_ns(), format!("p{i}"))
+    /// Sets the switch side of `node`'s eth0 up or down (its carrier goes, as with a pulled
+    /// cable).
+    pub fn set_port(&self, node: &str, up: bool) {
+        let port = netns::names::switch_port(self.index(node), 0);
+        self.net
+            .set_switch_port(&port, up)
+            .unwrap_or_else(|e| panic!("port of {node}: {e}"));
     }
 
-    /// Runs a command inside `node`'s namespace.
+    /// Runs a command with `node`'s network (and the host's files).
     pub fn exec(&self, node: &str, args: &[&str]) -> std::process::Output {
-        let ns = self.ns(node);
-        let mut full = vec!["netns", "exec", ns.as_str()];
-        full.extend_from_slice(args);
-        Command::new("ip")
-            .args(&full)
+        let (program, rest) = args.split_first().expect("a program");
+        self.node(node)
+            .netns_command(program)
+            .args(rest)
             .stdin(Stdio::null())
             .output()
-            .expect("ip netns exec")
+            .expect("nsenter")
     }
 
     /// Is `ip` on `node`'s eth0?
@@ -269,80 +300,23 @@ impl Lab {
         out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {ip}/")))
     }
 
-    /// A second network: bridge `br-<dev>` and, on each node, `dev` with `10.<net>.0.(i+1)/24`.
-    pub fn add_network(&self, dev: &str, net: u8) {
-        let br = self.bridge_ns();
-        let bridge = format!("br-{dev}");
-        sh("ip", &["-n", &br, "link", "add", &bridge, "type", "bridge"]);
-        sh("ip", &["-n", &br, "link", "set", &bridge, "up"]);
-        for (i, node) in self.nodes.iter().skip(1).enumerate() {
-            let ns = self.ns(node);
-            let port = format!("p{i}{dev}");
-            sh(
-                "ip",
-                &[
-                    "-n", &br, "link", "add", &port, "type", "veth", "peer", "name", dev, "netns",
-                    &ns,
-                ],
-            );
-            sh(
-                "ip",
-                &["-n", &br, "link", "set", &port, "master", &bridge, "up"],
-            );
-            sh("ip", &["-n", &ns, "link", "set", dev, "up"]);
-            let addr = format!("10.{net}.0.{}/24", i + 1);
-            sh("ip", &["-n", &ns, "addr", "add", &addr, "dev", dev]);
-        }
-    }
-
     /// Drops VRRP arriving at `node` on `dev` (nftables in the node's namespace only).
     pub fn cut_vrrp(&self, node: &str, dev: &str) {
-        let ns = self.ns(node);
-        let table = format!("cut_{dev}");
-        sh(
-            "ip",
-            &["netns", "exec", &ns, "nft", "add", "table", "inet", &table],
-        );
-        sh(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                &ns,
-                "nft",
-                "add",
-                "chain",
-                "inet",
-                &table,
-                "in",
-                "{ type filter hook input priority 0; }",
-            ],
-        );
-        sh(
-            "ip",
-            &[
-                "netns", "exec", &ns, "nft", "add", "rule", "inet", &table, "in", "iifname", dev,
-                "ip", "protocol", "112", "drop",
-            ],
-        );
+        let rule = DropRule {
+            iifname: Some(dev),
+            ip_protocol: Some(112),
+            loss_percent: None,
+        };
+        self.node(node)
+            .drop_input(&format!("cut_{dev}"), &rule)
+            .unwrap_or_else(|e| panic!("cut VRRP on {node} {dev}: {e}"));
     }
 
     /// Undoes [`Lab::cut_vrrp`].
     pub fn heal_vrrp(&self, node: &str, dev: &str) {
-        let ns = self.ns(node);
-        sh(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                &ns,
-                "nft",
-                "delete",
-                "table",
-                "inet",
-                &format!("cut_{dev}"),
-            ],
-        );
+        self.node(node)
+            .remove_table(&format!("cut_{dev}"))
+            .unwrap_or_else(|e| panic!("heal VRRP on {node} {dev}: {e}"));
     }
 
     /// Is `ip` on `node`'s `dev`?
@@ -357,7 +331,6 @@ impl Lab {
     pub fn holders(&self, ip: Ipv4Addr) -> Vec<String> {
         self.nodes
             .iter()
-            .skip(1)
             .filter(|n| self.has_addr(n, ip))
             .cloned()
             .collect()
@@ -472,11 +445,10 @@ impl Lab {
     ) -> usize {
         let out = std::fs::File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
-        let ns = self.ns(node);
-        let mut command = Command::new("ip");
+        let (program, rest) = args.split_first().expect("a program");
+        let mut command = self.node(node).netns_command(program);
         command
-            .args(["netns", "exec", &ns])
-            .args(args)
+            .args(rest)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -527,19 +499,9 @@ impl Lab {
     }
 }
 
-impl Drop for Lab {
-    fn drop(&mut self) {
-        // Daemons first (their Drop kills their process groups), then the namespaces.
-        self.daemons.clear();
-        for node in self.nodes.iter().rev() {
-            let ns = if node.is_empty() {
-                self.bridge_ns()
-            } else {
-                self.ns(node)
-            };
-            let _ = Command::new("ip").args(["netns", "del", &ns]).status();
-        }
-    }
+/// The last octet of node i's addresses.
+fn host_octet(i: usize) -> u8 {
+    u8::try_from(i + 1).expect("fewer than 255 nodes")
 }
 
 pub fn halabd_bin() -> PathBuf {

@@ -31,9 +31,8 @@ pub fn topology(lab: &Lab) -> String {
         .iter()
         .map(|n| {
             format!(
-                "{}({:?})={}",
+                "{}={}",
                 n.name,
-                n.engine,
                 n.interfaces
                     .iter()
                     .map(|i| format!("{}@{}/{}", i.address, i.network, i.name))

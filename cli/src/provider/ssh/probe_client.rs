@@ -35,7 +35,7 @@ pub(super) fn remote_probe_loop(conn: &Conn, sh: &Shared, target: SocketAddr, t0
     let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         return;
     };
-    sh.remote.store(true, Ordering::SeqCst);
+    sh.remote.fetch_add(1, Ordering::SeqCst);
     let mut offset = None::<u64>;
     let reader = {
         let (tx, rx) = std::sync::mpsc::channel::<Line>();
@@ -67,14 +67,13 @@ pub(super) fn remote_probe_loop(conn: &Conn, sh: &Shared, target: SocketAddr, t0
             let _ = stdin.write_all(if want_pause { b"pause\n" } else { b"resume\n" });
             let _ = stdin.flush();
             sent_pause = want_pause;
-            if !want_pause {
-                sh.acked_pause.store(false, Ordering::SeqCst);
-            }
         }
         match rx.recv_timeout(Duration::from_millis(2)) {
             // The probe's clock starts at `ready`: its times are offsets from our receipt of it.
             Ok(Line::Ready) => offset = Some(u64::try_from(t0.elapsed().as_millis()).unwrap_or(0)),
-            Ok(Line::Paused) => sh.acked_pause.store(true, Ordering::SeqCst),
+            Ok(Line::Paused) => {
+                sh.acked_pause.fetch_add(1, Ordering::SeqCst);
+            }
             Ok(Line::Sample(s)) => {
                 let base = offset.unwrap_or(0);
                 if let Ok(mut v) = sh.samples.lock() {
@@ -83,6 +82,7 @@ pub(super) fn remote_probe_loop(conn: &Conn, sh: &Shared, target: SocketAddr, t0
                         took_ms: s.took,
                         backend: s.backend,
                         error: s.error,
+                        vip: crate::probe::sampling::vip_of(target),
                     });
                 }
             }

@@ -169,7 +169,7 @@ fn draw_lane(
         let bg = RGBColor(247, 247, 247).filled();
         chart.draw_series([rect((0, plan.end_ms), lane.top, lane.top + lane.h, bg)])?;
     }
-    let color = if matches!(lane.kind, LaneKind::Failed) {
+    let color = if matches!(lane.kind, LaneKind::Failed(_)) {
         plan::RED
     } else {
         BLACK
@@ -197,6 +197,14 @@ fn draw_lane(
         })
     };
     let (top, bottom) = (lane.top + 1, lane.top + REQ_ROW - 1);
+    // The requests of one lane: those through its VIP, or all of them.
+    let via = |vip: Option<std::net::Ipv4Addr>| -> Vec<crate::scenario::result::Sample> {
+        r.samples
+            .iter()
+            .filter(|s| vip.is_none() || s.vip == vip)
+            .cloned()
+            .collect()
+    };
     match &lane.kind {
         LaneKind::Vip { vip, node, color } => {
             let held = timeline::vip_spans(&r.vip_timeline, *vip, node, false, plan.end_ms);
@@ -204,25 +212,25 @@ fn draw_lane(
             let arp = timeline::vip_spans(&r.vip_timeline, *vip, node, true, plan.end_ms);
             chart.draw_series(bars(arp, lane.top + 16, lane.top + 19, plan::ARP))?;
         }
-        LaneKind::Backend { name, color } => {
+        LaneKind::Backend { name, color, vip } => {
             chart.draw_series(bars(
-                timeline::answer_spans(&r.samples, Answer::Backend(name), merge_ms),
+                timeline::answer_spans(&via(*vip), Answer::Backend(name), merge_ms),
                 top,
                 bottom,
                 *color,
             ))?;
         }
-        LaneKind::Unknown => {
+        LaneKind::Unknown(vip) => {
             chart.draw_series(bars(
-                timeline::answer_spans(&r.samples, Answer::Unknown, merge_ms),
+                timeline::answer_spans(&via(*vip), Answer::Unknown, merge_ms),
                 top,
                 bottom,
                 plan::GREY,
             ))?;
         }
-        LaneKind::Failed => {
+        LaneKind::Failed(vip) => {
             chart.draw_series(bars(
-                timeline::answer_spans(&r.samples, Answer::Failed, merge_ms),
+                timeline::answer_spans(&via(*vip), Answer::Failed, merge_ms),
                 top,
                 bottom,
                 plan::RED,

@@ -67,12 +67,14 @@ pub enum LaneKind {
         node: String,
         color: RGBColor,
     },
+    /// Requests (through `vip` when the run probed several VIPs) answered by `name`.
     Backend {
         name: String,
         color: RGBColor,
+        vip: Option<Ipv4Addr>,
     },
-    Failed,
-    Unknown,
+    Failed(Option<Ipv4Addr>),
+    Unknown(Option<Ipv4Addr>),
     /// Assertion steps, overlapping ones on separate rows: (index into `steps`, row).
     Steps(Vec<(usize, usize)>),
 }
@@ -170,37 +172,60 @@ impl Plan {
         y += rows(&move_labels) as i32 * MOVE_ROW + 6;
         captions.push((y, "Requests through the VIP, by the backend that answered"));
         y += CAPTION;
-        for (name, color) in &backends {
+        // One group of request lanes per probed VIP, each lane named with its VIP, when the
+        // run probed several (active/active); else one group, as before.
+        let req_vips = timeline::request_vips(&r.samples);
+        let groups: Vec<Option<Ipv4Addr>> = if req_vips.len() > 1 {
+            req_vips.into_iter().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        for vip in groups {
+            let name_of = |what: &str| match vip {
+                Some(v) => format!("{v} {what}"),
+                None => what.to_string(),
+            };
+            let samples: Vec<_> = r
+                .samples
+                .iter()
+                .filter(|s| vip.is_none() || s.vip == vip)
+                .cloned()
+                .collect();
+            let present = timeline::backends(&samples);
+            for (name, color) in backends.iter().filter(|(n, _)| present.contains(n)) {
+                lanes.push(Lane {
+                    top: y,
+                    h: REQ_ROW,
+                    label: name_of(name),
+                    kind: LaneKind::Backend {
+                        name: name.clone(),
+                        color: *color,
+                        vip,
+                    },
+                });
+                y += REQ_ROW;
+            }
+            if samples
+                .iter()
+                .any(|s| timeline::answer(s) == timeline::Answer::Unknown)
+            {
+                lanes.push(Lane {
+                    top: y,
+                    h: REQ_ROW,
+                    label: name_of("no X-Served-By"),
+                    kind: LaneKind::Unknown(vip),
+                });
+                y += REQ_ROW;
+            }
             lanes.push(Lane {
                 top: y,
                 h: REQ_ROW,
-                label: name.clone(),
-                kind: LaneKind::Backend {
-                    name: name.clone(),
-                    color: *color,
-                },
+                label: name_of("failed"),
+                kind: LaneKind::Failed(vip),
             });
             y += REQ_ROW;
         }
-        if r.samples
-            .iter()
-            .any(|s| timeline::answer(s) == timeline::Answer::Unknown)
-        {
-            lanes.push(Lane {
-                top: y,
-                h: REQ_ROW,
-                label: "no X-Served-By".into(),
-                kind: LaneKind::Unknown,
-            });
-            y += REQ_ROW;
-        }
-        lanes.push(Lane {
-            top: y,
-            h: REQ_ROW,
-            label: "failed".into(),
-            kind: LaneKind::Failed,
-        });
-        y += REQ_ROW + 10;
+        y += 10;
         let steps = step_rows(r, end_ms);
         let h = REQ_ROW
             * steps

@@ -112,6 +112,7 @@ fn svg_of_an_empty_run_with_odd_names_still_parses() {
         took_ms: 1,
         backend: Some("web<1>\u{1b}[31m".into()),
         error: None,
+        vip: None,
     }];
     let svg = timeline_svg(&r);
     let doc = roxmltree::Document::parse(&svg).expect("the timeline is well-formed XML");
@@ -119,20 +120,75 @@ fn svg_of_an_empty_run_with_odd_names_still_parses() {
     assert!(marks(&doc, "vip-move").is_empty());
 }
 
-/// Not a check: `HALAB_REPORT_OUT=DIR cargo test -p halab report::` writes the fixture's
-/// report there, to look at it (e.g. `rsvg-convert DIR/*.svg -o x.png`).
+/// Input: the fixture's report (a failed, a passed and a crowded run). Output: index.html
+/// and one timeline per run, each well-formed, the page naming every run and linking its
+/// timeline. `HALAB_REPORT_OUT=DIR cargo test -p halab report::` leaves them in DIR to look at
+/// (e.g. `rsvg-convert DIR/*.svg -o x.png`); otherwise a temp dir.
 #[test]
-fn fixture_report_can_be_written_for_a_look() {
-    if let Some(dir) = std::env::var_os("HALAB_REPORT_OUT") {
-        let r = fixture::failover();
-        let mut passed = r.clone();
-        passed.engine = "halabd".into();
-        passed.passed = true;
-        passed.violations.clear();
-        for s in &mut passed.steps {
-            s.outcome = crate::scenario::result::Outcome::Passed { detail: None };
-        }
-        crate::report::write_report(std::path::Path::new(&dir), &[r, passed, fixture::busy()])
-            .expect("report written");
+fn fixture_report_is_written_with_one_timeline_per_run() {
+    let r = fixture::failover();
+    let mut passed = r.clone();
+    passed.engine = "halabd".into();
+    passed.passed = true;
+    passed.violations.clear();
+    for s in &mut passed.steps {
+        s.outcome = crate::scenario::result::Outcome::Passed { detail: None };
     }
+    let runs = [r, passed, fixture::busy()];
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = std::env::var_os("HALAB_REPORT_OUT")
+        .map_or_else(|| tmp.path().to_path_buf(), std::path::PathBuf::from);
+    let index = crate::report::write_report(&dir, &runs).expect("report written");
+    let html = std::fs::read_to_string(&index).expect("index.html");
+    let mut svgs: Vec<_> = std::fs::read_dir(&dir)
+        .expect("report dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "svg"))
+        .collect();
+    svgs.sort();
+    assert_eq!(svgs.len(), runs.len(), "{svgs:?}");
+    for svg in &svgs {
+        let text = std::fs::read_to_string(svg).expect("svg");
+        roxmltree::Document::parse(&text).expect("each timeline is well-formed XML");
+        let name = svg.file_name().and_then(|n| n.to_str()).expect("name");
+        assert!(html.contains(name), "index.html does not show {name}");
+    }
+    for run in &runs {
+        assert!(
+            html.contains(&run.engine),
+            "no {} in index.html",
+            run.engine
+        );
+    }
+    assert!(
+        html.contains("badge pass") && html.contains("badge fail"),
+        "{html}"
+    );
+}
+
+/// Input: a run that probed two VIPs (active/active), one answered by web1, the other
+/// failing. Output: each request lane is named with its VIP.
+#[test]
+fn request_lanes_name_their_vip_when_several_were_probed() {
+    let mut r: ScenarioResult = fixture::failover();
+    let a: std::net::Ipv4Addr = "10.10.0.10".parse().expect("ip");
+    let b: std::net::Ipv4Addr = "10.10.0.20".parse().expect("ip");
+    r.samples = (0..20)
+        .map(|i| Sample {
+            t_ms: i * 10,
+            took_ms: 1,
+            backend: (i % 2 == 0).then(|| "web1".to_string()),
+            error: (i % 2 == 1).then(|| "timed out".to_string()),
+            vip: Some(if i % 2 == 0 { a } else { b }),
+        })
+        .collect();
+    let svg = timeline_svg(&r);
+    roxmltree::Document::parse(&svg).expect("the timeline is well-formed XML");
+    for label in ["10.10.0.10 web1", "10.10.0.10 failed", "10.10.0.20 failed"] {
+        assert!(svg.contains(label), "no lane {label}");
+    }
+    assert!(
+        !svg.contains("10.10.0.20 web1"),
+        "web1 never answered via B"
+    );
 }
