@@ -24,7 +24,7 @@ pub struct TestArgs {
 /// `scenarios/`.
 fn split_args(args: &[String]) -> (Option<PathBuf>, Vec<String>) {
     match args.first() {
-        Some(first) if session::is_scenario_path(first) => {
+        Some(first) if session::is_scenario_path(first) && !is_lab_file(first) => {
             let lab = Path::new(first)
                 .parent()
                 .filter(|d| d.file_name().is_some_and(|n| n == "scenarios"))
@@ -43,6 +43,11 @@ fn split_args(args: &[String]) -> (Option<PathBuf>, Vec<String>) {
         }
         _ => (None, args.to_vec()),
     }
+}
+
+/// A lab file (`ssh.yaml`, `lab.yaml`) has top-level `nodes:`; a scenario file has none.
+fn is_lab_file(path: &str) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| t.lines().any(|l| l.starts_with("nodes:")))
 }
 
 pub fn test(a: TestArgs) -> i32 {
