@@ -112,6 +112,15 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Build halabd's Debian package (binary, unit, man page) into DIR: what the ssh provider
+    /// installs on Debian hosts with systemd, and what an operator can install by hand.
+    Deb {
+        /// The halabd binary (default: $HALABD, else the halabd beside this executable).
+        #[arg(long)]
+        halabd: Option<PathBuf>,
+        #[arg(long, default_value = "target/deb")]
+        out: PathBuf,
+    },
     /// Developer tool: a netns lab of "real hosts" running sshd, for `provider: ssh` labs
     /// (docs/netns.md).
     #[command(subcommand)]
@@ -136,6 +145,10 @@ enum TestbedCommand {
         lab: PathBuf,
         #[arg(long)]
         dir: PathBuf,
+        /// Hosts are Debian 12 containers with systemd as PID 1 (systemd-nspawn; the image is
+        /// built with mmdebstrap once and cached in /var/cache/halab/images).
+        #[arg(long)]
+        systemd: bool,
     },
     /// Tear the test bed down: processes, namespaces, state (DIR is left alone).
     Down { lab: PathBuf },
@@ -207,7 +220,7 @@ fn main() -> ExitCode {
                     "{}",
                     serde_json::to_string_pretty(&probes).unwrap_or_default()
                 );
-                probes.iter().all(|p| p.ok)
+                halab::doctor::passed(&probes)
             } else {
                 halab::doctor::print(&probes)
             };
@@ -236,8 +249,8 @@ fn main() -> ExitCode {
             jobs,
             check,
         }),
-        Command::Testbed(TestbedCommand::Up { lab, dir }) => {
-            with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir))
+        Command::Testbed(TestbedCommand::Up { lab, dir, systemd }) => {
+            with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir, systemd))
         }
         Command::Testbed(TestbedCommand::Down { lab }) => {
             match halab::cmd::lab_cmds::lab_name_for_down(Some(&lab)) {
@@ -248,6 +261,7 @@ fn main() -> ExitCode {
         Command::Testbed(TestbedCommand::Exec { lab, node, command }) => {
             with_lab(Some(lab), |l| halab::testbed::cmd_exec(&l, &node, &command))
         }
+        Command::Deb { halabd, out } => halab::deb::cmd_build(halabd, &out),
         Command::NodeInit(_) | Command::Get(_) | Command::Probe(_) => exit_codes::LAB_ERROR,
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))

@@ -213,7 +213,9 @@ pub fn start(m: &dyn Machine, s: Service, halabd_bin: &str) -> Result<i32, Servi
     if let Some(pid) = running_pid(m, s) {
         return Ok(pid);
     }
-    if s == Service::Halabd {
+    // Under systemd the unit names the binary: a package's (ssh provider, Debian hosts) or
+    // the one the provider sent with the files.
+    if s == Service::Halabd && !m.systemd() {
         install_halabd(m, halabd_bin)?;
     }
     let script = if m.systemd() {

@@ -209,6 +209,10 @@ fn doctor_lists_every_probe() {
         "keepalived",
         "nftables",
         "leftover lab namespaces",
+        "systemd hosts (testbed --systemd)",
+        "VMs: KVM",
+        "VMs: qemu (KVM or TCG)",
+        "VMs: vagrant + vagrant-libvirt",
     ] {
         assert!(out.contains(p), "{out}");
     }
