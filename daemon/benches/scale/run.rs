@@ -302,21 +302,17 @@ fn intervals(seen: &[Seen], master_host: u8, from: u64, to: u64) -> Vec<f64> {
 
 /// Runs one row.
 pub fn run_row(n: usize, advert: f64, load: bool, kind: Kind, secs: f64) -> Row {
-    let mut lab = Lab::new(&["a", "b"]);
-    lab.halabd_log = "info";
     let interfaces = n.div_ceil(PER_INTERFACE).max(1);
-    for k in 1..interfaces {
-        lab.add_network(&format!("eth{k}"), u8::try_from(100 + k).unwrap_or(199));
-    }
-    let (bridge_ns, _) = lab.port("a");
+    let extra: Vec<(String, u8)> = (1..interfaces)
+        .map(|k| (format!("eth{k}"), u8::try_from(100 + k).unwrap_or(199)))
+        .collect();
+    let extra: Vec<(&str, u8)> = extra.iter().map(|(d, n)| (d.as_str(), *n)).collect();
+    let mut lab = Lab::with_networks(&["a", "b"], &extra);
+    lab.halabd_log = "info";
     let dir = lab.dir.path().to_owned();
     let mut captures: Vec<(Helper, std::path::PathBuf)> = (0..interfaces)
         .map(|k| {
-            let bridge = if k == 0 {
-                "br0".to_owned()
-            } else {
-                format!("br-eth{k}")
-            };
+            let (bridge_ns, bridge) = lab.bridge(k);
             let file = dir.join(format!("{bridge}.pcap"));
             let argv = [
                 "tcpdump",
