@@ -309,11 +309,10 @@ pub fn run_row(n: usize, advert: f64, load: bool, kind: Kind, secs: f64) -> Row 
     let extra: Vec<(&str, u8)> = extra.iter().map(|(d, n)| (d.as_str(), *n)).collect();
     let mut lab = Lab::with_networks(&["a", "b"], &extra);
     lab.halabd_log = "info";
-    let bridge_ns = lab.switch_ns();
     let dir = lab.dir.path().to_owned();
     let mut captures: Vec<(Helper, std::path::PathBuf)> = (0..interfaces)
         .map(|k| {
-            let bridge = lab.bridge(k);
+            let (bridge_ns, bridge) = lab.bridge(k);
             let file = dir.join(format!("{bridge}.pcap"));
             let argv = [
                 "tcpdump",

@@ -254,14 +254,10 @@ impl Lab {
             .unwrap_or_else(|e| panic!("node {node}: {e}"))
     }
 
-    /// The switch's network namespace name (where the bridges are).
-    pub fn switch_ns(&self) -> String {
-        self.net.switch_ns().to_owned()
-    }
-
-    /// The bridge of the `k`th network (0: eth0) in the switch namespace.
-    pub fn bridge(&self, k: usize) -> String {
-        netns::names::bridge(k)
+    /// The switch namespace and the bridge of network `index` (0: eth0, then the extra
+    /// networks in order), for captures.
+    pub fn bridge(&self, index: usize) -> (String, String) {
+        (self.net.switch_ns().to_owned(), netns::names::bridge(index))
     }
 
     /// The node's network namespace name (`ip -n NS`, `ip netns exec NS`).
