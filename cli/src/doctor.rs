@@ -1,5 +1,7 @@
 //! `halab doctor`: preflight probes, each failure with the command that fixes it.
 
+mod machines;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -9,12 +11,14 @@ use serde::Serialize;
 pub struct Probe {
     pub name: &'static str,
     pub ok: bool,
+    /// Not needed by the netns provider: reported, never a failure (`machines.rs`).
+    pub optional: bool,
     pub detail: String,
     /// The command that fixes a failure.
     pub fix: Option<String>,
 }
 
-fn found(bin: &str) -> Option<String> {
+pub(crate) fn found(bin: &str) -> Option<String> {
     ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
         .iter()
         .map(|d| Path::new(d).join(bin))
@@ -49,6 +53,7 @@ pub fn probes(state_root: &Path) -> Vec<Probe> {
     out.push(Probe {
         name: "root",
         ok: root,
+        optional: false,
         detail: if root {
             "running as root".into()
         } else {
@@ -62,6 +67,7 @@ pub fn probes(state_root: &Path) -> Vec<Probe> {
             Some(p) => out.push(Probe {
                 name,
                 ok: true,
+                optional: false,
                 detail: format!(
                     "{p}: {}",
                     found(t.version.0).map_or_else(String::new, |v| version(&v, t.version.1))
@@ -71,6 +77,7 @@ pub fn probes(state_root: &Path) -> Vec<Probe> {
             None => out.push(Probe {
                 name,
                 ok: false,
+                optional: false,
                 detail: format!("{bin} is not installed"),
                 fix: Some(format!("apt-get install -y {pkg}")),
             }),
@@ -90,12 +97,14 @@ pub fn probes(state_root: &Path) -> Vec<Probe> {
     out.push(Probe {
         name: "leftover lab namespaces",
         ok: left.is_empty(),
+        optional: false,
         detail: if left.is_empty() { "none".into() } else { left.join(" ") },
         fix: (!left.is_empty()).then(|| format!("halab down LAB for each lab still listed in {} (or `ip netns delete NAME` for strays)", state_root.display())),
     });
     out.push(Probe {
         name: "running labs",
         ok: true,
+        optional: false,
         detail: if labs.is_empty() {
             "none".into()
         } else {
@@ -103,14 +112,24 @@ pub fn probes(state_root: &Path) -> Vec<Probe> {
         },
         fix: None,
     });
+    out.extend(machines::probes());
     out
+}
+
+/// Whether every probe that counts passed.
+pub fn passed(probes: &[Probe]) -> bool {
+    probes.iter().all(|p| p.ok || p.optional)
 }
 
 pub fn print(probes: &[Probe]) -> bool {
     for p in probes {
         println!(
             "{} {:<36} {}",
-            if p.ok { "ok  " } else { "FAIL" },
+            match (p.ok, p.optional) {
+                (true, _) => "ok  ",
+                (false, true) => "no  ",
+                (false, false) => "FAIL",
+            },
             p.name,
             p.detail
         );
@@ -118,5 +137,5 @@ pub fn print(probes: &[Probe]) -> bool {
             println!("     fix: {f}");
         }
     }
-    probes.iter().all(|p| p.ok)
+    passed(probes)
 }

@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod check;
 pub mod cmd;
+pub mod deb;
 pub mod diag;
 pub mod doctor;
 pub mod exit_codes;

@@ -86,9 +86,11 @@ enum Command {
     /// Run scenarios (labs/<lab>/scenarios/*.yaml) against the lab: `halab test LAB [SCENARIO...]`,
     /// or `halab test failover` with ./lab.yaml.
     Test {
-        /// A lab file or directory (optional), then scenario names (default: all).
+        /// Lab files or directories (a directory of labs runs each; default ./lab.yaml), then
+        /// scenario names (default: all).
         args: Vec<String>,
-        /// Swap the VRRP engine of every LB: keepalived, halabd, or mixed.
+        /// Swap the VRRP engine of every LB: keepalived, halabd, or mixed; several, comma
+        /// separated, run each (`--engine keepalived,halabd`).
         #[arg(long)]
         engine: Option<String>,
         #[arg(long)]
@@ -99,12 +101,25 @@ enum Command {
         /// Write an HTML report with SVG timelines into this directory.
         #[arg(long)]
         report: Option<PathBuf>,
-        /// Leave the lab running afterwards.
+        /// Leave the lab running afterwards (one lab, one engine).
         #[arg(long)]
         keep: bool,
+        /// With several labs or engines: how many (lab, engine) lab instances run at once
+        /// (default: four per CPU core).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
         /// Validate the scenarios against the lab (file, line, hint) and run nothing.
         #[arg(long)]
         check: bool,
+    },
+    /// Build halabd's Debian package (binary, unit, man page) into DIR: what the ssh provider
+    /// installs on Debian hosts with systemd, and what an operator can install by hand.
+    Deb {
+        /// The halabd binary (default: $HALABD, else the halabd beside this executable).
+        #[arg(long)]
+        halabd: Option<PathBuf>,
+        #[arg(long, default_value = "target/deb")]
+        out: PathBuf,
     },
     /// Developer tool: a netns lab of "real hosts" running sshd, for `provider: ssh` labs
     /// (docs/netns.md).
@@ -130,6 +145,10 @@ enum TestbedCommand {
         lab: PathBuf,
         #[arg(long)]
         dir: PathBuf,
+        /// Hosts are Debian 12 containers with systemd as PID 1 (systemd-nspawn; the image is
+        /// built with mmdebstrap once and cached in /var/cache/halab/images).
+        #[arg(long)]
+        systemd: bool,
     },
     /// Tear the test bed down: processes, namespaces, state (DIR is left alone).
     Down { lab: PathBuf },
@@ -201,7 +220,7 @@ fn main() -> ExitCode {
                     "{}",
                     serde_json::to_string_pretty(&probes).unwrap_or_default()
                 );
-                probes.iter().all(|p| p.ok)
+                halab::doctor::passed(&probes)
             } else {
                 halab::doctor::print(&probes)
             };
@@ -218,6 +237,7 @@ fn main() -> ExitCode {
             junit,
             report,
             keep,
+            jobs,
             check,
         } => halab::cmd::test_cmd::test(halab::cmd::test_cmd::TestArgs {
             args,
@@ -226,10 +246,11 @@ fn main() -> ExitCode {
             junit,
             report,
             keep,
+            jobs,
             check,
         }),
-        Command::Testbed(TestbedCommand::Up { lab, dir }) => {
-            with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir))
+        Command::Testbed(TestbedCommand::Up { lab, dir, systemd }) => {
+            with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir, systemd))
         }
         Command::Testbed(TestbedCommand::Down { lab }) => {
             match halab::cmd::lab_cmds::lab_name_for_down(Some(&lab)) {
@@ -240,6 +261,7 @@ fn main() -> ExitCode {
         Command::Testbed(TestbedCommand::Exec { lab, node, command }) => {
             with_lab(Some(lab), |l| halab::testbed::cmd_exec(&l, &node, &command))
         }
+        Command::Deb { halabd, out } => halab::deb::cmd_build(halabd, &out),
         Command::NodeInit(_) | Command::Get(_) | Command::Probe(_) => exit_codes::LAB_ERROR,
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))

@@ -189,7 +189,22 @@ fn install_halabd(m: &dyn Machine, halabd_bin: &str) -> Result<(), ServiceError>
         )
     })?;
     m.write_file(HALABD_ON_MACHINE, 0o755, &bytes)
-        .map_err(|e| fail("install", Service::Halabd, m, e))
+        .map_err(|e| fail("install", Service::Halabd, m, e))?;
+    // A process forked by another thread of halab (another lab of `halab test --jobs`) while
+    // the file was open for writing holds that descriptor until it execs, and until then
+    // the binary cannot be executed ("Text file busy"). Once one run works, nothing holds
+    // it any more: the file is closed here, so later forks do not inherit it.
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = m.exec(&[HALABD_ON_MACHINE, "--version"]);
+        let busy = out
+            .as_ref()
+            .is_ok_and(|o| !o.ok() && o.stderr.contains("Text file busy"));
+        if !busy || Instant::now() >= end {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Starts the service unless it runs; returns its PID once its pidfile names a live process.
@@ -198,7 +213,9 @@ pub fn start(m: &dyn Machine, s: Service, halabd_bin: &str) -> Result<i32, Servi
     if let Some(pid) = running_pid(m, s) {
         return Ok(pid);
     }
-    if s == Service::Halabd {
+    // Under systemd the unit names the binary: a package's (ssh provider, Debian hosts) or
+    // the one the provider sent with the files.
+    if s == Service::Halabd && !m.systemd() {
         install_halabd(m, halabd_bin)?;
     }
     let script = if m.systemd() {

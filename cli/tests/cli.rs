@@ -17,19 +17,12 @@ struct Cli {
 impl Cli {
     fn new(lab: &str) -> Cli {
         let dir = tempfile::tempdir().expect("tempdir");
-        let name = format!(
-            "c{}{}",
-            std::process::id() % 100_000,
-            &lab[..lab.len().min(6)]
-        );
+        let name = common::unique_lab("c");
         let text =
             std::fs::read_to_string(common::labs_dir().join(lab).join("lab.yaml")).expect("lab");
         let text = text.replacen(&format!("name: {lab}"), &format!("name: {name}"), 1);
         std::fs::write(dir.path().join("lab.yaml"), text).expect("write lab");
-        let state = tempfile::Builder::new()
-            .prefix("halab-cli-")
-            .tempdir_in("/run")
-            .expect("state");
+        let state = common::state_root("halab-cli-");
         Cli { state, dir, name }
     }
 
@@ -216,8 +209,41 @@ fn doctor_lists_every_probe() {
         "keepalived",
         "nftables",
         "leftover lab namespaces",
+        "systemd hosts (testbed --systemd)",
+        "VMs: KVM",
+        "VMs: qemu (KVM or TCG)",
+        "VMs: vagrant + vagrant-libvirt",
     ] {
         assert!(out.contains(p), "{out}");
+    }
+}
+
+/// Input: `halab test` over a directory of labs (a suite) with arguments that cannot run.
+/// Output: exit code 2 (bad input) and a message naming the problem, before any lab is up.
+#[test]
+fn a_suite_refuses_bad_arguments_before_anything_runs() {
+    let cli = Cli::new("minimal");
+    let labs = common::labs_dir().to_string_lossy().to_string();
+    for (args, needle) in [
+        (vec!["--jobs", "0"], "--jobs 0 runs nothing"),
+        (
+            vec!["--engine", "keepalived,bogus"],
+            "unknown engine `bogus`",
+        ),
+        (vec!["--keep"], "--keep keeps one lab"),
+        (
+            vec!["no-such-scenario"],
+            "no scenario `no-such-scenario` in any of the labs",
+        ),
+    ] {
+        let mut all = vec!["test", labs.as_str(), "--engine", "keepalived,halabd"];
+        if args[0] == "--engine" {
+            all.truncate(2);
+        }
+        all.extend(args.iter().copied());
+        let out = cli.run(&all);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {}", text(&out));
+        assert!(text(&out).contains(needle), "{all:?}: {}", text(&out));
     }
 }
 

@@ -42,9 +42,15 @@ fn every_lab_comes_up_serves_through_the_vip_and_goes_down_clean() {
                 assert_eq!(r.status, 200, "{}: {target}", dir.display());
                 *seen.entry(r.backend()).or_default() += 1;
             }
+            // `balance source` hashes the client's address: one client, one backend.
+            let want = if by_source(&t.lab, vip) {
+                1..=1
+            } else {
+                2..=usize::MAX
+            };
             assert!(
-                seen.len() >= 2,
-                "{}: requests through {target} were not spread: {seen:?}",
+                want.contains(&seen.len()),
+                "{}: requests through {target} answered by {seen:?}",
                 dir.display()
             );
         }
@@ -193,4 +199,19 @@ fn a_rejected_config_changes_nothing() {
     .expect_err("haproxy -c rejects it");
     assert!(err.contains("no-such-option"), "{err}");
     assert_eq!(common::netns_list(), before);
+}
+
+/// Whether the frontend that serves `vip` hands it to a `balance source` backend.
+fn by_source(lab: &halab::lab::Lab, vip: std::net::Ipv4Addr) -> bool {
+    let proxies = &lab.haproxy.proxies;
+    proxies
+        .iter()
+        .find(|p| p.binds.iter().any(|b| b.address == Some(vip)))
+        .and_then(|fe| fe.default_backend.as_ref())
+        .and_then(|name| proxies.iter().find(|p| &p.name == name))
+        .is_some_and(|be| {
+            be.balance
+                .as_ref()
+                .is_some_and(|b| format!("{b:?}").to_lowercase().contains("source"))
+        })
 }

@@ -1,106 +1,155 @@
 //! End-to-end: every lab's shipped scenarios (labs/*/scenarios/*.yaml) pass for real, with
-//! keepalived and with halabd as the VRRP engine. Prints each outage measured, per engine.
+//! keepalived and with halabd as the VRRP engine, run as CI runs them: one `halab test labs
+//! --engine keepalived,halabd --jobs N --json` (N from `HALAB_TEST_JOBS`, else halab's
+//! default), each (lab, engine) in a lab instance of its own. Prints each outage measured.
 
 mod common;
 
-use common::{heavy, labs_dir, options, unique_lab};
-use halab::lab;
-use halab::scenario::result::Outcome;
-use halab::scenario::session::{self, EngineChoice};
+use std::collections::BTreeSet;
+use std::process::Command;
 
-/// Every lab's scenarios (or `only` that lab's) with `choice` as the engines.
-fn run_matrix(choice: EngineChoice, only: Option<&str>) {
-    let _g = heavy();
-    let mut labs: Vec<_> = std::fs::read_dir(labs_dir())
-        .expect("labs/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("scenarios").is_dir())
-        .filter(|p| only.is_none_or(|o| p.file_name().is_some_and(|n| n == o)))
-        .collect();
-    labs.sort();
-    assert!(!labs.is_empty(), "no lab ships scenarios");
-    let mut failures = Vec::new();
-    let (mut ran, mut expected) = (0, 0);
-    for dir in labs {
-        let file = dir.join("lab.yaml");
-        let mut l = lab::load(&file).unwrap_or_else(|e| panic!("{e}"));
-        l.name = unique_lab("s");
-        let engine = choice.apply(&mut l);
-        let files = session::find(&file, &[]).expect("scenario files");
-        let scenarios = session::load_all(&files, &l).unwrap_or_else(|e| panic!("{e}"));
-        expected += scenarios.len();
-        let root = common::state_root("halab-scn-");
-        let mut opts = options(root.path());
-        let s = session::run_all(&l, &scenarios, &engine, &mut opts, false, &mut |_| {});
-        if let Some(e) = &s.lab_error {
-            failures.push(format!("{}: {e}", dir.display()));
-        }
-        for r in &s.results {
-            ran += 1;
-            for st in &r.steps {
-                if let Some(o) = st.outage {
-                    println!(
-                        "{:<8} {:<10} {:<22} {:<40} failed {:>4}/{:<5} longest gap {:>6} ms",
-                        engine,
-                        dir.file_name()
-                            .map(|n| n.to_string_lossy().to_string())
-                            .unwrap_or_default(),
-                        r.scenario,
-                        st.description,
-                        o.failed,
-                        o.requests,
-                        o.longest_gap_ms
-                    );
-                }
-            }
-            if !r.passed {
-                let why: Vec<String> = r
-                    .steps
-                    .iter()
-                    .filter_map(|st| match &st.outcome {
-                        Outcome::Failed {
-                            expected,
-                            seen,
-                            last_samples,
-                        } => Some(format!(
-                            "  step {} `{}`: expected {expected}; seen {seen}\n    {}",
-                            st.index,
-                            st.description,
-                            last_samples.join("\n    ")
-                        )),
-                        _ => None,
-                    })
-                    .chain(r.violations.iter().map(|v| {
-                        format!("  invariant: {} ({}..{} ms)", v.what, v.start_ms, v.end_ms)
-                    }))
-                    .collect();
-                failures.push(format!(
-                    "{}/{} [{engine}] failed:\n{}",
-                    dir.display(),
-                    r.scenario,
-                    why.join("\n")
-                ));
+use common::{heavy, labs_dir};
+use halab::scenario::result::{Outcome, ScenarioResult};
+
+/// (lab, scenario) of every shipped scenario file.
+fn shipped() -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for lab in std::fs::read_dir(labs_dir()).expect("labs/").flatten() {
+        let dir = lab.path().join("scenarios");
+        let Ok(files) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let name = lab.file_name().to_string_lossy().to_string();
+        for f in files.flatten() {
+            let p = f.path();
+            if p.extension().is_some_and(|x| x == "yaml") {
+                let stem = p.file_stem().map(|s| s.to_string_lossy().to_string());
+                out.insert((name.clone(), stem.unwrap_or_default()));
             }
         }
     }
+    out
+}
+
+fn why(r: &ScenarioResult) -> String {
+    r.steps
+        .iter()
+        .filter_map(|st| match &st.outcome {
+            Outcome::Failed {
+                expected,
+                seen,
+                last_samples,
+            } => Some(format!(
+                "  step {} `{}`: expected {expected}; seen {seen}\n    {}",
+                st.index,
+                st.description,
+                last_samples.join("\n    ")
+            )),
+            _ => None,
+        })
+        .chain(
+            r.violations
+                .iter()
+                .map(|v| format!("  invariant: {} ({}..{} ms)", v.what, v.start_ms, v.end_ms)),
+        )
+        .chain(r.starved.iter().map(|s| format!("  {s}")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `halab test LAB --engine ENGINES --json [--jobs N]`: the results, the exit code, stderr.
+fn halab_test(lab: &std::path::Path, engines: &str) -> (Vec<ScenarioResult>, Option<i32>, String) {
+    let state = common::state_root("halab-seed-");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_halab"));
+    cmd.arg("test")
+        .arg(lab)
+        .args(["--engine", engines, "--json"])
+        .env("HALAB_STATE_DIR", state.path());
+    if let Ok(jobs) = std::env::var("HALAB_TEST_JOBS") {
+        cmd.args(["--jobs", &jobs]);
+    }
+    let out = cmd.output().expect("run halab test");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let results: Vec<ScenarioResult> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("halab test --json printed no results ({e}):\n{stderr}"));
+    (results, out.status.code(), stderr)
+}
+
+fn print_outages(results: &[ScenarioResult]) {
+    for r in results {
+        for st in &r.steps {
+            if let Some(o) = st.outage {
+                println!(
+                    "{:<10} {:<8} {:<14} {:<40} failed {:>4}/{:<5} longest gap {:>6} ms",
+                    r.engine,
+                    r.lab,
+                    r.scenario,
+                    st.description,
+                    o.failed,
+                    o.requests,
+                    o.longest_gap_ms
+                );
+            }
+        }
+    }
+}
+
+fn failures(results: &[ScenarioResult]) -> Vec<String> {
+    results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| {
+            format!(
+                "{}/{} [{}] failed:\n{}",
+                r.lab,
+                r.scenario,
+                r.engine,
+                why(r)
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_seed_scenario_passes_with_keepalived_and_with_halabd() {
+    let _g = heavy();
+    let (results, code, stderr) = halab_test(&labs_dir(), "keepalived,halabd");
+    print_outages(&results);
+    let failures = failures(&results);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(ran > 0, "no scenario ran");
-    assert_eq!(ran, expected, "every scenario loaded must have a result");
-}
-
-#[test]
-fn every_seed_scenario_passes_with_keepalived() {
-    run_matrix(EngineChoice::Keepalived, None);
-}
-
-#[test]
-fn every_seed_scenario_passes_with_halabd() {
-    run_matrix(EngineChoice::Halabd, None);
+    assert_eq!(code, Some(0), "exit code; stderr:\n{stderr}");
+    // Every shipped scenario ran once per engine, under its lab's own name.
+    let want = shipped();
+    assert!(!want.is_empty(), "no lab ships scenarios");
+    for engine in ["keepalived", "halabd"] {
+        let got: BTreeSet<(String, String)> = results
+            .iter()
+            .filter(|r| r.engine == engine)
+            .map(|r| (r.lab.clone(), r.scenario.clone()))
+            .collect();
+        assert_eq!(got, want, "scenarios run with {engine}");
+    }
+    assert_eq!(
+        results.len(),
+        2 * want.len(),
+        "each scenario once per engine"
+    );
 }
 
 /// The active/active lab (two VIPs, each LB the MASTER of one) with keepalived on lb1 and
 /// halabd on lb2: its scenario measures both VIPs across the engines' handover.
 #[test]
 fn the_active_active_lab_passes_with_mixed_engines() {
-    run_matrix(EngineChoice::Mixed, Some("active-active"));
+    let _g = heavy();
+    let (results, code, stderr) = halab_test(&labs_dir().join("active-active"), "mixed");
+    print_outages(&results);
+    let failures = failures(&results);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert_eq!(code, Some(0), "exit code; stderr:\n{stderr}");
+    assert!(!results.is_empty(), "no scenario ran");
+    assert!(
+        results.iter().all(|r| r.engine.starts_with("mixed")),
+        "engines: {:?}",
+        results.iter().map(|r| r.engine.clone()).collect::<Vec<_>>()
+    );
 }

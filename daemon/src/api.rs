@@ -65,7 +65,7 @@ async fn answer(
         ));
     }
     Ok(match req.uri().path() {
-        "/status" => match serde_json::to_string_pretty(&status.get()) {
+        "/status" => match serde_json::to_string_pretty(&status.get().await) {
             Ok(json) => reply(StatusCode::OK, "application/json", json + "\n"),
             Err(e) => reply(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -76,7 +76,7 @@ async fn answer(
         "/metrics" => reply(
             StatusCode::OK,
             "text/plain; version=0.0.4",
-            status.get().to_prometheus(),
+            status.get().await.to_prometheus(),
         ),
         _ => reply(
             StatusCode::NOT_FOUND,

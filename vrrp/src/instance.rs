@@ -367,12 +367,17 @@ impl Instance {
                 // Fired early (clock rounding): keep the deadline we gave.
                 out.push(Action::ArmTimer { timer, at: due });
             }
-            Some((armed, _)) if armed == timer => {
+            Some((armed, due)) if armed == timer => {
                 self.timer = None;
                 match (self.state, timer) {
                     // RFC 5798 6.4.3: Adver_Timer fires => send an ADVERTISEMENT, reset it.
+                    // From the deadline, not from when the driver got round to it, so lateness
+                    // does not add up: the adverts keep the configured rate. A driver more
+                    // than one interval behind skips ahead rather than sending a burst.
                     (State::Master, Timer::Advert) => {
-                        self.send_advert(now, out);
+                        let next = due.plus_micros(self.advert_interval_us());
+                        let base = if next > now { due } else { now };
+                        self.send_advert(base, out);
                         // halab split-brain heal: a claim we could not answer at once.
                         if std::mem::take(&mut self.reclaim_pending) {
                             self.send_garp(now, out);

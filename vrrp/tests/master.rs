@@ -236,3 +236,46 @@ fn interface_down_makes_master_resign() {
         ]
     );
 }
+
+#[test]
+fn a_late_adver_timer_keeps_the_configured_rate() {
+    // Input: Adver_Timer handled 1.1 ms late, 100 times in a row. Output: each next deadline
+    // is the previous deadline plus the interval, so the 100th advert is due exactly 100
+    // intervals after the first (no drift from the driver's lateness).
+    let (mut instance, since) = master(config(100));
+    let interval = 1_000_000;
+    let mut due = since.plus_micros(interval);
+    for _ in 0..100 {
+        let actions = instance.handle(
+            due.plus_micros(1_100),
+            Input::TimerFired {
+                timer: Timer::Advert,
+            },
+        );
+        assert_eq!(sent(&actions), vec![100]);
+        let next = armed(&actions, Timer::Advert).expect("re-armed");
+        assert_eq!(next, due.plus_micros(interval));
+        due = next;
+    }
+    assert_eq!(due, since.plus_micros(101 * interval));
+}
+
+#[test]
+fn an_adver_timer_late_by_more_than_an_interval_skips_ahead() {
+    // Input: Adver_Timer handled 2.5 intervals late (a frozen host). Output: one advert, the
+    // next one interval from now: no burst of catch-up adverts.
+    let (mut instance, since) = master(config(100));
+    let due = since.plus_micros(1_000_000);
+    let now = due.plus_micros(2_500_000);
+    let actions = instance.handle(
+        now,
+        Input::TimerFired {
+            timer: Timer::Advert,
+        },
+    );
+    assert_eq!(sent(&actions), vec![100]);
+    assert_eq!(
+        armed(&actions, Timer::Advert),
+        Some(now.plus_micros(1_000_000))
+    );
+}

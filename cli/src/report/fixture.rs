@@ -49,6 +49,9 @@ pub fn failover() -> ScenarioResult {
             what: "client ARP for 10.0.0.100 pointed at lb2, which did not hold it".into(),
         }],
         error: None,
+        stalls: vec![],
+        starved: None,
+        rerun_after: None,
     }
 }
 

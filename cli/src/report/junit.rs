@@ -54,6 +54,14 @@ fn suite(r: &ScenarioResult) -> TestSuite {
     if let Some(d) = &r.description {
         suite.add_property(Property::new("description", d.as_str()));
     }
+    // CPU starvation (see scenario::starvation): why a failure's timing is not trusted, and
+    // that a result comes from a second run.
+    if let Some(s) = &r.starved {
+        suite.add_property(Property::new("starved", s.as_str()));
+    }
+    if let Some(s) = &r.rerun_after {
+        suite.add_property(Property::new("rerun_after", s.as_str()));
+    }
     if let Some(e) = &r.error {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
         status
@@ -260,5 +268,31 @@ mod tests {
             .filter(|n| n.has_tag_name("error"))
             .count();
         assert_eq!(errors, 1);
+    }
+
+    #[test]
+    fn a_starved_failure_and_a_rerun_say_so_in_properties() {
+        let mut r = fixture::failover();
+        r.starved = Some("CPU starvation: woke 400 ms late".into());
+        r.rerun_after = Some("CPU starvation: woke 300 ms late".into());
+        let xml = to_junit(&[r]);
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed");
+        let prop = |name: &str| {
+            doc.descendants()
+                .find(|n| n.has_tag_name("property") && n.attribute("name") == Some(name))
+                .and_then(|n| n.attribute("value").map(str::to_owned))
+        };
+        assert_eq!(
+            prop("starved").as_deref(),
+            Some("CPU starvation: woke 400 ms late")
+        );
+        assert_eq!(
+            prop("rerun_after").as_deref(),
+            Some("CPU starvation: woke 300 ms late")
+        );
+        assert_eq!(
+            to_junit(&[fixture::failover()]).matches("starved").count(),
+            0
+        );
     }
 }

@@ -10,12 +10,13 @@ pub(crate) mod fmt;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod suite_view;
 pub mod svg;
 pub mod terminal;
 pub mod timeline;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 
 pub use html::write_report;
 pub use json::to_json;

@@ -44,6 +44,14 @@ struct Run {
     skipped: usize,
 }
 
+impl TerminalReporter<Vec<u8>> {
+    /// What was written since the last take: one scenario's block, for a view that prints
+    /// each scenario whole (`halab test --jobs`).
+    pub fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+}
+
 impl TerminalReporter<Stdout> {
     /// Colour and the live line when stdout is a terminal and `NO_COLOR` is unset.
     pub fn stdout() -> Self {
@@ -70,6 +78,15 @@ impl<W: Write> TerminalReporter<W> {
 
     pub fn into_inner(self) -> W {
         self.out
+    }
+
+    /// Counts a scenario seen only as a result (run elsewhere), for [`Self::finish`].
+    pub fn count(&mut self, passed: bool) {
+        if passed {
+            self.scenarios.0 += 1
+        } else {
+            self.scenarios.1 += 1
+        }
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -262,6 +279,22 @@ impl<W: Write> TerminalReporter<W> {
                 v.what
             );
         }
+        if let Some(s) = &r.starved {
+            let head = self.paint("1;33", "     STARVED");
+            let _ = writeln!(
+                self.out,
+                "{head} {}: {s}",
+                run_name(&r.lab, &r.scenario, &r.engine)
+            );
+        }
+        if let Some(s) = &r.rerun_after {
+            let head = self.paint("1;33", "       RERUN");
+            let _ = writeln!(
+                self.out,
+                "{head} {}: run again alone, the first run's failure had {s}",
+                run_name(&r.lab, &r.scenario, &r.engine)
+            );
+        }
         if let Some(e) = &r.error {
             let head = self.paint("1;31", "       ERROR");
             let _ = writeln!(
@@ -359,5 +392,25 @@ mod tests {
     #[test]
     fn terminal_colours_only_when_asked() {
         assert!(replay(true).contains("\x1b[1;31m        FAIL\x1b[0m"));
+    }
+
+    #[test]
+    fn terminal_says_when_a_failure_was_starved_and_a_result_is_a_rerun() {
+        let mut r = fixture::failover();
+        r.starved = Some("CPU starvation: woke 400 ms late".into());
+        r.rerun_after = Some("CPU starvation: woke 300 ms late".into());
+        let mut t = TerminalReporter::new(Vec::new(), false);
+        t.result(&r);
+        let out = String::from_utf8(t.into_inner()).expect("utf-8");
+        assert!(
+            out.contains(
+                "STARVED loadbalancing/failover [keepalived]: CPU starvation: woke 400 ms late"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("RERUN loadbalancing/failover [keepalived]: run again alone"),
+            "{out}"
+        );
     }
 }

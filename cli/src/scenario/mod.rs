@@ -9,3 +9,5 @@ pub mod result;
 pub mod run;
 pub mod sampler;
 pub mod session;
+pub mod starvation;
+pub mod suite;

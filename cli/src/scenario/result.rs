@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::starvation::Stall;
 pub use crate::probe::sampling::{Sample, VipSample};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,6 +31,15 @@ pub struct ScenarioResult {
     pub violations: Vec<Violation>,
     /// Set when the run could not complete (the lab failed, not an assertion).
     pub error: Option<String>,
+    /// When halab's own timer woke late (CPU starvation), see `scenario::starvation`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stalls: Vec<Stall>,
+    /// On a failed run whose failure overlaps a stall: why its timing cannot be trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starved: Option<String>,
+    /// On a second run, made because the first was starved: the first run's `starved`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun_after: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -11,6 +11,7 @@ use super::faults;
 use super::file::{Scenario, Step, SvcAction, SvcRef};
 use super::result::{Event, FaultMark, Outcome, ScenarioResult, StepResult, Violation};
 use super::sampler::Samplers;
+use super::starvation;
 use crate::lab::Lab;
 use crate::lab::model::Engine;
 use std::sync::Arc;
@@ -63,6 +64,7 @@ pub fn run(
         .filter_map(|v| observe::http_target(lab, v))
         .collect();
     let samplers = Samplers::start(lab, fleet.clone(), t0, &targets);
+    let canary = starvation::Canary::start(t0);
     let cx = Ctx {
         lab,
         fleet,
@@ -125,6 +127,7 @@ pub fn run(
     }
     let end_ms = cx.now_ms();
     let (samples, vip_timeline) = samplers.stop();
+    let stalls = canary.stop();
     for w in allowed.iter_mut() {
         w.1 = w.1.min(end_ms);
     }
@@ -135,7 +138,7 @@ pub fn run(
         passed,
         duration_ms,
     });
-    ScenarioResult {
+    let mut r = ScenarioResult {
         lab: lab.name.clone(),
         scenario: scenario.name.clone(),
         description: scenario.description.clone(),
@@ -149,7 +152,13 @@ pub fn run(
         faults,
         violations,
         error: None,
-    }
+        stalls: Vec::new(),
+        starved: None,
+        rerun_after: None,
+    };
+    r.starved = starvation::verdict(&r, &stalls);
+    r.stalls = stalls;
+    r
 }
 
 fn kind(step: &Step) -> &'static str {

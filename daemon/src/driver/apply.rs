@@ -106,18 +106,18 @@ impl Daemon {
         }
         for action in actions {
             let runner = &mut self.runners[index];
-            let name = runner.conf.name.clone();
             let Some(setup) = runner.setup.as_ref() else {
                 return state_changed;
             };
             match action {
                 Action::SendAdvert { advert } => {
-                    let destinations: Vec<Ipv4Addr> = if runner.conf.unicast_peers.is_empty() {
-                        vec![VRRP_MULTICAST]
+                    let name = &runner.conf.name;
+                    let destinations: &[Ipv4Addr] = if runner.conf.unicast_peers.is_empty() {
+                        &[VRRP_MULTICAST]
                     } else {
-                        runner.conf.unicast_peers.clone()
+                        &runner.conf.unicast_peers
                     };
-                    for dst in destinations {
+                    for &dst in destinations {
                         match setup.socket.send(&advert, setup.primary, dst) {
                             Ok(()) => {
                                 runner.counters.adverts_sent += 1;
@@ -155,11 +155,11 @@ impl Daemon {
                     self.send_garps(index, repeat);
                 }
                 Action::AddVips { vips } => {
-                    tracing::info!("({name}) setting VIPs.");
+                    tracing::info!("({}) setting VIPs.", runner.conf.name);
                     self.change_vips(index, &vips, true).await;
                 }
                 Action::RemoveVips { vips } => {
-                    tracing::info!("({name}) removing VIPs.");
+                    tracing::info!("({}) removing VIPs.", runner.conf.name);
                     self.change_vips(index, &vips, false).await;
                 }
                 Action::ArmTimer { timer, at } => {
@@ -175,7 +175,10 @@ impl Daemon {
                     self.state_changed(index, from, to, reason);
                 }
                 Action::PriorityChanged { from, to } => {
-                    tracing::info!("({name}) Changing effective priority from {from} to {to}");
+                    tracing::info!(
+                        "({}) Changing effective priority from {from} to {to}",
+                        runner.conf.name
+                    );
                 }
                 Action::Discarded { src, reason } => {
                     *runner
@@ -183,14 +186,17 @@ impl Daemon {
                         .discarded
                         .entry(discard_key(&reason))
                         .or_default() += 1;
-                    log_discard(&name, src, &reason);
+                    log_discard(&runner.conf.name, src, &reason);
                 }
                 // Handled by sync_group_inputs before these actions were carried out.
                 Action::WantMaster { .. } => {}
                 Action::AnnounceVipsAt { vips, holder } => self.announce_at(index, &vips, holder),
-                Action::Ignored { reason } => tracing::debug!("({name}) {reason}"),
+                Action::Ignored { reason } => {
+                    tracing::debug!("({}) {reason}", runner.conf.name)
+                }
             }
         }
+        self.schedule(index);
         state_changed
     }
 }

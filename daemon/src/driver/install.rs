@@ -2,6 +2,7 @@
 //! instances and scripts), SIGHUP reload, and shutdown.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use halab_vrrp::Input;
@@ -69,6 +70,8 @@ impl Daemon {
             }
         }
         self.config = config;
+        self.address_cache = self.netlink.addresses().await.ok().map(Arc::new);
+        self.install_started = Some(self.now_ts(Instant::now()));
         let instances = self.config.instances.clone();
         for conf in instances {
             if let Some(runner) = kept.remove(&conf.name) {
@@ -89,6 +92,10 @@ impl Daemon {
             let index = self.runners.len() - 1;
             self.start_runner(index).await;
         }
+        self.address_cache = None;
+        self.install_started = None;
+        self.prune_sockets();
+        self.rebuild_timers();
         self.refresh_tracking().await;
     }
 
@@ -155,6 +162,7 @@ impl Daemon {
             self.stop_runner(runner).await;
         }
         self.scripts.clear();
+        self.prune_sockets();
         self.publish();
     }
 }

@@ -89,6 +89,7 @@ impl Daemon {
                     runner.conf.name
                 );
                 runner.setup = None;
+                self.routes.invalidate();
                 runner.deadline = None;
                 runner.vips_held = false;
             }
@@ -115,6 +116,7 @@ impl Daemon {
                 }
             }
         }
+        self.prune_sockets();
         self.refresh_tracking().await;
     }
 

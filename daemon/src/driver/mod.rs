@@ -15,13 +15,13 @@ mod start;
 mod status;
 mod timers;
 mod vips;
+mod wakeup;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
-use halab_api::Status;
 use halab_vrrp::{ScriptOutcome, Timestamp};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{Receiver, Sender, channel, unbounded_channel};
@@ -31,6 +31,7 @@ use crate::net::{ArpSender, Link, NetEvent, Netlink};
 use process::RunAs;
 use runner::Runner;
 use scripts::ScriptTask;
+use wakeup::Wakeup;
 
 pub use status::StatusCell;
 
@@ -39,8 +40,6 @@ pub use status::StatusCell;
 const GARP_LOWER_PRIO_REPEAT: u32 = 5;
 /// Events waiting for the loop; received packets beyond this are dropped.
 const EVENT_QUEUE: usize = 4096;
-/// How long to wait for nothing: the loop wakes at least this often.
-const IDLE_WAKEUP: Duration = Duration::from_secs(3600);
 
 /// What the daemon was started with.
 #[derive(Debug, Clone)]
@@ -55,6 +54,8 @@ pub enum DriverError {
     Netlink(#[from] crate::net::NetlinkError),
     #[error("open the AF_PACKET socket for gratuitous ARP: {0}")]
     Arp(std::io::Error),
+    #[error("create the loop's timerfd: {0}")]
+    Timer(std::io::Error),
     #[error("install signal handlers: {0}")]
     Signals(std::io::Error),
     #[error("{0}")]
@@ -62,8 +63,9 @@ pub enum DriverError {
 }
 
 enum Event {
+    /// A VRRP packet (whole IPv4 packet) read on a shared socket.
     Packet {
-        runner: u64,
+        socket: receive::SocketKey,
         packet: Vec<u8>,
     },
     /// ARP heard on a runner's interface (split-brain heal).
@@ -99,6 +101,14 @@ pub struct Daemon {
     failed_reloads: u64,
     /// Last state reported per sync group, for group notify scripts.
     group_states: HashMap<String, halab_api::VrrpState>,
+    /// One VRRP socket per interface, shared by its instances.
+    sockets: HashMap<receive::SocketKey, receive::SharedSocket>,
+    routes: receive::Routes,
+    timer_queue: timers::TimerQueue,
+    /// The host's addresses, read once while a configuration is installed.
+    address_cache: Option<Arc<Vec<crate::net::Address>>>,
+    /// The moment the configuration being installed starts its instances.
+    install_started: Option<Timestamp>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -106,6 +116,7 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
     let (tx, rx) = channel(EVENT_QUEUE);
     let run_as = RunAs::resolve(config.script_user.as_ref(), config.enable_script_security)
         .map_err(DriverError::ScriptUser)?;
+    let wakeup = Wakeup::new().map_err(DriverError::Timer)?;
     let netlink = Netlink::connect()?;
     let (net_tx, mut net_rx) = unbounded_channel();
     Netlink::watch(net_tx)?;
@@ -134,10 +145,15 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         reloads: 0,
         failed_reloads: 0,
         group_states: HashMap::new(),
+        sockets: HashMap::new(),
+        routes: receive::Routes::default(),
+        timer_queue: timers::TimerQueue::default(),
+        address_cache: None,
+        install_started: None,
     };
     daemon.read_links().await;
     daemon.install(config).await;
-    daemon.event_loop(rx).await;
+    daemon.event_loop(rx, wakeup).await;
     Ok(())
 }
 
@@ -165,48 +181,70 @@ impl Daemon {
         Timestamp::from_duration(now.saturating_duration_since(self.epoch))
     }
 
-    async fn event_loop(&mut self, mut rx: Receiver<Event>) {
+    async fn event_loop(&mut self, mut rx: Receiver<Event>, wakeup: Wakeup) {
+        let mut requests = self.status.serve();
         loop {
-            self.publish();
-            let wake = self
-                .runners
-                .iter()
-                .filter_map(Runner::next_wakeup)
-                .min()
-                .unwrap_or_else(|| Instant::now() + IDLE_WAKEUP);
+            let wake = self.next_wake();
             let event = tokio::select! {
-                event = rx.recv() => event,
-                () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
+                result = wakeup.until(wake) => {
+                    if let Err(e) = result {
+                        tracing::error!("Timer failed: {e}");
+                        tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
+                    }
+                    // What arrived before the deadline counts before the deadline: a backup
+                    // must see the advert that is already in its socket before its
+                    // Master_Down_Timer makes it master (with many instances due at once, the
+                    // timers would otherwise run before any queued advert is read). One yield
+                    // lets the readers drain the sockets; then the queue is emptied.
+                    tokio::task::yield_now().await;
+                    while let Ok(event) = rx.try_recv() {
+                        if !self.handle(Some(event)).await {
+                            return;
+                        }
+                    }
                     self.timers().await;
                     continue;
                 }
-            };
-            match event {
-                Some(Event::Packet { runner, packet }) => self.packet(runner, packet).await,
-                Some(Event::Arp { runner, packet }) => self.arp_packet(runner, packet).await,
-                Some(Event::Net(event)) => self.net_event(event).await,
-                Some(Event::Script {
-                    name,
-                    generation,
-                    outcome,
-                    code,
-                }) => self.script_result(&name, generation, outcome, code).await,
-                Some(Event::Reload) => self.reload().await,
-                Some(Event::Terminate) | None => {
-                    self.shutdown().await;
-                    return;
+                event = rx.recv() => event,
+                Some(answer) = requests.recv() => {
+                    let _ = answer.send(status::build(self));
+                    continue;
                 }
+            };
+            if !self.handle(event).await {
+                return;
             }
         }
     }
 
+    /// Handles one event; false once the daemon has stopped.
+    async fn handle(&mut self, event: Option<Event>) -> bool {
+        match event {
+            Some(Event::Packet { socket, packet }) => self.packet(socket, packet).await,
+            Some(Event::Arp { runner, packet }) => self.arp_packet(runner, packet).await,
+            Some(Event::Net(event)) => self.net_event(event).await,
+            Some(Event::Script {
+                name,
+                generation,
+                outcome,
+                code,
+            }) => self.script_result(&name, generation, outcome, code).await,
+            Some(Event::Reload) => self.reload().await,
+            Some(Event::Terminate) | None => {
+                self.shutdown().await;
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The final status, for the API once the loop has stopped.
     fn publish(&self) {
-        let status: Status = status::build(self);
-        self.status.set(status);
+        self.status.publish_final(status::build(self));
     }
 }
 
 /// The shared handle the API reads.
 pub fn status_cell() -> StatusCell {
-    StatusCell(Arc::new(Mutex::new(Status::default())))
+    StatusCell::new()
 }

@@ -1,6 +1,9 @@
-//! Receiving adverts: one task per socket reads packets into the loop, which hands them to the
-//! instance's core.
+//! Receiving adverts: one socket per interface (and per multicast or unicast use), shared by
+//! every instance on it, one task reading it into the loop, and the loop handing each packet
+//! to the instance its VRID names. One read per advert, however many instances run (a socket
+//! per instance would read every advert once per instance).
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,42 +13,140 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::task::AbortHandle;
 
 use super::{Daemon, Event};
-use crate::net::{VrrpSocket, packet_vrid};
+use crate::net::{Link, MAX_PACKET, VrrpSocket, packet_vrid};
+
+/// Which socket: an interface, joined to 224.0.0.18 or not (unicast instances).
+pub(super) type SocketKey = (u32, bool);
+
+/// One interface's socket and the task reading it.
+pub(super) struct SharedSocket {
+    pub(super) socket: Arc<VrrpSocket>,
+    task: AbortHandle,
+}
+
+impl Drop for SharedSocket {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Where packets go: (socket, VRID) -> runner indices, rebuilt when runners change.
+#[derive(Default)]
+pub(super) struct Routes {
+    map: HashMap<(SocketKey, u8), Vec<usize>>,
+    stale: bool,
+}
+
+impl Routes {
+    /// Runners or their setups changed: rebuild before the next packet.
+    pub(super) fn invalidate(&mut self) {
+        self.stale = true;
+    }
+}
 
 impl Daemon {
-    pub(super) async fn packet(&mut self, id: u64, packet: Vec<u8>) {
-        let Some(index) = self.runners.iter().position(|r| r.id == id) else {
+    /// The socket for an instance on `link`, opened (and its reader started) if it is the
+    /// first instance there.
+    pub(super) fn socket_on(
+        &mut self,
+        link: &Link,
+        multicast: bool,
+    ) -> std::io::Result<Arc<VrrpSocket>> {
+        let key = (link.index, multicast);
+        if let Some(shared) = self.sockets.get(&key) {
+            return Ok(Arc::clone(&shared.socket));
+        }
+        let socket = Arc::new(VrrpSocket::open(&link.name, link.index, multicast)?);
+        let task = spawn_receiver(Arc::clone(&socket), key, self.tx.clone());
+        self.sockets.insert(
+            key,
+            SharedSocket {
+                socket: Arc::clone(&socket),
+                task,
+            },
+        );
+        Ok(socket)
+    }
+
+    /// Closes the sockets no running instance uses any more.
+    pub(super) fn prune_sockets(&mut self) {
+        let used: HashSet<SocketKey> = self
+            .runners
+            .iter()
+            .filter_map(|r| r.setup.as_ref().map(|s| s.socket_key))
+            .collect();
+        self.sockets.retain(|key, _| used.contains(key));
+        self.routes.invalidate();
+    }
+
+    fn reindex(&mut self) {
+        self.routes.map.clear();
+        for (i, runner) in self.runners.iter().enumerate() {
+            if let Some(setup) = &runner.setup {
+                self.routes
+                    .map
+                    .entry((setup.socket_key, runner.conf.vrid))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        self.routes.stale = false;
+    }
+
+    /// A packet read on socket `key`: to each instance with its VRID there.
+    pub(super) async fn packet(&mut self, key: SocketKey, packet: Vec<u8>) {
+        if self.routes.stale {
+            self.reindex();
+        }
+        // Other virtual routers share the wire: they stop here.
+        let Some(vrid) = packet_vrid(&packet) else {
             return;
         };
+        let Some(targets) = self.routes.map.get(&(key, vrid)) else {
+            return;
+        };
+        if let [only] = targets[..] {
+            self.deliver(only, key, vrid, packet).await;
+        } else {
+            for index in targets.clone() {
+                self.deliver(index, key, vrid, packet.clone()).await;
+            }
+        }
+    }
+
+    async fn deliver(&mut self, index: usize, key: SocketKey, vrid: u8, packet: Vec<u8>) {
         let now = self.now_ts(Instant::now());
-        let runner = &mut self.runners[index];
+        let Some(runner) = self.runners.get_mut(index) else {
+            return;
+        };
         let Some(setup) = runner.setup.as_mut() else {
             return;
         };
+        if setup.socket_key != key || runner.conf.vrid != vrid {
+            // A route left over from before a change the index missed: never misdeliver.
+            self.routes.invalidate();
+            return;
+        }
         runner.counters.adverts_received += 1;
         let actions = setup.core.handle(now, Input::PacketReceived { packet });
         self.apply(index, actions).await;
     }
 }
 
-/// Reads `socket` until aborted, passing runner `id` the adverts for `vrid`.
-pub(super) fn spawn_receiver(
-    socket: Arc<VrrpSocket>,
-    vrid: u8,
-    id: u64,
-    tx: Sender<Event>,
-) -> AbortHandle {
+/// Reads `socket` until aborted, passing each packet to the loop as read on `key`.
+fn spawn_receiver(socket: Arc<VrrpSocket>, key: SocketKey, tx: Sender<Event>) -> AbortHandle {
     tokio::spawn(async move {
+        let mut buf = vec![0u8; MAX_PACKET];
         loop {
-            match socket.recv().await {
-                Ok(packet) => {
-                    // Other virtual routers share the wire: skip them before the core.
-                    if packet_vrid(&packet) != Some(vrid) {
-                        continue;
-                    }
+            match socket.recv_into(&mut buf).await {
+                Ok(n) => {
+                    let packet = buf[..n].to_vec();
                     // A flood must not grow memory: past the queue's bound, drop packets
                     // (VRRP survives lost adverts; the loop is behind anyway).
-                    match tx.try_send(Event::Packet { runner: id, packet }) {
+                    match tx.try_send(Event::Packet {
+                        socket: key,
+                        packet,
+                    }) {
                         Ok(()) | Err(TrySendError::Full(_)) => {}
                         Err(TrySendError::Closed(_)) => return,
                     }

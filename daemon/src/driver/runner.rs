@@ -9,7 +9,6 @@ use halab_api::{Counters, VrrpState};
 use halab_vrrp::{
     DiscardReason, Instance, Reason, ScriptConfig, State, Timer, TrackStatus, Tracker,
 };
-use tokio::task::AbortHandle;
 
 use crate::conf::{InstanceConf, ScriptConf};
 use crate::net::VrrpSocket;
@@ -20,22 +19,17 @@ pub struct Setup {
     pub ifindex: u32,
     /// Advert source and tie-breaker: `unicast_src_ip`, else the interface's primary address.
     pub primary: Ipv4Addr,
+    /// The interface's shared socket (sending; the loop reads it for every instance).
     pub socket: Arc<VrrpSocket>,
-    pub recv_task: AbortHandle,
+    pub socket_key: super::receive::SocketKey,
     /// ARP listener for the split-brain heal (None if it could not be opened).
     pub heal: Option<super::heal::ArpHeal>,
     pub core: Instance,
 }
 
-impl Drop for Setup {
-    fn drop(&mut self) {
-        self.recv_task.abort();
-    }
-}
-
 #[derive(Debug)]
 pub struct Runner {
-    /// Unique per daemon run, so packets read by a replaced socket are recognised as stale.
+    /// Stable across reloads and index changes (ARP listener events name it).
     pub id: u64,
     pub conf: InstanceConf,
     /// The `vrrp_script`s this instance tracks, as configured (for reload comparison).

@@ -9,9 +9,7 @@ use halab_vrrp::{Input, Instance, State, Vip};
 
 use super::Daemon;
 use super::heal::ArpHeal;
-use super::receive::spawn_receiver;
 use super::runner::Setup;
-use crate::net::VrrpSocket;
 
 impl Daemon {
     /// Resolves the interface and address, opens the socket, starts the core.
@@ -22,14 +20,18 @@ impl Daemon {
             .iter()
             .flat_map(|i| i.vips.iter().map(|v| v.vip.address))
             .collect();
-        let addresses = match self.netlink.addresses().await {
-            Ok(a) => a,
-            Err(e) => {
-                self.runners[index].problem = Some(format!("failed to {e}"));
-                return;
-            }
+        // While installing, one address dump serves every instance (a dump per instance made
+        // a 1000-instance start take seconds, which let the two LBs' timers drift apart).
+        let addresses = match self.address_cache.clone() {
+            Some(cached) => cached,
+            None => match self.netlink.addresses().await {
+                Ok(a) => Arc::new(a),
+                Err(e) => {
+                    self.runners[index].problem = Some(format!("failed to {e}"));
+                    return;
+                }
+            },
         };
-        let tx = self.tx.clone();
         let runner = &mut self.runners[index];
         let name = runner.conf.name.clone();
         let Some(link) = self
@@ -59,18 +61,20 @@ impl Daemon {
             runner.problem = Some(problem);
             return;
         };
-        let socket =
-            match VrrpSocket::open(&link.name, link.index, runner.conf.unicast_peers.is_empty()) {
-                Ok(s) => Arc::new(s),
-                Err(e) => {
-                    tracing::error!(
-                        "({name}) failed to open the VRRP socket on {}: {e}",
-                        link.name
-                    );
-                    runner.problem = Some(format!("cannot open the VRRP socket: {e}"));
-                    return;
-                }
-            };
+        let multicast = runner.conf.unicast_peers.is_empty();
+        let socket = match self.socket_on(&link, multicast) {
+            Ok(s) => s,
+            Err(e) => {
+                let runner = &mut self.runners[index];
+                tracing::error!(
+                    "({name}) failed to open the VRRP socket on {}: {e}",
+                    link.name
+                );
+                runner.problem = Some(format!("cannot open the VRRP socket: {e}"));
+                return;
+            }
+        };
+        let runner = &mut self.runners[index];
         let mut core_config = runner.conf.core_config(primary);
         core_config.sync_group = self
             .config
@@ -88,9 +92,9 @@ impl Daemon {
         for warning in core.warnings() {
             tracing::warn!("({name}) {warning}");
         }
-        let id = runner.id;
         let vrid = runner.conf.vrid;
-        let heal = match ArpHeal::open(&link.name, id, tx.clone()) {
+        let id = runner.id;
+        let heal = match ArpHeal::open(&link.name, id, self.tx.clone()) {
             Ok(heal) => Some(heal),
             Err(e) => {
                 tracing::warn!(
@@ -100,7 +104,6 @@ impl Daemon {
                 None
             }
         };
-        let recv_task = spawn_receiver(Arc::clone(&socket), vrid, id, tx);
         runner.problem = None;
         runner.link_up = link.up;
         runner.fed = Default::default();
@@ -108,16 +111,21 @@ impl Daemon {
             ifindex: link.index,
             primary,
             socket,
-            recv_task,
+            socket_key: (link.index, multicast),
             heal,
             core,
         });
+        self.routes.invalidate();
         tracing::info!(
             "({name}) starting on {} (primary {primary}, vrid {vrid}, priority {})",
             link.name,
             runner.conf.priority
         );
-        let now = self.now_ts(Instant::now());
+        // Every instance of one install starts at the same moment, so their timers fall due
+        // together and one wake-up (one burst of adverts) serves them all.
+        let now = self
+            .install_started
+            .unwrap_or_else(|| self.now_ts(Instant::now()));
         let mut actions = Vec::new();
         let runner = &mut self.runners[index];
         let own = runner.tracker.status();

@@ -2,6 +2,9 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::oneshot;
+
 use halab_api::{
     DaemonStatus, InstanceStatus, Status, SyncGroupStatus, TrackedInterface, TrackedScript,
     VrrpState,
@@ -12,20 +15,63 @@ use super::Daemon;
 use super::runner::{Runner, api_state};
 use crate::conf::SyncGroupConf;
 
-/// The latest [`Status`], written by the event loop and read by the API.
+/// A request for the current [`Status`], answered by the event loop.
+pub(super) type Request = oneshot::Sender<Status>;
+
+/// The daemon's [`Status`] for the API: built by the event loop when asked (nothing is built
+/// per advert), or the last one published once the loop has stopped.
 #[derive(Debug, Clone)]
-pub struct StatusCell(pub(super) Arc<Mutex<Status>>);
+pub struct StatusCell {
+    latest: Arc<Mutex<Status>>,
+    requests: Arc<Mutex<Option<UnboundedSender<Request>>>>,
+}
 
 impl StatusCell {
-    pub fn set(&self, status: Status) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = status;
+    pub fn new() -> Self {
+        Self {
+            latest: Arc::new(Mutex::new(Status::default())),
+            requests: Arc::new(Mutex::new(None)),
+        }
     }
 
-    pub fn get(&self) -> Status {
-        self.0
+    /// The event loop answers requests from the returned receiver from now on.
+    pub(super) fn serve(&self) -> UnboundedReceiver<Request> {
+        let (tx, rx) = unbounded_channel();
+        *self.requests.lock().unwrap_or_else(PoisonError::into_inner) = Some(tx);
+        rx
+    }
+
+    /// The loop has stopped: `status` is the answer from now on.
+    pub(super) fn publish_final(&self, status: Status) {
+        *self.requests.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        *self.latest.lock().unwrap_or_else(PoisonError::into_inner) = status;
+    }
+
+    /// The current status: asked of the event loop while it runs.
+    pub async fn get(&self) -> Status {
+        let requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(tx) = requests {
+            let (answer, reply) = oneshot::channel();
+            if tx.send(answer).is_ok()
+                && let Ok(status) = reply.await
+            {
+                return status;
+            }
+        }
+        self.latest
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+}
+
+impl Default for StatusCell {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

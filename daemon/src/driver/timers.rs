@@ -1,42 +1,120 @@
-//! Timers: the core's deadlines and the gratuitous ARP bursts and refreshes.
+//! Timers: the core's deadlines and the gratuitous ARP bursts and refreshes, in one queue.
+//!
+//! A min-heap of (deadline, runner) entries, pushed whenever a runner's next wake-up is set
+//! and checked lazily when popped: an entry whose runner no longer waits for that moment is
+//! skipped. A wake-up costs O(log N) instead of a scan of every instance, and everything due
+//! at once is handled in one batch. The heap is rebuilt from the runners after a change of
+//! configuration and at least every [`REBUILD`], which also bounds its size.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use halab_vrrp::{Input, State};
 
 use super::Daemon;
 
+/// The longest a stale entry stays in the heap.
+const REBUILD: Duration = Duration::from_secs(1);
+
+/// Pending wake-ups.
+pub(super) struct TimerQueue {
+    heap: BinaryHeap<Reverse<(Instant, usize)>>,
+    rebuild_at: Instant,
+}
+
+impl Default for TimerQueue {
+    fn default() -> Self {
+        Self {
+            heap: BinaryHeap::new(),
+            rebuild_at: Instant::now(),
+        }
+    }
+}
+
 impl Daemon {
+    /// When the loop must wake next. Stale entries at the top are dropped first: a backup
+    /// re-arms its Master_Down_Timer with every advert, and waking for each superseded
+    /// deadline would double its wake-ups.
+    pub(super) fn next_wake(&mut self) -> Instant {
+        while let Some(&Reverse((at, index))) = self.timer_queue.heap.peek() {
+            if self.runners.get(index).and_then(|r| r.next_wakeup()) == Some(at) {
+                return at.min(self.timer_queue.rebuild_at);
+            }
+            // Superseded (its runner's next wake-up is another entry) or gone.
+            self.timer_queue.heap.pop();
+        }
+        self.timer_queue.rebuild_at
+    }
+
+    /// Runner `index` may wait for something new: queue it.
+    pub(super) fn schedule(&mut self, index: usize) {
+        if let Some(at) = self.runners.get(index).and_then(|r| r.next_wakeup()) {
+            self.timer_queue.heap.push(Reverse((at, index)));
+        }
+    }
+
+    /// Forgets every entry and queues each runner's next wake-up (runner indices changed, or
+    /// stale entries piled up).
+    pub(super) fn rebuild_timers(&mut self) {
+        self.timer_queue.heap.clear();
+        for index in 0..self.runners.len() {
+            self.schedule(index);
+        }
+        self.timer_queue.rebuild_at = Instant::now() + REBUILD;
+    }
+
+    /// Handles everything due.
     pub(super) async fn timers(&mut self) {
         let now = Instant::now();
-        let ts = self.now_ts(now);
-        for index in 0..self.runners.len() {
-            let runner = &mut self.runners[index];
-            if let Some((timer, at)) = runner.deadline
-                && at <= now
+        if self.timer_queue.rebuild_at <= now {
+            self.rebuild_timers();
+        }
+        while let Some(&Reverse((at, index))) = self.timer_queue.heap.peek() {
+            if at > now {
+                break;
+            }
+            self.timer_queue.heap.pop();
+            // Stale entries (re-armed later, cancelled, runner gone) do nothing here.
+            if self
+                .runners
+                .get(index)
+                .is_some_and(|r| r.next_wakeup().is_some_and(|w| w <= now))
             {
-                runner.deadline = None;
-                if let Some(setup) = runner.setup.as_mut() {
-                    let actions = setup.core.handle(ts, Input::TimerFired { timer });
-                    self.apply(index, actions).await;
-                }
+                self.runner_timers(index, now).await;
+                self.schedule(index);
             }
-            let runner = &mut self.runners[index];
-            if runner.garp_burst_at.is_some_and(|at| at <= now) {
-                runner.garp_burst_at = None;
-                if runner.state() == State::Master {
-                    let repeat = runner.conf.garp_master_repeat;
-                    self.send_garps(index, repeat);
-                }
+        }
+    }
+
+    /// Runner `index`'s due timers.
+    async fn runner_timers(&mut self, index: usize, now: Instant) {
+        let ts = self.now_ts(now);
+        let runner = &mut self.runners[index];
+        if let Some((timer, at)) = runner.deadline
+            && at <= now
+        {
+            runner.deadline = None;
+            if let Some(setup) = runner.setup.as_mut() {
+                let actions = setup.core.handle(ts, Input::TimerFired { timer });
+                self.apply(index, actions).await;
             }
-            let runner = &mut self.runners[index];
-            if runner.refresh_at.is_some_and(|at| at <= now) {
-                runner.refresh_at = None;
-                if runner.state() == State::Master && runner.conf.garp_master_refresh_s > 0 {
-                    runner.refresh_at =
-                        Some(now + Duration::from_secs(runner.conf.garp_master_refresh_s));
-                    self.send_garps(index, 1);
-                }
+        }
+        let runner = &mut self.runners[index];
+        if runner.garp_burst_at.is_some_and(|at| at <= now) {
+            runner.garp_burst_at = None;
+            if runner.state() == State::Master {
+                let repeat = runner.conf.garp_master_repeat;
+                self.send_garps(index, repeat);
+            }
+        }
+        let runner = &mut self.runners[index];
+        if runner.refresh_at.is_some_and(|at| at <= now) {
+            runner.refresh_at = None;
+            if runner.state() == State::Master && runner.conf.garp_master_refresh_s > 0 {
+                runner.refresh_at =
+                    Some(now + Duration::from_secs(runner.conf.garp_master_refresh_s));
+                self.send_garps(index, 1);
             }
         }
     }

@@ -8,4 +8,4 @@ mod vrrp_socket;
 pub use arp::{ArpSender, LinkTarget, gratuitous_arp};
 pub use arp_watch::{ArpPacket, ArpWatch, announcement, arp_request};
 pub use netlink::{Address, Link, NetEvent, Netlink, NetlinkError};
-pub use vrrp_socket::{VrrpSocket, packet_vrid};
+pub use vrrp_socket::{MAX_PACKET, VrrpSocket, packet_vrid};

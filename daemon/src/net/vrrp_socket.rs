@@ -1,4 +1,4 @@
-//! The raw `IPPROTO_VRRP` socket of one instance.
+//! The raw `IPPROTO_VRRP` socket of one interface, shared by the instances on it.
 //!
 //! Bound to the interface (`SO_BINDTODEVICE`), joined to 224.0.0.18 there, multicast loop off,
 //! and `IP_HDRINCL` so that every advert leaves with exactly the header keepalived sends:
@@ -13,9 +13,12 @@ use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
 /// Largest packet we read: an advert is at most 20 + 1048 bytes; anything longer is not one.
-const MAX_PACKET: usize = 2048;
+pub const MAX_PACKET: usize = 2048;
+/// Receive buffer: one socket serves every instance on an interface, and a thousand adverts
+/// may arrive within a millisecond.
+const RECV_BUFFER: usize = 4 << 20;
 
-/// One instance's socket.
+/// One interface's socket.
 ///
 /// Held as a tokio `UdpSocket`: its `recv`/`send_to` are plain `recvfrom`/`sendto` calls, which
 /// is all a raw socket needs, and converting an owned descriptor into one is safe (unlike
@@ -45,6 +48,12 @@ impl VrrpSocket {
         socket.set_multicast_loop_v4(false)?;
         socket.set_multicast_ttl_v4(u32::from(VRRP_TTL))?;
         socket.set_ttl_v4(u32::from(VRRP_TTL))?;
+        // Root may exceed net.core.rmem_max; without it, the default buffer.
+        let _ = nix::sys::socket::setsockopt(
+            &socket,
+            nix::sys::socket::sockopt::RcvBufForce,
+            &RECV_BUFFER,
+        );
         socket.set_nonblocking(true)?;
         Ok(Self {
             socket: UdpSocket::from_std(std::net::UdpSocket::from(OwnedFd::from(socket)))?,
@@ -65,12 +74,10 @@ impl VrrpSocket {
         Ok(())
     }
 
-    /// Waits for the next packet (whole IPv4 packet, header included).
-    pub async fn recv(&self) -> std::io::Result<Vec<u8>> {
-        let mut buf = vec![0u8; MAX_PACKET];
-        let n = self.socket.recv(&mut buf).await?;
-        buf.truncate(n);
-        Ok(buf)
+    /// Waits for the next packet (whole IPv4 packet, header included) and reads it into
+    /// `buf` (make it [`MAX_PACKET`] long); its length.
+    pub async fn recv_into(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.socket.recv(buf).await
     }
 }
 

@@ -254,6 +254,12 @@ impl Lab {
             .unwrap_or_else(|e| panic!("node {node}: {e}"))
     }
 
+    /// The switch namespace and the bridge of network `index` (0: eth0, then the extra
+    /// networks in order), for captures.
+    pub fn bridge(&self, index: usize) -> (String, String) {
+        (self.net.switch_ns().to_owned(), netns::names::bridge(index))
+    }
+
     /// The node's network namespace name (`ip -n NS`, `ip netns exec NS`).
     pub fn ns(&self, node: &str) -> String {
         self.node(node).netns().to_owned()

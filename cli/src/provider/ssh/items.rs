@@ -10,6 +10,9 @@ use crate::lab::model::{Engine, Node};
 use crate::render::{Artefact, Check};
 use crate::services::HALABD_ON_MACHINE;
 
+/// The unit halab renders for halabd (the package ships its own).
+const HALABD_UNIT: &str = "/etc/systemd/system/halabd.service";
+
 /// One file to put on a host: a rendered artefact or a binary of this machine.
 pub(super) struct Item {
     pub(super) path: String,
@@ -71,17 +74,20 @@ pub enum ItemError {
 }
 
 /// The files a host gets: the node's artefacts (systemd units only where systemd runs), and
-/// the binaries it runs that are not packages (halabd, the probe).
+/// the binaries it runs that are not packages (halabd, the probe). `packaged_halabd`: the
+/// host runs halabd from its Debian package (`halabd_deb.rs`), unit included.
 pub(super) fn items(
     n: &Node,
     artefacts: &[Artefact],
     f: &Facts,
     halabd: &Path,
     probe_here: bool,
+    packaged_halabd: bool,
 ) -> Result<Vec<Item>, ItemError> {
     let mut out: Vec<Item> = artefacts
         .iter()
         .filter(|a| a.node == n.name && (f.systemd || !a.path.starts_with("/etc/systemd/")))
+        .filter(|a| !(packaged_halabd && a.path == HALABD_UNIT))
         .map(|a| Item {
             path: a.path.clone(),
             mode: a.mode,
@@ -89,7 +95,7 @@ pub(super) fn items(
             check: a.check,
         })
         .collect();
-    if n.engine == Some(Engine::Halabd) {
+    if n.engine == Some(Engine::Halabd) && !packaged_halabd {
         binaries_fit(&n.name, f, "halabd")?;
         let bytes = binary_bytes(halabd).map_err(|source| ItemError::Halabd {
             path: halabd.to_path_buf(),
@@ -163,6 +169,7 @@ mod tests {
 
     #[test]
     fn digests_agree_with_coreutils() {
+        // sha256sum is in coreutils, on every host halab provisions: it must be there.
         let small = b"frontend main\n".to_vec();
         let big = vec![7u8; (1 << 20) + 1];
         // sha256sum is in coreutils, on every host halab provisions: it must be there.

@@ -14,6 +14,7 @@ pub mod connection;
 pub mod down;
 pub mod facts;
 pub mod fleet;
+pub mod halabd_deb;
 pub mod host;
 pub mod items;
 pub mod machine;

@@ -45,6 +45,30 @@ pub(super) fn missing_packages(
     Ok(missing)
 }
 
+/// The packages installed on the host (apt hosts; `None` elsewhere).
+pub(super) fn installed_set(
+    c: &Conn,
+    pkg: &str,
+) -> Result<Option<std::collections::BTreeSet<String>>, PackageError> {
+    if pkg != "apt" {
+        return Ok(None);
+    }
+    let out = c.run(
+        &["dpkg-query", "-W", "-f=${db:Status-Abbrev} ${Package}\n"],
+        None,
+        EXEC_TIMEOUT,
+    )?;
+    Ok(Some(parse_installed(&out.stdout)))
+}
+
+fn parse_installed(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("ii "))
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
 pub(super) fn install_packages(c: &Conn, pkg: &str, names: &[String]) -> Result<(), PackageError> {
     let list = names
         .iter()
@@ -72,5 +96,17 @@ pub(super) fn install_packages(c: &Conn, pkg: &str, names: &[String]) -> Result<
             code: out.code,
             tail,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installed_means_status_ii_only() {
+        let text = "ii haproxy\nrc nginx-common\nii  \nun socat\nii libc6\n";
+        let got: Vec<String> = parse_installed(text).into_iter().collect();
+        assert_eq!(got, ["haproxy", "libc6"]);
     }
 }

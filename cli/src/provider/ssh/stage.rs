@@ -54,8 +54,12 @@ pub(super) fn stage_and_check(n: &Node, h: &Host) -> Result<(), StageError> {
     h.say("checking configs with the host's tools");
     for &i in &h.changed {
         let item = &h.items[i];
-        let Some(check) = ToolCheck::for_file(item.check, n.engine, &item.path, HALABD_ON_MACHINE)
-        else {
+        let halabd = if super::halabd_deb::applies(n, &h.facts) {
+            crate::deb::BINARY
+        } else {
+            HALABD_ON_MACHINE
+        };
+        let Some(check) = ToolCheck::for_file(item.check, n.engine, &item.path, halabd) else {
             continue;
         };
         let cmd: Vec<String> = check.argv.iter().map(|a| sh_quote(a)).collect();

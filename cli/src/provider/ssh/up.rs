@@ -10,10 +10,11 @@ use super::commit::{Committed, commit};
 use super::connection::{Conn, ConnError, EXEC_TIMEOUT};
 use super::facts::{FACTS_SCRIPT, Facts, parse_facts};
 use super::fleet::SshFleet;
+use super::halabd_deb::{self, HalabdDebError};
 use super::host::Host;
 use super::items::ItemError;
 use super::items::{items, sha256_hex};
-use super::packages::{PackageError, install_packages, missing_packages};
+use super::packages::{PackageError, install_packages, installed_set, missing_packages};
 use super::parallel::{per_host, split};
 use super::record::Record;
 use super::stage::{StageError, stage_and_check};
@@ -196,6 +197,8 @@ pub enum HostError {
     #[error(transparent)]
     Items(#[from] ItemError),
     #[error(transparent)]
+    HalabdDeb(#[from] HalabdDebError),
+    #[error(transparent)]
     Stage(#[from] StageError),
 }
 
@@ -252,11 +255,24 @@ pub(super) fn prepare(
         let missing = missing_packages(&h.conn, &pkg, &want)?;
         if !missing.is_empty() {
             h.say(&format!("installing {}", missing.join(" ")));
+            let before = installed_set(&h.conn, &pkg)?;
             install_packages(&h.conn, &pkg, &missing)?;
-            h.installed = missing;
+            // Every package the install brought (dependencies too: nginx-light's nginx-common
+            // owns nginx.conf and nginx.service), so `down --purge` removes exactly those.
+            h.installed = match (before, installed_set(&h.conn, &pkg)?) {
+                (Some(before), Some(after)) => after.difference(&before).cloned().collect(),
+                _ => missing,
+            };
         }
     }
-    h.items = items(n, artefacts, &h.facts, halabd, probe_here)?;
+    let packaged = halabd_deb::applies(n, &h.facts);
+    if packaged {
+        h.say("installing halabd's package");
+        if let Some(p) = halabd_deb::ensure(&h.conn, halabd)? {
+            h.installed.push(p);
+        }
+    }
+    h.items = items(n, artefacts, &h.facts, halabd, probe_here, packaged)?;
     h.say("comparing files");
     // One sha256sum for every file; a missing file prints nothing for it.
     let paths = h

@@ -1,0 +1,107 @@
+//! Benchmark: the seed matrix (every shipped scenario, keepalived and halabd) through `halab
+//! test labs --engine keepalived,halabd --jobs N`, for each N, RUNS times: wall time, failed
+//! scenarios, and how many failures were starved (and rerun alone). Results must not change
+//! with N: a failure at any N is a finding, printed with its scenario.
+//!
+//! As root: `cargo bench -p halab --bench suite -- [--runs R] [N...]` (default 1 run of
+//! N = 1 2 4 8). The load average is printed beside each run: the machine is shared.
+
+use std::process::Command;
+use std::time::Instant;
+
+use halab::scenario::result::ScenarioResult;
+
+struct Run {
+    wall_s: f64,
+    results: usize,
+    failed: Vec<String>,
+    starved: usize,
+    reruns: usize,
+    load: String,
+}
+
+fn once(jobs: usize) -> Run {
+    let labs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs");
+    let state = tempfile::Builder::new()
+        .prefix("halab-bench-")
+        .tempdir_in("/run")
+        .expect("state root");
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_halab"))
+        .arg("test")
+        .arg(&labs)
+        .args(["--engine", "keepalived,halabd", "--json", "--jobs"])
+        .arg(jobs.to_string())
+        .env("HALAB_STATE_DIR", state.path())
+        .output()
+        .expect("run halab test");
+    let wall_s = start.elapsed().as_secs_f64();
+    let results: Vec<ScenarioResult> = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no results ({e}):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    Run {
+        wall_s,
+        results: results.len(),
+        failed: results
+            .iter()
+            .filter(|r| !r.passed)
+            .map(|r| format!("{}/{} [{}]", r.lab, r.scenario, r.engine))
+            .collect(),
+        starved: results.iter().filter(|r| r.starved.is_some()).count(),
+        reruns: results.iter().filter(|r| r.rerun_after.is_some()).count(),
+        load: std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut runs = 1;
+    let mut jobs = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--runs" {
+            runs = it.next().and_then(|r| r.parse().ok()).unwrap_or(1);
+        } else if let Ok(n) = a.parse::<usize>() {
+            jobs.push(n);
+        }
+    }
+    if jobs.is_empty() {
+        jobs = vec![1, 2, 4, 8];
+    }
+    println!(
+        "seed matrix via `halab test labs --engine keepalived,halabd --jobs N`, {runs} run(s) each"
+    );
+    println!(
+        "| N | wall (median) | runs | scenarios | failed (all runs) | starved | rerun | load after each run |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for n in jobs {
+        let all: Vec<Run> = (0..runs).map(|_| once(n)).collect();
+        let mut walls: Vec<f64> = all.iter().map(|r| r.wall_s).collect();
+        walls.sort_by(f64::total_cmp);
+        let failed: Vec<String> = all.iter().flat_map(|r| r.failed.clone()).collect();
+        println!(
+            "| {n} | {:.0} s | {runs} | {} | {} | {} | {} | {} |",
+            walls[walls.len() / 2],
+            all.first().map_or(0, |r| r.results),
+            failed.len(),
+            all.iter().map(|r| r.starved).sum::<usize>(),
+            all.iter().map(|r| r.reruns).sum::<usize>(),
+            all.iter()
+                .map(|r| r.load.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        for f in failed {
+            println!("  failed at N={n}: {f}");
+        }
+    }
+}

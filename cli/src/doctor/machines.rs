@@ -1,0 +1,125 @@
+//! `halab doctor`'s optional probes: whether this machine can run systemd test hosts
+//! (`halab testbed up --systemd`) and VMs (`provider: vagrant`), and how to make it so. The
+//! netns provider needs none of them, so they never fail `doctor`.
+
+use std::fs::OpenOptions;
+use std::path::Path;
+
+use super::{Probe, found};
+use crate::testbed::{image, nspawn};
+
+pub fn probes() -> Vec<Probe> {
+    vec![systemd_hosts(), kvm(), qemu(), vagrant()]
+}
+
+fn optional(name: &'static str, ok: bool, detail: String, fix: Option<String>) -> Probe {
+    Probe {
+        name,
+        ok,
+        optional: true,
+        detail,
+        fix: if ok { None } else { fix },
+    }
+}
+
+fn systemd_hosts() -> Probe {
+    let missing: Vec<&str> = [
+        ("systemd-nspawn", "systemd-container"),
+        ("mmdebstrap", "mmdebstrap"),
+        ("dpkg-scanpackages", "dpkg-dev"),
+    ]
+    .iter()
+    .filter(|(bin, _)| found(bin).is_none())
+    .map(|(_, pkg)| *pkg)
+    .collect();
+    let cgroups = nspawn::cgroup_roots();
+    let writable = !cgroups.is_empty()
+        && cgroups
+            .iter()
+            .all(|d| nix::unistd::access(d, nix::unistd::AccessFlags::W_OK).is_ok());
+    let cache = image::cache_dir().join(image::key());
+    let cached = cache.join("done").exists();
+    let detail = if !missing.is_empty() {
+        format!("missing {}", missing.join(", "))
+    } else if !writable {
+        "no writable cgroup hierarchy under /sys/fs/cgroup (nspawn needs one)".into()
+    } else if cached {
+        format!(
+            "systemd-nspawn, mmdebstrap, cgroups ({}); image cached in {}",
+            cgroups
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            cache.display()
+        )
+    } else {
+        format!(
+            "systemd-nspawn, mmdebstrap, cgroups; image not built yet: the first `halab testbed up --systemd` builds it into {} (about 1-2 min, from this machine's apt sources)",
+            cache.display()
+        )
+    };
+    optional(
+        "systemd hosts (testbed --systemd)",
+        missing.is_empty() && writable,
+        detail,
+        Some(if missing.is_empty() {
+            "mount a writable cgroup hierarchy (cgroup2 on /sys/fs/cgroup, or name=systemd v1)"
+                .into()
+        } else {
+            format!(
+                "apt-get install -y {} (scripts/setup does)",
+                missing.join(" ")
+            )
+        }),
+    )
+}
+
+fn kvm() -> Probe {
+    let dev = Path::new("/dev/kvm");
+    let open = OpenOptions::new().read(true).write(true).open(dev);
+    let (ok, detail) = match open {
+        Ok(_) => (
+            true,
+            "/dev/kvm opens read-write: VMs can use hardware virtualisation (see docs/vagrant.md for what booted here)".to_string(),
+        ),
+        Err(e) if dev.exists() => (false, format!("/dev/kvm: {e}")),
+        Err(_) => (
+            false,
+            "no /dev/kvm: VMs would run under TCG (emulation, about 10x slower)".to_string(),
+        ),
+    };
+    optional(
+        "VMs: KVM",
+        ok,
+        detail,
+        Some("enable virtualisation (VT-x/AMD-V, or nested virtualisation for a VM), then `modprobe kvm_intel` or `modprobe kvm_amd`".into()),
+    )
+}
+
+fn qemu() -> Probe {
+    let q = found("qemu-system-x86_64");
+    optional(
+        "VMs: qemu (KVM or TCG)",
+        q.is_some(),
+        q.unwrap_or_else(|| "qemu-system-x86_64 is not installed".into()),
+        Some("apt-get install -y qemu-system-x86 qemu-utils".into()),
+    )
+}
+
+fn vagrant() -> Probe {
+    let v = found("vagrant");
+    // Debian's vagrant-libvirt registers itself here (no `vagrant plugin list`: seconds of Ruby).
+    let libvirt = Path::new("/usr/share/vagrant-plugins/plugins.d/vagrant-libvirt.json").exists();
+    let ok = v.is_some() && libvirt;
+    optional(
+        "VMs: vagrant + vagrant-libvirt",
+        ok,
+        match (&v, libvirt) {
+            (Some(p), true) => format!("{p}, vagrant-libvirt"),
+            (Some(p), false) => format!("{p}, but no vagrant-libvirt provider"),
+            (None, _) => "vagrant is not installed (provider: vagrant cannot run here)".into(),
+        },
+        Some("apt-get install -y vagrant vagrant-libvirt libvirt-daemon-system (docs/vagrant.md: networks stay in lab namespaces)".into()),
+    )
+}

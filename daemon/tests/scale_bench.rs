@@ -1,0 +1,36 @@
+//! The scale benchmark's quick form (one small row per engine, 2 s window), as CI runs it:
+//! checks that every row is measured and printed, not the figures (those are the bench's).
+
+#[path = "support/mod.rs"]
+mod support;
+
+#[path = "../benches/scale/run.rs"]
+#[expect(
+    dead_code,
+    reason = "the full matrix and its arguments are the bench's"
+)]
+mod run;
+
+#[test]
+fn the_quick_scale_benchmark_measures_every_row() {
+    let settings = run::Settings::quick();
+    let rows = run::run(&settings, |_| {});
+    assert_eq!(rows.len(), settings.engines.len());
+    for row in &rows {
+        assert!(row.converged.is_some(), "{row:?} did not converge");
+        assert!(
+            row.cpu_ms_min.0 >= 0.0 && row.pss_kib.0 > 0 && row.pss_kib.1 > 0,
+            "{row:?}"
+        );
+        // 2 s of 0.1 s adverts from each of the master's instances.
+        assert!(row.intervals.len() >= 10 * row.n, "{row:?}");
+        assert!(row.mean_interval_ms().is_some() && row.deviation_ms().is_some());
+    }
+    let table = run::table(&rows);
+    assert_eq!(table.lines().count(), 2 + rows.len(), "{table}");
+    assert!(
+        table.contains("| Halabd |") && table.contains("| Keepalived |"),
+        "{table}"
+    );
+    assert!(run::ratios(&rows).lines().count() == 3);
+}
