@@ -558,11 +558,18 @@ fn violations(timeline: &[super::result::VipSample], allowed: &[(u64, u64)]) -> 
                 None
             };
             let excused = allowed.iter().any(|w| s.t_ms >= w.0 && s.t_ms <= w.1);
-            match (bad.filter(|_| !excused), &open) {
+            let split = s.holders.len() > 1;
+            match (bad.filter(|_| !excused), &mut open) {
                 (Some(what), None) => open = Some((s.t_ms, what)),
-                (Some(_), Some(_)) => {}
+                // One bad interval, named by its worst sample: a client pointed at the
+                // newcomer a moment before the monitor saw it hold the VIP is a split brain.
+                (Some(what), Some((_, label))) => {
+                    if split && !label.ends_with(" at once") {
+                        *label = what;
+                    }
+                }
                 (None, Some((start, what))) => {
-                    if s.t_ms - start > INVARIANT_GRACE_MS {
+                    if s.t_ms - *start > INVARIANT_GRACE_MS {
                         out.push(Violation {
                             start_ms: *start,
                             end_ms: s.t_ms,
@@ -603,5 +610,26 @@ mod tests {
         let start = step(SvcAction::Start);
         assert_eq!(mark(&kill, &describe(&kill)), "haproxy on lb1 killed");
         assert_eq!(mark(&start, &describe(&start)), "haproxy on lb1 started");
+    }
+
+    // Input: the client's ARP entry moves to lb2 a sample before the monitor sees lb2 hold
+    // the VIP beside lb1, then both hold it for 2 s. Output: one violation, named as what it
+    // is: a split brain.
+    #[test]
+    fn an_interval_is_named_by_its_split_brain() {
+        let vip = Ipv4Addr::new(10, 10, 0, 10);
+        let sample = |t_ms, holders: &[&str], arp: &str| super::super::result::VipSample {
+            t_ms,
+            vip,
+            holders: holders.iter().map(|h| (*h).to_string()).collect(),
+            client_arp: Some(arp.to_string()),
+        };
+        let mut timeline = vec![sample(0, &["lb1"], "lb1"), sample(50, &["lb1"], "lb2")];
+        timeline.extend((2..=42).map(|k| sample(50 * k, &["lb1", "lb2"], "lb2")));
+        timeline.push(sample(2200, &["lb1"], "lb1"));
+        let v = violations(&timeline, &[]);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!((v[0].start_ms, v[0].end_ms), (50, 2200));
+        assert!(v[0].what.ends_with(" at once"), "{v:?}");
     }
 }
