@@ -3,7 +3,7 @@
 //! VIPs, and `Action::AnnounceVipsAt` is carried out once whoever holds the VIP answers our
 //! "who has" request.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use halab_vrrp::{Input, Vip};
@@ -84,7 +84,8 @@ impl Daemon {
         let runner = &mut self.runners[index];
         let interface = &runner.conf.interface;
         let claimed = runner.conf.vips.iter().any(|vip| {
-            vip.vip.address == packet.spa && vip.dev.as_ref().is_none_or(|dev| dev == interface)
+            vip.vip.address == IpAddr::V4(packet.spa)
+                && vip.dev.as_ref().is_none_or(|dev| dev == interface)
         });
         let name = runner.conf.name.clone();
         let Some(heal) = runner.setup.as_mut().and_then(|s| s.heal.as_mut()) else {
@@ -114,14 +115,18 @@ impl Daemon {
         let Some(setup) = self.runners[index].setup.as_mut() else {
             return;
         };
-        let address = packet.spa;
+        let address = IpAddr::V4(packet.spa);
         let actions = setup.core.handle(now, Input::VipClaimed { address });
         self.apply(index, actions).await;
     }
 
     /// `Action::AnnounceVipsAt`: the VIPs on this instance's interface, at the MAC of whoever
-    /// answers for `holder` (a VIP: whoever else holds it) within a second.
-    pub(super) fn announce_at(&mut self, index: usize, vips: &[Vip], holder: Ipv4Addr) {
+    /// answers for `holder` (a VIP: whoever else holds it) within a second. IPv4 only: the
+    /// heal listens to ARP, and IPv6 VIPs have neighbour discovery instead (not done yet).
+    pub(super) fn announce_at(&mut self, index: usize, vips: &[Vip], holder: IpAddr) {
+        let IpAddr::V4(holder) = holder else {
+            return;
+        };
         let runner = &mut self.runners[index];
         let interface = runner.conf.interface.clone();
         let addresses: Vec<Ipv4Addr> = runner
@@ -130,13 +135,18 @@ impl Daemon {
             .iter()
             .filter(|v| vips.iter().any(|vip| vip.address == v.vip.address))
             .filter(|v| v.dev.as_ref().is_none_or(|dev| *dev == interface))
-            .map(|v| v.vip.address)
+            .filter_map(|v| match v.vip.address {
+                IpAddr::V4(v4) => Some(v4),
+                IpAddr::V6(_) => None,
+            })
             .collect();
         let name = runner.conf.name.clone();
         let Some(setup) = runner.setup.as_mut() else {
             return;
         };
-        let primary = setup.primary;
+        let IpAddr::V4(primary) = setup.primary else {
+            return;
+        };
         let Some(heal) = setup.heal.as_mut() else {
             tracing::warn!("({name}) cannot announce the VIPs at {holder}: no ARP listener");
             return;

@@ -63,10 +63,10 @@ pub enum DriverError {
 }
 
 enum Event {
-    /// A VRRP packet (whole IPv4 packet) read on a shared socket.
+    /// A VRRP packet read on a shared socket.
     Packet {
         socket: receive::SocketKey,
-        packet: Vec<u8>,
+        packet: crate::net::Received,
     },
     /// ARP heard on a runner's interface (split-brain heal).
     Arp {

@@ -10,9 +10,7 @@ pub(super) fn unsupported_reason(word: &str) -> Option<&'static str> {
         "vrrp_track_process" | "vrrp_track_file" | "track_process" | "track_file" | "track_bfd" => {
             "only vrrp_script and track_interface tracking are implemented"
         }
-        "virtual_ipaddress_excluded" | "virtual_rules" | "static_ipaddress" | "static_routes" => {
-            "not implemented"
-        }
+        "virtual_rules" | "static_ipaddress" | "static_routes" => "not implemented",
         "use_vmac" | "vmac_xmit_base" => "VMAC interfaces are not implemented",
         "smtp_alert" => "e-mail alerts are not implemented",
         _ => return None,

@@ -3,8 +3,8 @@
 use halab_vrrp::{AdvertIntervalError, InitialState, Password, Version, advert_interval_cs};
 
 use super::Out;
-use super::addresses::{route, vip};
-use super::read::{block_of, command, int_in, ipv4, millis, no_args, one_arg, version_of};
+use super::addresses::{ip, route, settle_families, vip};
+use super::read::{block_of, command, int_in, millis, no_args, one_arg, version_of};
 use crate::lexer::Pos;
 use crate::tree::Stmt;
 use crate::{InstanceConf, NotifyConf};
@@ -41,7 +41,9 @@ pub(super) fn instance(
         unicast_peers: Vec::new(),
         notify: NotifyConf::default(),
         virtual_routes: Vec::new(),
+        excluded_vips: Vec::new(),
     };
+    let mut version_pos = None;
     for s in block {
         match s.key.text.as_str() {
             "state" => match one_arg(s, out).map(|t| t.text.as_str()) {
@@ -72,6 +74,7 @@ pub(super) fn instance(
             "version" => {
                 if let Some(v) = one_arg(s, out).and_then(|t| version_of(t, out)) {
                     conf.version = v;
+                    version_pos = Some(s.pos().clone());
                 }
             }
             "authentication" => {
@@ -84,6 +87,15 @@ pub(super) fn instance(
                     for entry in b {
                         if let Some(vip) = vip(entry, out) {
                             conf.vips.push(vip);
+                        }
+                    }
+                }
+            }
+            "virtual_ipaddress_excluded" => {
+                if let Some(b) = block_of(s, out) {
+                    for entry in b {
+                        if let Some(vip) = vip(entry, out) {
+                            conf.excluded_vips.push(vip);
                         }
                     }
                 }
@@ -133,12 +145,12 @@ pub(super) fn instance(
                     conf.garp_master_refresh_s = v as u64;
                 }
             }
-            "unicast_src_ip" => conf.unicast_src_ip = one_arg(s, out).and_then(|t| ipv4(t, out)),
+            "unicast_src_ip" => conf.unicast_src_ip = one_arg(s, out).and_then(|t| ip(t, out)),
             "unicast_peer" => {
                 if let Some(b) = block_of(s, out) {
                     for entry in b {
                         if entry.args.is_empty() {
-                            if let Some(ip) = ipv4(&entry.key, out) {
+                            if let Some(ip) = ip(&entry.key, out) {
                                 conf.unicast_peers.push(ip);
                             }
                         } else {
@@ -173,6 +185,7 @@ pub(super) fn instance(
                     "version",
                     "authentication",
                     "virtual_ipaddress",
+                    "virtual_ipaddress_excluded",
                     "track_script",
                     "track_interface",
                     "nopreempt",
@@ -220,6 +233,7 @@ pub(super) fn instance(
     if conf.vips.is_empty() {
         out.notice(stmt.pos(), format!("{within} has no virtual_ipaddress"));
     }
+    settle_families(&mut conf, version_pos.as_ref().unwrap_or(stmt.pos()), out);
     complete.then_some(conf)
 }
 
