@@ -140,7 +140,6 @@ impl VrrpSocket {
             Some(Protocol::from(i32::from(IPPROTO_VRRP))),
         )?;
         socket.set_cloexec(true)?;
-        socket.set_only_v6(true)?;
         socket.bind_device(Some(ifname.as_bytes()))?;
         if multicast {
             socket.join_multicast_v6(&VRRP_MULTICAST_V6, ifindex)?;
