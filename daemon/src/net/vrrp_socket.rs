@@ -246,6 +246,25 @@ impl VrrpSocket {
             },
         }
     }
+
+    /// The next packet if one is queued (`WouldBlock` if none), without waiting: a reader
+    /// that woke for one advert takes the rest of the burst in the same turn.
+    pub fn try_recv(&self, buf: &mut [u8]) -> std::io::Result<Received> {
+        match self.family {
+            Family::Ipv4 => {
+                let n = self.socket.try_recv(buf)?;
+                Ok(Received::Ipv4(buf[..n].to_vec()))
+            }
+            Family::Ipv6 => {
+                let fd = self.socket.as_raw_fd();
+                self.socket
+                    .try_io(Interest::READABLE, || recv_v6(fd, buf))?
+                    .ok_or_else(|| {
+                        std::io::Error::other("ipv6 packet without its control messages")
+                    })
+            }
+        }
+    }
 }
 
 /// One `recvmsg` on an IPv6 VRRP socket; None when the kernel left out the source, the

@@ -80,9 +80,17 @@ pub(super) fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
         vip,
         dev: None,
         label: None,
+        brd: None,
+        scope: None,
+        no_track: false,
     };
     let mut args = entry.args.iter();
     while let Some(key) = args.next() {
+        // keepalived's flags without a value.
+        if key.text == "no_track" {
+            conf.no_track = true;
+            continue;
+        }
         let Some(value) = args.next() else {
             out.err(&key.pos, format!("`{}` needs a value", key.text));
             return None;
@@ -90,11 +98,33 @@ pub(super) fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
         match key.text.as_str() {
             "dev" => conf.dev = Some(value.text.clone()),
             "label" => conf.label = Some(value.text.clone()),
+            "brd" | "broadcast" => {
+                let text = &value.text;
+                if text != "+" && text != "-" && text.parse::<Ipv4Addr>().is_err() {
+                    out.err(
+                        &value.pos,
+                        format!("brd takes an IPv4 address, `+` or `-`, not `{text}`"),
+                    );
+                    return None;
+                }
+                conf.brd = Some(text.clone());
+            }
+            "scope" => {
+                let text = &value.text;
+                if scope_number(text).is_none() {
+                    out.err(
+                        &value.pos,
+                        format!("scope must be global, site, link, host, nowhere or 0..=255, not `{text}`"),
+                    );
+                    return None;
+                }
+                conf.scope = Some(text.clone());
+            }
             other => {
                 out.err(
                     &key.pos,
                     format!(
-                        "virtual_ipaddress option `{other}` is not supported (dev and label are)"
+                        "virtual_ipaddress option `{other}` is not supported (dev, label, brd, scope and no_track are)"
                     ),
                 );
                 return None;
@@ -190,4 +220,16 @@ pub(super) fn route(entry: &Stmt, out: &mut Out<'_>) -> Option<RouteConf> {
         return None;
     }
     Some(route)
+}
+
+/// An address scope as `ip addr` names it (rtnetlink's `RT_SCOPE_*`), or its number.
+pub fn scope_number(text: &str) -> Option<u8> {
+    match text {
+        "global" => Some(0),
+        "site" => Some(200),
+        "link" => Some(253),
+        "host" => Some(254),
+        "nowhere" => Some(255),
+        other => other.parse().ok(),
+    }
 }

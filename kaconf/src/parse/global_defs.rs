@@ -42,6 +42,7 @@ pub(super) fn global_defs(
                 stmt.pos(),
                 format!("{} is ignored: halabd sends no e-mail", stmt.key.text),
             ),
+            _ if super::wire::global_keyword(stmt, &mut config.global, out) => {}
             _ => out.unknown(
                 stmt,
                 "global_defs",

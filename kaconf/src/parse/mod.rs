@@ -11,6 +11,7 @@ mod skipped;
 mod vrrp_instance;
 mod vrrp_script;
 mod vrrp_sync_group;
+mod wire;
 
 use std::collections::{HashMap, HashSet};
 
@@ -132,9 +133,10 @@ pub fn config(
             );
             continue;
         }
-        if let Some(instance) =
+        if let Some(mut instance) =
             vrrp_instance::instance(name, stmt, block, default_version, &mut out)
         {
+            wire::complete(&mut instance, block, &config.global, stmt.pos(), &mut out);
             instance_pos.push(stmt.pos().clone());
             config.instances.push(instance);
         }

@@ -6,12 +6,10 @@ pub(super) fn unsupported_reason(word: &str) -> Option<&'static str> {
         "virtual_server" | "virtual_server_group" | "real_server" => {
             "it belongs to keepalived's LVS checker, not to VRRP"
         }
-        "vrrp_strict" => "halabd always speaks RFC-conformant VRRP; remove the line",
         "vrrp_track_process" | "vrrp_track_file" | "track_process" | "track_file" | "track_bfd" => {
             "only vrrp_script and track_interface tracking are implemented"
         }
         "virtual_rules" | "static_ipaddress" | "static_routes" => "not implemented",
-        "use_vmac" | "vmac_xmit_base" => "VMAC interfaces are not implemented",
         "smtp_alert" => "e-mail alerts are not implemented",
         _ => return None,
     })

@@ -7,7 +7,7 @@ use super::addresses::{ip, route, settle_families, vip};
 use super::read::{block_of, command, int_in, millis, no_args, one_arg, version_of};
 use crate::lexer::Pos;
 use crate::tree::Stmt;
-use crate::{InstanceConf, NotifyConf};
+use crate::{InstanceConf, InstanceWire, NotifyConf, PeerTtl};
 
 pub(super) fn instance(
     name: String,
@@ -42,6 +42,7 @@ pub(super) fn instance(
         notify: NotifyConf::default(),
         virtual_routes: Vec::new(),
         excluded_vips: Vec::new(),
+        wire: InstanceWire::default(),
     };
     let mut version_pos = None;
     for s in block {
@@ -149,12 +150,11 @@ pub(super) fn instance(
             "unicast_peer" => {
                 if let Some(b) = block_of(s, out) {
                     for entry in b {
-                        if entry.args.is_empty() {
-                            if let Some(ip) = ip(&entry.key, out) {
-                                conf.unicast_peers.push(ip);
+                        if let Some(ip) = ip(&entry.key, out) {
+                            conf.unicast_peers.push(ip);
+                            if let Some(ttl) = peer_ttl(ip, entry, out) {
+                                conf.wire.peer_ttls.push(ttl);
                             }
-                        } else {
-                            out.err(entry.pos(), "unicast_peer options (min_ttl, max_ttl) are not supported; list one address per line");
                         }
                     }
                 }
@@ -173,6 +173,7 @@ pub(super) fn instance(
                     }
                 }
             }
+            _ if super::wire::instance_keyword(s, &mut conf.wire, out) => {}
             _ => out.unknown(
                 s,
                 &within,
@@ -295,4 +296,33 @@ pub(super) fn tracked(entry: &Stmt, out: &mut Out<'_>) -> Option<(String, Option
             None
         }
     }
+}
+
+/// `ADDR [min_ttl N] [max_ttl N]`: the TTL bounds, if any are given.
+fn peer_ttl(peer: std::net::IpAddr, entry: &Stmt, out: &mut Out<'_>) -> Option<PeerTtl> {
+    let mut ttl = PeerTtl {
+        peer,
+        min_ttl: None,
+        max_ttl: None,
+    };
+    let mut args = entry.args.iter();
+    while let Some(key) = args.next() {
+        let Some(value) = args.next() else {
+            out.err(&key.pos, format!("`{}` needs a value", key.text));
+            return None;
+        };
+        let bound = int_in(value, 0, 255, out).map(|v| v as u8);
+        match key.text.as_str() {
+            "min_ttl" => ttl.min_ttl = bound,
+            "max_ttl" => ttl.max_ttl = bound,
+            other => {
+                out.err(
+                    &key.pos,
+                    format!("unknown unicast_peer option `{other}` (min_ttl and max_ttl are)"),
+                );
+                return None;
+            }
+        }
+    }
+    (ttl.min_ttl.is_some() || ttl.max_ttl.is_some()).then_some(ttl)
 }
