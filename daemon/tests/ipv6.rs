@@ -123,3 +123,38 @@ fn ipv6_mixed_pair_halabd_master_keepalived_backup() {
 fn ipv6_mixed_pair_keepalived_master_halabd_backup() {
     mixed_v6(100, 150);
 }
+
+/// Input: two halabd with an IPv4 instance whose `virtual_ipaddress_excluded` holds an IPv6
+/// address (keepalived's way to carry both families in one instance). Output: the master
+/// holds both addresses, the backup neither; when the master stops, both move together.
+#[test]
+fn excluded_ipv6_address_moves_with_an_ipv4_instance() {
+    let mut lab = Lab::new(&["a", "b"]);
+    dual_stack(&lab, &["a", "b"]);
+    let conf = |priority: u8| {
+        support::instance_conf(
+            priority,
+            3,
+            "0.2",
+            &format!("    virtual_ipaddress_excluded {{\n        {VIP6}/64\n    }}\n"),
+        )
+    };
+    lab.start_halabd("a", &conf(150));
+    lab.start_halabd("b", &conf(100));
+    let both = |node: &str| lab.has_addr(node, support::VIP) && ipv6::has_vip6(&lab, node);
+    let neither = |node: &str| !lab.has_addr(node, support::VIP) && !ipv6::has_vip6(&lab, node);
+    assert!(
+        lab.wait_until(master_down(100, 0.2) * 4 + SLACK, || both("a")
+            && neither("b"))
+            .is_some(),
+        "a does not hold both addresses alone\n{}",
+        lab.logs()
+    );
+    lab.daemons[0].signal(Signal::SIGTERM);
+    assert!(
+        lab.wait_until(master_down(100, 0.2) + SLACK, || both("b") && neither("a"))
+            .is_some(),
+        "both addresses did not move to b\n{}",
+        lab.logs()
+    );
+}
