@@ -1,19 +1,24 @@
 //! `vrrp_instance NAME { ... }`.
 
-use halab_vrrp::{AdvertIntervalError, InitialState, Password, Version, advert_interval_cs};
+use halab_vrrp::{AdvertIntervalError, InitialState, Password, advert_interval_cs};
 
 use super::Out;
-use super::addresses::{route, vip};
-use super::read::{block_of, command, int_in, ipv4, millis, no_args, one_arg, version_of};
+use super::addresses::{route, unicast_peer, vip};
+use super::global_defs::InstanceDefaults;
+use super::read::{
+    block_of, bool_opt, command, int_in, ipv4, millis, no_args, one_arg, version_of,
+};
+use super::vrrp_sync_group::refs;
+use crate::directives::Block;
 use crate::lexer::Pos;
 use crate::tree::Stmt;
-use crate::{InstanceConf, NotifyConf};
+use crate::{InstanceConf, InstanceTracking, InstanceWire, NotifyConf};
 
 pub(super) fn instance(
     name: String,
     stmt: &Stmt,
     block: &[Stmt],
-    default_version: Version,
+    defaults: &InstanceDefaults,
     out: &mut Out<'_>,
 ) -> Option<InstanceConf> {
     let within = format!("vrrp_instance {name}");
@@ -27,22 +32,43 @@ pub(super) fn instance(
         vrid: 0,
         priority: 100,
         advert_interval_cs: 100,
-        version: default_version,
+        version: defaults.version,
         auth: None,
         vips: Vec::new(),
         track_scripts: Vec::new(),
         track_interfaces: Vec::new(),
         preempt: true,
         preempt_delay_ms: 0,
-        garp_master_delay_s: 5,
-        garp_master_repeat: 5,
-        garp_master_refresh_s: 0,
+        garp_master_delay_s: defaults.garp_master_delay_s,
+        garp_master_repeat: defaults.garp_master_repeat,
+        garp_master_refresh_s: defaults.garp_master_refresh_s,
         unicast_src_ip: None,
         unicast_peers: Vec::new(),
         notify: NotifyConf::default(),
         virtual_routes: Vec::new(),
+        vips_excluded: Vec::new(),
+        wire: InstanceWire {
+            strict_mode: defaults.strict,
+            skip_check_adv_addr: defaults.skip_check_adv_addr,
+            check_unicast_src: defaults.check_unicast_src,
+            garp_master_refresh_repeat: defaults.garp_master_refresh_repeat,
+            garp_lower_prio_delay_s: defaults.garp_lower_prio_delay_s,
+            garp_lower_prio_repeat: defaults.garp_lower_prio_repeat,
+            lower_prio_no_advert: defaults.lower_prio_no_advert,
+            higher_prio_send_advert: defaults.higher_prio_send_advert,
+            ..InstanceWire::default()
+        },
+        tracking: InstanceTracking {
+            notify_priority_changes: defaults.notify_priority_changes,
+            ..InstanceTracking::default()
+        },
     };
     for s in block {
+        if !out.admit(Block::VrrpInstance, &within, s) {
+            continue;
+        }
+        let uint =
+            |out: &mut Out<'_>, max: i64| one_arg(s, out).and_then(|t| int_in(t, 0, max, out));
         match s.key.text.as_str() {
             "state" => match one_arg(s, out).map(|t| t.text.as_str()) {
                 Some("MASTER") => conf.initial_state = InitialState::Master,
@@ -91,8 +117,15 @@ pub(super) fn instance(
             "track_script" => {
                 if let Some(b) = block_of(s, out) {
                     for entry in b {
-                        if let Some(t) = tracked(entry, out) {
-                            conf.track_scripts.push((t.0, t.1));
+                        if let Some((name, weight, reverse)) = tracked(entry, out) {
+                            if reverse {
+                                out.pending(
+                                    entry.pos(),
+                                    "`weight N reverse` is not implemented in halabd yet",
+                                );
+                                conf.tracking.reverse_scripts.push(name.clone());
+                            }
+                            conf.track_scripts.push((name, weight));
                         }
                     }
                 }
@@ -100,8 +133,15 @@ pub(super) fn instance(
             "track_interface" => {
                 if let Some(b) = block_of(s, out) {
                     for entry in b {
-                        if let Some(t) = tracked(entry, out) {
-                            conf.track_interfaces.push((t.0, t.1.unwrap_or(0)));
+                        if let Some((name, weight, reverse)) = tracked(entry, out) {
+                            if reverse {
+                                out.pending(
+                                    entry.pos(),
+                                    "`weight N reverse` is not implemented in halabd yet",
+                                );
+                                conf.tracking.reverse_interfaces.push(name.clone());
+                            }
+                            conf.track_interfaces.push((name, weight.unwrap_or(0)));
                         }
                     }
                 }
@@ -137,12 +177,89 @@ pub(super) fn instance(
             "unicast_peer" => {
                 if let Some(b) = block_of(s, out) {
                     for entry in b {
-                        if entry.args.is_empty() {
-                            if let Some(ip) = ipv4(&entry.key, out) {
-                                conf.unicast_peers.push(ip);
-                            }
-                        } else {
-                            out.err(entry.pos(), "unicast_peer options (min_ttl, max_ttl) are not supported; list one address per line");
+                        if let Some((ip, ttl)) = unicast_peer(entry, out) {
+                            conf.unicast_peers.push(ip);
+                            conf.wire.peer_ttls.extend(ttl);
+                        }
+                    }
+                }
+            }
+            "unicast_ttl" => {
+                conf.wire.unicast_ttl = one_arg(s, out)
+                    .and_then(|t| int_in(t, 1, 255, out))
+                    .map(|v| v as u8)
+            }
+            "unicast_fault_no_peer" => {
+                no_args(s, out);
+                conf.wire.unicast_fault_no_peer = true;
+            }
+            "check_unicast_src" => {
+                no_args(s, out);
+                conf.wire.check_unicast_src = true;
+            }
+            "mcast_src_ip" => conf.wire.mcast_src_ip = one_arg(s, out).and_then(|t| ipv4(t, out)),
+            "use_vmac" => match (s.args.as_slice(), &s.block) {
+                ([], None) => conf.wire.use_vmac = Some(None),
+                ([name], None) => conf.wire.use_vmac = Some(Some(name.text.clone())),
+                _ => out.err(s.pos(), "use_vmac takes at most an interface name"),
+            },
+            "vmac_xmit_base" => {
+                no_args(s, out);
+                conf.wire.vmac_xmit_base = true;
+            }
+            "accept" => {
+                no_args(s, out);
+                conf.wire.accept = Some(true);
+            }
+            "no_accept" => {
+                no_args(s, out);
+                conf.wire.accept = Some(false);
+            }
+            "strict_mode" => conf.wire.strict_mode = bool_opt(s, out),
+            "skip_check_adv_addr" => conf.wire.skip_check_adv_addr = bool_opt(s, out),
+            "native_ipv6" => {
+                no_args(s, out);
+                conf.wire.native_ipv6 = true;
+            }
+            "garp_master_refresh_repeat" => {
+                if let Some(v) = uint(out, 1_000) {
+                    conf.wire.garp_master_refresh_repeat = v as u32;
+                }
+            }
+            "garp_lower_prio_delay" => {
+                conf.wire.garp_lower_prio_delay_s = uint(out, 86_400).map(|v| v as u64)
+            }
+            "garp_lower_prio_repeat" => {
+                conf.wire.garp_lower_prio_repeat = uint(out, 1_000).map(|v| v as u32)
+            }
+            "lower_prio_no_advert" => conf.wire.lower_prio_no_advert = bool_opt(s, out),
+            "higher_prio_send_advert" => conf.wire.higher_prio_send_advert = bool_opt(s, out),
+            "preempt" => {
+                no_args(s, out);
+                conf.preempt = true;
+            }
+            "track_file" => refs(s, &mut conf.tracking.files, out),
+            "track_process" => refs(s, &mut conf.tracking.processes, out),
+            "dont_track_primary" => {
+                no_args(s, out);
+                conf.tracking.dont_track_primary = true;
+            }
+            "notify_deleted" => {
+                conf.tracking.notify_deleted = Some(if s.args.is_empty() {
+                    None
+                } else {
+                    command(s, out).map(|c| c.command)
+                })
+            }
+            "notify_master_rx_lower_pri" => {
+                conf.tracking.notify_master_rx_lower_pri = command(s, out).map(|c| c.command)
+            }
+            "notify_priority_changes" => conf.tracking.notify_priority_changes = bool_opt(s, out),
+            "virtual_ipaddress_excluded" => {
+                if let Some(b) = block_of(s, out) {
+                    for entry in b {
+                        if let Some(vip) = vip(entry, out) {
+                            conf.vips_excluded.push(vip);
                         }
                     }
                 }
@@ -161,35 +278,7 @@ pub(super) fn instance(
                     }
                 }
             }
-            _ => out.unknown(
-                s,
-                &within,
-                &[
-                    "state",
-                    "interface",
-                    "virtual_router_id",
-                    "priority",
-                    "advert_int",
-                    "version",
-                    "authentication",
-                    "virtual_ipaddress",
-                    "track_script",
-                    "track_interface",
-                    "nopreempt",
-                    "preempt_delay",
-                    "garp_master_delay",
-                    "garp_master_repeat",
-                    "garp_master_refresh",
-                    "unicast_src_ip",
-                    "unicast_peer",
-                    "notify_master",
-                    "notify_backup",
-                    "notify_fault",
-                    "notify_stop",
-                    "notify",
-                    "virtual_routes",
-                ],
-            ),
+            _ => out.unknown(s, Block::VrrpInstance, &within),
         }
     }
     if let Some((ms, pos)) = advert {
@@ -227,10 +316,13 @@ pub(super) fn authentication(block: &[Stmt], stmt: &Stmt, out: &mut Out<'_>) -> 
     let mut kind = None;
     let mut pass = None;
     for s in block {
+        if !out.admit(Block::Authentication, "authentication", s) {
+            continue;
+        }
         match s.key.text.as_str() {
             "auth_type" => kind = one_arg(s, out).map(|t| (t.text.clone(), s.pos().clone())),
             "auth_pass" => pass = one_arg(s, out).map(|t| (t.text.clone(), s.pos().clone())),
-            _ => out.unknown(s, "authentication", &["auth_type", "auth_pass"]),
+            _ => out.unknown(s, Block::Authentication, "authentication"),
         }
     }
     match kind {
@@ -269,15 +361,23 @@ pub(super) fn authentication(block: &[Stmt], stmt: &Stmt, out: &mut Out<'_>) -> 
 }
 
 /// `NAME [weight N]`.
-pub(super) fn tracked(entry: &Stmt, out: &mut Out<'_>) -> Option<(String, Option<i32>)> {
+/// `NAME [weight N [reverse]]`: the name, the weight and whether it is reversed.
+pub(super) fn tracked(entry: &Stmt, out: &mut Out<'_>) -> Option<(String, Option<i32>, bool)> {
     match entry.args.as_slice() {
-        [] => Some((entry.key.text.clone(), None)),
+        [] => Some((entry.key.text.clone(), None, false)),
         [w, n] if w.text == "weight" => {
             let weight = int_in(n, -253, 253, out)?;
-            Some((entry.key.text.clone(), Some(weight as i32)))
+            Some((entry.key.text.clone(), Some(weight as i32), false))
+        }
+        [w, n, r] if w.text == "weight" && r.text == "reverse" => {
+            let weight = int_in(n, -253, 253, out)?;
+            Some((entry.key.text.clone(), Some(weight as i32), true))
         }
         _ => {
-            out.err(entry.pos(), "expected `NAME` or `NAME weight N`");
+            out.err(
+                entry.pos(),
+                "expected `NAME`, `NAME weight N` or `NAME weight N reverse`",
+            );
             None
         }
     }
