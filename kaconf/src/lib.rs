@@ -251,6 +251,7 @@ impl InstanceConf {
         config.initial_state = self.initial_state;
         // keepalived skips the TTL check with unicast peers (the path may route).
         config.check_ttl = self.unicast_peers.is_empty();
+        self.wire.apply(&mut config, &self.unicast_peers);
         config
     }
 }

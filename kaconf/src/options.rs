@@ -31,6 +31,22 @@ pub struct GlobalVrrp {
     pub vrrp_notify_fifo: Option<FifoConf>,
     /// `fifo_write_vrrp_states_on_reload`.
     pub fifo_write_states_on_reload: bool,
+    /// `vrrp_garp_master_delay` seconds (instances' default; keepalived's 5).
+    pub garp_master_delay_s: Option<u64>,
+    /// `vrrp_garp_master_repeat` (instances' default; keepalived's 5).
+    pub garp_master_repeat: Option<u32>,
+    /// `vrrp_garp_master_refresh` seconds (instances' default; keepalived's 0: none).
+    pub garp_master_refresh_s: Option<u64>,
+    /// `vrrp_garp_master_refresh_repeat` (instances' default; keepalived's 1).
+    pub garp_master_refresh_repeat: Option<u32>,
+    /// `vrrp_garp_lower_prio_delay` seconds (default: `vrrp_garp_master_delay`).
+    pub garp_lower_prio_delay_s: Option<u64>,
+    /// `vrrp_garp_lower_prio_repeat` (default: `vrrp_garp_master_repeat`).
+    pub garp_lower_prio_repeat: Option<u32>,
+    /// `vrrp_lower_prio_no_advert` (instances' default).
+    pub lower_prio_no_advert: bool,
+    /// `vrrp_higher_prio_send_advert` (instances' default).
+    pub higher_prio_send_advert: bool,
 }
 
 /// A notify FIFO and the script keepalived starts to read it.
@@ -186,4 +202,42 @@ pub struct GroupTracking {
     pub global_tracking: bool,
     pub tracking_weight: bool,
     pub notify_priority_changes: bool,
+}
+
+impl InstanceWire {
+    /// What these options change in the protocol core (after `parse`'s completion applied
+    /// the global defaults and strict mode).
+    pub fn apply(&self, config: &mut halab_vrrp::InstanceConfig, unicast_peers: &[Ipv4Addr]) {
+        config.lower_prio_no_advert = self.lower_prio_no_advert;
+        config.higher_prio_send_advert = self.higher_prio_send_advert;
+        config.garp_lower_prio = self.garp_lower_prio_repeat != Some(0);
+        config.skip_check_adv_addr = self.skip_check_adv_addr;
+        if self.check_unicast_src && !unicast_peers.is_empty() {
+            config.unicast_sources = Some(
+                unicast_peers
+                    .iter()
+                    .map(|&address| {
+                        let ttl = self.peer_ttls.iter().find(|p| p.peer == address);
+                        halab_vrrp::UnicastSource {
+                            address,
+                            min_ttl: ttl.and_then(|t| t.min_ttl).unwrap_or(0),
+                            max_ttl: ttl.and_then(|t| t.max_ttl).unwrap_or(255),
+                        }
+                    })
+                    .collect(),
+            );
+        }
+    }
+
+    /// Accept mode in force (completion resolves keepalived's default).
+    pub fn accept_mode(&self) -> bool {
+        self.accept.unwrap_or(true)
+    }
+
+    /// The VMAC interface's name, if the instance uses one.
+    pub fn vmac_name(&self, vrid: u8) -> Option<String> {
+        self.use_vmac
+            .as_ref()
+            .map(|name| name.clone().unwrap_or_else(|| format!("vrrp.{vrid}")))
+    }
 }

@@ -272,15 +272,11 @@ fn unknown_keywords_are_errors_with_their_line() {
         4,
         "unknown keyword `prioriy` in vrrp_instance V (did you mean `priority`?)",
     );
+    assert_error(&format!("{base} use_vmac a b c\n}}\n"), 4, "use_vmac takes");
     assert_error(
-        &format!("{base} use_vmac\n}}\n"),
+        &format!("{base} native_ipv6\n}}\n"),
         4,
-        "use_vmac is not implemented",
-    );
-    assert_error(
-        "global_defs {\n vrrp_strict\n}\n",
-        2,
-        "`vrrp_strict` in global_defs: vrrp_strict is not implemented in halabd yet",
+        "native_ipv6` in vrrp_instance V: IPv6 VRRP is not implemented",
     );
     assert_error("net_namespace blue\n", 1, "ip netns exec");
     assert_error(
@@ -316,6 +312,11 @@ fn bad_values_are_errors_with_their_line() {
         &wrap(" virtual_ipaddress {\n 10.0.0.3 home\n }"),
         5,
         "`home` is not supported",
+    );
+    assert_error(
+        &wrap(" virtual_ipaddress {\n 10.0.0.3 scope planet\n }"),
+        5,
+        "scope must be",
     );
     assert_error(
         &wrap(" authentication {\n auth_type AH\n auth_pass x\n }"),

@@ -169,18 +169,19 @@ vrrp_instance B {
     assert!(!w.lower_prio_no_advert && w.higher_prio_send_advert);
     assert!(a.preempt);
 
-    // B takes global_defs' defaults.
+    // B takes global_defs' defaults, then what strict mode implies (wire.rs, keepalived's
+    // vrrp_complete_instance): no accept mode for a VRRPv2 non-owner, no lower-priority garps.
     let b = &c.instances[1];
     assert_eq!(b.wire.use_vmac, Some(None));
-    assert_eq!(b.wire.accept, Some(true));
+    assert_eq!(b.wire.accept, Some(false));
     assert!(b.wire.strict_mode && b.wire.skip_check_adv_addr && b.wire.lower_prio_no_advert);
-    assert!(b.wire.higher_prio_send_advert);
+    assert!(!b.wire.higher_prio_send_advert);
     assert_eq!(
         (
             b.wire.garp_master_refresh_repeat,
             b.wire.garp_lower_prio_delay_s
         ),
-        (2, Some(3))
+        (2, Some(0))
     );
     assert_eq!(b.garp_master_delay_s, 2);
 }
@@ -336,16 +337,17 @@ vrrp_sync_group G {{
 /// ignored), naming it and its line.
 #[test]
 fn pending_directives_are_refused_until_implemented() {
-    let text = format!("{BASE} use_vmac\n}}\n");
+    let text = format!("{BASE} unicast_ttl 4\n}}\n");
     assert_eq!(
         errors(&text),
-        ["7: `use_vmac` in vrrp_instance V: use_vmac is not implemented in halabd yet"]
+        ["7: `unicast_ttl` in vrrp_instance V: unicast_ttl is not implemented in halabd yet"]
     );
-    let text = "vrrp_instance V {\n interface eth0\n virtual_router_id 7\n virtual_ipaddress {\n  10.0.0.9/24 no_track\n }\n}\n";
+    let text =
+        format!("vrrp_track_process p {{\n process x\n}}\n{BASE} track_process {{\n  p\n }}\n}}\n");
+    let errs = errors(&text);
     assert!(
-        errors(text)[0].contains("`no_track` is not implemented"),
-        "{:?}",
-        errors(text)
+        errs[0].contains("track_process is not implemented"),
+        "{errs:?}"
     );
 }
 

@@ -9,11 +9,9 @@ use super::Out;
 use super::read::{int_in, ipv4};
 use crate::lexer::Token;
 use crate::tree::Stmt;
-use crate::{PeerTtl, RouteConf, VipConf};
+use crate::{RouteConf, VipConf};
 
-/// `ADDR[/LEN] [dev IF] [label LABEL] [brd ADDR] [scope SCOPE] [no_track]` (keepalived's
-/// vrrp_ipaddress.c also takes peer, home, -nodad, noprefixroute, autojoin, preferred_lft:
-/// refused).
+/// `ADDR[/LEN] [dev IF] [label LABEL]`.
 pub(super) fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
     let vip = match Vip::from_str(&entry.key.text) {
         Ok(vip) => vip,
@@ -32,12 +30,9 @@ pub(super) fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
     };
     let mut args = entry.args.iter();
     while let Some(key) = args.next() {
+        // keepalived's flags without a value.
         match key.text.as_str() {
             "no_track" => {
-                out.pending(
-                    &key.pos,
-                    "virtual_ipaddress option `no_track` is not implemented in halabd yet",
-                );
                 conf.no_track = true;
                 continue;
             }
@@ -60,38 +55,33 @@ pub(super) fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
         match key.text.as_str() {
             "dev" => conf.dev = Some(value.text.clone()),
             "label" => conf.label = Some(value.text.clone()),
-            "brd" => {
-                out.pending(
-                    &key.pos,
-                    "virtual_ipaddress option `brd` is not implemented in halabd yet",
-                );
-                conf.brd = Some(value.text.clone());
+            "brd" | "broadcast" => {
+                let text = &value.text;
+                if text != "+" && text != "-" && text.parse::<Ipv4Addr>().is_err() {
+                    out.err(
+                        &value.pos,
+                        format!("brd takes an IPv4 address, `+` or `-`, not `{text}`"),
+                    );
+                    return None;
+                }
+                conf.brd = Some(text.clone());
             }
             "scope" => {
-                match value.text.as_str() {
-                    "global" | "site" | "link" | "host" | "nowhere" => {}
-                    v if v.parse::<u8>().is_ok() => {}
-                    v => {
-                        out.err(
-                            &value.pos,
-                            format!(
-                                "scope is global, site, link, host, nowhere or a number, not `{v}`"
-                            ),
-                        );
-                        return None;
-                    }
+                let text = &value.text;
+                if scope_number(text).is_none() {
+                    out.err(
+                        &value.pos,
+                        format!("scope must be global, site, link, host, nowhere or 0..=255, not `{text}`"),
+                    );
+                    return None;
                 }
-                out.pending(
-                    &key.pos,
-                    "virtual_ipaddress option `scope` is not implemented in halabd yet",
-                );
-                conf.scope = Some(value.text.clone());
+                conf.scope = Some(text.clone());
             }
             other => {
                 out.err(
                     &key.pos,
                     format!(
-                        "unknown virtual_ipaddress option `{other}` (dev, label, brd, scope and no_track are halabd's)"
+                        "virtual_ipaddress option `{other}` is not supported (dev, label, brd, scope and no_track are)"
                     ),
                 );
                 return None;
@@ -99,46 +89,6 @@ pub(super) fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
         }
     }
     Some(conf)
-}
-
-/// A `unicast_peer` entry: `ADDR [min_ttl N] [max_ttl N]`.
-pub(super) fn unicast_peer(entry: &Stmt, out: &mut Out<'_>) -> Option<(Ipv4Addr, Option<PeerTtl>)> {
-    let peer = ipv4(&entry.key, out)?;
-    if entry.args.is_empty() {
-        return Some((peer, None));
-    }
-    let mut ttl = PeerTtl {
-        peer,
-        min_ttl: None,
-        max_ttl: None,
-    };
-    let mut args = entry.args.iter();
-    while let Some(key) = args.next() {
-        let value = args
-            .next()
-            .and_then(|v| int_in(v, 0, 255, out))
-            .map(|v| v as u8);
-        match key.text.as_str() {
-            "min_ttl" => ttl.min_ttl = value,
-            "max_ttl" => ttl.max_ttl = value,
-            other => {
-                out.err(
-                    &key.pos,
-                    format!("unicast_peer option `{other}` is unknown (min_ttl and max_ttl are)"),
-                );
-                return None;
-            }
-        }
-        if value.is_none() {
-            out.err(&key.pos, format!("`{}` needs a TTL (0..=255)", key.text));
-            return None;
-        }
-    }
-    out.pending(
-        entry.pos(),
-        "unicast_peer `min_ttl` / `max_ttl` are not implemented in halabd yet",
-    );
-    Some((peer, Some(ttl)))
 }
 
 /// `[src ADDR] [to] DEST[/LEN] [via|gw ADDR] [dev IF] [metric N]`, or `blackhole DEST[/LEN]`.
@@ -214,4 +164,16 @@ pub(super) fn route(entry: &Stmt, out: &mut Out<'_>) -> Option<RouteConf> {
         return None;
     }
     Some(route)
+}
+
+/// An address scope as `ip addr` names it (rtnetlink's `RT_SCOPE_*`), or its number.
+pub fn scope_number(text: &str) -> Option<u8> {
+    match text {
+        "global" => Some(0),
+        "site" => Some(200),
+        "link" => Some(253),
+        "host" => Some(254),
+        "nowhere" => Some(255),
+        other => other.parse().ok(),
+    }
 }

@@ -3,49 +3,24 @@
 use halab_vrrp::Version;
 
 use super::Out;
-use super::read::{
-    bool_opt, int_in, ipv4, ipv6, millis, no_args, one_arg, script_command, version_of,
-};
+use super::read::{bool_opt, ipv4, ipv6, no_args, one_arg, script_command, version_of};
 use crate::Config;
 use crate::FifoConf;
 use crate::directives::Block;
 use crate::tree::Stmt;
 
-/// What `global_defs` sets for every `vrrp_instance` that does not set it itself.
+/// What `global_defs` sets for every `vrrp_instance` that does not set it itself, beyond
+/// [`crate::GlobalVrrp`] (whose wire defaults `wire::complete` applies).
 #[derive(Debug, Clone)]
 pub(super) struct InstanceDefaults {
+    /// `vrrp_version`; keepalived's default 2.
     pub(super) version: Version,
-    pub(super) garp_master_delay_s: u64,
-    pub(super) garp_master_repeat: u32,
-    pub(super) garp_master_refresh_s: u64,
-    pub(super) garp_master_refresh_repeat: u32,
-    pub(super) garp_lower_prio_delay_s: Option<u64>,
-    pub(super) garp_lower_prio_repeat: Option<u32>,
-    pub(super) lower_prio_no_advert: bool,
-    pub(super) higher_prio_send_advert: bool,
-    pub(super) strict: bool,
-    pub(super) skip_check_adv_addr: bool,
-    pub(super) check_unicast_src: bool,
-    pub(super) notify_priority_changes: bool,
 }
 
 impl Default for InstanceDefaults {
-    /// keepalived 2.2.7's (global_data.c).
     fn default() -> Self {
         Self {
             version: Version::V2,
-            garp_master_delay_s: 5,
-            garp_master_repeat: 5,
-            garp_master_refresh_s: 0,
-            garp_master_refresh_repeat: 1,
-            garp_lower_prio_delay_s: None,
-            garp_lower_prio_repeat: None,
-            lower_prio_no_advert: false,
-            higher_prio_send_advert: false,
-            strict: false,
-            skip_check_adv_addr: false,
-            check_unicast_src: false,
-            notify_priority_changes: false,
         }
     }
 }
@@ -63,8 +38,6 @@ pub(super) fn global_defs(
         if !out.admit(Block::GlobalDefs, "global_defs", stmt) {
             continue;
         }
-        let uint =
-            |out: &mut Out<'_>, max: i64| one_arg(stmt, out).and_then(|t| int_in(t, 0, max, out));
         match stmt.key.text.as_str() {
             "router_id" => config.router_id = one_arg(stmt, out).map(|t| t.text.clone()),
             "vrrp_version" => {
@@ -86,63 +59,10 @@ pub(super) fn global_defs(
                 no_args(stmt, out);
                 config.enable_script_security = true;
             }
-            "vrrp_garp_master_delay" => {
-                if let Some(v) = uint(out, 86_400) {
-                    defaults.garp_master_delay_s = v as u64;
-                }
-            }
-            "vrrp_garp_master_repeat" => {
-                if let Some(v) = uint(out, 1_000) {
-                    defaults.garp_master_repeat = v as u32;
-                }
-            }
-            "vrrp_garp_master_refresh" => {
-                if let Some(v) = uint(out, 86_400) {
-                    defaults.garp_master_refresh_s = v as u64;
-                }
-            }
-            "vrrp_garp_master_refresh_repeat" => {
-                if let Some(v) = uint(out, 1_000) {
-                    defaults.garp_master_refresh_repeat = v as u32;
-                }
-            }
-            "vrrp_garp_lower_prio_delay" => {
-                defaults.garp_lower_prio_delay_s = uint(out, 86_400).map(|v| v as u64)
-            }
-            "vrrp_garp_lower_prio_repeat" => {
-                defaults.garp_lower_prio_repeat = uint(out, 1_000).map(|v| v as u32)
-            }
-            "vrrp_garp_interval" => {
-                g.garp_interval_ms = one_arg(stmt, out).and_then(|t| millis(t, out))
-            }
-            "vrrp_gna_interval" => {
-                g.gna_interval_ms = one_arg(stmt, out).and_then(|t| millis(t, out))
-            }
             "vrrp_min_garp" => g.min_garp = bool_opt(stmt, out),
-            "vrrp_lower_prio_no_advert" => defaults.lower_prio_no_advert = bool_opt(stmt, out),
-            "vrrp_higher_prio_send_advert" => {
-                defaults.higher_prio_send_advert = bool_opt(stmt, out)
-            }
             "vrrp_mcast_group4" => g.mcast_group4 = one_arg(stmt, out).and_then(|t| ipv4(t, out)),
             "vrrp_mcast_group6" => g.mcast_group6 = one_arg(stmt, out).and_then(|t| ipv6(t, out)),
-            "vrrp_check_unicast_src" => {
-                no_args(stmt, out);
-                g.check_unicast_src = true;
-                defaults.check_unicast_src = true;
-            }
-            "vrrp_skip_check_adv_addr" => {
-                g.skip_check_adv_addr = bool_opt(stmt, out);
-                defaults.skip_check_adv_addr = g.skip_check_adv_addr;
-            }
-            "vrrp_strict" => {
-                no_args(stmt, out);
-                g.strict = true;
-                defaults.strict = true;
-            }
-            "vrrp_notify_priority_changes" => {
-                g.notify_priority_changes = bool_opt(stmt, out);
-                defaults.notify_priority_changes = g.notify_priority_changes;
-            }
+            "vrrp_notify_priority_changes" => g.notify_priority_changes = bool_opt(stmt, out),
             "fifo_write_vrrp_states_on_reload" => {
                 no_args(stmt, out);
                 g.fifo_write_states_on_reload = true;
@@ -151,6 +71,8 @@ pub(super) fn global_defs(
             "vrrp_notify_fifo" => g.vrrp_notify_fifo = fifo(stmt, out),
             "notify_fifo_script" => fifo_script = script_command(stmt, out),
             "vrrp_notify_fifo_script" => vrrp_fifo_script = script_command(stmt, out),
+            // vrrp_strict, vrrp_garp_*, ...: the wire's, completed per instance (wire.rs).
+            _ if super::wire::global_keyword(stmt, g, out) => {}
             _ => out.unknown(stmt, Block::GlobalDefs, "global_defs"),
         }
     }

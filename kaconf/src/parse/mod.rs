@@ -12,6 +12,7 @@ mod trackers;
 mod vrrp_instance;
 mod vrrp_script;
 mod vrrp_sync_group;
+mod wire;
 
 use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
@@ -207,7 +208,10 @@ pub fn config(
             );
             continue;
         }
-        if let Some(instance) = vrrp_instance::instance(name, stmt, block, &defaults, &mut out) {
+        if let Some(mut instance) =
+            vrrp_instance::instance(name, stmt, block, &defaults, &config.global, &mut out)
+        {
+            wire::complete(&mut instance, block, &config.global, stmt.pos(), &mut out);
             instance_pos.push(stmt.pos().clone());
             config.instances.push(instance);
         }

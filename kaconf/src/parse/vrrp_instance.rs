@@ -3,7 +3,7 @@
 use halab_vrrp::{AdvertIntervalError, InitialState, Password, advert_interval_cs};
 
 use super::Out;
-use super::addresses::{route, unicast_peer, vip};
+use super::addresses::{route, vip};
 use super::global_defs::InstanceDefaults;
 use super::read::{
     block_of, bool_opt, command, int_in, ipv4, millis, no_args, one_arg, version_of,
@@ -12,13 +12,14 @@ use super::vrrp_sync_group::refs;
 use crate::directives::Block;
 use crate::lexer::Pos;
 use crate::tree::Stmt;
-use crate::{InstanceConf, InstanceTracking, InstanceWire, NotifyConf};
+use crate::{GlobalVrrp, InstanceConf, InstanceTracking, InstanceWire, NotifyConf, PeerTtl};
 
 pub(super) fn instance(
     name: String,
     stmt: &Stmt,
     block: &[Stmt],
     defaults: &InstanceDefaults,
+    global: &GlobalVrrp,
     out: &mut Out<'_>,
 ) -> Option<InstanceConf> {
     let within = format!("vrrp_instance {name}");
@@ -39,27 +40,19 @@ pub(super) fn instance(
         track_interfaces: Vec::new(),
         preempt: true,
         preempt_delay_ms: 0,
-        garp_master_delay_s: defaults.garp_master_delay_s,
-        garp_master_repeat: defaults.garp_master_repeat,
-        garp_master_refresh_s: defaults.garp_master_refresh_s,
+        // keepalived's defaults; wire::complete applies global_defs' vrrp_garp_master_*.
+        garp_master_delay_s: 5,
+        garp_master_repeat: 5,
+        garp_master_refresh_s: 0,
         unicast_src_ip: None,
         unicast_peers: Vec::new(),
         notify: NotifyConf::default(),
         virtual_routes: Vec::new(),
         vips_excluded: Vec::new(),
-        wire: InstanceWire {
-            strict_mode: defaults.strict,
-            skip_check_adv_addr: defaults.skip_check_adv_addr,
-            check_unicast_src: defaults.check_unicast_src,
-            garp_master_refresh_repeat: defaults.garp_master_refresh_repeat,
-            garp_lower_prio_delay_s: defaults.garp_lower_prio_delay_s,
-            garp_lower_prio_repeat: defaults.garp_lower_prio_repeat,
-            lower_prio_no_advert: defaults.lower_prio_no_advert,
-            higher_prio_send_advert: defaults.higher_prio_send_advert,
-            ..InstanceWire::default()
-        },
+        // Completed with global_defs' defaults by wire::complete.
+        wire: InstanceWire::default(),
         tracking: InstanceTracking {
-            notify_priority_changes: defaults.notify_priority_changes,
+            notify_priority_changes: global.notify_priority_changes,
             ..InstanceTracking::default()
         },
     };
@@ -67,8 +60,6 @@ pub(super) fn instance(
         if !out.admit(Block::VrrpInstance, &within, s) {
             continue;
         }
-        let uint =
-            |out: &mut Out<'_>, max: i64| one_arg(s, out).and_then(|t| int_in(t, 0, max, out));
         match s.key.text.as_str() {
             "state" => match one_arg(s, out).map(|t| t.text.as_str()) {
                 Some("MASTER") => conf.initial_state = InitialState::Master,
@@ -177,9 +168,11 @@ pub(super) fn instance(
             "unicast_peer" => {
                 if let Some(b) = block_of(s, out) {
                     for entry in b {
-                        if let Some((ip, ttl)) = unicast_peer(entry, out) {
+                        if let Some(ip) = ipv4(&entry.key, out) {
                             conf.unicast_peers.push(ip);
-                            conf.wire.peer_ttls.extend(ttl);
+                            if let Some(ttl) = peer_ttl(ip, entry, out) {
+                                conf.wire.peer_ttls.push(ttl);
+                            }
                         }
                     }
                 }
@@ -193,47 +186,10 @@ pub(super) fn instance(
                 no_args(s, out);
                 conf.wire.unicast_fault_no_peer = true;
             }
-            "check_unicast_src" => {
-                no_args(s, out);
-                conf.wire.check_unicast_src = true;
-            }
-            "mcast_src_ip" => conf.wire.mcast_src_ip = one_arg(s, out).and_then(|t| ipv4(t, out)),
-            "use_vmac" => match (s.args.as_slice(), &s.block) {
-                ([], None) => conf.wire.use_vmac = Some(None),
-                ([name], None) => conf.wire.use_vmac = Some(Some(name.text.clone())),
-                _ => out.err(s.pos(), "use_vmac takes at most an interface name"),
-            },
-            "vmac_xmit_base" => {
-                no_args(s, out);
-                conf.wire.vmac_xmit_base = true;
-            }
-            "accept" => {
-                no_args(s, out);
-                conf.wire.accept = Some(true);
-            }
-            "no_accept" => {
-                no_args(s, out);
-                conf.wire.accept = Some(false);
-            }
-            "strict_mode" => conf.wire.strict_mode = bool_opt(s, out),
-            "skip_check_adv_addr" => conf.wire.skip_check_adv_addr = bool_opt(s, out),
             "native_ipv6" => {
                 no_args(s, out);
                 conf.wire.native_ipv6 = true;
             }
-            "garp_master_refresh_repeat" => {
-                if let Some(v) = uint(out, 1_000) {
-                    conf.wire.garp_master_refresh_repeat = v as u32;
-                }
-            }
-            "garp_lower_prio_delay" => {
-                conf.wire.garp_lower_prio_delay_s = uint(out, 86_400).map(|v| v as u64)
-            }
-            "garp_lower_prio_repeat" => {
-                conf.wire.garp_lower_prio_repeat = uint(out, 1_000).map(|v| v as u32)
-            }
-            "lower_prio_no_advert" => conf.wire.lower_prio_no_advert = bool_opt(s, out),
-            "higher_prio_send_advert" => conf.wire.higher_prio_send_advert = bool_opt(s, out),
             "preempt" => {
                 no_args(s, out);
                 conf.preempt = true;
@@ -278,6 +234,8 @@ pub(super) fn instance(
                     }
                 }
             }
+            // use_vmac, accept, strict_mode, garp timings, ...: the wire's (wire.rs).
+            _ if super::wire::instance_keyword(s, &mut conf.wire, out) => {}
             _ => out.unknown(s, Block::VrrpInstance, &within),
         }
     }
@@ -381,4 +339,33 @@ pub(super) fn tracked(entry: &Stmt, out: &mut Out<'_>) -> Option<(String, Option
             None
         }
     }
+}
+
+/// `ADDR [min_ttl N] [max_ttl N]`: the TTL bounds, if any are given.
+fn peer_ttl(peer: std::net::Ipv4Addr, entry: &Stmt, out: &mut Out<'_>) -> Option<PeerTtl> {
+    let mut ttl = PeerTtl {
+        peer,
+        min_ttl: None,
+        max_ttl: None,
+    };
+    let mut args = entry.args.iter();
+    while let Some(key) = args.next() {
+        let Some(value) = args.next() else {
+            out.err(&key.pos, format!("`{}` needs a value", key.text));
+            return None;
+        };
+        let bound = int_in(value, 0, 255, out).map(|v| v as u8);
+        match key.text.as_str() {
+            "min_ttl" => ttl.min_ttl = bound,
+            "max_ttl" => ttl.max_ttl = bound,
+            other => {
+                out.err(
+                    &key.pos,
+                    format!("unknown unicast_peer option `{other}` (min_ttl and max_ttl are)"),
+                );
+                return None;
+            }
+        }
+    }
+    (ttl.min_ttl.is_some() || ttl.max_ttl.is_some()).then_some(ttl)
 }
