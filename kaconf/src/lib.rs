@@ -122,6 +122,9 @@ pub struct ScriptConf {
     pub reverse: bool,
     /// `user USER [GROUP]`: who runs it (global `script_user` when None).
     pub user: Option<(String, Option<String>)>,
+    /// Run by `/bin/sh -c` (the command starts `</`, keepalived's system() case), where exit
+    /// 126 and 127 count as success as in keepalived; otherwise execve of `argv`, no shell.
+    pub shell: bool,
 }
 
 impl ScriptConf {

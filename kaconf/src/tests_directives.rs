@@ -501,3 +501,27 @@ fn docs_list_every_directive_with_its_verdict() {
     }
     assert!(TABLE.iter().any(|(b, _, _)| *b == Block::Top));
 }
+
+/// Input: `script` lines as keepalived 2.2.7 reads them (checked by running it). Output: the
+/// first word only is the command (the rest ignored, with a notice); a quoted line is split
+/// into argv; `</FILE` runs in the shell.
+#[test]
+fn script_lines_are_read_as_keepalived_reads_them() {
+    let text = "vrrp_script a {\n script /bin/check x y\n}\nvrrp_script b {\n script \"/bin/check 'p q' r\"\n}\nvrrp_script c {\n script \"</dev/tcp/127.0.0.1/80\"\n}\n";
+    let parsed = typed(text);
+    let s = &parsed.config.scripts;
+    assert_eq!(
+        (s[0].argv.as_slice(), s[0].shell),
+        (["/bin/check".to_string()].as_slice(), false)
+    );
+    assert_eq!(s[1].argv, ["/bin/check", "p q", "r"]);
+    assert!(s[2].shell && !s[1].shell);
+    assert!(
+        parsed
+            .notices
+            .iter()
+            .any(|n| n.line == 2 && n.message.contains("only `/bin/check` is run")),
+        "{:?}",
+        parsed.notices
+    );
+}

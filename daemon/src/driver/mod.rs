@@ -297,3 +297,20 @@ impl Daemon {
         }
     }
 }
+
+/// keepalived's check of tracked scripts at start (and `-t`): each one whose program cannot
+/// be found is disabled, with keepalived's message.
+pub fn missing_scripts(config: &Config) -> Vec<String> {
+    config
+        .scripts
+        .iter()
+        .filter(|s| process::missing(&s.argv, s.shell))
+        .map(|s| {
+            format!(
+                "Disabling track script {} since not found/accessible ({})",
+                s.name,
+                s.argv.first().map_or("", String::as_str)
+            )
+        })
+        .collect()
+}

@@ -26,6 +26,7 @@ pub(super) fn script(
         init_fail: false,
         reverse: false,
         user: None,
+        shell: false,
     };
     let within = format!("vrrp_script {name}");
     for s in block {
@@ -38,15 +39,20 @@ pub(super) fn script(
                     out.err(s.pos(), "script needs a command");
                     continue;
                 }
-                // `script "cmd args"` or `script cmd args`.
-                let text = s
-                    .args
-                    .iter()
-                    .map(|t| t.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                // keepalived 2.2.7 (set_script_params_array) runs the FIRST word only: a
+                // quoted string is one word, split into argv; words after it are ignored.
+                let text = s.args[0].text.clone();
+                if s.args.len() > 1 {
+                    out.notice(
+                        s.pos(),
+                        format!(
+                            "only `{text}` is run: keepalived ignores the words after the first; quote the whole command line"
+                        ),
+                    );
+                }
                 match split_command(&text) {
                     Ok(argv) if !argv.is_empty() => {
+                        conf.shell = runs_in_shell(&argv[0]);
                         conf.argv = argv;
                         command = Some(text);
                     }
@@ -106,4 +112,12 @@ pub(super) fn script(
     };
     conf.command = command;
     Some(conf)
+}
+
+/// keepalived (notify.c check_script_secure): a command starting `</` (spaces allowed after
+/// the `<`) tests a file for being openable and is run by system(), i.e. `/bin/sh -c`.
+pub(super) fn runs_in_shell(program: &str) -> bool {
+    program
+        .strip_prefix('<')
+        .is_some_and(|rest| rest.trim_start_matches([' ', '\t']).starts_with('/'))
 }
