@@ -62,7 +62,22 @@ impl Daemon {
             return;
         };
         let multicast = runner.conf.unicast_peers.is_empty();
-        let socket = match self.socket_on(&link, multicast) {
+        let xmit_base = runner.conf.wire.vmac_xmit_base;
+        // keepalived use_vmac: VIPs and ARPs on the VMAC; adverts too unless vmac_xmit_base
+        // (then they leave from the base interface with its MAC, as keepalived sends them).
+        let vip_link = match self.vmac_for(index, &link).await {
+            Ok(vmac) => vmac.unwrap_or_else(|| link.clone()),
+            Err(problem) => {
+                let runner = &mut self.runners[index];
+                if runner.problem.as_deref() != Some(problem.as_str()) {
+                    tracing::error!("({name}) {problem} (FAULT)");
+                }
+                runner.problem = Some(problem);
+                return;
+            }
+        };
+        let socket_link = if xmit_base { &link } else { &vip_link };
+        let socket = match self.socket_on(socket_link, multicast) {
             Ok(s) => s,
             Err(e) => {
                 let runner = &mut self.runners[index];
@@ -94,12 +109,14 @@ impl Daemon {
         }
         let vrid = runner.conf.vrid;
         let id = runner.id;
-        let heal = match ArpHeal::open(&link.name, id, self.tx.clone()) {
+        // On the VMAC when there is one: its MAC is ours there (with a VMAC every router
+        // announces the same MAC, so ARP caches never need healing).
+        let heal = match ArpHeal::open(&vip_link.name, id, self.tx.clone()) {
             Ok(heal) => Some(heal),
             Err(e) => {
                 tracing::warn!(
                     "({name}) no ARP listener on {}, split-brain heal limited: {e}",
-                    link.name
+                    vip_link.name
                 );
                 None
             }
@@ -108,10 +125,10 @@ impl Daemon {
         runner.link_up = link.up;
         runner.fed = Default::default();
         runner.setup = Some(Setup {
-            ifindex: link.index,
+            ifindex: vip_link.index,
             primary,
             socket,
-            socket_key: (link.index, multicast),
+            socket_key: (socket_link.index, multicast),
             heal,
             core,
         });
@@ -151,7 +168,7 @@ impl Daemon {
                 .vips
                 .iter()
                 .filter(|v| {
-                    let dev = self.vip_dev_index(link.index, v.dev.as_deref());
+                    let dev = self.vip_dev_index(vip_link.index, v.dev.as_deref());
                     addresses
                         .iter()
                         .any(|a| a.index == dev && a.address == v.vip.address)

@@ -5,7 +5,8 @@ use std::net::Ipv4Addr;
 use halab_vrrp::Vip;
 
 use super::Daemon;
-use crate::net::{ArpSender, gratuitous_arp};
+use crate::conf::VipConf;
+use crate::net::{ArpSender, VipOptions, broadcast, gratuitous_arp};
 
 impl Daemon {
     pub(super) fn vip_dev_index(&self, default: u32, dev: Option<&str>) -> u32 {
@@ -23,8 +24,8 @@ impl Daemon {
         for vip in vips {
             let conf = runner.conf.vips.iter().find(|v| v.vip == *vip);
             let dev = conf.and_then(|c| c.dev.as_deref());
-            let label = conf.and_then(|c| c.label.clone());
-            work.push((self.vip_dev_index(setup.ifindex, dev), *vip, label));
+            let options = conf.map(vip_options).unwrap_or_default();
+            work.push((self.vip_dev_index(setup.ifindex, dev), *vip, options));
         }
         let routes: Vec<_> = runner
             .conf
@@ -39,6 +40,10 @@ impl Daemon {
                 )
             })
             .collect();
+        let addresses: Vec<Ipv4Addr> = vips.iter().map(|v| v.address).collect();
+        if add {
+            self.accept_mode(index, &addresses, true).await;
+        }
         let mut errors = 0;
         if !add {
             for (route, dev) in &routes {
@@ -48,10 +53,10 @@ impl Daemon {
                 }
             }
         }
-        for (dev, vip, label) in &work {
+        for (dev, vip, options) in &work {
             let result = if add {
                 self.netlink
-                    .add_address(*dev, vip.address, vip.prefix_len, label.as_deref())
+                    .add_vip(*dev, vip.address, vip.prefix_len, options)
                     .await
             } else {
                 self.netlink
@@ -70,6 +75,9 @@ impl Daemon {
                     tracing::error!("({name}) failed to {e}");
                 }
             }
+        }
+        if !add {
+            self.accept_mode(index, &addresses, false).await;
         }
         let runner = &mut self.runners[index];
         runner.counters.io_errors += errors;
@@ -131,5 +139,17 @@ impl Daemon {
         let runner = &mut self.runners[index];
         runner.counters.garps_sent += sent;
         runner.counters.io_errors += errors;
+    }
+}
+
+/// keepalived's `label`, `brd` and `scope` of a VIP, for the kernel.
+pub(super) fn vip_options(conf: &VipConf) -> VipOptions {
+    VipOptions {
+        label: conf.label.clone(),
+        broadcast: conf
+            .brd
+            .as_deref()
+            .and_then(|b| broadcast(conf.vip.address, conf.vip.prefix_len, b)),
+        scope: conf.scope_number(),
     }
 }

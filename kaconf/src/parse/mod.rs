@@ -21,6 +21,7 @@ use halab_vrrp::{Instance, Version};
 use super::lexer::Pos;
 use super::tree::Stmt;
 use super::{Config, Diagnostic};
+pub use addresses::scope_number;
 use read::{block_of, name_of};
 
 /// Where problems go.
