@@ -163,7 +163,7 @@ fn vmac_check(lab: &Lab, master: &str, backup: &str) {
     // then learns the VIP at the master's eth0 MAC from the master's own ARP request for the
     // client, sent from eth0 with the VIP as source: keepalived 2.2.7 does exactly the same.)
     let script = format!(
-        "timeout 5 tcpdump -l -n -e -i eth0 -c 1 'arp and ether src 00:00:5e:00:01:33' 2>/dev/null & \
+        "timeout 5 tcpdump -l -n -e -i eth0 -c 1 'arp and ether src 00:00:5e:00:01:33 and arp[6:2] = 2' 2>/dev/null & \
          sleep 0.5; ip neigh flush dev eth0; ping -c 1 -W 2 {VIP} >/dev/null; r=$?; wait; exit $r"
     );
     let out = lab.exec("c", &["sh", "-c", &script]);
