@@ -8,7 +8,6 @@ use std::time::Instant;
 use halab_vrrp::{Input, Instance, State, Vip};
 
 use super::Daemon;
-use super::heal::ArpHeal;
 use super::runner::Setup;
 
 impl Daemon {
@@ -108,11 +107,10 @@ impl Daemon {
             tracing::warn!("({name}) {warning}");
         }
         let vrid = runner.conf.vrid;
-        let id = runner.id;
         // On the VMAC when there is one: its MAC is ours there (with a VMAC every router
         // announces the same MAC, so ARP caches never need healing).
-        let heal = match ArpHeal::open(&vip_link.name, id, self.tx.clone()) {
-            Ok(heal) => Some(heal),
+        let heal = match self.arp_listener_on(&vip_link) {
+            Ok(target) => Some(target),
             Err(e) => {
                 tracing::warn!(
                     "({name}) no ARP listener on {}, split-brain heal limited: {e}",
@@ -121,6 +119,7 @@ impl Daemon {
                 None
             }
         };
+        let runner = &mut self.runners[index];
         runner.problem = None;
         runner.link_up = link.up;
         runner.fed = Default::default();

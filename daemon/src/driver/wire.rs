@@ -89,6 +89,8 @@ impl Daemon {
             Err(e) => tracing::warn!("Failed to {e}"),
         }
         self.links.remove(&vmac.index);
+        self.arp_listeners.remove(&vmac.index);
+        self.link_targets.remove(&vmac.name);
         let base_in_use = self
             .runners
             .iter()
