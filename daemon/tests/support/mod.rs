@@ -459,6 +459,8 @@ impl Lab {
             .stdout(out)
             .stderr(err)
             .env("HALABD_LOG", self.halabd_log)
+            // Dump files (SIGUSR1/SIGUSR2) land in the lab's dir, not the shared /tmp.
+            .env("TMPDIR", self.dir.path())
             // Its own process group: signals reach keepalived's children too, and nothing else.
             .process_group(0);
         let child = command.spawn().expect("spawn daemon");

@@ -31,9 +31,22 @@ pub(super) fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
     let mut args = entry.args.iter();
     while let Some(key) = args.next() {
         // keepalived's flags without a value.
-        if key.text == "no_track" {
-            conf.no_track = true;
-            continue;
+        match key.text.as_str() {
+            "no_track" => {
+                conf.no_track = true;
+                continue;
+            }
+            "home" | "-nodad" | "noprefixroute" | "autojoin" | "peer" | "preferred_lft" => {
+                out.err(
+                    &key.pos,
+                    format!(
+                        "virtual_ipaddress option `{}` is not supported by halabd (dev, label, brd, scope and no_track are)",
+                        key.text
+                    ),
+                );
+                return None;
+            }
+            _ => {}
         }
         let Some(value) = args.next() else {
             out.err(&key.pos, format!("`{}` needs a value", key.text));
