@@ -67,7 +67,11 @@ fn dump_signals_write_files_and_never_stop_the_master() {
             "VRRP Instance: VI_1\n  Advertisements:\n",
         ),
         ("RTMIN+2", "keepalived.json", "\"name\": \"VI_1\""),
-        (stats_clear.as_str(), "keepalived.stats", "  Became master: 1\n"),
+        (
+            stats_clear.as_str(),
+            "keepalived.stats",
+            "  Became master: 1\n",
+        ),
         ("PIPE", "keepalived.data", "State = MASTER"),
     ] {
         kill(pid, signal);

@@ -290,3 +290,72 @@ fn strict_mixed_group_halabd_master() {
 fn strict_mixed_group_keepalived_master() {
     mixed_group(&STRICT, false, strict_check);
 }
+
+// ---- one halabd: garp spacing and VIP options ----
+
+/// Input: halabd alone with `vrrp_garp_interval 0.2`, `garp_master_repeat 3`, and a VIP with
+/// `brd 10.99.0.127 scope link label eth0:vip` (a /32: the kernel wants a secondary address
+/// in a subnet to have its primary's scope). Output: becoming master it sends its 3
+/// gratuitous ARPs at least 0.15 s apart (a capture on the client), and the VIP carries the
+/// broadcast, scope and label asked for.
+#[test]
+fn garp_interval_spaces_the_arps_and_vip_options_reach_the_kernel() {
+    let mut lab = Lab::new(&["h", "c"]);
+    let capture = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.ns("c"),
+            "timeout",
+            "6",
+            "tcpdump",
+            "-l",
+            "-n",
+            "-tt",
+            "-i",
+            "eth0",
+            "-c",
+            "3",
+            "arp and ether src not 00:00:00:00:00:00 and arp[6:2] = 1 and arp[14:4] = arp[24:4]",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tcpdump");
+    std::thread::sleep(Duration::from_millis(700));
+    lab.start_halabd(
+        "h",
+        &format!(
+            "global_defs {{\n    vrrp_garp_interval 0.2\n}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    version 3\n    advert_int {ADVERT}\n    garp_master_repeat 3\n    garp_master_delay 0\n    virtual_ipaddress {{\n        {VIP}/32 brd 10.99.0.127 scope link label eth0:vip\n    }}\n}}\n"
+        ),
+    );
+    let out = capture.wait_with_output().expect("tcpdump output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let times: Vec<f64> = text
+        .lines()
+        .filter(|l| l.contains(&VIP.to_string()))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(
+        times.len(),
+        3,
+        "three gratuitous ARPs:\n{text}\n{}",
+        lab.logs()
+    );
+    for pair in times.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= 0.15,
+            "gratuitous ARPs {:.3} s apart:\n{text}",
+            pair[1] - pair[0]
+        );
+    }
+    let addr = lab.exec("h", &["ip", "-o", "-4", "addr", "show", "dev", "eth0"]);
+    let addr = String::from_utf8_lossy(&addr.stdout);
+    let line = addr
+        .lines()
+        .find(|l| l.contains(&format!("{VIP}/32")))
+        .unwrap_or_else(|| panic!("no VIP:\n{addr}\n{}", lab.logs()));
+    assert!(line.contains("brd 10.99.0.127"), "{line}");
+    assert!(line.contains("scope link"), "{line}");
+    assert!(line.contains("eth0:vip"), "{line}");
+}

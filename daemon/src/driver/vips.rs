@@ -103,6 +103,12 @@ impl Daemon {
             return;
         };
         let name = runner.conf.name.clone();
+        let garp_interval = self
+            .config
+            .global
+            .garp_interval_ms
+            .filter(|ms| *ms > 0)
+            .map(std::time::Duration::from_millis);
         let mut sent = 0;
         let mut errors = 0;
         let mut by_dev: Vec<(String, Vec<Ipv4Addr>)> = Vec::new();
@@ -134,17 +140,30 @@ impl Daemon {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            for address in addresses {
-                let frame = gratuitous_arp(target.mac, address);
-                for _ in 0..repeat {
-                    match self.arp.send(&target, &frame) {
-                        Ok(()) => sent += 1,
-                        Err(e) => {
-                            errors += 1;
-                            tracing::warn!("({name}) gratuitous ARP on {dev} failed: {e}");
+            let frames: Vec<Vec<u8>> = addresses
+                .iter()
+                .map(|&address| gratuitous_arp(target.mac, address))
+                .collect();
+            if let Some(interval) = garp_interval {
+                // keepalived vrrp_garp_interval: one frame, then the rest apart, in its order
+                // (each round sends every VIP once).
+                let queue: Vec<Vec<u8>> = (0..repeat).flat_map(|_| frames.clone()).collect();
+                sent += u64::try_from(queue.len()).unwrap_or(0);
+                spaced_garps(name.clone(), dev.clone(), target, queue, interval);
+            } else {
+                for frame in &frames {
+                    for _ in 0..repeat {
+                        match self.arp.send(&target, frame) {
+                            Ok(()) => sent += 1,
+                            Err(e) => {
+                                errors += 1;
+                                tracing::warn!("({name}) gratuitous ARP on {dev} failed: {e}");
+                            }
                         }
                     }
                 }
+            }
+            for address in addresses {
                 tracing::info!("Sending gratuitous ARP on {dev} for {address}");
             }
         }
@@ -164,4 +183,32 @@ pub(super) fn vip_options(conf: &VipConf) -> VipOptions {
             .and_then(|b| broadcast(conf.vip.address, conf.vip.prefix_len, b)),
         scope: conf.scope_number(),
     }
+}
+
+/// keepalived `vrrp_garp_interval`: sends `frames` on `target`, `interval` apart, from a task
+/// of its own (its own AF_PACKET socket) so the loop never waits.
+fn spaced_garps(
+    name: String,
+    dev: String,
+    target: LinkTarget,
+    frames: Vec<Vec<u8>>,
+    interval: std::time::Duration,
+) {
+    tokio::spawn(async move {
+        let sender = match ArpSender::open() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("({name}) gratuitous ARP on {dev} failed: {e}");
+                return;
+            }
+        };
+        for (i, frame) in frames.iter().enumerate() {
+            if i > 0 {
+                tokio::time::sleep(interval).await;
+            }
+            if let Err(e) = sender.send(&target, frame) {
+                tracing::warn!("({name}) gratuitous ARP on {dev} failed: {e}");
+            }
+        }
+    });
 }

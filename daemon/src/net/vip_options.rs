@@ -62,6 +62,8 @@ impl Netlink {
             message.attributes.push(AddressAttribute::Broadcast(brd));
         }
         if let Some(scope) = options.scope {
+            // The kernel refuses a secondary address whose scope differs from its subnet's
+            // primary ("ipv4: Invalid scope value"), for keepalived as for us.
             message.header.scope = AddressScope::from(scope);
         }
         if let Some(label) = &options.label {

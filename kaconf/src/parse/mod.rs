@@ -22,8 +22,8 @@ use halab_vrrp::Instance;
 use super::lexer::Pos;
 use super::tree::Stmt;
 use super::{Config, Diagnostic};
-pub use addresses::scope_number;
 use crate::directives::{self, Block, Verdict};
+pub use addresses::scope_number;
 use global_defs::InstanceDefaults;
 use read::{block_of, name_of};
 
