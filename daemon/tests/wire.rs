@@ -92,6 +92,16 @@ fn mixed_group(feature: &Feature, halabd_wins: bool, check: impl Fn(&Lab, &str, 
     check(&lab, better, worse);
     // Fails over: the master's cable is pulled.
     lab.set_port(better, false);
+    let moved = lab.wait_until(master_down(100, ADVERT_SECS) + SLACK, || {
+        holders(&lab, &["h", "k"], feature.vip_dev) == [worse.to_owned()]
+    });
+    // The figure (run with --nocapture): cable pulled -> VIP on the other router.
+    eprintln!(
+        "FIGURE {} failover {better}->{worse}: {} ms (Master_Down_Interval {} ms)",
+        feature.vip_dev,
+        moved.map_or(u128::MAX, |d| d.as_millis()),
+        master_down(100, ADVERT_SECS).as_millis()
+    );
     assert!(
         settles_on(
             &lab,
