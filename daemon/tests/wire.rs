@@ -208,16 +208,36 @@ fn vmac_mixed_group_keepalived_master() {
 
 const UNICAST: Feature = Feature {
     global: "",
+    // Each sends with TTL 252 (`unicast_ttl`), within the other's min_ttl 250.
     instance: |me, peer| {
         format!(
-            "    unicast_src_ip {me}\n    unicast_peer {{\n        {peer} min_ttl 250 max_ttl 255\n    }}"
+            "    unicast_src_ip {me}\n    unicast_ttl 252\n    unicast_peer {{\n        {peer} min_ttl 250 max_ttl 255\n    }}"
         )
     },
     vip_dev: "eth0",
 };
 
 /// No VRRP multicast on the wire: the client node, in the same broadcast domain, sees none.
-fn unicast_check(lab: &Lab, _master: &str, _backup: &str) {
+fn unicast_check(lab: &Lab, master: &str, backup: &str) {
+    // The master's adverts reach the backup with `unicast_ttl` (unless the backup's cable is
+    // the one pulled).
+    let link = lab.exec(backup, &["ip", "link", "show", "eth0"]);
+    if String::from_utf8_lossy(&link.stdout).contains("NO-CARRIER") {
+        return;
+    }
+    let src = lab.addr(master).to_string();
+    let filter = format!("ip proto 112 and src {src}");
+    let out = lab.exec(
+        backup,
+        &[
+            "timeout", "2", "tcpdump", "-n", "-v", "-i", "eth0", "-c", "2", &filter,
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("ttl 252"),
+        "{master}'s adverts at {backup} without unicast_ttl 252:\n{text}"
+    );
     // The client joins nothing; a unicast advert to h or k never reaches c's stack, and a
     // multicast one would. Count VRRP at c's interface for 0.5 s.
     let out = lab.exec(

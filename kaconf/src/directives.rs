@@ -490,11 +490,7 @@ pub const TABLE: &[(Block, &str, Verdict)] = &[
     (VrrpInstance, "higher_prio_send_advert", Supported),
     (VrrpInstance, "unicast_src_ip", Supported),
     (VrrpInstance, "unicast_peer", Supported),
-    (
-        VrrpInstance,
-        "unicast_ttl",
-        Pending("unicast_ttl is not implemented in halabd yet"),
-    ),
+    (VrrpInstance, "unicast_ttl", Supported),
     (
         VrrpInstance,
         "unicast_fault_no_peer",

@@ -125,8 +125,18 @@ impl Daemon {
                     } else {
                         &runner.conf.unicast_peers
                     };
+                    // keepalived unicast_ttl: the TTL of unicast adverts (255 by default).
+                    let ttl = if runner.conf.unicast_peers.is_empty() {
+                        halab_vrrp::ip::VRRP_TTL
+                    } else {
+                        runner
+                            .conf
+                            .wire
+                            .unicast_ttl
+                            .unwrap_or(halab_vrrp::ip::VRRP_TTL)
+                    };
                     for &dst in destinations {
-                        match setup.socket.send(&advert, setup.primary, dst) {
+                        match setup.socket.send_ttl(&advert, setup.primary, dst, ttl) {
                             Ok(()) => {
                                 runner.counters.adverts_sent += 1;
                                 if advert.priority() == 0 {

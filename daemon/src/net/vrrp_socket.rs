@@ -64,11 +64,22 @@ impl VrrpSocket {
     /// Sends `advert` from `src` to `dst` (224.0.0.18 or a unicast peer); VRRPv3 encodes per
     /// destination because the checksum covers it.
     pub fn send(&self, advert: &Advert, src: Ipv4Addr, dst: Ipv4Addr) -> std::io::Result<()> {
+        self.send_ttl(advert, src, dst, VRRP_TTL)
+    }
+
+    /// [`VrrpSocket::send`] with another TTL (keepalived's `unicast_ttl`, unicast only).
+    pub fn send_ttl(
+        &self,
+        advert: &Advert,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        ttl: u8,
+    ) -> std::io::Result<()> {
         let payload = advert.encode(src, dst);
         let id = self
             .ip_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let packet = build_ipv4(src, dst, VRRP_TTL, id, &payload);
+        let packet = build_ipv4(src, dst, ttl, id, &payload);
         let to = SocketAddr::V4(SocketAddrV4::new(dst, 0));
         self.socket.try_send_to(&packet, to)?;
         Ok(())
