@@ -232,22 +232,26 @@ pub const TABLE: &[(Block, &str, Verdict)] = &[
     (
         GlobalDefs,
         "vrrp_iptables",
-        Refused("halabd installs no firewall rules (vrrp_strict's are nftables)"),
+        Refused("halabd uses nftables for no_accept and use_vmac, as keepalived does by default"),
     ),
     (
         GlobalDefs,
         "vrrp_ipsets",
-        Refused("halabd installs no firewall rules (vrrp_strict's are nftables)"),
+        Refused("halabd uses nftables for no_accept and use_vmac, as keepalived does by default"),
     ),
     (
         GlobalDefs,
         "nftables",
-        Refused("halabd installs no firewall rules of keepalived's"),
+        Refused(
+            "halabd's nftables rules (no_accept, use_vmac) are in keepalived's default table `ip keepalived`; another table name is not implemented",
+        ),
     ),
     (
         GlobalDefs,
         "nftables_priority",
-        Refused("halabd installs no firewall rules of keepalived's"),
+        Refused(
+            "halabd's chains have keepalived's default priority -1; another is not implemented",
+        ),
     ),
     (
         GlobalDefs,
@@ -482,11 +486,7 @@ pub const TABLE: &[(Block, &str, Verdict)] = &[
     (VrrpInstance, "higher_prio_send_advert", Supported),
     (VrrpInstance, "unicast_src_ip", Supported),
     (VrrpInstance, "unicast_peer", Supported),
-    (
-        VrrpInstance,
-        "unicast_ttl",
-        Pending("unicast_ttl is not implemented in halabd yet"),
-    ),
+    (VrrpInstance, "unicast_ttl", Supported),
     (
         VrrpInstance,
         "unicast_fault_no_peer",

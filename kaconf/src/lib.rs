@@ -150,6 +150,13 @@ pub struct VipConf {
     pub no_track: bool,
 }
 
+impl VipConf {
+    /// `scope` as a number (`RT_SCOPE_*`), if given.
+    pub fn scope_number(&self) -> Option<u8> {
+        self.scope.as_deref().and_then(parse::scope_number)
+    }
+}
+
 /// One `virtual_routes` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteConf {

@@ -337,10 +337,12 @@ vrrp_sync_group G {{
 /// ignored), naming it and its line.
 #[test]
 fn pending_directives_are_refused_until_implemented() {
-    let text = format!("{BASE} unicast_ttl 4\n}}\n");
+    let text = format!("{BASE} unicast_fault_no_peer\n}}\n");
     assert_eq!(
         errors(&text),
-        ["7: `unicast_ttl` in vrrp_instance V: unicast_ttl is not implemented in halabd yet"]
+        [
+            "7: `unicast_fault_no_peer` in vrrp_instance V: unicast_fault_no_peer is not implemented in halabd yet"
+        ]
     );
     let text =
         format!("vrrp_track_process p {{\n process x\n}}\n{BASE} track_process {{\n  p\n }}\n}}\n");

@@ -100,7 +100,10 @@
 //!
 //! - Checks on reception (`vrrp_check_packet`): VRID, TTL 255 (unless unicast), version, auth
 //!   type and password, VRRPv2 interval equal to ours, address count and every VIP present.
-//!   A mismatch in the VIP list drops the advert (it is not just logged).
+//!   A mismatch in the VIP list drops the advert (it is not just logged), except from the
+//!   master a backup follows with `skip_check_adv_addr`; with `unicast_sources`
+//!   (`check_unicast_src`, a peer's `min_ttl`/`max_ttl`) the source must be a peer and its TTL
+//!   in that peer's range.
 //! - `state MASTER` starts at once as master only for the address owner (priority 255);
 //!   everyone else starts in BACKUP with Master_Down_Interval (`vrrp_init_state`).
 //! - A master answers a lower-priority advert with its own advert and gratuitous ARPs

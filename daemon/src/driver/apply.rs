@@ -124,8 +124,18 @@ impl Daemon {
                     } else {
                         &runner.conf.unicast_peers[..]
                     };
+                    // keepalived unicast_ttl: the TTL of unicast adverts (255 by default).
+                    let ttl = if runner.conf.unicast_peers.is_empty() {
+                        halab_vrrp::ip::VRRP_TTL
+                    } else {
+                        runner
+                            .conf
+                            .wire
+                            .unicast_ttl
+                            .unwrap_or(halab_vrrp::ip::VRRP_TTL)
+                    };
                     for &dst in destinations {
-                        match setup.socket.send(&advert, setup.primary, dst) {
+                        match setup.socket.send_ttl(&advert, setup.primary, dst, ttl) {
                             Ok(()) => {
                                 runner.counters.adverts_sent += 1;
                                 if advert.priority() == 0 {
@@ -143,8 +153,18 @@ impl Daemon {
                     }
                 }
                 Action::SendGratuitousArp { .. } => {
+                    // keepalived garp_lower_prio_repeat (0 in strict mode: the ARPs are then
+                    // halab's split-brain heal's, at its own count) and garp_lower_prio_delay.
+                    let lower = runner.conf.wire.garp_lower_prio_repeat.unwrap_or(0);
                     let repeat = if becomes_master {
                         runner.conf.garp_master_repeat
+                    } else if lower > 0 {
+                        let delay = runner.conf.wire.garp_lower_prio_delay_s.unwrap_or(0);
+                        if delay > 0 {
+                            runner.lower_prio_burst_at =
+                                Some(Instant::now() + Duration::from_secs(delay));
+                        }
+                        lower
                     } else {
                         GARP_LOWER_PRIO_REPEAT
                     };

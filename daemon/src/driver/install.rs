@@ -109,6 +109,7 @@ impl Daemon {
     /// Shuts an instance down for good (reload removed or changed it).
     pub(super) async fn stop_runner(&mut self, mut runner: Runner) {
         tracing::info!("({}) stopping", runner.name());
+        let vmac = runner.vmac.take();
         if let Some(setup) = runner.setup.as_mut() {
             let now = Instant::now();
             let actions = setup.core.handle(self.now_ts(now), Input::Shutdown);
@@ -116,6 +117,11 @@ impl Daemon {
             let index = self.runners.len() - 1;
             self.apply(index, actions).await;
             self.runners.pop();
+        }
+        if let Some(vmac) = vmac {
+            // Its socket goes first (prune_sockets), or the kernel keeps the link busy.
+            self.prune_sockets();
+            self.remove_vmac(vmac).await;
         }
     }
 
@@ -170,6 +176,12 @@ impl Daemon {
         }
         self.scripts.clear();
         self.prune_sockets();
+        if let Err(e) = self.firewall.remove().await {
+            tracing::warn!(
+                "Failed to remove nftables table ip {}: {e}",
+                self.firewall.table()
+            );
+        }
         self.publish();
     }
 }

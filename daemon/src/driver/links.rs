@@ -148,7 +148,8 @@ impl Daemon {
                 continue;
             };
             let dev_index = self.vip_dev_index(setup.ifindex, vip.dev.as_deref());
-            if dev_index != address.index {
+            // keepalived no_track: nobody watches this VIP.
+            if dev_index != address.index || vip.no_track {
                 continue;
             }
             tracing::warn!(
@@ -158,11 +159,11 @@ impl Daemon {
             );
             let result = self
                 .netlink
-                .add_address(
+                .add_vip(
                     dev_index,
                     vip.vip.address,
                     vip.vip.prefix_len,
-                    vip.label.as_deref(),
+                    &super::vips::vip_options(&vip),
                 )
                 .await;
             let runner = &mut self.runners[i];

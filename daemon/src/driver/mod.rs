@@ -17,6 +17,7 @@ mod status;
 mod timers;
 mod vips;
 mod wakeup;
+mod wire;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -28,7 +29,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{Receiver, Sender, channel, unbounded_channel};
 
 use crate::conf::Config;
-use crate::net::{ArpSender, Link, NetEvent, Netlink};
+use crate::net::{ArpSender, Firewall, Link, NetEvent, Netlink};
 use process::RunAs;
 use runner::Runner;
 use scripts::ScriptTask;
@@ -118,6 +119,10 @@ pub struct Daemon {
     address_cache: Option<Arc<Vec<crate::net::Address>>>,
     /// The moment the configuration being installed starts its instances.
     install_started: Option<Timestamp>,
+    /// keepalived's nftables table (no_accept drops, VMAC IGMP).
+    firewall: Firewall,
+    /// Base interfaces' ARP sysctls before their first VMAC, to restore.
+    base_sysctls: HashMap<String, Vec<(String, String)>>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -162,6 +167,8 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         timer_queue: timers::TimerQueue::default(),
         address_cache: None,
         install_started: None,
+        firewall: Firewall::default(),
+        base_sysctls: HashMap::new(),
     };
     daemon.read_links().await;
     daemon.install(config).await;

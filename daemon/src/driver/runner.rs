@@ -52,6 +52,10 @@ pub struct Runner {
     pub garp_burst_at: Option<Instant>,
     /// keepalived `garp_master_refresh`.
     pub refresh_at: Option<Instant>,
+    /// keepalived `garp_lower_prio_delay`: the second burst after hearing a lower priority.
+    pub lower_prio_burst_at: Option<Instant>,
+    /// keepalived `use_vmac`: the VMAC link this instance created (name, index, base name).
+    pub vmac: Option<super::wire::VmacLink>,
 }
 
 impl Runner {
@@ -97,6 +101,8 @@ impl Runner {
             deadline: None,
             garp_burst_at: None,
             refresh_at: None,
+            lower_prio_burst_at: None,
+            vmac: None,
         }
     }
 
@@ -124,6 +130,7 @@ impl Runner {
             self.deadline.map(|(_, at)| at),
             self.garp_burst_at,
             self.refresh_at,
+            self.lower_prio_burst_at,
         ]
         .into_iter()
         .flatten()

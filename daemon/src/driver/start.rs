@@ -77,7 +77,22 @@ impl Daemon {
             return;
         };
         let multicast = runner.conf.unicast_peers.is_empty();
-        let socket = match self.socket_on(&link, multicast, family) {
+        let xmit_base = runner.conf.wire.vmac_xmit_base;
+        // keepalived use_vmac: VIPs and ARPs on the VMAC; adverts too unless vmac_xmit_base
+        // (then they leave from the base interface with its MAC, as keepalived sends them).
+        let vip_link = match self.vmac_for(index, &link).await {
+            Ok(vmac) => vmac.unwrap_or_else(|| link.clone()),
+            Err(problem) => {
+                let runner = &mut self.runners[index];
+                if runner.problem.as_deref() != Some(problem.as_str()) {
+                    tracing::error!("({name}) {problem} (FAULT)");
+                }
+                runner.problem = Some(problem);
+                return;
+            }
+        };
+        let socket_link = if xmit_base { &link } else { &vip_link };
+        let socket = match self.socket_on(socket_link, multicast, family) {
             Ok(s) => s,
             Err(e) => {
                 let runner = &mut self.runners[index];
@@ -108,12 +123,14 @@ impl Daemon {
             tracing::warn!("({name}) {warning}");
         }
         let vrid = runner.conf.vrid;
-        let heal = match self.arp_listener_on(&link) {
+        // On the VMAC when there is one: its MAC is ours there (with a VMAC every router
+        // announces the same MAC, so ARP caches never need healing).
+        let heal = match self.arp_listener_on(&vip_link) {
             Ok(target) => Some(target),
             Err(e) => {
                 tracing::warn!(
                     "({name}) no ARP listener on {}, split-brain heal limited: {e}",
-                    link.name
+                    vip_link.name
                 );
                 None
             }
@@ -123,10 +140,10 @@ impl Daemon {
         runner.link_up = link.up;
         runner.fed = Default::default();
         runner.setup = Some(Setup {
-            ifindex: link.index,
+            ifindex: vip_link.index,
             primary,
             socket,
-            socket_key: (link.index, multicast, family),
+            socket_key: (socket_link.index, multicast, family),
             heal,
             core,
         });
@@ -165,7 +182,7 @@ impl Daemon {
                 .conf
                 .all_vips()
                 .filter(|v| {
-                    let dev = self.vip_dev_index(link.index, v.dev.as_deref());
+                    let dev = self.vip_dev_index(vip_link.index, v.dev.as_deref());
                     addresses
                         .iter()
                         .any(|a| a.index == dev && a.address == v.vip.address)

@@ -134,7 +134,16 @@ impl Daemon {
             if runner.state() == State::Master && runner.conf.garp_master_refresh_s > 0 {
                 runner.refresh_at =
                     Some(now + Duration::from_secs(runner.conf.garp_master_refresh_s));
-                self.send_garps(index, 1);
+                let repeat = runner.conf.wire.garp_master_refresh_repeat.max(1);
+                self.send_garps(index, repeat);
+            }
+        }
+        let runner = &mut self.runners[index];
+        if runner.lower_prio_burst_at.is_some_and(|at| at <= now) {
+            runner.lower_prio_burst_at = None;
+            if runner.state() == State::Master {
+                let repeat = runner.conf.wire.garp_lower_prio_repeat.unwrap_or(0);
+                self.send_garps(index, repeat);
             }
         }
     }

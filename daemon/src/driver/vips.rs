@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use halab_vrrp::Vip;
 
 use super::Daemon;
-use crate::net::{ArpSender, LinkTarget, gratuitous_arp, unsolicited_na};
+use crate::conf::VipConf;
+use crate::net::{ArpSender, LinkTarget, VipOptions, broadcast, gratuitous_arp, unsolicited_na};
 
 impl Daemon {
     pub(super) fn vip_dev_index(&self, default: u32, dev: Option<&str>) -> u32 {
@@ -24,8 +25,8 @@ impl Daemon {
         for vip in vips {
             let conf = runner.conf.all_vips().find(|v| v.vip == *vip);
             let dev = conf.and_then(|c| c.dev.as_deref());
-            let label = conf.and_then(|c| c.label.clone());
-            work.push((self.vip_dev_index(setup.ifindex, dev), *vip, label));
+            let options = conf.map(vip_options).unwrap_or_default();
+            work.push((self.vip_dev_index(setup.ifindex, dev), *vip, options));
         }
         let routes: Vec<_> = runner
             .conf
@@ -40,6 +41,17 @@ impl Daemon {
                 )
             })
             .collect();
+        // keepalived's `ip keepalived` table holds the IPv4 VIPs.
+        let addresses: Vec<std::net::Ipv4Addr> = vips
+            .iter()
+            .filter_map(|v| match v.address {
+                IpAddr::V4(a) => Some(a),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        if add {
+            self.accept_mode(index, &addresses, true).await;
+        }
         let mut errors = 0;
         if !add {
             for (route, dev) in &routes {
@@ -49,10 +61,10 @@ impl Daemon {
                 }
             }
         }
-        for (dev, vip, label) in &work {
+        for (dev, vip, options) in &work {
             let result = if add {
                 self.netlink
-                    .add_address(*dev, vip.address, vip.prefix_len, label.as_deref())
+                    .add_vip(*dev, vip.address, vip.prefix_len, options)
                     .await
             } else {
                 self.netlink
@@ -71,6 +83,9 @@ impl Daemon {
                     tracing::error!("({name}) failed to {e}");
                 }
             }
+        }
+        if !add {
+            self.accept_mode(index, &addresses, false).await;
         }
         let runner = &mut self.runners[index];
         runner.counters.io_errors += errors;
@@ -98,6 +113,12 @@ impl Daemon {
             return;
         };
         let name = runner.conf.name.clone();
+        let garp_interval = self
+            .config
+            .global
+            .garp_interval_ms
+            .filter(|ms| *ms > 0)
+            .map(std::time::Duration::from_millis);
         let mut sent = 0;
         let mut errors = 0;
         let mut by_dev: Vec<(String, Vec<IpAddr>)> = Vec::new();
@@ -138,20 +159,33 @@ impl Daemon {
                     "({name}) Sending/queueing Unsolicited Neighbour Adverts on {dev} for {v6}"
                 );
             }
-            for address in addresses {
-                let frame = match address {
+            let frames: Vec<Vec<u8>> = addresses
+                .iter()
+                .map(|&address| match address {
                     IpAddr::V4(v4) => gratuitous_arp(target.mac, v4),
                     IpAddr::V6(v6) => unsolicited_na(target.mac, v6),
-                };
-                for _ in 0..repeat {
-                    match self.arp.send(&target, &frame) {
-                        Ok(()) => sent += 1,
-                        Err(e) => {
-                            errors += 1;
-                            tracing::warn!("({name}) gratuitous ARP on {dev} failed: {e}");
+                })
+                .collect();
+            if let Some(interval) = garp_interval {
+                // keepalived vrrp_garp_interval: one frame, then the rest apart, in its order
+                // (each round sends every VIP once).
+                let queue: Vec<Vec<u8>> = (0..repeat).flat_map(|_| frames.clone()).collect();
+                sent += u64::try_from(queue.len()).unwrap_or(0);
+                spaced_garps(name.clone(), dev.clone(), target, queue, interval);
+            } else {
+                for frame in &frames {
+                    for _ in 0..repeat {
+                        match self.arp.send(&target, frame) {
+                            Ok(()) => sent += 1,
+                            Err(e) => {
+                                errors += 1;
+                                tracing::warn!("({name}) gratuitous ARP on {dev} failed: {e}");
+                            }
                         }
                     }
                 }
+            }
+            for address in addresses {
                 if address.is_ipv6() {
                     tracing::info!("Sending unsolicited Neighbour Advert on {dev} for {address}");
                 } else {
@@ -163,4 +197,44 @@ impl Daemon {
         runner.counters.garps_sent += sent;
         runner.counters.io_errors += errors;
     }
+}
+
+/// keepalived's `label`, `brd` and `scope` of a VIP, for the kernel.
+pub(super) fn vip_options(conf: &VipConf) -> VipOptions {
+    VipOptions {
+        label: conf.label.clone(),
+        broadcast: match (conf.brd.as_deref(), conf.vip.address) {
+            (Some(b), IpAddr::V4(address)) => broadcast(address, conf.vip.prefix_len, b),
+            _ => None,
+        },
+        scope: conf.scope_number(),
+    }
+}
+
+/// keepalived `vrrp_garp_interval`: sends `frames` on `target`, `interval` apart, from a task
+/// of its own (its own AF_PACKET socket) so the loop never waits.
+fn spaced_garps(
+    name: String,
+    dev: String,
+    target: LinkTarget,
+    frames: Vec<Vec<u8>>,
+    interval: std::time::Duration,
+) {
+    tokio::spawn(async move {
+        let sender = match ArpSender::open() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("({name}) gratuitous ARP on {dev} failed: {e}");
+                return;
+            }
+        };
+        for (i, frame) in frames.iter().enumerate() {
+            if i > 0 {
+                tokio::time::sleep(interval).await;
+            }
+            if let Err(e) = sender.send(&target, frame) {
+                tracing::warn!("({name}) gratuitous ARP on {dev} failed: {e}");
+            }
+        }
+    });
 }

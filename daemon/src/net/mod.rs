@@ -6,6 +6,7 @@ mod arp_watch;
 mod nd;
 mod netlink;
 mod nft;
+mod vip_options;
 mod vmac;
 mod vrrp_socket;
 
@@ -14,6 +15,7 @@ pub use arp_watch::{ArpPacket, ArpWatch, announcement, arp_request};
 pub use nd::unsolicited_na;
 pub use netlink::{Address, Link, NetEvent, Netlink, NetlinkError};
 pub use nft::{FIREWALL_TABLE, Firewall, FirewallError};
+pub use vip_options::{VipOptions, broadcast};
 pub use vmac::{
     VmacError, base_sysctls, default_name as default_vmac_name, save_base as save_base_sysctls,
     virtual_mac, write_sysctl,

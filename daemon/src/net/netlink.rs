@@ -5,9 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use futures_util::stream::{StreamExt, TryStreamExt};
 use rtnetlink::packet_core::NetlinkPayload;
 use rtnetlink::packet_route::RouteNetlinkMessage;
-use rtnetlink::packet_route::address::{
-    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
-};
+use rtnetlink::packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::packet_route::route::RouteType;
 use rtnetlink::{AddressMessageBuilder, Handle, MulticastGroup, RouteMessageBuilder};
@@ -111,7 +109,6 @@ pub(super) fn is_errno(error: &rtnetlink::Error, codes: &[i32]) -> bool {
     matches!(error, rtnetlink::Error::NetlinkError(e) if codes.contains(&-e.raw_code()) || codes.contains(&e.raw_code()))
 }
 
-const EEXIST: i32 = 17;
 pub(super) const ENOENT: i32 = 2;
 const ESRCH: i32 = 3;
 const EADDRNOTAVAIL: i32 = 99;
@@ -211,36 +208,6 @@ impl Netlink {
             }
         }
         Ok(out)
-    }
-
-    /// `ip addr add ADDR/LEN dev INDEX [label LABEL]`, IPv6 with `nodad` as keepalived does
-    /// (a tentative address could not source the neighbour advertisements that announce it);
-    /// already there is fine.
-    pub async fn add_address(
-        &self,
-        index: u32,
-        address: IpAddr,
-        prefix_len: u8,
-        label: Option<&str>,
-    ) -> Result<(), NetlinkError> {
-        let mut request = self.handle.address().add(index, address, prefix_len);
-        if address.is_ipv6() {
-            let message = request.message_mut();
-            message.header.flags |= AddressHeaderFlags::Nodad;
-            message
-                .attributes
-                .push(AddressAttribute::Flags(AddressFlags::Nodad));
-        }
-        if let Some(label) = label.filter(|_| address.is_ipv4()) {
-            request
-                .message_mut()
-                .attributes
-                .push(AddressAttribute::Label(label.to_owned()));
-        }
-        match request.execute().await {
-            Err(e) if is_errno(&e, &[EEXIST]) => Ok(()),
-            result => result.map_err(Self::request_error(format!("add {address}/{prefix_len}"))),
-        }
     }
 
     /// `ip addr del ADDR/LEN dev INDEX`; already gone is fine.

@@ -182,8 +182,20 @@ impl VrrpSocket {
     /// Sends `advert` from `src` to `dst` (the VRRP group or a unicast peer); VRRPv3 encodes
     /// per destination because the checksum covers it. Both must be of the socket's family.
     pub fn send(&self, advert: &Advert, src: IpAddr, dst: IpAddr) -> std::io::Result<()> {
+        self.send_ttl(advert, src, dst, VRRP_TTL)
+    }
+
+    /// [`VrrpSocket::send`] with another TTL (keepalived's `unicast_ttl`): IPv4 only; IPv6
+    /// adverts keep hop limit 255.
+    pub fn send_ttl(
+        &self,
+        advert: &Advert,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+    ) -> std::io::Result<()> {
         match (src, dst) {
-            (IpAddr::V4(src), IpAddr::V4(dst)) => self.send_v4(advert, src, dst),
+            (IpAddr::V4(src), IpAddr::V4(dst)) => self.send_v4(advert, src, dst, ttl),
             (IpAddr::V6(src), IpAddr::V6(dst)) => self.send_v6(advert, src, dst),
             _ => Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -215,12 +227,18 @@ impl VrrpSocket {
         Ok(())
     }
 
-    fn send_v4(&self, advert: &Advert, src: Ipv4Addr, dst: Ipv4Addr) -> std::io::Result<()> {
+    fn send_v4(
+        &self,
+        advert: &Advert,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        ttl: u8,
+    ) -> std::io::Result<()> {
         let payload = advert.encode(src, dst);
         let id = self
             .ip_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let packet = build_ipv4(src, dst, VRRP_TTL, id, &payload);
+        let packet = build_ipv4(src, dst, ttl, id, &payload);
         let to = SocketAddr::V4(SocketAddrV4::new(dst, 0));
         self.socket.try_send_to(&packet, to)?;
         Ok(())

@@ -22,6 +22,7 @@ use super::lexer::Pos;
 use super::tree::Stmt;
 use super::{Config, Diagnostic};
 use crate::directives::{self, Block, Verdict};
+pub use addresses::scope_number;
 use global_defs::InstanceDefaults;
 use read::{block_of, name_of};
 

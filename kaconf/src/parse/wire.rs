@@ -273,6 +273,13 @@ pub(super) fn complete(
             format!("vrrp_instance {name}: vmac_xmit_base without use_vmac has no effect"),
         );
     }
+    if wire.unicast_ttl.is_some() && conf.unicast_peers.is_empty() {
+        out.notice(
+            pos,
+            format!("vrrp_instance {name}: unicast_ttl without unicast peers is reset, as keepalived does"),
+        );
+        wire.unicast_ttl = None;
+    }
     if !wire.peer_ttls.is_empty() {
         // keepalived: a peer's min_ttl/max_ttl turns the unicast source check on.
         wire.check_unicast_src = true;
