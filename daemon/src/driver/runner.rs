@@ -51,6 +51,8 @@ pub struct Runner {
     pub garp_burst_at: Option<Instant>,
     /// keepalived `garp_master_refresh`.
     pub refresh_at: Option<Instant>,
+    /// The wake-up queued for this runner in the loop's timer heap (its one live entry).
+    pub queued: Option<Instant>,
 }
 
 impl Runner {
@@ -96,6 +98,7 @@ impl Runner {
             deadline: None,
             garp_burst_at: None,
             refresh_at: None,
+            queued: None,
         }
     }
 
