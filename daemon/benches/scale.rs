@@ -2,13 +2,18 @@
 //!
 //! Two LBs in namespaces (priorities 101 / 100), N VRRPv3 instances each (VRIDs 1..=250 per
 //! interface, one /32 VIP each), started together; per row: CPU ms per minute of each LB (all
-//! its processes), PSS, the master's advert intervals captured on the bridges (mean, p99 and
-//! max deviation from the configured interval), VIPs added on the backup during the steady
-//! window (false failovers) and before convergence, and start-to-converged.
+//! its threads, schedstat), PSS, the master's advert intervals captured on the bridges (mean,
+//! p50/p99/max deviation from the configured interval), VIPs added on the backup during the
+//! steady window (false failovers) and before convergence, start to first advert and to
+//! converged. Optional parts: `--script` (one `vrrp_script` tracked by every instance: its
+//! runs per minute), `--sync-group` (every instance in one group), `--reload` (SIGHUP of the
+//! master with one instance changed: VIPs of the others deleted on the master or added on the
+//! backup), `--outage` (master frozen with SIGSTOP: time until the backup holds every VIP);
+//! `--all` for the four.
 //!
 //! ```text
 //! cargo bench -p halabd --bench scale -- [--quick] [--n 1,100,1000] [--advert 1,0.1,0.01]
-//!     [--load off,on] [--engines halabd,keepalived] [--secs 60]
+//!     [--load off,on] [--engines halabd,keepalived] [--window 60] [--all]
 //! ```
 //!
 //! Needs root, tcpdump and keepalived (scripts/setup). Prints Markdown tables; a row's figures

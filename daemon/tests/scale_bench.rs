@@ -1,5 +1,6 @@
-//! The scale benchmark's quick form (one small row per engine, 2 s window), as CI runs it:
-//! checks that every row is measured and printed, not the figures (those are the bench's).
+//! The scale benchmark's quick form (one small row per engine, 2 s window, with the shared
+//! script, the reload and the frozen master), as CI runs it: checks that every row is
+//! measured and printed, not the figures (those are the bench's).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -26,6 +27,13 @@ fn the_quick_scale_benchmark_measures_every_row() {
         // each; how many is the bench's figure, and a loaded machine delays keepalived's).
         assert!(row.intervals.len() >= row.n, "{row:?}");
         assert!(row.mean_interval_ms().is_some() && row.deviation_ms().is_some());
+        assert!(row.first_advert.is_some(), "{row:?}");
+        let (runs_a, runs_b) = row.script_runs_min.expect("script runs measured");
+        assert!(runs_a > 0.0 && runs_b > 0.0, "{row:?}");
+        // The reload's changed instance moved to the backup: the reload took effect and the
+        // monitors saw it (how many others flapped is the bench's figure).
+        assert!(row.reload_flaps.is_some_and(|(_, moved)| moved), "{row:?}");
+        assert!(row.outage.is_some(), "{row:?}");
     }
     let table = run::table(&rows);
     assert_eq!(table.lines().count(), 2 + rows.len(), "{table}");

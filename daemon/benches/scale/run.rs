@@ -28,6 +28,14 @@ pub struct Settings {
     pub engines: Vec<Kind>,
     /// Steady window per row, seconds.
     pub secs: f64,
+    /// Every instance tracks one shared `vrrp_script` (1 s interval): its runs per minute.
+    pub script: bool,
+    /// Every instance in one `vrrp_sync_group`.
+    pub sync_group: bool,
+    /// After the window: SIGHUP the master with one instance changed (flaps on the others).
+    pub reload: bool,
+    /// After that: freeze the master (SIGSTOP), time until the backup holds every VIP.
+    pub outage: bool,
 }
 
 impl Settings {
@@ -39,6 +47,10 @@ impl Settings {
             loads: vec![false, true],
             engines: vec![Kind::Halabd, Kind::Keepalived],
             secs: 60.0,
+            script: false,
+            sync_group: false,
+            reload: false,
+            outage: false,
         }
     }
 
@@ -50,11 +62,16 @@ impl Settings {
             loads: vec![false],
             engines: vec![Kind::Halabd, Kind::Keepalived],
             secs: 2.0,
+            script: true,
+            sync_group: false,
+            reload: true,
+            outage: true,
         }
     }
 
     /// `--quick`, then `--n 1,100 --advert 1,0.1 --load off,on --engines halabd,keepalived
-    /// --secs 60` override parts of the full matrix (or of the quick form).
+    /// --secs 60 --window 60` override parts of the full matrix (or of the quick form);
+    /// `--script`, `--sync-group`, `--reload`, `--outage` add those parts (`--all` all four).
     pub fn from_args(args: &[String]) -> Self {
         let mut out = if args.iter().any(|a| a == "--quick") {
             Self::quick()
@@ -86,7 +103,16 @@ impl Settings {
                         })
                         .collect()
                 }
-                "--secs" => out.secs = value.parse().unwrap_or(out.secs),
+                "--secs" | "--window" => out.secs = value.parse().unwrap_or(out.secs),
+                flag @ ("--script" | "--sync-group" | "--reload" | "--outage" | "--all") => {
+                    let all = flag == "--all";
+                    out.script |= all || flag == "--script";
+                    out.sync_group |= all || flag == "--sync-group";
+                    out.reload |= all || flag == "--reload";
+                    out.outage |= all || flag == "--outage";
+                    i += 1;
+                    continue;
+                }
                 _ => {
                     i += 1;
                     continue;
@@ -117,6 +143,15 @@ pub struct Row {
     pub start_backup_vips: usize,
     /// Start of both daemons to "the master holds every VIP, the backup none".
     pub converged: Option<Duration>,
+    /// Start of both daemons to the first advert on the wire (either LB).
+    pub first_advert: Option<Duration>,
+    /// Runs of the shared `vrrp_script` per minute of the window: master, backup.
+    pub script_runs_min: Option<(f64, f64)>,
+    /// After SIGHUP of the master with one instance changed: VIPs of the other instances
+    /// deleted on the master or added on the backup, and whether the changed one moved.
+    pub reload_flaps: Option<(usize, bool)>,
+    /// Master frozen (SIGSTOP) to the backup holding every VIP.
+    pub outage: Option<Duration>,
 }
 
 impl Row {
@@ -125,26 +160,70 @@ impl Row {
             .then(|| self.intervals.iter().sum::<f64>() / self.intervals.len() as f64)
     }
 
-    /// p99 and max of |interval - configured| in ms.
-    pub fn deviation_ms(&self) -> Option<(f64, f64)> {
+    /// p50, p99 and max of |interval - configured| in ms.
+    pub fn deviation_ms(&self) -> Option<(f64, f64, f64)> {
         let want = self.advert * 1000.0;
         let mut dev: Vec<f64> = self.intervals.iter().map(|i| (i - want).abs()).collect();
         if dev.is_empty() {
             return None;
         }
         dev.sort_by(f64::total_cmp);
-        let p99 = dev[(dev.len() * 99 / 100).min(dev.len() - 1)];
-        Some((p99, dev[dev.len() - 1]))
+        let at = |q: usize| dev[(dev.len() * q / 100).min(dev.len() - 1)];
+        Some((at(50), at(99), dev[dev.len() - 1]))
+    }
+}
+
+/// What goes into each LB's configuration besides the instances.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// A `vrrp_script` (this command, 1 s) tracked by every instance.
+    pub script: Option<&'a str>,
+    /// Every instance in one `vrrp_sync_group`.
+    pub sync_group: bool,
+    /// This instance gets priority 90 instead (the reload's one change).
+    pub changed: Option<usize>,
+}
+
+impl<'a> Extras<'a> {
+    /// What `settings` ask for, with `script` as the script's command.
+    fn of(settings: &Settings, script: &'a str, changed: Option<usize>) -> Self {
+        Self {
+            script: settings.script.then_some(script),
+            sync_group: settings.sync_group,
+            changed,
+        }
     }
 }
 
 /// keepalived.conf for one LB: `n` instances over eth0..ethK.
-pub fn config(router: &str, n: usize, priority: u8, advert: f64) -> String {
+pub fn config(router: &str, n: usize, priority: u8, advert: f64, extras: Extras) -> String {
     let mut out = format!("global_defs {{\n    router_id {router}\n}}\n");
+    if let Some(command) = extras.script {
+        out.push_str(&format!(
+            "vrrp_script chk {{\n    script \"{command}\"\n    interval 1\n}}\n"
+        ));
+    }
+    if extras.sync_group {
+        out.push_str("vrrp_sync_group all {\n    group {\n");
+        for i in 0..n {
+            out.push_str(&format!("        VI_{i}\n"));
+        }
+        out.push_str("    }\n}\n");
+    }
+    let track = if extras.script.is_some() {
+        "    track_script {\n        chk\n    }\n"
+    } else {
+        ""
+    };
     for i in 0..n {
         let (iface, vrid) = (i / PER_INTERFACE, i % PER_INTERFACE + 1);
+        let priority = if extras.changed == Some(i) {
+            90
+        } else {
+            priority
+        };
         out.push_str(&format!(
-            "vrrp_instance VI_{i} {{\n    state BACKUP\n    interface eth{iface}\n    virtual_router_id {vrid}\n    version 3\n    priority {priority}\n    advert_int {advert}\n    virtual_ipaddress {{\n        {} dev eth{iface}\n    }}\n}}\n",
+            "vrrp_instance VI_{i} {{\n    state BACKUP\n    interface eth{iface}\n    virtual_router_id {vrid}\n    version 3\n    priority {priority}\n    advert_int {advert}\n    virtual_ipaddress {{\n        {} dev eth{iface}\n    }}\n{track}}}\n",
             vip(iface, vrid)
         ));
     }
@@ -235,6 +314,45 @@ fn vip_adds(path: &Path) -> usize {
         .count()
 }
 
+/// VIPs (`a.b.c.d/32`) `ip monitor address` logged as added (`deleted`: false) or deleted.
+fn vip_events(path: &Path, deleted: bool) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("Deleted") == deleted && l.contains(" inet 10.20"))
+        .filter_map(|l| {
+            l.split_whitespace()
+                .skip_while(|w| *w != "inet")
+                .nth(1)
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// CPU time in ns summed over every thread of `pids` (`/proc/PID/task/*/schedstat`: exact,
+/// where `/proc/PID/stat` counts 10 ms ticks).
+fn cpu_ns(pids: &[i32]) -> u64 {
+    let mut total = 0;
+    for pid in pids {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let path = task.path().join("schedstat");
+            total += std::fs::read_to_string(path)
+                .ok()
+                .and_then(|t| t.split_whitespace().next()?.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    total
+}
+
+/// Lines in `path` (script runs, one line each).
+fn lines_in(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
 /// PSS in KiB summed over `pids`.
 fn pss_kib(pids: &[i32]) -> u64 {
     pids.iter()
@@ -300,8 +418,23 @@ fn intervals(seen: &[Seen], master_host: u8, from: u64, to: u64) -> Vec<f64> {
     out
 }
 
+/// The shared `vrrp_script` of `--script`: appends a line to `runs` per run.
+fn script_file(dir: &Path, node: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let runs = dir.join(format!("{node}-script-runs"));
+    let script = dir.join(format!("{node}-chk.sh"));
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho run >> {}\n", runs.display()),
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    (script, runs)
+}
+
 /// Runs one row.
-pub fn run_row(n: usize, advert: f64, load: bool, kind: Kind, secs: f64) -> Row {
+pub fn run_row(n: usize, advert: f64, load: bool, kind: Kind, settings: &Settings) -> Row {
+    let secs = settings.secs;
     let interfaces = n.div_ceil(PER_INTERFACE).max(1);
     let extra: Vec<(String, u8)> = (1..interfaces)
         .map(|k| (format!("eth{k}"), u8::try_from(100 + k).unwrap_or(199)))
@@ -335,14 +468,24 @@ pub fn run_row(n: usize, advert: f64, load: bool, kind: Kind, secs: f64) -> Row 
         .collect();
     let monitor_file = dir.join("b-monitor.txt");
     let mut monitor = Helper::start(&lab.ns("b"), &["ip", "monitor", "address"], &monitor_file);
+    let monitor_a_file = dir.join("a-monitor.txt");
+    let mut monitor_a = Helper::start(&lab.ns("a"), &["ip", "monitor", "address"], &monitor_a_file);
     // tcpdump and ip monitor need a moment before they see anything.
     std::thread::sleep(Duration::from_millis(500));
     let hogs = Hogs::start(load);
+    let (script_a, runs_a) = script_file(&dir, "a");
+    let (script_b, runs_b) = script_file(&dir, "b");
+    let (script_a, script_b) = (
+        script_a.to_str().expect("utf-8 path").to_owned(),
+        script_b.to_str().expect("utf-8 path").to_owned(),
+    );
+    let extras = |script, changed| Extras::of(settings, script, changed);
     let (conf_a, conf_b) = (
-        config("lb-a", n, 101, advert),
-        config("lb-b", n, 100, advert),
+        config("lb-a", n, 101, advert, extras(&script_a, None)),
+        config("lb-b", n, 100, advert, extras(&script_b, None)),
     );
     let t0 = Instant::now();
+    let t0_unix = unix_micros(SystemTime::now());
     match kind {
         Kind::Halabd => {
             lab.start_halabd("a", &conf_a);
@@ -367,57 +510,132 @@ pub fn run_row(n: usize, advert: f64, load: bool, kind: Kind, secs: f64) -> Row 
     // Settle, then the steady window.
     std::thread::sleep(Duration::from_secs_f64((advert * 3.0).max(1.0)));
     let adds_before = vip_adds(&monitor_file);
-    let (_, cpu_a0) = lab.daemons[0].rss_and_cpu();
-    let (_, cpu_b0) = lab.daemons[1].rss_and_cpu();
+    let cpu0 = (
+        cpu_ns(&lab.daemons[0].group_pids()),
+        cpu_ns(&lab.daemons[1].group_pids()),
+    );
+    let runs0 = (lines_in(&runs_a), lines_in(&runs_b));
     let from = unix_micros(SystemTime::now());
     std::thread::sleep(Duration::from_secs_f64(secs));
     let to = unix_micros(SystemTime::now());
-    let (_, cpu_a1) = lab.daemons[0].rss_and_cpu();
-    let (_, cpu_b1) = lab.daemons[1].rss_and_cpu();
+    let cpu1 = (
+        cpu_ns(&lab.daemons[0].group_pids()),
+        cpu_ns(&lab.daemons[1].group_pids()),
+    );
+    let runs1 = (lines_in(&runs_a), lines_in(&runs_b));
     let pss = (
         pss_kib(&lab.daemons[0].group_pids()),
         pss_kib(&lab.daemons[1].group_pids()),
     );
+    let false_failovers = vip_adds(&monitor_file).saturating_sub(adds_before);
+    let per_min = |a: u64, b: u64| b.saturating_sub(a) as f64 * 60.0 / secs;
+    let script_runs_min = settings.script.then(|| {
+        (
+            per_min(runs0.0 as u64, runs1.0 as u64),
+            per_min(runs0.1 as u64, runs1.1 as u64),
+        )
+    });
+    // SIGHUP with one instance (the last: on the last interface) at priority 90 on the
+    // master: it moves to the backup; nothing else may move.
+    let reload_flaps = (settings.reload && n > 1).then(|| {
+        let changed = n - 1;
+        let changed_vip = vip(changed / PER_INTERFACE, changed % PER_INTERFACE + 1);
+        let (added_b0, deleted_a0) = (
+            vip_events(&monitor_file, false).len(),
+            vip_events(&monitor_a_file, true).len(),
+        );
+        let conf = config("lb-a", n, 101, advert, extras(&script_a, Some(changed)));
+        std::fs::write(&lab.daemons[0].conf, conf).expect("rewrite the master's config");
+        lab.daemons[0].signal(Signal::SIGHUP);
+        let deadline = Instant::now() + Duration::from_secs_f64((advert * 10.0).max(10.0));
+        let mut moved = false;
+        while Instant::now() < deadline {
+            if vip_events(&monitor_file, false)[added_b0..].contains(&changed_vip) {
+                moved = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Several intervals more: whatever the reload disturbed shows by then.
+        std::thread::sleep(Duration::from_secs_f64((advert * 5.0).max(1.0)));
+        let others = |list: &[String]| list.iter().filter(|v| **v != changed_vip).count();
+        let flaps = others(&vip_events(&monitor_file, false)[added_b0..])
+            + others(&vip_events(&monitor_a_file, true)[deleted_a0..]);
+        (flaps, moved)
+    });
+    // Host loss: the master frozen; the backup must take every VIP.
+    let outage = settings.outage.then(|| {
+        let frozen = Instant::now();
+        lab.daemons[0].signal(Signal::SIGSTOP);
+        let limit = Duration::from_secs_f64((advert * 20.0).max(20.0));
+        let mut took = None;
+        while frozen.elapsed() < limit {
+            if vips_on(&lab, "b") == n {
+                took = Some(frozen.elapsed());
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        lab.daemons[0].signal(Signal::SIGCONT);
+        took
+    });
     drop(hogs);
     monitor.stop();
-    let false_failovers = vip_adds(&monitor_file).saturating_sub(adds_before);
+    monitor_a.stop();
     let mut seen = Vec::new();
     for (helper, file) in &mut captures {
         helper.stop();
         seen.extend(read_pcap(file));
     }
-    let per_min = |a: u64, b: u64| b.saturating_sub(a) as f64 * 60.0 / secs;
+    let first_advert = seen
+        .iter()
+        .map(|&(t, _, _)| t)
+        .filter(|&t| t >= t0_unix)
+        .min()
+        .map(|t| Duration::from_micros(t - t0_unix));
+    let per_min_ms = |a: u64, b: u64| b.saturating_sub(a) as f64 / 1e6 * 60.0 / secs;
     Row {
         n,
         advert,
         load,
         kind,
-        cpu_ms_min: (per_min(cpu_a0, cpu_a1), per_min(cpu_b0, cpu_b1)),
+        cpu_ms_min: (per_min_ms(cpu0.0, cpu1.0), per_min_ms(cpu0.1, cpu1.1)),
         pss_kib: pss,
         intervals: intervals(&seen, 1, from, to),
         false_failovers,
         start_backup_vips,
         converged,
+        first_advert,
+        script_runs_min,
+        reload_flaps,
+        outage: outage.flatten(),
     }
 }
 
 /// The rows as a Markdown table, halabd and keepalived side by side per setting.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| N | advert s | load | engine | CPU ms/min master / backup | PSS MiB master / backup | mean interval ms | p99 / max deviation ms | false failovers | backup VIPs at start | converged s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| N | advert s | load | engine | CPU ms/min master / backup | PSS MiB master / backup | mean interval ms | p50 / p99 / max deviation ms | false failovers | backup VIPs at start | first advert s | converged s | script runs/min | reload flaps | outage s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
+    let secs = |d: Option<Duration>| d.map_or("-".into(), |c| format!("{:.3}", c.as_secs_f64()));
     for r in rows {
         let mean = r
             .mean_interval_ms()
             .map_or("-".into(), |m| format!("{m:.3}"));
-        let dev = r
-            .deviation_ms()
-            .map_or("-".into(), |(p, m)| format!("{p:.3} / {m:.3}"));
+        let dev = r.deviation_ms().map_or("-".into(), |(p50, p99, m)| {
+            format!("{p50:.3} / {p99:.3} / {m:.3}")
+        });
         let converged = r
             .converged
             .map_or("no".into(), |c| format!("{:.2}", c.as_secs_f64()));
+        let script = r
+            .script_runs_min
+            .map_or("-".into(), |(a, b)| format!("{a:.0} / {b:.0}"));
+        let reload = r.reload_flaps.map_or("-".into(), |(flaps, moved)| {
+            format!("{flaps}{}", if moved { "" } else { " (not moved)" })
+        });
         out.push_str(&format!(
-            "| {} | {} | {} | {:?} | {:.0} / {:.0} | {:.1} / {:.1} | {mean} | {dev} | {} | {} | {converged} |\n",
+            "| {} | {} | {} | {:?} | {:.0} / {:.0} | {:.1} / {:.1} | {mean} | {dev} | {} | {} | {} | {converged} | {script} | {reload} | {} |\n",
             r.n,
             r.advert,
             if r.load { "2 busy loops" } else { "idle" },
@@ -428,6 +646,8 @@ pub fn table(rows: &[Row]) -> String {
             r.pss_kib.1 as f64 / 1024.0,
             r.false_failovers,
             r.start_backup_vips,
+            secs(r.first_advert),
+            secs(r.outage),
         ));
     }
     out
@@ -469,7 +689,7 @@ pub fn run(settings: &Settings, mut progress: impl FnMut(&Row)) -> Vec<Row> {
         for &advert in &settings.adverts {
             for &load in &settings.loads {
                 for &kind in &settings.engines {
-                    let row = run_row(n, advert, load, kind, settings.secs);
+                    let row = run_row(n, advert, load, kind, settings);
                     progress(&row);
                     rows.push(row);
                 }

@@ -56,6 +56,8 @@ pub struct Runner {
     pub lower_prio_burst_at: Option<Instant>,
     /// keepalived `use_vmac`: the VMAC link this instance created (name, index, base name).
     pub vmac: Option<super::wire::VmacLink>,
+    /// The wake-up queued for this runner in the loop's timer heap (its one live entry).
+    pub queued: Option<Instant>,
 }
 
 impl Runner {
@@ -103,6 +105,7 @@ impl Runner {
             refresh_at: None,
             lower_prio_burst_at: None,
             vmac: None,
+            queued: None,
         }
     }
 

@@ -1,8 +1,8 @@
 //! Timers: the core's deadlines and the gratuitous ARP bursts and refreshes, in one queue.
 //!
-//! A min-heap of (deadline, runner) entries, pushed whenever a runner's next wake-up is set
-//! and checked lazily when popped: an entry whose runner no longer waits for that moment is
-//! skipped. A wake-up costs O(log N) instead of a scan of every instance, and everything due
+//! A min-heap of (deadline, runner) entries, pushed whenever a runner's next wake-up changes
+//! (each runner remembers the one it queued: one live entry per runner) and checked lazily
+//! when popped: an entry whose runner no longer waits for that moment is skipped. A wake-up costs O(log N) instead of a scan of every instance, and everything due
 //! at once is handled in one batch. The heap is rebuilt from the runners after a change of
 //! configuration and at least every [`REBUILD`], which also bounds its size.
 
@@ -38,7 +38,7 @@ impl Daemon {
     /// deadline would double its wake-ups.
     pub(super) fn next_wake(&mut self) -> Instant {
         while let Some(&Reverse((at, index))) = self.timer_queue.heap.peek() {
-            if self.runners.get(index).and_then(|r| r.next_wakeup()) == Some(at) {
+            if self.live(at, index) {
                 return at.min(self.timer_queue.rebuild_at);
             }
             // Superseded (its runner's next wake-up is another entry) or gone.
@@ -47,9 +47,34 @@ impl Daemon {
         self.timer_queue.rebuild_at
     }
 
-    /// Runner `index` may wait for something new: queue it.
+    /// Whether the entry (at, index) is runner `index`'s live one; if its runner queued it
+    /// but now waits for something else, that is queued instead.
+    fn live(&mut self, at: Instant, index: usize) -> bool {
+        let Some(runner) = self.runners.get_mut(index) else {
+            return false;
+        };
+        if runner.queued != Some(at) {
+            return false;
+        }
+        if runner.next_wakeup() == Some(at) {
+            return true;
+        }
+        runner.queued = None;
+        self.schedule(index);
+        false
+    }
+
+    /// Runner `index` may wait for something new: queue it (unless it is queued already).
     pub(super) fn schedule(&mut self, index: usize) {
-        if let Some(at) = self.runners.get(index).and_then(|r| r.next_wakeup()) {
+        let Some(runner) = self.runners.get_mut(index) else {
+            return;
+        };
+        let next = runner.next_wakeup();
+        if next == runner.queued {
+            return;
+        }
+        runner.queued = next;
+        if let Some(at) = next {
             self.timer_queue.heap.push(Reverse((at, index)));
         }
     }
@@ -59,6 +84,7 @@ impl Daemon {
     pub(super) fn rebuild_timers(&mut self) {
         self.timer_queue.heap.clear();
         for index in 0..self.runners.len() {
+            self.runners[index].queued = None;
             self.schedule(index);
         }
         self.timer_queue.rebuild_at = Instant::now() + REBUILD;
@@ -81,11 +107,8 @@ impl Daemon {
             }
             self.timer_queue.heap.pop();
             // Stale entries (re-armed later, cancelled, runner gone) do nothing here.
-            if self
-                .runners
-                .get(index)
-                .is_some_and(|r| r.next_wakeup().is_some_and(|w| w <= now))
-            {
+            if self.live(at, index) {
+                self.runners[index].queued = None;
                 due.push(index);
             }
         }
