@@ -20,6 +20,7 @@ pub mod render;
 pub mod report;
 pub mod scenario;
 pub mod services;
+pub mod standard;
 pub mod state;
 pub mod status;
 pub mod testbed;
