@@ -12,6 +12,7 @@ pub mod diag;
 pub mod doctor;
 pub mod exit_codes;
 pub mod fleet;
+pub mod import;
 pub mod lab;
 pub mod observe;
 pub mod packages;
