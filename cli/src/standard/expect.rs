@@ -91,21 +91,7 @@ pub fn detect_ms(s: &TrackScript) -> u64 {
 /// The service a track script watches, read from its command (and its file's body when the
 /// lab has it): haproxy, nginx, or what listens on the port it probes. None: cannot tell.
 pub fn watched_service(lab: &Lab, s: &TrackScript) -> Option<&'static str> {
-    let mut text = s.script.clone();
-    if let Some(f) = &s.file {
-        text.push('\n');
-        text.push_str(&f.content);
-    }
-    // A script given among the LBs' own files (`files:`).
-    let program = s.script.split_whitespace().next().unwrap_or("");
-    for n in lab.lbs() {
-        if let Some(f) = n.own_file(program) {
-            text.push('\n');
-            text.push_str(&String::from_utf8_lossy(&f.bytes));
-            break;
-        }
-    }
-    let t = text.to_ascii_lowercase();
+    let t = script_text(lab, s).to_ascii_lowercase();
     if t.contains("haproxy") {
         return Some("haproxy");
     }
@@ -126,6 +112,39 @@ pub fn watched_service(lab: &Lab, s: &TrackScript) -> Option<&'static str> {
     lab.lbs()
         .any(|n| n.web.as_ref().is_some_and(|w| w.port == port))
         .then_some("nginx")
+}
+
+/// The script restarts the service it watches (seed 002's checkHaproxy.sh runs `haproxy -f`
+/// when none runs; others `systemctl start|restart X`, `service X start`).
+pub fn restarts(lab: &Lab, s: &TrackScript, service: &str) -> bool {
+    let t = script_text(lab, s).to_ascii_lowercase();
+    t.lines().any(|l| {
+        let l = l.split('#').next().unwrap_or("");
+        l.contains(service)
+            && (l.contains("restart")
+                || l.contains(" start")
+                || l.contains(&format!("/{service} -f"))
+                || l.trim_start().starts_with(&format!("{service} -f")))
+    })
+}
+
+/// The script's command, and its body where the lab has it (`file:`, or an LB's own file).
+fn script_text(lab: &Lab, s: &TrackScript) -> String {
+    let mut text = s.script.clone();
+    if let Some(f) = &s.file {
+        text.push('\n');
+        text.push_str(&f.content);
+    }
+    // A script given among the LBs' own files (`files:`).
+    let program = s.script.split_whitespace().next().unwrap_or("");
+    for n in lab.lbs() {
+        if let Some(f) = n.own_file(program) {
+            text.push('\n');
+            text.push_str(&String::from_utf8_lossy(&f.bytes));
+            break;
+        }
+    }
+    text
 }
 
 fn probed_port(t: &str) -> Option<u16> {

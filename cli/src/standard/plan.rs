@@ -21,6 +21,8 @@ pub enum Outcome {
     Moves { to: String },
     /// The VIP stays where it is.
     Stays,
+    /// The VIP stays, and the track script restarts the dead service.
+    Restarted,
     /// Nobody holds it: the service is down until the LBs return.
     Down,
     /// Every member holds it (split brain).
@@ -387,6 +389,17 @@ fn tracked(
             None,
             Outcome::Moves { to: b.node.clone() },
         )
+    } else if expect::restarts(lab, s, service) {
+        // The script brings the service back itself: the VIP never needs to move.
+        (
+            format!(
+                "{timers}: the script restarts {service}; {} only drops from {} to {}, not below {}'s {}",
+                m.node, m.priority, failed.priority, b.node, b.priority
+            ),
+            detect,
+            None,
+            Outcome::Restarted,
+        )
     } else {
         let why = format!(
             "{timers}: {} only drops from {} to {}, not below {}'s {}",
@@ -409,6 +422,11 @@ fn tracked(
     if matches!(outcome, Outcome::Moves { .. }) {
         steps.push(holder(&[&b.node], vip, expected_ms + MARGIN_MS, false));
         steps.push(outage(measured, Some(expected_ms + MARGIN_MS)));
+    } else if outcome == Outcome::Restarted {
+        // Back within a script run (plus the script's own timeout), on the same node.
+        let script_ms = s.timeout.map_or(0, |t| (t * 1000.0).ceil() as u64);
+        steps.push(holder(&[&m.node], vip, 0, false));
+        steps.push(outage(measured, Some(expected_ms + script_ms + MARGIN_MS)));
     } else {
         steps.push(Step::Wait(ms(expected_ms + MARGIN_MS)));
         steps.push(holder(&[&m.node], vip, 0, true));
@@ -640,6 +658,10 @@ pub fn describe(e: &Expectation) -> String {
     match &e.outcome {
         Outcome::Moves { to } => format!("VIP {} moves to {to} after ~{t} ({})", e.vip, e.why),
         Outcome::Stays => format!("VIP {} stays on {} ({})", e.vip, e.holder, e.why),
+        Outcome::Restarted => format!(
+            "VIP {} stays on {}, service back within ~{t} ({})",
+            e.vip, e.holder, e.why
+        ),
         Outcome::Down => format!("service down ({})", e.why),
         Outcome::Everywhere => format!("every LB holds VIP {} after ~{t} ({})", e.vip, e.why),
         Outcome::Rotation => format!("out of rotation within ~{t}, then back ({})", e.why),
@@ -696,23 +718,23 @@ mod tests {
         assert_eq!(p.planned[0].expectation.expected_ms, 610);
     }
 
-    // Input: labs/seed002, whose chk_http_port has weight 2 on a priority gap of 4.
-    // Output: the suite expects the VIP to stay on the master when haproxy dies, and says so
-    // as a finding (the seed's real flaw).
+    // Input: labs/seed002, whose chk_http_port has weight 2 on a priority gap of 4, but whose
+    // checkHaproxy.sh restarts haproxy. Output: the VIP stays on the master and the service
+    // comes back by the script's hand: no finding.
     #[test]
-    fn seed002_weight_too_small_is_a_finding() {
+    fn seed002_script_restarts_haproxy_so_the_vip_stays() {
         let p = plan(&lab("seed002"));
         let dies = p
             .planned
             .iter()
             .find(|x| x.scenario.name == "VI_1-haproxy-dies")
             .expect("a haproxy-dies scenario");
-        assert_eq!(dies.expectation.outcome, Outcome::Stays);
-        let f = dies.expectation.finding.as_deref().expect("a finding");
+        assert_eq!(dies.expectation.outcome, Outcome::Restarted);
+        assert!(dies.expectation.finding.is_none());
         assert!(
-            f.starts_with("haproxy dies on master but the VIP stays there"),
-            "{f}"
+            dies.expectation.why.contains("the script restarts haproxy"),
+            "{}",
+            dies.expectation.why
         );
-        assert!(f.contains("weight 2"), "{f}");
     }
 }

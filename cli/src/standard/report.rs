@@ -74,6 +74,8 @@ pub fn line(e: &Expectation, r: &ScenarioResult) -> String {
             format!("VIP stays on {} for {}{gap}", e.holder, secs(m.observed_ms))
         }
         (Outcome::Stays, Some(t)) => format!("VIP left {} after {}{gap}", e.holder, secs(t)),
+        (Outcome::Restarted, None) => format!("VIP stays on {}, service back{gap}", e.holder),
+        (Outcome::Restarted, Some(t)) => format!("VIP left {} after {}{gap}", e.holder, secs(t)),
         (Outcome::Everywhere, Some(t)) => {
             format!("split brain after {}, healed to {}{gap}", secs(t), e.holder)
         }
