@@ -77,8 +77,8 @@ fn every_odd_import_says_what_is_wrong_with_its_pinned_message() {
 #[test]
 fn seed000_imports_and_its_configs_as_written_are_refused_by_the_real_tools() {
     let dir = root().join("labs/import/seed000");
-    let imported =
-        import::import(&[dir.clone()], "seed000-import", &dir).unwrap_or_else(|e| panic!("{e}"));
+    let imported = import::import(std::slice::from_ref(&dir), "seed000-import", &dir)
+        .unwrap_or_else(|e| panic!("{e}"));
     let env = std::collections::HashMap::<String, String>::new();
     let lab = halab::lab::parse(&dir.join("lab.yaml"), &imported.yaml, &env)
         .unwrap_or_else(|e| panic!("{e}\n{}", imported.yaml));
