@@ -2,19 +2,21 @@
 //!
 //! Three stages: [`lexer`] (words, quotes, comments, `include` globs) -> [`tree`] (statements
 //! and blocks) -> `parse` (typed [`Config`], every problem reported with file and line).
-//! A directive halabd does not implement is an error, never silently ignored; a few
-//! `global_defs` that do not concern VRRP (e-mail notification) are accepted with a notice.
+//! [`directives`] is the table of every keyword keepalived's VRRP side takes and what halabd
+//! does with it: supported, skipped with a notice (blocks of keepalived's other processes, e-mail,
+//! tuning), or refused with the reason; never silently ignored.
 
+pub mod directives;
 mod lexer;
 mod options;
 mod parse;
 mod tree;
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use halab_vrrp::{InitialState, InstanceConfig, Password, Version, Vip};
+use halab_vrrp::{Family, InitialState, InstanceConfig, Password, Version, Vip};
 
 pub use lexer::split_command;
 pub use options::{
@@ -88,6 +90,10 @@ pub struct Config {
     pub instances: Vec<InstanceConf>,
     /// `vrrp_sync_group` blocks, in file order.
     pub sync_groups: Vec<SyncGroupConf>,
+    /// `track_file` (and `vrrp_track_file`) blocks, in file order.
+    pub track_files: Vec<TrackFileConf>,
+    /// `vrrp_track_process` blocks, in file order.
+    pub track_processes: Vec<TrackProcessConf>,
     /// The other `global_defs` settings of the VRRP side.
     pub global: GlobalVrrp,
 }
@@ -112,6 +118,13 @@ pub struct ScriptConf {
     pub fall: u32,
     /// `init_fail`.
     pub init_fail: bool,
+    /// `weight N reverse`.
+    pub reverse: bool,
+    /// `user USER [GROUP]`: who runs it (global `script_user` when None).
+    pub user: Option<(String, Option<String>)>,
+    /// Run by `/bin/sh -c` (the command starts `</`, keepalived's system() case), where exit
+    /// 126 and 127 count as success as in keepalived; otherwise execve of `argv`, no shell.
+    pub shell: bool,
 }
 
 impl ScriptConf {
@@ -179,15 +192,16 @@ impl fmt::Display for RouteConf {
 }
 
 /// Notify scripts (`notify_master`, `notify_backup`, `notify_fault`, `notify_stop`,
-/// `notify`), each a command line.
+/// `notify`), each a command line with an optional user and group:
+/// `notify_master "/path/x.sh arg" USER GROUP`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NotifyConf {
-    pub master: Option<String>,
-    pub backup: Option<String>,
-    pub fault: Option<String>,
-    pub stop: Option<String>,
+    pub master: Option<Command>,
+    pub backup: Option<Command>,
+    pub fault: Option<Command>,
+    pub stop: Option<Command>,
     /// Called with `TYPE NAME STATE PRIORITY` on every change.
-    pub any: Option<String>,
+    pub any: Option<Command>,
 }
 
 /// One `vrrp_instance`.
@@ -214,17 +228,49 @@ pub struct InstanceConf {
     pub garp_master_repeat: u32,
     /// `garp_master_refresh`, seconds; 0 (default): none.
     pub garp_master_refresh_s: u64,
-    pub unicast_src_ip: Option<Ipv4Addr>,
-    pub unicast_peers: Vec<Ipv4Addr>,
+    /// Of the instance's family (checked while parsing).
+    pub unicast_src_ip: Option<IpAddr>,
+    /// Of the instance's family (checked while parsing).
+    pub unicast_peers: Vec<IpAddr>,
     pub notify: NotifyConf,
     pub virtual_routes: Vec<RouteConf>,
+    /// `virtual_ipaddress_excluded`: added and removed with the VIPs but not advertised; either
+    /// family (keepalived: the way to give an IPv4 instance IPv6 addresses and back).
+    pub excluded_vips: Vec<VipConf>,
     /// Wire options (vmac, strict, accept, unicast TTLs, garp timings).
     pub wire: InstanceWire,
+    /// Trackers and notifications beyond track_script / track_interface / notify_*.
+    pub tracking: InstanceTracking,
 }
 
 impl InstanceConf {
-    /// The protocol core's configuration, given the interface's primary address.
-    pub fn core_config(&self, primary: Ipv4Addr) -> InstanceConfig {
+    /// The instance's address family: its first VIP's (keepalived), else its unicast source's,
+    /// else IPv4.
+    pub fn family(&self) -> Family {
+        self.vips
+            .first()
+            .map(|v| v.vip.address)
+            .or(self.unicast_src_ip)
+            .map_or(Family::Ipv4, Family::of)
+    }
+
+    /// A placeholder primary address of the instance's family, for checks before the
+    /// interface's real one is known.
+    pub fn placeholder_primary(&self) -> IpAddr {
+        match self.family() {
+            Family::Ipv4 => Ipv4Addr::UNSPECIFIED.into(),
+            Family::Ipv6 => Ipv6Addr::UNSPECIFIED.into(),
+        }
+    }
+
+    /// Every address the instance adds as master: its VIPs, then the excluded ones.
+    pub fn all_vips(&self) -> impl Iterator<Item = &VipConf> {
+        self.vips.iter().chain(&self.excluded_vips)
+    }
+
+    /// The protocol core's configuration, given the interface's primary address (for IPv6,
+    /// its link-local address).
+    pub fn core_config(&self, primary: impl Into<IpAddr>) -> InstanceConfig {
         let mut config = InstanceConfig::new(self.vrid, primary);
         config.version = self.version;
         config.priority = self.priority;
@@ -247,13 +293,15 @@ pub struct SyncGroupConf {
     pub name: String,
     pub instances: Vec<String>,
     pub notify: NotifyConf,
+    /// The group's own trackers and options.
+    pub tracking: GroupTracking,
 }
 
 /// Reads and checks a keepalived.conf and everything it includes.
 pub fn load(path: &Path) -> Result<Parsed, ConfErrors> {
     let mut errors = Vec::new();
     let tokens = lexer::lex_file(path, &mut errors);
-    finish(tokens, errors)
+    finish(tokens, errors, false)
 }
 
 /// Parses configuration text as if read from `path` (includes are relative to it).
@@ -261,13 +309,32 @@ pub fn parse_str(path: &Path, text: &str) -> Result<Parsed, ConfErrors> {
     let mut errors = Vec::new();
     let mut tokens = Vec::new();
     lexer::lex_text(path, text, 0, &mut tokens, &mut errors);
-    finish(tokens, errors)
+    finish(tokens, errors, false)
 }
 
-fn finish(tokens: Vec<lexer::Token>, mut errors: Vec<Diagnostic>) -> Result<Parsed, ConfErrors> {
+/// [`parse_str`], with pending directives read into the configuration instead of refused
+/// (tests read their typed values; see [`directives::Verdict::Pending`]).
+#[cfg(test)]
+pub(crate) fn parse_str_accepting_pending(path: &Path, text: &str) -> Result<Parsed, ConfErrors> {
+    let mut errors = Vec::new();
+    let mut tokens = Vec::new();
+    lexer::lex_text(path, text, 0, &mut tokens, &mut errors);
+    finish(tokens, errors, true)
+}
+
+fn finish(
+    tokens: Vec<lexer::Token>,
+    mut errors: Vec<Diagnostic>,
+    accept_pending: bool,
+) -> Result<Parsed, ConfErrors> {
     let stmts = tree::build(&tokens, &mut errors);
     let mut notices = Vec::new();
-    let config = parse::config(&stmts, &mut errors, &mut notices);
+    let mut pending = Vec::new();
+    let config = parse::config(&stmts, &mut errors, &mut notices, &mut pending);
+    // Directives read but not acted on yet are refused: no silent difference.
+    if !accept_pending {
+        errors.append(&mut pending);
+    }
     if errors.is_empty() {
         Ok(Parsed { config, notices })
     } else {
@@ -277,3 +344,5 @@ fn finish(tokens: Vec<lexer::Token>, mut errors: Vec<Diagnostic>) -> Result<Pars
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_directives;

@@ -104,7 +104,7 @@ vrrp_instance VI_1
         10.0.0.3
     }
     notify_master "/etc/keepalived/notify.sh MASTER"
-    notify_backup /etc/keepalived/notify.sh BACKUP
+    notify_backup /etc/keepalived/notify.sh root daemon
     notify_fault "/etc/keepalived/notify.sh FAULT"
     notify "/etc/keepalived/notify.sh"
     virtual_routes {
@@ -144,7 +144,9 @@ fn a_full_configuration_parses_to_exact_values() {
         (2_000, Some(3_000), -20, 2, 3)
     );
     let f = &c.scripts[1];
-    assert_eq!(f.argv, ["/bin/test", "-f", "/run/ok"]);
+    // keepalived 2.2.7 runs the first word of an unquoted script line only (checked by running
+    // it: `script /tmp/argv.sh 2 x y` gets no arguments).
+    assert_eq!(f.argv, ["/bin/test"]);
     assert_eq!(
         (f.interval_ms, f.effective_timeout_ms(), f.init_fail),
         (500, 500, true)
@@ -153,7 +155,11 @@ fn a_full_configuration_parses_to_exact_values() {
     assert_eq!(c.sync_groups.len(), 1);
     assert_eq!(c.sync_groups[0].instances, ["VI_1", "VI_2"]);
     assert_eq!(
-        c.sync_groups[0].notify.master.as_deref(),
+        c.sync_groups[0]
+            .notify
+            .master
+            .as_ref()
+            .map(|c| c.command.as_str()),
         Some("/usr/local/bin/group.sh master")
     );
 
@@ -188,16 +194,27 @@ fn a_full_configuration_parses_to_exact_values() {
         ),
         (1, 3, 60)
     );
-    assert_eq!(v.unicast_src_ip, Some(Ipv4Addr::new(10, 0, 0, 1)));
+    assert_eq!(v.unicast_src_ip, Some(Ipv4Addr::new(10, 0, 0, 1).into()));
     assert_eq!(
         v.unicast_peers,
-        [Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 3)]
+        [
+            std::net::IpAddr::from(Ipv4Addr::new(10, 0, 0, 2)),
+            Ipv4Addr::new(10, 0, 0, 3).into()
+        ]
+    );
+    // keepalived: the words after an unquoted command are its user and group.
+    assert_eq!(
+        v.notify.backup,
+        Some(Command {
+            command: "/etc/keepalived/notify.sh".into(),
+            user: Some("root".into()),
+            group: Some("daemon".into()),
+        })
     );
     assert_eq!(
-        v.notify.backup.as_deref(),
-        Some("/etc/keepalived/notify.sh BACKUP")
+        v.notify.any.as_ref().map(|c| c.command.as_str()),
+        Some("/etc/keepalived/notify.sh")
     );
-    assert_eq!(v.notify.any.as_deref(), Some("/etc/keepalived/notify.sh"));
     assert_eq!(v.virtual_routes.len(), 3);
     assert_eq!(
         v.virtual_routes[0].to_string(),
@@ -223,7 +240,7 @@ fn a_full_configuration_parses_to_exact_values() {
     assert!(
         notices
             .iter()
-            .any(|n| n.contains(":4: notification_email is ignored")),
+            .any(|n| n.contains(":4: `notification_email` skipped: halabd sends no e-mail")),
         "{notices:#?}"
     );
     assert!(
@@ -258,14 +275,19 @@ fn unknown_keywords_are_errors_with_their_line() {
     assert_error(
         &format!("{base} prioriy 5\n}}\n"),
         4,
-        "unknown or unsupported keyword `prioriy` in vrrp_instance V (did you mean `priority`?)",
+        "unknown keyword `prioriy` in vrrp_instance V (did you mean `priority`?)",
     );
     assert_error(&format!("{base} use_vmac a b c\n}}\n"), 4, "use_vmac takes");
-    assert_error("virtual_server 10.0.0.1 80 {\n}\n", 1, "LVS");
     assert_error(
-        "vrrp_script s {\n script x\n user nobody\n}\n",
+        &format!("{base} native_ipv6\n}}\n"),
+        4,
+        "native_ipv6` in vrrp_instance V: native_ipv6 (IPv6 VRRP for an IPv4 instance) is not implemented",
+    );
+    assert_error("net_namespace blue\n", 1, "ip netns exec");
+    assert_error(
+        "vrrp_script s {\n script x\n usr nobody\n}\n",
         3,
-        "keyword `user`",
+        "keyword `usr` in vrrp_script s (did you mean `user`?)",
     );
 }
 
@@ -292,6 +314,11 @@ fn bad_values_are_errors_with_their_line() {
         "invalid virtual address",
     );
     assert_error(
+        &wrap(" virtual_ipaddress {\n 10.0.0.3 home\n }"),
+        5,
+        "`home` is not supported",
+    );
+    assert_error(
         &wrap(" virtual_ipaddress {\n 10.0.0.3 scope planet\n }"),
         5,
         "scope must be",
@@ -306,7 +333,11 @@ fn bad_values_are_errors_with_their_line() {
         1,
         "vrrpv3 has no authentication",
     );
-    assert_error(&wrap(" unicast_src_ip 10.0.0"), 4, "not an IPv4 address");
+    assert_error(
+        &wrap(" unicast_src_ip 10.0.0"),
+        4,
+        "not an IPv4 or IPv6 address",
+    );
     assert_error(
         &wrap(" track_script {\n nope\n }"),
         1,
@@ -393,7 +424,7 @@ fn includes_expand_globs_relative_to_the_including_file() {
     .expect("write");
     let err = load(&main).expect_err("fails").to_string();
     assert!(
-        err.contains("conf.d/c.conf:3: unknown or unsupported keyword `bogus`"),
+        err.contains("conf.d/c.conf:3: unknown keyword `bogus`"),
         "{err}"
     );
 
@@ -441,4 +472,80 @@ proptest::proptest! {
     )) {
         let _ = parse_str(Path::new("/nonexistent/dir/fuzz.conf"), &words.join(" "));
     }
+}
+
+#[test]
+fn ipv6_instance_with_excluded_addresses_of_both_families() {
+    // Input: an instance whose first VIP is IPv6 (so IPv6, VRRPv3 though version 2 is the
+    // default), an IPv4 VIP in virtual_ipaddress, both families in virtual_ipaddress_excluded,
+    // an IPv4 instance with the same VRID. Output: keepalived 2.2.7's reading (notices for the
+    // ignored IPv4 VIP and the version), the excluded addresses kept, no duplicate-VRID error.
+    let parsed = parse(
+        "vrrp_instance V6 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        fd00:10::10/64
+        10.0.0.5/24
+        fd00:10::11
+    }
+    virtual_ipaddress_excluded {
+        10.0.0.6/24
+        fd00:10::12/64
+    }
+}
+vrrp_instance V4 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        10.0.0.10/24
+    }
+}
+",
+    );
+    let v = &parsed.config.instances[0];
+    assert_eq!(v.family(), halab_vrrp::Family::Ipv6);
+    assert_eq!(v.version, halab_vrrp::Version::V3);
+    let vips: Vec<String> = v.vips.iter().map(|x| x.vip.to_string()).collect();
+    assert_eq!(vips, ["fd00:10::10/64", "fd00:10::11/128"]);
+    let excluded: Vec<String> = v.excluded_vips.iter().map(|x| x.vip.to_string()).collect();
+    assert_eq!(excluded, ["10.0.0.6/24", "fd00:10::12/64"]);
+    assert_eq!(v.all_vips().count(), 4);
+    let notices: Vec<String> = parsed.notices.iter().map(|n| n.message.clone()).collect();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("address family must match VRRP instance [10.0.0.5/24]")),
+        "{notices:#?}"
+    );
+    assert!(
+        notices.iter().any(|n| n.contains("setting version 3")),
+        "{notices:#?}"
+    );
+    let core = v.core_config("fe80::1".parse::<std::net::IpAddr>().expect("v6"));
+    assert_eq!(core.vips.len(), 2);
+    assert_eq!(
+        parsed.config.instances[1].family(),
+        halab_vrrp::Family::Ipv4
+    );
+}
+
+#[test]
+fn unicast_of_the_other_family_is_an_error() {
+    assert_error(
+        "vrrp_instance V6 {
+    interface eth0
+    virtual_router_id 51
+    unicast_src_ip 10.0.0.1
+    unicast_peer {
+        fe80::2
+    }
+    virtual_ipaddress {
+        fd00:10::10/64
+    }
+}
+",
+        1,
+        "unicast address 10.0.0.1 is not of the instance's family",
+    );
 }

@@ -8,17 +8,24 @@ use std::time::Instant;
 use halab_vrrp::Input;
 
 use super::Daemon;
-use super::process::RunAs;
+use super::process::{self, RunAs};
 use super::runner::Runner;
 use crate::conf::{self, Config, ScriptConf};
 
 impl Daemon {
     /// Starts scripts and instances for `config` (at startup, and on reload keeping what did
     /// not change).
-    pub(super) async fn install(&mut self, config: Config) {
+    pub(super) async fn install(&mut self, mut config: Config) {
         if let Some(id) = &config.router_id {
             tracing::info!("Using router_id {id}");
         }
+        // keepalived: a script that cannot be found is disabled, not failed (no FAULT).
+        for message in super::missing_scripts(&config) {
+            tracing::warn!("{message}");
+        }
+        config
+            .scripts
+            .retain(|s| !process::missing(&s.argv, s.shell));
         // Scripts: keep those whose configuration is unchanged, restart the others.
         let tracked: Vec<&ScriptConf> = config
             .scripts

@@ -3,6 +3,7 @@
 //! out here. One task owns all instances, so sync groups and reloads see a consistent whole.
 
 mod apply;
+mod dump;
 mod heal;
 mod install;
 mod links;
@@ -63,10 +64,10 @@ pub enum DriverError {
 }
 
 enum Event {
-    /// VRRP packets (whole IPv4 packets) read on a shared socket, in order.
+    /// VRRP packets (IPv4 packets or IPv6 VRRP messages) read on a shared socket, in order.
     Packets {
         socket: receive::SocketKey,
-        packets: Vec<Vec<u8>>,
+        packets: Vec<crate::net::Received>,
     },
     /// ARP heard on an interface (split-brain heal).
     Arp {
@@ -82,6 +83,8 @@ enum Event {
     },
     Terminate,
     Reload,
+    /// SIGUSR1, SIGUSR2, SIGJSON, SIGSTATS_CLEAR: write a dump file.
+    Dump(dump::Dump),
 }
 
 pub struct Daemon {
@@ -166,16 +169,32 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
     Ok(())
 }
 
+/// Every signal a keepalived user sends: TERM/INT/QUIT stop cleanly (priority 0, VIPs
+/// removed), HUP reloads, USR1/USR2/SIGJSON (SIGRTMIN+2)/SIGSTATS_CLEAR (SIGRTMAX-1) write
+/// keepalived's dump files (dump.rs); PIPE is ignored. None of them kills halabd abruptly.
 fn spawn_signals(tx: Sender<Event>) -> Result<(), DriverError> {
-    let mut term = signal(SignalKind::terminate()).map_err(DriverError::Signals)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(DriverError::Signals)?;
-    let mut hup = signal(SignalKind::hangup()).map_err(DriverError::Signals)?;
+    let listen = |kind: SignalKind| signal(kind).map_err(DriverError::Signals);
+    let mut term = listen(SignalKind::terminate())?;
+    let mut int = listen(SignalKind::interrupt())?;
+    let mut quit = listen(SignalKind::quit())?;
+    let mut hup = listen(SignalKind::hangup())?;
+    let mut usr1 = listen(SignalKind::user_defined1())?;
+    let mut usr2 = listen(SignalKind::user_defined2())?;
+    let mut json = listen(SignalKind::from_raw(nix::libc::SIGRTMIN() + 2))?;
+    let mut clear = listen(SignalKind::from_raw(nix::libc::SIGRTMAX() - 1))?;
+    let mut pipe = listen(SignalKind::pipe())?;
     tokio::spawn(async move {
         loop {
             let event = tokio::select! {
                 _ = term.recv() => Event::Terminate,
                 _ = int.recv() => Event::Terminate,
+                _ = quit.recv() => Event::Terminate,
                 _ = hup.recv() => Event::Reload,
+                _ = usr1.recv() => Event::Dump(dump::Dump::Data),
+                _ = usr2.recv() => Event::Dump(dump::Dump::Stats),
+                _ = json.recv() => Event::Dump(dump::Dump::Json),
+                _ = clear.recv() => Event::Dump(dump::Dump::StatsClear),
+                _ = pipe.recv() => continue,
             };
             if tx.send(event).await.is_err() {
                 return;
@@ -243,6 +262,7 @@ impl Daemon {
                 code,
             }) => self.script_result(&name, generation, outcome, code).await,
             Some(Event::Reload) => self.reload().await,
+            Some(Event::Dump(kind)) => self.dump(kind),
             Some(Event::Terminate) | None => {
                 self.shutdown().await;
                 return false;
@@ -260,4 +280,37 @@ impl Daemon {
 /// The shared handle the API reads.
 pub fn status_cell() -> StatusCell {
     StatusCell::new()
+}
+
+impl Daemon {
+    /// Writes a dump file (SIGUSR1/SIGUSR2/SIGJSON/SIGSTATS_CLEAR).
+    fn dump(&mut self, kind: dump::Dump) {
+        let text = kind.render(&status::build(self));
+        match dump::write(&dump::tmp_dir(), kind.file_name(), &text) {
+            Ok(path) => tracing::info!("Wrote {}", path.display()),
+            Err(e) => tracing::warn!("Can't write {}: {e}", kind.file_name()),
+        }
+        if kind == dump::Dump::StatsClear {
+            for runner in &mut self.runners {
+                runner.counters = dump::cleared();
+            }
+        }
+    }
+}
+
+/// keepalived's check of tracked scripts at start (and `-t`): each one whose program cannot
+/// be found is disabled, with keepalived's message.
+pub fn missing_scripts(config: &Config) -> Vec<String> {
+    config
+        .scripts
+        .iter()
+        .filter(|s| process::missing(&s.argv, s.shell))
+        .map(|s| {
+            format!(
+                "Disabling track script {} since not found/accessible ({})",
+                s.name,
+                s.argv.first().map_or("", String::as_str)
+            )
+        })
+        .collect()
 }

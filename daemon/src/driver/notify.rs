@@ -81,15 +81,17 @@ impl Daemon {
             _ => None,
         };
         if let Some(command) = specific
-            && let Ok(argv) = conf::split_command(command)
+            && let Ok(argv) = conf::split_command(&command.command)
+            && let Some(run_as) = self.notify_run_as(command)
         {
-            process::spawn_notify(argv, &self.run_as);
+            process::spawn_notify(argv, &run_as);
         }
         if word == "INIT" {
             return;
         }
         if let Some(command) = &notify.any
-            && let Ok(mut argv) = conf::split_command(command)
+            && let Ok(mut argv) = conf::split_command(&command.command)
+            && let Some(run_as) = self.notify_run_as(command)
         {
             argv.extend([
                 kind.to_owned(),
@@ -97,7 +99,23 @@ impl Daemon {
                 word.to_owned(),
                 priority.to_string(),
             ]);
-            process::spawn_notify(argv, &self.run_as);
+            process::spawn_notify(argv, &run_as);
+        }
+    }
+
+    /// Who runs a notify script: `notify_master CMD USER [GROUP]`'s user, else script_user
+    /// (keepalived's notify_script_init). None, with a warning, for an unknown user.
+    fn notify_run_as(&self, command: &conf::Command) -> Option<process::RunAs> {
+        let Some(user) = &command.user else {
+            return Some(self.run_as.clone());
+        };
+        let who = (user.clone(), command.group.clone());
+        match process::RunAs::resolve(Some(&who), self.run_as.secure) {
+            Ok(run_as) => Some(run_as),
+            Err(e) => {
+                tracing::warn!("Not running notify script {}: {e}", command.command);
+                None
+            }
         }
     }
 

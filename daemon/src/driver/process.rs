@@ -107,12 +107,35 @@ fn resolve_program(program: &str) -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
-/// One run of a tracked script: its outcome and exit code.
+/// Whether a script's program cannot be found, so keepalived disables it ("Disabling track
+/// script X since not found/accessible"): a path that does not exist, or a bare name on no
+/// PATH directory. Shell scripts (`</...`) are never missing.
+pub fn missing(argv: &[String], shell: bool) -> bool {
+    if shell {
+        return false;
+    }
+    match argv.first().and_then(|p| resolve_program(p)) {
+        Some(path) => !path.exists(),
+        None => true,
+    }
+}
+
+/// One run of a tracked script: its outcome and exit code. With `shell`, keepalived's
+/// system() case: `/bin/sh -c` of the words joined by spaces, exit 126/127 counting as
+/// success (keepalived's child exits 0 after "Couldn't find command").
 pub async fn run_check(
     argv: &[String],
+    shell: bool,
     timeout: Duration,
     run_as: &RunAs,
 ) -> (ScriptOutcome, Option<i32>) {
+    let shell_argv;
+    let argv = if shell {
+        shell_argv = vec!["/bin/sh".to_owned(), "-c".to_owned(), argv.join(" ")];
+        &shell_argv[..]
+    } else {
+        argv
+    };
     let Some(mut command) = run_as.command(argv) else {
         return (ScriptOutcome::Failure, None);
     };
@@ -125,6 +148,9 @@ pub async fn run_check(
     };
     match tokio::time::timeout(timeout, child.wait()).await {
         Ok(Ok(status)) if status.success() => (ScriptOutcome::Success, Some(0)),
+        Ok(Ok(status)) if shell && matches!(status.code(), Some(126 | 127)) => {
+            (ScriptOutcome::Success, Some(0))
+        }
         Ok(Ok(status)) => (ScriptOutcome::Failure, status.code()),
         Ok(Err(e)) => {
             tracing::warn!("Failed to wait for script {}: {e}", argv.join(" "));
@@ -158,5 +184,41 @@ pub fn spawn_notify(argv: Vec<String>, run_as: &RunAs) {
             });
         }
         Err(e) => tracing::warn!("Failed to exec notify script {}: {e}", argv.join(" ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    /// Input: keepalived's `</FILE` test idiom and plain commands. Output: what keepalived
+    /// 2.2.7 gives (run here): `</` goes through /bin/sh (dash: a readable file succeeds, a
+    /// missing one fails, /dev/tcp does not exist in dash); plain commands are execve'd, so
+    /// shell syntax is just arguments; a missing program is "missing".
+    #[tokio::test]
+    async fn scripts_run_as_keepalived_runs_them() {
+        let run_as = RunAs::default();
+        let t = Duration::from_secs(5);
+        let ok = run_check(&words(&["</etc/hostname"]), true, t, &run_as).await;
+        assert_eq!(ok.0, ScriptOutcome::Success);
+        let gone = run_check(&words(&["</nonexistent/x"]), true, t, &run_as).await;
+        assert_eq!(gone, (ScriptOutcome::Failure, Some(2)));
+        // No shell: `>` and `$HOME` are arguments to echo, so nothing is created.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("x");
+        let argv = words(&["/bin/echo", ">", target.to_str().expect("utf-8"), "$HOME"]);
+        assert_eq!(
+            run_check(&argv, false, t, &run_as).await.0,
+            ScriptOutcome::Success
+        );
+        assert!(!target.exists());
+        assert!(missing(&words(&["/nonexistent/check.sh"]), false));
+        assert!(missing(&words(&["no-such-program-halab"]), false));
+        assert!(!missing(&words(&["true"]), false));
+        assert!(!missing(&words(&["</dev/tcp/127.0.0.1/80"]), true));
     }
 }

@@ -47,7 +47,7 @@ impl Daemon {
                 let (outcome, code) = if insecure {
                     (ScriptOutcome::Failure, None)
                 } else {
-                    process::run_check(&task_conf.argv, timeout, &run_as).await
+                    process::run_check(&task_conf.argv, task_conf.shell, timeout, &run_as).await
                 };
                 let event = Event::Script {
                     name: task_conf.name.clone(),

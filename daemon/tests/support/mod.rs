@@ -10,6 +10,8 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod ipv6;
+
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::net::Ipv4Addr;
@@ -459,6 +461,8 @@ impl Lab {
             .stdout(out)
             .stderr(err)
             .env("HALABD_LOG", self.halabd_log)
+            // Dump files (SIGUSR1/SIGUSR2) land in the lab's dir, not the shared /tmp.
+            .env("TMPDIR", self.dir.path())
             // Its own process group: signals reach keepalived's children too, and nothing else.
             .process_group(0);
         let child = command.spawn().expect("spawn daemon");

@@ -1,24 +1,48 @@
-//! `global_defs { ... }`.
+//! `global_defs { ... }`: the VRRP settings, and the instances' defaults.
 
 use halab_vrrp::Version;
 
 use super::Out;
-use super::read::{no_args, one_arg, version_of};
+use super::read::{bool_opt, ipv4, ipv6, no_args, one_arg, script_command, version_of};
 use crate::Config;
+use crate::FifoConf;
+use crate::directives::Block;
 use crate::tree::Stmt;
+
+/// What `global_defs` sets for every `vrrp_instance` that does not set it itself, beyond
+/// [`crate::GlobalVrrp`] (whose wire defaults `wire::complete` applies).
+#[derive(Debug, Clone)]
+pub(super) struct InstanceDefaults {
+    /// `vrrp_version`; keepalived's default 2.
+    pub(super) version: Version,
+}
+
+impl Default for InstanceDefaults {
+    fn default() -> Self {
+        Self {
+            version: Version::V2,
+        }
+    }
+}
 
 pub(super) fn global_defs(
     block: &[Stmt],
     config: &mut Config,
-    version: &mut Version,
+    defaults: &mut InstanceDefaults,
     out: &mut Out<'_>,
 ) {
+    let g = &mut config.global;
+    let mut fifo_script = None;
+    let mut vrrp_fifo_script = None;
     for stmt in block {
+        if !out.admit(Block::GlobalDefs, "global_defs", stmt) {
+            continue;
+        }
         match stmt.key.text.as_str() {
             "router_id" => config.router_id = one_arg(stmt, out).map(|t| t.text.clone()),
             "vrrp_version" => {
                 if let Some(v) = one_arg(stmt, out).and_then(|t| version_of(t, out)) {
-                    *version = v;
+                    defaults.version = v;
                 }
             }
             "script_user" => match stmt.args.as_slice() {
@@ -35,28 +59,55 @@ pub(super) fn global_defs(
                 no_args(stmt, out);
                 config.enable_script_security = true;
             }
-            "notification_email"
-            | "notification_email_from"
-            | "smtp_server"
-            | "smtp_connect_timeout" => out.notice(
+            "vrrp_min_garp" => g.min_garp = bool_opt(stmt, out),
+            "vrrp_mcast_group4" => g.mcast_group4 = one_arg(stmt, out).and_then(|t| ipv4(t, out)),
+            "vrrp_mcast_group6" => g.mcast_group6 = one_arg(stmt, out).and_then(|t| ipv6(t, out)),
+            "vrrp_notify_priority_changes" => g.notify_priority_changes = bool_opt(stmt, out),
+            "fifo_write_vrrp_states_on_reload" => {
+                no_args(stmt, out);
+                g.fifo_write_states_on_reload = true;
+            }
+            "notify_fifo" => g.notify_fifo = fifo(stmt, out),
+            "vrrp_notify_fifo" => g.vrrp_notify_fifo = fifo(stmt, out),
+            "notify_fifo_script" => fifo_script = script_command(stmt, out),
+            "vrrp_notify_fifo_script" => vrrp_fifo_script = script_command(stmt, out),
+            // vrrp_strict, vrrp_garp_*, ...: the wire's, completed per instance (wire.rs).
+            _ if super::wire::global_keyword(stmt, g, out) => {}
+            _ => out.unknown(stmt, Block::GlobalDefs, "global_defs"),
+        }
+    }
+    // keepalived: a fifo script without its fifo is ignored with a warning; halabd refuses it.
+    for (script, fifo, name) in [
+        (fifo_script, &mut g.notify_fifo, "notify_fifo"),
+        (
+            vrrp_fifo_script,
+            &mut g.vrrp_notify_fifo,
+            "vrrp_notify_fifo",
+        ),
+    ] {
+        match (script, fifo) {
+            (Some((command, _)), Some(fifo)) => fifo.script = Some(command),
+            (Some((_, pos)), None) => {
+                out.err(&pos, format!("{name}_script needs a `{name} PATH` line"))
+            }
+            (None, _) => {}
+        }
+    }
+}
+
+/// `notify_fifo PATH [USER [GROUP]]` (the user and group own the FIFO).
+fn fifo(stmt: &Stmt, out: &mut Out<'_>) -> Option<FifoConf> {
+    match stmt.args.as_slice() {
+        [path, ..] if stmt.args.len() <= 3 && stmt.block.is_none() => Some(FifoConf {
+            path: path.text.clone(),
+            script: None,
+        }),
+        _ => {
+            out.err(
                 stmt.pos(),
-                format!("{} is ignored: halabd sends no e-mail", stmt.key.text),
-            ),
-            _ if super::wire::global_keyword(stmt, &mut config.global, out) => {}
-            _ => out.unknown(
-                stmt,
-                "global_defs",
-                &[
-                    "router_id",
-                    "vrrp_version",
-                    "script_user",
-                    "enable_script_security",
-                    "notification_email",
-                    "notification_email_from",
-                    "smtp_server",
-                    "smtp_connect_timeout",
-                ],
-            ),
+                format!("`{} PATH [USER [GROUP]]`", stmt.key.text),
+            );
+            None
         }
     }
 }

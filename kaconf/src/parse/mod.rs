@@ -2,31 +2,35 @@
 //!
 //! One module per block: [`global_defs`], [`vrrp_script`], [`vrrp_instance`] (with
 //! [`addresses`]: virtual_ipaddress and virtual_routes entries), [`vrrp_sync_group`];
-//! [`skipped`] knows the keywords halabd lacks; [`read`] has the small value readers.
+//! [`trackers`]: track_file and vrrp_track_process. [`crate::directives`] decides which
+//! keywords are read, skipped or refused; [`read`] has the small value readers.
 
 mod addresses;
 mod global_defs;
 mod read;
-mod skipped;
+mod trackers;
 mod vrrp_instance;
 mod vrrp_script;
 mod vrrp_sync_group;
 mod wire;
 
 use std::collections::{HashMap, HashSet};
-use std::net::Ipv4Addr;
 
-use halab_vrrp::{Instance, Version};
+use halab_vrrp::Instance;
 
 use super::lexer::Pos;
 use super::tree::Stmt;
 use super::{Config, Diagnostic};
+use crate::directives::{self, Block, Verdict};
+use global_defs::InstanceDefaults;
 use read::{block_of, name_of};
 
 /// Where problems go.
 struct Out<'a> {
     errors: &'a mut Vec<Diagnostic>,
     notices: &'a mut Vec<Diagnostic>,
+    /// Directives read but not acted on yet (refused unless a test asks for their values).
+    pending: &'a mut Vec<Diagnostic>,
 }
 
 impl Out<'_> {
@@ -38,21 +42,59 @@ impl Out<'_> {
         self.notices.push(Diagnostic::at(pos, message));
     }
 
+    /// A value halabd reads but does not act on yet.
+    fn pending(&mut self, pos: &Pos, message: impl Into<String>) {
+        self.pending.push(Diagnostic::at(pos, message));
+    }
+
+    /// Whether `stmt` in `block` is to be read, after the notice or error the directive table
+    /// asks for: supported and pending ones are read, skipped ones get a notice, refused and
+    /// unknown ones an error (unknown ones with the nearest keyword as a hint).
+    fn admit(&mut self, block: Block, within: &str, stmt: &Stmt) -> bool {
+        let word = stmt.key.text.as_str();
+        match directives::verdict(block, word) {
+            Some(Verdict::Supported) => true,
+            Some(Verdict::Pending(reason)) => {
+                self.pending(stmt.pos(), format!("`{word}` in {within}: {reason}"));
+                true
+            }
+            Some(Verdict::Skipped(reason)) => {
+                self.notice(stmt.pos(), format!("`{word}` skipped: {reason}"));
+                false
+            }
+            Some(Verdict::Refused(reason)) => {
+                self.err(
+                    stmt.pos(),
+                    format!("`{word}` in {within} is not supported by halabd: {reason}"),
+                );
+                false
+            }
+            None => {
+                self.unknown(stmt, block, within);
+                false
+            }
+        }
+    }
+
     /// An unknown keyword, with the nearest known one as a hint.
-    fn unknown(&mut self, stmt: &Stmt, within: &str, known: &[&str]) {
+    fn unknown(&mut self, stmt: &Stmt, block: Block, within: &str) {
         let word = &stmt.key.text;
-        let hint = known
-            .iter()
-            .map(|k| (strsim::jaro_winkler(word, k), *k))
+        let hint = directives::keywords(block)
+            .map(|k| (strsim::jaro_winkler(word, k), k))
             .filter(|(score, _)| *score > 0.85)
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, k)| format!(" (did you mean `{k}`?)"))
             .unwrap_or_default();
-        let message = match skipped::unsupported_reason(word) {
-            Some(reason) => format!("`{word}` in {within} is not supported by halabd: {reason}"),
-            None => format!("unknown or unsupported keyword `{word}` in {within}{hint}"),
-        };
-        self.err(stmt.pos(), message);
+        // A keyword of another block, written in the wrong place.
+        let elsewhere = directives::TABLE
+            .iter()
+            .find(|(b, k, _)| *b != block && k == word)
+            .map(|(b, _, _)| format!(" (it belongs in {})", b.name()))
+            .unwrap_or_default();
+        self.err(
+            stmt.pos(),
+            format!("unknown keyword `{word}` in {within}{hint}{elsewhere}"),
+        );
     }
 }
 
@@ -60,10 +102,15 @@ pub fn config(
     stmts: &[Stmt],
     errors: &mut Vec<Diagnostic>,
     notices: &mut Vec<Diagnostic>,
+    pending: &mut Vec<Diagnostic>,
 ) -> Config {
-    let mut out = Out { errors, notices };
+    let mut out = Out {
+        errors,
+        notices,
+        pending,
+    };
     let mut config = Config::default();
-    let mut default_version = Version::V2;
+    let mut defaults = InstanceDefaults::default();
     // Positions for cross-reference errors.
     let mut script_pos: HashMap<String, Pos> = HashMap::new();
     let mut instance_pos: Vec<Pos> = Vec::new();
@@ -71,10 +118,13 @@ pub fn config(
     let mut instance_stmts = Vec::new();
 
     for stmt in stmts {
+        if !out.admit(Block::Top, Block::Top.name(), stmt) {
+            continue;
+        }
         match stmt.key.text.as_str() {
             "global_defs" => {
                 if let Some(block) = block_of(stmt, &mut out) {
-                    global_defs::global_defs(block, &mut config, &mut default_version, &mut out);
+                    global_defs::global_defs(block, &mut config, &mut defaults, &mut out);
                 }
             }
             "vrrp_script" => {
@@ -93,7 +143,7 @@ pub fn config(
                     config.scripts.push(script);
                 }
             }
-            // Instances are read after global_defs, wherever it is, for vrrp_version.
+            // Instances are read after global_defs, wherever it is, for its defaults.
             "vrrp_instance" => instance_stmts.push(stmt),
             "vrrp_sync_group" => {
                 let Some(name) = name_of(stmt, "vrrp_sync_group", &mut out) else {
@@ -107,17 +157,40 @@ pub fn config(
                     .sync_groups
                     .push(vrrp_sync_group::sync_group(name, block, &mut out));
             }
-            _ => out.unknown(
-                stmt,
-                "the top level",
-                &[
-                    "global_defs",
-                    "vrrp_script",
-                    "vrrp_instance",
-                    "vrrp_sync_group",
-                    "include",
-                ],
-            ),
+            "track_file" | "vrrp_track_file" => {
+                let Some(name) = name_of(stmt, &stmt.key.text, &mut out) else {
+                    continue;
+                };
+                let Some(block) = block_of(stmt, &mut out) else {
+                    continue;
+                };
+                if config.track_files.iter().any(|t| t.name == name) {
+                    out.err(stmt.pos(), format!("track_file `{name}` is defined twice"));
+                    continue;
+                }
+                if let Some(t) = trackers::track_file(name, stmt, block, &mut out) {
+                    config.track_files.push(t);
+                }
+            }
+            "vrrp_track_process" => {
+                let Some(name) = name_of(stmt, "vrrp_track_process", &mut out) else {
+                    continue;
+                };
+                let Some(block) = block_of(stmt, &mut out) else {
+                    continue;
+                };
+                if config.track_processes.iter().any(|t| t.name == name) {
+                    out.err(
+                        stmt.pos(),
+                        format!("vrrp_track_process `{name}` is defined twice"),
+                    );
+                    continue;
+                }
+                if let Some(t) = trackers::track_process(name, stmt, block, &mut out) {
+                    config.track_processes.push(t);
+                }
+            }
+            _ => out.unknown(stmt, Block::Top, Block::Top.name()),
         }
     }
     for stmt in instance_stmts {
@@ -135,7 +208,7 @@ pub fn config(
             continue;
         }
         if let Some(mut instance) =
-            vrrp_instance::instance(name, stmt, block, default_version, &mut out)
+            vrrp_instance::instance(name, stmt, block, &defaults, &config.global, &mut out)
         {
             wire::complete(&mut instance, block, &config.global, stmt.pos(), &mut out);
             instance_pos.push(stmt.pos().clone());
@@ -154,7 +227,8 @@ fn cross_check(
     group_pos: &[Pos],
     out: &mut Out<'_>,
 ) {
-    let mut vrids: HashMap<(&str, u8), &str> = HashMap::new();
+    // keepalived keeps an IPv4 and an IPv6 instance with one VRID on one interface apart.
+    let mut vrids: HashMap<(&str, u8, halab_vrrp::Family), &str> = HashMap::new();
     for (instance, pos) in config.instances.iter().zip(instance_pos) {
         for (name, _) in &instance.track_scripts {
             if !scripts.contains_key(name) {
@@ -167,7 +241,10 @@ fn cross_check(
                 );
             }
         }
-        if let Some(other) = vrids.insert((&instance.interface, instance.vrid), &instance.name) {
+        if let Some(other) = vrids.insert(
+            (&instance.interface, instance.vrid, instance.family()),
+            &instance.name,
+        ) {
             out.err(
                 pos,
                 format!(
@@ -177,7 +254,7 @@ fn cross_check(
             );
         }
         // What the protocol core rejects, with a placeholder primary address.
-        match Instance::new(instance.core_config(Ipv4Addr::UNSPECIFIED)) {
+        match Instance::new(instance.core_config(instance.placeholder_primary())) {
             Ok(core) => {
                 for warning in core.warnings() {
                     out.notice(pos, format!("vrrp_instance {}: {warning}", instance.name));

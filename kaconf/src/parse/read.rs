@@ -1,12 +1,13 @@
 //! Small readers. Each reports its own error and returns None.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use halab_vrrp::Version;
 
 use super::Out;
-use crate::lexer::{Token, split_command};
+use crate::lexer::{Pos, Token, split_command};
 use crate::tree::Stmt;
+use crate::{Command, TrackRef};
 
 pub(super) fn name_of(stmt: &Stmt, what: &str, out: &mut Out<'_>) -> Option<String> {
     match stmt.args.as_slice() {
@@ -54,21 +55,48 @@ pub(super) fn no_args(stmt: &Stmt, out: &mut Out<'_>) {
     }
 }
 
-pub(super) fn command(stmt: &Stmt, out: &mut Out<'_>) -> Option<String> {
-    if stmt.args.is_empty() || stmt.block.is_some() {
-        out.err(stmt.pos(), format!("`{}` needs a command", stmt.key.text));
-        return None;
-    }
-    let text = stmt
-        .args
-        .iter()
-        .map(|t| t.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
-    match split_command(&text) {
-        Ok(words) if !words.is_empty() => Some(text),
+/// `KEYWORD COMMAND [USER [GROUP]]`, as keepalived reads notify scripts (notify.c
+/// notify_script_init): the first word (a quoted string is one word) is the command line, the
+/// next ones the user and group it runs as. `notify_master /path/x.sh root root` is
+/// `/path/x.sh` run as root:root, not three arguments.
+pub(super) fn command(stmt: &Stmt, out: &mut Out<'_>) -> Option<Command> {
+    script_command(stmt, out).map(|(command, _)| command)
+}
+
+/// [`command`], with the statement's place.
+pub(super) fn script_command(stmt: &Stmt, out: &mut Out<'_>) -> Option<(Command, Pos)> {
+    let key = &stmt.key.text;
+    let (first, user, group) = match (stmt.args.as_slice(), &stmt.block) {
+        ([first], None) => (first, None, None),
+        ([first, user], None) => (first, Some(user), None),
+        ([first, user, group], None) => (first, Some(user), Some(group)),
+        ([], _) | (_, Some(_)) => {
+            out.err(stmt.pos(), format!("`{key}` needs a command"));
+            return None;
+        }
+        _ => {
+            out.err(
+                stmt.pos(),
+                format!(
+                    "`{key}` takes a command, then optionally a user and a group; quote a command \
+                     with arguments: {key} \"{} ...\"",
+                    stmt.args[0].text
+                ),
+            );
+            return None;
+        }
+    };
+    match split_command(&first.text) {
+        Ok(words) if !words.is_empty() => Some((
+            Command {
+                command: first.text.clone(),
+                user: user.map(|t| t.text.clone()),
+                group: group.map(|t| t.text.clone()),
+            },
+            stmt.pos().clone(),
+        )),
         Ok(_) => {
-            out.err(stmt.pos(), format!("`{}` needs a command", stmt.key.text));
+            out.err(stmt.pos(), format!("`{key}` needs a command"));
             None
         }
         Err(e) => {
@@ -76,6 +104,65 @@ pub(super) fn command(stmt: &Stmt, out: &mut Out<'_>) -> Option<String> {
             None
         }
     }
+}
+
+/// `KEYWORD [true|on|yes|false|off|no]`, true without a value (keepalived's check_true_false).
+pub(super) fn bool_opt(stmt: &Stmt, out: &mut Out<'_>) -> bool {
+    match (stmt.args.as_slice(), &stmt.block) {
+        ([], None) => true,
+        ([value], None) => match value.text.as_str() {
+            "true" | "on" | "yes" => true,
+            "false" | "off" | "no" => false,
+            other => {
+                out.err(
+                    &value.pos,
+                    format!(
+                        "`{}` takes true/on/yes or false/off/no, not `{other}`",
+                        stmt.key.text
+                    ),
+                );
+                false
+            }
+        },
+        _ => {
+            out.err(
+                stmt.pos(),
+                format!(
+                    "`{}` takes at most one value (true or false)",
+                    stmt.key.text
+                ),
+            );
+            false
+        }
+    }
+}
+
+/// `NAME [weight N [reverse]]` (keepalived's tracker references), weight in -254..=254.
+pub(super) fn track_ref(entry: &Stmt, out: &mut Out<'_>) -> Option<TrackRef> {
+    let name = entry.key.text.clone();
+    let (weight, reverse) = match entry.args.as_slice() {
+        [] => (None, false),
+        [w, n] if w.text == "weight" => (Some(int_in(n, -254, 254, out)?), false),
+        [w, n, r] if w.text == "weight" && r.text == "reverse" => {
+            (Some(int_in(n, -254, 254, out)?), true)
+        }
+        _ => {
+            out.err(
+                entry.pos(),
+                "expected `NAME`, `NAME weight N` or `NAME weight N reverse`",
+            );
+            return None;
+        }
+    };
+    if entry.block.is_some() {
+        out.err(entry.pos(), "unexpected block");
+        return None;
+    }
+    Some(TrackRef {
+        name,
+        weight: weight.map(|w| w as i32),
+        reverse,
+    })
 }
 
 pub(super) fn int_in(token: &Token, min: i64, max: i64, out: &mut Out<'_>) -> Option<i64> {
@@ -144,4 +231,17 @@ pub(super) fn version_of(token: &Token, out: &mut Out<'_>) -> Option<Version> {
         );
     }
     version
+}
+
+pub(super) fn ipv6(token: &Token, out: &mut Out<'_>) -> Option<Ipv6Addr> {
+    match token.text.parse() {
+        Ok(ip) => Some(ip),
+        Err(_) => {
+            out.err(
+                &token.pos,
+                format!("`{}` is not an IPv6 address", token.text),
+            );
+            None
+        }
+    }
 }

@@ -1,19 +1,23 @@
 //! `vrrp_instance NAME { ... }`.
 
-use halab_vrrp::{AdvertIntervalError, InitialState, Password, Version, advert_interval_cs};
+use halab_vrrp::{AdvertIntervalError, InitialState, Password, advert_interval_cs};
 
 use super::Out;
-use super::addresses::{route, vip};
-use super::read::{block_of, command, int_in, ipv4, millis, no_args, one_arg, version_of};
+use super::addresses::{ip, route, settle_families, vip};
+use super::global_defs::InstanceDefaults;
+use super::read::{block_of, bool_opt, command, int_in, millis, no_args, one_arg, version_of};
+use super::vrrp_sync_group::refs;
+use crate::directives::Block;
 use crate::lexer::Pos;
 use crate::tree::Stmt;
-use crate::{InstanceConf, InstanceWire, NotifyConf, PeerTtl};
+use crate::{GlobalVrrp, InstanceConf, InstanceTracking, InstanceWire, NotifyConf, PeerTtl};
 
 pub(super) fn instance(
     name: String,
     stmt: &Stmt,
     block: &[Stmt],
-    default_version: Version,
+    defaults: &InstanceDefaults,
+    global: &GlobalVrrp,
     out: &mut Out<'_>,
 ) -> Option<InstanceConf> {
     let within = format!("vrrp_instance {name}");
@@ -27,13 +31,14 @@ pub(super) fn instance(
         vrid: 0,
         priority: 100,
         advert_interval_cs: 100,
-        version: default_version,
+        version: defaults.version,
         auth: None,
         vips: Vec::new(),
         track_scripts: Vec::new(),
         track_interfaces: Vec::new(),
         preempt: true,
         preempt_delay_ms: 0,
+        // keepalived's defaults; wire::complete applies global_defs' vrrp_garp_master_*.
         garp_master_delay_s: 5,
         garp_master_repeat: 5,
         garp_master_refresh_s: 0,
@@ -41,9 +46,19 @@ pub(super) fn instance(
         unicast_peers: Vec::new(),
         notify: NotifyConf::default(),
         virtual_routes: Vec::new(),
+        excluded_vips: Vec::new(),
+        // Completed with global_defs' defaults by wire::complete.
         wire: InstanceWire::default(),
+        tracking: InstanceTracking {
+            notify_priority_changes: global.notify_priority_changes,
+            ..InstanceTracking::default()
+        },
     };
+    let mut version_pos = None;
     for s in block {
+        if !out.admit(Block::VrrpInstance, &within, s) {
+            continue;
+        }
         match s.key.text.as_str() {
             "state" => match one_arg(s, out).map(|t| t.text.as_str()) {
                 Some("MASTER") => conf.initial_state = InitialState::Master,
@@ -73,6 +88,7 @@ pub(super) fn instance(
             "version" => {
                 if let Some(v) = one_arg(s, out).and_then(|t| version_of(t, out)) {
                     conf.version = v;
+                    version_pos = Some(s.pos().clone());
                 }
             }
             "authentication" => {
@@ -89,11 +105,27 @@ pub(super) fn instance(
                     }
                 }
             }
+            "virtual_ipaddress_excluded" => {
+                if let Some(b) = block_of(s, out) {
+                    for entry in b {
+                        if let Some(vip) = vip(entry, out) {
+                            conf.excluded_vips.push(vip);
+                        }
+                    }
+                }
+            }
             "track_script" => {
                 if let Some(b) = block_of(s, out) {
                     for entry in b {
-                        if let Some(t) = tracked(entry, out) {
-                            conf.track_scripts.push((t.0, t.1));
+                        if let Some((name, weight, reverse)) = tracked(entry, out) {
+                            if reverse {
+                                out.pending(
+                                    entry.pos(),
+                                    "`weight N reverse` is not implemented in halabd yet",
+                                );
+                                conf.tracking.reverse_scripts.push(name.clone());
+                            }
+                            conf.track_scripts.push((name, weight));
                         }
                     }
                 }
@@ -101,8 +133,15 @@ pub(super) fn instance(
             "track_interface" => {
                 if let Some(b) = block_of(s, out) {
                     for entry in b {
-                        if let Some(t) = tracked(entry, out) {
-                            conf.track_interfaces.push((t.0, t.1.unwrap_or(0)));
+                        if let Some((name, weight, reverse)) = tracked(entry, out) {
+                            if reverse {
+                                out.pending(
+                                    entry.pos(),
+                                    "`weight N reverse` is not implemented in halabd yet",
+                                );
+                                conf.tracking.reverse_interfaces.push(name.clone());
+                            }
+                            conf.track_interfaces.push((name, weight.unwrap_or(0)));
                         }
                     }
                 }
@@ -134,11 +173,11 @@ pub(super) fn instance(
                     conf.garp_master_refresh_s = v as u64;
                 }
             }
-            "unicast_src_ip" => conf.unicast_src_ip = one_arg(s, out).and_then(|t| ipv4(t, out)),
+            "unicast_src_ip" => conf.unicast_src_ip = one_arg(s, out).and_then(|t| ip(t, out)),
             "unicast_peer" => {
                 if let Some(b) = block_of(s, out) {
                     for entry in b {
-                        if let Some(ip) = ipv4(&entry.key, out) {
+                        if let Some(ip) = ip(&entry.key, out) {
                             conf.unicast_peers.push(ip);
                             if let Some(ttl) = peer_ttl(ip, entry, out) {
                                 conf.wire.peer_ttls.push(ttl);
@@ -147,6 +186,40 @@ pub(super) fn instance(
                     }
                 }
             }
+            "unicast_ttl" => {
+                conf.wire.unicast_ttl = one_arg(s, out)
+                    .and_then(|t| int_in(t, 1, 255, out))
+                    .map(|v| v as u8)
+            }
+            "unicast_fault_no_peer" => {
+                no_args(s, out);
+                conf.wire.unicast_fault_no_peer = true;
+            }
+            "native_ipv6" => {
+                no_args(s, out);
+                conf.wire.native_ipv6 = true;
+            }
+            "preempt" => {
+                no_args(s, out);
+                conf.preempt = true;
+            }
+            "track_file" => refs(s, &mut conf.tracking.files, out),
+            "track_process" => refs(s, &mut conf.tracking.processes, out),
+            "dont_track_primary" => {
+                no_args(s, out);
+                conf.tracking.dont_track_primary = true;
+            }
+            "notify_deleted" => {
+                conf.tracking.notify_deleted = Some(if s.args.is_empty() {
+                    None
+                } else {
+                    command(s, out).map(|c| c.command)
+                })
+            }
+            "notify_master_rx_lower_pri" => {
+                conf.tracking.notify_master_rx_lower_pri = command(s, out).map(|c| c.command)
+            }
+            "notify_priority_changes" => conf.tracking.notify_priority_changes = bool_opt(s, out),
             "notify_master" => conf.notify.master = command(s, out),
             "notify_backup" => conf.notify.backup = command(s, out),
             "notify_fault" => conf.notify.fault = command(s, out),
@@ -161,36 +234,9 @@ pub(super) fn instance(
                     }
                 }
             }
+            // use_vmac, accept, strict_mode, garp timings, ...: the wire's (wire.rs).
             _ if super::wire::instance_keyword(s, &mut conf.wire, out) => {}
-            _ => out.unknown(
-                s,
-                &within,
-                &[
-                    "state",
-                    "interface",
-                    "virtual_router_id",
-                    "priority",
-                    "advert_int",
-                    "version",
-                    "authentication",
-                    "virtual_ipaddress",
-                    "track_script",
-                    "track_interface",
-                    "nopreempt",
-                    "preempt_delay",
-                    "garp_master_delay",
-                    "garp_master_repeat",
-                    "garp_master_refresh",
-                    "unicast_src_ip",
-                    "unicast_peer",
-                    "notify_master",
-                    "notify_backup",
-                    "notify_fault",
-                    "notify_stop",
-                    "notify",
-                    "virtual_routes",
-                ],
-            ),
+            _ => out.unknown(s, Block::VrrpInstance, &within),
         }
     }
     if let Some((ms, pos)) = advert {
@@ -221,6 +267,7 @@ pub(super) fn instance(
     if conf.vips.is_empty() {
         out.notice(stmt.pos(), format!("{within} has no virtual_ipaddress"));
     }
+    settle_families(&mut conf, version_pos.as_ref().unwrap_or(stmt.pos()), out);
     complete.then_some(conf)
 }
 
@@ -228,10 +275,13 @@ pub(super) fn authentication(block: &[Stmt], stmt: &Stmt, out: &mut Out<'_>) -> 
     let mut kind = None;
     let mut pass = None;
     for s in block {
+        if !out.admit(Block::Authentication, "authentication", s) {
+            continue;
+        }
         match s.key.text.as_str() {
             "auth_type" => kind = one_arg(s, out).map(|t| (t.text.clone(), s.pos().clone())),
             "auth_pass" => pass = one_arg(s, out).map(|t| (t.text.clone(), s.pos().clone())),
-            _ => out.unknown(s, "authentication", &["auth_type", "auth_pass"]),
+            _ => out.unknown(s, Block::Authentication, "authentication"),
         }
     }
     match kind {
@@ -270,22 +320,30 @@ pub(super) fn authentication(block: &[Stmt], stmt: &Stmt, out: &mut Out<'_>) -> 
 }
 
 /// `NAME [weight N]`.
-pub(super) fn tracked(entry: &Stmt, out: &mut Out<'_>) -> Option<(String, Option<i32>)> {
+/// `NAME [weight N [reverse]]`: the name, the weight and whether it is reversed.
+pub(super) fn tracked(entry: &Stmt, out: &mut Out<'_>) -> Option<(String, Option<i32>, bool)> {
     match entry.args.as_slice() {
-        [] => Some((entry.key.text.clone(), None)),
+        [] => Some((entry.key.text.clone(), None, false)),
         [w, n] if w.text == "weight" => {
             let weight = int_in(n, -253, 253, out)?;
-            Some((entry.key.text.clone(), Some(weight as i32)))
+            Some((entry.key.text.clone(), Some(weight as i32), false))
+        }
+        [w, n, r] if w.text == "weight" && r.text == "reverse" => {
+            let weight = int_in(n, -253, 253, out)?;
+            Some((entry.key.text.clone(), Some(weight as i32), true))
         }
         _ => {
-            out.err(entry.pos(), "expected `NAME` or `NAME weight N`");
+            out.err(
+                entry.pos(),
+                "expected `NAME`, `NAME weight N` or `NAME weight N reverse`",
+            );
             None
         }
     }
 }
 
 /// `ADDR [min_ttl N] [max_ttl N]`: the TTL bounds, if any are given.
-fn peer_ttl(peer: std::net::Ipv4Addr, entry: &Stmt, out: &mut Out<'_>) -> Option<PeerTtl> {
+fn peer_ttl(peer: std::net::IpAddr, entry: &Stmt, out: &mut Out<'_>) -> Option<PeerTtl> {
     let mut ttl = PeerTtl {
         peer,
         min_ttl: None,

@@ -3,6 +3,7 @@
 use super::Out;
 use super::read::{int_in, millis, no_args, one_arg};
 use crate::ScriptConf;
+use crate::directives::Block;
 use crate::lexer::split_command;
 use crate::tree::Stmt;
 
@@ -23,23 +24,35 @@ pub(super) fn script(
         rise: 1,
         fall: 1,
         init_fail: false,
+        reverse: false,
+        user: None,
+        shell: false,
     };
+    let within = format!("vrrp_script {name}");
     for s in block {
+        if !out.admit(Block::VrrpScript, &within, s) {
+            continue;
+        }
         match s.key.text.as_str() {
             "script" => {
                 if s.args.is_empty() {
                     out.err(s.pos(), "script needs a command");
                     continue;
                 }
-                // `script "cmd args"` or `script cmd args`.
-                let text = s
-                    .args
-                    .iter()
-                    .map(|t| t.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                // keepalived 2.2.7 (set_script_params_array) runs the FIRST word only: a
+                // quoted string is one word, split into argv; words after it are ignored.
+                let text = s.args[0].text.clone();
+                if s.args.len() > 1 {
+                    out.notice(
+                        s.pos(),
+                        format!(
+                            "only `{text}` is run: keepalived ignores the words after the first; quote the whole command line"
+                        ),
+                    );
+                }
                 match split_command(&text) {
                     Ok(argv) if !argv.is_empty() => {
+                        conf.shell = runs_in_shell(&argv[0]);
                         conf.argv = argv;
                         command = Some(text);
                     }
@@ -58,10 +71,20 @@ pub(super) fn script(
             "timeout" => conf.timeout_ms = one_arg(s, out).and_then(|t| millis(t, out)),
             "weight" => match s.args.as_slice() {
                 [w] => conf.weight = int_in(w, -253, 253, out).unwrap_or(0) as i32,
-                [_, reverse] if reverse.text == "reverse" => {
-                    out.err(s.pos(), "`weight N reverse` is not supported by halabd")
+                [w, reverse] if reverse.text == "reverse" => {
+                    conf.weight = int_in(w, -253, 253, out).unwrap_or(0) as i32;
+                    conf.reverse = true;
+                    out.pending(
+                        s.pos(),
+                        "`weight N reverse` is not implemented in halabd yet",
+                    );
                 }
-                _ => out.err(s.pos(), "weight takes one number"),
+                _ => out.err(s.pos(), "weight takes a number and optionally `reverse`"),
+            },
+            "user" => match s.args.as_slice() {
+                [user] => conf.user = Some((user.text.clone(), None)),
+                [user, group] => conf.user = Some((user.text.clone(), Some(group.text.clone()))),
+                _ => out.err(s.pos(), "user takes a user and optionally a group"),
             },
             "rise" => {
                 conf.rise = one_arg(s, out)
@@ -77,19 +100,7 @@ pub(super) fn script(
                 no_args(s, out);
                 conf.init_fail = true;
             }
-            _ => out.unknown(
-                s,
-                &format!("vrrp_script {name}"),
-                &[
-                    "script",
-                    "interval",
-                    "timeout",
-                    "weight",
-                    "rise",
-                    "fall",
-                    "init_fail",
-                ],
-            ),
+            _ => out.unknown(s, Block::VrrpScript, &within),
         }
     }
     let Some(command) = command else {
@@ -101,4 +112,12 @@ pub(super) fn script(
     };
     conf.command = command;
     Some(conf)
+}
+
+/// keepalived (notify.c check_script_secure): a command starting `</` (spaces allowed after
+/// the `<`) tests a file for being openable and is run by system(), i.e. `/bin/sh -c`.
+pub(super) fn runs_in_shell(program: &str) -> bool {
+    program
+        .strip_prefix('<')
+        .is_some_and(|rest| rest.trim_start_matches([' ', '\t']).starts_with('/'))
 }

@@ -1,16 +1,21 @@
 //! `vrrp_sync_group NAME { ... }`.
 
 use super::Out;
-use super::read::{block_of, command};
-use crate::SyncGroupConf;
+use super::read::{block_of, bool_opt, command, no_args, track_ref};
+use crate::directives::Block;
 use crate::tree::Stmt;
+use crate::{SyncGroupConf, TrackRef};
 
 pub(super) fn sync_group(name: String, block: &[Stmt], out: &mut Out<'_>) -> SyncGroupConf {
     let mut group = SyncGroupConf {
         name: name.clone(),
         ..SyncGroupConf::default()
     };
+    let within = format!("vrrp_sync_group {name}");
     for s in block {
+        if !out.admit(Block::VrrpSyncGroup, &within, s) {
+            continue;
+        }
         match s.key.text.as_str() {
             "group" => {
                 if let Some(b) = block_of(s, out) {
@@ -29,19 +34,28 @@ pub(super) fn sync_group(name: String, block: &[Stmt], out: &mut Out<'_>) -> Syn
             "notify_fault" => group.notify.fault = command(s, out),
             "notify_stop" => group.notify.stop = command(s, out),
             "notify" => group.notify.any = command(s, out),
-            _ => out.unknown(
-                s,
-                &format!("vrrp_sync_group {name}"),
-                &[
-                    "group",
-                    "notify_master",
-                    "notify_backup",
-                    "notify_fault",
-                    "notify_stop",
-                    "notify",
-                ],
-            ),
+            "track_interface" => refs(s, &mut group.tracking.interfaces, out),
+            "track_script" => refs(s, &mut group.tracking.scripts, out),
+            "track_file" => refs(s, &mut group.tracking.files, out),
+            "track_process" => refs(s, &mut group.tracking.processes, out),
+            "global_tracking" => {
+                no_args(s, out);
+                group.tracking.global_tracking = true;
+            }
+            "sync_group_tracking_weight" => {
+                no_args(s, out);
+                group.tracking.tracking_weight = true;
+            }
+            "notify_priority_changes" => group.tracking.notify_priority_changes = bool_opt(s, out),
+            _ => out.unknown(s, Block::VrrpSyncGroup, &within),
         }
     }
     group
+}
+
+/// A `track_* { NAME [weight N [reverse]] ... }` block.
+pub(super) fn refs(stmt: &Stmt, into: &mut Vec<TrackRef>, out: &mut Out<'_>) {
+    if let Some(b) = block_of(stmt, out) {
+        into.extend(b.iter().filter_map(|entry| track_ref(entry, out)));
+    }
 }

@@ -1,0 +1,527 @@
+//! The directive table: every keyword keepalived's VRRP side takes is read into its typed
+//! value, skipped with a notice, or refused with its reason; docs/halabd.md lists them all.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+
+use super::directives::{Block, TABLE, Verdict};
+use super::*;
+
+const BASE: &str = "vrrp_instance V {\n interface eth0\n virtual_router_id 7\n virtual_ipaddress {\n  10.0.0.9/24\n }\n";
+
+fn typed(text: &str) -> Parsed {
+    match parse_str_accepting_pending(Path::new("k.conf"), text) {
+        Ok(parsed) => parsed,
+        Err(e) => panic!("expected to parse, got:\n{e}\n{text}"),
+    }
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match parse_str(Path::new("k.conf"), text) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(ConfErrors(errors)) => errors
+            .iter()
+            .map(|d| format!("{}: {}", d.line, d.message))
+            .collect(),
+    }
+}
+
+/// Input: every global and instance directive of the wire and timing side, written once.
+/// Output: each typed value, and the instances' defaults taken from global_defs.
+#[test]
+fn wire_and_timing_directives_are_read_into_typed_values() {
+    let text = "global_defs {
+ vrrp_garp_master_delay 2
+ vrrp_garp_master_repeat 4
+ vrrp_garp_master_refresh 30
+ vrrp_garp_master_refresh_repeat 2
+ vrrp_garp_lower_prio_delay 3
+ vrrp_garp_lower_prio_repeat 6
+ vrrp_garp_interval 0.005
+ vrrp_gna_interval 0.01
+ vrrp_min_garp true
+ vrrp_lower_prio_no_advert
+ vrrp_higher_prio_send_advert on
+ vrrp_mcast_group4 224.0.0.19
+ vrrp_mcast_group6 ff02::13
+ vrrp_check_unicast_src
+ vrrp_skip_check_adv_addr
+ vrrp_strict
+ vrrp_notify_priority_changes no
+ notify_fifo /run/k.fifo
+ notify_fifo_script \"/usr/local/bin/fifo.sh x\" nobody
+ vrrp_notify_fifo /run/v.fifo root root
+ fifo_write_vrrp_states_on_reload
+}
+vrrp_instance A {
+ interface eth0
+ virtual_router_id 1
+ virtual_ipaddress {
+  10.0.0.1/24 brd 10.0.0.255 scope global no_track dev eth0 label eth0:a
+ }
+ virtual_ipaddress_excluded {
+  10.0.1.1/24
+ }
+ use_vmac vrrp.1
+ vmac_xmit_base
+ mcast_src_ip 10.0.0.5
+ no_accept
+ strict_mode off
+ skip_check_adv_addr false
+ native_ipv6
+ unicast_ttl 3
+ unicast_fault_no_peer
+ unicast_peer {
+  10.0.0.2 min_ttl 250 max_ttl 255
+  10.0.0.3
+ }
+ garp_master_refresh_repeat 3
+ garp_lower_prio_delay 7
+ garp_lower_prio_repeat 8
+ lower_prio_no_advert off
+ higher_prio_send_advert
+ preempt
+}
+vrrp_instance B {
+ interface eth1
+ virtual_router_id 2
+ use_vmac
+ accept
+ virtual_ipaddress {
+  10.0.2.1/24
+ }
+}
+";
+    let parsed = typed(text);
+    let c = &parsed.config;
+    let g = &c.global;
+    assert_eq!(g.mcast_group4, Some(Ipv4Addr::new(224, 0, 0, 19)));
+    assert_eq!(
+        g.mcast_group6,
+        Some("ff02::13".parse::<Ipv6Addr>().expect("v6"))
+    );
+    assert_eq!((g.garp_interval_ms, g.gna_interval_ms), (Some(5), Some(10)));
+    assert!(g.min_garp && g.check_unicast_src && g.skip_check_adv_addr && g.strict);
+    assert!(!g.notify_priority_changes && g.fifo_write_states_on_reload);
+    assert_eq!(
+        g.notify_fifo,
+        Some(FifoConf {
+            path: "/run/k.fifo".into(),
+            script: Some(Command {
+                command: "/usr/local/bin/fifo.sh x".into(),
+                user: Some("nobody".into()),
+                group: None,
+            }),
+        })
+    );
+    assert_eq!(
+        g.vrrp_notify_fifo.as_ref().map(|f| f.path.as_str()),
+        Some("/run/v.fifo")
+    );
+
+    let a = &c.instances[0];
+    assert_eq!(
+        (
+            a.garp_master_delay_s,
+            a.garp_master_repeat,
+            a.garp_master_refresh_s
+        ),
+        (2, 4, 30)
+    );
+    let vip = &a.vips[0];
+    assert_eq!(
+        (vip.brd.as_deref(), vip.scope.as_deref(), vip.no_track),
+        (Some("10.0.0.255"), Some("global"), true)
+    );
+    assert_eq!(
+        (vip.dev.as_deref(), vip.label.as_deref()),
+        (Some("eth0"), Some("eth0:a"))
+    );
+    assert_eq!(a.excluded_vips[0].vip.to_string(), "10.0.1.1/24");
+    let w = &a.wire;
+    assert_eq!(w.use_vmac, Some(Some("vrrp.1".into())));
+    assert!(w.vmac_xmit_base && w.native_ipv6 && w.unicast_fault_no_peer);
+    assert_eq!(w.mcast_src_ip, Some(Ipv4Addr::new(10, 0, 0, 5).into()));
+    assert_eq!(w.accept, Some(false));
+    // The instance's own settings win over global_defs'.
+    assert!(!w.strict_mode && !w.skip_check_adv_addr && w.check_unicast_src);
+    assert_eq!(w.unicast_ttl, Some(3));
+    assert_eq!(
+        a.unicast_peers,
+        [Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 3)]
+    );
+    assert_eq!(
+        w.peer_ttls,
+        [PeerTtl {
+            peer: Ipv4Addr::new(10, 0, 0, 2).into(),
+            min_ttl: Some(250),
+            max_ttl: Some(255)
+        }]
+    );
+    assert_eq!(
+        (
+            w.garp_master_refresh_repeat,
+            w.garp_lower_prio_delay_s,
+            w.garp_lower_prio_repeat
+        ),
+        (3, Some(7), Some(8))
+    );
+    assert!(!w.lower_prio_no_advert && w.higher_prio_send_advert);
+    assert!(a.preempt);
+
+    // B takes global_defs' defaults, then what strict mode implies (wire.rs, keepalived's
+    // vrrp_complete_instance): no accept mode for a VRRPv2 non-owner, no lower-priority garps.
+    let b = &c.instances[1];
+    assert_eq!(b.wire.use_vmac, Some(None));
+    assert_eq!(b.wire.accept, Some(false));
+    assert!(b.wire.strict_mode && b.wire.skip_check_adv_addr && b.wire.lower_prio_no_advert);
+    assert!(!b.wire.higher_prio_send_advert);
+    assert_eq!(
+        (
+            b.wire.garp_master_refresh_repeat,
+            b.wire.garp_lower_prio_delay_s
+        ),
+        (2, Some(0))
+    );
+    assert_eq!(b.garp_master_delay_s, 2);
+}
+
+/// Input: trackers (files, processes), reversed weights, sync-group tracking, script users.
+/// Output: their typed values.
+#[test]
+fn trackers_and_group_tracking_are_read_into_typed_values() {
+    let text = format!(
+        "track_file tf {{
+ file /run/tf
+ weight -20 reverse
+ init_file 5 overwrite
+}}
+vrrp_track_file old {{
+ file /run/old
+}}
+vrrp_track_process haproxy {{
+ process haproxy -f /etc/haproxy/haproxy.cfg
+ param_match initial
+ weight 10 reverse
+ quorum 2
+ quorum_max 4
+ delay 1.5
+ terminate_delay 0.5
+ fork_delay 2
+ full_command
+}}
+vrrp_script s {{
+ script /bin/true
+ weight 5 reverse
+ user nobody nogroup
+}}
+{BASE} track_file {{
+  tf
+  old weight 3 reverse
+ }}
+ track_process {{
+  haproxy weight 7
+ }}
+ track_script {{
+  s weight 4 reverse
+ }}
+ track_interface {{
+  eth1 weight 9 reverse
+ }}
+ dont_track_primary
+ notify_deleted
+ notify_master_rx_lower_pri /bin/rx.sh
+ notify_priority_changes
+}}
+vrrp_sync_group G {{
+ group {{
+  V
+ }}
+ track_interface {{
+  eth2
+ }}
+ track_script {{
+  s weight -2
+ }}
+ track_file {{
+  tf
+ }}
+ track_process {{
+  haproxy
+ }}
+ global_tracking
+ sync_group_tracking_weight
+ notify_priority_changes true
+}}
+"
+    );
+    let parsed = typed(&text);
+    let c = &parsed.config;
+    assert_eq!(
+        c.track_files[0],
+        TrackFileConf {
+            name: "tf".into(),
+            file: "/run/tf".into(),
+            weight: -20,
+            reverse: true,
+            init: Some((5, true)),
+        }
+    );
+    assert_eq!(
+        (c.track_files[1].name.as_str(), c.track_files[1].weight),
+        ("old", 1)
+    );
+    let p = &c.track_processes[0];
+    assert_eq!(
+        (p.process.as_str(), p.args.as_slice()),
+        (
+            "haproxy",
+            ["-f".to_string(), "/etc/haproxy/haproxy.cfg".into()].as_slice()
+        )
+    );
+    assert_eq!(p.param_match, ParamMatch::Initial);
+    assert_eq!(
+        (p.weight, p.reverse, p.quorum, p.quorum_max),
+        (10, true, 2, Some(4))
+    );
+    assert_eq!(
+        (
+            p.delay_ms,
+            p.terminate_delay_ms,
+            p.fork_delay_ms,
+            p.full_command
+        ),
+        (1_500, Some(500), Some(2_000), true)
+    );
+    let s = &c.scripts[0];
+    assert_eq!((s.weight, s.reverse), (5, true));
+    assert_eq!(s.user, Some(("nobody".into(), Some("nogroup".into()))));
+
+    let v = &c.instances[0];
+    let t = &v.tracking;
+    assert_eq!(
+        t.files,
+        [
+            TrackRef {
+                name: "tf".into(),
+                weight: None,
+                reverse: false
+            },
+            TrackRef {
+                name: "old".into(),
+                weight: Some(3),
+                reverse: true
+            }
+        ]
+    );
+    assert_eq!(t.processes[0].weight, Some(7));
+    assert_eq!(v.track_scripts, [("s".into(), Some(4))]);
+    assert_eq!(t.reverse_scripts, ["s"]);
+    assert_eq!(v.track_interfaces, [("eth1".into(), 9)]);
+    assert_eq!(t.reverse_interfaces, ["eth1"]);
+    assert!(t.dont_track_primary && t.notify_priority_changes);
+    assert_eq!(t.notify_deleted, Some(None));
+    assert_eq!(t.notify_master_rx_lower_pri.as_deref(), Some("/bin/rx.sh"));
+
+    let g = &c.sync_groups[0].tracking;
+    assert_eq!(g.interfaces[0].name, "eth2");
+    assert_eq!(g.scripts[0].weight, Some(-2));
+    assert_eq!(
+        (g.files[0].name.as_str(), g.processes[0].name.as_str()),
+        ("tf", "haproxy")
+    );
+    assert!(g.global_tracking && g.tracking_weight && g.notify_priority_changes);
+}
+
+/// Input: a directive whose behaviour halabd lacks so far. Output: refused (not silently
+/// ignored), naming it and its line.
+#[test]
+fn pending_directives_are_refused_until_implemented() {
+    let text = format!("{BASE} unicast_ttl 4\n}}\n");
+    assert_eq!(
+        errors(&text),
+        ["7: `unicast_ttl` in vrrp_instance V: unicast_ttl is not implemented in halabd yet"]
+    );
+    let text =
+        format!("vrrp_track_process p {{\n process x\n}}\n{BASE} track_process {{\n  p\n }}\n}}\n");
+    let errs = errors(&text);
+    assert!(
+        errs[0].contains("track_process is not implemented"),
+        "{errs:?}"
+    );
+}
+
+/// Input: blocks of keepalived's other processes and settings that do not concern VRRP.
+/// Output: accepted, each with ONE notice (as `keepalived -P` skips them), nothing refused.
+#[test]
+fn other_processes_blocks_are_skipped_with_one_notice_each() {
+    let text = format!(
+        "global_defs {{
+ notification_email {{
+  root@localhost
+ }}
+ smtp_server 127.0.0.1
+ lvs_flush
+ enable_snmp_vrrp
+}}
+virtual_server_group VSG {{
+ 10.0.0.1 80
+}}
+virtual_server 10.0.0.1 80 {{
+ delay_loop 6
+ real_server 10.0.0.2 80 {{
+  TCP_CHECK {{
+   connect_timeout 3
+  }}
+ }}
+}}
+bfd_instance b {{
+ neighbor_ip 10.0.0.3
+}}
+{BASE} smtp_alert
+}}
+"
+    );
+    let parsed = parse_str(Path::new("k.conf"), &text).expect("accepted");
+    let notices: Vec<_> = parsed
+        .notices
+        .iter()
+        .filter(|n| n.message.contains("skipped"))
+        .map(|n| n.line)
+        .collect();
+    assert_eq!(notices, [2, 5, 6, 7, 9, 12, 20, 29], "{:?}", parsed.notices);
+    assert!(
+        parsed.notices[5]
+            .message
+            .contains("`virtual_server` skipped: belongs to keepalived's checker"),
+        "{:?}",
+        parsed.notices
+    );
+}
+
+/// Input: refused directives and misplaced ones. Output: an error with the reason, or with
+/// the block the keyword belongs to.
+#[test]
+fn refused_and_misplaced_keywords_say_why() {
+    let errs = errors(&format!("net_namespace blue\n{BASE}}}\n"));
+    assert!(errs[0].starts_with("1: `net_namespace` in the top level is not supported by halabd: halabd does not switch network namespace itself; start it inside one: `ip netns exec NS halabd"), "{errs:?}");
+    let errs = errors(&format!("{BASE} vrrp_strict\n}}\n"));
+    assert_eq!(
+        errs,
+        ["7: unknown keyword `vrrp_strict` in vrrp_instance V (it belongs in global_defs)"]
+    );
+    let errs = errors(&format!("{BASE} promote_secondaries\n}}\n"));
+    assert!(
+        errs[0].contains("not supported by halabd: not implemented in halabd"),
+        "{errs:?}"
+    );
+}
+
+/// Input: notify lines as keepalived reads them. Output: the command, user and group; more
+/// words than that is an error that says to quote.
+#[test]
+fn notify_lines_are_command_user_group() {
+    let text = format!(
+        "{BASE} notify_master /path/x.sh root root\n notify_fault \"/path/y.sh a b\"\n}}\n"
+    );
+    let parsed = typed(&text);
+    let n = &parsed.config.instances[0].notify;
+    assert_eq!(
+        n.master,
+        Some(Command {
+            command: "/path/x.sh".into(),
+            user: Some("root".into()),
+            group: Some("root".into()),
+        })
+    );
+    assert_eq!(
+        n.fault,
+        Some(Command {
+            command: "/path/y.sh a b".into(),
+            user: None,
+            group: None,
+        })
+    );
+    let errs = errors(&format!("{BASE} notify_master /path/x.sh a b c\n}}\n"));
+    assert!(
+        errs[0].contains("quote a command with arguments"),
+        "{errs:?}"
+    );
+}
+
+/// The directive table as docs/halabd.md shows it.
+fn docs_table() -> String {
+    let mut out = String::from("| block | keyword | halabd | why |\n|---|---|---|---|\n");
+    for (block, keyword, verdict) in TABLE {
+        let (word, why) = match verdict {
+            Verdict::Supported => ("supported", ""),
+            Verdict::Pending(why) => ("refused (pending)", *why),
+            Verdict::Skipped(why) => ("skipped", *why),
+            Verdict::Refused(why) => ("refused", *why),
+        };
+        let why = why.replace('|', "\\|");
+        out.push_str(&format!(
+            "| {} | `{keyword}` | {word} | {why} |\n",
+            block.name()
+        ));
+    }
+    out
+}
+
+/// docs/halabd.md shows exactly [`TABLE`] between its markers (HALAB_BLESS=1 rewrites it).
+#[test]
+fn docs_list_every_directive_with_its_verdict() {
+    const BEGIN: &str =
+        "<!-- directive-table:begin (generated: HALAB_BLESS=1 cargo test -p halab-kaconf) -->\n";
+    const END: &str = "<!-- directive-table:end -->";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/halabd.md");
+    let docs = std::fs::read_to_string(&path).expect("docs/halabd.md");
+    let (Some(begin), Some(end)) = (docs.find(BEGIN), docs.find(END)) else {
+        panic!("docs/halabd.md has no directive-table markers");
+    };
+    let shown = &docs[begin + BEGIN.len()..end];
+    let expected = docs_table();
+    if shown != expected {
+        if std::env::var_os("HALAB_BLESS").is_some_and(|v| v == "1") {
+            let new = format!("{}{expected}{}", &docs[..begin + BEGIN.len()], &docs[end..]);
+            std::fs::write(&path, new).expect("write docs/halabd.md");
+        } else {
+            panic!(
+                "docs/halabd.md's directive table is stale: HALAB_BLESS=1 cargo test -p halab-kaconf"
+            );
+        }
+    }
+    // No keyword twice in one block.
+    let mut seen = std::collections::HashSet::new();
+    for (block, keyword, _) in TABLE {
+        assert!(
+            seen.insert((*block, *keyword)),
+            "{keyword} twice in {block:?}"
+        );
+    }
+    assert!(TABLE.iter().any(|(b, _, _)| *b == Block::Top));
+}
+
+/// Input: `script` lines as keepalived 2.2.7 reads them (checked by running it). Output: the
+/// first word only is the command (the rest ignored, with a notice); a quoted line is split
+/// into argv; `</FILE` runs in the shell.
+#[test]
+fn script_lines_are_read_as_keepalived_reads_them() {
+    let text = "vrrp_script a {\n script /bin/check x y\n}\nvrrp_script b {\n script \"/bin/check 'p q' r\"\n}\nvrrp_script c {\n script \"</dev/tcp/127.0.0.1/80\"\n}\n";
+    let parsed = typed(text);
+    let s = &parsed.config.scripts;
+    assert_eq!(
+        (s[0].argv.as_slice(), s[0].shell),
+        (["/bin/check".to_string()].as_slice(), false)
+    );
+    assert_eq!(s[1].argv, ["/bin/check", "p q", "r"]);
+    assert!(s[2].shell && !s[1].shell);
+    assert!(
+        parsed
+            .notices
+            .iter()
+            .any(|n| n.line == 2 && n.message.contains("only `/bin/check` is run")),
+        "{:?}",
+        parsed.notices
+    );
+}
