@@ -83,6 +83,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Configs you already run -> a lab file (docs/import.md): `halab import DIR -o lab.yaml`,
+    /// DIR holding a directory per host (keepalived.conf, haproxy.cfg, nginx.conf, scripts).
+    Import {
+        /// A directory of host directories, host directories, or files (their directory names
+        /// the host).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// The lab file to write (default: print it).
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+        /// The lab's name (default: the output file's directory, else `imported`).
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Run scenarios (labs/<lab>/scenarios/*.yaml) against the lab: `halab test LAB [SCENARIO...]`,
     /// or `halab test failover` with ./lab.yaml.
     Test {
@@ -263,6 +277,11 @@ fn main() -> ExitCode {
                 exit_codes::LAB_ERROR
             }
         }
+        Command::Import {
+            inputs,
+            output,
+            name,
+        } => halab::cmd::import_cmd::import(&inputs, output.as_deref(), name.as_deref()),
         Command::Test {
             args,
             engine,

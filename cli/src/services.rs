@@ -104,7 +104,7 @@ impl Service {
             // The file-descriptor limit a systemd unit would set (LimitNOFILE): haproxy sizes
             // itself from maxconn and refuses to start below what it needs.
             Service::Nginx => format!("{NOFILE}; exec nginx -c /etc/nginx/nginx.conf"),
-            Service::Haproxy => format!("{NOFILE}; exec haproxy -D -f /etc/haproxy/haproxy.cfg"),
+            Service::Haproxy => format!("{NOFILE}; exec haproxy -D -p /run/haproxy.pid -f /etc/haproxy/haproxy.cfg"),
             // Foreground with console logging, backgrounded here: the node has no syslog,
             // and keepalived's own lines are what an operator reads.
             Service::Keepalived => "keepalived -n -l -D -P -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid -r /run/keepalived/vrrp.pid </dev/null >>/var/log/keepalived.log 2>&1 &".to_string(),
@@ -334,7 +334,9 @@ pub fn reload(m: &dyn Machine, s: Service, halabd_bin: &str) -> Result<(), Servi
         Service::Haproxy => m.exec(&[
             "sh",
             "-c",
-            &format!("{NOFILE}; exec haproxy -D -f /etc/haproxy/haproxy.cfg -sf {p}"),
+            &format!(
+                "{NOFILE}; exec haproxy -D -p /run/haproxy.pid -f /etc/haproxy/haproxy.cfg -sf {p}"
+            ),
         ]),
         _ => m.exec(&["kill", "-HUP", &p]),
     }

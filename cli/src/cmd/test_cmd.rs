@@ -132,6 +132,9 @@ fn test_one(a: &TestArgs, lab_file: &Path, choice: EngineChoice, names: &[String
         lab = crate::provider::as_running(&lab, &crate::state::state_root());
     }
     let engine = choice.apply(&mut lab);
+    if is_standard(&lab_file, names) {
+        return test_standard(a, &lab, &engine);
+    }
     let files = match session::find(&lab_file, names) {
         Ok(f) if f.is_empty() => {
             eprintln!("error: no scenario files beside {}", lab_file.display());
@@ -206,6 +209,62 @@ fn test_one(a: &TestArgs, lab_file: &Path, choice: EngineChoice, names: &[String
     }
     let errors: Vec<String> = s.lab_error.into_iter().collect();
     write_reports(a, &s.results, &errors, !broken.is_empty())
+}
+
+/// `halab test LAB standard`, unless the lab has a scenario file of that name.
+fn is_standard(lab_file: &Path, names: &[String]) -> bool {
+    names.len() == 1
+        && names[0] == crate::standard::NAME
+        && !lab_file
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("scenarios/standard.yaml")
+            .exists()
+}
+
+/// The standard suite derived from the lab, then what the configuration does in words.
+fn test_standard(a: &TestArgs, lab: &crate::lab::Lab, engine: &str) -> i32 {
+    let plan = crate::standard::plan(lab);
+    if a.check {
+        for p in &plan.planned {
+            println!(
+                "ok {}: {}",
+                p.scenario.name,
+                p.scenario.description.as_deref().unwrap_or("")
+            );
+        }
+        for s in &plan.skipped {
+            println!("not tested: {s}");
+        }
+        return exit_codes::OK;
+    }
+    let scenarios: Vec<_> = plan.planned.iter().map(|p| p.scenario.clone()).collect();
+    let mut opts = match UpOptions::from_env() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit_codes::LAB_ERROR;
+        }
+    };
+    let json = a.json;
+    let mut term = crate::report::TerminalReporter::stdout();
+    let mut on_event = |e: &Event| {
+        if !json {
+            term.event(e);
+        }
+    };
+    let s = session::run_all(lab, &scenarios, engine, &mut opts, a.keep, &mut on_event);
+    if json {
+        print!("{}", crate::report::to_json(&s.results));
+    } else {
+        for r in &s.results {
+            term.result(r);
+        }
+        term.finish();
+        print!("{}", crate::standard::report::summary(&plan, &s.results));
+    }
+    let errors: Vec<String> = s.lab_error.into_iter().collect();
+    write_reports(a, &s.results, &errors, false)
 }
 
 /// JUnit and HTML reports if asked, lab errors, and the exit code.

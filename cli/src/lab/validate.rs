@@ -18,6 +18,7 @@ use crate::diag::{Diagnostics, did_you_mean};
 
 pub mod files;
 mod haproxy;
+mod own_keepalived;
 mod scripts;
 
 pub(super) struct Ctx<'a> {
@@ -88,6 +89,9 @@ fn build(cx: &mut Ctx<'_>, raw: RawLab, file: &Path) -> Lab {
     {
         nodes.push(client);
     }
+    own_keepalived::check(cx, &nodes, &networks, &|name| {
+        raw.nodes.iter().position(|n| n.name == name)
+    });
     let scripts = scripts(cx, &raw.scripts);
     scripts::check(cx, provider, &nodes, &scripts);
     let networks_ok = !networks.is_empty() && networks.len() == raw.networks.len();
