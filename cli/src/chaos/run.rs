@@ -170,18 +170,23 @@ fn run_scenario(
     lab: &Lab,
     fleet: &Arc<dyn Fleet>,
     name: &str,
-    text: &str,
+    c: &Candidate,
     opts: &Options,
     on_event: &mut dyn FnMut(&Event),
 ) -> Result<(ScenarioResult, Vec<Finding>), ChaosError> {
-    let mut s = file::parse(Path::new(name), text, lab).map_err(|d| ChaosError::Scenario {
+    let text = write::scenario_text(lab, "", &c.episodes, &c.numbers);
+    let mut s = file::parse(Path::new(name), &text, lab).map_err(|d| ChaosError::Scenario {
         name: name.to_string(),
-        errors: d.render(Path::new(name), text),
+        errors: d.render(Path::new(name), &text),
     })?;
     s.name = name.to_string();
     let r = scenario_run::run(lab, fleet, &s, &opts.engine, &opts.halabd, on_event);
-    let mut findings = invariants::judge(&r);
-    findings.extend(invariants::daemons_gone(lab, fleet.as_ref()));
+    let mut findings = invariants::judge(&r, &write::outage_bounds_ms(lab, &c.episodes));
+    // After a failed step the repairs were skipped: what they would have started is down
+    // for a reason.
+    if findings.is_empty() {
+        findings.extend(invariants::daemons_gone(lab, fleet.as_ref()));
+    }
     Ok((r, findings))
 }
 
@@ -257,7 +262,10 @@ pub fn run(
         }
         let e = generator.next_episode();
         let name = episode_name(opts.seed, number, &e);
-        let text = write::scenario_text(lab, "", std::slice::from_ref(&e), &[number]);
+        let one = Candidate {
+            episodes: vec![e.clone()],
+            numbers: vec![number],
+        };
         p.current = format!("fault {number}: {}", e.describe());
         p.step = "starting".into();
         progress(&p);
@@ -270,7 +278,7 @@ pub fn run(
                     progress(&p);
                 }
             };
-            run_scenario(lab, fleet, &name, &text, opts, &mut on_event)?
+            run_scenario(lab, fleet, &name, &one, opts, &mut on_event)?
         };
         let (during, after) = outages(&r);
         let kind = e.kind_label();
@@ -397,10 +405,9 @@ fn shrink_finding(
     let mut replay = |c: &Candidate| -> Vec<Finding> {
         n += 1;
         let name = format!("{base}-shrink{n}");
-        let text = write::scenario_text(lab, "", &c.episodes, &c.numbers);
         p.step = format!("replay {n}: faults {:?}", c.numbers);
         progress(&p);
-        let out = match run_scenario(lab, fleet, &name, &text, opts, &mut |_| {}) {
+        let out = match run_scenario(lab, fleet, &name, c, opts, &mut |_| {}) {
             Ok((_, f)) => f,
             Err(e) => {
                 error.get_or_insert(e);

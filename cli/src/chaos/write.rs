@@ -146,8 +146,21 @@ pub fn episode_steps(lab: &Lab, e: &Episode) -> Vec<String> {
     steps
 }
 
-/// A scenario file of these episodes, numbered as the run numbered them (`first` is the
-/// number of the first), with a header that says how to get it again.
+/// The bound of each `outage` step the episodes write, in order, for the lab's engines (ms).
+pub fn outage_bounds_ms(lab: &Lab, episodes: &[Episode]) -> Vec<u64> {
+    let t = Timers::of(lab);
+    let ms = |b: Bound| u64::try_from(b.for_lab(lab).as_millis()).unwrap_or(u64::MAX);
+    episodes
+        .iter()
+        .flat_map(|e| {
+            let (during, after) = bounds::of_episode(&t, e);
+            [ms(during), ms(after)]
+        })
+        .collect()
+}
+
+/// A scenario file of these episodes, numbered as the run numbered them (`numbers`), with a
+/// header (comment lines) that says where it comes from.
 pub fn scenario_text(lab: &Lab, header: &str, episodes: &[Episode], numbers: &[usize]) -> String {
     let mut s = String::new();
     for l in header.lines() {
