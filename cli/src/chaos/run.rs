@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::ChaosError;
+use super::differential::{self, Difference};
 use super::invariants::{self, Finding, Invariant};
 use super::schedule::{Episode, Generator};
 use super::shrink::{self, Candidate};
@@ -46,6 +47,8 @@ pub struct Options {
     /// The halabd binary (for restarts).
     pub halabd: String,
     pub engine: String,
+    /// Compare each episode with halab-sim's prediction (`differential`).
+    pub differential: bool,
 }
 
 /// One episode as it ran.
@@ -64,6 +67,10 @@ pub struct EpisodeRecord {
     /// A scenario file replaying this episode alone (written when it found something).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replay_file: Option<PathBuf>,
+    /// With `--differential`: where the simulator's VIP holders differ from the lab's
+    /// (None: not compared).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub differences: Option<Vec<Difference>>,
 }
 
 /// The longest outage seen for one fault kind.
@@ -111,6 +118,19 @@ pub struct ChaosReport {
 }
 
 impl ChaosReport {
+    /// Episodes compared with the simulator, and those that differed.
+    pub fn differential(&self) -> (usize, usize) {
+        let compared: Vec<&Vec<Difference>> = self
+            .episodes
+            .iter()
+            .filter_map(|e| e.differences.as_ref())
+            .collect();
+        (
+            compared.len(),
+            compared.iter().filter(|d| !d.is_empty()).count(),
+        )
+    }
+
     /// Real findings of the run.
     pub fn findings(&self) -> Vec<(usize, &Finding)> {
         self.episodes
@@ -323,6 +343,11 @@ pub fn run(
         } else {
             None
         };
+        let differences = if opts.differential && findings.is_empty() {
+            differential::compare(lab, &e, &r)
+        } else {
+            None
+        };
         report.episodes.push(EpisodeRecord {
             number,
             episode: e,
@@ -332,6 +357,7 @@ pub fn run(
             outage_after_ms: after,
             findings,
             replay_file,
+            differences,
         });
         report.results.push(r);
         p.done = number + 1;

@@ -111,39 +111,63 @@ pub fn whole_again(lab: &Lab) -> Vec<String> {
     out
 }
 
-/// One episode's steps, each a YAML flow mapping (without the `- `).
-pub fn episode_steps(lab: &Lab, e: &Episode) -> Vec<String> {
+/// What a step of an episode does to its faults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// Injects fault `i` of the episode.
+    Inject(usize),
+    /// Repairs these faults (a `heal` repairs every network fault).
+    Repair(Vec<usize>),
+    /// A wait or a check.
+    Other,
+}
+
+/// One episode's steps, each a YAML flow mapping (without the `- `), with its role.
+pub fn plan(lab: &Lab, e: &Episode) -> Vec<(String, Role)> {
     let t = Timers::of(lab);
     let (during, after) = bounds::of_episode(&t, e);
     let mut steps = Vec::new();
     for (i, f) in e.faults.iter().enumerate() {
         if i > 0 {
-            steps.push(format!("wait: {}ms", e.overlap_ms));
+            steps.push((format!("wait: {}ms", e.overlap_ms), Role::Other));
         }
-        steps.push(inject(lab, f));
+        steps.push((inject(lab, f), Role::Inject(i)));
     }
-    steps.push(format!("outage: {{ max_gap: {} }}", bound(during)));
-    steps.push(format!("wait: {}ms", e.hold_ms));
-    let repairs: Vec<String> = e
-        .faults
-        .iter()
-        .rev()
-        .filter_map(|f| repair(f, &t))
+    steps.push((
+        format!("outage: {{ max_gap: {} }}", bound(during)),
+        Role::Other,
+    ));
+    steps.push((format!("wait: {}ms", e.hold_ms), Role::Other));
+    let heals: Vec<usize> = (0..e.faults.len())
+        .filter(|&i| matches!(e.faults[i].kind, FaultKind::Partition | FaultKind::VrrpLoss))
         .collect();
     // A `heal` repairs every network fault at once: one is enough.
     let mut seen_heal = false;
-    for r in repairs {
+    for i in (0..e.faults.len()).rev() {
+        let Some(r) = repair(&e.faults[i], &t) else {
+            continue;
+        };
         if r.starts_with("heal:") {
             if seen_heal {
                 continue;
             }
             seen_heal = true;
+            steps.push((r, Role::Repair(heals.clone())));
+        } else {
+            steps.push((r, Role::Repair(vec![i])));
         }
-        steps.push(r);
     }
-    steps.push(format!("outage: {{ max_gap: {} }}", bound(after)));
-    steps.extend(whole_again(lab));
+    steps.push((
+        format!("outage: {{ max_gap: {} }}", bound(after)),
+        Role::Other,
+    ));
+    steps.extend(whole_again(lab).into_iter().map(|s| (s, Role::Other)));
     steps
+}
+
+/// One episode's steps, each a YAML flow mapping (without the `- `).
+pub fn episode_steps(lab: &Lab, e: &Episode) -> Vec<String> {
+    plan(lab, e).into_iter().map(|(s, _)| s).collect()
 }
 
 /// The bound of each `outage` step the episodes write, in order, for the lab's engines (ms).
