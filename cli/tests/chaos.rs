@@ -204,3 +204,50 @@ fn a_broken_lab_is_caught_and_shrunk_to_the_fault_that_matters() {
     );
     assert!(text(&t.stdout).contains("outage"), "{}", text(&t.stdout));
 }
+
+/// Input: seed000, 4 episodes of seed 5, each also run through halab-sim (`--differential`)
+/// with `engine`. Output: every episode that ran to its end was compared, and the simulator's
+/// VIP holders (in force, settled) are the lab's.
+fn differential(engine: &str, tag: &str) {
+    let _g = heavy();
+    let state = state_root("chaos-diff");
+    let dir = tempfile::tempdir().expect("tmp");
+    let lab_file = lab_copy(dir.path(), tag, |t| t);
+    let out = halab(
+        state.path(),
+        &[
+            "chaos",
+            lab_file.to_str().expect("utf-8"),
+            "--engine",
+            engine,
+            "--faults",
+            "4",
+            "--seed",
+            "5",
+            "--differential",
+            "--json",
+            "--out",
+            dir.path().join("out").to_str().expect("utf-8"),
+        ],
+    );
+    let r = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{r:#}\n{}", text(&out.stderr));
+    let eps = r["episodes"].as_array().expect("episodes");
+    assert_eq!(eps.len(), 4);
+    for e in eps {
+        let d = e["differences"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not compared: {e:#}"));
+        assert!(d.is_empty(), "the simulator disagrees: {e:#}");
+    }
+}
+
+#[test]
+fn differential_keepalived_agrees_with_the_simulator() {
+    differential("keepalived", "chdk");
+}
+
+#[test]
+fn differential_halabd_agrees_with_the_simulator() {
+    differential("halabd", "chdh");
+}
