@@ -158,6 +158,10 @@ enum Command {
         /// How many replays shrinking a finding may run.
         #[arg(long, default_value_t = 8)]
         shrink_budget: usize,
+        /// Run each episode through halab-sim too and compare the VIP holders (in force,
+        /// settled) with the lab's.
+        #[arg(long)]
+        differential: bool,
     },
     /// Build halabd's Debian package (binary, unit, man page) into DIR: what the ssh provider
     /// installs on Debian hosts with systemd, and what an operator can install by hand.
@@ -324,6 +328,7 @@ fn main() -> ExitCode {
             out,
             keep_going,
             shrink_budget,
+            differential,
         } => halab::cmd::chaos_cmd::chaos(halab::cmd::chaos_cmd::ChaosArgs {
             lab,
             engine,
@@ -335,6 +340,7 @@ fn main() -> ExitCode {
             out,
             keep_going,
             shrink_budget,
+            differential,
         }),
         Command::Deb { halabd, out } => halab::deb::cmd_build(halabd, &out),
         Command::NodeInit(_) | Command::Get(_) | Command::Probe(_) => exit_codes::LAB_ERROR,

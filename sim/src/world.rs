@@ -263,6 +263,33 @@ impl World {
         config
     }
 
+    /// Processes every event before `t` (µs), so a caller can look at the world then
+    /// ([`World::vip_holders`]): differential runs compare that with a real lab.
+    pub fn run_until(&mut self, t: u64) {
+        while self.queue.peek().is_some_and(|Reverse(q)| q.at < t) {
+            let Some(Reverse(q)) = self.queue.pop() else {
+                break;
+            };
+            self.now = q.at;
+            self.events += 1;
+            if matches!(q.event, Event::End) {
+                break;
+            }
+            self.event(q.event);
+            if self.converged_after.is_some_and(|t| self.now >= t) {
+                self.check_masters();
+            }
+        }
+    }
+
+    /// The nodes whose interface holds the VIP of the `vrid`-th VRID (a crashed master's
+    /// leftover included, as `ip addr` shows it).
+    pub fn vip_holders(&self, vrid: usize) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&n| self.nodes[n].holds.get(vrid).copied().unwrap_or(false))
+            .collect()
+    }
+
     /// Runs to the end; the violations found.
     pub fn run(mut self) -> Outcome {
         while let Some(Reverse(q)) = self.queue.pop() {

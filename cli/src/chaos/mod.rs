@@ -7,6 +7,7 @@
 //! `run` drives a campaign; `shrink` makes a failing schedule small.
 
 pub mod bounds;
+pub mod differential;
 pub mod invariants;
 pub mod run;
 pub mod schedule;

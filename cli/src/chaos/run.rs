@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::ChaosError;
+use super::differential::{self, Difference};
 use super::invariants::{self, Finding, Invariant};
 use super::schedule::{Episode, Generator};
 use super::shrink::{self, Candidate};
@@ -46,6 +47,8 @@ pub struct Options {
     /// The halabd binary (for restarts).
     pub halabd: String,
     pub engine: String,
+    /// Compare each episode with halab-sim's prediction (`differential`).
+    pub differential: bool,
 }
 
 /// One episode as it ran.
@@ -64,6 +67,10 @@ pub struct EpisodeRecord {
     /// A scenario file replaying this episode alone (written when it found something).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replay_file: Option<PathBuf>,
+    /// With `--differential`: where the simulator's VIP holders differ from the lab's
+    /// (None: not compared).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub differences: Option<Vec<Difference>>,
 }
 
 /// The longest outage seen for one fault kind.
@@ -111,6 +118,19 @@ pub struct ChaosReport {
 }
 
 impl ChaosReport {
+    /// Episodes compared with the simulator, and those that differed.
+    pub fn differential(&self) -> (usize, usize) {
+        let compared: Vec<&Vec<Difference>> = self
+            .episodes
+            .iter()
+            .filter_map(|e| e.differences.as_ref())
+            .collect();
+        (
+            compared.len(),
+            compared.iter().filter(|d| !d.is_empty()).count(),
+        )
+    }
+
     /// Real findings of the run.
     pub fn findings(&self) -> Vec<(usize, &Finding)> {
         self.episodes
@@ -170,18 +190,23 @@ fn run_scenario(
     lab: &Lab,
     fleet: &Arc<dyn Fleet>,
     name: &str,
-    text: &str,
+    c: &Candidate,
     opts: &Options,
     on_event: &mut dyn FnMut(&Event),
 ) -> Result<(ScenarioResult, Vec<Finding>), ChaosError> {
-    let mut s = file::parse(Path::new(name), text, lab).map_err(|d| ChaosError::Scenario {
+    let text = write::scenario_text(lab, "", &c.episodes, &c.numbers);
+    let mut s = file::parse(Path::new(name), &text, lab).map_err(|d| ChaosError::Scenario {
         name: name.to_string(),
-        errors: d.render(Path::new(name), text),
+        errors: d.render(Path::new(name), &text),
     })?;
     s.name = name.to_string();
     let r = scenario_run::run(lab, fleet, &s, &opts.engine, &opts.halabd, on_event);
-    let mut findings = invariants::judge(&r);
-    findings.extend(invariants::daemons_gone(lab, fleet.as_ref()));
+    let mut findings = invariants::judge(&r, &write::outage_bounds_ms(lab, &c.episodes));
+    // After a failed step the repairs were skipped: what they would have started is down
+    // for a reason.
+    if findings.is_empty() {
+        findings.extend(invariants::daemons_gone(lab, fleet.as_ref()));
+    }
     Ok((r, findings))
 }
 
@@ -257,7 +282,10 @@ pub fn run(
         }
         let e = generator.next_episode();
         let name = episode_name(opts.seed, number, &e);
-        let text = write::scenario_text(lab, "", std::slice::from_ref(&e), &[number]);
+        let one = Candidate {
+            episodes: vec![e.clone()],
+            numbers: vec![number],
+        };
         p.current = format!("fault {number}: {}", e.describe());
         p.step = "starting".into();
         progress(&p);
@@ -270,7 +298,7 @@ pub fn run(
                     progress(&p);
                 }
             };
-            run_scenario(lab, fleet, &name, &text, opts, &mut on_event)?
+            run_scenario(lab, fleet, &name, &one, opts, &mut on_event)?
         };
         let (during, after) = outages(&r);
         let kind = e.kind_label();
@@ -315,6 +343,11 @@ pub fn run(
         } else {
             None
         };
+        let differences = if opts.differential && findings.is_empty() {
+            differential::compare(lab, &e, &r)
+        } else {
+            None
+        };
         report.episodes.push(EpisodeRecord {
             number,
             episode: e,
@@ -324,6 +357,7 @@ pub fn run(
             outage_after_ms: after,
             findings,
             replay_file,
+            differences,
         });
         report.results.push(r);
         p.done = number + 1;
@@ -397,10 +431,9 @@ fn shrink_finding(
     let mut replay = |c: &Candidate| -> Vec<Finding> {
         n += 1;
         let name = format!("{base}-shrink{n}");
-        let text = write::scenario_text(lab, "", &c.episodes, &c.numbers);
         p.step = format!("replay {n}: faults {:?}", c.numbers);
         progress(&p);
-        let out = match run_scenario(lab, fleet, &name, &text, opts, &mut |_| {}) {
+        let out = match run_scenario(lab, fleet, &name, c, opts, &mut |_| {}) {
             Ok((_, f)) => f,
             Err(e) => {
                 error.get_or_insert(e);

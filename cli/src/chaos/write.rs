@@ -111,43 +111,80 @@ pub fn whole_again(lab: &Lab) -> Vec<String> {
     out
 }
 
-/// One episode's steps, each a YAML flow mapping (without the `- `).
-pub fn episode_steps(lab: &Lab, e: &Episode) -> Vec<String> {
+/// What a step of an episode does to its faults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// Injects fault `i` of the episode.
+    Inject(usize),
+    /// Repairs these faults (a `heal` repairs every network fault).
+    Repair(Vec<usize>),
+    /// A wait or a check.
+    Other,
+}
+
+/// One episode's steps, each a YAML flow mapping (without the `- `), with its role.
+pub fn plan(lab: &Lab, e: &Episode) -> Vec<(String, Role)> {
     let t = Timers::of(lab);
     let (during, after) = bounds::of_episode(&t, e);
     let mut steps = Vec::new();
     for (i, f) in e.faults.iter().enumerate() {
         if i > 0 {
-            steps.push(format!("wait: {}ms", e.overlap_ms));
+            steps.push((format!("wait: {}ms", e.overlap_ms), Role::Other));
         }
-        steps.push(inject(lab, f));
+        steps.push((inject(lab, f), Role::Inject(i)));
     }
-    steps.push(format!("outage: {{ max_gap: {} }}", bound(during)));
-    steps.push(format!("wait: {}ms", e.hold_ms));
-    let repairs: Vec<String> = e
-        .faults
-        .iter()
-        .rev()
-        .filter_map(|f| repair(f, &t))
+    steps.push((
+        format!("outage: {{ max_gap: {} }}", bound(during)),
+        Role::Other,
+    ));
+    steps.push((format!("wait: {}ms", e.hold_ms), Role::Other));
+    let heals: Vec<usize> = (0..e.faults.len())
+        .filter(|&i| matches!(e.faults[i].kind, FaultKind::Partition | FaultKind::VrrpLoss))
         .collect();
     // A `heal` repairs every network fault at once: one is enough.
     let mut seen_heal = false;
-    for r in repairs {
+    for i in (0..e.faults.len()).rev() {
+        let Some(r) = repair(&e.faults[i], &t) else {
+            continue;
+        };
         if r.starts_with("heal:") {
             if seen_heal {
                 continue;
             }
             seen_heal = true;
+            steps.push((r, Role::Repair(heals.clone())));
+        } else {
+            steps.push((r, Role::Repair(vec![i])));
         }
-        steps.push(r);
     }
-    steps.push(format!("outage: {{ max_gap: {} }}", bound(after)));
-    steps.extend(whole_again(lab));
+    steps.push((
+        format!("outage: {{ max_gap: {} }}", bound(after)),
+        Role::Other,
+    ));
+    steps.extend(whole_again(lab).into_iter().map(|s| (s, Role::Other)));
     steps
 }
 
-/// A scenario file of these episodes, numbered as the run numbered them (`first` is the
-/// number of the first), with a header that says how to get it again.
+/// One episode's steps, each a YAML flow mapping (without the `- `).
+pub fn episode_steps(lab: &Lab, e: &Episode) -> Vec<String> {
+    plan(lab, e).into_iter().map(|(s, _)| s).collect()
+}
+
+/// The bound of each `outage` step the episodes write, in order, for the lab's engines (ms).
+pub fn outage_bounds_ms(lab: &Lab, episodes: &[Episode]) -> Vec<u64> {
+    let t = Timers::of(lab);
+    let ms = |b: Bound| u64::try_from(b.for_lab(lab).as_millis()).unwrap_or(u64::MAX);
+    episodes
+        .iter()
+        .flat_map(|e| {
+            let (during, after) = bounds::of_episode(&t, e);
+            [ms(during), ms(after)]
+        })
+        .collect()
+}
+
+/// A scenario file of these episodes, numbered as the run numbered them (`numbers`), with a
+/// header (comment lines) that says where it comes from.
 pub fn scenario_text(lab: &Lab, header: &str, episodes: &[Episode], numbers: &[usize]) -> String {
     let mut s = String::new();
     for l in header.lines() {

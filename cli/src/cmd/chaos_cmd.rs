@@ -25,6 +25,7 @@ pub struct ChaosArgs {
     pub out: Option<PathBuf>,
     pub keep_going: bool,
     pub shrink_budget: usize,
+    pub differential: bool,
 }
 
 fn bad(msg: &str, hint: &str) -> i32 {
@@ -137,14 +138,20 @@ pub fn chaos(a: ChaosArgs) -> i32 {
         replay_command: String::new(),
         halabd,
         engine,
+        differential: a.differential,
     };
     let limit_flag = match limit {
         Limit::Faults(n) => format!("--faults {n}"),
         Limit::Duration(d) => format!("--duration {}s", d.as_secs()),
     };
     options.replay_command = format!(
-        "halab chaos {}{engine_flag} --seed {seed} {limit_flag}",
-        lab_file.display()
+        "halab chaos {}{engine_flag} --seed {seed} {limit_flag}{}",
+        lab_file.display(),
+        if a.differential {
+            " --differential"
+        } else {
+            ""
+        }
     );
     let result = run::run(&lab, &fleet, &options, &mut progress);
     if tty {
@@ -269,6 +276,27 @@ pub fn summary(r: &ChaosReport, replay: &str) -> String {
             sh.episodes,
             sh.shrunk_file.display()
         );
+    }
+    let (compared, differing) = r.differential();
+    if compared > 0 {
+        let _ = writeln!(
+            s,
+            "differential: {compared} episode(s) compared with halab-sim, {differing} differ"
+        );
+        for e in &r.episodes {
+            for d in e.differences.iter().flatten() {
+                let _ = writeln!(
+                    s,
+                    "  DIFFERENCE fault {} ({}): {} {}: sim {:?}, lab {:?}",
+                    e.number,
+                    e.episode.describe(),
+                    d.instance,
+                    d.when,
+                    d.sim,
+                    d.real
+                );
+            }
+        }
     }
     let _ = writeln!(s, "run again: {replay}");
     s

@@ -60,6 +60,13 @@ fn lab_files(arg: &Path) -> Vec<PathBuf> {
     vec![crate::lab::resolve(Some(arg))]
 }
 
+/// A YAML file with top-level `steps:` (a lab file never has one: it would be an unknown
+/// field).
+fn is_scenario_file(p: &Path) -> bool {
+    p.is_file()
+        && std::fs::read_to_string(p).is_ok_and(|t| t.lines().any(|l| l.starts_with("steps:")))
+}
+
 /// The labs and the scenario names (or paths) of `halab test`'s arguments, and how many
 /// leading arguments named labs. A file in a `scenarios/` dir given first brings its lab
 /// (the dir above); otherwise leading arguments that exist are labs (a lab file, its dir, or
@@ -71,9 +78,12 @@ fn split_args(args: &[String]) -> (Vec<PathBuf>, Vec<String>, usize) {
     {
         return (vec![crate::lab::resolve(Some(&lab))], args.to_vec(), 0);
     }
+    // After the first, a file that is a scenario (`halab test LAB /tmp/x-shrunk.yaml`, as
+    // `halab chaos` writes them) starts the names, like a name that is no file.
     let split = args
         .iter()
-        .position(|x| !Path::new(x).exists())
+        .enumerate()
+        .position(|(i, x)| !Path::new(x).exists() || (i > 0 && is_scenario_file(Path::new(x))))
         .unwrap_or(args.len());
     let files: Vec<PathBuf> = if split == 0 {
         vec![crate::lab::resolve(None)]
@@ -422,7 +432,7 @@ mod tests {
 
     // Input: a lab file then a scenario name; a scenario file alone.
     // Output: the lab file is the lab (even if it is not named lab.yaml); the scenario file
-    // brings the lab above its `scenarios/` dir.
+    // brings the lab above its `scenarios/` dir; a scenario file after a lab is a scenario.
     #[test]
     fn a_lab_file_first_is_the_lab_and_a_scenario_file_brings_its_lab() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs/seed000");
@@ -437,6 +447,16 @@ mod tests {
             .to_string_lossy()
             .to_string();
         let (l, names, _) = split_args(std::slice::from_ref(&sc));
-        assert_eq!((l, names), (vec![root.join("lab.yaml")], vec![sc]));
+        assert_eq!((l, names), (vec![root.join("lab.yaml")], vec![sc.clone()]));
+        // A lab, then a scenario file anywhere (not in a `scenarios/` dir beside a lab).
+        let dir = tempfile::tempdir().expect("tmp");
+        let loose = dir.path().join("chaos-shrunk.yaml");
+        std::fs::copy(&sc, &loose).expect("copy");
+        let loose = loose.to_string_lossy().to_string();
+        let (l, names, split) = split_args(&[lab.clone(), loose.clone()]);
+        assert_eq!(
+            (l, names, split),
+            (vec![PathBuf::from(&lab)], vec![loose], 1)
+        );
     }
 }

@@ -1,0 +1,253 @@
+//! End-to-end: `halab chaos` on real labs. A short seeded run on seed000 finds nothing and
+//! reports what it did; a deliberately broken lab is caught, and its finding shrunk to a
+//! scenario file with the one fault that matters, which `halab test` then fails on.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{heavy, labs_dir, state_root, unique_lab};
+use halab::chaos::schedule::{Episode, FaultKind, Generator};
+
+fn halab(state: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_halab"))
+        .args(args)
+        .env("HALAB_STATE_DIR", state)
+        .output()
+        .expect("run halab")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// seed000 under another name (and whatever `edit` changes), in a temporary directory.
+fn lab_copy(dir: &Path, tag: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
+    let orig = std::fs::read_to_string(labs_dir().join("seed000/lab.yaml")).expect("seed000");
+    let renamed = orig.replacen("name: seed000", &format!("name: {}", unique_lab(tag)), 1);
+    let path = dir.join("lab.yaml");
+    std::fs::write(&path, edit(renamed)).expect("write lab");
+    path
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "chaos --json printed no JSON ({e}):\n{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    })
+}
+
+/// Input: seed000 as shipped, 8 episodes of seed 42 with keepalived. Output: exit 0, no
+/// finding, the 8 episodes the generator draws for that seed, in order, each with the
+/// outage the probe measured, and nothing of the lab left behind.
+#[test]
+fn a_short_run_on_seed000_finds_nothing_and_says_what_it_did() {
+    let _g = heavy();
+    let state = state_root("chaos-ok");
+    let dir = tempfile::tempdir().expect("tmp");
+    let lab_file = lab_copy(dir.path(), "chok", |t| t);
+    let out = halab(
+        state.path(),
+        &[
+            "chaos",
+            lab_file.to_str().expect("utf-8"),
+            "--faults",
+            "8",
+            "--seed",
+            "42",
+            "--json",
+            "--out",
+            dir.path().join("out").to_str().expect("utf-8"),
+        ],
+    );
+    let r = json(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        serde_json::to_string_pretty(&r["episodes"]).unwrap_or_default(),
+        text(&out.stderr)
+    );
+    let lab = halab::lab::load(&lab_file).expect("lab");
+    let want: Vec<Episode> = Generator::new(&lab, 42).take(8);
+    let got: Vec<Episode> = r["episodes"]
+        .as_array()
+        .expect("episodes")
+        .iter()
+        .map(|e| serde_json::from_value(e["episode"].clone()).expect("episode"))
+        .collect();
+    assert_eq!(got, want);
+    for e in r["episodes"].as_array().expect("episodes") {
+        assert!(e["findings"].as_array().is_some_and(Vec::is_empty), "{e:#}");
+        assert!(e["outage_during_ms"].is_u64(), "{e:#}");
+    }
+    assert!(r["faults_per_minute"].as_f64().is_some_and(|f| f > 0.0));
+    assert!(!r["longest_outage"].as_object().expect("map").is_empty());
+    // The instance is gone: no state dir left.
+    let left: Vec<_> = std::fs::read_dir(state.path())
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// The first seed whose episode 0 is one harmless fault (not a tracked kill) and whose
+/// episode 1 kills haproxy on loadbalance1.
+fn seed_with_tracked_kill_second(lab: &halab::lab::Lab) -> u64 {
+    (0..10_000)
+        .find(|&s| {
+            let e = Generator::new(lab, s).take(2);
+            e[0].faults.len() == 1
+                && e[0].faults[0].kind != FaultKind::TrackedKill
+                && e[1].faults[0].kind == FaultKind::TrackedKill
+                && e[1].faults[0].node.as_deref() == Some("loadbalance1")
+        })
+        .expect("a seed")
+}
+
+/// Input: seed000 with the master's priority raised to 110: its track script's weight (2)
+/// can no longer take it below loadbalance2 (100 + 2), so when haproxy dies on it the VIP
+/// stays on a node that cannot serve. Two episodes, the second a kill of haproxy on
+/// loadbalance1. Output: exit 1, "client served" broken at fault 1, a replay file with both
+/// faults, a shrunk file with that one kill alone, and `halab test` of the shrunk file
+/// failing on the same outage.
+#[test]
+fn a_broken_lab_is_caught_and_shrunk_to_the_fault_that_matters() {
+    let _g = heavy();
+    let state = state_root("chaos-bad");
+    let dir = tempfile::tempdir().expect("tmp");
+    let lab_file = lab_copy(dir.path(), "chbd", |t| {
+        t.replace(
+            "priorities: { loadbalance1: 101, loadbalance2: 100 }",
+            "priorities: { loadbalance1: 110, loadbalance2: 100 }",
+        )
+    });
+    let lab = halab::lab::load(&lab_file).expect("lab");
+    assert_eq!(lab.vrrp[0].members[0].priority, 110, "the edit took");
+    let seed = seed_with_tracked_kill_second(&lab);
+    let out_dir = dir.path().join("out");
+    let out = halab(
+        state.path(),
+        &[
+            "chaos",
+            lab_file.to_str().expect("utf-8"),
+            "--faults",
+            "2",
+            "--seed",
+            &seed.to_string(),
+            "--json",
+            "--shrink-budget",
+            "4",
+            "--out",
+            out_dir.to_str().expect("utf-8"),
+        ],
+    );
+    let r = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{r:#}\n{}", text(&out.stderr));
+    let eps = r["episodes"].as_array().expect("episodes");
+    assert_eq!(eps.len(), 2, "stops at the finding: {r:#}");
+    assert!(
+        eps[0]["findings"].as_array().is_some_and(Vec::is_empty),
+        "{r:#}"
+    );
+    assert_eq!(eps[1]["findings"][0]["invariant"], "client_served", "{r:#}");
+    let sh = &r["shrink"];
+    assert_eq!(sh["invariant"], "client_served", "{r:#}");
+    assert_eq!(sh["reproduced"], true, "{r:#}");
+    assert_eq!(sh["episodes"], serde_json::json!([1]), "{r:#}");
+    assert_eq!(sh["faults"], 1, "{r:#}");
+    let replay =
+        std::fs::read_to_string(sh["replay_file"].as_str().expect("path")).expect("replay");
+    assert!(
+        replay.contains("# fault 0:") && replay.contains("# fault 1:"),
+        "{replay}"
+    );
+    let shrunk_path = sh["shrunk_file"].as_str().expect("path").to_string();
+    let shrunk = std::fs::read_to_string(&shrunk_path).expect("shrunk");
+    assert!(!shrunk.contains("# fault 0:"), "{shrunk}");
+    assert!(
+        shrunk.contains("  - kill: { node: loadbalance1, service: haproxy }"),
+        "{shrunk}"
+    );
+    // Only the kill and its repair act on a daemon.
+    let actions = shrunk
+        .lines()
+        .filter(|l| {
+            [
+                "  - kill:",
+                "  - stop:",
+                "  - freeze:",
+                "  - partition:",
+                "  - loss:",
+                "  - link_down:",
+                "  - reload:",
+            ]
+            .iter()
+            .any(|a| l.starts_with(a))
+        })
+        .count();
+    assert_eq!(actions, 1, "{shrunk}");
+    // The shrunk file is a scenario `halab test` runs, and fails on the same outage.
+    let t = halab(
+        state.path(),
+        &["test", lab_file.to_str().expect("utf-8"), &shrunk_path],
+    );
+    assert_eq!(
+        t.status.code(),
+        Some(1),
+        "{}\n{}",
+        text(&t.stdout),
+        text(&t.stderr)
+    );
+    assert!(text(&t.stdout).contains("outage"), "{}", text(&t.stdout));
+}
+
+/// Input: seed000, 4 episodes of seed 5, each also run through halab-sim (`--differential`)
+/// with `engine`. Output: every episode that ran to its end was compared, and the simulator's
+/// VIP holders (in force, settled) are the lab's.
+fn differential(engine: &str, tag: &str) {
+    let _g = heavy();
+    let state = state_root("chaos-diff");
+    let dir = tempfile::tempdir().expect("tmp");
+    let lab_file = lab_copy(dir.path(), tag, |t| t);
+    let out = halab(
+        state.path(),
+        &[
+            "chaos",
+            lab_file.to_str().expect("utf-8"),
+            "--engine",
+            engine,
+            "--faults",
+            "4",
+            "--seed",
+            "5",
+            "--differential",
+            "--json",
+            "--out",
+            dir.path().join("out").to_str().expect("utf-8"),
+        ],
+    );
+    let r = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{r:#}\n{}", text(&out.stderr));
+    let eps = r["episodes"].as_array().expect("episodes");
+    assert_eq!(eps.len(), 4);
+    for e in eps {
+        let d = e["differences"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not compared: {e:#}"));
+        assert!(d.is_empty(), "the simulator disagrees: {e:#}");
+    }
+}
+
+#[test]
+fn differential_keepalived_agrees_with_the_simulator() {
+    differential("keepalived", "chdk");
+}
+
+#[test]
+fn differential_halabd_agrees_with_the_simulator() {
+    differential("halabd", "chdh");
+}
