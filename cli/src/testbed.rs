@@ -235,11 +235,7 @@ pub fn plan(lab: &Lab, state_root: &Path, kind: HostKind) -> Result<TestbedPlan,
     if hosts.is_empty() && problems.is_empty() {
         problems.push("no node has an `ssh` section".into());
     }
-    let control = if lab.node("control").is_some() {
-        "halab-control"
-    } else {
-        "control"
-    };
+    let control = control_name(lab);
     let used: BTreeSet<Ipv4Addr> = lab
         .nodes
         .iter()
@@ -301,6 +297,15 @@ pub fn plan(lab: &Lab, state_root: &Path, kind: HostKind) -> Result<TestbedPlan,
         hosts,
         control: control.into(),
     })
+}
+
+/// The control node's name: `control`, or `halab-control` if the lab has a `control`.
+fn control_name(lab: &Lab) -> &'static str {
+    if lab.node("control").is_some() {
+        "halab-control"
+    } else {
+        "control"
+    }
 }
 
 /// Brings the test bed of `lab` up and writes DIR/{id_ed25519,known_hosts,ssh_config,
@@ -858,6 +863,23 @@ pub fn cmd_exec(lab: &Lab, node: &str, argv: &[String]) -> i32 {
             }
             Err(e) => lab_error(e),
         };
+    }
+    // A VM host: its node only holds the taps; the VM is reached over ssh.
+    if let Ok(vms) = qemu::read_record(&dir)
+        && vms.iter().any(|v| v.node == node.name())
+    {
+        eprintln!(
+            "error: `{}` is a VM: testbed exec runs in namespaces, not in VMs\n  hint: nsenter --net={} ssh -F DIR/ssh_config {} -- CMD",
+            node.name(),
+            Path::new(NETNS_DIR)
+                .join(netns::names::node_ns(
+                    &lab_name(&lab.name),
+                    control_name(lab)
+                ))
+                .display(),
+            node.name()
+        );
+        return exit_codes::BAD_INPUT;
     }
     let args: Vec<&str> = argv.iter().map(String::as_str).collect();
     match node.exec_timeout(&args, Duration::from_secs(600)) {
