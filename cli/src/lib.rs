@@ -4,6 +4,7 @@
 //! -> [`render`] (pure) -> artefacts -> provider. See ARCHITECTURE.md.
 
 pub mod apply;
+pub mod chaos;
 pub mod check;
 pub mod cmd;
 pub mod deb;

@@ -112,6 +112,39 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Random faults on the lab (seeded: the same seed, the same faults), invariants checked
+    /// the whole time; a finding is written as a scenario file, shrunk, and written again
+    /// as the smallest one `halab test` runs (docs/chaos.md).
+    Chaos {
+        /// A lab file, or a directory holding lab.yaml (default ./lab.yaml).
+        lab: Option<PathBuf>,
+        /// keepalived, halabd or mixed (default: as the lab file says).
+        #[arg(long)]
+        engine: Option<String>,
+        /// Run for this long (default 10m).
+        #[arg(long)]
+        duration: Option<String>,
+        /// Run this many episodes (one fault, or two overlapping) instead.
+        #[arg(long)]
+        faults: Option<usize>,
+        /// The seed (default: from the clock, printed).
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long)]
+        json: bool,
+        /// Write an HTML report (one SVG timeline per episode) and chaos.json into this directory.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Where scenario files of findings go (default ./chaos).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Record findings and go on (a campaign): no stop, no shrinking.
+        #[arg(long)]
+        keep_going: bool,
+        /// How many replays shrinking a finding may run.
+        #[arg(long, default_value_t = 8)]
+        shrink_budget: usize,
+    },
     /// Build halabd's Debian package (binary, unit, man page) into DIR: what the ssh provider
     /// installs on Debian hosts with systemd, and what an operator can install by hand.
     Deb {
@@ -275,6 +308,29 @@ fn main() -> ExitCode {
         Command::Testbed(TestbedCommand::Exec { lab, node, command }) => {
             with_lab(Some(lab), |l| halab::testbed::cmd_exec(&l, &node, &command))
         }
+        Command::Chaos {
+            lab,
+            engine,
+            duration,
+            faults,
+            seed,
+            json,
+            report,
+            out,
+            keep_going,
+            shrink_budget,
+        } => halab::cmd::chaos_cmd::chaos(halab::cmd::chaos_cmd::ChaosArgs {
+            lab,
+            engine,
+            duration,
+            faults,
+            seed,
+            json,
+            report,
+            out,
+            keep_going,
+            shrink_budget,
+        }),
         Command::Deb { halabd, out } => halab::deb::cmd_build(halabd, &out),
         Command::NodeInit(_) | Command::Get(_) | Command::Probe(_) => exit_codes::LAB_ERROR,
     };

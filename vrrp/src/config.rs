@@ -120,6 +120,36 @@ impl Default for Improvements {
     }
 }
 
+/// A unicast peer whose adverts are accepted when the source check is on (keepalived's
+/// `unicast_peer { ADDR [min_ttl N] [max_ttl N] }`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnicastSource {
+    /// The peer's address (the advert's IP source).
+    pub address: Ipv4Addr,
+    /// Lowest TTL accepted (keepalived's default 0).
+    #[serde(default)]
+    pub min_ttl: u8,
+    /// Highest TTL accepted (keepalived's default 255).
+    #[serde(default = "max_ttl")]
+    pub max_ttl: u8,
+}
+
+impl UnicastSource {
+    /// Any TTL from `address`.
+    pub const fn any_ttl(address: Ipv4Addr) -> Self {
+        Self {
+            address,
+            min_ttl: 0,
+            max_ttl: 255,
+        }
+    }
+}
+
+const fn max_ttl() -> u8 {
+    255
+}
+
 /// One virtual router (keepalived's `vrrp_instance`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,6 +193,19 @@ pub struct InstanceConfig {
     /// master that hears a lower priority sends gratuitous ARPs.
     #[serde(default = "yes")]
     pub garp_lower_prio: bool,
+    /// keepalived's `higher_prio_send_advert`: a master that hears a better advert sends one
+    /// advert of its own before it steps down (off by default; `vrrp_strict` clears it).
+    #[serde(default)]
+    pub higher_prio_send_advert: bool,
+    /// keepalived's `skip_check_adv_addr`: a backup does not check the address list of adverts
+    /// from the master it already follows (only a new master's list is compared with ours).
+    #[serde(default)]
+    pub skip_check_adv_addr: bool,
+    /// keepalived's `check_unicast_src` (set by it, or by `min_ttl`/`max_ttl` on a peer):
+    /// adverts must come from one of these peers, with a TTL in that peer's range. `None`: no
+    /// check (the default).
+    #[serde(default)]
+    pub unicast_sources: Option<Vec<UnicastSource>>,
     /// A member of a `vrrp_sync_group`: Master_Down_Timer expiring reports
     /// [`crate::Action::WantMaster`] instead of taking over, and the driver moves the group
     /// with [`crate::Input::SyncTo`]. An address owner in a group starts as backup too.
@@ -204,6 +247,9 @@ impl InstanceConfig {
             check_ttl: true,
             lower_prio_no_advert: false,
             garp_lower_prio: true,
+            higher_prio_send_advert: false,
+            skip_check_adv_addr: false,
+            unicast_sources: None,
             sync_group: false,
             improvements: Improvements::default(),
         }
@@ -217,6 +263,7 @@ impl InstanceConfig {
         self.improvements = Improvements::none();
         self.lower_prio_no_advert = true;
         self.garp_lower_prio = false;
+        self.higher_prio_send_advert = false;
         self
     }
 

@@ -228,7 +228,11 @@ impl Instance {
                 reason: IgnoreReason::NotListening { state: self.state },
             });
         }
-        if let Err(reason) = check(&self.config, src, ttl, advert) {
+        // keepalived skip_check_adv_addr: only a backup, only for the master it follows.
+        let skip_addresses = self.config.skip_check_adv_addr
+            && self.state == State::Backup
+            && self.master == Some(src);
+        if let Err(reason) = check(&self.config, src, ttl, advert, skip_addresses) {
             return out.push(Action::Discarded {
                 src: Some(src),
                 reason,
@@ -330,6 +334,11 @@ impl Instance {
         if priority > self.priority
             || (priority == self.priority && src > self.config.primary_address)
         {
+            // keepalived higher_prio_send_advert: one advert of ours before stepping down (the
+            // split-brain heal sends the same last advert as it leaves master).
+            if self.config.higher_prio_send_advert && !self.config.improvements.split_brain_heal {
+                self.send_advert(now, out);
+            }
             return self.step_down(now, src, ttl, advert, out);
         }
         // RFC 5798 6.4.3: otherwise discard the advert.

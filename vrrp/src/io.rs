@@ -290,6 +290,22 @@ pub enum DiscardReason {
         /// Ours.
         expected: usize,
     },
+    /// keepalived `check_unicast_src`: "unicast source address %s not a unicast peer".
+    #[error("unicast source address {src} is not a unicast peer")]
+    NotAUnicastPeer {
+        /// The advert's source.
+        src: Ipv4Addr,
+    },
+    /// keepalived `min_ttl`/`max_ttl` of a unicast peer: "TTL/HL %d not in range %d - %d".
+    #[error("ttl {ttl} not in range {min} - {max}")]
+    TtlOutOfRange {
+        /// TTL received.
+        ttl: u8,
+        /// The peer's `min_ttl`.
+        min: u8,
+        /// The peer's `max_ttl`.
+        max: u8,
+    },
     /// keepalived: "ip address associated with VRID not present in MASTER advert".
     #[error("our address {address} is not present in the advert")]
     AddressMissing {

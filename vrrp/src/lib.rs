@@ -131,7 +131,8 @@ mod transition;
 pub use auth::{Auth, Password, PasswordTooLong};
 pub use checksum::{IPPROTO_VRRP, internet_checksum};
 pub use config::{
-    ConfigError, ConfigErrors, ConfigWarning, Improvements, InitialState, InstanceConfig, Vip,
+    ConfigError, ConfigErrors, ConfigWarning, Improvements, InitialState, InstanceConfig,
+    UnicastSource, Vip,
 };
 pub use instance::Instance;
 pub use interval::{AdvertIntervalError, advert_interval_cs};

@@ -12,11 +12,14 @@ use crate::ip::VRRP_TTL;
 use crate::packet::{Advert, Version};
 
 /// `Ok` when the advert is for this virtual router and consistent with its configuration.
+/// `skip_addresses`: keepalived's `skip_check_adv_addr` applies (a backup hearing the master
+/// it follows), so the address list is not compared.
 pub(crate) fn check(
     config: &InstanceConfig,
     src: Ipv4Addr,
     ttl: u8,
     advert: &Advert,
+    skip_addresses: bool,
 ) -> Result<(), DiscardReason> {
     // RFC 5798 7.1: MUST verify that the VRID is configured on the receiving interface.
     // (keepalived dispatches on the VRID before any other check.)
@@ -48,6 +51,11 @@ pub(crate) fn check(
         // (keepalived accepts it; a zero interval is a sender's misconfiguration).
         return Err(DiscardReason::ZeroInterval);
     }
+    // keepalived skip_check_adv_addr: the address list (and the unicast source check after
+    // it) is skipped for the master a backup already follows.
+    if skip_addresses {
+        return Ok(());
+    }
     // RFC 5798 7.1: MAY verify that Count IPvX Addrs and the addresses match ours. keepalived
     // 2.2.7 does, and drops the advert on any difference (logging "unexpected ip number count"
     // or "ip address associated with VRID not present in MASTER advert"); so do we.
@@ -65,6 +73,20 @@ pub(crate) fn check(
         return Err(DiscardReason::AddressMissing {
             address: vip.address,
         });
+    }
+    // keepalived check_unicast_src (or a peer's min_ttl/max_ttl): the source must be a
+    // configured peer, and the TTL within that peer's range.
+    if let Some(sources) = &config.unicast_sources {
+        let Some(peer) = sources.iter().find(|p| p.address == src) else {
+            return Err(DiscardReason::NotAUnicastPeer { src });
+        };
+        if ttl < peer.min_ttl || ttl > peer.max_ttl {
+            return Err(DiscardReason::TtlOutOfRange {
+                ttl,
+                min: peer.min_ttl,
+                max: peer.max_ttl,
+            });
+        }
     }
     Ok(())
 }

@@ -111,9 +111,37 @@ pub struct Node {
     pub web: Option<Web>,
     pub sysctl: BTreeMap<String, String>,
     pub ssh: Option<SshTarget>,
+    /// The node's own files (`files:`), run unchanged; one at a rendered path replaces it.
+    pub files: Vec<NodeFile>,
+}
+
+/// A file of the node's own, copied byte for byte.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeFile {
+    /// Absolute path on the node.
+    pub path: String,
+    pub mode: u32,
+    /// Where it was read from (None: `content:` in the lab file); messages name it.
+    pub source: Option<PathBuf>,
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+impl NodeFile {
+    /// The name messages give it: its source file, else the path on the node.
+    pub fn display_name(&self) -> String {
+        self.source
+            .as_ref()
+            .map_or_else(|| self.path.clone(), |p| p.display().to_string())
+    }
 }
 
 impl Node {
+    /// The node's own file at `path`, if it brings one.
+    pub fn own_file(&self, path: &str) -> Option<&NodeFile> {
+        self.files.iter().find(|f| f.path == path)
+    }
+
     /// The node's address on its first interface (every node has at least one).
     pub fn address(&self) -> Ipv4Addr {
         self.interfaces

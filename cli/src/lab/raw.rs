@@ -113,6 +113,28 @@ pub struct RawNode {
     pub sysctl: BTreeMap<String, SysctlValue>,
     #[serde(default)]
     pub ssh: Option<RawSsh>,
+    /// The node's own files, run unchanged: a keepalived.conf, haproxy.cfg or nginx.conf here
+    /// replaces the one halab renders (docs/lab-file.md, "Your own files").
+    #[serde(default)]
+    pub files: Vec<RawFile>,
+}
+
+/// One file of the node's own, copied as is: from `source` (relative to the lab file) or
+/// written out in `content`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    /// Absolute path on the node (`/etc/keepalived/keepalived.conf`).
+    pub path: String,
+    /// The file to copy, relative to the lab file's directory; exclusive with `content`.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// The file's text; exclusive with `source`.
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Octal, as a string (`"0755"`); default 0644, 0600 for keepalived.conf.
+    #[serde(default)]
+    pub mode: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -100,6 +100,7 @@ fn keys_at(pattern: &str) -> Option<&'static [&'static str]> {
         "nodes[]" => names::<RawNode>(),
         "nodes[].addresses[]" => names::<RawAttachment>(),
         "nodes[].web" => names::<RawWeb>(),
+        "nodes[].files[]" => names::<RawFile>(),
         "nodes[].ssh" => names::<RawSsh>(),
         "ssh" => names::<RawSshDefaults>(),
         "vrrp[]" => names::<RawVrrp>(),

@@ -16,6 +16,7 @@ use super::model::*;
 use super::raw::*;
 use crate::diag::{Diagnostics, did_you_mean};
 
+pub mod files;
 mod haproxy;
 mod scripts;
 
@@ -79,7 +80,8 @@ fn build(cx: &mut Ctx<'_>, raw: RawLab, file: &Path) -> Lab {
     check_lab_name(cx, &raw.name);
     let provider = raw.provider.unwrap_or(Provider::Netns);
     let networks = networks(cx, &raw.networks);
-    let mut nodes = nodes(cx, &raw, &networks, provider);
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let mut nodes = nodes(cx, &raw, &networks, provider, dir);
     if provider == Provider::Netns
         && !nodes.iter().any(|n| n.role == Role::Client)
         && let Some(client) = implicit_client(&networks, &nodes)
@@ -233,7 +235,13 @@ fn valid_hostname(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
-fn nodes(cx: &mut Ctx<'_>, raw: &RawLab, networks: &[Network], provider: Provider) -> Vec<Node> {
+fn nodes(
+    cx: &mut Ctx<'_>,
+    raw: &RawLab,
+    networks: &[Network],
+    provider: Provider,
+    dir: &Path,
+) -> Vec<Node> {
     let mut out: Vec<Node> = Vec::new();
     let mut seen_ips: HashMap<Ipv4Addr, String> = HashMap::new();
     let net_names: Vec<&str> = networks.iter().map(|n| n.name.as_str()).collect();
@@ -404,6 +412,7 @@ fn nodes(cx: &mut Ctx<'_>, raw: &RawLab, networks: &[Network], provider: Provide
             check_sysctl(cx, &format!("{path}.sysctl.{k}"), k);
         }
         let ssh = ssh_target(cx, &path, n, raw.ssh.as_ref(), provider);
+        let files = files::files(cx, &path, &n.files, dir, provider);
         out.push(Node {
             name: n.name.clone(),
             hostname: n.hostname.clone().unwrap_or_else(|| n.name.clone()),
@@ -415,6 +424,7 @@ fn nodes(cx: &mut Ctx<'_>, raw: &RawLab, networks: &[Network], provider: Provide
             web,
             sysctl,
             ssh,
+            files,
         });
     }
     out
@@ -519,6 +529,7 @@ fn implicit_client(networks: &[Network], nodes: &[Node]) -> Option<Node> {
         web: None,
         sysctl: BTreeMap::new(),
         ssh: None,
+        files: Vec::new(),
     })
 }
 

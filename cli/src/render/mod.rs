@@ -133,8 +133,41 @@ pub fn render(lab: &Lab, t: &Templates) -> Result<Vec<Artefact>, RenderError> {
     let lab_view = context::lab(lab);
     for node in &lab.nodes {
         render_node(lab, &lab_view, node, t, &mut out)?;
+        own_files(node, &mut out);
     }
     Ok(out)
+}
+
+/// The node's own files, as they are: each replaces what halab rendered at its path, and is
+/// checked by the tool that reads that path.
+fn own_files(node: &Node, out: &mut Vec<Artefact>) {
+    for f in &node.files {
+        let a = Artefact {
+            node: node.name.clone(),
+            path: f.path.clone(),
+            mode: f.mode,
+            bytes: f.bytes.clone(),
+            check: check_of(&f.path),
+        };
+        match out
+            .iter_mut()
+            .find(|x| x.node == node.name && x.path == f.path)
+        {
+            Some(x) => *x = a,
+            None => out.push(a),
+        }
+    }
+}
+
+/// Which tool reads a file at `path`: the daemons' main configs only (an included file is
+/// checked through the file that includes it).
+pub fn check_of(path: &str) -> Check {
+    match path {
+        "/etc/haproxy/haproxy.cfg" => Check::Haproxy,
+        "/etc/keepalived/keepalived.conf" => Check::Keepalived,
+        "/etc/nginx/nginx.conf" => Check::Nginx,
+        _ => Check::None,
+    }
 }
 
 fn render_node(
@@ -246,4 +279,49 @@ pub fn write_tree(artefacts: &[Artefact], dir: &Path) -> std::io::Result<()> {
         std::fs::rename(&tmp, &p)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Input: a lab whose lb1 brings its own haproxy.cfg and a check script.
+    // Output: lb1's haproxy.cfg is that file, byte for byte, checked by haproxy; the script
+    // is added with its mode; lb2 keeps the rendered haproxy.cfg.
+    #[test]
+    fn own_files_replace_rendered_ones() {
+        let text = r##"
+name: own
+networks: [{ name: lan, cidr: 10.9.0.0/24 }]
+nodes:
+  - name: lb1
+    role: lb
+    address: 10.9.0.11
+    files:
+      - { path: /etc/haproxy/haproxy.cfg, content: "global\n  maxconn 10\n" }
+      - { path: /etc/keepalived/check.sh, content: "#!/bin/sh\npidof haproxy\n", mode: "0750" }
+  - { name: lb2, role: lb, address: 10.9.0.12 }
+  - { name: web1, role: web, address: 10.9.0.21 }
+vrrp: [{ vrid: 51, vips: [10.9.0.10] }]
+"##;
+        let env = std::collections::HashMap::<String, String>::new();
+        let lab = crate::lab::parse(Path::new("own.yaml"), text, &env).expect("valid lab");
+        let t = Templates::embedded().expect("templates");
+        let out = render(&lab, &t).expect("renders");
+        let find = |node: &str, path: &str| {
+            out.iter()
+                .filter(|a| a.node == node && a.path == path)
+                .collect::<Vec<_>>()
+        };
+        let own = find("lb1", "/etc/haproxy/haproxy.cfg");
+        assert_eq!(own.len(), 1);
+        assert_eq!(own[0].bytes, b"global\n  maxconn 10\n");
+        assert_eq!(own[0].check, Check::Haproxy);
+        let script = find("lb1", "/etc/keepalived/check.sh");
+        assert_eq!((script.len(), script[0].mode), (1, 0o750));
+        assert_eq!(script[0].check, Check::None);
+        let rendered = find("lb2", "/etc/haproxy/haproxy.cfg");
+        assert!(String::from_utf8_lossy(&rendered[0].bytes).contains("rendered by halab"));
+        assert!(find("lb2", "/etc/keepalived/check.sh").is_empty());
+    }
 }

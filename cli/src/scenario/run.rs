@@ -519,6 +519,9 @@ fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Optio
             Ok(None)
         }
         Step::Loss { nodes, percent } => {
+            // Lost adverts make a backup a master for a moment: two holders are expected
+            // until `heal`, as with a partition.
+            open_window(allowed);
             let nodes: Vec<String> = if nodes.is_empty() {
                 cx.lab.lbs().map(|n| n.name.clone()).collect()
             } else {

@@ -41,6 +41,14 @@ impl Daemon {
         index: usize,
         actions: &[Action],
     ) -> Vec<(usize, Input)> {
+        // The policy only moves a group on these; everything else (a backup re-arming its
+        // timer per advert, a master's advert) costs no look at the group.
+        if !actions
+            .iter()
+            .any(|a| matches!(a, Action::WantMaster { .. } | Action::StateChanged { .. }))
+        {
+            return Vec::new();
+        }
         let name = &self.runners[index].conf.name;
         let Some(group) = self
             .config

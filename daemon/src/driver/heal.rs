@@ -1,7 +1,13 @@
 //! The driver's part of halab's split-brain heal (the decisions are the core's): ARP heard on
-//! an instance's interface becomes `Input::VipClaimed` when someone else announces one of its
-//! VIPs, and `Action::AnnounceVipsAt` is carried out once whoever holds the VIP answers our
+//! an interface becomes `Input::VipClaimed` for the instances whose VIP someone else announces,
+//! and `Action::AnnounceVipsAt` is carried out once whoever holds the VIP answers our
 //! "who has" request.
+//!
+//! One listener per interface, shared by every instance on it, dispatching by VIP (a listener
+//! per instance made the kernel copy each ARP frame once per instance, and a master's start
+//! burst of gratuitous ARPs for N VIPs became N² frames read on the backup). The socket is
+//! bound to EtherType ARP, so the kernel hands it ARP frames only: no other traffic reaches
+//! user space.
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -12,43 +18,44 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::task::AbortHandle;
 
 use super::{Daemon, Event};
-use crate::net::{ArpPacket, ArpSender, ArpWatch, LinkTarget, announcement, arp_request};
+use crate::net::{ArpPacket, ArpWatch, Link, LinkTarget, announcement, arp_request};
 
 /// How long an announcement waits for the holder's ARP reply.
 const RESOLVE_FOR: Duration = Duration::from_secs(1);
 
-/// One instance's ARP listener and what it learnt.
+/// One interface's ARP listener and the task reading it.
 #[derive(Debug)]
-pub struct ArpHeal {
+pub(super) struct ArpListener {
     task: AbortHandle,
-    target: LinkTarget,
-    /// Announcements waiting for their holder's MAC.
-    pending: Vec<Pending>,
+    pub(super) target: LinkTarget,
 }
 
-#[derive(Debug)]
-struct Pending {
-    holder: Ipv4Addr,
-    vips: Vec<Ipv4Addr>,
-    until: Instant,
-}
-
-impl Drop for ArpHeal {
+impl Drop for ArpListener {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
-impl ArpHeal {
-    /// Listens to ARP on `ifname` for runner `id`. Without it the instance still runs (VRRP
-    /// matters more); it only loses the heal's ARP side, which the caller logs.
-    pub fn open(ifname: &str, id: u64, tx: Sender<Event>) -> std::io::Result<Self> {
-        let target = ArpSender::target(ifname)?;
+/// An announcement waiting for its holder's MAC.
+#[derive(Debug)]
+pub(super) struct Pending {
+    /// The runner (stable id) that asked.
+    runner: u64,
+    ifindex: u32,
+    holder: Ipv4Addr,
+    vips: Vec<Ipv4Addr>,
+    until: Instant,
+}
+
+impl ArpListener {
+    /// Listens to ARP on `target`'s interface (index `ifindex`), passing every frame to the
+    /// loop.
+    fn open(target: LinkTarget, ifindex: u32, tx: Sender<Event>) -> std::io::Result<Self> {
         let watch = ArpWatch::open(&target)?;
         let task = tokio::spawn(async move {
             loop {
                 match watch.recv().await {
-                    Ok(packet) => match tx.try_send(Event::Arp { runner: id, packet }) {
+                    Ok(packet) => match tx.try_send(Event::Arp { ifindex, packet }) {
                         Ok(()) | Err(TrySendError::Full(_)) => {}
                         Err(TrySendError::Closed(_)) => return,
                     },
@@ -60,11 +67,7 @@ impl ArpHeal {
             }
         })
         .abort_handle();
-        Ok(Self {
-            task,
-            target,
-            pending: Vec::new(),
-        })
+        Ok(Self { task, target })
     }
 }
 
@@ -76,47 +79,67 @@ fn mac_text(mac: [u8; 6]) -> String {
 }
 
 impl Daemon {
-    /// An ARP packet heard on runner `id`'s interface.
-    pub(super) async fn arp_packet(&mut self, id: u64, packet: ArpPacket) {
-        let Some(index) = self.runners.iter().position(|r| r.id == id) else {
+    /// The ARP listener on `link` (opened if it is the first instance there): its target, or
+    /// why there is none. Without it an instance still runs (VRRP matters more); it only
+    /// loses the heal's ARP side, which the caller logs.
+    pub(super) fn arp_listener_on(&mut self, link: &Link) -> std::io::Result<LinkTarget> {
+        if let Some(listener) = self.arp_listeners.get(&link.index) {
+            return Ok(listener.target);
+        }
+        let target = self.link_target(&link.name)?;
+        let listener = ArpListener::open(target, link.index, self.tx.clone())?;
+        self.arp_listeners.insert(link.index, listener);
+        Ok(target)
+    }
+
+    /// An ARP packet heard on interface `ifindex`.
+    pub(super) async fn arp_packet(&mut self, ifindex: u32, packet: ArpPacket) {
+        let Some(listener) = self.arp_listeners.get(&ifindex) else {
             return;
         };
-        let runner = &mut self.runners[index];
-        let interface = &runner.conf.interface;
-        let claimed = runner.conf.vips.iter().any(|vip| {
-            vip.vip.address == packet.spa && vip.dev.as_ref().is_none_or(|dev| dev == interface)
-        });
-        let name = runner.conf.name.clone();
-        let Some(heal) = runner.setup.as_mut().and_then(|s| s.heal.as_mut()) else {
+        if packet.sha == listener.target.mac {
+            return;
+        }
+        if !self.heal_pending.is_empty() {
+            let now = Instant::now();
+            self.heal_pending.retain(|p| p.until >= now);
+            let (resolved, waiting): (Vec<Pending>, Vec<Pending>) =
+                std::mem::take(&mut self.heal_pending)
+                    .into_iter()
+                    .partition(|p| p.ifindex == ifindex && p.holder == packet.spa);
+            self.heal_pending = waiting;
+            for pending in resolved {
+                if let Some(index) = self.runners.iter().position(|r| r.id == pending.runner) {
+                    self.send_announcement(index, pending.holder, packet.sha, &pending.vips);
+                }
+            }
+        }
+        self.reindex();
+        let Some(claimed) = self.routes.vips.get(&(ifindex, packet.spa)) else {
             return;
         };
-        if packet.sha == heal.target.mac {
-            return;
+        for index in claimed.clone() {
+            let runner = &mut self.runners[index];
+            let Some(setup) = runner.setup.as_mut() else {
+                continue;
+            };
+            if setup.heal.is_none() || setup.ifindex != ifindex {
+                continue;
+            }
+            tracing::debug!(
+                "({}) {} announced at {}",
+                runner.conf.name,
+                packet.spa,
+                mac_text(packet.sha)
+            );
+            let now = self.now_ts(Instant::now());
+            let address = packet.spa;
+            let Some(setup) = self.runners[index].setup.as_mut() else {
+                continue;
+            };
+            let actions = setup.core.handle(now, Input::VipClaimed { address });
+            self.apply(index, actions).await;
         }
-        let now = Instant::now();
-        heal.pending.retain(|p| p.until >= now);
-        let (resolved, waiting): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut heal.pending)
-            .into_iter()
-            .partition(|p| p.holder == packet.spa);
-        heal.pending = waiting;
-        for pending in resolved {
-            self.send_announcement(index, pending.holder, packet.sha, &pending.vips);
-        }
-        if !claimed {
-            return;
-        }
-        tracing::debug!(
-            "({name}) {} announced at {}",
-            packet.spa,
-            mac_text(packet.sha)
-        );
-        let now = self.now_ts(Instant::now());
-        let Some(setup) = self.runners[index].setup.as_mut() else {
-            return;
-        };
-        let address = packet.spa;
-        let actions = setup.core.handle(now, Input::VipClaimed { address });
-        self.apply(index, actions).await;
     }
 
     /// `Action::AnnounceVipsAt`: the VIPs on this instance's interface, at the MAC of whoever
@@ -133,11 +156,12 @@ impl Daemon {
             .map(|v| v.vip.address)
             .collect();
         let name = runner.conf.name.clone();
+        let id = runner.id;
         let Some(setup) = runner.setup.as_mut() else {
             return;
         };
-        let primary = setup.primary;
-        let Some(heal) = setup.heal.as_mut() else {
+        let (primary, ifindex) = (setup.primary, setup.ifindex);
+        let Some(target) = setup.heal else {
             tracing::warn!("({name}) cannot announce the VIPs at {holder}: no ARP listener");
             return;
         };
@@ -145,14 +169,16 @@ impl Daemon {
             return;
         }
         // Ask; the reply (ARP gets through where VRRP may not) completes it.
-        heal.pending.retain(|p| p.holder != holder);
-        heal.pending.push(Pending {
+        self.heal_pending
+            .retain(|p| !(p.runner == id && p.holder == holder));
+        self.heal_pending.push(Pending {
+            runner: id,
+            ifindex,
             holder,
             vips: addresses,
             until: Instant::now() + RESOLVE_FOR,
         });
-        let frame = arp_request(heal.target.mac, primary, holder);
-        let target = heal.target;
+        let frame = arp_request(target.mac, primary, holder);
         if let Err(e) = self.arp.send(&target, &frame) {
             self.runners[index].counters.io_errors += 1;
             tracing::warn!("({name}) ARP request for {holder} failed: {e}");
@@ -168,12 +194,7 @@ impl Daemon {
     ) {
         let runner = &mut self.runners[index];
         let repeat = runner.conf.garp_master_repeat;
-        let Some(target) = runner
-            .setup
-            .as_ref()
-            .and_then(|s| s.heal.as_ref())
-            .map(|h| h.target)
-        else {
+        let Some(target) = runner.setup.as_ref().and_then(|s| s.heal) else {
             return;
         };
         let name = runner.conf.name.clone();

@@ -8,6 +8,13 @@ use crate::net::{Link, NetEvent};
 
 impl Daemon {
     pub(super) async fn net_event(&mut self, event: NetEvent) {
+        if matches!(
+            event,
+            NetEvent::LinkChanged(_) | NetEvent::LinkRemoved { .. } | NetEvent::Resync
+        ) {
+            // A MAC or an index may have changed.
+            self.link_targets.clear();
+        }
         match event {
             NetEvent::LinkChanged(link) => {
                 let previous = self.links.insert(link.index, link.clone());
@@ -43,10 +50,11 @@ impl Daemon {
                                 .is_some_and(|l| l.name == r.conf.interface)
                     })
                     .collect();
-                for index in waiting {
-                    self.start_runner(index).await;
-                }
-                if !self.runners.is_empty() {
+                // Only then: a master adding its N VIPs hears N of these.
+                if !waiting.is_empty() {
+                    for index in waiting {
+                        self.start_runner(index).await;
+                    }
                     self.refresh_tracking().await;
                 }
             }

@@ -63,14 +63,14 @@ pub enum DriverError {
 }
 
 enum Event {
-    /// A VRRP packet (whole IPv4 packet) read on a shared socket.
-    Packet {
+    /// VRRP packets (whole IPv4 packets) read on a shared socket, in order.
+    Packets {
         socket: receive::SocketKey,
-        packet: Vec<u8>,
+        packets: Vec<Vec<u8>>,
     },
-    /// ARP heard on a runner's interface (split-brain heal).
+    /// ARP heard on an interface (split-brain heal).
     Arp {
-        runner: u64,
+        ifindex: u32,
         packet: crate::net::ArpPacket,
     },
     Net(NetEvent),
@@ -103,6 +103,12 @@ pub struct Daemon {
     group_states: HashMap<String, halab_api::VrrpState>,
     /// One VRRP socket per interface, shared by its instances.
     sockets: HashMap<receive::SocketKey, receive::SharedSocket>,
+    /// One ARP listener per interface (split-brain heal), shared by its instances.
+    arp_listeners: HashMap<u32, heal::ArpListener>,
+    /// Heal announcements waiting for their holder's ARP reply.
+    heal_pending: Vec<heal::Pending>,
+    /// Interfaces' link-layer addresses for sending ARP, by name; forgotten on link events.
+    link_targets: HashMap<String, crate::net::LinkTarget>,
     routes: receive::Routes,
     timer_queue: timers::TimerQueue,
     /// The host's addresses, read once while a configuration is installed.
@@ -146,6 +152,9 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         failed_reloads: 0,
         group_states: HashMap::new(),
         sockets: HashMap::new(),
+        arp_listeners: HashMap::new(),
+        heal_pending: Vec::new(),
+        link_targets: HashMap::new(),
         routes: receive::Routes::default(),
         timer_queue: timers::TimerQueue::default(),
         address_cache: None,
@@ -220,8 +229,12 @@ impl Daemon {
     /// Handles one event; false once the daemon has stopped.
     async fn handle(&mut self, event: Option<Event>) -> bool {
         match event {
-            Some(Event::Packet { socket, packet }) => self.packet(socket, packet).await,
-            Some(Event::Arp { runner, packet }) => self.arp_packet(runner, packet).await,
+            Some(Event::Packets { socket, packets }) => {
+                for packet in packets {
+                    self.packet(socket, packet).await;
+                }
+            }
+            Some(Event::Arp { ifindex, packet }) => self.arp_packet(ifindex, packet).await,
             Some(Event::Net(event)) => self.net_event(event).await,
             Some(Event::Script {
                 name,

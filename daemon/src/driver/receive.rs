@@ -4,6 +4,7 @@
 //! per instance would read every advert once per instance).
 
 use std::collections::{HashMap, HashSet};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,10 +31,12 @@ impl Drop for SharedSocket {
     }
 }
 
-/// Where packets go: (socket, VRID) -> runner indices, rebuilt when runners change.
+/// Where packets go: (socket, VRID) -> runner indices, and ARP heard on an interface:
+/// (ifindex, VIP) -> runner indices; rebuilt when runners change.
 #[derive(Default)]
 pub(super) struct Routes {
     map: HashMap<(SocketKey, u8), Vec<usize>>,
+    pub(super) vips: HashMap<(u32, Ipv4Addr), Vec<usize>>,
     stale: bool,
 }
 
@@ -68,7 +71,7 @@ impl Daemon {
         Ok(socket)
     }
 
-    /// Closes the sockets no running instance uses any more.
+    /// Closes the sockets (VRRP and ARP) no running instance uses any more.
     pub(super) fn prune_sockets(&mut self) {
         let used: HashSet<SocketKey> = self
             .runners
@@ -76,11 +79,24 @@ impl Daemon {
             .filter_map(|r| r.setup.as_ref().map(|s| s.socket_key))
             .collect();
         self.sockets.retain(|key, _| used.contains(key));
+        let listening: HashSet<u32> = self
+            .runners
+            .iter()
+            .filter_map(|r| r.setup.as_ref().filter(|s| s.heal.is_some()))
+            .map(|s| s.ifindex)
+            .collect();
+        self.arp_listeners
+            .retain(|ifindex, _| listening.contains(ifindex));
         self.routes.invalidate();
     }
 
-    fn reindex(&mut self) {
+    /// Rebuilds the routes if runners changed since.
+    pub(super) fn reindex(&mut self) {
+        if !self.routes.stale {
+            return;
+        }
         self.routes.map.clear();
+        self.routes.vips.clear();
         for (i, runner) in self.runners.iter().enumerate() {
             if let Some(setup) = &runner.setup {
                 self.routes
@@ -88,6 +104,16 @@ impl Daemon {
                     .entry((setup.socket_key, runner.conf.vrid))
                     .or_default()
                     .push(i);
+                let interface = &runner.conf.interface;
+                for vip in &runner.conf.vips {
+                    if vip.dev.as_ref().is_none_or(|dev| dev == interface) {
+                        self.routes
+                            .vips
+                            .entry((setup.ifindex, vip.vip.address))
+                            .or_default()
+                            .push(i);
+                    }
+                }
             }
         }
         self.routes.stale = false;
@@ -95,9 +121,7 @@ impl Daemon {
 
     /// A packet read on socket `key`: to each instance with its VRID there.
     pub(super) async fn packet(&mut self, key: SocketKey, packet: Vec<u8>) {
-        if self.routes.stale {
-            self.reindex();
-        }
+        self.reindex();
         // Other virtual routers share the wire: they stop here.
         let Some(vrid) = packet_vrid(&packet) else {
             return;
@@ -133,19 +157,29 @@ impl Daemon {
     }
 }
 
-/// Reads `socket` until aborted, passing each packet to the loop as read on `key`.
+/// Packets one reader passes to the loop at once, at most.
+const BATCH: usize = 256;
+
+/// Reads `socket` until aborted, passing the packets to the loop as read on `key`: everything
+/// queued when it wakes goes in one event, so a burst of N adverts wakes the loop once.
 fn spawn_receiver(socket: Arc<VrrpSocket>, key: SocketKey, tx: Sender<Event>) -> AbortHandle {
     tokio::spawn(async move {
         let mut buf = vec![0u8; MAX_PACKET];
         loop {
             match socket.recv_into(&mut buf).await {
                 Ok(n) => {
-                    let packet = buf[..n].to_vec();
+                    let mut packets = vec![buf[..n].to_vec()];
+                    while packets.len() < BATCH {
+                        match socket.try_recv_into(&mut buf) {
+                            Ok(n) => packets.push(buf[..n].to_vec()),
+                            Err(_) => break,
+                        }
+                    }
                     // A flood must not grow memory: past the queue's bound, drop packets
                     // (VRRP survives lost adverts; the loop is behind anyway).
-                    match tx.try_send(Event::Packet {
+                    match tx.try_send(Event::Packets {
                         socket: key,
-                        packet,
+                        packets,
                     }) {
                         Ok(()) | Err(TrySendError::Full(_)) => {}
                         Err(TrySendError::Closed(_)) => return,

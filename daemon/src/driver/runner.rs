@@ -22,8 +22,9 @@ pub struct Setup {
     /// The interface's shared socket (sending; the loop reads it for every instance).
     pub socket: Arc<VrrpSocket>,
     pub socket_key: super::receive::SocketKey,
-    /// ARP listener for the split-brain heal (None if it could not be opened).
-    pub heal: Option<super::heal::ArpHeal>,
+    /// The interface's link address, for the split-brain heal's ARP (None if its ARP
+    /// listener could not be opened).
+    pub heal: Option<crate::net::LinkTarget>,
     pub core: Instance,
 }
 

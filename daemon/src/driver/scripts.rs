@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use halab_vrrp::{Input, ScriptOutcome};
 use tokio::task::AbortHandle;
 
-use super::runner::Runner;
 use super::{Daemon, Event, process};
 use crate::conf::ScriptConf;
 
@@ -138,30 +137,31 @@ impl Daemon {
     /// Feeds each instance its tracking status, with its sync group's fault folded in
     /// (keepalived: one member in FAULT puts the whole group in FAULT).
     pub(super) async fn refresh_tracking(&mut self) {
-        let group_fault: HashMap<String, bool> = self
+        // Each instance's group, looked up once (hundreds of members: no scan per instance).
+        let group_of: HashMap<&str, usize> = self
             .config
             .sync_groups
             .iter()
-            .map(|g| {
-                let fault = self
-                    .runners
-                    .iter()
-                    .filter(|r| g.instances.contains(&r.conf.name))
-                    .any(Runner::own_fault);
-                (g.name.clone(), fault)
-            })
+            .enumerate()
+            .flat_map(|(g, group)| group.instances.iter().map(move |i| (i.as_str(), g)))
+            .collect();
+        let mut group_fault = vec![false; self.config.sync_groups.len()];
+        for runner in &self.runners {
+            if let Some(&g) = group_of.get(runner.conf.name.as_str()) {
+                group_fault[g] |= runner.own_fault();
+            }
+        }
+        let in_group: Vec<Option<usize>> = self
+            .runners
+            .iter()
+            .map(|r| group_of.get(r.conf.name.as_str()).copied())
             .collect();
         let now = self.now_ts(Instant::now());
-        for index in 0..self.runners.len() {
+        for (index, group) in in_group.into_iter().enumerate() {
             let runner = &mut self.runners[index];
             let mut status = runner.tracker.status();
-            let in_group = self
-                .config
-                .sync_groups
-                .iter()
-                .find(|g| g.instances.contains(&runner.conf.name));
-            if let Some(group) = in_group
-                && group_fault.get(&group.name).copied().unwrap_or(false)
+            if let Some(g) = group
+                && group_fault[g]
                 && !status.fault
                 && runner.link_up
                 && runner.setup.is_some()
@@ -169,7 +169,7 @@ impl Daemon {
                 tracing::info!(
                     "({}) sync group {} is in FAULT",
                     runner.conf.name,
-                    group.name
+                    self.config.sync_groups[g].name
                 );
                 status.fault = true;
             }

@@ -8,7 +8,6 @@ use std::time::Instant;
 use halab_vrrp::{Input, Instance, State, Vip};
 
 use super::Daemon;
-use super::heal::ArpHeal;
 use super::runner::Setup;
 
 impl Daemon {
@@ -93,9 +92,8 @@ impl Daemon {
             tracing::warn!("({name}) {warning}");
         }
         let vrid = runner.conf.vrid;
-        let id = runner.id;
-        let heal = match ArpHeal::open(&link.name, id, self.tx.clone()) {
-            Ok(heal) => Some(heal),
+        let heal = match self.arp_listener_on(&link) {
+            Ok(target) => Some(target),
             Err(e) => {
                 tracing::warn!(
                     "({name}) no ARP listener on {}, split-brain heal limited: {e}",
@@ -104,6 +102,7 @@ impl Daemon {
                 None
             }
         };
+        let runner = &mut self.runners[index];
         runner.problem = None;
         runner.link_up = link.up;
         runner.fed = Default::default();

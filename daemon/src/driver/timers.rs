@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
-use halab_vrrp::{Input, State};
+use halab_vrrp::{Action, Input, State};
 
 use super::Daemon;
 
@@ -64,12 +64,17 @@ impl Daemon {
         self.timer_queue.rebuild_at = Instant::now() + REBUILD;
     }
 
-    /// Handles everything due.
+    /// Handles everything due, in one pass: first every due instance's protocol timer, whose
+    /// adverts leave at once; then the rest of their work (addresses, ARP, logs, notify
+    /// scripts, sync groups) and the ARP bursts. At start (or after a partition) N instances
+    /// become master in one wake-up: each one's advert must not wait for the others' VIPs to
+    /// be added, or the peer's backups, hearing nothing, take over too.
     pub(super) async fn timers(&mut self) {
         let now = Instant::now();
         if self.timer_queue.rebuild_at <= now {
             self.rebuild_timers();
         }
+        let mut due = Vec::new();
         while let Some(&Reverse((at, index))) = self.timer_queue.heap.peek() {
             if at > now {
                 break;
@@ -81,25 +86,40 @@ impl Daemon {
                 .get(index)
                 .is_some_and(|r| r.next_wakeup().is_some_and(|w| w <= now))
             {
-                self.runner_timers(index, now).await;
-                self.schedule(index);
+                due.push(index);
             }
+        }
+        let ts = self.now_ts(now);
+        let mut later = Vec::with_capacity(due.len());
+        for &index in &due {
+            let runner = &mut self.runners[index];
+            let Some((timer, _)) = runner.deadline.filter(|&(_, at)| at <= now) else {
+                continue;
+            };
+            runner.deadline = None;
+            let Some(setup) = runner.setup.as_mut() else {
+                continue;
+            };
+            let actions = setup.core.handle(ts, Input::TimerFired { timer });
+            if actions.iter().all(urgent) {
+                self.carry_out(index, actions).await;
+                continue;
+            }
+            let (first, rest): (Vec<Action>, Vec<Action>) = actions.into_iter().partition(urgent);
+            self.carry_out(index, first).await;
+            later.push((index, rest));
+        }
+        for (index, rest) in later {
+            self.apply(index, rest).await;
+        }
+        for index in due {
+            self.garp_timers(index, now);
+            self.schedule(index);
         }
     }
 
-    /// Runner `index`'s due timers.
-    async fn runner_timers(&mut self, index: usize, now: Instant) {
-        let ts = self.now_ts(now);
-        let runner = &mut self.runners[index];
-        if let Some((timer, at)) = runner.deadline
-            && at <= now
-        {
-            runner.deadline = None;
-            if let Some(setup) = runner.setup.as_mut() {
-                let actions = setup.core.handle(ts, Input::TimerFired { timer });
-                self.apply(index, actions).await;
-            }
-        }
+    /// Runner `index`'s due gratuitous ARP burst and refresh.
+    fn garp_timers(&mut self, index: usize, now: Instant) {
         let runner = &mut self.runners[index];
         if runner.garp_burst_at.is_some_and(|at| at <= now) {
             runner.garp_burst_at = None;
@@ -118,4 +138,14 @@ impl Daemon {
             }
         }
     }
+}
+
+/// What a timer's actions must do before any other instance's slower work: the advert and
+/// the next deadline. Neither moves a sync group, and their order against the rest does not
+/// matter to the core (RFC 5798 6.4.2 sends the advert first anyway).
+fn urgent(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::SendAdvert { .. } | Action::ArmTimer { .. } | Action::CancelTimer { .. }
+    )
 }

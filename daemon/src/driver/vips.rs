@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use halab_vrrp::Vip;
 
 use super::Daemon;
-use crate::net::{ArpSender, gratuitous_arp};
+use crate::net::{ArpSender, LinkTarget, gratuitous_arp};
 
 impl Daemon {
     pub(super) fn vip_dev_index(&self, default: u32, dev: Option<&str>) -> u32 {
@@ -76,6 +76,18 @@ impl Daemon {
         runner.vips_held = add;
     }
 
+    /// Interface `name`'s link address for sending ARP, looked up once (`getifaddrs` dumps
+    /// every address of the host: once per VIP it made a master of N instances cost N²)
+    /// and forgotten on any link event.
+    pub(super) fn link_target(&mut self, name: &str) -> std::io::Result<LinkTarget> {
+        if let Some(target) = self.link_targets.get(name) {
+            return Ok(*target);
+        }
+        let target = ArpSender::target(name)?;
+        self.link_targets.insert(name.to_owned(), target);
+        Ok(target)
+    }
+
     /// `repeat` gratuitous ARPs for each VIP, on the VIP's interface.
     pub(super) fn send_garps(&mut self, index: usize, repeat: u32) {
         let runner = &self.runners[index];
@@ -98,7 +110,7 @@ impl Daemon {
             }
         }
         for (dev, addresses) in by_dev {
-            let target = match ArpSender::target(&dev) {
+            let target = match self.link_target(&dev) {
                 Ok(t) => t,
                 Err(e) => {
                     errors += 1;

@@ -3,9 +3,16 @@
 mod arp;
 mod arp_watch;
 mod netlink;
+mod nft;
+mod vmac;
 mod vrrp_socket;
 
 pub use arp::{ArpSender, LinkTarget, gratuitous_arp};
 pub use arp_watch::{ArpPacket, ArpWatch, announcement, arp_request};
 pub use netlink::{Address, Link, NetEvent, Netlink, NetlinkError};
+pub use nft::{FIREWALL_TABLE, Firewall, FirewallError};
+pub use vmac::{
+    VmacError, base_sysctls, default_name as default_vmac_name, save_base as save_base_sysctls,
+    virtual_mac, write_sysctl,
+};
 pub use vrrp_socket::{MAX_PACKET, VrrpSocket, packet_vrid};

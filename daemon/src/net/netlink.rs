@@ -101,12 +101,12 @@ fn address_of(message: &AddressMessage) -> Option<Address> {
     })
 }
 
-fn is_errno(error: &rtnetlink::Error, codes: &[i32]) -> bool {
+pub(super) fn is_errno(error: &rtnetlink::Error, codes: &[i32]) -> bool {
     matches!(error, rtnetlink::Error::NetlinkError(e) if codes.contains(&-e.raw_code()) || codes.contains(&e.raw_code()))
 }
 
 const EEXIST: i32 = 17;
-const ENOENT: i32 = 2;
+pub(super) const ENOENT: i32 = 2;
 const ESRCH: i32 = 3;
 const EADDRNOTAVAIL: i32 = 99;
 
@@ -164,9 +164,16 @@ impl Netlink {
         Ok(())
     }
 
-    fn request_error(what: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> NetlinkError {
+    pub(super) fn request_error(
+        what: impl Into<String>,
+    ) -> impl FnOnce(rtnetlink::Error) -> NetlinkError {
         let what = what.into();
         move |source| NetlinkError::Request { what, source }
+    }
+
+    /// The rtnetlink handle, for requests made in sibling modules (VMAC links).
+    pub(super) const fn handle(&self) -> &Handle {
+        &self.handle
     }
 
     /// Every link.

@@ -79,6 +79,12 @@ impl VrrpSocket {
     pub async fn recv_into(&self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.socket.recv(buf).await
     }
+
+    /// The next packet if one is queued (`WouldBlock` if none), without waiting: a reader
+    /// that woke for one advert takes the rest of the burst in the same turn.
+    pub fn try_recv_into(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.socket.try_recv(buf)
+    }
 }
 
 /// The VRID of a received packet, if it is long enough to have one (byte 1 of the VRRP

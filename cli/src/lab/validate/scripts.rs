@@ -26,7 +26,7 @@ pub(super) fn check(cx: &mut Ctx<'_>, provider: Provider, nodes: &[Node], script
         if engines.iter().any(|(e, _)| *e == Engine::Halabd) {
             halabd_times(cx, &path, s);
         }
-        program(cx, &path, s, scripts, provider);
+        program(cx, &path, s, scripts, nodes, provider);
     }
 }
 
@@ -82,6 +82,7 @@ fn program(
     path: &str,
     s: &TrackScript,
     scripts: &[TrackScript],
+    nodes: &[Node],
     provider: Provider,
 ) {
     let Some(first) = s.script.split_whitespace().next() else {
@@ -94,7 +95,8 @@ fn program(
     let written = scripts
         .iter()
         .filter_map(|x| x.file.as_ref())
-        .any(|f| f.path == first);
+        .any(|f| f.path == first)
+        || own_on_every_lb(nodes, first);
     if first.starts_with("/etc/keepalived/") && !written {
         cx.bad(
             &format!("{path}.script"),
@@ -115,4 +117,10 @@ fn program(
             )),
         );
     }
+}
+
+/// Every LB brings the file at `path` among its own files (`files:`).
+fn own_on_every_lb(nodes: &[Node], path: &str) -> bool {
+    let mut lbs = nodes.iter().filter(|n| n.role == Role::Lb).peekable();
+    lbs.peek().is_some() && lbs.all(|n| n.own_file(path).is_some())
 }

@@ -260,12 +260,7 @@ fn unknown_keywords_are_errors_with_their_line() {
         4,
         "unknown or unsupported keyword `prioriy` in vrrp_instance V (did you mean `priority`?)",
     );
-    assert_error(&format!("{base} use_vmac\n}}\n"), 4, "VMAC");
-    assert_error(
-        "global_defs {\n vrrp_strict\n}\n",
-        2,
-        "`vrrp_strict` in global_defs is not supported",
-    );
+    assert_error(&format!("{base} use_vmac a b c\n}}\n"), 4, "use_vmac takes");
     assert_error("virtual_server 10.0.0.1 80 {\n}\n", 1, "LVS");
     assert_error(
         "vrrp_script s {\n script x\n user nobody\n}\n",
@@ -297,9 +292,9 @@ fn bad_values_are_errors_with_their_line() {
         "invalid virtual address",
     );
     assert_error(
-        &wrap(" virtual_ipaddress {\n 10.0.0.3 scope link\n }"),
+        &wrap(" virtual_ipaddress {\n 10.0.0.3 scope planet\n }"),
         5,
-        "`scope` is not supported",
+        "scope must be",
     );
     assert_error(
         &wrap(" authentication {\n auth_type AH\n auth_pass x\n }"),
@@ -421,44 +416,6 @@ fn a_missing_file_is_an_error() {
     assert!(
         err.to_string().contains("cannot read configuration file"),
         "{err}"
-    );
-}
-
-/// Input: every lab in labs/, rendered by halab. Output: every keepalived.conf parses, with
-/// the instances the lab describes.
-#[test]
-fn every_rendered_lab_config_parses() {
-    let labs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs");
-    let templates = halab::render::Templates::embedded().expect("templates");
-    let mut seen = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(&labs).expect("labs/").flatten().collect();
-    entries.sort_by_key(std::fs::DirEntry::path);
-    for entry in entries {
-        let lab_file = entry.path().join("lab.yaml");
-        if !lab_file.exists() {
-            continue;
-        }
-        let lab =
-            halab::lab::load(&lab_file).unwrap_or_else(|e| panic!("{}: {e}", lab_file.display()));
-        let artefacts = halab::render::render(&lab, &templates).expect("renders");
-        for a in artefacts
-            .iter()
-            .filter(|a| a.path == "/etc/keepalived/keepalived.conf")
-        {
-            let text = String::from_utf8(a.bytes.clone()).expect("utf-8");
-            let name = format!("{}/{}/keepalived.conf", entry.path().display(), a.node);
-            let parsed = parse_str(Path::new(&name), &text)
-                .unwrap_or_else(|e| panic!("{name}:\n{e}\n{text}"));
-            assert!(!parsed.config.instances.is_empty(), "{name}: no instance");
-            for i in &parsed.config.instances {
-                assert!(!i.vips.is_empty(), "{name}: {} has no VIP", i.name);
-            }
-            seen += 1;
-        }
-    }
-    assert!(
-        seen >= 10,
-        "only {seen} keepalived.conf rendered from labs/"
     );
 }
 

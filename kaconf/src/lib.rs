@@ -6,6 +6,7 @@
 //! `global_defs` that do not concern VRRP (e-mail notification) are accepted with a notice.
 
 mod lexer;
+mod options;
 mod parse;
 mod tree;
 
@@ -16,6 +17,10 @@ use std::path::{Path, PathBuf};
 use halab_vrrp::{InitialState, InstanceConfig, Password, Version, Vip};
 
 pub use lexer::split_command;
+pub use options::{
+    Command, FifoConf, GlobalVrrp, GroupTracking, InstanceTracking, InstanceWire, ParamMatch,
+    PeerTtl, TrackFileConf, TrackProcessConf, TrackRef,
+};
 
 /// A problem (or a notice) at a place in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +88,8 @@ pub struct Config {
     pub instances: Vec<InstanceConf>,
     /// `vrrp_sync_group` blocks, in file order.
     pub sync_groups: Vec<SyncGroupConf>,
+    /// The other `global_defs` settings of the VRRP side.
+    pub global: GlobalVrrp,
 }
 
 /// One `vrrp_script`.
@@ -122,6 +129,12 @@ pub struct VipConf {
     pub dev: Option<String>,
     /// `label LABEL`.
     pub label: Option<String>,
+    /// `brd ADDR` (or `+` / `-`, kept as written).
+    pub brd: Option<String>,
+    /// `scope SCOPE` (global, site, link, host, nowhere or a number).
+    pub scope: Option<String>,
+    /// `no_track`: this VIP going missing does not put the instance in FAULT.
+    pub no_track: bool,
 }
 
 /// One `virtual_routes` entry.
@@ -205,6 +218,8 @@ pub struct InstanceConf {
     pub unicast_peers: Vec<Ipv4Addr>,
     pub notify: NotifyConf,
     pub virtual_routes: Vec<RouteConf>,
+    /// Wire options (vmac, strict, accept, unicast TTLs, garp timings).
+    pub wire: InstanceWire,
 }
 
 impl InstanceConf {
@@ -221,6 +236,7 @@ impl InstanceConf {
         config.initial_state = self.initial_state;
         // keepalived skips the TTL check with unicast peers (the path may route).
         config.check_ttl = self.unicast_peers.is_empty();
+        self.wire.apply(&mut config, &self.unicast_peers);
         config
     }
 }

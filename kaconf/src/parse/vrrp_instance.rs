@@ -1,0 +1,314 @@
+//! `vrrp_instance NAME { ... }`.
+
+use halab_vrrp::{AdvertIntervalError, InitialState, Password, Version, advert_interval_cs};
+
+use super::Out;
+use super::addresses::{route, vip};
+use super::read::{block_of, command, int_in, ipv4, millis, no_args, one_arg, version_of};
+use crate::lexer::Pos;
+use crate::tree::Stmt;
+use crate::{InstanceConf, InstanceWire, NotifyConf, PeerTtl};
+
+pub(super) fn instance(
+    name: String,
+    stmt: &Stmt,
+    block: &[Stmt],
+    default_version: Version,
+    out: &mut Out<'_>,
+) -> Option<InstanceConf> {
+    let within = format!("vrrp_instance {name}");
+    let mut interface = None;
+    let mut vrid = None;
+    let mut advert: Option<(u64, Pos)> = None;
+    let mut conf = InstanceConf {
+        name: name.clone(),
+        initial_state: InitialState::Backup,
+        interface: String::new(),
+        vrid: 0,
+        priority: 100,
+        advert_interval_cs: 100,
+        version: default_version,
+        auth: None,
+        vips: Vec::new(),
+        track_scripts: Vec::new(),
+        track_interfaces: Vec::new(),
+        preempt: true,
+        preempt_delay_ms: 0,
+        garp_master_delay_s: 5,
+        garp_master_repeat: 5,
+        garp_master_refresh_s: 0,
+        unicast_src_ip: None,
+        unicast_peers: Vec::new(),
+        notify: NotifyConf::default(),
+        virtual_routes: Vec::new(),
+        wire: InstanceWire::default(),
+    };
+    for s in block {
+        match s.key.text.as_str() {
+            "state" => match one_arg(s, out).map(|t| t.text.as_str()) {
+                Some("MASTER") => conf.initial_state = InitialState::Master,
+                Some("BACKUP") => conf.initial_state = InitialState::Backup,
+                Some(other) => out.err(
+                    s.pos(),
+                    format!("state must be MASTER or BACKUP, not `{other}`"),
+                ),
+                None => {}
+            },
+            "interface" => interface = one_arg(s, out).map(|t| t.text.clone()),
+            "virtual_router_id" => {
+                vrid = one_arg(s, out)
+                    .and_then(|t| int_in(t, 1, 255, out))
+                    .map(|v| v as u8)
+            }
+            "priority" => {
+                if let Some(p) = one_arg(s, out).and_then(|t| int_in(t, 1, 255, out)) {
+                    conf.priority = p as u8;
+                }
+            }
+            "advert_int" => {
+                advert = one_arg(s, out)
+                    .and_then(|t| millis(t, out))
+                    .map(|ms| (ms, s.pos().clone()))
+            }
+            "version" => {
+                if let Some(v) = one_arg(s, out).and_then(|t| version_of(t, out)) {
+                    conf.version = v;
+                }
+            }
+            "authentication" => {
+                if let Some(b) = block_of(s, out) {
+                    conf.auth = authentication(b, s, out);
+                }
+            }
+            "virtual_ipaddress" => {
+                if let Some(b) = block_of(s, out) {
+                    for entry in b {
+                        if let Some(vip) = vip(entry, out) {
+                            conf.vips.push(vip);
+                        }
+                    }
+                }
+            }
+            "track_script" => {
+                if let Some(b) = block_of(s, out) {
+                    for entry in b {
+                        if let Some(t) = tracked(entry, out) {
+                            conf.track_scripts.push((t.0, t.1));
+                        }
+                    }
+                }
+            }
+            "track_interface" => {
+                if let Some(b) = block_of(s, out) {
+                    for entry in b {
+                        if let Some(t) = tracked(entry, out) {
+                            conf.track_interfaces.push((t.0, t.1.unwrap_or(0)));
+                        }
+                    }
+                }
+            }
+            "nopreempt" => {
+                no_args(s, out);
+                conf.preempt = false;
+            }
+            "preempt_delay" => {
+                if let Some(ms) = one_arg(s, out).and_then(|t| millis(t, out)) {
+                    if ms > 1_000_000 {
+                        out.err(s.pos(), "preempt_delay is at most 1000 seconds");
+                    }
+                    conf.preempt_delay_ms = ms;
+                }
+            }
+            "garp_master_delay" => {
+                if let Some(v) = one_arg(s, out).and_then(|t| int_in(t, 0, 86_400, out)) {
+                    conf.garp_master_delay_s = v as u64;
+                }
+            }
+            "garp_master_repeat" => {
+                if let Some(v) = one_arg(s, out).and_then(|t| int_in(t, 1, 1_000, out)) {
+                    conf.garp_master_repeat = v as u32;
+                }
+            }
+            "garp_master_refresh" => {
+                if let Some(v) = one_arg(s, out).and_then(|t| int_in(t, 0, 86_400, out)) {
+                    conf.garp_master_refresh_s = v as u64;
+                }
+            }
+            "unicast_src_ip" => conf.unicast_src_ip = one_arg(s, out).and_then(|t| ipv4(t, out)),
+            "unicast_peer" => {
+                if let Some(b) = block_of(s, out) {
+                    for entry in b {
+                        if let Some(ip) = ipv4(&entry.key, out) {
+                            conf.unicast_peers.push(ip);
+                            if let Some(ttl) = peer_ttl(ip, entry, out) {
+                                conf.wire.peer_ttls.push(ttl);
+                            }
+                        }
+                    }
+                }
+            }
+            "notify_master" => conf.notify.master = command(s, out),
+            "notify_backup" => conf.notify.backup = command(s, out),
+            "notify_fault" => conf.notify.fault = command(s, out),
+            "notify_stop" => conf.notify.stop = command(s, out),
+            "notify" => conf.notify.any = command(s, out),
+            "virtual_routes" => {
+                if let Some(b) = block_of(s, out) {
+                    for entry in b {
+                        if let Some(route) = route(entry, out) {
+                            conf.virtual_routes.push(route);
+                        }
+                    }
+                }
+            }
+            _ if super::wire::instance_keyword(s, &mut conf.wire, out) => {}
+            _ => out.unknown(
+                s,
+                &within,
+                &[
+                    "state",
+                    "interface",
+                    "virtual_router_id",
+                    "priority",
+                    "advert_int",
+                    "version",
+                    "authentication",
+                    "virtual_ipaddress",
+                    "track_script",
+                    "track_interface",
+                    "nopreempt",
+                    "preempt_delay",
+                    "garp_master_delay",
+                    "garp_master_repeat",
+                    "garp_master_refresh",
+                    "unicast_src_ip",
+                    "unicast_peer",
+                    "notify_master",
+                    "notify_backup",
+                    "notify_fault",
+                    "notify_stop",
+                    "notify",
+                    "virtual_routes",
+                ],
+            ),
+        }
+    }
+    if let Some((ms, pos)) = advert {
+        match advert_interval_cs(conf.version, ms.saturating_mul(1_000)) {
+            Ok(cs) => conf.advert_interval_cs = cs,
+            Err(AdvertIntervalError::NotWholeSeconds) => out.err(&pos, format!("advert_int {} s is not a whole number of seconds, which vrrp version 2 needs (use `version 3`)", ms as f64 / 1000.0)),
+            Err(AdvertIntervalError::Resolution) => out.err(&pos, "advert_int has a resolution of 0.01 s"),
+            Err(e @ (AdvertIntervalError::V2Range | AdvertIntervalError::V3Range)) => {
+                out.err(&pos, format!("advert_int is out of range: {e}"))
+            }
+        }
+    }
+    let mut complete = true;
+    match interface {
+        Some(i) => conf.interface = i,
+        None => {
+            out.err(stmt.pos(), format!("{within} has no `interface`"));
+            complete = false;
+        }
+    }
+    match vrid {
+        Some(v) => conf.vrid = v,
+        None => {
+            out.err(stmt.pos(), format!("{within} has no `virtual_router_id`"));
+            complete = false;
+        }
+    }
+    if conf.vips.is_empty() {
+        out.notice(stmt.pos(), format!("{within} has no virtual_ipaddress"));
+    }
+    complete.then_some(conf)
+}
+
+pub(super) fn authentication(block: &[Stmt], stmt: &Stmt, out: &mut Out<'_>) -> Option<Password> {
+    let mut kind = None;
+    let mut pass = None;
+    for s in block {
+        match s.key.text.as_str() {
+            "auth_type" => kind = one_arg(s, out).map(|t| (t.text.clone(), s.pos().clone())),
+            "auth_pass" => pass = one_arg(s, out).map(|t| (t.text.clone(), s.pos().clone())),
+            _ => out.unknown(s, "authentication", &["auth_type", "auth_pass"]),
+        }
+    }
+    match kind {
+        Some((k, _)) if k == "PASS" => {}
+        Some((k, pos)) if k == "AH" => {
+            out.err(
+                &pos,
+                "auth_type AH is not supported by halabd (use PASS or none)",
+            );
+            return None;
+        }
+        Some((k, pos)) => {
+            out.err(&pos, format!("auth_type must be PASS, not `{k}`"));
+            return None;
+        }
+        None => {
+            out.err(stmt.pos(), "authentication needs `auth_type PASS`");
+            return None;
+        }
+    }
+    let Some((mut text, pos)) = pass else {
+        out.err(stmt.pos(), "authentication needs `auth_pass`");
+        return None;
+    };
+    if text.len() > 8 {
+        // keepalived truncates to 8 bytes as well, with a warning.
+        out.notice(
+            &pos,
+            "auth_pass is longer than 8 characters, truncated as keepalived does",
+        );
+        while text.len() > 8 {
+            text.pop();
+        }
+    }
+    Password::from_text(&text).ok()
+}
+
+/// `NAME [weight N]`.
+pub(super) fn tracked(entry: &Stmt, out: &mut Out<'_>) -> Option<(String, Option<i32>)> {
+    match entry.args.as_slice() {
+        [] => Some((entry.key.text.clone(), None)),
+        [w, n] if w.text == "weight" => {
+            let weight = int_in(n, -253, 253, out)?;
+            Some((entry.key.text.clone(), Some(weight as i32)))
+        }
+        _ => {
+            out.err(entry.pos(), "expected `NAME` or `NAME weight N`");
+            None
+        }
+    }
+}
+
+/// `ADDR [min_ttl N] [max_ttl N]`: the TTL bounds, if any are given.
+fn peer_ttl(peer: std::net::Ipv4Addr, entry: &Stmt, out: &mut Out<'_>) -> Option<PeerTtl> {
+    let mut ttl = PeerTtl {
+        peer,
+        min_ttl: None,
+        max_ttl: None,
+    };
+    let mut args = entry.args.iter();
+    while let Some(key) = args.next() {
+        let Some(value) = args.next() else {
+            out.err(&key.pos, format!("`{}` needs a value", key.text));
+            return None;
+        };
+        let bound = int_in(value, 0, 255, out).map(|v| v as u8);
+        match key.text.as_str() {
+            "min_ttl" => ttl.min_ttl = bound,
+            "max_ttl" => ttl.max_ttl = bound,
+            other => {
+                out.err(
+                    &key.pos,
+                    format!("unknown unicast_peer option `{other}` (min_ttl and max_ttl are)"),
+                );
+                return None;
+            }
+        }
+    }
+    (ttl.min_ttl.is_some() || ttl.max_ttl.is_some()).then_some(ttl)
+}
