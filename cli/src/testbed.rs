@@ -319,6 +319,12 @@ pub fn up(
 ) -> Result<TestbedInfo, TestbedError> {
     let start = Instant::now();
     let plan = plan(lab, state_root, kind)?;
+    if kind == HostKind::Vm {
+        let missing = qemu::missing_packages();
+        if !missing.is_empty() {
+            return Err(qemu::QemuError::Missing(missing).into());
+        }
+    }
     // Before any namespace: a first build takes a while and needs nothing of the bed.
     let image = match kind {
         HostKind::HostLike => None,

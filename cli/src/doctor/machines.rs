@@ -104,15 +104,7 @@ fn kvm() -> Probe {
 }
 
 fn qemu() -> Probe {
-    let missing: Vec<&str> = [
-        ("qemu-system-x86_64", "qemu-system-x86"),
-        ("mkfs.ext4", "e2fsprogs"),
-        ("mmdebstrap", "mmdebstrap"),
-    ]
-    .iter()
-    .filter(|(bin, _)| found(bin).is_none())
-    .map(|(_, pkg)| *pkg)
-    .collect();
+    let missing = crate::testbed::qemu::missing_packages();
     let cache = image::cache_dir().join(image::key(image::Flavor::Vm));
     let detail = if !missing.is_empty() {
         format!("missing {}", missing.join(", "))

@@ -52,8 +52,34 @@ const CMDLINE: &str = "root=/dev/vda rw console=ttyS0 quiet loglevel=3 net.ifnam
 /// Direct kernel boot needs no BIOS services: qboot starts it far sooner than SeaBIOS.
 const QBOOT: &str = "/usr/share/qemu/qboot.rom";
 
+/// The programs VM hosts need on this machine, with their Debian packages.
+pub const TOOLS: [(&str, &str); 3] = [
+    ("qemu-system-x86_64", "qemu-system-x86"),
+    ("mkfs.ext4", "e2fsprogs"),
+    ("mmdebstrap", "mmdebstrap"),
+];
+
+/// The Debian packages of [`TOOLS`] whose program is not installed.
+pub fn missing_packages() -> Vec<&'static str> {
+    TOOLS
+        .iter()
+        .filter(|(bin, _)| {
+            !["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+                .iter()
+                .any(|d| Path::new(d).join(bin).exists())
+        })
+        .map(|(_, pkg)| *pkg)
+        .collect()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum QemuError {
+    #[error(
+        "boot VM hosts: {} not installed\n  hint: apt-get install -y {} (scripts/setup does)",
+        .0.join(", "),
+        .0.join(" ")
+    )]
+    Missing(Vec<&'static str>),
     #[error("use {path}: {source}")]
     Io {
         path: PathBuf,
@@ -591,6 +617,26 @@ mod tests {
                     .to_owned()
             )
         );
+    }
+
+    #[test]
+    fn missing_tools_name_their_packages_and_the_install() {
+        let e = QemuError::Missing(vec!["qemu-system-x86", "e2fsprogs"]).to_string();
+        assert!(
+            e.contains("qemu-system-x86, e2fsprogs not installed"),
+            "{e}"
+        );
+        assert!(
+            e.contains("apt-get install -y qemu-system-x86 e2fsprogs"),
+            "{e}"
+        );
+        // Every package named is one scripts/setup installs.
+        let setup =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/setup"))
+                .expect("scripts/setup");
+        for (_, pkg) in TOOLS {
+            assert!(setup.contains(pkg), "{pkg} not in scripts/setup");
+        }
     }
 
     #[test]
