@@ -200,6 +200,10 @@ enum TestbedCommand {
         /// built with mmdebstrap once and cached in /var/cache/halab/images).
         #[arg(long)]
         systemd: bool,
+        /// Hosts are Debian 12 VMs: one qemu per host (TCG), started in the host's node
+        /// namespace, booting an image built from Debian packages and cached (docs/vagrant.md).
+        #[arg(long, conflicts_with = "systemd")]
+        vm: bool,
     },
     /// Tear the test bed down: processes, namespaces, state (DIR is left alone).
     Down { lab: PathBuf },
@@ -305,8 +309,18 @@ fn main() -> ExitCode {
             jobs,
             check,
         }),
-        Command::Testbed(TestbedCommand::Up { lab, dir, systemd }) => {
-            with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir, systemd))
+        Command::Testbed(TestbedCommand::Up {
+            lab,
+            dir,
+            systemd,
+            vm,
+        }) => {
+            let kind = match (systemd, vm) {
+                (_, true) => halab::testbed::HostKind::Vm,
+                (true, false) => halab::testbed::HostKind::Systemd,
+                (false, false) => halab::testbed::HostKind::HostLike,
+            };
+            with_lab(Some(lab), |l| halab::testbed::cmd_up(&l, &dir, kind))
         }
         Command::Testbed(TestbedCommand::Down { lab }) => {
             match halab::cmd::lab_cmds::lab_name_for_down(Some(&lab)) {

@@ -52,6 +52,11 @@ pub fn save_engines(dir: &Path, lab: &Lab) -> std::io::Result<()> {
     write_private(&dir.join(ENGINES), 0o600, text.as_bytes())
 }
 
+/// Forgets the engines recorded by [`save_engines`] (the lab is down).
+pub fn forget_engines(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join(ENGINES));
+}
+
 /// Which engine each LB of the running lab runs; None: not recorded (not up).
 pub fn running_engines(dir: &Path) -> Option<BTreeMap<String, Engine>> {
     serde_json::from_str(&std::fs::read_to_string(dir.join(ENGINES)).ok()?).ok()

@@ -11,10 +11,12 @@
 //! With `--systemd`, each host is instead a Debian 12 container with systemd as PID 1
 //! (`nspawn.rs`, booted from the cached `image.rs`) in its node's network namespace: the ssh
 //! provider's systemd path (units, `systemctl`, journald, apt from a local repository) runs
-//! for real.
+//! for real. With `--vm`, each host is a VM booted by qemu inside its node's network
+//! namespace from the same image with a kernel (`qemu.rs`; docs/vagrant.md).
 
 pub mod image;
 pub mod nspawn;
+pub mod qemu;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -77,6 +79,19 @@ pub enum TestbedError {
     Image(#[from] image::ImageError),
     #[error(transparent)]
     Nspawn(#[from] nspawn::NspawnError),
+    #[error(transparent)]
+    Qemu(#[from] qemu::QemuError),
+}
+
+/// What the test bed's hosts are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKind {
+    /// Host-like netns nodes running the machine's own sshd.
+    HostLike,
+    /// Debian 12 containers with systemd as PID 1 (`--systemd`).
+    Systemd,
+    /// Debian 12 VMs, one qemu per host (`--vm`).
+    Vm,
 }
 
 fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> TestbedError + '_ {
@@ -119,8 +134,12 @@ pub struct TestbedInfo {
     pub hosts: Vec<Host>,
     /// Hosts are systemd containers (`--systemd`), not host-like nodes.
     pub systemd: bool,
-    /// The systemd hosts' image, and whether this `up` built it.
+    /// Hosts are VMs (`--vm`).
+    pub vm: bool,
+    /// The systemd hosts' (or VMs') image, and whether this `up` built it.
     pub image: Option<image::Image>,
+    /// The VMs' disk, kernel and initramfs, and whether this `up` made them.
+    pub vm_image: Option<qemu::VmImage>,
     pub up_seconds: f64,
 }
 
@@ -130,8 +149,9 @@ pub fn lab_name(lab: &str) -> String {
 }
 
 /// The test bed's nodes, checked: every problem at once.
-/// `systemd`: the hosts' nodes only hold the network namespaces that their containers join.
-pub fn plan(lab: &Lab, state_root: &Path, systemd: bool) -> Result<TestbedPlan, TestbedError> {
+/// Unless `kind` is host-like, the hosts' nodes only hold the network namespaces that their
+/// containers join or their VMs' taps live in.
+pub fn plan(lab: &Lab, state_root: &Path, kind: HostKind) -> Result<TestbedPlan, TestbedError> {
     let name = lab_name(&lab.name);
     let mut problems = Vec::new();
     if lab.provider != Provider::Ssh {
@@ -203,7 +223,7 @@ pub fn plan(lab: &Lab, state_root: &Path, systemd: bool) -> Result<TestbedPlan, 
                 "127.0.0.1\tlocalhost\n127.0.1.1\t{}\n::1\tlocalhost ip6-localhost ip6-loopback\n",
                 node.hostname
             ),
-            host_like: !systemd,
+            host_like: kind == HostKind::HostLike,
         });
         hosts.push(Host {
             name: n.clone(),
@@ -215,11 +235,7 @@ pub fn plan(lab: &Lab, state_root: &Path, systemd: bool) -> Result<TestbedPlan, 
     if hosts.is_empty() && problems.is_empty() {
         problems.push("no node has an `ssh` section".into());
     }
-    let control = if lab.node("control").is_some() {
-        "halab-control"
-    } else {
-        "control"
-    };
+    let control = control_name(lab);
     let used: BTreeSet<Ipv4Addr> = lab
         .nodes
         .iter()
@@ -283,6 +299,15 @@ pub fn plan(lab: &Lab, state_root: &Path, systemd: bool) -> Result<TestbedPlan, 
     })
 }
 
+/// The control node's name: `control`, or `halab-control` if the lab has a `control`.
+fn control_name(lab: &Lab) -> &'static str {
+    if lab.node("control").is_some() {
+        "halab-control"
+    } else {
+        "control"
+    }
+}
+
 /// Brings the test bed of `lab` up and writes DIR/{id_ed25519,known_hosts,ssh_config,
 /// testbed.json}. On failure, whatever was built is torn down.
 pub fn up(
@@ -290,23 +315,39 @@ pub fn up(
     dir: &Path,
     state_root: &Path,
     init: &InitCommand,
-    systemd: bool,
+    kind: HostKind,
 ) -> Result<TestbedInfo, TestbedError> {
     let start = Instant::now();
-    let plan = plan(lab, state_root, systemd)?;
+    let plan = plan(lab, state_root, kind)?;
+    if kind == HostKind::Vm {
+        let missing = qemu::missing_packages();
+        if !missing.is_empty() {
+            return Err(qemu::QemuError::Missing(missing).into());
+        }
+    }
     // Before any namespace: a first build takes a while and needs nothing of the bed.
-    let image = systemd
-        .then(|| image::ensure(&image::cache_dir()))
-        .transpose()?;
+    let image = match kind {
+        HostKind::HostLike => None,
+        HostKind::Systemd => Some(image::ensure(
+            &image::cache_dir(),
+            image::Flavor::Container,
+        )?),
+        HostKind::Vm => Some(image::ensure(&image::cache_dir(), image::Flavor::Vm)?),
+    };
+    let vm_image = match (&image, kind) {
+        (Some(img), HostKind::Vm) => Some(qemu::ensure_disk(img)?),
+        _ => None,
+    };
     fs::create_dir_all(dir).map_err(io_at(dir))?;
     // Absolute: ssh_config names these files wherever the caller runs ssh from.
     let dir = &dir.canonicalize().map_err(io_at(dir))?;
     let identity = dir.join("id_ed25519");
     let public = ensure_key(&identity)?;
     let handle = netns::up(&plan.netns, init)?;
-    let provisioned = match &image {
-        Some(img) => boot_hosts(&handle, &plan, &img.rootfs, dir, &public),
-        None => provision(&handle, &plan, &public),
+    let provisioned = match (&image, &vm_image) {
+        (_, Some(vm)) => boot_vms(&handle, &plan, vm, dir, &public),
+        (Some(img), None) => boot_hosts(&handle, &plan, &img.rootfs, dir, &public),
+        (None, None) => provision(&handle, &plan, &public),
     };
     match provisioned {
         Ok(keys) => {
@@ -320,19 +361,23 @@ pub fn up(
                 known_hosts: dir.join("known_hosts"),
                 identity_file: identity,
                 hosts: plan.hosts.clone(),
-                systemd,
+                systemd: kind == HostKind::Systemd,
+                vm: kind == HostKind::Vm,
                 image,
+                vm_image,
                 up_seconds: start.elapsed().as_secs_f64(),
             };
             write_files(&info, &keys)
                 .inspect_err(|_| {
                     let _ = nspawn::stop_all(handle.state_dir());
+                    let _ = qemu::stop_all(handle.state_dir());
                     let _ = handle.down();
                 })
                 .map(|()| info)
         }
         Err(e) => {
             let _ = nspawn::stop_all(handle.state_dir());
+            let _ = qemu::stop_all(handle.state_dir());
             let _ = handle.down();
             Err(e)
         }
@@ -402,25 +447,10 @@ fn boot_hosts(
     dir: &Path,
     public: &str,
 ) -> Result<Vec<String>, TestbedError> {
-    let keys_dir = dir.join("host-keys");
-    fs::create_dir_all(&keys_dir).map_err(io_at(&keys_dir))?;
-    let authorized = dir.join("authorized_keys");
-    fs::write(&authorized, format!("{public}\n")).map_err(io_at(&authorized))?;
+    let (authorized, keys) = host_keys(plan, dir, public)?;
     let mut boots = Vec::new();
-    let mut keys = Vec::new();
     for h in &plan.hosts {
-        let key = keys_dir.join(&h.name);
-        let _ = fs::remove_file(&key);
-        let _ = fs::remove_file(key.with_extension("pub"));
-        keygen(&key, &format!("root@{}", h.name))?;
-        let pub_path = key.with_extension("pub");
-        let text = fs::read_to_string(&pub_path).map_err(io_at(&pub_path))?;
-        keys.push(
-            text.split_whitespace()
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(" "),
-        );
+        let key = dir.join("host-keys").join(&h.name);
         let node = plan.netns.nodes.iter().find(|n| n.name == h.name);
         boots.push(nspawn::Boot {
             node: h.name.clone(),
@@ -467,6 +497,108 @@ fn boot_hosts(
         .node(&plan.control)?
         .in_netns(move || wait_sshd(&hosts, SYSTEMD_READY_TIMEOUT))?;
     waited.map(|()| keys)
+}
+
+/// DIR/authorized_keys (the bed's key) and a fresh ed25519 key pair per host
+/// (DIR/host-keys/NODE); returns the first's path and each host's public key line.
+fn host_keys(
+    plan: &TestbedPlan,
+    dir: &Path,
+    public: &str,
+) -> Result<(PathBuf, Vec<String>), TestbedError> {
+    let keys_dir = dir.join("host-keys");
+    fs::create_dir_all(&keys_dir).map_err(io_at(&keys_dir))?;
+    let authorized = dir.join("authorized_keys");
+    fs::write(&authorized, format!("{public}\n")).map_err(io_at(&authorized))?;
+    let mut keys = Vec::new();
+    for h in &plan.hosts {
+        let key = keys_dir.join(&h.name);
+        let _ = fs::remove_file(&key);
+        let _ = fs::remove_file(key.with_extension("pub"));
+        keygen(&key, &format!("root@{}", h.name))?;
+        let pub_path = key.with_extension("pub");
+        let text = fs::read_to_string(&pub_path).map_err(io_at(&pub_path))?;
+        keys.push(
+            text.split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    }
+    Ok((authorized, keys))
+}
+
+/// One VM per host, each qemu in its node's network namespace (all at once, recorded in
+/// the state dir as they start); then waits until each sshd answers from the control node.
+fn boot_vms(
+    handle: &LabHandle,
+    plan: &TestbedPlan,
+    image: &qemu::VmImage,
+    dir: &Path,
+    public: &str,
+) -> Result<Vec<String>, TestbedError> {
+    let (authorized, keys) = host_keys(plan, dir, public)?;
+    let memory_mib = qemu::memory_mib();
+    let mut vms = Vec::new();
+    for h in &plan.hosts {
+        let Some(node) = plan.netns.nodes.iter().find(|n| n.name == h.name) else {
+            continue;
+        };
+        vms.push(qemu::Vm {
+            node: h.name.clone(),
+            hostname: node.hostname.clone(),
+            netns: Path::new(NETNS_DIR).join(&h.netns),
+            nics: node
+                .interfaces
+                .iter()
+                .filter_map(|i| match i.addr {
+                    std::net::IpAddr::V4(address) => Some(qemu::Nic {
+                        ifname: i.ifname.clone(),
+                        address,
+                        prefix: i.prefix,
+                    }),
+                    std::net::IpAddr::V6(_) => None,
+                })
+                .collect(),
+            memory_mib,
+            host_key: dir.join("host-keys").join(&h.name),
+            authorized_keys: authorized.clone(),
+            dir: handle.state_dir().join(format!("vm-{}", h.name)),
+        });
+    }
+    let mut running = Vec::new();
+    let mut first_err = None;
+    for vm in &vms {
+        match qemu::boot(vm, image) {
+            Ok(r) => running.push(r),
+            Err(e) => {
+                first_err = Some(e);
+                break;
+            }
+        }
+    }
+    qemu::write_record(handle.state_dir(), &running)?;
+    if let Some(e) = first_err {
+        return Err(e.into());
+    }
+    let targets: Vec<(qemu::Running, SocketAddr)> = running
+        .iter()
+        .zip(&plan.hosts)
+        .map(|(r, h)| (r.clone(), SocketAddr::from((h.address, h.port))))
+        .collect();
+    let dirs: Vec<(String, PathBuf)> = vms
+        .iter()
+        .map(|v| (v.node.clone(), v.dir.clone()))
+        .collect();
+    let waited = handle.node(&plan.control)?.in_netns(move || {
+        qemu::wait_sshd(&targets, qemu::BOOT_TIMEOUT, |r| {
+            dirs.iter()
+                .find(|(n, _)| *n == r.node)
+                .map(|(_, d)| d.join("qemu.log"))
+                .unwrap_or_default()
+        })
+    })?;
+    waited.map(|()| keys).map_err(TestbedError::from)
 }
 
 fn keygen(path: &Path, comment: &str) -> Result<(), TestbedError> {
@@ -615,15 +747,18 @@ pub fn down(state_root: &Path, lab: &str) -> Result<Option<netns::DownReport>, N
     if !dir.exists() {
         return Ok(None);
     }
-    // The containers first: they live in the nodes' network namespaces.
+    // The containers and VMs first: they live in the nodes' network namespaces.
     if let Err(e) = nspawn::stop_all(&dir) {
+        eprintln!("warning: {e}");
+    }
+    if let Err(e) = qemu::stop_all(&dir) {
         eprintln!("warning: {e}");
     }
     netns::down(&dir).map(Some)
 }
 
 /// `halab testbed up LAB --dir DIR`: prints the control node's netns path on stdout.
-pub fn cmd_up(lab: &Lab, dir: &Path, systemd: bool) -> i32 {
+pub fn cmd_up(lab: &Lab, dir: &Path, kind: HostKind) -> i32 {
     let init = match InitCommand::current_exe() {
         Ok(i) => i,
         Err(e) => return lab_error(e),
@@ -632,9 +767,13 @@ pub fn cmd_up(lab: &Lab, dir: &Path, systemd: bool) -> i32 {
         "halab testbed up {} ({} {}hosts + control)",
         lab_name(&lab.name),
         lab.nodes.iter().filter(|n| n.ssh.is_some()).count(),
-        if systemd { "systemd " } else { "" }
+        match kind {
+            HostKind::HostLike => "",
+            HostKind::Systemd => "systemd ",
+            HostKind::Vm => "VM ",
+        }
     );
-    match up(lab, dir, &state_root(), &init, systemd) {
+    match up(lab, dir, &state_root(), &init, kind) {
         Ok(info) => {
             if let Some(img) = &info.image {
                 eprintln!(
@@ -642,6 +781,14 @@ pub fn cmd_up(lab: &Lab, dir: &Path, systemd: bool) -> i32 {
                     img.rootfs.display(),
                     if img.built { "built" } else { "cached" },
                     img.seconds
+                );
+            }
+            if let Some(vm) = &info.vm_image {
+                eprintln!(
+                    "VM disk {} {} in {:.1} s",
+                    vm.disk.display(),
+                    if vm.built { "made" } else { "cached" },
+                    vm.seconds
                 );
             }
             eprintln!(
@@ -723,6 +870,23 @@ pub fn cmd_exec(lab: &Lab, node: &str, argv: &[String]) -> i32 {
             Err(e) => lab_error(e),
         };
     }
+    // A VM host: its node only holds the taps; the VM is reached over ssh.
+    if let Ok(vms) = qemu::read_record(&dir)
+        && vms.iter().any(|v| v.node == node.name())
+    {
+        eprintln!(
+            "error: `{}` is a VM: testbed exec runs in namespaces, not in VMs\n  hint: nsenter --net={} ssh -F DIR/ssh_config {} -- CMD",
+            node.name(),
+            Path::new(NETNS_DIR)
+                .join(netns::names::node_ns(
+                    &lab_name(&lab.name),
+                    control_name(lab)
+                ))
+                .display(),
+            node.name()
+        );
+        return exit_codes::BAD_INPUT;
+    }
     let args: Vec<&str> = argv.iter().map(String::as_str).collect();
     match node.exec_timeout(&args, Duration::from_secs(600)) {
         Ok(out) => {
@@ -767,7 +931,7 @@ vrrp:
 
     #[test]
     fn hosts_and_a_control_node_at_the_top_free_address() {
-        let p = plan(&lab(LAB), Path::new("/run/x"), false).expect("plan");
+        let p = plan(&lab(LAB), Path::new("/run/x"), HostKind::HostLike).expect("plan");
         assert_eq!(p.netns.lab, "tb-tb");
         assert_eq!(p.netns.state_dir, Path::new("/run/x/tb-tb"));
         let names: Vec<&str> = p.netns.nodes.iter().map(|n| n.name.as_str()).collect();
@@ -787,13 +951,32 @@ vrrp:
         );
     }
 
+    /// Input: labs/seed000/vm/lab.yaml (what scripts/vm-test boots). Output: four VM hosts,
+    /// no client VM (the probe runs in the control node), and its failover scenario valid.
+    #[test]
+    fn the_seed000_vm_lab_is_four_hosts_and_its_failover_validates() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs/seed000/vm");
+        let file = dir.join("lab.yaml");
+        let text = fs::read_to_string(&file).expect("vm lab");
+        let l = crate::lab::parse(&file, &text, &HashMap::<String, String>::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let p = plan(&l, Path::new("/run/x"), HostKind::Vm).expect("plan");
+        let hosts: Vec<&str> = p.hosts.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(hosts, ["nginx1", "nginx2", "loadbalance1", "loadbalance2"]);
+        assert!(p.netns.nodes.iter().all(|n| !n.host_like));
+        assert_eq!(p.control, "control");
+        let sc = crate::scenario::file::load(&dir.join("scenarios/failover.yaml"), &l);
+        assert!(sc.is_ok(), "{:?}", sc.err());
+    }
+
     #[test]
     fn ssh_hosts_must_be_the_nodes_own_addresses() {
         let text = LAB
             .replace("host: 10.9.0.11 }", "host: lb1.example.org }")
             .replace("host: 10.9.0.254,", "host: 10.9.0.12, user: admin,");
         // 10.9.0.12 is lb2's.
-        let Err(TestbedError::Lab { problems, .. }) = plan(&lab(&text), Path::new("/run/x"), false)
+        let Err(TestbedError::Lab { problems, .. }) =
+            plan(&lab(&text), Path::new("/run/x"), HostKind::HostLike)
         else {
             panic!("expected a lab error")
         };

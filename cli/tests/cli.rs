@@ -211,7 +211,7 @@ fn doctor_lists_every_probe() {
         "leftover lab namespaces",
         "systemd hosts (testbed --systemd)",
         "VMs: KVM",
-        "VMs: qemu (KVM or TCG)",
+        "VM hosts (testbed --vm, qemu)",
         "VMs: vagrant + vagrant-libvirt",
     ] {
         assert!(out.contains(p), "{out}");

@@ -1,6 +1,7 @@
 //! `halab doctor`'s optional probes: whether this machine can run systemd test hosts
-//! (`halab testbed up --systemd`) and VMs (`provider: vagrant`), and how to make it so. The
-//! netns provider needs none of them, so they never fail `doctor`.
+//! (`halab testbed up --systemd`), VM test hosts (`halab testbed up --vm`) and
+//! `provider: vagrant`, and how to make it so. The netns provider needs none of them, so they
+//! never fail `doctor`.
 
 use std::fs::OpenOptions;
 use std::path::Path;
@@ -37,7 +38,7 @@ fn systemd_hosts() -> Probe {
         && cgroups
             .iter()
             .all(|d| nix::unistd::access(d, nix::unistd::AccessFlags::W_OK).is_ok());
-    let cache = image::cache_dir().join(image::key());
+    let cache = image::cache_dir().join(image::key(image::Flavor::Container));
     let cached = cache.join("done").exists();
     let detail = if !missing.is_empty() {
         format!("missing {}", missing.join(", "))
@@ -79,6 +80,11 @@ fn kvm() -> Probe {
     let dev = Path::new("/dev/kvm");
     let open = OpenOptions::new().read(true).write(true).open(dev);
     let (ok, detail) = match open {
+        // PVM: nested virtualisation without VMX, for PVM guest kernels only (docs/vagrant.md).
+        Ok(_) if Path::new("/sys/module/kvm_pvm").exists() => (
+            false,
+            "/dev/kvm is kvm_pvm (PVM): it runs PVM guest kernels only, no BIOS nor Debian kernel; VMs run under TCG here".to_string(),
+        ),
         Ok(_) => (
             true,
             "/dev/kvm opens read-write: VMs can use hardware virtualisation (see docs/vagrant.md for what booted here)".to_string(),
@@ -98,12 +104,31 @@ fn kvm() -> Probe {
 }
 
 fn qemu() -> Probe {
-    let q = found("qemu-system-x86_64");
+    let missing = crate::testbed::qemu::missing_packages();
+    let cache = image::cache_dir().join(image::key(image::Flavor::Vm));
+    let detail = if !missing.is_empty() {
+        format!("missing {}", missing.join(", "))
+    } else if cache.join("vm/done").exists() {
+        format!(
+            "qemu, mkfs.ext4, mmdebstrap; VM image cached in {}; each VM: 1 vCPU, {} MiB ({})",
+            cache.display(),
+            crate::testbed::qemu::memory_mib(),
+            crate::testbed::qemu::MEMORY_ENV
+        )
+    } else {
+        format!(
+            "qemu, mkfs.ext4, mmdebstrap; VM image not built yet: the first `halab testbed up --vm` builds it into {} (about 3 min)",
+            cache.display()
+        )
+    };
     optional(
-        "VMs: qemu (KVM or TCG)",
-        q.is_some(),
-        q.unwrap_or_else(|| "qemu-system-x86_64 is not installed".into()),
-        Some("apt-get install -y qemu-system-x86 qemu-utils".into()),
+        "VM hosts (testbed --vm, qemu)",
+        missing.is_empty(),
+        detail,
+        Some(format!(
+            "apt-get install -y {} (scripts/setup does)",
+            missing.join(" ")
+        )),
     )
 }
 
@@ -120,6 +145,6 @@ fn vagrant() -> Probe {
             (Some(p), false) => format!("{p}, but no vagrant-libvirt provider"),
             (None, _) => "vagrant is not installed (provider: vagrant cannot run here)".into(),
         },
-        Some("apt-get install -y vagrant vagrant-libvirt libvirt-daemon-system (docs/vagrant.md: networks stay in lab namespaces)".into()),
+        Some("not needed for VMs here: `halab testbed up --vm` boots them with qemu in lab namespaces (docs/vagrant.md says why not vagrant-libvirt)".into()),
     )
 }

@@ -159,8 +159,13 @@ pub fn restore(lab: &Lab, fleet: &dyn Fleet, halabd: &str) -> Result<(), String>
     faults::heal(fleet, lab)?;
     faults::all_links_up(fleet, lab)?;
     for n in &lab.nodes {
+        let services = Service::for_node(n);
+        // A node without services (a client that is no host of an ssh lab) has no machine.
+        if services.is_empty() {
+            continue;
+        }
         let m = fleet.machine(&n.name)?;
-        for s in Service::for_node(n) {
+        for s in services {
             let _ = services::freeze(m.as_ref(), s, false);
             services::start(m.as_ref(), s, halabd).map_err(|e| e.to_string())?;
         }

@@ -30,6 +30,8 @@ pub const PACKAGES: [&str; 12] = [
     "iputils-ping",
     "tcpdump",
 ];
+/// Added for a VM's image ([`Flavor::Vm`]): a kernel (its initramfs has virtio and ext4).
+pub const VM_PACKAGES: [&str; 1] = ["linux-image-amd64"];
 /// Downloaded into the image's local repository, not installed: what the provider installs.
 pub const REPO_PACKAGES: [&str; 4] = ["haproxy", "keepalived", "nginx-light", "socat"];
 pub const SUITE: &str = "bookworm";
@@ -53,6 +55,86 @@ echo 'deb [trusted=yes] file:@DIR@ ./' > "$R/etc/apt/sources.list.d/halab-local.
 rm -f "$R"/etc/ssh/ssh_host_* "$R"/etc/hostname
 install -d -m 700 "$R/root/.ssh"
 "#;
+
+/// A VM's boot ([`Flavor::Vm`]): its per-host seed disk (`/dev/vdb`, made by `qemu.rs`)
+/// gives the host name, the addresses by MAC, the host key and root's authorized_keys, all
+/// in place before sshd starts. No DHCP and no other network configuration in the image:
+/// the lab's addresses are the VM's only ones, and it has no route out.
+const VM_HOOK: &str = r#"
+cat > "$R/usr/local/sbin/halab-seed" <<'SEED'
+#!/bin/sh
+set -e
+S=/run/halab-seed
+mkdir -p $S
+mount -o ro /dev/vdb $S
+hostname "$(cat $S/hostname)"
+cp $S/hostname /etc/hostname
+install -m 600 $S/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key
+install -m 644 $S/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ed25519_key.pub
+install -d -m 700 /root/.ssh
+install -m 600 $S/authorized_keys /root/.ssh/authorized_keys
+k=0
+while read -r mac name cidr; do
+  for d in /sys/class/net/*; do
+    [ "$(cat $d/address)" = "$mac" ] && ip link set "${d##*/}" name "halabtmp$k"
+  done
+  k=$((k+1))
+done < $S/addresses
+k=0
+while read -r mac name cidr; do
+  ip link set "halabtmp$k" name "$name"
+  ip link set "$name" up
+  ip addr add "$cidr" dev "$name"
+  k=$((k+1))
+done < $S/addresses
+umount $S
+SEED
+chmod 755 "$R/usr/local/sbin/halab-seed"
+cat > "$R/etc/systemd/system/halab-seed.service" <<'UNIT'
+[Unit]
+Description=halab test bed VM: host name, addresses, ssh keys from /dev/vdb
+DefaultDependencies=no
+Requires=dev-vdb.device
+After=dev-vdb.device local-fs.target
+Before=ssh.service network.target sysinit.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/halab-seed
+
+[Install]
+WantedBy=sysinit.target
+UNIT
+mkdir -p "$R/etc/systemd/system/sysinit.target.wants"
+ln -s /etc/systemd/system/halab-seed.service "$R/etc/systemd/system/sysinit.target.wants/halab-seed.service"
+for t in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
+  ln -sf /dev/null "$R/etc/systemd/system/$t"
+done
+"#;
+
+/// Which image: a container's root (systemd-nspawn) or a VM's (qemu, kernel inside).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Container,
+    Vm,
+}
+
+impl Flavor {
+    fn packages(self) -> Vec<&'static str> {
+        match self {
+            Flavor::Container => PACKAGES.to_vec(),
+            Flavor::Vm => PACKAGES.iter().chain(&VM_PACKAGES).copied().collect(),
+        }
+    }
+
+    fn hook(self) -> &'static str {
+        match self {
+            Flavor::Container => "",
+            Flavor::Vm => VM_HOOK,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
@@ -84,8 +166,9 @@ pub struct Image {
     pub seconds: f64,
 }
 
-/// The cache key: everything that makes the image what it is.
-pub fn key() -> String {
+/// The cache key: everything that makes the image what it is. The container's is the same
+/// as before VMs existed (its cached image stays valid).
+pub fn key(flavor: Flavor) -> String {
     let mut h = Sha256::new();
     h.update(SUITE);
     for p in PACKAGES.iter().chain(&["--repo--"]).chain(&REPO_PACKAGES) {
@@ -93,13 +176,21 @@ pub fn key() -> String {
         h.update([0]);
     }
     h.update(HOOK);
+    if flavor == Flavor::Vm {
+        for p in VM_PACKAGES {
+            h.update(p);
+            h.update([0]);
+        }
+        h.update(VM_HOOK);
+    }
     let d = h.finalize();
     d.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-fn hook_script() -> String {
+fn hook_script(flavor: Flavor) -> String {
     HOOK.replace("@REPO@", &REPO_PACKAGES.join(" "))
         .replace("@DIR@", REPO_DIR)
+        + flavor.hook()
 }
 
 pub fn cache_dir() -> PathBuf {
@@ -110,9 +201,9 @@ pub fn cache_dir() -> PathBuf {
 
 /// The image, built if the cache lacks it. Concurrent callers wait for one build (a lock
 /// file beside it); a failed build leaves nothing that counts as an image.
-pub fn ensure(cache: &Path) -> Result<Image, ImageError> {
+pub fn ensure(cache: &Path, flavor: Flavor) -> Result<Image, ImageError> {
     let start = Instant::now();
-    let dir = cache.join(key());
+    let dir = cache.join(key(flavor));
     let rootfs = dir.join("rootfs");
     let done = dir.join("done");
     if done.exists() {
@@ -148,12 +239,12 @@ pub fn ensure(cache: &Path) -> Result<Image, ImageError> {
     }
     let log = dir.join("build.log");
     let hook = dir.join("hook.sh");
-    fs::write(&hook, hook_script()).map_err(io_at(&hook))?;
+    fs::write(&hook, hook_script(flavor)).map_err(io_at(&hook))?;
     let log_file = fs::File::create(&log).map_err(io_at(&log))?;
     let err_file = log_file.try_clone().map_err(io_at(&log))?;
     let status = Command::new("mmdebstrap")
         .args(["--variant=apt", "--format=directory"])
-        .arg(format!("--include={}", PACKAGES.join(",")))
+        .arg(format!("--include={}", flavor.packages().join(",")))
         .arg(format!("--customize-hook=sh {} \"$1\"", hook.display()))
         .arg(SUITE)
         .arg(&tmp)
@@ -190,11 +281,27 @@ mod tests {
 
     #[test]
     fn the_hook_fills_in_the_repository_and_the_key_is_hex() {
-        let script = hook_script();
+        let script = hook_script(Flavor::Container);
         assert!(!script.contains('@'), "{script}");
         assert!(script.contains("--no-install-recommends haproxy keepalived nginx-light socat"));
         assert!(script.contains("file:/srv/halab-repo ./"));
-        assert_eq!(key().len(), 16);
-        assert!(key().chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(!script.contains("halab-seed"));
+        for f in [Flavor::Container, Flavor::Vm] {
+            assert_eq!(key(f).len(), 16);
+            assert!(key(f).chars().all(|c| c.is_ascii_hexdigit()));
+        }
+        assert_ne!(key(Flavor::Container), key(Flavor::Vm));
+    }
+
+    #[test]
+    fn the_vm_image_has_a_kernel_and_seeds_itself_before_sshd() {
+        assert!(Flavor::Vm.packages().contains(&"linux-image-amd64"));
+        assert!(!Flavor::Container.packages().contains(&"linux-image-amd64"));
+        let script = hook_script(Flavor::Vm);
+        assert!(script.starts_with(&hook_script(Flavor::Container)));
+        assert!(script.contains("Before=ssh.service"), "{script}");
+        assert!(script.contains("sysinit.target.wants/halab-seed.service"));
+        // No DHCP client, no network config of Debian's: the seed's addresses only.
+        assert!(!script.contains("dhcp") && !Flavor::Vm.packages().contains(&"ifupdown"));
     }
 }

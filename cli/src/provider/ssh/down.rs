@@ -58,6 +58,8 @@ pub fn down(state_dir: &Path, purge: bool) -> Result<Option<DownReport>, UpError
         let _ = std::fs::remove_file(state_dir.join(VAGRANT_SSH_CONFIG));
     }
     let _ = std::fs::remove_file(Record::path(state_dir));
+    // `halab test` records the engines; the dir goes only once empty.
+    crate::state::forget_engines(state_dir);
     let _ = std::fs::remove_dir(state_dir);
     Ok(Some(r))
 }
