@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 use halab_kaconf::{Config, InstanceConf};
@@ -106,8 +106,17 @@ pub fn lab(name: &str, hosts: &[Host], out_dir: &Path, problems: &mut Vec<Proble
     let mut groups: BTreeMap<Ipv4Addr, Vec<(usize, &InstanceConf)>> = BTreeMap::new();
     for (i, lb) in lbs.iter().enumerate() {
         for inst in &lb.config.instances {
-            match inst.vips.first() {
-                Some(v) => groups.entry(v.vip.address).or_default().push((i, inst)),
+            match inst.vips.first().map(|v| v.vip.address) {
+                Some(IpAddr::V4(vip)) => groups.entry(vip).or_default().push((i, inst)),
+                Some(IpAddr::V6(vip)) => problems.push(Problem::warning(
+                    &lb.file.source,
+                    line_of(&lb.file.text, &["vrrp_instance", &inst.name]),
+                    format!(
+                        "vrrp_instance {} is IPv6 ({vip}): lab files are IPv4 only, left out",
+                        inst.name
+                    ),
+                    Some("halabd and keepalived run it; halab's lab model cannot yet".to_string()),
+                )),
                 None => problems.push(Problem::warning(
                     &lb.file.source,
                     line_of(&lb.file.text, &["vrrp_instance", &inst.name]),
@@ -334,7 +343,8 @@ pub fn lab(name: &str, hosts: &[Host], out_dir: &Path, problems: &mut Vec<Proble
         let mut on: Vec<(usize, String)> = Vec::new();
         for inst in &lb.config.instances {
             if let Some(v) = inst.vips.first()
-                && let Some(i) = nets.iter().position(|n| n.contains(v.vip.address))
+                && let Some(address) = v4(v.vip.address)
+                && let Some(i) = nets.iter().position(|n| n.contains(address))
                 && !on.iter().any(|(j, _)| *j == i)
             {
                 on.push((i, inst.interface.clone()));
@@ -351,7 +361,7 @@ pub fn lab(name: &str, hosts: &[Host], out_dir: &Path, problems: &mut Vec<Proble
                 .config
                 .instances
                 .iter()
-                .filter_map(|x| x.unicast_src_ip)
+                .filter_map(|x| x.unicast_src_ip.and_then(v4))
                 .find(|ip| n.contains(*ip) && !used.contains(ip));
             let ip = match given {
                 Some(ip) => {
@@ -663,4 +673,12 @@ fn relative(path: &Path, base: &Path) -> std::path::PathBuf {
         out.push(c);
     }
     out
+}
+
+/// The IPv4 address, if it is one (lab networks are IPv4).
+const fn v4(address: IpAddr) -> Option<Ipv4Addr> {
+    match address {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(_) => None,
+    }
 }

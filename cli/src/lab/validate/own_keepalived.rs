@@ -74,7 +74,11 @@ pub fn problems(n: &Node, f: &NodeFile, networks: &[Network]) -> Vec<(String, St
         }
         for v in &inst.vips {
             let ip = v.vip.address;
-            if networks.iter().any(|x| x.cidr.contains(ip)) {
+            let inside = match ip {
+                std::net::IpAddr::V4(a) => networks.iter().any(|x| x.cidr.contains(a)),
+                std::net::IpAddr::V6(_) => false,
+            };
+            if inside {
                 continue;
             }
             let line = line_of(&text, &[&ip.to_string()]);
