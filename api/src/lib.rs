@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
@@ -93,9 +93,9 @@ pub struct InstanceStatus {
     /// Advertisement interval in milliseconds.
     pub advert_interval_ms: u64,
     /// Our primary address on the interface (the advert source), when known.
-    pub primary_address: Option<Ipv4Addr>,
+    pub primary_address: Option<IpAddr>,
     /// The current master's address: ours while master, the last advert's source while backup.
-    pub master_address: Option<Ipv4Addr>,
+    pub master_address: Option<IpAddr>,
     /// Virtual addresses, `a.b.c.d/len`.
     pub vips: Vec<String>,
     /// Whether the virtual addresses are on the interface (as far as halabd knows).

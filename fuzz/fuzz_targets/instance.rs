@@ -91,7 +91,7 @@ fuzz_target!(|data: &[u8]| {
             11 => Input::SyncTo {
                 state: State::Backup,
             },
-            12 => Input::VipClaimed { address: VIP },
+            12 => Input::VipClaimed { address: VIP.into() },
             _ => {
                 // A well-formed advert for our VRID from a peer: priority and source vary.
                 let [prio, who, rest @ ..] = ops else { return };

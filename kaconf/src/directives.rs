@@ -450,11 +450,7 @@ pub const TABLE: &[(Block, &str, Verdict)] = &[
     (VrrpInstance, "version", Supported),
     (VrrpInstance, "authentication", Supported),
     (VrrpInstance, "virtual_ipaddress", Supported),
-    (
-        VrrpInstance,
-        "virtual_ipaddress_excluded",
-        Pending("virtual_ipaddress_excluded is not implemented in halabd yet"),
-    ),
+    (VrrpInstance, "virtual_ipaddress_excluded", Supported),
     (VrrpInstance, "virtual_routes", Supported),
     (VrrpInstance, "track_script", Supported),
     (VrrpInstance, "track_interface", Supported),

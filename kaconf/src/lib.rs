@@ -13,10 +13,10 @@ mod parse;
 mod tree;
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use halab_vrrp::{InitialState, InstanceConfig, Password, Version, Vip};
+use halab_vrrp::{Family, InitialState, InstanceConfig, Password, Version, Vip};
 
 pub use lexer::split_command;
 pub use options::{
@@ -228,12 +228,15 @@ pub struct InstanceConf {
     pub garp_master_repeat: u32,
     /// `garp_master_refresh`, seconds; 0 (default): none.
     pub garp_master_refresh_s: u64,
-    pub unicast_src_ip: Option<Ipv4Addr>,
-    pub unicast_peers: Vec<Ipv4Addr>,
+    /// Of the instance's family (checked while parsing).
+    pub unicast_src_ip: Option<IpAddr>,
+    /// Of the instance's family (checked while parsing).
+    pub unicast_peers: Vec<IpAddr>,
     pub notify: NotifyConf,
     pub virtual_routes: Vec<RouteConf>,
-    /// `virtual_ipaddress_excluded` entries.
-    pub vips_excluded: Vec<VipConf>,
+    /// `virtual_ipaddress_excluded`: added and removed with the VIPs but not advertised; either
+    /// family (keepalived: the way to give an IPv4 instance IPv6 addresses and back).
+    pub excluded_vips: Vec<VipConf>,
     /// Wire options (vmac, strict, accept, unicast TTLs, garp timings).
     pub wire: InstanceWire,
     /// Trackers and notifications beyond track_script / track_interface / notify_*.
@@ -241,8 +244,33 @@ pub struct InstanceConf {
 }
 
 impl InstanceConf {
-    /// The protocol core's configuration, given the interface's primary address.
-    pub fn core_config(&self, primary: Ipv4Addr) -> InstanceConfig {
+    /// The instance's address family: its first VIP's (keepalived), else its unicast source's,
+    /// else IPv4.
+    pub fn family(&self) -> Family {
+        self.vips
+            .first()
+            .map(|v| v.vip.address)
+            .or(self.unicast_src_ip)
+            .map_or(Family::Ipv4, Family::of)
+    }
+
+    /// A placeholder primary address of the instance's family, for checks before the
+    /// interface's real one is known.
+    pub fn placeholder_primary(&self) -> IpAddr {
+        match self.family() {
+            Family::Ipv4 => Ipv4Addr::UNSPECIFIED.into(),
+            Family::Ipv6 => Ipv6Addr::UNSPECIFIED.into(),
+        }
+    }
+
+    /// Every address the instance adds as master: its VIPs, then the excluded ones.
+    pub fn all_vips(&self) -> impl Iterator<Item = &VipConf> {
+        self.vips.iter().chain(&self.excluded_vips)
+    }
+
+    /// The protocol core's configuration, given the interface's primary address (for IPv6,
+    /// its link-local address).
+    pub fn core_config(&self, primary: impl Into<IpAddr>) -> InstanceConfig {
         let mut config = InstanceConfig::new(self.vrid, primary);
         config.version = self.version;
         config.priority = self.priority;

@@ -127,7 +127,7 @@ pub enum ParamMatch {
 /// One `unicast_peer` entry's TTL bounds (`ADDR min_ttl N max_ttl N`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerTtl {
-    pub peer: Ipv4Addr,
+    pub peer: std::net::IpAddr,
     pub min_ttl: Option<u8>,
     pub max_ttl: Option<u8>,
 }
@@ -140,7 +140,7 @@ pub struct InstanceWire {
     /// `vmac_xmit_base`.
     pub vmac_xmit_base: bool,
     /// `mcast_src_ip`.
-    pub mcast_src_ip: Option<Ipv4Addr>,
+    pub mcast_src_ip: Option<std::net::IpAddr>,
     /// `accept` (Some(true)) / `no_accept` (Some(false)); keepalived's default depends on
     /// strict mode.
     pub accept: Option<bool>,
@@ -207,7 +207,11 @@ pub struct GroupTracking {
 impl InstanceWire {
     /// What these options change in the protocol core (after `parse`'s completion applied
     /// the global defaults and strict mode).
-    pub fn apply(&self, config: &mut halab_vrrp::InstanceConfig, unicast_peers: &[Ipv4Addr]) {
+    pub fn apply(
+        &self,
+        config: &mut halab_vrrp::InstanceConfig,
+        unicast_peers: &[std::net::IpAddr],
+    ) {
         config.lower_prio_no_advert = self.lower_prio_no_advert;
         config.higher_prio_send_advert = self.higher_prio_send_advert;
         config.garp_lower_prio = self.garp_lower_prio_repeat != Some(0);

@@ -194,10 +194,13 @@ fn a_full_configuration_parses_to_exact_values() {
         ),
         (1, 3, 60)
     );
-    assert_eq!(v.unicast_src_ip, Some(Ipv4Addr::new(10, 0, 0, 1)));
+    assert_eq!(v.unicast_src_ip, Some(Ipv4Addr::new(10, 0, 0, 1).into()));
     assert_eq!(
         v.unicast_peers,
-        [Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 3)]
+        [
+            std::net::IpAddr::from(Ipv4Addr::new(10, 0, 0, 2)),
+            Ipv4Addr::new(10, 0, 0, 3).into()
+        ]
     );
     // keepalived: the words after an unquoted command are its user and group.
     assert_eq!(
@@ -330,7 +333,11 @@ fn bad_values_are_errors_with_their_line() {
         1,
         "vrrpv3 has no authentication",
     );
-    assert_error(&wrap(" unicast_src_ip 10.0.0"), 4, "not an IPv4 address");
+    assert_error(
+        &wrap(" unicast_src_ip 10.0.0"),
+        4,
+        "not an IPv4 or IPv6 address",
+    );
     assert_error(
         &wrap(" track_script {\n nope\n }"),
         1,
@@ -465,4 +472,80 @@ proptest::proptest! {
     )) {
         let _ = parse_str(Path::new("/nonexistent/dir/fuzz.conf"), &words.join(" "));
     }
+}
+
+#[test]
+fn ipv6_instance_with_excluded_addresses_of_both_families() {
+    // Input: an instance whose first VIP is IPv6 (so IPv6, VRRPv3 though version 2 is the
+    // default), an IPv4 VIP in virtual_ipaddress, both families in virtual_ipaddress_excluded,
+    // an IPv4 instance with the same VRID. Output: keepalived 2.2.7's reading (notices for the
+    // ignored IPv4 VIP and the version), the excluded addresses kept, no duplicate-VRID error.
+    let parsed = parse(
+        "vrrp_instance V6 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        fd00:10::10/64
+        10.0.0.5/24
+        fd00:10::11
+    }
+    virtual_ipaddress_excluded {
+        10.0.0.6/24
+        fd00:10::12/64
+    }
+}
+vrrp_instance V4 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        10.0.0.10/24
+    }
+}
+",
+    );
+    let v = &parsed.config.instances[0];
+    assert_eq!(v.family(), halab_vrrp::Family::Ipv6);
+    assert_eq!(v.version, halab_vrrp::Version::V3);
+    let vips: Vec<String> = v.vips.iter().map(|x| x.vip.to_string()).collect();
+    assert_eq!(vips, ["fd00:10::10/64", "fd00:10::11/128"]);
+    let excluded: Vec<String> = v.excluded_vips.iter().map(|x| x.vip.to_string()).collect();
+    assert_eq!(excluded, ["10.0.0.6/24", "fd00:10::12/64"]);
+    assert_eq!(v.all_vips().count(), 4);
+    let notices: Vec<String> = parsed.notices.iter().map(|n| n.message.clone()).collect();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("address family must match VRRP instance [10.0.0.5/24]")),
+        "{notices:#?}"
+    );
+    assert!(
+        notices.iter().any(|n| n.contains("setting version 3")),
+        "{notices:#?}"
+    );
+    let core = v.core_config("fe80::1".parse::<std::net::IpAddr>().expect("v6"));
+    assert_eq!(core.vips.len(), 2);
+    assert_eq!(
+        parsed.config.instances[1].family(),
+        halab_vrrp::Family::Ipv4
+    );
+}
+
+#[test]
+fn unicast_of_the_other_family_is_an_error() {
+    assert_error(
+        "vrrp_instance V6 {
+    interface eth0
+    virtual_router_id 51
+    unicast_src_ip 10.0.0.1
+    unicast_peer {
+        fe80::2
+    }
+    virtual_ipaddress {
+        fd00:10::10/64
+    }
+}
+",
+        1,
+        "unicast address 10.0.0.1 is not of the instance's family",
+    );
 }

@@ -137,11 +137,11 @@ vrrp_instance B {
         (vip.dev.as_deref(), vip.label.as_deref()),
         (Some("eth0"), Some("eth0:a"))
     );
-    assert_eq!(a.vips_excluded[0].vip.to_string(), "10.0.1.1/24");
+    assert_eq!(a.excluded_vips[0].vip.to_string(), "10.0.1.1/24");
     let w = &a.wire;
     assert_eq!(w.use_vmac, Some(Some("vrrp.1".into())));
     assert!(w.vmac_xmit_base && w.native_ipv6 && w.unicast_fault_no_peer);
-    assert_eq!(w.mcast_src_ip, Some(Ipv4Addr::new(10, 0, 0, 5)));
+    assert_eq!(w.mcast_src_ip, Some(Ipv4Addr::new(10, 0, 0, 5).into()));
     assert_eq!(w.accept, Some(false));
     // The instance's own settings win over global_defs'.
     assert!(!w.strict_mode && !w.skip_check_adv_addr && w.check_unicast_src);
@@ -153,7 +153,7 @@ vrrp_instance B {
     assert_eq!(
         w.peer_ttls,
         [PeerTtl {
-            peer: Ipv4Addr::new(10, 0, 0, 2),
+            peer: Ipv4Addr::new(10, 0, 0, 2).into(),
             min_ttl: Some(250),
             max_ttl: Some(255)
         }]

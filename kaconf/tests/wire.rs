@@ -163,7 +163,10 @@ fn vmac_skip_check_and_mcast_src_ip_are_read() {
     assert_eq!(i.wire.vmac_name(51).as_deref(), Some("vrrp.51"));
     assert!(i.wire.vmac_xmit_base);
     assert!(i.wire.skip_check_adv_addr);
-    assert_eq!(i.unicast_src_ip, Some(std::net::Ipv4Addr::new(10, 0, 0, 1)));
+    assert_eq!(
+        i.unicast_src_ip,
+        Some(std::net::Ipv4Addr::new(10, 0, 0, 1).into())
+    );
     assert_eq!(i.wire.accept, Some(false));
     let named = parse(&conf("", "    use_vmac vmac51"));
     assert_eq!(

@@ -5,7 +5,7 @@
 //! (RFC 2460 8.1 for IPv6, and for IPv4 the UDP-style one: source, destination, zero,
 //! protocol 112, VRRP length), which is what keepalived 2.2.7 computes by default.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// IP protocol number of VRRP (RFC 5798 5.1.1.4, RFC 3768 5.2.4).
 pub const IPPROTO_VRRP: u8 = 112;
@@ -65,6 +65,49 @@ pub(crate) fn ipv4_pseudo_header(src: Ipv4Addr, dst: Ipv4Addr, vrrp_len: u16) ->
     header[9] = IPPROTO_VRRP;
     header[10..12].copy_from_slice(&vrrp_len.to_be_bytes());
     header
+}
+
+/// RFC 5798 5.2.8 / RFC 8200 8.1: the IPv6 pseudo-header before the VRRP message (what the
+/// kernel sums with `IPV6_CHECKSUM`, which keepalived sets).
+///
+/// ```text
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |                                                               |
+///    +                         Source Address                        +
+///    |                          (16 bytes)                           |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |                                                               |
+///    +                      Destination Address                      +
+///    |                          (16 bytes)                           |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |                   Upper-Layer Packet Length                   |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |                      zero                     |  Next Header  |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// ```
+pub(crate) fn ipv6_pseudo_header(src: Ipv6Addr, dst: Ipv6Addr, vrrp_len: u16) -> [u8; 40] {
+    let mut header = [0u8; 40];
+    header[0..16].copy_from_slice(&src.octets());
+    header[16..32].copy_from_slice(&dst.octets());
+    header[32..36].copy_from_slice(&u32::from(vrrp_len).to_be_bytes());
+    header[39] = IPPROTO_VRRP;
+    header
+}
+
+/// The pseudo-header for a source and destination: IPv4's when both are IPv4, IPv6's
+/// otherwise (an IPv4 address in a mixed pair is taken as IPv4-mapped; no real packet has one).
+pub(crate) fn pseudo_header(src: IpAddr, dst: IpAddr, vrrp_len: u16) -> Vec<u8> {
+    match (src, dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => ipv4_pseudo_header(src, dst, vrrp_len).to_vec(),
+        (src, dst) => ipv6_pseudo_header(as_v6(src), as_v6(dst), vrrp_len).to_vec(),
+    }
+}
+
+fn as_v6(address: IpAddr) -> Ipv6Addr {
+    match address {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    }
 }
 
 /// The Internet checksum of `bytes` alone (VRRPv2, and the IPv4 header).

@@ -3,35 +3,52 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Password;
-use crate::packet::Version;
+use crate::packet::{Family, Version};
 
-/// A virtual IPv4 address and the prefix length it is added with ("192.168.0.130/24").
+/// A virtual address and the prefix length it is added with ("192.168.0.130/24",
+/// "fd00::130/64").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Vip {
     /// The address, as advertised.
-    pub address: Ipv4Addr,
-    /// Prefix length for `ip addr add`; keepalived's default is /32.
+    pub address: IpAddr,
+    /// Prefix length for `ip addr add`; keepalived's default is /32 (IPv4), /128 (IPv6).
     pub prefix_len: u8,
 }
 
-/// The text is not `a.b.c.d` or `a.b.c.d/len` with len at most 32.
+/// The text is not `a.b.c.d[/len]` with len at most 32, or an IPv6 address with an optional
+/// `/len` at most 128.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid virtual address `{0}`, expected a.b.c.d or a.b.c.d/len with len at most 32")]
+#[error(
+    "invalid virtual address `{0}`, expected a.b.c.d[/len] (len at most 32) or an ipv6 address[/len] (len at most 128)"
+)]
 pub struct VipParseError(String);
 
 impl Vip {
     /// An address with a prefix length.
-    pub const fn new(address: Ipv4Addr, prefix_len: u8) -> Self {
+    pub fn new(address: impl Into<IpAddr>, prefix_len: u8) -> Self {
         Self {
-            address,
+            address: address.into(),
             prefix_len,
+        }
+    }
+
+    /// The address family.
+    pub const fn family(&self) -> Family {
+        Family::of(self.address)
+    }
+
+    /// The longest prefix of the address's family (32 or 128).
+    pub const fn max_prefix_len(&self) -> u8 {
+        match self.address {
+            IpAddr::V4(_) => 32,
+            IpAddr::V6(_) => 128,
         }
     }
 }
@@ -41,13 +58,15 @@ impl FromStr for Vip {
 
     fn from_str(s: &str) -> Result<Self, VipParseError> {
         let bad = || VipParseError(s.to_owned());
-        let (addr, len) = s.split_once('/').unwrap_or((s, "32"));
-        let address = addr.parse().map_err(|_| bad())?;
-        let prefix_len = len.parse().ok().filter(|l| *l <= 32).ok_or_else(bad)?;
-        Ok(Self {
-            address,
-            prefix_len,
-        })
+        let (addr, len) = s.split_once('/').map_or((s, None), |(a, l)| (a, Some(l)));
+        let address: IpAddr = addr.parse().map_err(|_| bad())?;
+        let vip = Self::new(address, 0);
+        let max = vip.max_prefix_len();
+        let prefix_len = match len {
+            None => max,
+            Some(len) => len.parse().ok().filter(|l| *l <= max).ok_or_else(bad)?,
+        };
+        Ok(Self { prefix_len, ..vip })
     }
 }
 
@@ -126,7 +145,7 @@ impl Default for Improvements {
 #[serde(deny_unknown_fields)]
 pub struct UnicastSource {
     /// The peer's address (the advert's IP source).
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
     /// Lowest TTL accepted (keepalived's default 0).
     #[serde(default)]
     pub min_ttl: u8,
@@ -137,7 +156,7 @@ pub struct UnicastSource {
 
 impl UnicastSource {
     /// Any TTL from `address`.
-    pub const fn any_ttl(address: Ipv4Addr) -> Self {
+    pub const fn any_ttl(address: IpAddr) -> Self {
         Self {
             address,
             min_ttl: 0,
@@ -172,7 +191,8 @@ pub struct InstanceConfig {
     /// master, keep accepting its adverts this long before preempting.
     #[serde(default)]
     pub preempt_delay_ms: u64,
-    /// Virtual addresses (`virtual_ipaddress`), in advert order.
+    /// Virtual addresses (`virtual_ipaddress`), in advert order, all of the family of
+    /// `primary_address`.
     pub vips: Vec<Vip>,
     /// VRRPv2 simple password (`authentication { auth_type PASS }`).
     #[serde(default)]
@@ -181,7 +201,9 @@ pub struct InstanceConfig {
     #[serde(default)]
     pub initial_state: InitialState,
     /// This router's primary address on the interface: the advert source, and the tie-break.
-    pub primary_address: Ipv4Addr,
+    /// Its family is the instance's: for IPv6, the interface's link-local address
+    /// (RFC 5798 5.1.2.1).
+    pub primary_address: IpAddr,
     /// RFC 5798 7.1 TTL check. keepalived skips it with unicast peers; so should the driver.
     #[serde(default = "yes")]
     pub check_ttl: bool,
@@ -232,7 +254,8 @@ const fn yes() -> bool {
 impl InstanceConfig {
     /// keepalived's defaults: VRRPv2, priority 100, 1 s, preempt, state BACKUP, no VIPs;
     /// halabd's improvements on.
-    pub fn new(vrid: u8, primary_address: Ipv4Addr) -> Self {
+    pub fn new(vrid: u8, primary_address: impl Into<IpAddr>) -> Self {
+        let primary_address = primary_address.into();
         Self {
             vrid,
             version: default_version(),
@@ -267,6 +290,11 @@ impl InstanceConfig {
         self
     }
 
+    /// The instance's address family: that of its primary address.
+    pub const fn family(&self) -> Family {
+        Family::of(self.primary_address)
+    }
+
     /// Every problem with this configuration, or nothing.
     pub fn validate(&self) -> Result<(), ConfigErrors> {
         let mut errors = Vec::new();
@@ -288,6 +316,10 @@ impl InstanceConfig {
         if self.version == Version::V3 && self.auth.is_some() {
             errors.push(ConfigError::AuthWithV3);
         }
+        // RFC 3768 is IPv4 only (keepalived: "cannot use IPv6 with VRRP version 2").
+        if self.version == Version::V2 && self.family() == Family::Ipv6 {
+            errors.push(ConfigError::V2Ipv6);
+        }
         // RFC 5798 5.2.5: the count is one byte.
         if self.vips.len() > 255 {
             errors.push(ConfigError::TooManyVips {
@@ -296,8 +328,15 @@ impl InstanceConfig {
         }
         let mut seen = HashSet::new();
         for vip in &self.vips {
-            if vip.prefix_len > 32 {
+            if vip.prefix_len > vip.max_prefix_len() {
                 errors.push(ConfigError::PrefixLength { vip: *vip });
+            }
+            // RFC 5798 5.2.9: an advert carries addresses of one family, the instance's.
+            if vip.family() != self.family() {
+                errors.push(ConfigError::VipFamily {
+                    vip: *vip,
+                    family: self.family(),
+                });
             }
             if !seen.insert(vip.address) {
                 errors.push(ConfigError::DuplicateVip {
@@ -368,17 +407,28 @@ pub enum ConfigError {
         /// Configured count.
         count: usize,
     },
-    /// Prefix length above 32.
-    #[error("virtual address {vip} has a prefix length above 32")]
+    /// Prefix length above 32 (IPv4) or 128 (IPv6).
+    #[error("virtual address {vip} has a prefix length above its family's maximum")]
     PrefixLength {
         /// The offending VIP.
         vip: Vip,
+    },
+    /// VRRPv2 with an IPv6 instance.
+    #[error("vrrp version 2 is ipv4 only, ipv6 needs version 3")]
+    V2Ipv6,
+    /// A VIP of the other family than the instance's.
+    #[error("virtual address {vip} is not of the instance's family ({family:?})")]
+    VipFamily {
+        /// The offending VIP.
+        vip: Vip,
+        /// The instance's family.
+        family: Family,
     },
     /// The same address twice.
     #[error("virtual address {address} is listed twice")]
     DuplicateVip {
         /// The repeated address.
-        address: Ipv4Addr,
+        address: IpAddr,
     },
 }
 

@@ -3,7 +3,7 @@
 //! This file dispatches inputs and handles received adverts; `transition.rs` holds the state
 //! changes themselves.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::checksum::IPPROTO_VRRP;
 use crate::config::{ConfigError, ConfigErrors, ConfigWarning, InstanceConfig};
@@ -33,7 +33,7 @@ pub struct Instance {
     /// The one armed timer, as the driver was told.
     pub(crate) timer: Option<(Timer, Timestamp)>,
     /// The master we follow: source of the last advert we accepted as backup.
-    pub(crate) master: Option<Ipv4Addr>,
+    pub(crate) master: Option<IpAddr>,
     /// keepalived's `preempt_time`: when the running preempt delay ends.
     pub(crate) preempt_at: Option<Timestamp>,
     /// What a firing Master_Down_Timer will mean.
@@ -60,14 +60,23 @@ impl Instance {
     pub fn new(mut config: InstanceConfig) -> Result<Self, ConfigErrors> {
         config.validate()?;
         let warnings = config.normalise();
-        let addresses = config.vips.iter().map(|vip| vip.address).collect();
+        let addresses: Vec<IpAddr> = config.vips.iter().map(|vip| vip.address).collect();
         let template = match config.version {
             Version::V2 => {
                 let secs = u8::try_from(config.advert_interval_cs / 100).unwrap_or(u8::MAX);
                 let auth = config.auth.map_or(crate::Auth::None, crate::Auth::Simple);
-                Advert::v2(config.vrid, config.priority, secs, auth, addresses)
+                // validate() made every VIP IPv4 for v2.
+                let v4 = addresses
+                    .iter()
+                    .filter_map(|a| match a {
+                        IpAddr::V4(v4) => Some(*v4),
+                        IpAddr::V6(_) => None,
+                    })
+                    .collect();
+                Advert::v2(config.vrid, config.priority, secs, auth, v4)
             }
-            Version::V3 => Advert::v3(
+            Version::V3 => Advert::v3_in(
+                config.family(),
                 config.vrid,
                 config.priority,
                 config.advert_interval_cs,
@@ -114,6 +123,18 @@ impl Instance {
             }
             Input::Shutdown => self.shutdown(&mut out),
             Input::PacketReceived { packet } => self.packet(now, &packet, &mut out),
+            Input::Ipv6PacketReceived {
+                src,
+                dst,
+                hop_limit,
+                payload,
+            } => match Advert::decode(&payload, src, dst) {
+                Ok(advert) => self.advert(now, src.into(), hop_limit, &advert, &mut out),
+                Err(error) => out.push(Action::Discarded {
+                    src: Some(src.into()),
+                    reason: DiscardReason::Malformed { error },
+                }),
+            },
             Input::AdvertReceived { src, ttl, advert } => {
                 self.advert(now, src, ttl, &advert, &mut out)
             }
@@ -162,7 +183,7 @@ impl Instance {
     }
 
     /// The master we follow while backup (source of the last advert accepted).
-    pub const fn known_master(&self) -> Option<Ipv4Addr> {
+    pub const fn known_master(&self) -> Option<IpAddr> {
         self.master
     }
 
@@ -196,7 +217,7 @@ impl Instance {
                 });
             }
         };
-        let src = Some(ip.src);
+        let src = Some(IpAddr::V4(ip.src));
         if ip.protocol != IPPROTO_VRRP {
             return out.push(Action::Discarded {
                 src,
@@ -206,7 +227,7 @@ impl Instance {
             });
         }
         match Advert::decode(payload, ip.src, ip.dst) {
-            Ok(advert) => self.advert(now, ip.src, ip.ttl, &advert, out),
+            Ok(advert) => self.advert(now, ip.src.into(), ip.ttl, &advert, out),
             Err(error) => out.push(Action::Discarded {
                 src,
                 reason: DiscardReason::Malformed { error },
@@ -217,7 +238,7 @@ impl Instance {
     fn advert(
         &mut self,
         now: Timestamp,
-        src: Ipv4Addr,
+        src: IpAddr,
         ttl: u8,
         advert: &Advert,
         out: &mut Vec<Action>,
@@ -246,7 +267,7 @@ impl Instance {
     }
 
     /// RFC 5798 6.4.2 "If an ADVERTISEMENT is received".
-    fn backup_rx(&mut self, now: Timestamp, src: Ipv4Addr, advert: &Advert, out: &mut Vec<Action>) {
+    fn backup_rx(&mut self, now: Timestamp, src: IpAddr, advert: &Advert, out: &mut Vec<Action>) {
         let priority = advert.priority();
         // RFC 5798 6.4.2: priority 0 => Set the Master_Down_Timer to Skew_Time.
         if priority == 0 {
@@ -314,7 +335,7 @@ impl Instance {
     fn master_rx(
         &mut self,
         now: Timestamp,
-        src: Ipv4Addr,
+        src: IpAddr,
         ttl: u8,
         advert: &Advert,
         out: &mut Vec<Action>,
@@ -422,7 +443,7 @@ impl Instance {
     /// over from a master it followed: that one is the likelier winner and its claim stands,
     /// so two halabd masters never answer each other's claims. This is how a winner learns
     /// of a split brain whose loser will step down silently (keepalived does).
-    fn vip_claimed(&mut self, now: Timestamp, address: Ipv4Addr, out: &mut Vec<Action>) {
+    fn vip_claimed(&mut self, now: Timestamp, address: IpAddr, out: &mut Vec<Action>) {
         let reason = if !self.config.improvements.split_brain_heal {
             IgnoreReason::HealOff
         } else if !self.config.vips.iter().any(|vip| vip.address == address) {

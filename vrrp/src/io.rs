@@ -1,7 +1,7 @@
 //! What goes into [`crate::Instance::handle`] and what comes out. Every value is serde, so a run
 //! can be recorded as JSON lines and replayed (see [`crate::replay`]).
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
@@ -50,11 +50,25 @@ pub enum Input {
         #[serde(with = "hex")]
         packet: Vec<u8>,
     },
+    /// A VRRP message read from an `AF_INET6` raw socket, which delivers no IPv6 header: the
+    /// driver takes the addresses and hop limit from `recvmsg` (`IPV6_PKTINFO`,
+    /// `IPV6_HOPLIMIT`). The instance decodes it and reports malformed ones as `Discarded`.
+    Ipv6PacketReceived {
+        /// IPv6 source: the sender's link-local address.
+        src: std::net::Ipv6Addr,
+        /// IPv6 destination: ff02::12, or ours for a unicast peer (the checksum covers it).
+        dst: std::net::Ipv6Addr,
+        /// Hop limit, which RFC 5798 7.1 wants to be 255.
+        hop_limit: u8,
+        /// The VRRP message, hex in JSON.
+        #[serde(with = "hex")]
+        payload: Vec<u8>,
+    },
     /// An advert the driver already decoded (with [`crate::ip::parse_ipv4`] and
     /// [`Advert::decode`]).
     AdvertReceived {
         /// IP source: the sender's primary address.
-        src: Ipv4Addr,
+        src: IpAddr,
         /// IP TTL, which RFC 5798 7.1 wants to be 255.
         ttl: u8,
         /// The advert.
@@ -88,7 +102,7 @@ pub enum Input {
     /// learns that a split brain has moved clients away from it.
     VipClaimed {
         /// The VIP.
-        address: Ipv4Addr,
+        address: IpAddr,
     },
 }
 
@@ -119,7 +133,7 @@ pub enum Action {
         /// The addresses.
         vips: Vec<Vip>,
         /// The address whose current holder to announce (a VIP).
-        holder: Ipv4Addr,
+        holder: IpAddr,
     },
     /// Add these addresses to the interface (netlink `RTM_NEWADDR`).
     AddVips {
@@ -162,7 +176,7 @@ pub enum Action {
     /// A received packet was dropped; log the reason as keepalived would.
     Discarded {
         /// IP source, when the packet got that far.
-        src: Option<Ipv4Addr>,
+        src: Option<IpAddr>,
         /// Why.
         reason: DiscardReason,
     },
@@ -199,7 +213,7 @@ pub enum Reason {
     /// A better advert made us step down.
     HigherPriority {
         /// Its sender.
-        src: Ipv4Addr,
+        src: IpAddr,
         /// Its priority.
         priority: u8,
     },
@@ -238,6 +252,15 @@ pub enum DiscardReason {
     /// Our own advert looped back.
     #[error("advert from our own address")]
     OwnAdvert,
+    /// An advert of the other address family than the instance's (an IPv4 instance and an
+    /// IPv6 one may share a VRID: keepalived keeps them apart by family).
+    #[error("{got:?} advert for a {expected:?} instance")]
+    WrongFamily {
+        /// The advert's family.
+        got: crate::Family,
+        /// The instance's.
+        expected: crate::Family,
+    },
     /// RFC 5798 7.1: MUST verify that the VRID is configured on the receiving interface.
     #[error("received vrid {got}, expected {expected}")]
     WrongVrid {
@@ -294,7 +317,7 @@ pub enum DiscardReason {
     #[error("unicast source address {src} is not a unicast peer")]
     NotAUnicastPeer {
         /// The advert's source.
-        src: Ipv4Addr,
+        src: IpAddr,
     },
     /// keepalived `min_ttl`/`max_ttl` of a unicast peer: "TTL/HL %d not in range %d - %d".
     #[error("ttl {ttl} not in range {min} - {max}")]
@@ -310,7 +333,7 @@ pub enum DiscardReason {
     #[error("our address {address} is not present in the advert")]
     AddressMissing {
         /// The missing VIP.
-        address: Ipv4Addr,
+        address: IpAddr,
     },
     /// RFC 5798 6.4.3: equal priority from a lower primary address loses the tie-break.
     #[error("received equal priority {priority} from a lower address")]
@@ -354,7 +377,7 @@ pub enum IgnoreReason {
     #[error("{address} is not one of our addresses")]
     NotOurVip {
         /// The address claimed.
-        address: Ipv4Addr,
+        address: IpAddr,
     },
     /// `VipClaimed` while not master: we do not hold the VIPs.
     #[error("not holding the addresses in state {state:?}")]

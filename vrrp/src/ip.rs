@@ -3,7 +3,7 @@
 //! The daemon needs the TTL (RFC 5798 5.1.1.3: MUST be 255, so an advert cannot come from off
 //! the link) and the addresses (the VRRPv3 checksum covers them), which only the header has.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +13,8 @@ use crate::checksum::{IPPROTO_VRRP, internet_checksum};
 pub const VRRP_TTL: u8 = 255;
 /// RFC 5798 5.1.1.2: the IPv4 multicast group adverts go to.
 pub const VRRP_MULTICAST: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// RFC 5798 5.1.2.2: the IPv6 multicast group adverts go to (link-local scope).
+pub const VRRP_MULTICAST_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
 /// keepalived sends adverts with TOS 0xc0 (internetwork control).
 pub const VRRP_TOS: u8 = 0xc0;
 

@@ -137,6 +137,6 @@ pub use config::{
 pub use instance::Instance;
 pub use interval::{AdvertIntervalError, advert_interval_cs};
 pub use io::{Action, DiscardReason, IgnoreReason, Input, Reason, State, Timer};
-pub use packet::{Advert, AdvertError, DecodeError, Version};
+pub use packet::{Advert, AdvertError, DecodeError, Family, Version};
 pub use time::Timestamp;
 pub use track::{ScriptConfig, ScriptOutcome, TrackStatus, Tracker};

@@ -1,16 +1,16 @@
-//! The VRRP advertisement: VRRPv2 (RFC 3768) and VRRPv3 for IPv4 (RFC 5798), encode and
-//! decode.
+//! The VRRP advertisement: VRRPv2 (RFC 3768, IPv4 only) and VRRPv3 for IPv4 and IPv6
+//! (RFC 5798), encode and decode.
 //!
 //! `decode` checks only what the bytes alone can tell (lengths, version, type, checksum, auth
 //! type). Whether an advert is for us (VRID, addresses, password, interval) depends on the
 //! instance configuration and is checked by [`crate::Instance`].
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Auth;
-use crate::checksum::{Sum, ipv4_pseudo_header};
+use crate::checksum::{Sum, pseudo_header};
 
 /// Fixed header length shared by both versions.
 const HEADER_LEN: usize = 8;
@@ -47,6 +47,40 @@ impl Version {
             3 => Some(Self::V3),
             _ => None,
         }
+    }
+}
+
+/// The address family an advert carries (RFC 5798 5.2.9: "IPvX Address(es)"); VRRPv2 is
+/// IPv4 only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// IPv4: 4-byte addresses, sent to 224.0.0.18.
+    #[default]
+    Ipv4,
+    /// IPv6: 16-byte addresses, sent to ff02::12 from a link-local source.
+    Ipv6,
+}
+
+impl Family {
+    /// The family of `address`.
+    pub const fn of(address: IpAddr) -> Self {
+        match address {
+            IpAddr::V4(_) => Self::Ipv4,
+            IpAddr::V6(_) => Self::Ipv6,
+        }
+    }
+
+    /// Bytes per address on the wire.
+    pub const fn address_len(self) -> usize {
+        match self {
+            Self::Ipv4 => 4,
+            Self::Ipv6 => 16,
+        }
+    }
+
+    const fn is_ipv4(&self) -> bool {
+        matches!(self, Self::Ipv4)
     }
 }
 
@@ -87,15 +121,33 @@ impl Version {
 ///    |                       IPv4 Address(es)                        |
 ///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 /// ```
+///
+/// VRRPv3 for IPv6 (RFC 5798 5.1): the same header, then 16-byte addresses:
+///
+/// ```text
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |Version| Type  | Virtual Rtr ID|   Priority    |Count IPvX Addr|
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |(rsvd) |     Max Adver Int     |          Checksum             |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+///    |                                                               |
+///    +                                                               +
+///    |                       IPv6 Address(es)                        |
+///    +                                                               +
+///    |                                                               |
+///    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "AdvertFields", into = "AdvertFields")]
 pub struct Advert {
     version: Version,
+    family: Family,
     vrid: u8,
     priority: u8,
     adver_int: u16,
     auth: Auth,
-    addresses: Vec<Ipv4Addr>,
+    /// All of `family` (checked by the constructors).
+    addresses: Vec<IpAddr>,
 }
 
 /// Why an [`Advert`] cannot be built.
@@ -122,6 +174,17 @@ pub enum AdvertError {
     /// Only VRRPv2 carries authentication.
     #[error("vrrpv3 adverts carry no authentication")]
     AuthInV3,
+    /// RFC 3768 is IPv4 only; IPv6 needs VRRPv3.
+    #[error("vrrpv2 is ipv4 only, ipv6 needs vrrp version 3")]
+    V2Ipv6,
+    /// RFC 5798 5.2.9: an advert carries addresses of one family.
+    #[error("address {address} is not {family:?} like the advert's other addresses")]
+    MixedFamilies {
+        /// The advert's family.
+        family: Family,
+        /// The address of the other family.
+        address: IpAddr,
+    },
 }
 
 /// Why bytes are not a valid advert.
@@ -165,6 +228,17 @@ pub enum DecodeError {
         /// Checksum the packet should carry.
         expected: u16,
     },
+    /// RFC 3768 is IPv4 only (keepalived refuses version 2 over IPv6 too).
+    #[error("vrrpv2 advert over ipv6, vrrpv2 is ipv4 only")]
+    V2OverIpv6,
+    /// The source and destination addresses are of different families.
+    #[error("source {src} and destination {dst} are of different address families")]
+    FamilyMismatch {
+        /// IP source.
+        src: IpAddr,
+        /// IP destination.
+        dst: IpAddr,
+    },
     /// keepalived: "Invalid auth type"; AH (2) never arrives as protocol 112.
     #[error("unsupported vrrpv2 auth type {auth_type}")]
     UnsupportedAuthType {
@@ -185,20 +259,45 @@ impl Advert {
         check_count(addresses.len())?;
         Ok(Self {
             version: Version::V2,
+            family: Family::Ipv4,
             vrid,
             priority,
             adver_int: u16::from(adver_int_secs),
             auth,
-            addresses,
+            addresses: addresses.into_iter().map(IpAddr::V4).collect(),
         })
     }
 
-    /// A VRRPv3 advert. `max_adver_int_cs` is centiseconds, at most 4095 (RFC 5798 5.2.7).
+    /// A VRRPv3 advert for IPv4. `max_adver_int_cs` is centiseconds, at most 4095
+    /// (RFC 5798 5.2.7).
     pub fn v3(
         vrid: u8,
         priority: u8,
         max_adver_int_cs: u16,
         addresses: Vec<Ipv4Addr>,
+    ) -> Result<Self, AdvertError> {
+        let addresses = addresses.into_iter().map(IpAddr::V4).collect();
+        Self::v3_in(Family::Ipv4, vrid, priority, max_adver_int_cs, addresses)
+    }
+
+    /// A VRRPv3 advert for IPv6 (sent from a link-local address to ff02::12).
+    pub fn v3_ipv6(
+        vrid: u8,
+        priority: u8,
+        max_adver_int_cs: u16,
+        addresses: Vec<Ipv6Addr>,
+    ) -> Result<Self, AdvertError> {
+        let addresses = addresses.into_iter().map(IpAddr::V6).collect();
+        Self::v3_in(Family::Ipv6, vrid, priority, max_adver_int_cs, addresses)
+    }
+
+    /// A VRRPv3 advert of `family`, whose addresses must all be of that family.
+    pub fn v3_in(
+        family: Family,
+        vrid: u8,
+        priority: u8,
+        max_adver_int_cs: u16,
+        addresses: Vec<IpAddr>,
     ) -> Result<Self, AdvertError> {
         check_count(addresses.len())?;
         if max_adver_int_cs > MAX_V3_INTERVAL_CS {
@@ -206,8 +305,15 @@ impl Advert {
                 centis: max_adver_int_cs,
             });
         }
+        if let Some(address) = addresses.iter().find(|a| Family::of(**a) != family) {
+            return Err(AdvertError::MixedFamilies {
+                family,
+                address: *address,
+            });
+        }
         Ok(Self {
             version: Version::V3,
+            family,
             vrid,
             priority,
             adver_int: max_adver_int_cs,
@@ -219,6 +325,11 @@ impl Advert {
     /// VRRP version.
     pub const fn version(&self) -> Version {
         self.version
+    }
+
+    /// The address family (always IPv4 for v2).
+    pub const fn family(&self) -> Family {
+        self.family
     }
 
     /// Virtual Router Identifier.
@@ -249,8 +360,8 @@ impl Advert {
         &self.auth
     }
 
-    /// The virtual router's IPv4 addresses, in wire order.
-    pub fn addresses(&self) -> &[Ipv4Addr] {
+    /// The virtual router's addresses, in wire order, all of [`Advert::family`].
+    pub fn addresses(&self) -> &[IpAddr] {
         &self.addresses
     }
 
@@ -270,15 +381,17 @@ impl Advert {
         } else {
             0
         };
-        HEADER_LEN + 4 * self.addresses.len() + auth
+        HEADER_LEN + self.family.address_len() * self.addresses.len() + auth
     }
 
     /// Encodes the VRRP message (no IP header).
     ///
     /// `src` and `dst` are the IP addresses the packet will carry: RFC 5798 5.2.8 puts them in
     /// the VRRPv3 checksum (keepalived uses the real destination, so a unicast peer gets its
-    /// own checksum). VRRPv2 ignores them.
-    pub fn encode(&self, src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
+    /// own checksum). VRRPv2 ignores them. They should be of the advert's family (an IPv4
+    /// address in a mixed pair is summed as IPv4-mapped, which no receiver expects).
+    pub fn encode(&self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>) -> Vec<u8> {
+        let (src, dst) = (src.into(), dst.into());
         let mut out = Vec::with_capacity(self.encoded_len());
         out.push((self.version.number() << 4) | TYPE_ADVERTISEMENT);
         out.push(self.vrid);
@@ -297,7 +410,10 @@ impl Advert {
         }
         out.extend_from_slice(&[0, 0]);
         for address in &self.addresses {
-            out.extend_from_slice(&address.octets());
+            match address {
+                IpAddr::V4(v4) => out.extend_from_slice(&v4.octets()),
+                IpAddr::V6(v6) => out.extend_from_slice(&v6.octets()),
+            }
         }
         if self.version == Version::V2 {
             out.extend_from_slice(&self.auth.wire_data());
@@ -309,8 +425,18 @@ impl Advert {
 
     /// Decodes and verifies a VRRP message (the IP payload; see [`crate::ip::parse_ipv4`]).
     ///
-    /// `src` and `dst` come from the IP header: the VRRPv3 checksum covers them.
-    pub fn decode(bytes: &[u8], src: Ipv4Addr, dst: Ipv4Addr) -> Result<Self, DecodeError> {
+    /// `src` and `dst` come from the IP header: the VRRPv3 checksum covers them, and their
+    /// family is the advert's (RFC 5798 5.1: IPv4 and IPv6 adverts differ in address size).
+    pub fn decode(
+        bytes: &[u8],
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+    ) -> Result<Self, DecodeError> {
+        let (src, dst) = (src.into(), dst.into());
+        let family = Family::of(src);
+        if family != Family::of(dst) {
+            return Err(DecodeError::FamilyMismatch { src, dst });
+        }
         let header: &[u8; HEADER_LEN] = bytes
             .first_chunk()
             .ok_or(DecodeError::TooShort { len: bytes.len() })?;
@@ -319,13 +445,17 @@ impl Advert {
             3 => Version::V3,
             version => return Err(DecodeError::UnsupportedVersion { version }),
         };
+        if version == Version::V2 && family == Family::Ipv6 {
+            return Err(DecodeError::V2OverIpv6);
+        }
         let packet_type = header[0] & 0x0f;
         if packet_type != TYPE_ADVERTISEMENT {
             return Err(DecodeError::UnsupportedType { packet_type });
         }
         let count = header[3];
         let auth_len = if version == Version::V2 { AUTH_LEN } else { 0 };
-        let expected = HEADER_LEN + 4 * usize::from(count) + auth_len;
+        let width = family.address_len();
+        let expected = HEADER_LEN + width * usize::from(count) + auth_len;
         if bytes.len() != expected {
             return Err(DecodeError::LengthMismatch {
                 expected,
@@ -340,10 +470,13 @@ impl Advert {
             let expected = checksum(version, &zeroed, src, dst);
             return Err(DecodeError::BadChecksum { found, expected });
         }
-        let addr_end = HEADER_LEN + 4 * usize::from(count);
+        let addr_end = HEADER_LEN + width * usize::from(count);
         let addresses = bytes[HEADER_LEN..addr_end]
-            .chunks_exact(4)
-            .map(|a| Ipv4Addr::new(a[0], a[1], a[2], a[3]))
+            .chunks_exact(width)
+            .map(|a| match <[u8; 4]>::try_from(a) {
+                Ok(v4) => IpAddr::from(v4),
+                Err(_) => IpAddr::from(<[u8; 16]>::try_from(a).unwrap_or_default()),
+            })
             .collect();
         let (adver_int, auth) = match version {
             Version::V2 => (
@@ -358,6 +491,7 @@ impl Advert {
         };
         Ok(Self {
             version,
+            family,
             vrid: header[1],
             priority: header[2],
             adver_int,
@@ -385,16 +519,16 @@ fn decode_auth(auth_type: u8, data: &[u8]) -> Result<Auth, DecodeError> {
 
 /// The checksum over `message` (whose checksum field may hold a value: then a correct packet
 /// yields 0).
-fn checksum(version: Version, message: &[u8], src: Ipv4Addr, dst: Ipv4Addr) -> u16 {
+fn checksum(version: Version, message: &[u8], src: IpAddr, dst: IpAddr) -> u16 {
     match version {
         // RFC 3768 5.3.8: the entire VRRP message, starting with the version field.
         Version::V2 => Sum::default().add(message).finish(),
-        // RFC 5798 5.2.8: prepend the IPv4 pseudo-header. A message never exceeds 16 bits of
-        // length (8 + 255 * 4 bytes).
+        // RFC 5798 5.2.8: prepend the IPv4 or IPv6 pseudo-header. A message never exceeds 16
+        // bits of length (8 + 255 * 16 bytes).
         Version::V3 => {
             let len = u16::try_from(message.len()).unwrap_or(u16::MAX);
             Sum::default()
-                .add(&ipv4_pseudo_header(src, dst, len))
+                .add(&pseudo_header(src, dst, len))
                 .add(message)
                 .finish()
         }
@@ -412,7 +546,10 @@ struct AdvertFields {
     adver_int: u16,
     #[serde(default = "no_auth")]
     auth: Auth,
-    addresses: Vec<Ipv4Addr>,
+    /// Needed only when `addresses` is empty: their family otherwise.
+    #[serde(default, skip_serializing_if = "Family::is_ipv4")]
+    family: Family,
+    addresses: Vec<IpAddr>,
 }
 
 const fn no_auth() -> Auth {
@@ -423,14 +560,26 @@ impl TryFrom<AdvertFields> for Advert {
     type Error = AdvertError;
 
     fn try_from(f: AdvertFields) -> Result<Self, AdvertError> {
+        let family = f.addresses.first().map_or(f.family, |a| Family::of(*a));
         match f.version {
             Version::V2 => {
                 let secs = u8::try_from(f.adver_int)
                     .map_err(|_| AdvertError::V2IntervalTooLong { secs: f.adver_int })?;
-                Self::v2(f.vrid, f.priority, secs, f.auth, f.addresses)
+                let v4 = f
+                    .addresses
+                    .iter()
+                    .map(|a| match a {
+                        IpAddr::V4(v4) => Ok(*v4),
+                        IpAddr::V6(_) => Err(AdvertError::V2Ipv6),
+                    })
+                    .collect::<Result<_, _>>()?;
+                if family == Family::Ipv6 {
+                    return Err(AdvertError::V2Ipv6);
+                }
+                Self::v2(f.vrid, f.priority, secs, f.auth, v4)
             }
             Version::V3 if f.auth != Auth::None => Err(AdvertError::AuthInV3),
-            Version::V3 => Self::v3(f.vrid, f.priority, f.adver_int, f.addresses),
+            Version::V3 => Self::v3_in(family, f.vrid, f.priority, f.adver_int, f.addresses),
         }
     }
 }
@@ -443,6 +592,7 @@ impl From<Advert> for AdvertFields {
             priority: a.priority,
             adver_int: a.adver_int,
             auth: a.auth,
+            family: a.family,
             addresses: a.addresses,
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! Length, version, type and checksum were already checked by [`crate::Advert::decode`].
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::auth::Auth;
 use crate::config::InstanceConfig;
@@ -16,7 +16,7 @@ use crate::packet::{Advert, Version};
 /// it follows), so the address list is not compared.
 pub(crate) fn check(
     config: &InstanceConfig,
-    src: Ipv4Addr,
+    src: IpAddr,
     ttl: u8,
     advert: &Advert,
     skip_addresses: bool,
@@ -29,11 +29,18 @@ pub(crate) fn check(
             expected: config.vrid,
         });
     }
+    if advert.family() != config.family() {
+        return Err(DiscardReason::WrongFamily {
+            got: advert.family(),
+            expected: config.family(),
+        });
+    }
     // Our own advert, looped back: never a peer.
     if src == config.primary_address {
         return Err(DiscardReason::OwnAdvert);
     }
-    // RFC 5798 7.1: MUST verify that the IPv4 TTL is 255 (keepalived skips it for unicast).
+    // RFC 5798 7.1: MUST verify that the IPv4 TTL (IPv6 Hop Limit) is 255 (keepalived skips
+    // it for unicast).
     if config.check_ttl && ttl != VRRP_TTL {
         return Err(DiscardReason::BadTtl { ttl });
     }

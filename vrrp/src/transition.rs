@@ -1,6 +1,6 @@
 //! The state changes of RFC 5798 6.4, and keepalived's FAULT state, as `Instance` methods.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::instance::Instance;
 use crate::io::{Action, IgnoreReason, Reason, State, Timer};
@@ -102,7 +102,7 @@ impl Instance {
     pub(crate) fn step_down(
         &mut self,
         now: Timestamp,
-        src: Ipv4Addr,
+        src: IpAddr,
         ttl: u8,
         advert: &Advert,
         out: &mut Vec<Action>,
@@ -164,7 +164,7 @@ impl Instance {
     fn leave_master(
         &mut self,
         now: Timestamp,
-        master: Option<Ipv4Addr>,
+        master: Option<IpAddr>,
         reason: Reason,
         out: &mut Vec<Action>,
     ) {

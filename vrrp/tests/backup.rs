@@ -49,7 +49,7 @@ fn higher_priority_advert_resets_master_down_timer() {
             at: at_us(4_609_375)
         }]
     );
-    assert_eq!(instance.known_master(), Some(HIGHER));
+    assert_eq!(instance.known_master(), Some(HIGHER.into()));
 }
 
 #[test]
@@ -95,7 +95,7 @@ fn lower_priority_advert_is_discarded_when_preempting() {
     assert_eq!(
         actions,
         vec![Action::Discarded {
-            src: Some(HIGHER),
+            src: Some(HIGHER.into()),
             reason: DiscardReason::LowerPriority {
                 priority: 50,
                 ours: 100

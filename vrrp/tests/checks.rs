@@ -14,7 +14,7 @@ fn discard_of(config: halab_vrrp::InstanceConfig, input: Input) -> Vec<Action> {
     instance.handle(at_ms(1_000), input)
 }
 
-fn only_discard(actions: &[Action], src: Option<std::net::Ipv4Addr>, reason: DiscardReason) {
+fn only_discard(actions: &[Action], src: Option<std::net::IpAddr>, reason: DiscardReason) {
     assert_eq!(actions, &[Action::Discarded { src, reason }]);
 }
 
@@ -22,13 +22,13 @@ fn only_discard(actions: &[Action], src: Option<std::net::Ipv4Addr>, reason: Dis
 fn ttl_must_be_255() {
     // Input: advert with TTL 254. Output: discarded (RFC 5798 7.1), timer untouched.
     let input = Input::AdvertReceived {
-        src: HIGHER,
+        src: HIGHER.into(),
         ttl: 254,
         advert: advert_v2(150),
     };
     only_discard(
         &discard_of(config(100), input.clone()),
-        Some(HIGHER),
+        Some(HIGHER.into()),
         DiscardReason::BadTtl { ttl: 254 },
     );
     // Input: same with check_ttl off (unicast). Output: accepted.
@@ -49,7 +49,7 @@ fn vrid_must_match() {
     let advert = Advert::v2(11, 150, 1, Auth::None, vec![VIP]).expect("valid");
     only_discard(
         &discard_of(config(100), received(HIGHER, advert)),
-        Some(HIGHER),
+        Some(HIGHER.into()),
         DiscardReason::WrongVrid {
             got: 11,
             expected: 10,
@@ -62,7 +62,7 @@ fn version_must_match() {
     // Input: VRRPv3 advert to a VRRPv2 instance. Output: discarded.
     only_discard(
         &discard_of(config(100), received(HIGHER, advert_v3(150, 100))),
-        Some(HIGHER),
+        Some(HIGHER.into()),
         DiscardReason::WrongVersion {
             got: Version::V3,
             expected: Version::V2,
@@ -77,7 +77,7 @@ fn authentication_must_match() {
     // Input: no authentication, we expect PASS. Output: auth type mismatch.
     only_discard(
         &discard_of(with_pass.clone(), received(HIGHER, advert_v2(150))),
-        Some(HIGHER),
+        Some(HIGHER.into()),
         DiscardReason::AuthTypeMismatch {
             got: 0,
             expected: 1,
@@ -88,7 +88,7 @@ fn authentication_must_match() {
     let advert = Advert::v2(10, 150, 1, wrong, vec![VIP]).expect("valid");
     only_discard(
         &discard_of(with_pass.clone(), received(HIGHER, advert)),
-        Some(HIGHER),
+        Some(HIGHER.into()),
         DiscardReason::BadPassword,
     );
     // Input: right password. Output: accepted.
@@ -109,7 +109,7 @@ fn v2_interval_must_match() {
     let advert = Advert::v2(10, 150, 2, Auth::None, vec![VIP]).expect("valid");
     only_discard(
         &discard_of(config(100), received(HIGHER, advert)),
-        Some(HIGHER),
+        Some(HIGHER.into()),
         DiscardReason::IntervalMismatch {
             got: 2,
             expected: 1,
@@ -137,7 +137,7 @@ fn v3_zero_interval_is_discarded() {
     config.version = Version::V3;
     only_discard(
         &discard_of(config, received(HIGHER, advert_v3(150, 0))),
-        Some(HIGHER),
+        Some(HIGHER.into()),
         DiscardReason::ZeroInterval,
     );
 }
@@ -148,7 +148,7 @@ fn virtual_addresses_must_match_like_keepalived() {
     let extra = Advert::v2(10, 150, 1, Auth::None, vec![VIP, LOWER]).expect("valid");
     only_discard(
         &discard_of(config(100), received(HIGHER, extra)),
-        Some(HIGHER),
+        Some(HIGHER.into()),
         DiscardReason::AddressCountMismatch {
             got: 2,
             expected: 1,
@@ -158,8 +158,10 @@ fn virtual_addresses_must_match_like_keepalived() {
     let other = Advert::v2(10, 150, 1, Auth::None, vec![LOWER]).expect("valid");
     only_discard(
         &discard_of(config(100), received(HIGHER, other)),
-        Some(HIGHER),
-        DiscardReason::AddressMissing { address: VIP },
+        Some(HIGHER.into()),
+        DiscardReason::AddressMissing {
+            address: VIP.into(),
+        },
     );
     // Input: the same addresses in another order. Output: accepted.
     let mut two = config(100);
@@ -179,7 +181,7 @@ fn own_advert_is_discarded() {
     // Input: an advert from our own primary address. Output: discarded.
     only_discard(
         &discard_of(config(100), received(US, advert_v2(150))),
-        Some(US),
+        Some(US.into()),
         DiscardReason::OwnAdvert,
     );
 }
@@ -214,7 +216,7 @@ fn raw_packets_are_parsed_and_verified() {
     let hop = build_ipv4(HIGHER, VRRP_MULTICAST, 1, 7, &payload);
     only_discard(
         &discard_of(config(100), Input::PacketReceived { packet: hop }),
-        Some(HIGHER),
+        Some(HIGHER.into()),
         DiscardReason::BadTtl { ttl: 1 },
     );
     // Input: another protocol. Output: not VRRP.
@@ -222,7 +224,7 @@ fn raw_packets_are_parsed_and_verified() {
     tcp[9] = 6;
     only_discard(
         &discard_of(config(100), Input::PacketReceived { packet: tcp }),
-        Some(HIGHER),
+        Some(HIGHER.into()),
         DiscardReason::NotVrrp { protocol: 6 },
     );
     // Input: garbage. Output: bad IP header, no source.
@@ -248,7 +250,10 @@ fn discard_reasons_read_like_keepalived_logs() {
         "invalid ttl 64, expected 255"
     );
     assert_eq!(
-        DiscardReason::AddressMissing { address: VIP }.to_string(),
+        DiscardReason::AddressMissing {
+            address: VIP.into()
+        }
+        .to_string(),
         "our address 192.168.0.130 is not present in the advert"
     );
     assert_eq!(

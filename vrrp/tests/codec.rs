@@ -1,9 +1,11 @@
 //! The advert codec and the IPv4 header parser: hand-checked bytes, error cases, properties.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use halab_vrrp::ip::{Ipv4Error, Ipv4Header, VRRP_MULTICAST, build_ipv4, parse_ipv4};
-use halab_vrrp::{Advert, Auth, DecodeError, Password, Version};
+use halab_vrrp::ip::{
+    Ipv4Error, Ipv4Header, VRRP_MULTICAST, VRRP_MULTICAST_V6, build_ipv4, parse_ipv4,
+};
+use halab_vrrp::{Advert, AdvertError, Auth, DecodeError, Family, Password, Version};
 use proptest::prelude::*;
 
 fn hex(text: &str) -> Vec<u8> {
@@ -14,6 +16,10 @@ fn hex(text: &str) -> Vec<u8> {
 }
 
 fn addr(text: &str) -> Ipv4Addr {
+    text.parse().expect("test address")
+}
+
+fn addr6(text: &str) -> Ipv6Addr {
     text.parse().expect("test address")
 }
 
@@ -99,13 +105,117 @@ const CASES: &[Case] = &[
         dst: "224.0.0.18",
         advert: || Advert::v3(255, 255, 4095, vec![addr("10.1.2.3")]).expect("valid"),
     },
+    Case {
+        // Captured from keepalived 2.2.7 (tcpdump in a netns) for `version 3;
+        // virtual_router_id 61; priority 150; advert_int 1; virtual_ipaddress { fd00:6::100/64
+        // fd00:6::101 }`: the kernel filled the checksum (IPV6_CHECKSUM) over the IPv6
+        // pseudo-header from the interface's link-local address to ff02::12.
+        name: "keepalived v3 over ipv6",
+        bytes: "313d96020064f97afd000006000000000000000000000100fd000006000000000000000000000101",
+        src: "fe80::a0e6:41ff:feba:6303",
+        dst: "ff02::12",
+        advert: || {
+            Advert::v3_ipv6(
+                61,
+                150,
+                100,
+                vec![addr6("fd00:6::100"), addr6("fd00:6::101")],
+            )
+            .expect("valid")
+        },
+    },
+    Case {
+        // The same keepalived's priority-0 advert on shutdown (same capture).
+        name: "keepalived v3 over ipv6, priority 0",
+        bytes: "313d000200648f7bfd000006000000000000000000000100fd000006000000000000000000000101",
+        src: "fe80::a0e6:41ff:feba:6303",
+        dst: "ff02::12",
+        advert: || {
+            Advert::v3_ipv6(61, 0, 100, vec![addr6("fd00:6::100"), addr6("fd00:6::101")])
+                .expect("valid")
+        },
+    },
 ];
+
+/// The whole frame keepalived 2.2.7 sent (Ethernet, IPv6 header, VRRP): hop limit 255, traffic
+/// class 0xc0, from the link-local address to ff02::12 (same capture as the table's case).
+const KEEPALIVED_V6_FRAME: &str = "33330000001202000000060a86dd6c01b0e5002870fffe80000000000000a0e641fffeba6303ff020000000000000000000000000012313d96020064f97afd000006000000000000000000000100fd000006000000000000000000000101";
+
+#[test]
+fn keepalived_v6_frame_decodes_and_re_encodes_byte_exact() {
+    let frame = hex(KEEPALIVED_V6_FRAME);
+    let ip6 = &frame[14..];
+    assert_eq!(ip6[0] >> 4, 6, "ipv6");
+    assert_eq!(ip6[6], 112, "next header vrrp");
+    assert_eq!(ip6[7], 255, "hop limit");
+    let src = Ipv6Addr::from(<[u8; 16]>::try_from(&ip6[8..24]).expect("16 bytes"));
+    let dst = Ipv6Addr::from(<[u8; 16]>::try_from(&ip6[24..40]).expect("16 bytes"));
+    assert_eq!(dst, VRRP_MULTICAST_V6);
+    let payload = &ip6[40..];
+    let advert = Advert::decode(payload, src, dst).expect("keepalived's advert decodes");
+    assert_eq!(advert.family(), Family::Ipv6);
+    assert_eq!(advert.priority(), 150);
+    assert_eq!(advert.interval_cs(), 100);
+    assert_eq!(advert.encode(src, dst), payload, "re-encoded byte for byte");
+}
+
+#[test]
+fn v6_errors() {
+    let src = addr6("fe80::1");
+    let v6 = Advert::v3_ipv6(1, 100, 100, vec![addr6("fd00::1")]).expect("valid");
+    let bytes = v6.encode(src, VRRP_MULTICAST_V6);
+    // RFC 3768 is IPv4 only.
+    let mut v2 = bytes.clone();
+    v2[0] = 0x21;
+    assert_eq!(
+        Advert::decode(&v2, src, VRRP_MULTICAST_V6),
+        Err(DecodeError::V2OverIpv6)
+    );
+    // A v6 advert read as v4 has the wrong length for its count.
+    assert!(matches!(
+        Advert::decode(&bytes, addr("10.0.0.1"), VRRP_MULTICAST),
+        Err(DecodeError::LengthMismatch { .. })
+    ));
+    assert_eq!(
+        Advert::decode(&bytes, src, VRRP_MULTICAST),
+        Err(DecodeError::FamilyMismatch {
+            src: src.into(),
+            dst: VRRP_MULTICAST.into()
+        })
+    );
+    // The pseudo-header is IPv6's: another source breaks the checksum.
+    assert!(matches!(
+        Advert::decode(&bytes, addr6("fe80::2"), VRRP_MULTICAST_V6),
+        Err(DecodeError::BadChecksum { .. })
+    ));
+    let mixed = vec![
+        IpAddr::from(addr6("fd00::1")),
+        IpAddr::from(addr("10.0.0.1")),
+    ];
+    assert_eq!(
+        Advert::v3_in(Family::Ipv6, 1, 100, 100, mixed),
+        Err(AdvertError::MixedFamilies {
+            family: Family::Ipv6,
+            address: addr("10.0.0.1").into()
+        })
+    );
+    // JSON: v2 cannot carry IPv6, and an empty v6 advert keeps its family.
+    let json = r#"{"version":"v2","vrid":1,"priority":100,"adver_int":1,"addresses":["fd00::1"]}"#;
+    assert!(serde_json::from_str::<Advert>(json).is_err());
+    let empty = Advert::v3_ipv6(1, 100, 100, vec![]).expect("valid");
+    let json = serde_json::to_string(&empty).expect("serialise");
+    assert_eq!(
+        serde_json::from_str::<Advert>(&json).expect("deserialise"),
+        empty
+    );
+}
 
 #[test]
 fn table_round_trips() {
     for case in CASES {
         let bytes = hex(&case.bytes.replace(' ', ""));
-        let (src, dst) = (addr(case.src), addr(case.dst));
+        let src: IpAddr = case.src.parse().expect("test address");
+        let dst: IpAddr = case.dst.parse().expect("test address");
         let advert = (case.advert)();
         assert_eq!(
             Advert::decode(&bytes, src, dst).as_ref(),
@@ -369,6 +479,12 @@ fn any_addr() -> impl Strategy<Value = Ipv4Addr> {
     any::<u32>().prop_map(Ipv4Addr::from)
 }
 
+fn any_v6_advert() -> impl Strategy<Value = Advert> {
+    let addresses = prop::collection::vec(any::<u128>().prop_map(Ipv6Addr::from), 0..=255);
+    (any::<u8>(), any::<u8>(), 0..=4095u16, addresses)
+        .prop_map(|(vrid, prio, int, a)| Advert::v3_ipv6(vrid, prio, int, a).expect("in range"))
+}
+
 proptest! {
     #[test]
     fn decode_inverts_encode(advert in any_advert(), src in any_addr(), dst in any_addr()) {
@@ -391,6 +507,21 @@ proptest! {
         let mut bytes = advert.encode(src, dst);
         bytes[bit / 8] ^= 1 << (bit % 8);
         prop_assert!(Advert::decode(&bytes, src, dst) != Ok(advert));
+    }
+
+    #[test]
+    fn v6_decode_inverts_encode(advert in any_v6_advert(), src in any::<u128>(), dst in any::<u128>()) {
+        let (src, dst) = (Ipv6Addr::from(src), Ipv6Addr::from(dst));
+        let bytes = advert.encode(src, dst);
+        prop_assert_eq!(bytes.len(), advert.encoded_len());
+        prop_assert_eq!(Advert::decode(&bytes, src, dst), Ok(advert.clone()));
+        let json = serde_json::to_string(&advert).expect("serialise");
+        prop_assert_eq!(serde_json::from_str::<Advert>(&json).expect("deserialise"), advert);
+    }
+
+    #[test]
+    fn v6_decode_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..4200), src in any::<u128>()) {
+        let _ = Advert::decode(&bytes, Ipv6Addr::from(src), VRRP_MULTICAST_V6);
     }
 
     #[test]

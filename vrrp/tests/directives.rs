@@ -94,7 +94,7 @@ fn skip_check_adv_addr_does_not_apply_to_a_master() {
 
 fn unicast_received(src: std::net::Ipv4Addr, ttl: u8) -> Input {
     Input::AdvertReceived {
-        src,
+        src: src.into(),
         ttl,
         advert: advert_v2(150),
     }
@@ -105,14 +105,14 @@ fn check_unicast_src_takes_only_configured_peers() {
     // Input: sources limited to HIGHER; an advert from LOWER. Output: discarded as not a peer.
     let mut c = config(100);
     c.check_ttl = false;
-    c.unicast_sources = Some(vec![UnicastSource::any_ttl(HIGHER)]);
+    c.unicast_sources = Some(vec![UnicastSource::any_ttl(HIGHER.into())]);
     let mut b = backup(c);
     let actions = b.handle(at_ms(100), unicast_received(LOWER, 255));
     assert_eq!(
         actions,
         vec![Action::Discarded {
-            src: Some(LOWER),
-            reason: DiscardReason::NotAUnicastPeer { src: LOWER },
+            src: Some(LOWER.into()),
+            reason: DiscardReason::NotAUnicastPeer { src: LOWER.into() },
         }]
     );
     // Input: the same advert from HIGHER at TTL 3 (routed). Output: accepted.
@@ -127,7 +127,7 @@ fn a_peers_ttl_range_is_enforced() {
     let mut c = config(100);
     c.check_ttl = false;
     c.unicast_sources = Some(vec![UnicastSource {
-        address: HIGHER,
+        address: HIGHER.into(),
         min_ttl: 250,
         max_ttl: 254,
     }]);

@@ -144,7 +144,7 @@ fn stepping_down_sends_a_last_advert() {
             State::Master,
             State::Backup,
             Reason::HigherPriority {
-                src: HIGHER,
+                src: HIGHER.into(),
                 priority: 150
             }
         ))
@@ -313,7 +313,7 @@ fn fast_handoff_listens_only_to_the_followed_master() {
         actions,
         vec![
             Action::Discarded {
-                src: Some(HIGHER),
+                src: Some(HIGHER.into()),
                 reason: halab_vrrp::DiscardReason::LowerPriority {
                     priority: 80,
                     ours: 100

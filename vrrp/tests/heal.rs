@@ -305,7 +305,9 @@ fn keepalived_pair_blacks_out_when_the_loser_hears_first() {
 }
 
 fn claimed() -> Input {
-    Input::VipClaimed { address: VIP }
+    Input::VipClaimed {
+        address: VIP.into(),
+    }
 }
 
 fn ignored(actions: &[Action]) -> Option<IgnoreReason> {
@@ -375,8 +377,15 @@ fn claims_are_ignored_by_backups_for_other_addresses_and_without_the_heal() {
     let (mut instance, since) = master(config(100));
     let other = std::net::Ipv4Addr::new(192, 168, 0, 131);
     assert_eq!(
-        ignored(&instance.handle(since, Input::VipClaimed { address: other })),
-        Some(IgnoreReason::NotOurVip { address: other })
+        ignored(&instance.handle(
+            since,
+            Input::VipClaimed {
+                address: other.into()
+            }
+        )),
+        Some(IgnoreReason::NotOurVip {
+            address: other.into()
+        })
     );
     let mut off = config(100);
     off.improvements = Improvements::none();
@@ -397,7 +406,7 @@ fn stepping_down_announces_the_vip_at_the_winner_on_our_link_only() {
         actions.last(),
         Some(&Action::AnnounceVipsAt {
             vips: vec![vip()],
-            holder: VIP
+            holder: VIP.into()
         })
     );
     // Input: the same from a unicast peer behind a router (TTL 254; unicast skips the TTL
@@ -408,7 +417,7 @@ fn stepping_down_announces_the_vip_at_the_winner_on_our_link_only() {
     let actions = instance.handle(
         since,
         Input::AdvertReceived {
-            src: HIGHER,
+            src: HIGHER.into(),
             ttl: 254,
             advert: advert_v2(150),
         },

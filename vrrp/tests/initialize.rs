@@ -166,7 +166,9 @@ fn every_config_error_is_reported_at_once() {
             ConfigError::Vrid,
             ConfigError::Priority,
             ConfigError::V2Interval { cs: 150 },
-            ConfigError::DuplicateVip { address: VIP },
+            ConfigError::DuplicateVip {
+                address: VIP.into()
+            },
         ]
     );
     let mut v3 = common::config(100);
@@ -223,7 +225,10 @@ fn config_json_uses_keepalived_defaults() {
     let json = r#"{"vrid": 10, "primary_address": "192.168.0.11", "vips": ["192.168.0.130/24", "10.0.0.1"]}"#;
     let config: InstanceConfig = serde_json::from_str(json).expect("valid");
     let mut expected = InstanceConfig::new(10, US);
-    expected.vips = vec![vip(), Vip::new("10.0.0.1".parse().expect("address"), 32)];
+    expected.vips = vec![
+        vip(),
+        Vip::new("10.0.0.1".parse::<std::net::IpAddr>().expect("address"), 32),
+    ];
     assert_eq!(config, expected);
     let back: InstanceConfig =
         serde_json::from_str(&serde_json::to_string(&config).expect("json")).expect("json");

@@ -52,13 +52,13 @@ fn higher_priority_advert_makes_backup() {
                 from: State::Master,
                 to: State::Backup,
                 reason: Reason::HigherPriority {
-                    src: LOWER,
+                    src: LOWER.into(),
                     priority: 150
                 },
             },
         ]
     );
-    assert_eq!(instance.known_master(), Some(LOWER));
+    assert_eq!(instance.known_master(), Some(LOWER.into()));
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn equal_priority_from_higher_address_makes_backup() {
             State::Master,
             State::Backup,
             Reason::HigherPriority {
-                src: HIGHER,
+                src: HIGHER.into(),
                 priority: 100
             }
         ))
@@ -88,7 +88,7 @@ fn equal_priority_from_lower_address_is_discarded() {
     assert_eq!(
         actions,
         vec![Action::Discarded {
-            src: Some(LOWER),
+            src: Some(LOWER.into()),
             reason: DiscardReason::LowerAddress { priority: 100 }
         }]
     );
@@ -103,7 +103,7 @@ fn lower_priority_advert_is_discarded() {
     assert_eq!(
         actions,
         vec![Action::Discarded {
-            src: Some(HIGHER),
+            src: Some(HIGHER.into()),
             reason: DiscardReason::LowerPriority {
                 priority: 50,
                 ours: 100
@@ -125,7 +125,7 @@ fn lower_priority_advert_forces_election_like_keepalived() {
         actions,
         vec![
             Action::Discarded {
-                src: Some(HIGHER),
+                src: Some(HIGHER.into()),
                 reason: DiscardReason::LowerPriority {
                     priority: 50,
                     ours: 100
@@ -181,7 +181,7 @@ fn shutdown_sends_priority_zero() {
             Action::RemoveVips { vips: vec![vip()] },
             Action::AnnounceVipsAt {
                 vips: vec![vip()],
-                holder: VIP
+                holder: VIP.into()
             },
             Action::StateChanged {
                 from: State::Master,
@@ -226,7 +226,7 @@ fn interface_down_makes_master_resign() {
             Action::RemoveVips { vips: vec![vip()] },
             Action::AnnounceVipsAt {
                 vips: vec![vip()],
-                holder: VIP
+                holder: VIP.into()
             },
             Action::StateChanged {
                 from: State::Master,

@@ -168,7 +168,7 @@ fn forced_backup_does_what_stepping_down_does() {
             },
             Action::AnnounceVipsAt {
                 vips: vec![vip()],
-                holder: VIP
+                holder: VIP.into()
             },
         ]
     );
@@ -277,7 +277,7 @@ fn an_accepted_advert_makes_a_held_member_want_backup_again() {
     let (mut instance, due) = held(member(100));
     instance.handle(due.plus_micros(1), received(HIGHER, advert_v2(150)));
     assert!(!instance.wants_master());
-    assert_eq!(instance.known_master(), Some(HIGHER));
+    assert_eq!(instance.known_master(), Some(HIGHER.into()));
 }
 
 #[test]
@@ -455,7 +455,7 @@ fn a_master_stepping_down_takes_only_the_masters_to_backup() {
         from: State::Master,
         to: State::Backup,
         reason: Reason::HigherPriority {
-            src: std::net::Ipv4Addr::new(192, 168, 0, 12),
+            src: std::net::Ipv4Addr::new(192, 168, 0, 12).into(),
             priority: 200,
         },
     }];

@@ -1,9 +1,7 @@
 //! Carrying out the core's actions, and moving a sync group after one member's actions.
 
-use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use halab_vrrp::ip::VRRP_MULTICAST;
 use halab_vrrp::sync_group;
 use halab_vrrp::{Action, Input, State};
 
@@ -120,10 +118,11 @@ impl Daemon {
             match action {
                 Action::SendAdvert { advert } => {
                     let name = &runner.conf.name;
-                    let destinations: &[Ipv4Addr] = if runner.conf.unicast_peers.is_empty() {
-                        &[VRRP_MULTICAST]
+                    let group = [setup.socket.multicast_group()];
+                    let destinations = if runner.conf.unicast_peers.is_empty() {
+                        &group[..]
                     } else {
-                        &runner.conf.unicast_peers
+                        &runner.conf.unicast_peers[..]
                     };
                     for &dst in destinations {
                         match setup.socket.send(&advert, setup.primary, dst) {
@@ -164,10 +163,12 @@ impl Daemon {
                 }
                 Action::AddVips { vips } => {
                     tracing::info!("({}) setting VIPs.", runner.conf.name);
+                    let vips = with_excluded(vips, &runner.conf);
                     self.change_vips(index, &vips, true).await;
                 }
                 Action::RemoveVips { vips } => {
                     tracing::info!("({}) removing VIPs.", runner.conf.name);
+                    let vips = with_excluded(vips, &runner.conf);
                     self.change_vips(index, &vips, false).await;
                 }
                 Action::ArmTimer { timer, at } => {
@@ -207,4 +208,15 @@ impl Daemon {
         self.schedule(index);
         state_changed
     }
+}
+
+/// The VIPs the core moves, and the instance's `virtual_ipaddress_excluded`, which move with
+/// them but are not advertised (either family).
+fn with_excluded(
+    vips: Vec<halab_vrrp::Vip>,
+    conf: &crate::conf::InstanceConf,
+) -> Vec<halab_vrrp::Vip> {
+    vips.into_iter()
+        .chain(conf.excluded_vips.iter().map(|v| v.vip))
+        .collect()
 }

@@ -9,7 +9,7 @@
 //! bound to EtherType ARP, so the kernel hands it ARP frames only: no other traffic reaches
 //! user space.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use halab_vrrp::{Input, Vip};
@@ -133,7 +133,7 @@ impl Daemon {
                 mac_text(packet.sha)
             );
             let now = self.now_ts(Instant::now());
-            let address = packet.spa;
+            let address = IpAddr::V4(packet.spa);
             let Some(setup) = self.runners[index].setup.as_mut() else {
                 continue;
             };
@@ -143,8 +143,12 @@ impl Daemon {
     }
 
     /// `Action::AnnounceVipsAt`: the VIPs on this instance's interface, at the MAC of whoever
-    /// answers for `holder` (a VIP: whoever else holds it) within a second.
-    pub(super) fn announce_at(&mut self, index: usize, vips: &[Vip], holder: Ipv4Addr) {
+    /// answers for `holder` (a VIP: whoever else holds it) within a second. IPv4 only: the
+    /// heal listens to ARP, and IPv6 VIPs have neighbour discovery instead (not done yet).
+    pub(super) fn announce_at(&mut self, index: usize, vips: &[Vip], holder: IpAddr) {
+        let IpAddr::V4(holder) = holder else {
+            return;
+        };
         let runner = &mut self.runners[index];
         let interface = runner.conf.interface.clone();
         let addresses: Vec<Ipv4Addr> = runner
@@ -153,14 +157,19 @@ impl Daemon {
             .iter()
             .filter(|v| vips.iter().any(|vip| vip.address == v.vip.address))
             .filter(|v| v.dev.as_ref().is_none_or(|dev| *dev == interface))
-            .map(|v| v.vip.address)
+            .filter_map(|v| match v.vip.address {
+                IpAddr::V4(v4) => Some(v4),
+                IpAddr::V6(_) => None,
+            })
             .collect();
         let name = runner.conf.name.clone();
         let id = runner.id;
         let Some(setup) = runner.setup.as_mut() else {
             return;
         };
-        let (primary, ifindex) = (setup.primary, setup.ifindex);
+        let (IpAddr::V4(primary), ifindex) = (setup.primary, setup.ifindex) else {
+            return;
+        };
         let Some(target) = setup.heal else {
             tracing::warn!("({name}) cannot announce the VIPs at {holder}: no ARP listener");
             return;

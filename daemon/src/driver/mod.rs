@@ -64,10 +64,10 @@ pub enum DriverError {
 }
 
 enum Event {
-    /// VRRP packets (whole IPv4 packets) read on a shared socket, in order.
+    /// VRRP packets (IPv4 packets or IPv6 VRRP messages) read on a shared socket, in order.
     Packets {
         socket: receive::SocketKey,
-        packets: Vec<Vec<u8>>,
+        packets: Vec<crate::net::Received>,
     },
     /// ARP heard on an interface (split-brain heal).
     Arp {

@@ -8,16 +8,17 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use halab_vrrp::Input;
+use halab_vrrp::Family;
 use tokio::sync::mpsc::Sender;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::task::AbortHandle;
 
 use super::{Daemon, Event};
-use crate::net::{Link, MAX_PACKET, VrrpSocket, packet_vrid};
+use crate::net::{Link, MAX_PACKET, Received, VrrpSocket};
 
-/// Which socket: an interface, joined to 224.0.0.18 or not (unicast instances).
-pub(super) type SocketKey = (u32, bool);
+/// Which socket: an interface, joined to the VRRP group or not (unicast instances), and the
+/// family (an interface may carry IPv4 and IPv6 instances).
+pub(super) type SocketKey = (u32, bool, Family);
 
 /// One interface's socket and the task reading it.
 pub(super) struct SharedSocket {
@@ -54,12 +55,13 @@ impl Daemon {
         &mut self,
         link: &Link,
         multicast: bool,
+        family: Family,
     ) -> std::io::Result<Arc<VrrpSocket>> {
-        let key = (link.index, multicast);
+        let key = (link.index, multicast, family);
         if let Some(shared) = self.sockets.get(&key) {
             return Ok(Arc::clone(&shared.socket));
         }
-        let socket = Arc::new(VrrpSocket::open(&link.name, link.index, multicast)?);
+        let socket = Arc::new(VrrpSocket::open(&link.name, link.index, multicast, family)?);
         let task = spawn_receiver(Arc::clone(&socket), key, self.tx.clone());
         self.sockets.insert(
             key,
@@ -106,10 +108,14 @@ impl Daemon {
                     .push(i);
                 let interface = &runner.conf.interface;
                 for vip in &runner.conf.vips {
+                    // The ARP listener hears IPv4 only.
+                    let std::net::IpAddr::V4(address) = vip.vip.address else {
+                        continue;
+                    };
                     if vip.dev.as_ref().is_none_or(|dev| dev == interface) {
                         self.routes
                             .vips
-                            .entry((setup.ifindex, vip.vip.address))
+                            .entry((setup.ifindex, address))
                             .or_default()
                             .push(i);
                     }
@@ -120,10 +126,10 @@ impl Daemon {
     }
 
     /// A packet read on socket `key`: to each instance with its VRID there.
-    pub(super) async fn packet(&mut self, key: SocketKey, packet: Vec<u8>) {
+    pub(super) async fn packet(&mut self, key: SocketKey, packet: Received) {
         self.reindex();
         // Other virtual routers share the wire: they stop here.
-        let Some(vrid) = packet_vrid(&packet) else {
+        let Some(vrid) = packet.vrid() else {
             return;
         };
         let Some(targets) = self.routes.map.get(&(key, vrid)) else {
@@ -138,7 +144,7 @@ impl Daemon {
         }
     }
 
-    async fn deliver(&mut self, index: usize, key: SocketKey, vrid: u8, packet: Vec<u8>) {
+    async fn deliver(&mut self, index: usize, key: SocketKey, vrid: u8, packet: Received) {
         let now = self.now_ts(Instant::now());
         let Some(runner) = self.runners.get_mut(index) else {
             return;
@@ -152,7 +158,7 @@ impl Daemon {
             return;
         }
         runner.counters.adverts_received += 1;
-        let actions = setup.core.handle(now, Input::PacketReceived { packet });
+        let actions = setup.core.handle(now, packet.into_input());
         self.apply(index, actions).await;
     }
 }
@@ -166,12 +172,12 @@ fn spawn_receiver(socket: Arc<VrrpSocket>, key: SocketKey, tx: Sender<Event>) ->
     tokio::spawn(async move {
         let mut buf = vec![0u8; MAX_PACKET];
         loop {
-            match socket.recv_into(&mut buf).await {
-                Ok(n) => {
-                    let mut packets = vec![buf[..n].to_vec()];
+            match socket.recv(&mut buf).await {
+                Ok(packet) => {
+                    let mut packets = vec![packet];
                     while packets.len() < BATCH {
-                        match socket.try_recv_into(&mut buf) {
-                            Ok(n) => packets.push(buf[..n].to_vec()),
+                        match socket.try_recv(&mut buf) {
+                            Ok(packet) => packets.push(packet),
                             Err(_) => break,
                         }
                     }

@@ -1,7 +1,7 @@
 //! One `vrrp_instance` at run time: the protocol core, its socket, its tracker, its timers
 //! and counters.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,8 +17,9 @@ use crate::net::VrrpSocket;
 #[derive(Debug)]
 pub struct Setup {
     pub ifindex: u32,
-    /// Advert source and tie-breaker: `unicast_src_ip`, else the interface's primary address.
-    pub primary: Ipv4Addr,
+    /// Advert source and tie-breaker: `unicast_src_ip`, else the interface's primary address
+    /// (IPv6: its link-local address).
+    pub primary: IpAddr,
     /// The interface's shared socket (sending; the loop reads it for every instance).
     pub socket: Arc<VrrpSocket>,
     pub socket_key: super::receive::SocketKey,
@@ -160,7 +161,7 @@ pub fn discard_key(reason: &DiscardReason) -> String {
 }
 
 /// Logs a discarded packet the way keepalived would; own and other-VRID packets are quiet.
-pub fn log_discard(name: &str, src: Option<Ipv4Addr>, reason: &DiscardReason) {
+pub fn log_discard(name: &str, src: Option<IpAddr>, reason: &DiscardReason) {
     let from = src.map(|s| format!(" from {s}")).unwrap_or_default();
     match reason {
         DiscardReason::OwnAdvert | DiscardReason::WrongVrid { .. } => {}

@@ -1,11 +1,11 @@
 //! Starting one instance: resolve its interface and primary address, open its socket, start
 //! the core, and clear VIPs a crashed predecessor left behind.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use halab_vrrp::{Input, Instance, State, Vip};
+use halab_vrrp::{Family, Input, Instance, State, Vip};
 
 use super::Daemon;
 use super::runner::Setup;
@@ -13,11 +13,11 @@ use super::runner::Setup;
 impl Daemon {
     /// Resolves the interface and address, opens the socket, starts the core.
     pub(super) async fn start_runner(&mut self, index: usize) {
-        let all_vips: Vec<Ipv4Addr> = self
+        let all_vips: Vec<IpAddr> = self
             .config
             .instances
             .iter()
-            .flat_map(|i| i.vips.iter().map(|v| v.vip.address))
+            .flat_map(|i| i.all_vips().map(|v| v.vip.address))
             .collect();
         // While installing, one address dump serves every instance (a dump per instance made
         // a 1000-instance start take seconds, which let the two LBs' timers drift apart).
@@ -46,14 +46,30 @@ impl Daemon {
             runner.problem = Some(problem);
             return;
         };
+        let family = runner.conf.family();
+        // RFC 5798 5.1.2.1: an IPv6 advert's source is the interface's link-local address
+        // (one that finished duplicate address detection: a tentative one cannot send).
         let primary = runner.conf.unicast_src_ip.or_else(|| {
             addresses
                 .iter()
-                .find(|a| a.index == link.index && !a.secondary && !all_vips.contains(&a.address))
+                .find(|a| {
+                    a.index == link.index
+                        && !a.secondary
+                        && !a.tentative
+                        && Family::of(a.address) == family
+                        && (family == Family::Ipv4 || is_link_local(a.address))
+                        && !all_vips.contains(&a.address)
+                })
                 .map(|a| a.address)
         });
         let Some(primary) = primary else {
-            let problem = format!("interface {} has no IPv4 address", link.name);
+            let problem = match family {
+                Family::Ipv4 => format!("interface {} has no IPv4 address", link.name),
+                Family::Ipv6 => format!(
+                    "interface {} has no usable IPv6 link-local address",
+                    link.name
+                ),
+            };
             if runner.problem.as_deref() != Some(problem.as_str()) {
                 tracing::warn!("({name}) {problem}; waiting for one (FAULT)");
             }
@@ -61,7 +77,7 @@ impl Daemon {
             return;
         };
         let multicast = runner.conf.unicast_peers.is_empty();
-        let socket = match self.socket_on(&link, multicast) {
+        let socket = match self.socket_on(&link, multicast, family) {
             Ok(s) => s,
             Err(e) => {
                 let runner = &mut self.runners[index];
@@ -110,7 +126,7 @@ impl Daemon {
             ifindex: link.index,
             primary,
             socket,
-            socket_key: (link.index, multicast),
+            socket_key: (link.index, multicast, family),
             heal,
             core,
         });
@@ -147,8 +163,7 @@ impl Daemon {
         if runner.state() != State::Master {
             let leftovers: Vec<Vip> = runner
                 .conf
-                .vips
-                .iter()
+                .all_vips()
                 .filter(|v| {
                     let dev = self.vip_dev_index(link.index, v.dev.as_deref());
                     addresses
@@ -175,4 +190,9 @@ impl Daemon {
             }
         }
     }
+}
+
+/// fe80::/10.
+fn is_link_local(address: IpAddr) -> bool {
+    matches!(address, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
 }

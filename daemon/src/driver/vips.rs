@@ -1,11 +1,12 @@
-//! Virtual addresses and routes on the interfaces, and gratuitous ARPs for them.
+//! Virtual addresses and routes on the interfaces, and gratuitous ARPs (IPv4) or unsolicited
+//! neighbour advertisements (IPv6) for them.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use halab_vrrp::Vip;
 
 use super::Daemon;
-use crate::net::{ArpSender, LinkTarget, gratuitous_arp};
+use crate::net::{ArpSender, LinkTarget, gratuitous_arp, unsolicited_na};
 
 impl Daemon {
     pub(super) fn vip_dev_index(&self, default: u32, dev: Option<&str>) -> u32 {
@@ -21,7 +22,7 @@ impl Daemon {
         let name = runner.conf.name.clone();
         let mut work = Vec::new();
         for vip in vips {
-            let conf = runner.conf.vips.iter().find(|v| v.vip == *vip);
+            let conf = runner.conf.all_vips().find(|v| v.vip == *vip);
             let dev = conf.and_then(|c| c.dev.as_deref());
             let label = conf.and_then(|c| c.label.clone());
             work.push((self.vip_dev_index(setup.ifindex, dev), *vip, label));
@@ -88,7 +89,9 @@ impl Daemon {
         Ok(target)
     }
 
-    /// `repeat` gratuitous ARPs for each VIP, on the VIP's interface.
+    /// `repeat` gratuitous ARPs for each IPv4 VIP and unsolicited neighbour advertisements for
+    /// each IPv6 one (keepalived: `garp_master_repeat` counts both), excluded ones included, on
+    /// the VIP's interface.
     pub(super) fn send_garps(&mut self, index: usize, repeat: u32) {
         let runner = &self.runners[index];
         let Some(setup) = runner.setup.as_ref() else {
@@ -97,8 +100,8 @@ impl Daemon {
         let name = runner.conf.name.clone();
         let mut sent = 0;
         let mut errors = 0;
-        let mut by_dev: Vec<(String, Vec<Ipv4Addr>)> = Vec::new();
-        for vip in &runner.conf.vips {
+        let mut by_dev: Vec<(String, Vec<IpAddr>)> = Vec::new();
+        for vip in runner.conf.all_vips() {
             let dev = vip.dev.clone().unwrap_or_else(|| {
                 self.links
                     .get(&setup.ifindex)
@@ -118,16 +121,28 @@ impl Daemon {
                     continue;
                 }
             };
-            tracing::info!(
-                "({name}) Sending/queueing gratuitous ARPs on {dev} for {}",
+            let list = |v6: bool| {
                 addresses
                     .iter()
+                    .filter(|a| a.is_ipv6() == v6)
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join(", ")
-            );
+            };
+            let (v4, v6) = (list(false), list(true));
+            if !v4.is_empty() {
+                tracing::info!("({name}) Sending/queueing gratuitous ARPs on {dev} for {v4}");
+            }
+            if !v6.is_empty() {
+                tracing::info!(
+                    "({name}) Sending/queueing Unsolicited Neighbour Adverts on {dev} for {v6}"
+                );
+            }
             for address in addresses {
-                let frame = gratuitous_arp(target.mac, address);
+                let frame = match address {
+                    IpAddr::V4(v4) => gratuitous_arp(target.mac, v4),
+                    IpAddr::V6(v6) => unsolicited_na(target.mac, v6),
+                };
                 for _ in 0..repeat {
                     match self.arp.send(&target, &frame) {
                         Ok(()) => sent += 1,
@@ -137,7 +152,11 @@ impl Daemon {
                         }
                     }
                 }
-                tracing::info!("Sending gratuitous ARP on {dev} for {address}");
+                if address.is_ipv6() {
+                    tracing::info!("Sending unsolicited Neighbour Advert on {dev} for {address}");
+                } else {
+                    tracing::info!("Sending gratuitous ARP on {dev} for {address}");
+                }
             }
         }
         let runner = &mut self.runners[index];

@@ -1,7 +1,9 @@
-//! Everything halabd says to the kernel: the VRRP socket, gratuitous ARP, rtnetlink.
+//! Everything halabd says to the kernel: the VRRP socket, gratuitous ARP, unsolicited
+//! neighbour advertisements, rtnetlink.
 
 mod arp;
 mod arp_watch;
+mod nd;
 mod netlink;
 mod nft;
 mod vmac;
@@ -9,10 +11,11 @@ mod vrrp_socket;
 
 pub use arp::{ArpSender, LinkTarget, gratuitous_arp};
 pub use arp_watch::{ArpPacket, ArpWatch, announcement, arp_request};
+pub use nd::unsolicited_na;
 pub use netlink::{Address, Link, NetEvent, Netlink, NetlinkError};
 pub use nft::{FIREWALL_TABLE, Firewall, FirewallError};
 pub use vmac::{
     VmacError, base_sysctls, default_name as default_vmac_name, save_base as save_base_sysctls,
     virtual_mac, write_sysctl,
 };
-pub use vrrp_socket::{MAX_PACKET, VrrpSocket, packet_vrid};
+pub use vrrp_socket::{MAX_PACKET, Received, VrrpSocket, packet_vrid};

@@ -5,7 +5,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use futures_util::stream::{StreamExt, TryStreamExt};
 use rtnetlink::packet_core::NetlinkPayload;
 use rtnetlink::packet_route::RouteNetlinkMessage;
-use rtnetlink::packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
+use rtnetlink::packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
+};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::packet_route::route::RouteType;
 use rtnetlink::{AddressMessageBuilder, Handle, MulticastGroup, RouteMessageBuilder};
@@ -22,14 +24,16 @@ pub struct Link {
     pub up: bool,
 }
 
-/// An IPv4 address on a link.
+/// An IPv4 or IPv6 address on a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Address {
     pub index: u32,
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
     pub prefix_len: u8,
     /// The kernel's "secondary" flag (a second address in an existing subnet).
     pub secondary: bool,
+    /// IPv6 duplicate address detection is still running: the address cannot be used yet.
+    pub tentative: bool,
 }
 
 /// Something the kernel told us.
@@ -84,12 +88,13 @@ fn link_of(message: &LinkMessage) -> Link {
 
 fn address_of(message: &AddressMessage) -> Option<Address> {
     // IPv4: IFA_LOCAL is the address itself; IFA_ADDRESS is the peer on point-to-point links.
+    // IPv6 has IFA_ADDRESS only (IFA_LOCAL too on point-to-point links).
     let mut local = None;
     let mut address = None;
     for attribute in &message.attributes {
         match attribute {
-            AddressAttribute::Local(IpAddr::V4(a)) => local = Some(*a),
-            AddressAttribute::Address(IpAddr::V4(a)) => address = Some(*a),
+            AddressAttribute::Local(a) => local = Some(*a),
+            AddressAttribute::Address(a) => address = Some(*a),
             _ => {}
         }
     }
@@ -98,6 +103,7 @@ fn address_of(message: &AddressMessage) -> Option<Address> {
         address: local.or(address)?,
         prefix_len: message.header.prefix_len,
         secondary: message.header.flags.contains(AddressHeaderFlags::Secondary),
+        tentative: message.header.flags.contains(AddressHeaderFlags::Tentative),
     })
 }
 
@@ -123,6 +129,7 @@ impl Netlink {
         let (connection, _handle, mut messages) = rtnetlink::new_multicast_connection(&[
             MulticastGroup::Link,
             MulticastGroup::Ipv4Ifaddr,
+            MulticastGroup::Ipv6Ifaddr,
         ])
         .map_err(NetlinkError::Open)?;
         tokio::spawn(connection);
@@ -190,7 +197,7 @@ impl Netlink {
         Ok(out)
     }
 
-    /// Every IPv4 address, in the kernel's order (primary addresses first per subnet).
+    /// Every address, both families, in the kernel's order (primary addresses first per subnet).
     pub async fn addresses(&self) -> Result<Vec<Address>, NetlinkError> {
         let mut out = Vec::new();
         let mut stream = self.handle.address().get().execute();
@@ -206,19 +213,25 @@ impl Netlink {
         Ok(out)
     }
 
-    /// `ip addr add ADDR/LEN dev INDEX [label LABEL]`; already there is fine.
+    /// `ip addr add ADDR/LEN dev INDEX [label LABEL]`, IPv6 with `nodad` as keepalived does
+    /// (a tentative address could not source the neighbour advertisements that announce it);
+    /// already there is fine.
     pub async fn add_address(
         &self,
         index: u32,
-        address: Ipv4Addr,
+        address: IpAddr,
         prefix_len: u8,
         label: Option<&str>,
     ) -> Result<(), NetlinkError> {
-        let mut request = self
-            .handle
-            .address()
-            .add(index, IpAddr::V4(address), prefix_len);
-        if let Some(label) = label {
+        let mut request = self.handle.address().add(index, address, prefix_len);
+        if address.is_ipv6() {
+            let message = request.message_mut();
+            message.header.flags |= AddressHeaderFlags::Nodad;
+            message
+                .attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
+        }
+        if let Some(label) = label.filter(|_| address.is_ipv4()) {
             request
                 .message_mut()
                 .attributes
@@ -234,13 +247,19 @@ impl Netlink {
     pub async fn del_address(
         &self,
         index: u32,
-        address: Ipv4Addr,
+        address: IpAddr,
         prefix_len: u8,
     ) -> Result<(), NetlinkError> {
-        let message = AddressMessageBuilder::<Ipv4Addr>::new()
-            .index(index)
-            .address(address, prefix_len)
-            .build();
+        let message = match address {
+            IpAddr::V4(v4) => AddressMessageBuilder::<Ipv4Addr>::new()
+                .index(index)
+                .address(v4, prefix_len)
+                .build(),
+            IpAddr::V6(v6) => AddressMessageBuilder::<std::net::Ipv6Addr>::new()
+                .index(index)
+                .address(v6, prefix_len)
+                .build(),
+        };
         match self.handle.address().del(message).execute().await {
             Err(e) if is_errno(&e, &[EADDRNOTAVAIL, ENOENT, ESRCH]) => Ok(()),
             result => result.map_err(Self::request_error(format!(

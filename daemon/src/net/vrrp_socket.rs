@@ -1,15 +1,27 @@
-//! The raw `IPPROTO_VRRP` socket of one interface, shared by the instances on it.
+//! The raw `IPPROTO_VRRP` socket of one interface and family, shared by the instances on it.
 //!
-//! Bound to the interface (`SO_BINDTODEVICE`), joined to 224.0.0.18 there, multicast loop off,
-//! and `IP_HDRINCL` so that every advert leaves with exactly the header keepalived sends:
-//! source = our primary address, TTL 255, TOS 0xc0 (RFC 5798 5.1.1).
+//! IPv4: bound to the interface (`SO_BINDTODEVICE`), joined to 224.0.0.18 there, multicast
+//! loop off, and `IP_HDRINCL` so that every advert leaves with exactly the header keepalived
+//! sends: source = our primary address, TTL 255, TOS 0xc0 (RFC 5798 5.1.1).
+//!
+//! IPv6 (RFC 5798 5.1.2): bound to the interface, joined to ff02::12, hop limit 255 for
+//! multicast and unicast, multicast loop off; each advert names its link-local source in an
+//! `IPV6_PKTINFO` control message, and carries the checksum we compute over the IPv6
+//! pseudo-header (what `IPV6_CHECKSUM` would make the kernel do). Received adverts come with
+//! their destination and hop limit (`IPV6_RECVPKTINFO`, `IPV6_RECVHOPLIMIT`).
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::os::fd::OwnedFd;
+use std::io::{IoSlice, IoSliceMut};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+use std::os::fd::{AsRawFd, OwnedFd};
 
-use halab_vrrp::ip::{VRRP_MULTICAST, VRRP_TTL, build_ipv4};
-use halab_vrrp::{Advert, IPPROTO_VRRP};
+use halab_vrrp::ip::{VRRP_MULTICAST, VRRP_MULTICAST_V6, VRRP_TTL, build_ipv4};
+use halab_vrrp::{Advert, Family, IPPROTO_VRRP, Input};
+use nix::sys::socket::{
+    ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn6, recvmsg, sendmsg, setsockopt,
+    sockopt,
+};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 /// Largest packet we read: an advert is at most 20 + 1048 bytes; anything longer is not one.
@@ -28,11 +40,69 @@ pub struct VrrpSocket {
     socket: UdpSocket,
     /// IP identification, incremented per packet like keepalived.
     ip_id: std::sync::atomic::AtomicU16,
+    family: Family,
+    ifindex: u32,
+}
+
+/// A packet as a socket delivers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// A whole IPv4 packet, header included.
+    Ipv4(Vec<u8>),
+    /// The VRRP message of an IPv6 packet and what `recvmsg` said of its header.
+    Ipv6 {
+        src: Ipv6Addr,
+        dst: Ipv6Addr,
+        hop_limit: u8,
+        payload: Vec<u8>,
+    },
+}
+
+impl Received {
+    /// The VRID (byte 1 of the VRRP message), if the packet is long enough to have one, so a
+    /// socket serving one instance can skip other routers' adverts cheaply.
+    pub fn vrid(&self) -> Option<u8> {
+        match self {
+            Self::Ipv4(packet) => packet_vrid(packet),
+            Self::Ipv6 { payload, .. } => payload.get(1).copied(),
+        }
+    }
+
+    /// The protocol core's input for it.
+    pub fn into_input(self) -> Input {
+        match self {
+            Self::Ipv4(packet) => Input::PacketReceived { packet },
+            Self::Ipv6 {
+                src,
+                dst,
+                hop_limit,
+                payload,
+            } => Input::Ipv6PacketReceived {
+                src,
+                dst,
+                hop_limit,
+                payload,
+            },
+        }
+    }
 }
 
 impl VrrpSocket {
-    /// Opens the socket on `ifname`; joins the VRRP group unless the instance is unicast.
-    pub fn open(ifname: &str, ifindex: u32, multicast: bool) -> std::io::Result<Self> {
+    /// Opens the socket of `family` on `ifname`; joins the VRRP group unless the instance is
+    /// unicast.
+    pub fn open(
+        ifname: &str,
+        ifindex: u32,
+        multicast: bool,
+        family: Family,
+    ) -> std::io::Result<Self> {
+        match family {
+            Family::Ipv4 => Self::open_v4(ifname, ifindex, multicast),
+            Family::Ipv6 => Self::open_v6(ifname, ifindex, multicast),
+        }
+    }
+
+    fn open_v4(ifname: &str, ifindex: u32, multicast: bool) -> std::io::Result<Self> {
         let socket = Socket::new(
             Domain::IPV4,
             Type::RAW,
@@ -58,12 +128,94 @@ impl VrrpSocket {
         Ok(Self {
             socket: UdpSocket::from_std(std::net::UdpSocket::from(OwnedFd::from(socket)))?,
             ip_id: std::sync::atomic::AtomicU16::new(1),
+            family: Family::Ipv4,
+            ifindex,
         })
     }
 
-    /// Sends `advert` from `src` to `dst` (224.0.0.18 or a unicast peer); VRRPv3 encodes per
-    /// destination because the checksum covers it.
-    pub fn send(&self, advert: &Advert, src: Ipv4Addr, dst: Ipv4Addr) -> std::io::Result<()> {
+    fn open_v6(ifname: &str, ifindex: u32, multicast: bool) -> std::io::Result<Self> {
+        let socket = Socket::new(
+            Domain::IPV6,
+            Type::RAW,
+            Some(Protocol::from(i32::from(IPPROTO_VRRP))),
+        )?;
+        socket.set_cloexec(true)?;
+        socket.bind_device(Some(ifname.as_bytes()))?;
+        if multicast {
+            socket.join_multicast_v6(&VRRP_MULTICAST_V6, ifindex)?;
+        }
+        socket.set_multicast_loop_v6(false)?;
+        // RFC 5798 5.1.2.3: Hop Limit 255, to ff02::12 and to unicast peers alike.
+        socket.set_multicast_hops_v6(u32::from(VRRP_TTL))?;
+        socket.set_unicast_hops_v6(u32::from(VRRP_TTL))?;
+        setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true)?;
+        setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true)?;
+        // keepalived sends with traffic class 0xc0 too.
+        socket.set_tclass_v6(u32::from(halab_vrrp::ip::VRRP_TOS))?;
+        let _ = nix::sys::socket::setsockopt(
+            &socket,
+            nix::sys::socket::sockopt::RcvBufForce,
+            &RECV_BUFFER,
+        );
+        socket.set_nonblocking(true)?;
+        Ok(Self {
+            socket: UdpSocket::from_std(std::net::UdpSocket::from(OwnedFd::from(socket)))?,
+            ip_id: std::sync::atomic::AtomicU16::new(1),
+            family: Family::Ipv6,
+            ifindex,
+        })
+    }
+
+    /// The family this socket speaks.
+    pub const fn family(&self) -> Family {
+        self.family
+    }
+
+    /// The destination of multicast adverts: 224.0.0.18 or ff02::12.
+    pub const fn multicast_group(&self) -> IpAddr {
+        match self.family {
+            Family::Ipv4 => IpAddr::V4(VRRP_MULTICAST),
+            Family::Ipv6 => IpAddr::V6(VRRP_MULTICAST_V6),
+        }
+    }
+
+    /// Sends `advert` from `src` to `dst` (the VRRP group or a unicast peer); VRRPv3 encodes
+    /// per destination because the checksum covers it. Both must be of the socket's family.
+    pub fn send(&self, advert: &Advert, src: IpAddr, dst: IpAddr) -> std::io::Result<()> {
+        match (src, dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => self.send_v4(advert, src, dst),
+            (IpAddr::V6(src), IpAddr::V6(dst)) => self.send_v6(advert, src, dst),
+            _ => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("cannot send from {src} to {dst}: different address families"),
+            )),
+        }
+    }
+
+    fn send_v6(&self, advert: &Advert, src: Ipv6Addr, dst: Ipv6Addr) -> std::io::Result<()> {
+        let payload = advert.encode(src, dst);
+        let info = nix::libc::in6_pktinfo {
+            ipi6_addr: nix::libc::in6_addr {
+                s6_addr: src.octets(),
+            },
+            ipi6_ifindex: self.ifindex,
+        };
+        let to = SockaddrIn6::from(std::net::SocketAddrV6::new(dst, 0, 0, self.ifindex));
+        let fd = self.socket.as_raw_fd();
+        self.socket.try_io(Interest::WRITABLE, || {
+            sendmsg(
+                fd,
+                &[IoSlice::new(&payload)],
+                &[ControlMessage::Ipv6PacketInfo(&info)],
+                MsgFlags::empty(),
+                Some(&to),
+            )
+            .map_err(std::io::Error::from)
+        })?;
+        Ok(())
+    }
+
+    fn send_v4(&self, advert: &Advert, src: Ipv4Addr, dst: Ipv4Addr) -> std::io::Result<()> {
         let payload = advert.encode(src, dst);
         let id = self
             .ip_id
@@ -74,17 +226,76 @@ impl VrrpSocket {
         Ok(())
     }
 
-    /// Waits for the next packet (whole IPv4 packet, header included) and reads it into
-    /// `buf` (make it [`MAX_PACKET`] long); its length.
-    pub async fn recv_into(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.socket.recv(buf).await
+    /// Waits for the next packet and reads it, using `buf` (make it [`MAX_PACKET`] long).
+    pub async fn recv(&self, buf: &mut [u8]) -> std::io::Result<Received> {
+        match self.family {
+            Family::Ipv4 => {
+                let n = self.socket.recv(buf).await?;
+                Ok(Received::Ipv4(buf[..n].to_vec()))
+            }
+            Family::Ipv6 => loop {
+                let fd = self.socket.as_raw_fd();
+                let read = self
+                    .socket
+                    .async_io(Interest::READABLE, || recv_v6(fd, buf))
+                    .await?;
+                // A packet without the control messages we asked for is not one we can check.
+                if let Some(received) = read {
+                    return Ok(received);
+                }
+            },
+        }
     }
 
     /// The next packet if one is queued (`WouldBlock` if none), without waiting: a reader
     /// that woke for one advert takes the rest of the burst in the same turn.
-    pub fn try_recv_into(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.socket.try_recv(buf)
+    pub fn try_recv(&self, buf: &mut [u8]) -> std::io::Result<Received> {
+        match self.family {
+            Family::Ipv4 => {
+                let n = self.socket.try_recv(buf)?;
+                Ok(Received::Ipv4(buf[..n].to_vec()))
+            }
+            Family::Ipv6 => {
+                let fd = self.socket.as_raw_fd();
+                self.socket
+                    .try_io(Interest::READABLE, || recv_v6(fd, buf))?
+                    .ok_or_else(|| {
+                        std::io::Error::other("ipv6 packet without its control messages")
+                    })
+            }
+        }
     }
+}
+
+/// One `recvmsg` on an IPv6 VRRP socket; None when the kernel left out the source, the
+/// destination or the hop limit.
+fn recv_v6(fd: std::os::fd::RawFd, buf: &mut [u8]) -> std::io::Result<Option<Received>> {
+    let mut space = nix::cmsg_space!(nix::libc::in6_pktinfo, nix::libc::c_int);
+    let mut iov = [IoSliceMut::new(buf)];
+    let msg = recvmsg::<SockaddrIn6>(fd, &mut iov, Some(&mut space), MsgFlags::empty())
+        .map_err(std::io::Error::from)?;
+    let len = msg.bytes;
+    let src = msg.address.map(|a| a.ip());
+    let mut dst = None;
+    let mut hop_limit = None;
+    for cmsg in msg.cmsgs().map_err(std::io::Error::from)? {
+        match cmsg {
+            ControlMessageOwned::Ipv6PacketInfo(info) => {
+                dst = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+            }
+            ControlMessageOwned::Ipv6HopLimit(limit) => hop_limit = u8::try_from(limit).ok(),
+            _ => {}
+        }
+    }
+    Ok(match (src, dst, hop_limit) {
+        (Some(src), Some(dst), Some(hop_limit)) => Some(Received::Ipv6 {
+            src,
+            dst,
+            hop_limit,
+            payload: iov[0][..len].to_vec(),
+        }),
+        _ => None,
+    })
 }
 
 /// The VRID of a received packet, if it is long enough to have one (byte 1 of the VRRP

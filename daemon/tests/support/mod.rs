@@ -10,6 +10,8 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod ipv6;
+
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::net::Ipv4Addr;

@@ -1,15 +1,71 @@
-//! Entries of `virtual_ipaddress` and `virtual_routes`.
+//! Entries of `virtual_ipaddress`, `virtual_ipaddress_excluded` and `virtual_routes`, and the
+//! instance's address family.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
-use halab_vrrp::Vip;
+use halab_vrrp::{Family, Version, Vip};
 
 use super::Out;
 use super::read::{int_in, ipv4};
-use crate::lexer::Token;
+use crate::lexer::{Pos, Token};
 use crate::tree::Stmt;
-use crate::{RouteConf, VipConf};
+use crate::{InstanceConf, RouteConf, VipConf};
+
+/// An IPv4 or IPv6 address (`unicast_src_ip`, `unicast_peer`).
+pub(super) fn ip(token: &Token, out: &mut Out<'_>) -> Option<IpAddr> {
+    match token.text.parse() {
+        Ok(ip) => Some(ip),
+        Err(_) => {
+            out.err(
+                &token.pos,
+                format!("`{}` is not an IPv4 or IPv6 address", token.text),
+            );
+            None
+        }
+    }
+}
+
+/// keepalived 2.2.7's address families for one instance: the first VIP's family is the
+/// instance's; a `virtual_ipaddress` of the other family is ignored with keepalived's notice
+/// (`virtual_ipaddress_excluded` takes either); IPv6 needs VRRPv3 (keepalived: "cannot use IPv6
+/// with VRRP version 2; setting version 3"); the unicast addresses must be of the family.
+pub(super) fn settle_families(conf: &mut InstanceConf, version_pos: &Pos, out: &mut Out<'_>) {
+    let family = conf.family();
+    conf.vips.retain(|v| {
+        let keep = v.vip.family() == family;
+        if !keep {
+            out.notice(
+                version_pos,
+                format!(
+                    "({}) address family must match VRRP instance [{}] - ignoring",
+                    conf.name, v.vip
+                ),
+            );
+        }
+        keep
+    });
+    if family == Family::Ipv6 && conf.version == Version::V2 {
+        out.notice(
+            version_pos,
+            format!(
+                "({}) cannot use IPv6 with VRRP version 2; setting version 3",
+                conf.name
+            ),
+        );
+        conf.version = Version::V3;
+    }
+    let unicast = conf.unicast_src_ip.iter().chain(&conf.unicast_peers);
+    for address in unicast.filter(|a| Family::of(**a) != family) {
+        out.err(
+            version_pos,
+            format!(
+                "vrrp_instance {}: unicast address {address} is not of the instance's family ({family:?}, from its first virtual_ipaddress)",
+                conf.name
+            ),
+        );
+    }
+}
 
 /// `ADDR[/LEN] [dev IF] [label LABEL]`.
 pub(super) fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
@@ -144,9 +200,22 @@ pub(super) fn route(entry: &Stmt, out: &mut Out<'_>) -> Option<RouteConf> {
         return None;
     };
     match Vip::from_str(&dest.text) {
-        Ok(net) => {
-            route.dest = net.address;
-            route.prefix_len = net.prefix_len;
+        Ok(Vip {
+            address: IpAddr::V4(address),
+            prefix_len,
+        }) => {
+            route.dest = address;
+            route.prefix_len = prefix_len;
+        }
+        Ok(_) => {
+            out.err(
+                &dest.pos,
+                format!(
+                    "virtual route to `{}`: IPv6 virtual_routes are not supported",
+                    dest.text
+                ),
+            );
+            return None;
         }
         Err(_) => {
             out.err(

@@ -15,7 +15,6 @@ mod vrrp_sync_group;
 mod wire;
 
 use std::collections::{HashMap, HashSet};
-use std::net::Ipv4Addr;
 
 use halab_vrrp::Instance;
 
@@ -228,7 +227,8 @@ fn cross_check(
     group_pos: &[Pos],
     out: &mut Out<'_>,
 ) {
-    let mut vrids: HashMap<(&str, u8), &str> = HashMap::new();
+    // keepalived keeps an IPv4 and an IPv6 instance with one VRID on one interface apart.
+    let mut vrids: HashMap<(&str, u8, halab_vrrp::Family), &str> = HashMap::new();
     for (instance, pos) in config.instances.iter().zip(instance_pos) {
         for (name, _) in &instance.track_scripts {
             if !scripts.contains_key(name) {
@@ -241,7 +241,10 @@ fn cross_check(
                 );
             }
         }
-        if let Some(other) = vrids.insert((&instance.interface, instance.vrid), &instance.name) {
+        if let Some(other) = vrids.insert(
+            (&instance.interface, instance.vrid, instance.family()),
+            &instance.name,
+        ) {
             out.err(
                 pos,
                 format!(
@@ -251,7 +254,7 @@ fn cross_check(
             );
         }
         // What the protocol core rejects, with a placeholder primary address.
-        match Instance::new(instance.core_config(Ipv4Addr::UNSPECIFIED)) {
+        match Instance::new(instance.core_config(instance.placeholder_primary())) {
             Ok(core) => {
                 for warning in core.warnings() {
                     out.notice(pos, format!("vrrp_instance {}: {warning}", instance.name));

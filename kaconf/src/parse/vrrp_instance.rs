@@ -3,11 +3,9 @@
 use halab_vrrp::{AdvertIntervalError, InitialState, Password, advert_interval_cs};
 
 use super::Out;
-use super::addresses::{route, vip};
+use super::addresses::{ip, route, settle_families, vip};
 use super::global_defs::InstanceDefaults;
-use super::read::{
-    block_of, bool_opt, command, int_in, ipv4, millis, no_args, one_arg, version_of,
-};
+use super::read::{block_of, bool_opt, command, int_in, millis, no_args, one_arg, version_of};
 use super::vrrp_sync_group::refs;
 use crate::directives::Block;
 use crate::lexer::Pos;
@@ -48,7 +46,7 @@ pub(super) fn instance(
         unicast_peers: Vec::new(),
         notify: NotifyConf::default(),
         virtual_routes: Vec::new(),
-        vips_excluded: Vec::new(),
+        excluded_vips: Vec::new(),
         // Completed with global_defs' defaults by wire::complete.
         wire: InstanceWire::default(),
         tracking: InstanceTracking {
@@ -56,6 +54,7 @@ pub(super) fn instance(
             ..InstanceTracking::default()
         },
     };
+    let mut version_pos = None;
     for s in block {
         if !out.admit(Block::VrrpInstance, &within, s) {
             continue;
@@ -89,6 +88,7 @@ pub(super) fn instance(
             "version" => {
                 if let Some(v) = one_arg(s, out).and_then(|t| version_of(t, out)) {
                     conf.version = v;
+                    version_pos = Some(s.pos().clone());
                 }
             }
             "authentication" => {
@@ -101,6 +101,15 @@ pub(super) fn instance(
                     for entry in b {
                         if let Some(vip) = vip(entry, out) {
                             conf.vips.push(vip);
+                        }
+                    }
+                }
+            }
+            "virtual_ipaddress_excluded" => {
+                if let Some(b) = block_of(s, out) {
+                    for entry in b {
+                        if let Some(vip) = vip(entry, out) {
+                            conf.excluded_vips.push(vip);
                         }
                     }
                 }
@@ -164,11 +173,11 @@ pub(super) fn instance(
                     conf.garp_master_refresh_s = v as u64;
                 }
             }
-            "unicast_src_ip" => conf.unicast_src_ip = one_arg(s, out).and_then(|t| ipv4(t, out)),
+            "unicast_src_ip" => conf.unicast_src_ip = one_arg(s, out).and_then(|t| ip(t, out)),
             "unicast_peer" => {
                 if let Some(b) = block_of(s, out) {
                     for entry in b {
-                        if let Some(ip) = ipv4(&entry.key, out) {
+                        if let Some(ip) = ip(&entry.key, out) {
                             conf.unicast_peers.push(ip);
                             if let Some(ttl) = peer_ttl(ip, entry, out) {
                                 conf.wire.peer_ttls.push(ttl);
@@ -211,15 +220,6 @@ pub(super) fn instance(
                 conf.tracking.notify_master_rx_lower_pri = command(s, out).map(|c| c.command)
             }
             "notify_priority_changes" => conf.tracking.notify_priority_changes = bool_opt(s, out),
-            "virtual_ipaddress_excluded" => {
-                if let Some(b) = block_of(s, out) {
-                    for entry in b {
-                        if let Some(vip) = vip(entry, out) {
-                            conf.vips_excluded.push(vip);
-                        }
-                    }
-                }
-            }
             "notify_master" => conf.notify.master = command(s, out),
             "notify_backup" => conf.notify.backup = command(s, out),
             "notify_fault" => conf.notify.fault = command(s, out),
@@ -267,6 +267,7 @@ pub(super) fn instance(
     if conf.vips.is_empty() {
         out.notice(stmt.pos(), format!("{within} has no virtual_ipaddress"));
     }
+    settle_families(&mut conf, version_pos.as_ref().unwrap_or(stmt.pos()), out);
     complete.then_some(conf)
 }
 
@@ -342,7 +343,7 @@ pub(super) fn tracked(entry: &Stmt, out: &mut Out<'_>) -> Option<(String, Option
 }
 
 /// `ADDR [min_ttl N] [max_ttl N]`: the TTL bounds, if any are given.
-fn peer_ttl(peer: std::net::Ipv4Addr, entry: &Stmt, out: &mut Out<'_>) -> Option<PeerTtl> {
+fn peer_ttl(peer: std::net::IpAddr, entry: &Stmt, out: &mut Out<'_>) -> Option<PeerTtl> {
     let mut ttl = PeerTtl {
         peer,
         min_ttl: None,

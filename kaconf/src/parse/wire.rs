@@ -6,7 +6,7 @@
 //! reports it).
 
 use super::Out;
-use super::read::{int_in, ipv4, millis, no_args, one_arg};
+use super::read::{int_in, millis, no_args, one_arg};
 use crate::tree::Stmt;
 use crate::{GlobalVrrp, InstanceConf, InstanceWire};
 
@@ -100,7 +100,7 @@ pub(super) fn instance_keyword(stmt: &Stmt, wire: &mut InstanceWire, out: &mut O
             no_args(stmt, out);
             wire.vmac_xmit_base = true;
         }
-        "mcast_src_ip" => wire.mcast_src_ip = one_arg(stmt, out).and_then(|t| ipv4(t, out)),
+        "mcast_src_ip" => wire.mcast_src_ip = one_arg(stmt, out).and_then(|t| super::addresses::ip(t, out)),
         "accept" => {
             no_args(stmt, out);
             wire.accept = Some(true);

@@ -74,9 +74,9 @@ pub fn advert_v3(priority: u8, interval_cs: u16) -> Advert {
     Advert::v3(10, priority, interval_cs, vec![VIP]).expect("valid")
 }
 
-pub fn received(src: Ipv4Addr, advert: Advert) -> Input {
+pub fn received(src: impl Into<std::net::IpAddr>, advert: Advert) -> Input {
     Input::AdvertReceived {
-        src,
+        src: src.into(),
         ttl: 255,
         advert,
     }

@@ -32,7 +32,7 @@ enum Event {
     Claim {
         to: usize,
         mac: usize,
-        address: std::net::Ipv4Addr,
+        address: std::net::IpAddr,
     },
     /// ARP resolution done: the client hears the announcement at `mac`.
     Announce { from: usize, mac: usize },
@@ -145,7 +145,11 @@ impl Net {
         for action in actions {
             match &action {
                 Action::SendAdvert { advert } => {
-                    let src = self.routers[router].instance.config().primary_address;
+                    let std::net::IpAddr::V4(src) =
+                        self.routers[router].instance.config().primary_address
+                    else {
+                        unreachable!("the sim's routers are IPv4")
+                    };
                     let payload = advert.encode(src, VRRP_MULTICAST);
                     let packet = build_ipv4(src, VRRP_MULTICAST, VRRP_TTL, 0, &payload);
                     for to in (0..self.routers.len()).filter(|o| *o != router) {
