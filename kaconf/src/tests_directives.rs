@@ -527,3 +527,36 @@ fn script_lines_are_read_as_keepalived_reads_them() {
         parsed.notices
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+        // KACONF_SOUP_CASES=N for a long run (docs/halabd.md says how long it was run).
+        std::env::var("KACONF_SOUP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000),
+    ))]
+    /// Input: soups of every keyword in the directive table, values, braces, quotes and line
+    /// breaks (a deterministic stand-in for coverage-guided fuzzing). Output: a result, never a
+    /// panic, and every error has a line inside the text.
+    #[test]
+    fn every_keyword_soup_parses_or_fails_cleanly(picks in proptest::collection::vec(
+        (0..TABLE.len() + 24, 0..4usize),
+        0..160,
+    )) {
+        const EXTRA: [&str; 24] = [
+            "{", "}", "{", "}", "\n", "\n", "\n", "VI_1", "eth0", "1", "0", "255", "-254",
+            "0.5", "10.0.0.1/24", "ff02::12", "\"/bin/true x\"", "reverse", "weight", "on",
+            "root", "'", "\"", "999999999999999999999",
+        ];
+        let mut text = String::new();
+        for (pick, sep) in &picks {
+            let word = TABLE.get(*pick).map_or_else(|| EXTRA[*pick - TABLE.len()], |(_, k, _)| *k);
+            text.push_str(word);
+            text.push_str(if *sep == 0 { "\n" } else { " " });
+        }
+        let lines = text.lines().count();
+        if let Err(ConfErrors(errors)) = parse_str(Path::new("/nonexistent/dir/fuzz.conf"), &text) {
+            for e in errors {
+                proptest::prop_assert!(e.line <= lines + 1, "{e} beyond {lines} lines");
+            }
+        }
+    }
+}
