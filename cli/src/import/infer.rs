@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 use halab_kaconf::{Config, InstanceConf};
@@ -106,8 +106,17 @@ pub fn lab(name: &str, hosts: &[Host], out_dir: &Path, problems: &mut Vec<Proble
     let mut groups: BTreeMap<Ipv4Addr, Vec<(usize, &InstanceConf)>> = BTreeMap::new();
     for (i, lb) in lbs.iter().enumerate() {
         for inst in &lb.config.instances {
-            match inst.vips.first() {
-                Some(v) => groups.entry(v.vip.address).or_default().push((i, inst)),
+            match inst.vips.first().map(|v| v.vip.address) {
+                Some(IpAddr::V4(a)) => groups.entry(a).or_default().push((i, inst)),
+                Some(IpAddr::V6(a)) => problems.push(Problem::warning(
+                    &lb.file.source,
+                    line_of(&lb.file.text, &["vrrp_instance", &inst.name]),
+                    format!(
+                        "vrrp_instance {} is IPv6 ({a}): left out, import reads IPv4 instances",
+                        inst.name
+                    ),
+                    None,
+                )),
                 None => problems.push(Problem::warning(
                     &lb.file.source,
                     line_of(&lb.file.text, &["vrrp_instance", &inst.name]),
@@ -334,7 +343,8 @@ pub fn lab(name: &str, hosts: &[Host], out_dir: &Path, problems: &mut Vec<Proble
         let mut on: Vec<(usize, String)> = Vec::new();
         for inst in &lb.config.instances {
             if let Some(v) = inst.vips.first()
-                && let Some(i) = nets.iter().position(|n| n.contains(v.vip.address))
+                && let IpAddr::V4(a) = v.vip.address
+                && let Some(i) = nets.iter().position(|n| n.contains(a))
                 && !on.iter().any(|(j, _)| *j == i)
             {
                 on.push((i, inst.interface.clone()));
@@ -351,7 +361,10 @@ pub fn lab(name: &str, hosts: &[Host], out_dir: &Path, problems: &mut Vec<Proble
                 .config
                 .instances
                 .iter()
-                .filter_map(|x| x.unicast_src_ip)
+                .filter_map(|x| match x.unicast_src_ip {
+                    Some(IpAddr::V4(a)) => Some(a),
+                    _ => None,
+                })
                 .find(|ip| n.contains(*ip) && !used.contains(ip));
             let ip = match given {
                 Some(ip) => {

@@ -73,7 +73,10 @@ pub fn problems(n: &Node, f: &NodeFile, networks: &[Network]) -> Vec<(String, St
             ));
         }
         for v in &inst.vips {
-            let ip = v.vip.address;
+            // IPv6 VIPs are the lab's IPv6 rules' business.
+            let std::net::IpAddr::V4(ip) = v.vip.address else {
+                continue;
+            };
             if networks.iter().any(|x| x.cidr.contains(ip)) {
                 continue;
             }
