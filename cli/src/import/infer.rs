@@ -107,15 +107,15 @@ pub fn lab(name: &str, hosts: &[Host], out_dir: &Path, problems: &mut Vec<Proble
     for (i, lb) in lbs.iter().enumerate() {
         for inst in &lb.config.instances {
             match inst.vips.first().map(|v| v.vip.address) {
-                Some(IpAddr::V4(vip)) => groups.entry(vip).or_default().push((i, inst)),
-                Some(IpAddr::V6(vip)) => problems.push(Problem::warning(
+                Some(IpAddr::V4(a)) => groups.entry(a).or_default().push((i, inst)),
+                Some(IpAddr::V6(a)) => problems.push(Problem::warning(
                     &lb.file.source,
                     line_of(&lb.file.text, &["vrrp_instance", &inst.name]),
                     format!(
-                        "vrrp_instance {} is IPv6 ({vip}): lab files are IPv4 only, left out",
+                        "vrrp_instance {} is IPv6 ({a}): left out, import reads IPv4 instances",
                         inst.name
                     ),
-                    Some("halabd and keepalived run it; halab's lab model cannot yet".to_string()),
+                    None,
                 )),
                 None => problems.push(Problem::warning(
                     &lb.file.source,
@@ -343,8 +343,8 @@ pub fn lab(name: &str, hosts: &[Host], out_dir: &Path, problems: &mut Vec<Proble
         let mut on: Vec<(usize, String)> = Vec::new();
         for inst in &lb.config.instances {
             if let Some(v) = inst.vips.first()
-                && let Some(address) = v4(v.vip.address)
-                && let Some(i) = nets.iter().position(|n| n.contains(address))
+                && let IpAddr::V4(a) = v.vip.address
+                && let Some(i) = nets.iter().position(|n| n.contains(a))
                 && !on.iter().any(|(j, _)| *j == i)
             {
                 on.push((i, inst.interface.clone()));
@@ -361,7 +361,10 @@ pub fn lab(name: &str, hosts: &[Host], out_dir: &Path, problems: &mut Vec<Proble
                 .config
                 .instances
                 .iter()
-                .filter_map(|x| x.unicast_src_ip.and_then(v4))
+                .filter_map(|x| match x.unicast_src_ip {
+                    Some(IpAddr::V4(a)) => Some(a),
+                    _ => None,
+                })
                 .find(|ip| n.contains(*ip) && !used.contains(ip));
             let ip = match given {
                 Some(ip) => {
@@ -673,12 +676,4 @@ fn relative(path: &Path, base: &Path) -> std::path::PathBuf {
         out.push(c);
     }
     out
-}
-
-/// The IPv4 address, if it is one (lab networks are IPv4).
-const fn v4(address: IpAddr) -> Option<Ipv4Addr> {
-    match address {
-        IpAddr::V4(a) => Some(a),
-        IpAddr::V6(_) => None,
-    }
 }
