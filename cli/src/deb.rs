@@ -85,9 +85,10 @@ pub fn arch() -> String {
     .to_owned()
 }
 
-/// "halabd 0.1.0" -> "0.1.0".
+/// "halabd 0.1.0" or "halabd 0.1.0 (keepalived 2.2.7-compatible VRRP)" -> "0.1.0".
 pub fn parse_version(text: &str) -> Option<String> {
-    let v = text.lines().next()?.strip_prefix("halabd ")?.trim();
+    let first = text.lines().next()?.strip_prefix("halabd ")?;
+    let v = first.split(" (").next()?.trim();
     (!v.is_empty()
         && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || ".+~-".contains(c)))
@@ -228,6 +229,10 @@ mod tests {
     #[test]
     fn version_from_the_first_line_only_when_it_is_halabd() {
         assert_eq!(parse_version("halabd 0.1.0\n"), Some("0.1.0".into()));
+        assert_eq!(
+            parse_version("halabd 0.1.0 (keepalived 2.2.7-compatible VRRP)\n"),
+            Some("0.1.0".into())
+        );
         assert_eq!(parse_version("keepalived 2.2.7\n"), None);
         assert_eq!(parse_version("halabd 1.0 beta\n"), None);
         assert_eq!(parse_version(""), None);

@@ -237,13 +237,11 @@ pub fn compare(lab: &Lab, e: &Episode, r: &ScenarioResult) -> Option<Vec<Differe
                 .unwrap_or_default()
         };
         let real_force = real_at(in_force_ms);
-        // Settled: when the lab's own check saw the VIP back (the last `vip` step's end), not
-        // the last 50 ms sample, which may catch a daemon's momentary step.
-        let settled_ms = r
-            .steps
-            .iter()
-            .rfind(|s| s.kind == "vip")
-            .map_or(u64::MAX, |s| s.end_ms + 1);
+        // Settled: the same moment the simulator is read at (the end of the scenario, once the
+        // repairs have had the protocol's time to settle: a preempting master takes the VIP
+        // back one Master_Down_Interval after it restarted, later than the lab's own VIP check
+        // may pass with the backup still holding).
+        let settled_ms = (run.settled_us - T0_US) / 1_000;
         let real_settled = real_at(settled_ms);
         // Loss drops different adverts in the simulator and in the lab: who holds the VIP
         // while it is in force is chance in both.
