@@ -152,12 +152,18 @@ pub fn never_succeeds(lab: &Lab, s: &TrackScript) -> Option<String> {
     let loopback_served = binds
         .iter()
         .any(|(a, _)| a.is_none_or(|a| a.is_loopback() || a.is_unspecified()))
-        || lab.lbs().any(|n| n.web.as_ref().is_some_and(|w| w.port == port));
+        || lab
+            .lbs()
+            .any(|n| n.web.as_ref().is_some_and(|w| w.port == port));
     if loopback_served || binds.is_empty() {
         return None;
     }
     let binds: Vec<String> = binds.into_iter().map(|(_, s)| s).collect();
-    let shell = if s.file.is_none() && ["||", "&&", "|"].iter().any(|op| s.script.split_whitespace().any(|w| w == *op)) {
+    let shell = if s.file.is_none()
+        && ["||", "&&", "|"]
+            .iter()
+            .any(|op| s.script.split_whitespace().any(|w| w == *op))
+    {
         " keepalived runs the script without a shell, so the `||` after the probe is only an argument, never a fallback."
     } else {
         ""

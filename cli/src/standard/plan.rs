@@ -496,7 +496,10 @@ fn probe_port(lab: &Lab, s: &crate::lab::model::TrackScript) -> Option<u16> {
     let i = t.find("/dev/tcp/")?;
     let port = t[i..].split('/').nth(4)?;
     let digits: String = port.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok().or_else(|| lab.haproxy.proxies.first()?.binds.first().map(|b| b.port))
+    digits
+        .parse()
+        .ok()
+        .or_else(|| lab.haproxy.proxies.first()?.binds.first().map(|b| b.port))
 }
 
 /// A track script that stops the VRRP daemon when its service is gone (seed 001's
@@ -521,12 +524,12 @@ fn stops_daemon(
         ""
     };
     let back = if inst.preempt {
-        format!("so {} never takes the VIP back", m.node)
+        format!("so {} does not take the VIP back", m.node)
     } else {
         "the pair runs without its backup".to_string()
     };
     Some(format!(
-        "track script {} stops keepalived when {service} is gone (`{line}`): the VIP moves to {}, but keepalived does not come back with {service} on {}: {back}, and if {service} then dies on {} too, its script stops keepalived there and nobody holds the VIP.{lab_note} Let the script only fail (weight, or weight 0 for FAULT) and keepalived returns the VIP by itself",
+        "track script {} stops keepalived when {service} is gone (`{line}`): the VIP moves to {}, but keepalived does not come back with {service} on {}, {back}, and if {service} then dies on {} too, its script stops keepalived there and nobody holds the VIP.{lab_note} Let the script only fail (weight, or weight 0 for FAULT) and keepalived returns the VIP by itself",
         s.name, b.node, m.node, b.node
     ))
 }
