@@ -187,3 +187,41 @@ fn the_fixed_seeds_pass_the_standard_suite_and_their_flaws_are_found() {
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
+
+// Input: two imported seeds given to `halab test A B standard --check`. Output: each lab's
+// standard suite is planned (as the units `--jobs` runs), nothing runs, exit 0.
+#[test]
+fn several_labs_get_their_standard_suites_planned_by_the_cli() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut files = Vec::new();
+    for seed in ["seed001", "seed004"] {
+        let out = tmp.path().join(seed);
+        std::fs::create_dir_all(&out).expect("dir");
+        let (file, _) = import(&fixture(&format!("{seed}-fixed")), seed, &out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        files.push(file.to_string_lossy().to_string());
+    }
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_halab"))
+        .args([
+            "test",
+            &files[0],
+            &files[1],
+            "standard",
+            "--engine",
+            "keepalived",
+            "--check",
+        ])
+        .output()
+        .expect("run halab");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for f in &files {
+        for s in ["VI_1-haproxy-dies", "VI_1-split-brain", "both-lbs-down"] {
+            assert!(out.contains(&format!("ok {f} {s}")), "{f} {s}:\n{out}");
+        }
+    }
+}
