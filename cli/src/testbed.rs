@@ -243,7 +243,11 @@ pub fn plan(lab: &Lab, state_root: &Path, kind: HostKind) -> Result<TestbedPlan,
         .chain(
             lab.vrrp
                 .iter()
-                .flat_map(|v| v.vips.iter().map(|vip| vip.address)),
+                .flat_map(|v| v.vips.iter())
+                .filter_map(|vip| match vip.address {
+                    std::net::IpAddr::V4(a) => Some(a),
+                    std::net::IpAddr::V6(_) => None,
+                }),
         )
         .collect();
     let mut interfaces = Vec::new();
