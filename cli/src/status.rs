@@ -293,11 +293,13 @@ pub fn print(s: &LabStatus) {
         }
     }
     for v in &s.vips {
+        // The client's neighbour entry: ARP for IPv4, NDP for IPv6.
+        let kind = if v.vip.is_ipv6() { "NDP" } else { "ARP" };
         let arp = v
             .client_arp
             .as_ref()
-            .map_or("no ARP entry".to_string(), |(n, st)| {
-                format!("client ARP -> {n} ({st})")
+            .map_or(format!("no {kind} entry"), |(n, st)| {
+                format!("client {kind} -> {n} ({st})")
             });
         let holders = if v.holders.is_empty() {
             "nobody".to_string()

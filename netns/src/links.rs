@@ -171,9 +171,7 @@ fn no_dad(plan: &NetnsPlan, state: &LabState) -> Result<()> {
             .zip(&state.nodes)
             .filter(|(n, _)| n.interfaces.iter().any(|i| i.addr.is_ipv6()))
             .map(|(node, ns)| {
-                s.spawn(move || {
-                    enter::in_netns(&ns.netns, || write_sysctl(&node.name, KEY, "0"))
-                })
+                s.spawn(move || enter::in_netns(&ns.netns, || write_sysctl(&node.name, KEY, "0")))
             })
             .collect();
         workers.into_iter().try_for_each(|w| match w.join() {

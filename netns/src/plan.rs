@@ -211,9 +211,9 @@ impl NetnsPlan {
                             && !net.cidr.contains(intf.addr) =>
                     {
                         problems.push(format!(
-                        "node `{n}`: address {} is outside network `{}` ({})",
-                        intf.addr, net.name, net.cidr
-                    ));
+                            "node `{n}`: address {} is outside network `{}` ({})",
+                            intf.addr, net.name, net.cidr
+                        ));
                     }
                     Some(_) => {}
                 }
@@ -310,7 +310,9 @@ mod tests {
             panic!("expected a plan error")
         };
         assert!(
-            problems.join("\n").contains("on networks `front` and `back`"),
+            problems
+                .join("\n")
+                .contains("on networks `front` and `back`"),
             "{problems:?}"
         );
     }

@@ -211,9 +211,9 @@ impl Node {
 
     /// Every address of the node, IPv4 and IPv6.
     pub fn all_addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
-        self.interfaces.iter().flat_map(|i| {
-            std::iter::once(IpAddr::V4(i.address)).chain(i.address6.map(IpAddr::V6))
-        })
+        self.interfaces
+            .iter()
+            .flat_map(|i| std::iter::once(IpAddr::V4(i.address)).chain(i.address6.map(IpAddr::V6)))
     }
 
     /// Whether haproxy may bind an address of `ip`'s family that the node does not hold

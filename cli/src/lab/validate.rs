@@ -133,13 +133,24 @@ fn build(cx: &mut Ctx<'_>, raw: RawLab, file: &Path) -> Lab {
 /// A client on the network of an IPv6 instance needs an IPv6 address there: halab probes
 /// every VIP the client is attached to.
 fn client_reaches_ipv6(cx: &mut Ctx<'_>, raw: &[RawNode], nodes: &[Node], vrrp: &[VrrpInstance]) {
-    for (i, n) in raw.iter().enumerate().filter(|(_, n)| n.role == Role::Client) {
+    for (i, n) in raw
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.role == Role::Client)
+    {
         let Some(node) = nodes.iter().find(|m| m.name == n.name) else {
             continue;
         };
         for v in vrrp.iter().filter(|v| v.is_ipv6()) {
-            if let Some(intf) = node.interface_on(&v.network).filter(|i| i.address6.is_none()) {
-                let vip = v.vips.first().map(|x| x.address.to_string()).unwrap_or_default();
+            if let Some(intf) = node
+                .interface_on(&v.network)
+                .filter(|i| i.address6.is_none())
+            {
+                let vip = v
+                    .vips
+                    .first()
+                    .map(|x| x.address.to_string())
+                    .unwrap_or_default();
                 cx.bad_key(&format!("nodes[{i}].name"), format!("client `{}` has no IPv6 address on network `{}`, so it cannot reach VIP {vip} of instance `{}`", n.name, v.network, v.name), Some(format!("give it an `address6` on `{}` ({}): halab probes every VIP through the client", v.network, intf.name)));
             }
         }
@@ -202,7 +213,9 @@ fn network6(cx: &mut Ctx<'_>, path: &str, s: &str, others: &[Network]) -> Option
         cx.bad(
             &path,
             format!("`{s}` is not an IPv6 prefix"),
-            Some("write it as ADDRESS/PREFIX, e.g. fd00:30::/64 (a unique-local prefix)".to_string()),
+            Some(
+                "write it as ADDRESS/PREFIX, e.g. fd00:30::/64 (a unique-local prefix)".to_string(),
+            ),
         );
         return None;
     };
@@ -227,10 +240,11 @@ fn network6(cx: &mut Ctx<'_>, path: &str, s: &str, others: &[Network]) -> Option
         addr: c.network(),
         prefix: c.prefix,
     };
-    if let Some((o, oc)) = others
-        .iter()
-        .find_map(|o| o.ipv6.filter(|oc| oc.contains(c.addr) || c.contains(oc.addr)).map(|oc| (o, oc)))
-    {
+    if let Some((o, oc)) = others.iter().find_map(|o| {
+        o.ipv6
+            .filter(|oc| oc.contains(c.addr) || c.contains(oc.addr))
+            .map(|oc| (o, oc))
+    }) {
         cx.bad(
             &path,
             format!("{s} overlaps network `{}` ({oc})", o.name),
@@ -271,10 +285,7 @@ fn networks(cx: &mut Ctx<'_>, raw: &[RawNetwork]) -> Vec<Network> {
                         Some("lab networks must not overlap".to_string()),
                     );
                 }
-                let ipv6 = n
-                    .ipv6
-                    .as_ref()
-                    .and_then(|s| network6(cx, &path, s, &out));
+                let ipv6 = n.ipv6.as_ref().and_then(|s| network6(cx, &path, s, &out));
                 out.push(Network {
                     name: n.name.clone(),
                     cidr: Cidr {
@@ -364,21 +375,26 @@ fn nodes(
         }
         let mut interfaces = Vec::new();
         // (network, address, interface, path of the entry, address6 and its path)
-        type Attachment<'a> = (String, &'a str, Option<&'a String>, String, Option<(&'a str, String)>);
+        type Attachment<'a> = (
+            String,
+            &'a str,
+            Option<&'a String>,
+            String,
+            Option<(&'a str, String)>,
+        );
         if n.address6.is_some() && n.address.is_none() {
             cx.bad_key(&format!("{path}.address6"), "`address6` is set without `address`", Some("a lab node is IPv4 or dual stack: add `address` (IPv4) beside it, or write both in `addresses: [{network, address, address6}]`".to_string()));
         }
-        let attachments: Vec<Attachment<'_>> = match (
-            &n.address,
-            n.addresses.is_empty(),
-        ) {
+        let attachments: Vec<Attachment<'_>> = match (&n.address, n.addresses.is_empty()) {
             (Some(a), true) => match networks.first() {
                 Some(net) => vec![(
                     net.name.clone(),
                     a.as_str(),
                     n.interface.as_ref(),
                     format!("{path}.address"),
-                    n.address6.as_ref().map(|a6| (a6.as_str(), format!("{path}.address6"))),
+                    n.address6
+                        .as_ref()
+                        .map(|a6| (a6.as_str(), format!("{path}.address6"))),
                 )],
                 None => vec![],
             },
@@ -392,7 +408,9 @@ fn nodes(
                         at.address.as_str(),
                         at.interface.as_ref(),
                         format!("{path}.addresses[{j}]"),
-                        at.address6.as_ref().map(|a6| (a6.as_str(), format!("{path}.addresses[{j}].address6"))),
+                        at.address6
+                            .as_ref()
+                            .map(|a6| (a6.as_str(), format!("{path}.addresses[{j}].address6"))),
                     )
                 })
                 .collect(),
@@ -654,7 +672,10 @@ fn implicit_client(networks: &[Network], nodes: &[Node]) -> Option<Node> {
     }
     // On a dual-stack network the client gets an IPv6 address too (the highest free one up
     // to ::fffe), so that it can probe IPv6 VIPs.
-    let used6: BTreeSet<Ipv6Addr> = nodes.iter().flat_map(|n| n.interfaces.iter().filter_map(|i| i.address6)).collect();
+    let used6: BTreeSet<Ipv6Addr> = nodes
+        .iter()
+        .flat_map(|n| n.interfaces.iter().filter_map(|i| i.address6))
+        .collect();
     let address6 = net.ipv6.and_then(|c| {
         let base = u128::from(c.network());
         (0x64_u128..=0xfffe)
@@ -840,7 +861,10 @@ fn vrrp(
                 cx.bad(
                     &vpath,
                     format!("`{v}` is not an IP address"),
-                    Some("write ADDRESS or ADDRESS/PREFIX, e.g. 192.168.64.200/24 or fd00:30::100".to_string()),
+                    Some(
+                        "write ADDRESS or ADDRESS/PREFIX, e.g. 192.168.64.200/24 or fd00:30::100"
+                            .to_string(),
+                    ),
                 );
                 continue;
             };
@@ -859,9 +883,19 @@ fn vrrp(
                 cx.bad(&at, format!("IPv6 VIP {} needs VRRPv3, but the instance is VRRPv2", vip.address), Some("VRRPv2 (RFC 3768) carries IPv4 only; add `version: 3` (RFC 5798: VRRP over IPv6)".to_string()));
             }
             if let IpAddr::V6(a) = vip.address
-                && (a.is_multicast() || a.is_loopback() || a.is_unspecified() || (a.segments()[0] & 0xffc0) == 0xfe80)
+                && (a.is_multicast()
+                    || a.is_loopback()
+                    || a.is_unspecified()
+                    || (a.segments()[0] & 0xffc0) == 0xfe80)
             {
-                cx.bad(&vpath, format!("VIP {a} is a multicast, loopback, link-local or unspecified address"), Some("a VIP is a global or unique-local address in a network's `ipv6` prefix".to_string()));
+                cx.bad(
+                    &vpath,
+                    format!("VIP {a} is a multicast, loopback, link-local or unspecified address"),
+                    Some(
+                        "a VIP is a global or unique-local address in a network's `ipv6` prefix"
+                            .to_string(),
+                    ),
+                );
             }
             if networks_ok && !networks.iter().any(|n| n.contains(vip.address)) {
                 let nets: Vec<String> = networks

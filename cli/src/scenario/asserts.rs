@@ -115,10 +115,11 @@ fn last_vip_samples(cx: &Ctx<'_>, n: usize) -> Vec<String> {
         .rev()
         .map(|x| {
             format!(
-                "{:>7}ms VIP {} held by [{}], client ARP -> {}",
+                "{:>7}ms VIP {} held by [{}], client {} -> {}",
                 x.t_ms,
                 x.vip,
                 x.holders.join(","),
+                if x.vip.is_ipv6() { "NDP" } else { "ARP" },
                 x.client_arp.as_deref().unwrap_or("-")
             )
         })

@@ -555,7 +555,8 @@ fn violations(timeline: &[super::result::VipSample], allowed: &[(u64, u64)]) -> 
                 ))
             } else if let (Some(arp), Some(h)) = (&s.client_arp, s.holders.first()) {
                 (!s.holders.contains(arp)).then(|| {
-                    format!("client's ARP entry for {vip} points at {arp}, but {h} holds it")
+                    let kind = if vip.is_ipv6() { "NDP" } else { "ARP" };
+                    format!("client's {kind} entry for {vip} points at {arp}, but {h} holds it")
                 })
             } else {
                 None
