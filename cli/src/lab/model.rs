@@ -575,3 +575,55 @@ pub struct Stats {
     pub show_legends: bool,
     pub hide_version: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("address")
+    }
+
+    #[test]
+    fn binds_print_as_haproxy_writes_them_and_cover_their_family() {
+        // Input: `*:80`, `[::]:80`, an IPv4 and an IPv6 VIP. Output: haproxy's spelling;
+        // `*` covers IPv4 only, `[::]` both families (bindv6only 0), a VIP only itself.
+        let any4 = Bind {
+            address: None,
+            port: 80,
+        };
+        let any6 = Bind {
+            address: Some(ip("::")),
+            port: 80,
+        };
+        let vip6 = Bind {
+            address: Some(ip("fd00::100")),
+            port: 8080,
+        };
+        let vip4 = Bind {
+            address: Some(ip("10.0.0.100")),
+            port: 80,
+        };
+        assert_eq!(any4.to_string(), "*:80");
+        assert_eq!(any6.to_string(), "[::]:80");
+        assert_eq!(vip6.to_string(), "[fd00::100]:8080");
+        assert_eq!(vip4.to_string(), "10.0.0.100:80");
+        assert!(any4.covers(ip("10.0.0.100")) && !any4.covers(ip("fd00::100")));
+        assert!(any6.covers(ip("10.0.0.100")) && any6.covers(ip("fd00::100")));
+        assert!(vip6.covers(ip("fd00::100")) && !vip6.covers(ip("fd00::101")));
+        assert!(!vip4.covers(ip("fd00::100")));
+    }
+
+    #[test]
+    fn an_ipv6_prefix_contains_its_addresses_only() {
+        // Input: fd00:30::5/64 as written. Output: network fd00:30::, contains ::ffff of it,
+        // not fd00:31::1.
+        let c = Cidr6 {
+            addr: "fd00:30::5".parse().expect("address"),
+            prefix: 64,
+        };
+        assert_eq!(c.network().to_string(), "fd00:30::");
+        assert!(c.contains("fd00:30::ffff".parse().expect("address")));
+        assert!(!c.contains("fd00:31::1".parse().expect("address")));
+    }
+}
