@@ -579,6 +579,9 @@ fn servers(
                     };
                     Some((ip, port.parse::<u16>().ok()?))
                 });
+                if s.ipv6.is_some() {
+                    cx.bad_key(&format!("{sp}.ipv6"), "`ipv6` is set on a server given by `address`", Some("`ipv6: true` picks a web node's `address6`; for an address outside the lab write it as `[IPV6]:PORT`".to_string()));
+                }
                 let Some((ip, port)) = parsed else {
                     cx.bad(
                         &format!("{sp}.address"),
