@@ -147,3 +147,59 @@ pub(super) fn client_reaches_ipv6(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    const LAB: &str = "name: v6
+networks:
+  - { name: lan, cidr: 10.10.0.0/24, ipv6: \"fd00:10::/64\" }
+nodes:
+  - { name: lb1, role: lb, address: 10.10.0.11, address6: \"fd00:10::11\" }
+  - { name: lb2, role: lb, address: 10.10.0.12, address6: \"fd00:10::12\" }
+  - { name: web1, role: web, address: 10.10.0.21 }
+vrrp:
+  - { name: V4, vrid: 51, version: 3, vips: [10.10.0.100] }
+  - { name: V6, vrid: 51, version: 3, vips: [\"fd00:10::100\"], unicast: true }
+";
+
+    #[test]
+    fn a_dual_stack_lab_gets_a_dual_stack_client_and_one_vrid_per_family() {
+        // Input: a dual-stack network, no client, an IPv4 and an IPv6 instance sharing vrid
+        // 51, the IPv6 one unicast. Output: it validates; the implicit client has an IPv6
+        // address (the highest free up to ::fffe); V6's members' addresses are their IPv6 ones.
+        let env: HashMap<String, String> = HashMap::new();
+        let lab = crate::lab::parse(Path::new("v6.yaml"), LAB, &env).expect("valid");
+        let client = lab.client().expect("implicit client");
+        assert_eq!(
+            client.address6().map(|a| a.to_string()).as_deref(),
+            Some("fd00:10::fffe")
+        );
+        let v6 = lab.vrrp.iter().find(|v| v.name == "V6").expect("V6");
+        assert!(v6.is_ipv6());
+        let addrs: Vec<String> = v6.members.iter().map(|m| m.address.to_string()).collect();
+        assert_eq!(addrs, ["fd00:10::11", "fd00:10::12"]);
+        let v4 = lab.vrrp.iter().find(|v| v.name == "V4").expect("V4");
+        assert!(!v4.is_ipv6());
+        assert_eq!(v4.members[0].address.to_string(), "10.10.0.11");
+    }
+
+    #[test]
+    fn two_ipv6_instances_may_not_share_a_vrid() {
+        // Input: the lab above plus a second IPv6 instance with vrid 51. Output: the vrid
+        // clash is reported (a family shares its vrids; the other family does not).
+        let text =
+            format!("{LAB}  - {{ name: V6b, vrid: 51, version: 3, vips: [\"fd00:10::101\"] }}\n");
+        let env: HashMap<String, String> = HashMap::new();
+        let err = crate::lab::parse(Path::new("v6.yaml"), &text, &env)
+            .expect_err("vrid clash")
+            .to_string();
+        assert!(
+            err.contains("vrid 51 is also used by instance `V6`"),
+            "{err}"
+        );
+        assert!(!err.contains("instance `V4`"), "{err}");
+    }
+}
