@@ -71,7 +71,7 @@ enum Command {
         count: usize,
         /// The VIP to use (default: the first one the client reaches).
         #[arg(long)]
-        vip: Option<std::net::Ipv4Addr>,
+        vip: Option<std::net::IpAddr>,
     },
     /// Print the JSON Schema of lab files or scenario files (for editors; docs/schema/).
     Schema {

@@ -236,16 +236,17 @@ pub fn plan(lab: &Lab, state_root: &Path, kind: HostKind) -> Result<TestbedPlan,
         problems.push("no node has an `ssh` section".into());
     }
     let control = control_name(lab);
-    let used: BTreeSet<Ipv4Addr> = lab
-        .nodes
-        .iter()
-        .flat_map(|n| n.interfaces.iter().map(|i| i.address))
-        .chain(
-            lab.vrrp
-                .iter()
-                .flat_map(|v| v.vips.iter().map(|vip| vip.address)),
-        )
-        .collect();
+    let used: BTreeSet<Ipv4Addr> =
+        lab.nodes
+            .iter()
+            .flat_map(|n| n.interfaces.iter().map(|i| i.address))
+            .chain(lab.vrrp.iter().flat_map(|v| v.vips.iter()).filter_map(
+                |vip| match vip.address {
+                    std::net::IpAddr::V4(a) => Some(a),
+                    std::net::IpAddr::V6(_) => None,
+                },
+            ))
+            .collect();
     let mut interfaces = Vec::new();
     for (k, net) in lab.networks.iter().enumerate() {
         let (first, last) = (

@@ -3,7 +3,7 @@
 //! a script with `weight` > 0 adds it while it succeeds, < 0 subtracts it while it fails,
 //! 0 puts the instance in FAULT while it fails. No machine is needed: this is arithmetic.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use halab_vrrp::time::skew_time_us;
 
@@ -17,7 +17,7 @@ pub struct Effective {
     pub priority: i32,
     /// A weight-0 script failed: the instance is in FAULT and holds no VIP.
     pub fault: bool,
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
 }
 
 /// The priority of `m` in `inst` with the scripts named in `failing` failed (the others pass).

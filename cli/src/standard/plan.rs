@@ -3,7 +3,7 @@
 //! lab's configuration says will happen, in the operator's words. Bounds come from the
 //! lab's own timers ([`super::expect`]) plus [`MARGIN_MS`] for a loaded machine.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::expect::{self, Effective, Timers};
@@ -35,7 +35,7 @@ pub enum Outcome {
 pub struct Expectation {
     /// The fault, as an operator says it: "haproxy dies on lb1".
     pub fault: String,
-    pub vip: Ipv4Addr,
+    pub vip: IpAddr,
     /// The node holding the VIP before the fault.
     pub holder: String,
     pub outcome: Outcome,
@@ -84,7 +84,7 @@ fn svc(action: SvcAction, node: &str, s: SvcRef) -> Step {
     }
 }
 
-fn holder(nodes: &[&str], vip: Ipv4Addr, within: u64, throughout: bool) -> Step {
+fn holder(nodes: &[&str], vip: IpAddr, within: u64, throughout: bool) -> Step {
     Step::Vip {
         holders: nodes.iter().map(|s| (*s).to_string()).collect(),
         vip: Some(vip),
@@ -93,7 +93,7 @@ fn holder(nodes: &[&str], vip: Ipv4Addr, within: u64, throughout: bool) -> Step 
     }
 }
 
-fn outage(vip: Option<Ipv4Addr>, max_gap_ms: Option<u64>) -> Step {
+fn outage(vip: Option<IpAddr>, max_gap_ms: Option<u64>) -> Step {
     Step::Outage {
         max_failed: None,
         max_gap: max_gap_ms.map(|g| Bound::all(ms(g))),
@@ -107,7 +107,7 @@ fn secs(ms: u64) -> String {
 }
 
 /// The scenarios of one VRRP instance (its first VIP measured).
-fn instance(lab: &Lab, inst: &VrrpInstance, probed: &[Ipv4Addr], p: &mut Plan) {
+fn instance(lab: &Lab, inst: &VrrpInstance, probed: &[IpAddr], p: &mut Plan) {
     let Some(vip) = inst.vips.first().map(|v| v.address) else {
         return;
     };
@@ -337,8 +337,8 @@ fn tracked(
     s: &crate::lab::model::TrackScript,
     ranked: &[Effective],
     t: Timers,
-    vip: Ipv4Addr,
-    measured: Option<Ipv4Addr>,
+    vip: IpAddr,
+    measured: Option<IpAddr>,
     p: &mut Plan,
 ) {
     let (m, b) = (&ranked[0], &ranked[1]);
@@ -643,7 +643,7 @@ fn haproxy_ms(s: &str) -> Option<u64> {
 }
 
 /// Every LB's VRRP daemon and haproxy stop, then start: the service is down, then back.
-fn both_down(lab: &Lab, probed: &[Ipv4Addr], p: &mut Plan) {
+fn both_down(lab: &Lab, probed: &[IpAddr], p: &mut Plan) {
     let Some(inst) = lab.vrrp.first() else { return };
     let Some(vip) = inst.vips.first().map(|v| v.address) else {
         return;
