@@ -10,11 +10,6 @@ use std::process::Command;
 /// why). Each entry must still differ, so the list stays true.
 const KNOWN_DIFFERENCES: &[(&str, bool, &str)] = &[
     (
-        "track_file.conf",
-        false,
-        "track_file is read but not implemented in halabd yet: refused rather than ignored",
-    ),
-    (
         "sample_vrrp.conf",
         false,
         "VI_1 lists 192.168.200.18 twice: keepalived accepts it silently, halabd refuses a \
