@@ -365,7 +365,7 @@ mod tests {
         let s = extra.status();
         assert_eq!((s.weight, s.fault, s.pending), (20, false, true));
         assert!(extra.script_result("s", ScriptOutcome::Success));
-        assert_eq!(extra.status().fault, true);
+        assert!(extra.status().fault);
         extra.script_result("s", ScriptOutcome::Failure);
         extra.interface_changed("eth1", true);
         let s = extra.status();
