@@ -32,7 +32,7 @@ module HalabFake
 
   # `config.vm` (global, or a machine's): Vagrant's VM configuration, recorded.
   class VM
-    attr_accessor :box, :hostname
+    attr_accessor :box, :hostname, :box_url, :box_check_update
     attr_reader :networks, :providers, :provisioners, :synced_folders, :machines
 
     def initialize

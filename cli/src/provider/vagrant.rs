@@ -17,6 +17,17 @@ use crate::lab::Lab;
 
 /// The program run for every vagrant command.
 const VAGRANT: &str = "vagrant";
+/// The Vagrant provider halab ships (cli/src/provider/vagrant/plugin.rb): VMs booted by
+/// halab in the lab's namespaces. The default; `VAGRANT_DEFAULT_PROVIDER` picks another.
+pub const HALAB_PROVIDER: &str = "halab";
+
+/// The Vagrant provider halab's vagrant commands use.
+pub fn provider() -> String {
+    std::env::var("VAGRANT_DEFAULT_PROVIDER")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| HALAB_PROVIDER.to_owned())
+}
 
 /// One `Host NAME` block of `vagrant ssh-config`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,6 +229,17 @@ pub fn dotfile_path(vagrantfile_dir: &Path, lab_name: &str) -> PathBuf {
 /// `vagrant up`: creates and boots the lab's VMs (minutes the first time: the box is
 /// downloaded). Vagrant's progress goes to stderr.
 pub fn vagrant_up(vagrantfile_dir: &Path, lab: &Lab) -> Result<(), String> {
+    if provider() == HALAB_PROVIDER && std::env::var_os("HALAB_BOX").is_none() {
+        let b = crate::testbed::vagrant_vm::ensure_box(&crate::testbed::image::cache_dir())
+            .map_err(|e| format!("failed to make the halab box: {e}"))?;
+        eprintln!(
+            "  box {} {} in {:.1} s (image {})",
+            b.box_ref.name,
+            if b.built { "made" } else { "cached" },
+            b.seconds,
+            if b.image.built { "built" } else { "cached" }
+        );
+    }
     run_streamed(OsStr::new(VAGRANT), vagrantfile_dir, lab, &["up"])
 }
 
@@ -265,7 +287,20 @@ fn command(
         .env("VAGRANT_CWD", &dir)
         .env("VAGRANT_DOTFILE_PATH", dotfile_path(&dir, &lab.name))
         .env("VAGRANT_NO_COLOR", "1")
+        // No call home (version checks), no box update checks: nothing leaves this machine.
+        .env("VAGRANT_CHECKPOINT_DISABLE", "1")
+        .env("VAGRANT_BOX_UPDATE_CHECK_DISABLE", "1")
         .stdin(Stdio::null());
+    if let Ok(exe) = std::env::current_exe() {
+        cmd.env("HALAB_BIN", exe);
+    }
+    if provider() == HALAB_PROVIDER {
+        cmd.env("VAGRANT_DEFAULT_PROVIDER", HALAB_PROVIDER);
+        if std::env::var_os("HALAB_BOX").is_none() {
+            let b = crate::testbed::vagrant_vm::box_ref(&crate::testbed::image::cache_dir());
+            cmd.env("HALAB_BOX", &b.name).env("HALAB_BOX_URL", b.url());
+        }
+    }
     Ok(cmd)
 }
 
