@@ -198,6 +198,33 @@ pub fn ssh_config_for_lab(lab: &Lab, text: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// The halab provider's VMs have host keys that halab made (`testbed::vagrant_vm`): the ssh
+/// config checks them strictly against `known_hosts` instead of vagrant's
+/// `StrictHostKeyChecking no` / `UserKnownHostsFile /dev/null`.
+pub fn pin_known_hosts(config: &str, known_hosts: &Path) -> String {
+    let mut out = String::new();
+    for line in config.lines() {
+        let key = split_setting(line.trim()).map(|(k, _)| k.to_ascii_lowercase());
+        match key.as_deref() {
+            Some("userknownhostsfile") => out.push_str(&format!(
+                "  UserKnownHostsFile \"{}\"\n",
+                known_hosts.display()
+            )),
+            Some("stricthostkeychecking") => out.push_str("  StrictHostKeyChecking yes\n"),
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// The halab provider's key dir for a lab: the lab's ssh key and its VMs' host keys.
+pub fn halab_key_dir(vagrantfile_dir: &Path, lab_name: &str) -> PathBuf {
+    dotfile_path(vagrantfile_dir, lab_name).join("halab")
+}
+
 /// Per node of the lab, in the lab's order, where its VM's ssh server is.
 pub fn targets(lab: &Lab, hosts: &[VagrantHost]) -> Result<Vec<VagrantTarget>, String> {
     check_every_node(lab, hosts)?;

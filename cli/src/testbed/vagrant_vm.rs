@@ -35,6 +35,8 @@ use halab_netns::{self as netns, InitCommand, LabHandle, NETNS_DIR};
 pub const BOX_PREFIX: &str = "halab/bookworm-";
 /// The provider's name in the Vagrantfile and the box's metadata.
 pub const PROVIDER: &str = "halab";
+/// In the lab's key dir: the VMs' host keys, for `UserKnownHostsFile`.
+pub const KNOWN_HOSTS: &str = "known_hosts";
 /// In the box: which cached image files the VMs boot.
 const BOX_IMAGE: &str = "image.json";
 
@@ -277,6 +279,7 @@ pub fn vm_up(
             let _ = fs::remove_file(host_key.with_extension("pub"));
             keygen(&host_key, &format!("root@{node}"))?;
         }
+        write_known_hosts(&p, dir)?;
         let (handle, made_bed) = match LabHandle::open(&p.netns.state_dir) {
             Ok(h) => (h, false),
             Err(_) => (netns::up(&p.netns, init)?, true),
@@ -315,6 +318,23 @@ pub fn vm_up(
         booted,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// DIR/known_hosts: every VM's host key made so far (DIR/host-keys/NODE.pub), at its
+/// address and name, so that halab's ssh checks host keys strictly ([`KNOWN_HOSTS`]).
+fn write_known_hosts(p: &TestbedPlan, dir: &Path) -> Result<(), TestbedError> {
+    let mut hosts = Vec::new();
+    let mut keys = Vec::new();
+    for h in &p.hosts {
+        let path = dir.join("host-keys").join(&h.name).with_extension("pub");
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
+        hosts.push(h.clone());
+        keys.push(text.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
+    }
+    let path = dir.join(KNOWN_HOSTS);
+    fs::write(&path, super::known_hosts(&hosts, &keys)).map_err(io_at(&path))
 }
 
 /// The VM of the plan's `k`-th host: keys from vagrant's dir, seed and console in the
