@@ -3,7 +3,7 @@
 #
 #   HALAB_LAB=labs/seed000 ruby tests/vagrant/harness.rb [VAGRANTFILE]
 #
-# Output: {"box": GLOBAL_BOX, "machines": [{"name", "hostname", "box", "networks": [{"type",
+# Output: {"box": GLOBAL_BOX, "box_url": GLOBAL_BOX_URL, "machines": [{"name", "hostname", "box", "networks": [{"type",
 # "ip", "options"}], "providers": {NAME: {SETTING: VALUE}}, "provisioners": [...]}]}.
 # Only the configuration API the Vagrantfile may use is faked; anything else raises
 # NoMethodError, so a typo (`vm.hostnme`) fails here as it would under Vagrant.
@@ -110,4 +110,6 @@ machines = Vagrant.configs.flat_map do |config|
     }
   end
 end
-puts JSON.pretty_generate({ "box" => Vagrant.configs.map { |c| c.vm.box }.compact.last, "machines" => machines })
+puts JSON.pretty_generate({ "box" => Vagrant.configs.map { |c| c.vm.box }.compact.last,
+                            "box_url" => Vagrant.configs.map { |c| c.vm.box_url }.compact.last,
+                            "machines" => machines })

@@ -640,7 +640,7 @@ mod tests {
         std::fs::write(
             &script,
             format!(
-                "#!/bin/sh\necho \"$* | $(pwd) | $HALAB_LAB | $VAGRANT_CWD | $VAGRANT_DOTFILE_PATH\" >> '{}'\ncase \"$1\" in\n  ssh-config) cat '{}' ;;\n  fail) echo 'The machine failed to boot.' >&2; exit 1 ;;\n  *) echo \"==> $1 done\" ;;\nesac\n",
+                "#!/bin/sh\necho \"$* | $(pwd) | $HALAB_LAB | $VAGRANT_CWD | $VAGRANT_DOTFILE_PATH | $VAGRANT_DEFAULT_PROVIDER $VAGRANT_CHECKPOINT_DISABLE $HALAB_BIN $HALAB_BOX $HALAB_BOX_URL\" >> '{}'\ncase \"$1\" in\n  ssh-config) cat '{}' ;;\n  fail) echo 'The machine failed to boot.' >&2; exit 1 ;;\n  *) echo \"==> $1 done\" ;;\nesac\n",
                 log.display(),
                 fixture.display()
             ),
@@ -666,15 +666,21 @@ mod tests {
         let lab_file = std::path::absolute(&lab.file).expect("absolute");
         let state = repo.join(".vagrant/halab-seed000");
         let calls = std::fs::read_to_string(tmp.path().join("calls.log")).expect("calls logged");
+        // The halab provider by default: halab itself boots the VMs, from the box it names.
+        let b = crate::testbed::vagrant_vm::box_ref(&crate::testbed::image::cache_dir());
+        let exe = std::env::current_exe().expect("exe");
         let want: Vec<String> = ["up", "ssh-config", "destroy -f"]
             .iter()
             .map(|a| {
                 format!(
-                    "{a} | {} | {} | {} | {}",
+                    "{a} | {} | {} | {} | {} | halab 1 {} {} {}",
                     repo.display(),
                     lab_file.display(),
                     repo.display(),
-                    state.display()
+                    state.display(),
+                    exe.display(),
+                    b.name,
+                    b.url()
                 )
             })
             .collect();
@@ -724,5 +730,23 @@ mod tests {
             .expect_err("no Vagrantfile");
         assert!(err.starts_with("no Vagrantfile in "), "{err}");
         assert!(!tmp.path().join("calls.log").exists());
+    }
+
+    /// Input: the halab provider's ssh-config block (vagrant's no-check settings). Output:
+    /// strict checking against the lab's known_hosts; every other setting kept as it was.
+    #[test]
+    fn the_halab_provider_pins_host_keys() {
+        let config = "Host nginx1\n  HostName 192.168.0.131\n  UserKnownHostsFile /dev/null\n  \
+                      StrictHostKeyChecking no\n  ProxyCommand nsenter --net=/run/netns/c socat - TCP:%h:%p\n";
+        let got = pin_known_hosts(config, Path::new("/w/.vagrant/halab-x/halab/known_hosts"));
+        assert_eq!(
+            got,
+            "Host nginx1\n  HostName 192.168.0.131\n  UserKnownHostsFile \"/w/.vagrant/halab-x/halab/known_hosts\"\n  \
+             StrictHostKeyChecking yes\n  ProxyCommand nsenter --net=/run/netns/c socat - TCP:%h:%p\n"
+        );
+        assert_eq!(
+            halab_key_dir(Path::new("/w"), "x"),
+            Path::new("/w/.vagrant/halab-x/halab")
+        );
     }
 }

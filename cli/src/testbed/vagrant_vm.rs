@@ -541,3 +541,199 @@ pub fn cmd_vm_destroy(lab: &Lab, node: &str) -> i32 {
         Err(e) => super::lab_error(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn seed000vg() -> Lab {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs/seed000/vagrant/lab.yaml");
+        let text = fs::read_to_string(&file).expect("vagrant lab");
+        crate::lab::parse(&file, &text, &HashMap::<String, String>::new())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn vm_image(dir: &Path) -> qemu::VmImage {
+        qemu::VmImage {
+            disk: dir.join("root.img"),
+            kernel: dir.join("vmlinuz"),
+            initrd: dir.join("initrd.img"),
+            built: true,
+            seconds: 1.0,
+        }
+    }
+
+    /// Input: an image cache dir. Output: the box is named after the VM image's key and lies
+    /// beside that image, with a file:// URL (vagrant adds it from there: no download).
+    #[test]
+    fn the_box_is_named_and_placed_after_the_vm_image() {
+        let r = box_ref(Path::new("/var/cache/x"));
+        let key = image::key(image::Flavor::Vm);
+        assert_eq!(r.name, format!("halab/bookworm-{key}"));
+        assert_eq!(r.file, Path::new("/var/cache/x").join(&key).join("vagrant/halab.box"));
+        assert_eq!(r.url(), format!("file:///var/cache/x/{key}/vagrant/halab.box"));
+        assert_ne!(key, image::key(image::Flavor::Container));
+    }
+
+    /// Input: the image files. Output: metadata.json says provider halab (vagrant files the
+    /// box under it), image.json names the three files and reads back.
+    #[test]
+    fn the_box_holds_the_provider_and_the_image_files() {
+        let files = box_files("abc", &vm_image(Path::new("/c/abc/vm")));
+        assert_eq!(files[0].0, "metadata.json");
+        let meta: serde_json::Value = serde_json::from_str(&files[0].1).expect("json");
+        assert_eq!(meta["provider"], "halab");
+        assert_eq!(files[1].0, "image.json");
+        let b: BoxImage = serde_json::from_str(&files[1].1).expect("image.json");
+        assert_eq!(b.key, "abc");
+        assert_eq!(b.disk, Path::new("/c/abc/vm/root.img"));
+        assert_eq!(b.kernel, Path::new("/c/abc/vm/vmlinuz"));
+        assert_eq!(b.initrd, Path::new("/c/abc/vm/initrd.img"));
+    }
+
+    /// Input: an unpacked box whose image files exist, one where the disk is gone, a dir
+    /// that is no box. Output: the files; an error naming the missing file with what to run;
+    /// an error naming image.json.
+    #[test]
+    fn an_unpacked_box_gives_its_image_or_says_what_is_missing() {
+        let t = tempfile::tempdir().expect("tmp");
+        let img = vm_image(t.path());
+        for f in [&img.disk, &img.kernel, &img.initrd] {
+            fs::write(f, "x").expect("write");
+        }
+        let boxdir = t.path().join("box");
+        fs::create_dir(&boxdir).expect("mkdir");
+        for (name, text) in box_files("k", &img) {
+            fs::write(boxdir.join(name), text).expect("write");
+        }
+        let got = read_box(&boxdir).expect("box");
+        assert_eq!((got.disk, got.built), (img.disk.clone(), false));
+        fs::remove_file(&img.disk).expect("rm");
+        let e = read_box(&boxdir).expect_err("disk gone").to_string();
+        assert!(e.contains("root.img is gone from halab's image cache"), "{e}");
+        assert!(e.contains("halab testbed box"), "{e}");
+        let e = read_box(t.path()).expect_err("no box").to_string();
+        assert!(e.contains("image.json"), "{e}");
+    }
+
+    /// Input: labs/seed000/vagrant (provider vagrant, no ssh sections). Output: every node,
+    /// the client included, is a VM host reached as root on port 22 at its address, and the
+    /// control node takes the top free address; a host-like bed of it is refused.
+    #[test]
+    fn every_node_of_a_vagrant_lab_is_a_vm_host() {
+        let l = seed000vg();
+        let p = plan(&l, Path::new("/run/x"), HostKind::Vm).expect("plan");
+        let hosts: Vec<(&str, String, u16)> = p
+            .hosts
+            .iter()
+            .map(|h| (h.name.as_str(), h.address.to_string(), h.port))
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                ("nginx1", "192.168.0.131".into(), 22),
+                ("nginx2", "192.168.0.132".into(), 22),
+                ("loadbalance1", "192.168.0.141".into(), 22),
+                ("loadbalance2", "192.168.0.142".into(), 22),
+                ("client", "192.168.0.10".into(), 22),
+            ]
+        );
+        assert_eq!(p.netns.lab, "tb-seed000vg");
+        let control = p.netns.nodes.iter().find(|n| n.name == "control").expect("control");
+        assert_eq!(control.interfaces[0].addr.to_string(), "192.168.0.254");
+        assert!(p.netns.validate().is_ok());
+        let Err(TestbedError::Lab { problems, .. }) =
+            plan(&l, Path::new("/run/x"), HostKind::HostLike)
+        else {
+            panic!("a host-like bed of a vagrant lab must be refused")
+        };
+        assert!(problems[0].contains("provider is not `ssh`"), "{problems:?}");
+    }
+
+    /// Input: a node and an unknown one. Output: root at the node's address through the
+    /// bed's control namespace (socat there), the key in vagrant's dir; the unknown node is
+    /// an error listing the lab's nodes.
+    #[test]
+    fn ssh_info_goes_through_the_control_namespace() {
+        let l = seed000vg();
+        let i = ssh_info(&l, "loadbalance1", Path::new("/v/halab"), Path::new("/run/x"))
+            .expect("info");
+        assert_eq!(
+            i,
+            SshInfo {
+                host: "192.168.0.141".into(),
+                port: 22,
+                username: "root".into(),
+                private_key_path: "/v/halab/id_ed25519".into(),
+                proxy_command: "nsenter --net=/run/netns/halab-tb-seed000vg.control socat - TCP:%h:%p"
+                    .into(),
+            }
+        );
+        assert_eq!(
+            control_netns(&l),
+            Path::new("/run/netns/halab-tb-seed000vg.control")
+        );
+        let e = ssh_info(&l, "web9", Path::new("/v"), Path::new("/run/x"))
+            .expect_err("unknown")
+            .to_string();
+        assert!(
+            e.contains("no node `web9` (its nodes: nginx1, nginx2, loadbalance1, loadbalance2, client)"),
+            "{e}"
+        );
+    }
+
+    /// Input: host keys made for two of the five VMs. Output: known_hosts pins those two at
+    /// their address and name, and only those.
+    #[test]
+    fn known_hosts_pins_each_vm_key_made_so_far() {
+        let t = tempfile::tempdir().expect("tmp");
+        let keys = t.path().join("host-keys");
+        fs::create_dir(&keys).expect("mkdir");
+        fs::write(keys.join("nginx1.pub"), "ssh-ed25519 AAAA1 root@nginx1\n").expect("w");
+        fs::write(keys.join("client.pub"), "ssh-ed25519 AAAA2 root@client\n").expect("w");
+        let p = plan(&seed000vg(), Path::new("/run/x"), HostKind::Vm).expect("plan");
+        write_known_hosts(&p, t.path()).expect("known_hosts");
+        assert_eq!(
+            fs::read_to_string(t.path().join(KNOWN_HOSTS)).expect("read"),
+            "192.168.0.131,nginx1 ssh-ed25519 AAAA1\n192.168.0.10,client ssh-ed25519 AAAA2\n"
+        );
+    }
+
+    /// Input: a state dir with no bed, then a record holding a live process (this test's)
+    /// as nginx1 and a dead one as nginx2. Output: not_created, running, stopped; destroying
+    /// a node that has no VM stops nothing and keeps the others' record.
+    #[test]
+    fn machine_states_come_from_the_record_and_liveness() {
+        let t = tempfile::tempdir().expect("tmp");
+        let l = seed000vg();
+        assert_eq!(vm_state(&l, "nginx1", t.path()).expect("state"), VmState::NotCreated);
+        let me = i32::try_from(std::process::id()).expect("pid");
+        let start = super::super::nspawn::start_time(me).expect("own start time");
+        let bed = t.path().join("tb-seed000vg");
+        fs::create_dir(&bed).expect("mkdir");
+        let running = |node: &str, pid, start| qemu::Running {
+            node: node.into(),
+            pid,
+            start,
+            log: PathBuf::from("/dev/null"),
+        };
+        qemu::write_record(
+            &bed,
+            &[running("nginx1", me, start), running("nginx2", me, start + 1)],
+        )
+        .expect("record");
+        assert_eq!(vm_state(&l, "nginx1", t.path()).expect("s").as_str(), "running");
+        assert_eq!(vm_state(&l, "nginx2", t.path()).expect("s").as_str(), "stopped");
+        assert_eq!(vm_state(&l, "client", t.path()).expect("s").as_str(), "not_created");
+        let d = vm_destroy(&l, "client", t.path()).expect("destroy");
+        assert!(!d.stopped && !d.removed_bed);
+        let left: Vec<String> = qemu::read_record(&bed)
+            .expect("record")
+            .into_iter()
+            .map(|r| r.node)
+            .collect();
+        assert_eq!(left, ["nginx1", "nginx2"]);
+    }
+}
