@@ -119,8 +119,14 @@ fn compare(lab: &Lab, got: &Value, box_name: &str) -> Vec<String> {
         }
         // The halab provider boots the node from the lab file: the file, absolute.
         let halab_lab = m["providers"]["halab"]["lab"].as_str().map(Path::new);
-        if !halab_lab.is_some_and(|p| p.is_absolute() && p.canonicalize().ok() == lab.file.canonicalize().ok()) {
-            problems.push(format!("{at}: halab provider lab {}, want {}", m["providers"]["halab"], lab.file.display()));
+        if !halab_lab.is_some_and(|p| {
+            p.is_absolute() && p.canonicalize().ok() == lab.file.canonicalize().ok()
+        }) {
+            problems.push(format!(
+                "{at}: halab provider lab {}, want {}",
+                m["providers"]["halab"],
+                lab.file.display()
+            ));
         }
         // The role's packages, installed by a shell provisioner (nginx on an LB that serves too).
         let inline = m["provisioners"][0]["options"]["inline"]

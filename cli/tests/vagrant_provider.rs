@@ -92,9 +92,14 @@ fn vagrant_drives_the_halab_provider_states_and_ssh_config() {
     std::fs::create_dir_all(&key_dir).expect("mkdir");
     std::fs::write(key_dir.join("id_ed25519"), "not a key\n").expect("key");
 
-    let status = stdout(&vagrant(&state, &dot, &["status", "nginx1"]), "vagrant status nginx1");
+    let status = stdout(
+        &vagrant(&state, &dot, &["status", "nginx1"]),
+        "vagrant status nginx1",
+    );
     assert!(
-        status.lines().any(|l| l.starts_with("nginx1") && l.ends_with("running (halab)")),
+        status
+            .lines()
+            .any(|l| l.starts_with("nginx1") && l.ends_with("running (halab)")),
         "{status}"
     );
     let config = stdout(
@@ -110,9 +115,16 @@ fn vagrant_drives_the_halab_provider_states_and_ssh_config() {
         format!("IdentityFile {}", key_dir.join("id_ed25519").display()),
         "ProxyCommand nsenter --net=/run/netns/halab-tb-seed000vg.control socat - TCP:%h:%p".into(),
     ] {
-        assert!(settings.contains(&want.as_str()), "no `{want}` in:\n{config}");
+        assert!(
+            settings.contains(&want.as_str()),
+            "no `{want}` in:\n{config}"
+        );
     }
     // A machine with no VM has no ssh config.
     let o = vagrant(&state, &dot, &["ssh-config", "nginx2"]);
-    assert!(!o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        !o.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 }

@@ -196,8 +196,11 @@ pub struct SshInfo {
 /// The bed's plan and the node's host in it.
 fn bed(lab: &Lab, node: &str, state_root: &Path) -> Result<(TestbedPlan, usize), TestbedError> {
     let p = plan(lab, state_root, HostKind::Vm)?;
-    let k = p.hosts.iter().position(|h| h.name == node).ok_or_else(|| {
-        TestbedError::Lab {
+    let k = p
+        .hosts
+        .iter()
+        .position(|h| h.name == node)
+        .ok_or_else(|| TestbedError::Lab {
             lab: lab.name.clone(),
             problems: vec![format!(
                 "it has no node `{node}` (its nodes: {})",
@@ -207,13 +210,17 @@ fn bed(lab: &Lab, node: &str, state_root: &Path) -> Result<(TestbedPlan, usize),
                     .collect::<Vec<_>>()
                     .join(", ")
             )],
-        }
-    })?;
+        })?;
     Ok((p, k))
 }
 
 /// `ssh_info` of `node`: root at its address, the key in `dir`, through the control node.
-pub fn ssh_info(lab: &Lab, node: &str, dir: &Path, state_root: &Path) -> Result<SshInfo, TestbedError> {
+pub fn ssh_info(
+    lab: &Lab,
+    node: &str,
+    dir: &Path,
+    state_root: &Path,
+) -> Result<SshInfo, TestbedError> {
     let (p, k) = bed(lab, node, state_root)?;
     let host = &p.hosts[k];
     let control = Path::new(NETNS_DIR).join(netns::names::node_ns(&p.netns.lab, &p.control));
@@ -308,10 +315,13 @@ pub fn vm_up(
         (running, handle, made_bed, booted)
     };
     let addr = SocketAddr::from((p.hosts[k].address, p.hosts[k].port));
-    let stderr = handle.state_dir().join(format!("vm-{node}")).join("qemu.log");
-    handle
-        .node(&p.control)?
-        .in_netns(move || qemu::wait_sshd(&[(running, addr)], qemu::BOOT_TIMEOUT, |_| stderr.clone()))??;
+    let stderr = handle
+        .state_dir()
+        .join(format!("vm-{node}"))
+        .join("qemu.log");
+    handle.node(&p.control)?.in_netns(move || {
+        qemu::wait_sshd(&[(running, addr)], qemu::BOOT_TIMEOUT, |_| stderr.clone())
+    })??;
     Ok(VmUp {
         node: node.to_owned(),
         made_bed,
@@ -331,7 +341,12 @@ fn write_known_hosts(p: &TestbedPlan, dir: &Path) -> Result<(), TestbedError> {
             continue;
         };
         hosts.push(h.clone());
-        keys.push(text.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
+        keys.push(
+            text.split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
     }
     let path = dir.join(KNOWN_HOSTS);
     fs::write(&path, super::known_hosts(&hosts, &keys)).map_err(io_at(&path))
@@ -339,13 +354,7 @@ fn write_known_hosts(p: &TestbedPlan, dir: &Path) -> Result<(), TestbedError> {
 
 /// The VM of the plan's `k`-th host: keys from vagrant's dir, seed and console in the
 /// bed's state dir.
-fn vm_of(
-    p: &TestbedPlan,
-    k: usize,
-    host_key: &Path,
-    authorized: &Path,
-    state: &Path,
-) -> qemu::Vm {
+fn vm_of(p: &TestbedPlan, k: usize, host_key: &Path, authorized: &Path, state: &Path) -> qemu::Vm {
     let h = &p.hosts[k];
     let node = p.netns.nodes.iter().find(|n| n.name == h.name);
     qemu::Vm {
@@ -443,7 +452,10 @@ pub fn vm_destroy(lab: &Lab, node: &str, state_root: &Path) -> Result<VmDown, Te
 
 /// The control node's namespace path of a vagrant lab's bed.
 pub fn control_netns(lab: &Lab) -> PathBuf {
-    Path::new(NETNS_DIR).join(netns::names::node_ns(&lab_name(&lab.name), control_name(lab)))
+    Path::new(NETNS_DIR).join(netns::names::node_ns(
+        &lab_name(&lab.name),
+        control_name(lab),
+    ))
 }
 
 /// `halab testbed box`: the box's name and `file://` URL on stdout, as `NAME URL`.
@@ -486,9 +498,17 @@ pub fn cmd_vm_up(lab: &Lab, node: &str, dir: &Path, box_dir: &Path) -> i32 {
             eprintln!(
                 "VM {node} of {} {} in {:.1} s{}",
                 lab_name(&lab.name),
-                if r.booted { "booted to sshd" } else { "was running" },
+                if r.booted {
+                    "booted to sshd"
+                } else {
+                    "was running"
+                },
                 r.seconds,
-                if r.made_bed { " (made the lab's namespaces)" } else { "" }
+                if r.made_bed {
+                    " (made the lab's namespaces)"
+                } else {
+                    ""
+                }
             );
             crate::exit_codes::OK
         }
@@ -533,8 +553,16 @@ pub fn cmd_vm_destroy(lab: &Lab, node: &str) -> i32 {
             eprintln!(
                 "VM {node} of {} {}{}",
                 lab_name(&lab.name),
-                if r.stopped { "stopped" } else { "was not running" },
-                if r.removed_bed { "; the lab's namespaces removed (no VM left)" } else { "" }
+                if r.stopped {
+                    "stopped"
+                } else {
+                    "was not running"
+                },
+                if r.removed_bed {
+                    "; the lab's namespaces removed (no VM left)"
+                } else {
+                    ""
+                }
             );
             crate::exit_codes::OK
         }
@@ -572,8 +600,16 @@ mod tests {
         let r = box_ref(Path::new("/var/cache/x"));
         let key = image::key(image::Flavor::Vm);
         assert_eq!(r.name, format!("halab/bookworm-{key}"));
-        assert_eq!(r.file, Path::new("/var/cache/x").join(&key).join("vagrant/halab.box"));
-        assert_eq!(r.url(), format!("file:///var/cache/x/{key}/vagrant/halab.box"));
+        assert_eq!(
+            r.file,
+            Path::new("/var/cache/x")
+                .join(&key)
+                .join("vagrant/halab.box")
+        );
+        assert_eq!(
+            r.url(),
+            format!("file:///var/cache/x/{key}/vagrant/halab.box")
+        );
         assert_ne!(key, image::key(image::Flavor::Container));
     }
 
@@ -612,7 +648,10 @@ mod tests {
         assert_eq!((got.disk, got.built), (img.disk.clone(), false));
         fs::remove_file(&img.disk).expect("rm");
         let e = read_box(&boxdir).expect_err("disk gone").to_string();
-        assert!(e.contains("root.img is gone from halab's image cache"), "{e}");
+        assert!(
+            e.contains("root.img is gone from halab's image cache"),
+            "{e}"
+        );
         assert!(e.contains("halab testbed box"), "{e}");
         let e = read_box(t.path()).expect_err("no box").to_string();
         assert!(e.contains("image.json"), "{e}");
@@ -641,7 +680,12 @@ mod tests {
             ]
         );
         assert_eq!(p.netns.lab, "tb-seed000vg");
-        let control = p.netns.nodes.iter().find(|n| n.name == "control").expect("control");
+        let control = p
+            .netns
+            .nodes
+            .iter()
+            .find(|n| n.name == "control")
+            .expect("control");
         assert_eq!(control.interfaces[0].addr.to_string(), "192.168.0.254");
         assert!(p.netns.validate().is_ok());
         let Err(TestbedError::Lab { problems, .. }) =
@@ -649,7 +693,10 @@ mod tests {
         else {
             panic!("a host-like bed of a vagrant lab must be refused")
         };
-        assert!(problems[0].contains("provider is not `ssh`"), "{problems:?}");
+        assert!(
+            problems[0].contains("provider is not `ssh`"),
+            "{problems:?}"
+        );
     }
 
     /// Input: a node and an unknown one. Output: root at the node's address through the
@@ -658,8 +705,13 @@ mod tests {
     #[test]
     fn ssh_info_goes_through_the_control_namespace() {
         let l = seed000vg();
-        let i = ssh_info(&l, "loadbalance1", Path::new("/v/halab"), Path::new("/run/x"))
-            .expect("info");
+        let i = ssh_info(
+            &l,
+            "loadbalance1",
+            Path::new("/v/halab"),
+            Path::new("/run/x"),
+        )
+        .expect("info");
         assert_eq!(
             i,
             SshInfo {
@@ -667,8 +719,8 @@ mod tests {
                 port: 22,
                 username: "root".into(),
                 private_key_path: "/v/halab/id_ed25519".into(),
-                proxy_command: "nsenter --net=/run/netns/halab-tb-seed000vg.control socat - TCP:%h:%p"
-                    .into(),
+                proxy_command:
+                    "nsenter --net=/run/netns/halab-tb-seed000vg.control socat - TCP:%h:%p".into(),
             }
         );
         assert_eq!(
@@ -679,7 +731,9 @@ mod tests {
             .expect_err("unknown")
             .to_string();
         assert!(
-            e.contains("no node `web9` (its nodes: nginx1, nginx2, loadbalance1, loadbalance2, client)"),
+            e.contains(
+                "no node `web9` (its nodes: nginx1, nginx2, loadbalance1, loadbalance2, client)"
+            ),
             "{e}"
         );
     }
@@ -708,7 +762,10 @@ mod tests {
     fn machine_states_come_from_the_record_and_liveness() {
         let t = tempfile::tempdir().expect("tmp");
         let l = seed000vg();
-        assert_eq!(vm_state(&l, "nginx1", t.path()).expect("state"), VmState::NotCreated);
+        assert_eq!(
+            vm_state(&l, "nginx1", t.path()).expect("state"),
+            VmState::NotCreated
+        );
         let me = i32::try_from(std::process::id()).expect("pid");
         let start = super::super::nspawn::start_time(me).expect("own start time");
         let bed = t.path().join("tb-seed000vg");
@@ -721,12 +778,24 @@ mod tests {
         };
         qemu::write_record(
             &bed,
-            &[running("nginx1", me, start), running("nginx2", me, start + 1)],
+            &[
+                running("nginx1", me, start),
+                running("nginx2", me, start + 1),
+            ],
         )
         .expect("record");
-        assert_eq!(vm_state(&l, "nginx1", t.path()).expect("s").as_str(), "running");
-        assert_eq!(vm_state(&l, "nginx2", t.path()).expect("s").as_str(), "stopped");
-        assert_eq!(vm_state(&l, "client", t.path()).expect("s").as_str(), "not_created");
+        assert_eq!(
+            vm_state(&l, "nginx1", t.path()).expect("s").as_str(),
+            "running"
+        );
+        assert_eq!(
+            vm_state(&l, "nginx2", t.path()).expect("s").as_str(),
+            "stopped"
+        );
+        assert_eq!(
+            vm_state(&l, "client", t.path()).expect("s").as_str(),
+            "not_created"
+        );
         let d = vm_destroy(&l, "client", t.path()).expect("destroy");
         assert!(!d.stopped && !d.removed_bed);
         let left: Vec<String> = qemu::read_record(&bed)

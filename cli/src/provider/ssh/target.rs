@@ -145,8 +145,8 @@ pub(super) fn bring_up_vms(
     let mut config = vagrant::ssh_config_for_lab(lab, &text).map_err(TargetError::Vagrant)?;
     if vagrant::provider() == vagrant::HALAB_PROVIDER {
         let dir = std::path::absolute(&dir).unwrap_or(dir);
-        let known = vagrant::halab_key_dir(&dir, &lab.name)
-            .join(crate::testbed::vagrant_vm::KNOWN_HOSTS);
+        let known =
+            vagrant::halab_key_dir(&dir, &lab.name).join(crate::testbed::vagrant_vm::KNOWN_HOSTS);
         config = vagrant::pin_known_hosts(&config, &known);
     }
     std::fs::create_dir_all(state_dir).map_err(|source| TargetError::Io {
