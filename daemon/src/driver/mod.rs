@@ -8,6 +8,7 @@ mod heal;
 mod install;
 mod links;
 mod notify;
+mod outbox;
 mod process;
 mod receive;
 mod runner;
@@ -123,6 +124,8 @@ pub struct Daemon {
     firewall: Firewall,
     /// Base interfaces' ARP sysctls before their first VMAC, to restore.
     base_sysctls: HashMap<String, Vec<(String, String)>>,
+    /// Adverts of the timer batch being handled, sent together at its end.
+    outbox: Option<outbox::Outbox>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -169,6 +172,7 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         install_started: None,
         firewall: Firewall::default(),
         base_sysctls: HashMap::new(),
+        outbox: None,
     };
     daemon.read_links().await;
     daemon.install(config).await;
