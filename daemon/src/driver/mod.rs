@@ -8,6 +8,7 @@ mod heal;
 mod install;
 mod links;
 mod notify;
+mod outbox;
 mod process;
 mod receive;
 mod runner;
@@ -132,6 +133,8 @@ pub struct Daemon {
     base_sysctls: HashMap<String, Vec<(String, String)>>,
     /// The task polling tracked files and processes, and its generation.
     watcher: Option<(u64, watch::Watcher)>,
+    /// Adverts of the timer batch being handled, sent together at its end.
+    outbox: Option<outbox::Outbox>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -179,6 +182,7 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         firewall: Firewall::default(),
         base_sysctls: HashMap::new(),
         watcher: None,
+        outbox: None,
     };
     daemon.read_links().await;
     daemon.install(config).await;
