@@ -176,26 +176,10 @@ pub const TABLE: &[(Block, &str, Verdict)] = &[
     (GlobalDefs, "vrrp_check_unicast_src", Supported),
     (GlobalDefs, "vrrp_skip_check_adv_addr", Supported),
     (GlobalDefs, "vrrp_strict", Supported),
-    (
-        GlobalDefs,
-        "notify_fifo",
-        Pending("notify_fifo is not implemented in halabd yet"),
-    ),
-    (
-        GlobalDefs,
-        "notify_fifo_script",
-        Pending("notify_fifo is not implemented in halabd yet"),
-    ),
-    (
-        GlobalDefs,
-        "vrrp_notify_fifo",
-        Pending("notify_fifo is not implemented in halabd yet"),
-    ),
-    (
-        GlobalDefs,
-        "vrrp_notify_fifo_script",
-        Pending("notify_fifo is not implemented in halabd yet"),
-    ),
+    (GlobalDefs, "notify_fifo", Supported),
+    (GlobalDefs, "notify_fifo_script", Supported),
+    (GlobalDefs, "vrrp_notify_fifo", Supported),
+    (GlobalDefs, "vrrp_notify_fifo_script", Supported),
     (
         GlobalDefs,
         "vrrp_notify_priority_changes",
@@ -204,7 +188,7 @@ pub const TABLE: &[(Block, &str, Verdict)] = &[
     (
         GlobalDefs,
         "fifo_write_vrrp_states_on_reload",
-        Pending("notify_fifo is not implemented in halabd yet"),
+        Pending("fifo_write_vrrp_states_on_reload is not implemented in halabd yet"),
     ),
     (
         GlobalDefs,

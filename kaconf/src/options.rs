@@ -53,6 +53,8 @@ pub struct GlobalVrrp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FifoConf {
     pub path: String,
+    /// `USER [GROUP]` after the path: who owns the FIFO halabd creates (script_user if None).
+    pub owner: Option<(String, Option<String>)>,
     /// `notify_fifo_script` / `vrrp_notify_fifo_script`: the command line.
     pub script: Option<Command>,
 }

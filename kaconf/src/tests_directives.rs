@@ -107,6 +107,7 @@ vrrp_instance B {
         g.notify_fifo,
         Some(FifoConf {
             path: "/run/k.fifo".into(),
+            owner: None,
             script: Some(Command {
                 command: "/usr/local/bin/fifo.sh x".into(),
                 user: Some("nobody".into()),
@@ -115,8 +116,10 @@ vrrp_instance B {
         })
     );
     assert_eq!(
-        g.vrrp_notify_fifo.as_ref().map(|f| f.path.as_str()),
-        Some("/run/v.fifo")
+        g.vrrp_notify_fifo
+            .as_ref()
+            .map(|f| (f.path.as_str(), f.owner.clone())),
+        Some(("/run/v.fifo", Some(("root".into(), Some("root".into())))))
     );
 
     let a = &c.instances[0];

@@ -90,6 +90,7 @@ impl Daemon {
         let first = self.runners.is_empty() && kept.is_empty() && self.reloads == 0;
         let values = self.watch_trackers(&config, &plans, first);
         self.config = config;
+        self.open_fifos();
         self.address_cache = self.netlink.addresses().await.ok().map(Arc::new);
         self.install_started = Some(self.now_ts(Instant::now()));
         let instances = self.config.instances.clone();

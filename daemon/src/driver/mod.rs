@@ -4,6 +4,7 @@
 
 mod apply;
 mod dump;
+mod fifo;
 mod heal;
 mod install;
 mod links;
@@ -135,6 +136,8 @@ pub struct Daemon {
     watcher: Option<(u64, watch::Watcher)>,
     /// Adverts of the timer batch being handled, sent together at its end.
     outbox: Option<outbox::Outbox>,
+    /// keepalived's notify FIFOs that global_defs names.
+    fifos: Vec<fifo::NotifyFifo>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -183,6 +186,7 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         base_sysctls: HashMap::new(),
         watcher: None,
         outbox: None,
+        fifos: Vec::new(),
     };
     daemon.read_links().await;
     daemon.install(config).await;

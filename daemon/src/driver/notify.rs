@@ -6,7 +6,7 @@ use std::time::Instant;
 use halab_vrrp::{Reason, State};
 
 use super::runner::state_word;
-use super::{Daemon, process, status};
+use super::{Daemon, fifo, process, status};
 use crate::conf::{self, NotifyConf};
 
 impl Daemon {
@@ -66,7 +66,7 @@ impl Daemon {
     /// Runs the notify scripts for a state: the specific one, then `notify` with
     /// `TYPE NAME STATE PRIORITY` (keepalived's arguments).
     pub(super) fn notify(
-        &self,
+        &mut self,
         notify: &NotifyConf,
         kind: &str,
         name: &str,
@@ -89,6 +89,10 @@ impl Daemon {
         if word == "INIT" {
             return;
         }
+        let line = fifo::line(kind, name, word, priority);
+        for fifo in &mut self.fifos {
+            fifo.write(&line);
+        }
         if let Some(command) = &notify.any
             && let Ok(mut argv) = conf::split_command(&command.command)
             && let Some(run_as) = self.notify_run_as(command)
@@ -100,6 +104,22 @@ impl Daemon {
                 priority.to_string(),
             ]);
             process::spawn_notify(argv, &run_as);
+        }
+    }
+
+    /// Opens the notify FIFOs the configuration names, keeping the open ones (and their
+    /// scripts) when unchanged.
+    pub(super) fn open_fifos(&mut self) {
+        let wanted = fifo::wanted(&self.config);
+        if self.fifos.iter().map(|f| f.conf()).eq(wanted.iter()) {
+            return;
+        }
+        self.fifos.clear();
+        for conf in wanted {
+            match fifo::NotifyFifo::open(&conf, &self.run_as) {
+                Ok(f) => self.fifos.push(f),
+                Err(e) => tracing::error!("Cannot open notify FIFO {}: {e}", conf.path),
+            }
         }
     }
 

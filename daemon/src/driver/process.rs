@@ -187,6 +187,23 @@ pub fn spawn_notify(argv: Vec<String>, run_as: &RunAs) {
     }
 }
 
+/// Starts a long-running script (the notify FIFO's reader) and hands back its child, which
+/// the caller stops when it no longer needs it.
+pub fn spawn_long(argv: Vec<String>, run_as: &RunAs) -> Option<tokio::process::Child> {
+    if let Some(reason) = argv.first().and_then(|p| run_as.insecure(p)) {
+        tracing::warn!("Not running script {}: {reason}", argv.join(" "));
+        return None;
+    }
+    let mut command = run_as.command(&argv)?;
+    match command.spawn() {
+        Ok(child) => Some(child),
+        Err(e) => {
+            tracing::warn!("Failed to exec script {}: {e}", argv.join(" "));
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,8 +98,11 @@ pub(super) fn global_defs(
 /// `notify_fifo PATH [USER [GROUP]]` (the user and group own the FIFO).
 fn fifo(stmt: &Stmt, out: &mut Out<'_>) -> Option<FifoConf> {
     match stmt.args.as_slice() {
-        [path, ..] if stmt.args.len() <= 3 && stmt.block.is_none() => Some(FifoConf {
+        [path, rest @ ..] if rest.len() <= 2 && stmt.block.is_none() => Some(FifoConf {
             path: path.text.clone(),
+            owner: rest
+                .first()
+                .map(|user| (user.text.clone(), rest.get(1).map(|g| g.text.clone()))),
             script: None,
         }),
         _ => {
