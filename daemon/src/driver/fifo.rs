@@ -109,7 +109,15 @@ impl NotifyFifo {
     pub(super) fn write(&mut self, line: &str) {
         // A line is shorter than PIPE_BUF, so the write is all or nothing.
         match self.file.write(line.as_bytes()) {
-            Ok(_) => {}
+            Ok(n) if n == line.len() => {}
+            Ok(n) => {
+                self.dropped += 1;
+                tracing::warn!(
+                    "Notify FIFO {}: only {n} of {} bytes written",
+                    self.conf.path,
+                    line.len()
+                );
+            }
             Err(e) => {
                 self.dropped += 1;
                 if e.kind() == ErrorKind::WouldBlock {
@@ -176,26 +184,26 @@ mod tests {
     /// lines (counted) without blocking, and the FIFO is removed on drop.
     #[test]
     fn writes_lines_and_never_blocks() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("notify.fifo");
         let conf = FifoConf {
-            path: path.to_str().unwrap().to_owned(),
+            path: path.to_str().expect("utf-8 path").to_owned(),
             owner: None,
             script: None,
         };
-        let mut fifo = NotifyFifo::open(&conf, &RunAs::default()).unwrap();
-        assert!(std::fs::metadata(&path).unwrap().file_type().is_fifo());
+        let mut fifo = NotifyFifo::open(&conf, &RunAs::default()).expect("fifo");
+        assert!(std::fs::metadata(&path).expect("fifo").file_type().is_fifo());
         fifo.write(&line("INSTANCE", "VI_1", "MASTER", 100));
         fifo.write(&line("GROUP", "G1", "BACKUP", 0));
         let mut reader = OpenOptions::new()
             .read(true)
             .custom_flags(OFlag::O_NONBLOCK.bits())
             .open(&path)
-            .unwrap();
+            .expect("fifo");
         let mut buf = vec![0u8; 256];
-        let n = std::io::Read::read(&mut reader, &mut buf).unwrap();
+        let n = std::io::Read::read(&mut reader, &mut buf).expect("fifo");
         assert_eq!(
-            std::str::from_utf8(&buf[..n]).unwrap(),
+            std::str::from_utf8(&buf[..n]).expect("fifo"),
             "INSTANCE \"VI_1\" MASTER 100\nGROUP \"G1\" BACKUP 0\n"
         );
         assert_eq!(fifo.dropped, 0);
