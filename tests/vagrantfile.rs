@@ -117,6 +117,17 @@ fn compare(lab: &Lab, got: &Value, box_name: &str) -> Vec<String> {
         if !m["providers"]["virtualbox"]["memory"].is_u64() {
             problems.push(format!("{at}: no virtualbox memory: {}", m["providers"]));
         }
+        // The halab provider boots the node from the lab file: the file, absolute.
+        let halab_lab = m["providers"]["halab"]["lab"].as_str().map(Path::new);
+        if !halab_lab.is_some_and(|p| {
+            p.is_absolute() && p.canonicalize().ok() == lab.file.canonicalize().ok()
+        }) {
+            problems.push(format!(
+                "{at}: halab provider lab {}, want {}",
+                m["providers"]["halab"],
+                lab.file.display()
+            ));
+        }
         // The role's packages, installed by a shell provisioner (nginx on an LB that serves too).
         let inline = m["provisioners"][0]["options"]["inline"]
             .as_str()
@@ -222,9 +233,12 @@ fn vagrantfile_reads_a_lab_file_with_hostnames_several_networks_and_a_box() {
         &file.to_string_lossy(),
         &[
             ("HALAB_BOX", "example/trixie64"),
+            ("HALAB_BOX_URL", "file:///var/cache/halab/x.box"),
             ("HALAB_VM_MEMORY", "1024"),
         ],
     );
+    // What `halab up` sets for the halab provider: vagrant adds the box from that file.
+    assert_eq!(got["box_url"], "file:///var/cache/halab/x.box");
     let problems = compare(&lab, &got, "example/trixie64");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert_eq!(

@@ -3,7 +3,7 @@
 //! Each provider has its own in its folder: `provider::netns::NetnsFleet` reads its nodes from
 //! the host, `provider::ssh::SshFleet` runs the same commands on the hosts over ssh.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,11 +31,11 @@ pub trait Fleet: Send + Sync {
     /// [`crate::probe::sampling`]) from where the lab's client is, until `sh.stop`; blocks.
     fn probe_loop(&self, sh: Arc<Shared>, target: SocketAddr, t0: std::time::Instant);
 
-    /// `ip -o -4 addr show` on a node: the IPv4 addresses on its interfaces.
-    fn addresses(&self, node: &str) -> Vec<Ipv4Addr> {
+    /// `ip -o addr show` on a node: the IPv4 and IPv6 addresses on its interfaces.
+    fn addresses(&self, node: &str) -> Vec<IpAddr> {
         self.machine(node)
             .ok()
-            .and_then(|m| m.exec(&["ip", "-o", "-4", "addr", "show"]).ok())
+            .and_then(|m| m.exec(&["ip", "-o", "addr", "show"]).ok())
             .map(|o| parse_addresses(&o.stdout))
             .unwrap_or_default()
     }
@@ -49,8 +49,9 @@ pub trait Fleet: Send + Sync {
             .unwrap_or_default()
     }
 
-    /// `ip neigh show IP` where the client is: (MAC, state) of its ARP entry.
-    fn client_arp(&self, lab: &Lab, ip: Ipv4Addr) -> Option<(String, String)>;
+    /// `ip neigh show IP` where the client is: (MAC, state) of its neighbour entry (ARP for
+    /// IPv4, NDP for IPv6).
+    fn client_arp(&self, lab: &Lab, ip: IpAddr) -> Option<(String, String)>;
 
     /// haproxy's `show stat` CSV from a node's admin socket.
     fn haproxy_stat(&self, node: &str) -> Result<String, String>;
@@ -64,11 +65,11 @@ pub trait Fleet: Send + Sync {
     fn plug_all(&self, lab: &Lab) -> Result<(), String>;
 }
 
-pub fn parse_addresses(text: &str) -> Vec<Ipv4Addr> {
+pub fn parse_addresses(text: &str) -> Vec<IpAddr> {
     text.lines()
         .filter_map(|l| {
             let mut w = l.split_whitespace();
-            w.find(|x| *x == "inet")?;
+            w.find(|x| *x == "inet" || *x == "inet6")?;
             w.next()?.split('/').next()?.parse().ok()
         })
         .collect()
@@ -88,18 +89,28 @@ pub fn parse_arp(text: &str) -> Option<(String, String)> {
 mod tests {
     #[test]
     fn reads_ip_output() {
-        let addr = "2: eth0    inet 192.168.0.141/24 brd 192.168.0.255 scope global eth0\\       valid_lft forever\n2: eth0    inet 192.168.0.130/32 scope global eth0\n";
+        // Input: `ip -o addr show` with IPv4 and IPv6 lines, `ip neigh show` for both.
+        // Output: every address; the MAC and state of either kind of neighbour entry.
+        let addr = "2: eth0    inet 192.168.0.141/24 brd 192.168.0.255 scope global eth0\\       valid_lft forever\n2: eth0    inet 192.168.0.130/32 scope global eth0\n2: eth0    inet6 fd00:30::100/128 scope global nodad \\       valid_lft forever\n2: eth0    inet6 fe80::1/64 scope link \\       valid_lft forever\n";
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().expect("address");
         assert_eq!(
             super::parse_addresses(addr),
             vec![
-                std::net::Ipv4Addr::new(192, 168, 0, 141),
-                std::net::Ipv4Addr::new(192, 168, 0, 130)
+                ip("192.168.0.141"),
+                ip("192.168.0.130"),
+                ip("fd00:30::100"),
+                ip("fe80::1")
             ]
         );
         let neigh = "192.168.0.130 dev eth0 lladdr 02:00:00:00:00:05 REACHABLE\n";
         assert_eq!(
             super::parse_arp(neigh),
             Some(("02:00:00:00:00:05".to_string(), "REACHABLE".to_string()))
+        );
+        let ndp = "fd00:30::100 dev eth0 lladdr 02:00:00:00:00:06 router STALE\n";
+        assert_eq!(
+            super::parse_arp(ndp),
+            Some(("02:00:00:00:00:06".to_string(), "STALE".to_string()))
         );
         assert_eq!(super::parse_arp("192.168.0.130 dev eth0 FAILED\n"), None);
     }

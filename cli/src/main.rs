@@ -71,7 +71,7 @@ enum Command {
         count: usize,
         /// The VIP to use (default: the first one the client reaches).
         #[arg(long)]
-        vip: Option<std::net::Ipv4Addr>,
+        vip: Option<std::net::IpAddr>,
     },
     /// Print the JSON Schema of lab files or scenario files (for editors; docs/schema/).
     Schema {
@@ -207,6 +207,14 @@ enum TestbedCommand {
     },
     /// Tear the test bed down: processes, namespaces, state (DIR is left alone).
     Down { lab: PathBuf },
+    /// Build (once, cached) the VM image and the Vagrant box made from it, for `provider:
+    /// vagrant` labs on this machine (the halab Vagrant provider, docs/vagrant.md). Prints
+    /// the box's name and its file:// URL.
+    Box,
+    /// Internal: one machine of the halab Vagrant provider
+    /// (cli/src/provider/vagrant/plugin.rb calls these).
+    #[command(subcommand, hide = true)]
+    Vm(VmCommand),
     /// Run a command in a test bed node (`control` included).
     Exec {
         lab: PathBuf,
@@ -214,6 +222,32 @@ enum TestbedCommand {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum VmCommand {
+    /// Boot NODE's VM from the box unpacked in BOX (the lab's namespaces first, if no VM
+    /// made them yet); wait for its sshd.
+    Up {
+        lab: PathBuf,
+        node: String,
+        /// The lab's ssh key and host keys (vagrant's state dir for the lab).
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long = "box")]
+        box_dir: PathBuf,
+    },
+    /// `running`, `stopped` or `not_created`.
+    State { lab: PathBuf, node: String },
+    /// How vagrant reaches NODE, as JSON.
+    SshInfo {
+        lab: PathBuf,
+        node: String,
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Stop NODE's VM; the last one removes the lab's namespaces.
+    Destroy { lab: PathBuf, node: String },
 }
 
 fn main() -> ExitCode {
@@ -326,6 +360,27 @@ fn main() -> ExitCode {
             match halab::cmd::lab_cmds::lab_name_for_down(Some(&lab)) {
                 Ok(name) => halab::testbed::cmd_down(&name),
                 Err(c) => c,
+            }
+        }
+        Command::Testbed(TestbedCommand::Box) => halab::testbed::vagrant_vm::cmd_box(),
+        Command::Testbed(TestbedCommand::Vm(vm)) => {
+            use halab::testbed::vagrant_vm as v;
+            match vm {
+                VmCommand::Up {
+                    lab,
+                    node,
+                    dir,
+                    box_dir,
+                } => with_lab(Some(lab), |l| v::cmd_vm_up(&l, &node, &dir, &box_dir)),
+                VmCommand::State { lab, node } => {
+                    with_lab(Some(lab), |l| v::cmd_vm_state(&l, &node))
+                }
+                VmCommand::SshInfo { lab, node, dir } => {
+                    with_lab(Some(lab), |l| v::cmd_vm_ssh_info(&l, &node, &dir))
+                }
+                VmCommand::Destroy { lab, node } => {
+                    with_lab(Some(lab), |l| v::cmd_vm_destroy(&l, &node))
+                }
             }
         }
         Command::Testbed(TestbedCommand::Exec { lab, node, command }) => {

@@ -3,7 +3,7 @@
 //! the VIP works (`curl`). Shared by `up` (readiness), `status`, `curl` and scenarios.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::fleet::Fleet;
@@ -12,8 +12,8 @@ use crate::lab::model::{Mode, ProxyKind, Role};
 use crate::probe::Reply;
 
 /// For each VIP of the lab, the LB nodes whose interfaces carry it right now.
-pub fn vip_holders(lab: &Lab, fleet: &dyn Fleet) -> BTreeMap<Ipv4Addr, Vec<String>> {
-    let mut out: BTreeMap<Ipv4Addr, Vec<String>> = lab
+pub fn vip_holders(lab: &Lab, fleet: &dyn Fleet) -> BTreeMap<IpAddr, Vec<String>> {
+    let mut out: BTreeMap<IpAddr, Vec<String>> = lab
         .vrrp
         .iter()
         .flat_map(|v| v.vips.iter().map(|x| (x.address, Vec::new())))
@@ -49,7 +49,7 @@ pub fn macs(lab: &Lab, fleet: &dyn Fleet) -> BTreeMap<String, String> {
 /// bind covers the VIP. Proxies without a stats page come first (seed000's stats listen also
 /// names a default backend); a listen that serves traffic and also shows stats (seed002's
 /// `listen web_vip` with `stats uri /web-status`) still counts; a stats-only one does not.
-pub fn http_target(lab: &Lab, vip: Ipv4Addr) -> Option<SocketAddr> {
+pub fn http_target(lab: &Lab, vip: IpAddr) -> Option<SocketAddr> {
     let serving = |p: &&crate::lab::model::Proxy| {
         p.kind != ProxyKind::Backend && (p.default_backend.is_some() || !p.servers.is_empty())
     };
@@ -68,8 +68,8 @@ pub fn http_target(lab: &Lab, vip: Ipv4Addr) -> Option<SocketAddr> {
     plain
         .chain(with_stats)
         .flat_map(|p| p.binds.iter())
-        .find(|b| b.address.is_none() || b.address == Some(vip))
-        .map(|b| SocketAddr::V4(SocketAddrV4::new(vip, b.port)))
+        .find(|b| b.covers(vip))
+        .map(|b| SocketAddr::new(vip, b.port))
 }
 
 /// Whether the first proxy serving `vip` speaks HTTP (else: tcp mode to HTTP backends, which
@@ -79,7 +79,7 @@ pub fn serves_http(lab: &Lab) -> bool {
 }
 
 /// The VIPs the client can reach (on a network it is attached to).
-pub fn client_vips(lab: &Lab) -> Vec<Ipv4Addr> {
+pub fn client_vips(lab: &Lab) -> Vec<IpAddr> {
     let Some(client) = lab.nodes.iter().find(|n| n.role == Role::Client) else {
         return vec![];
     };

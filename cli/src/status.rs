@@ -2,7 +2,7 @@
 //! (from keepalived's or halabd's own report, cross-checked with the interfaces), who holds
 //! each VIP, and where the client's ARP entry for it points.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -24,7 +24,7 @@ pub struct LabStatus {
 pub struct NodeStatus {
     pub name: String,
     pub role: Role,
-    pub addresses: Vec<Ipv4Addr>,
+    pub addresses: Vec<IpAddr>,
     pub services: Vec<ServiceStatus>,
     pub vrrp: Vec<InstanceState>,
 }
@@ -54,7 +54,7 @@ pub struct InstanceState {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct VipStatus {
-    pub vip: Ipv4Addr,
+    pub vip: IpAddr,
     pub holders: Vec<String>,
     /// The client's ARP entry: the node its MAC belongs to, and the entry's state.
     pub client_arp: Option<(String, String)>,
@@ -118,7 +118,7 @@ pub fn vrrp_states(
     lab: &Lab,
     m: &dyn Machine,
     engine: Engine,
-    addresses: &[Ipv4Addr],
+    addresses: &[IpAddr],
 ) -> Vec<InstanceState> {
     let reported: Vec<(String, String, Option<u8>, Option<u8>)> = match engine {
         Engine::Keepalived => keepalived_report(m),
@@ -293,11 +293,13 @@ pub fn print(s: &LabStatus) {
         }
     }
     for v in &s.vips {
+        // The client's neighbour entry: ARP for IPv4, NDP for IPv6.
+        let kind = if v.vip.is_ipv6() { "NDP" } else { "ARP" };
         let arp = v
             .client_arp
             .as_ref()
-            .map_or("no ARP entry".to_string(), |(n, st)| {
-                format!("client ARP -> {n} ({st})")
+            .map_or(format!("no {kind} entry"), |(n, st)| {
+                format!("client {kind} -> {n} ({st})")
             });
         let holders = if v.holders.is_empty() {
             "nobody".to_string()

@@ -17,6 +17,7 @@
 pub mod image;
 pub mod nspawn;
 pub mod qemu;
+pub mod vagrant_vm;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -154,7 +155,10 @@ pub fn lab_name(lab: &str) -> String {
 pub fn plan(lab: &Lab, state_root: &Path, kind: HostKind) -> Result<TestbedPlan, TestbedError> {
     let name = lab_name(&lab.name);
     let mut problems = Vec::new();
-    if lab.provider != Provider::Ssh {
+    // A vagrant lab's VMs (the halab Vagrant provider, `vagrant_vm.rs`): every node is a VM
+    // host, reached as root at its first address.
+    let vagrant = lab.provider == Provider::Vagrant && kind == HostKind::Vm;
+    if lab.provider != Provider::Ssh && !vagrant {
         problems.push("its provider is not `ssh` (a test bed stands in for existing hosts)".into());
     }
     let networks: Vec<NetPlan> = lab
@@ -171,7 +175,21 @@ pub fn plan(lab: &Lab, state_root: &Path, kind: HostKind) -> Result<TestbedPlan,
     let mut nodes = Vec::new();
     let mut hosts = Vec::new();
     for node in &lab.nodes {
-        let Some(ssh) = &node.ssh else { continue };
+        let vagrant_ssh;
+        let ssh = match &node.ssh {
+            _ if vagrant => {
+                vagrant_ssh = crate::lab::model::SshTarget {
+                    host: node.address().to_string(),
+                    user: "root".into(),
+                    port: 22,
+                    identity_file: None,
+                    jump: None,
+                };
+                &vagrant_ssh
+            }
+            Some(ssh) => ssh,
+            None => continue,
+        };
         let n = &node.name;
         let own = |a: Ipv4Addr| node.interfaces.iter().any(|i| i.address == a);
         let address = match ssh.host.parse::<Ipv4Addr>() {
@@ -236,16 +254,17 @@ pub fn plan(lab: &Lab, state_root: &Path, kind: HostKind) -> Result<TestbedPlan,
         problems.push("no node has an `ssh` section".into());
     }
     let control = control_name(lab);
-    let used: BTreeSet<Ipv4Addr> = lab
-        .nodes
-        .iter()
-        .flat_map(|n| n.interfaces.iter().map(|i| i.address))
-        .chain(
-            lab.vrrp
-                .iter()
-                .flat_map(|v| v.vips.iter().map(|vip| vip.address)),
-        )
-        .collect();
+    let used: BTreeSet<Ipv4Addr> =
+        lab.nodes
+            .iter()
+            .flat_map(|n| n.interfaces.iter().map(|i| i.address))
+            .chain(lab.vrrp.iter().flat_map(|v| v.vips.iter()).filter_map(
+                |vip| match vip.address {
+                    std::net::IpAddr::V4(a) => Some(a),
+                    std::net::IpAddr::V6(_) => None,
+                },
+            ))
+            .collect();
     let mut interfaces = Vec::new();
     for (k, net) in lab.networks.iter().enumerate() {
         let (first, last) = (
@@ -300,7 +319,7 @@ pub fn plan(lab: &Lab, state_root: &Path, kind: HostKind) -> Result<TestbedPlan,
 }
 
 /// The control node's name: `control`, or `halab-control` if the lab has a `control`.
-fn control_name(lab: &Lab) -> &'static str {
+pub(crate) fn control_name(lab: &Lab) -> &'static str {
     if lab.node("control").is_some() {
         "halab-control"
     } else {
@@ -385,7 +404,7 @@ pub fn up(
 }
 
 /// The test bed's client key pair, made once per DIR; returns the public key's line.
-fn ensure_key(identity: &Path) -> Result<String, TestbedError> {
+pub(crate) fn ensure_key(identity: &Path) -> Result<String, TestbedError> {
     let public = identity.with_extension("pub");
     if !identity.exists() {
         let mut cmd = Command::new("ssh-keygen");
@@ -601,7 +620,7 @@ fn boot_vms(
     waited.map(|()| keys).map_err(TestbedError::from)
 }
 
-fn keygen(path: &Path, comment: &str) -> Result<(), TestbedError> {
+pub(crate) fn keygen(path: &Path, comment: &str) -> Result<(), TestbedError> {
     let out = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
         .arg(path)

@@ -212,7 +212,7 @@ fn doctor_lists_every_probe() {
         "systemd hosts (testbed --systemd)",
         "VMs: KVM",
         "VM hosts (testbed --vm, qemu)",
-        "VMs: vagrant + vagrant-libvirt",
+        "provider: vagrant (halab provider)",
     ] {
         assert!(out.contains(p), "{out}");
     }

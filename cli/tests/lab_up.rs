@@ -202,7 +202,7 @@ fn a_rejected_config_changes_nothing() {
 }
 
 /// Whether the frontend that serves `vip` hands it to a `balance source` backend.
-fn by_source(lab: &halab::lab::Lab, vip: std::net::Ipv4Addr) -> bool {
+fn by_source(lab: &halab::lab::Lab, vip: std::net::IpAddr) -> bool {
     let proxies = &lab.haproxy.proxies;
     proxies
         .iter()

@@ -153,3 +153,34 @@ fn the_active_active_lab_passes_with_mixed_engines() {
         results.iter().map(|r| r.engine.clone()).collect::<Vec<_>>()
     );
 }
+
+/// The dual-stack lab (an IPv4 and an IPv6 instance, VRRPv3 both) with keepalived on
+/// loadbalance1 and halabd on loadbalance2: both VIPs fail over and partition across the
+/// engines, each measured from the client (keepalived and halabd alone run in the test above).
+#[test]
+fn the_dual_stack_lab_passes_with_mixed_engines() {
+    let _g = heavy();
+    let (results, code, stderr) = halab_test(&labs_dir().join("seed000-v6"), "mixed");
+    print_outages(&results);
+    let failures = failures(&results);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert_eq!(code, Some(0), "exit code; stderr:\n{stderr}");
+    let ran: BTreeSet<String> = results.iter().map(|r| r.scenario.clone()).collect();
+    assert_eq!(
+        ran,
+        BTreeSet::from(["failover".to_string(), "partition".to_string()]),
+        "scenarios run"
+    );
+    assert!(
+        results.iter().all(|r| r.engine.starts_with("mixed")),
+        "engines: {:?}",
+        results.iter().map(|r| r.engine.clone()).collect::<Vec<_>>()
+    );
+    // Both families were probed: the IPv6 VIP's requests are in the results.
+    let v6 = results
+        .iter()
+        .flat_map(|r| r.samples.iter())
+        .filter(|s| s.vip.is_some_and(|v| v.is_ipv6()))
+        .count();
+    assert!(v6 > 0, "no request went through the IPv6 VIP");
+}

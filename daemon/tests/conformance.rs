@@ -8,19 +8,12 @@ use std::process::Command;
 
 /// Files where halabd's verdict knowingly differs from keepalived's: (file, halabd accepts,
 /// why). Each entry must still differ, so the list stays true.
-const KNOWN_DIFFERENCES: &[(&str, bool, &str)] = &[
-    (
-        "track_file.conf",
-        false,
-        "track_file is read but not implemented in halabd yet: refused rather than ignored",
-    ),
-    (
-        "sample_vrrp.conf",
-        false,
-        "VI_1 lists 192.168.200.18 twice: keepalived accepts it silently, halabd refuses a \
+const KNOWN_DIFFERENCES: &[(&str, bool, &str)] = &[(
+    "sample_vrrp.conf",
+    false,
+    "VI_1 lists 192.168.200.18 twice: keepalived accepts it silently, halabd refuses a \
          duplicate VIP (its protocol core rejects it; RFC 5798 adverts list each address once)",
-    ),
-];
+)];
 
 fn corpus() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");

@@ -99,7 +99,7 @@ pub struct TrackProcessConf {
     /// optionally its arguments.
     pub process: String,
     pub args: Vec<String>,
-    /// `param_match exact|partial|initial` (default exact when args are given).
+    /// `param_match [exact|partial|initial]` (exact when args are given without it).
     pub param_match: ParamMatch,
     /// `weight N [reverse]`, default 0 (down means FAULT).
     pub weight: i32,
@@ -111,16 +111,23 @@ pub struct TrackProcessConf {
     pub delay_ms: u64,
     pub terminate_delay_ms: Option<u64>,
     pub fork_delay_ms: Option<u64>,
-    /// `full_command`: match the full command line (/proc/PID/cmdline), not the name.
+    /// `full_command`: match the command line's program (/proc/PID/cmdline) rather than the
+    /// process name (comm); set too by arguments after `process` and by `param_match`
+    /// (keepalived).
     pub full_command: bool,
 }
 
-/// How `process` arguments are matched.
+/// How `process` arguments are matched (keepalived's `param_match`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ParamMatch {
+    /// No arguments given and no `param_match`: the arguments are not looked at.
     #[default]
+    Any,
+    /// The arguments are exactly these (the default once arguments are given).
     Exact,
+    /// The arguments start with these.
     Partial,
+    /// The arguments start with these, the last one being a prefix of the process's.
     Initial,
 }
 

@@ -344,13 +344,73 @@ fn pending_directives_are_refused_until_implemented() {
             "7: `unicast_fault_no_peer` in vrrp_instance V: unicast_fault_no_peer is not implemented in halabd yet"
         ]
     );
-    let text =
-        format!("vrrp_track_process p {{\n process x\n}}\n{BASE} track_process {{\n  p\n }}\n}}\n");
+    let text = format!("{BASE} notify_master_rx_lower_pri /bin/true\n}}\n");
     let errs = errors(&text);
     assert!(
-        errs[0].contains("track_process is not implemented"),
+        errs[0].contains("notify_master_rx_lower_pri is not implemented"),
         "{errs:?}"
     );
+}
+
+/// Input: trackers and reversed weights, now implemented, and references to trackers no block
+/// defines. Output: the first accepted by `parse_str` itself (not only with pending ones
+/// accepted); each dangling reference refused naming it, as keepalived -t refuses "track file
+/// X not found".
+#[test]
+fn trackers_are_accepted_and_dangling_references_refused() {
+    let text = format!(
+        "vrrp_script s {{\n script /bin/true\n weight 5 reverse\n}}\n\
+         track_file f {{\n file /run/x\n}}\n\
+         vrrp_track_process p {{\n process sshd\n}}\n\
+         {BASE} dont_track_primary\n track_script {{\n  s weight 3 reverse\n }}\n\
+         track_interface {{\n  eth1 weight 4 reverse\n }}\n\
+         track_file {{\n  f weight -2 reverse\n }}\n track_process {{\n  p\n }}\n}}\n\
+         vrrp_sync_group G {{\n group {{\n  V\n }}\n track_script {{\n  s\n }}\n\
+         track_file {{\n  f\n }}\n track_process {{\n  p\n }}\n global_tracking\n}}\n"
+    );
+    let parsed = parse_str(Path::new("k.conf"), &text).expect("accepted");
+    let group = &parsed.config.sync_groups[0];
+    assert!(group.tracking.global_tracking);
+    assert_eq!(group.tracking.processes[0].name, "p");
+    assert!(parsed.config.instances[0].tracking.dont_track_primary);
+    let text = format!(
+        "{BASE} track_file {{\n  nofile\n }}\n track_process {{\n  noproc\n }}\n}}\n\
+         vrrp_sync_group G {{\n group {{\n  V\n }}\n track_script {{\n  noscript\n }}\n}}\n"
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "1: vrrp_instance V tracks file `nofile`, which no track_file defines",
+            "1: vrrp_instance V tracks process `noproc`, which no vrrp_track_process defines",
+            "14: vrrp_sync_group G tracks script `noscript`, which no vrrp_script defines",
+        ]
+    );
+}
+
+/// Input: vrrp_track_process blocks written the ways keepalived's parser distinguishes.
+/// Output: keepalived's matching rules: a bare name matches the process name; arguments or
+/// `param_match` match the command line, exactly unless said otherwise.
+#[test]
+fn track_process_matching_follows_keepalived() {
+    let text = format!(
+        "vrrp_track_process a {{\n process sshd\n}}\n\
+         vrrp_track_process b {{\n process /usr/sbin/sshd -D\n}}\n\
+         vrrp_track_process c {{\n process nginx\n param_match\n}}\n\
+         vrrp_track_process d {{\n param_match partial\n process x a b\n}}\n{BASE}}}\n"
+    );
+    let parsed = typed(&text);
+    let p = &parsed.config.track_processes;
+    let how: Vec<_> = p.iter().map(|p| (p.param_match, p.full_command)).collect();
+    assert_eq!(
+        how,
+        [
+            (ParamMatch::Any, false),
+            (ParamMatch::Exact, true),
+            (ParamMatch::Exact, true),
+            (ParamMatch::Partial, true),
+        ]
+    );
+    assert_eq!(p[1].args, ["-D"]);
 }
 
 /// Input: blocks of keepalived's other processes and settings that do not concern VRRP.

@@ -98,13 +98,23 @@ pub(crate) fn attach(state: &mut LabState) -> Result<()> {
     Ok(())
 }
 
+/// Is this the node's first entry for its link? Later ones (dual stack) only add an address.
+fn first_of_link(node: &NodePlan, j: usize) -> bool {
+    let ifname = &node.interfaces[j].ifname;
+    !node.interfaces[..j].iter().any(|i| &i.ifname == ifname)
+}
+
 pub(crate) fn wire(plan: &NetnsPlan, state: &LabState) -> Result<()> {
+    no_dad(plan, state)?;
     let mut veths = Vec::new();
     for (i, (node, ns)) in plan.nodes.iter().zip(&state.nodes).enumerate() {
         for (j, intf) in node.interfaces.iter().enumerate() {
             let Some(k) = plan.networks.iter().position(|n| n.name == intf.network) else {
                 continue;
             };
+            if !first_of_link(node, j) {
+                continue;
+            }
             let port = names::switch_port(i, j);
             veths.push(format!(
                 "link add {port} type veth peer name {} netns {}",
@@ -122,7 +132,7 @@ pub(crate) fn wire(plan: &NetnsPlan, state: &LabState) -> Result<()> {
     let mut running = Vec::new();
     for (node, ns) in plan.nodes.iter().zip(&state.nodes) {
         let mut lines = vec!["link set lo up".to_owned()];
-        for intf in &node.interfaces {
+        for (j, intf) in node.interfaces.iter().enumerate() {
             // No duplicate address detection for IPv6: the lab owns its addresses, and DAD
             // would keep them unusable for a second or two.
             let nodad = if intf.addr.is_ipv6() { " nodad" } else { "" };
@@ -130,7 +140,9 @@ pub(crate) fn wire(plan: &NetnsPlan, state: &LabState) -> Result<()> {
                 "addr add {}/{} dev {}{nodad}",
                 intf.addr, intf.prefix, intf.ifname
             ));
-            lines.push(format!("link set {} up", intf.ifname));
+            if first_of_link(node, j) {
+                lines.push(format!("link set {} up", intf.ifname));
+            }
         }
         running.push((ip_batch(Some(&ns.netns), &lines)?, lines));
     }
@@ -144,6 +156,29 @@ pub(crate) fn wire(plan: &NetnsPlan, state: &LabState) -> Result<()> {
         return Err(e);
     }
     apply_sysctls(plan, state)
+}
+
+/// On nodes with an IPv6 address: no duplicate address detection on the links created from
+/// now on, the kernel's own link-local address included (`nodad` covers only the addresses
+/// the plan adds). VRRPv3 over IPv6 sends from the link-local address, and a tentative one
+/// would hold every advert back for a second or two after the link comes up.
+fn no_dad(plan: &NetnsPlan, state: &LabState) -> Result<()> {
+    const KEY: &str = "net.ipv6.conf.default.accept_dad";
+    std::thread::scope(|s| {
+        let workers: Vec<_> = plan
+            .nodes
+            .iter()
+            .zip(&state.nodes)
+            .filter(|(n, _)| n.interfaces.iter().any(|i| i.addr.is_ipv6()))
+            .map(|(node, ns)| {
+                s.spawn(move || enter::in_netns(&ns.netns, || write_sysctl(&node.name, KEY, "0")))
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| match w.join() {
+            Ok(result) => result?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        })
+    })
 }
 
 /// Writes each node's sysctls from a thread inside its network namespace: /proc/sys/net
@@ -168,13 +203,17 @@ fn apply_sysctls(plan: &NetnsPlan, state: &LabState) -> Result<()> {
 
 fn write_sysctls(node: &NodePlan) -> Result<()> {
     for (key, value) in &node.sysctls {
-        let path = Path::new("/proc/sys").join(key.replace('.', "/"));
-        fs::write(&path, value).map_err(|source| NetnsError::Sysctl {
-            node: node.name.clone(),
-            key: key.clone(),
-            value: value.clone(),
-            source,
-        })?;
+        write_sysctl(&node.name, key, value)?;
     }
     Ok(())
+}
+
+fn write_sysctl(node: &str, key: &str, value: &str) -> Result<()> {
+    let path = Path::new("/proc/sys").join(key.replace('.', "/"));
+    fs::write(&path, value).map_err(|source| NetnsError::Sysctl {
+        node: node.to_owned(),
+        key: key.to_owned(),
+        value: value.to_owned(),
+        source,
+    })
 }

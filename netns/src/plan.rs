@@ -2,7 +2,7 @@
 //! interfaces, sysctls and /etc/hosts. The lab model is lowered into this; nothing here knows
 //! about haproxy or VRRP.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -43,6 +43,9 @@ pub struct NodePlan {
     pub host_like: bool,
 }
 
+/// One address on a node's link. A link with several addresses (dual stack: IPv4 and IPv6)
+/// is listed once per address, with the same `network` and `ifname`: [`super::up`] creates it
+/// once and adds every address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IfPlan {
     pub network: String,
@@ -183,21 +186,35 @@ impl NetnsPlan {
                 problems.push(format!("node `{n}` is listed twice"));
             }
             problems.extend(check_hostname(&node.hostname).map(|p| format!("node `{n}`: {p}")));
-            let mut ifnames = HashSet::new();
+            let mut ifnames: HashMap<&str, &str> = HashMap::new();
+            let mut addrs = HashSet::new();
             for intf in &node.interfaces {
                 problems.extend(check_ifname(&intf.ifname).map(|p| format!("node `{n}`: {p}")));
-                if !ifnames.insert(intf.ifname.as_str()) {
-                    problems.push(format!(
-                        "node `{n}`: interface `{}` is listed twice",
-                        intf.ifname
-                    ));
+                // A second address on a link is fine (dual stack); a link on two networks,
+                // or one address twice, is not.
+                match ifnames.insert(intf.ifname.as_str(), intf.network.as_str()) {
+                    Some(net) if net != intf.network => problems.push(format!(
+                        "node `{n}`: interface `{}` is on networks `{net}` and `{}`",
+                        intf.ifname, intf.network
+                    )),
+                    _ if !addrs.insert(intf.addr) => problems.push(format!(
+                        "node `{n}`: interface `{}` is listed twice with {}",
+                        intf.ifname, intf.addr
+                    )),
+                    _ => {}
                 }
                 match self.networks.iter().find(|net| net.name == intf.network) {
                     None => problems.push(format!("node `{n}`: no network `{}`", intf.network)),
-                    Some(net) if !net.cidr.contains(intf.addr) => problems.push(format!(
-                        "node `{n}`: address {} is outside network `{}` ({})",
-                        intf.addr, net.name, net.cidr
-                    )),
+                    // The network's cidr is of one family; the lab model checks the other.
+                    Some(net)
+                        if net.cidr.addr.is_ipv4() == intf.addr.is_ipv4()
+                            && !net.cidr.contains(intf.addr) =>
+                    {
+                        problems.push(format!(
+                            "node `{n}`: address {} is outside network `{}` ({})",
+                            intf.addr, net.name, net.cidr
+                        ));
+                    }
                     Some(_) => {}
                 }
                 if intf.prefix > Cidr::max_prefix(intf.addr) {
@@ -269,6 +286,35 @@ mod tests {
         assert!(text.contains("outside network `front`"), "{text}");
         assert!(text.contains("not a net.* key"), "{text}");
         assert!(text.contains("listed twice"), "{text}");
+    }
+
+    #[test]
+    fn a_dual_stack_link_is_one_link_with_two_addresses() {
+        // Input: lb1's eth0 with 10.0.0.2/24 and fd00::2/64 on one network; then eth0 on a
+        // second network. Output: the first is valid, the second names both networks.
+        let mut p = plan();
+        let mut v6 = p.nodes[0].interfaces[0].clone();
+        v6.addr = "fd00::2".parse().expect("addr");
+        v6.prefix = 64;
+        p.nodes[0].interfaces.push(v6);
+        assert!(p.validate().is_ok(), "{:?}", p.validate());
+        p.networks.push(NetPlan {
+            name: "back".into(),
+            cidr: "10.0.1.0/24".parse().expect("cidr"),
+        });
+        let mut other = p.nodes[0].interfaces[0].clone();
+        other.network = "back".into();
+        other.addr = "10.0.1.2".parse().expect("addr");
+        p.nodes[0].interfaces.push(other);
+        let Err(NetnsError::Plan(problems)) = p.validate() else {
+            panic!("expected a plan error")
+        };
+        assert!(
+            problems
+                .join("\n")
+                .contains("on networks `front` and `back`"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 #
 #   HALAB_LAB=labs/seed000 ruby tests/vagrant/harness.rb [VAGRANTFILE]
 #
-# Output: {"box": GLOBAL_BOX, "machines": [{"name", "hostname", "box", "networks": [{"type",
+# Output: {"box": GLOBAL_BOX, "box_url": GLOBAL_BOX_URL, "machines": [{"name", "hostname", "box", "networks": [{"type",
 # "ip", "options"}], "providers": {NAME: {SETTING: VALUE}}, "provisioners": [...]}]}.
 # Only the configuration API the Vagrantfile may use is faked; anything else raises
 # NoMethodError, so a typo (`vm.hostnme`) fails here as it would under Vagrant.
@@ -32,7 +32,7 @@ module HalabFake
 
   # `config.vm` (global, or a machine's): Vagrant's VM configuration, recorded.
   class VM
-    attr_accessor :box, :hostname
+    attr_accessor :box, :hostname, :box_url, :box_check_update
     attr_reader :networks, :providers, :provisioners, :synced_folders, :machines
 
     def initialize
@@ -110,4 +110,6 @@ machines = Vagrant.configs.flat_map do |config|
     }
   end
 end
-puts JSON.pretty_generate({ "box" => Vagrant.configs.map { |c| c.vm.box }.compact.last, "machines" => machines })
+puts JSON.pretty_generate({ "box" => Vagrant.configs.map { |c| c.vm.box }.compact.last,
+                            "box_url" => Vagrant.configs.map { |c| c.vm.box_url }.compact.last,
+                            "machines" => machines })

@@ -140,7 +140,7 @@ pub fn exec(lab: &Lab, node: &str, argv: &[String]) -> i32 {
     }
 }
 
-pub fn curl(lab: &Lab, path: &str, count: usize, vip: Option<std::net::Ipv4Addr>) -> i32 {
+pub fn curl(lab: &Lab, path: &str, count: usize, vip: Option<std::net::IpAddr>) -> i32 {
     let fleet = match open(lab) {
         Ok(h) => h,
         Err(c) => return c,

@@ -336,6 +336,14 @@ fn test_suite(
     // Scenario names pick from every lab; a name no lab has is an error.
     let mut seen = std::collections::BTreeSet::new();
     let load = |file: &PathBuf, lab: &crate::lab::Lab| {
+        // `halab test A B standard --jobs N`: each lab's standard suite is its unit.
+        if is_standard(file, names) {
+            return Ok(crate::standard::plan(lab)
+                .planned
+                .into_iter()
+                .map(|p| p.scenario)
+                .collect());
+        }
         let files: Vec<PathBuf> = session::find(file, &[])?
             .into_iter()
             .filter(|p| {
@@ -356,7 +364,8 @@ fn test_suite(
     for u in &units {
         seen.extend(u.scenarios.iter().map(|s| s.name.clone()));
     }
-    if let Some(missing) = names.iter().find(|n| !seen.contains(*n)) {
+    let standard = labs.iter().any(|(f, _)| is_standard(f, names));
+    if let Some(missing) = names.iter().find(|n| !standard && !seen.contains(*n)) {
         eprintln!(
             "error: no scenario `{missing}` in any of the labs\n  hint: scenario names are file names in each lab's scenarios/ (without .yaml)"
         );
@@ -417,6 +426,19 @@ fn test_suite(
             term.count(r.passed);
         }
         term.finish();
+        for u in units.iter().filter(|u| is_standard(&u.lab_file, names)) {
+            let mine: Vec<ScenarioResult> = results
+                .iter()
+                .filter(|r| r.lab == u.lab_name && r.engine == u.engine)
+                .cloned()
+                .collect();
+            print!(
+                "{} [{}]:{}",
+                u.lab_name,
+                u.engine,
+                crate::standard::report::summary(&crate::standard::plan(&u.lab), &mine)
+            );
+        }
         println!(
             "        Wall [{:>8.3}s] {} lab instances, --jobs {jobs}",
             started.elapsed().as_secs_f64(),

@@ -132,19 +132,40 @@ fn qemu() -> Probe {
     )
 }
 
+/// `provider: vagrant` here: Debian's vagrant with the halab provider the Vagrantfile loads
+/// (qemu in lab namespaces, `testbed::vagrant_vm`), which needs the VM hosts' tools and
+/// socat + nsenter for ssh through the lab's control namespace.
 fn vagrant() -> Probe {
     let v = found("vagrant");
-    // Debian's vagrant-libvirt registers itself here (no `vagrant plugin list`: seconds of Ruby).
-    let libvirt = Path::new("/usr/share/vagrant-plugins/plugins.d/vagrant-libvirt.json").exists();
-    let ok = v.is_some() && libvirt;
+    let mut missing: Vec<&str> = crate::testbed::qemu::missing_packages();
+    for (bin, pkg) in [("socat", "socat"), ("nsenter", "util-linux")] {
+        if found(bin).is_none() {
+            missing.push(pkg);
+        }
+    }
+    if v.is_none() {
+        missing.insert(0, "vagrant");
+    }
+    let b = crate::testbed::vagrant_vm::box_ref(&image::cache_dir());
+    let detail = match &v {
+        None => "vagrant is not installed: `provider: vagrant` labs cannot run here".to_string(),
+        Some(p) if !missing.is_empty() => format!("{p}, but missing {}", missing.join(", ")),
+        Some(p) if b.file.exists() => format!(
+            "{p} with the halab provider (qemu, TCG, in lab namespaces); box {} made ({})",
+            b.name,
+            b.file.display()
+        ),
+        Some(p) => format!(
+            "{p} with the halab provider (qemu, TCG, in lab namespaces); box not made yet: the first `halab up` of a vagrant lab (or `halab testbed box`) makes it from the VM image"
+        ),
+    };
     optional(
-        "VMs: vagrant + vagrant-libvirt",
-        ok,
-        match (&v, libvirt) {
-            (Some(p), true) => format!("{p}, vagrant-libvirt"),
-            (Some(p), false) => format!("{p}, but no vagrant-libvirt provider"),
-            (None, _) => "vagrant is not installed (provider: vagrant cannot run here)".into(),
-        },
-        Some("not needed for VMs here: `halab testbed up --vm` boots them with qemu in lab namespaces (docs/vagrant.md says why not vagrant-libvirt)".into()),
+        "provider: vagrant (halab provider)",
+        missing.is_empty(),
+        detail,
+        Some(format!(
+            "apt-get install -y --no-install-recommends {} (scripts/setup does); then `halab up labs/seed000/vagrant` (docs/vagrant.md)",
+            missing.join(" ")
+        )),
     )
 }

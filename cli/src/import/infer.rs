@@ -254,7 +254,15 @@ pub fn lab(name: &str, hosts: &[Host], out_dir: &Path, problems: &mut Vec<Proble
     // Web nodes: one per server address.
     let mut webs: BTreeMap<Ipv4Addr, (String, u16)> = BTreeMap::new();
     if let Some(f) = ha_file {
-        for s in sections.iter().flat_map(|s| &s.servers) {
+        // The default backend of the first frontend first: a web node serving several ports
+        // serves the one clients reach through the VIP.
+        let default = sections
+            .iter()
+            .find(|s| s.kind != "backend" && !s.stats)
+            .and_then(|s| s.default_backend.as_deref());
+        let mut ordered: Vec<&Section> = sections.iter().collect();
+        ordered.sort_by_key(|s| Some(s.name.as_str()) != default);
+        for s in ordered.iter().flat_map(|s| &s.servers) {
             let Ok(ip) = s.host.parse::<Ipv4Addr>() else {
                 problems.push(Problem::error(
                     &f.source,
@@ -295,11 +303,24 @@ pub fn lab(name: &str, hosts: &[Host], out_dir: &Path, problems: &mut Vec<Proble
                 &mut notes,
                 &format!("the /24 around server {} {ip}", s.name),
             );
+            // A host directory named after the server (`ms1.srv1` as `ms1-srv1`) is its node.
             let node = hosts
                 .iter()
-                .find(|h| h.name == s.name)
+                .find(|h| h.name == s.name || h.name == sanitize(&s.name))
                 .map_or_else(|| sanitize(&s.name), |h| h.name.clone());
-            webs.entry(ip).or_insert((node, s.port.unwrap_or(80)));
+            let port = s.port.unwrap_or(80);
+            let (web, served) = webs.entry(ip).or_insert((node, port)).clone();
+            let own_nginx = hosts
+                .iter()
+                .any(|h| h.name == web && h.file("/etc/nginx/nginx.conf").is_some());
+            if served != port && !own_nginx {
+                problems.push(Problem::warning(
+                    &f.source,
+                    s.line,
+                    format!("server {} is {ip}:{port}, but web node {web} at {ip} serves port {served} only: this server will be down in the lab", s.name),
+                    Some(format!("give {web} its own nginx.conf listening on every port (a directory {web}/ with nginx.conf)")),
+                ));
+            }
         }
     }
     // Addresses: taken ones, then halab's picks for each LB on each network.
@@ -551,8 +572,9 @@ fn vrrp_and_scripts(
                 first.name
             ));
         }
-        for (i, _) in members {
+        for (i, inst) in members {
             let lb = &lbs[*i];
+            script_order(lb, inst, problems);
             for s in &lb.config.scripts {
                 if !tracked.contains(&s.name) {
                     continue;
@@ -585,6 +607,28 @@ fn vrrp_and_scripts(
                 q(&cmd),
                 secs(interval)
             );
+        }
+    }
+}
+
+/// keepalived 2.2 resolves a `track_script` only against the `vrrp_script`s above it: one
+/// defined further down is ignored ("track script X not found, ignoring...") and the config
+/// test fails. halabd's parser does not mind the order, so import says it.
+fn script_order(lb: &Lb<'_>, inst: &InstanceConf, problems: &mut Vec<Problem>) {
+    let text = &lb.file.text;
+    let at = line_of(text, &["vrrp_instance", &inst.name]);
+    for (name, _) in &inst.track_scripts {
+        let def = line_of(text, &["vrrp_script", name]);
+        if def > at {
+            problems.push(Problem::warning(
+                &lb.file.source,
+                def,
+                format!(
+                    "vrrp_script {name} is defined below vrrp_instance {} (line {at}), which tracks it: keepalived 2.2 ignores the track script (\"track script {name} not found, ignoring\") and its config test fails",
+                    inst.name
+                ),
+                Some(format!("move vrrp_script {name} above vrrp_instance {}", inst.name)),
+            ));
         }
     }
 }

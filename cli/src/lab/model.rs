@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use halab_vrrp::Version;
@@ -92,10 +92,61 @@ impl fmt::Display for Cidr {
     }
 }
 
+/// An IPv6 prefix, as in `fd00:30::/64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Cidr6 {
+    pub addr: Ipv6Addr,
+    pub prefix: u8,
+}
+
+impl Cidr6 {
+    fn mask(&self) -> u128 {
+        u128::MAX
+            .checked_shl(128 - u32::from(self.prefix))
+            .unwrap_or(0)
+    }
+
+    pub fn network(&self) -> Ipv6Addr {
+        Ipv6Addr::from(u128::from(self.addr) & self.mask())
+    }
+
+    pub fn contains(&self, ip: Ipv6Addr) -> bool {
+        u128::from(ip) & self.mask() == u128::from(self.network())
+    }
+}
+
+impl fmt::Display for Cidr6 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Network {
     pub name: String,
     pub cidr: Cidr,
+    /// The IPv6 prefix beside the IPv4 cidr (dual stack).
+    pub ipv6: Option<Cidr6>,
+}
+
+impl Network {
+    /// Whether `ip` lies in the network, in the cidr of its family.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => self.cidr.contains(a),
+            IpAddr::V6(a) => self.ipv6.is_some_and(|c| c.contains(a)),
+        }
+    }
+
+    /// The network's prefix of `ip`'s family, as text (`10.0.0.0/24`, `fd00::/64`, `none`).
+    pub fn prefix_of(&self, ip: IpAddr) -> String {
+        match ip {
+            IpAddr::V4(_) => self.cidr.to_string(),
+            IpAddr::V6(_) => self
+                .ipv6
+                .map_or_else(|| "no IPv6 prefix".to_string(), |c| c.to_string()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -153,10 +204,33 @@ impl Node {
         self.interfaces.iter().find(|i| i.network == network)
     }
 
-    pub fn nonlocal_bind(&self) -> bool {
+    /// The node's IPv6 address on its first interface that has one.
+    pub fn address6(&self) -> Option<Ipv6Addr> {
+        self.interfaces.iter().find_map(|i| i.address6)
+    }
+
+    /// Every address of the node, IPv4 and IPv6.
+    pub fn all_addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.interfaces
+            .iter()
+            .flat_map(|i| std::iter::once(IpAddr::V4(i.address)).chain(i.address6.map(IpAddr::V6)))
+    }
+
+    /// Whether haproxy may bind an address of `ip`'s family that the node does not hold
+    /// (`net.ipv4.ip_nonlocal_bind`, `net.ipv6.ip_nonlocal_bind`).
+    pub fn nonlocal_bind(&self, ip: IpAddr) -> bool {
         self.sysctl
-            .get("net.ipv4.ip_nonlocal_bind")
+            .get(nonlocal_bind_sysctl(ip))
             .is_some_and(|v| v == "1")
+    }
+}
+
+/// The sysctl that lets a process bind an address of `ip`'s family it does not hold.
+pub fn nonlocal_bind_sysctl(ip: IpAddr) -> &'static str {
+    if ip.is_ipv4() {
+        "net.ipv4.ip_nonlocal_bind"
+    } else {
+        "net.ipv6.ip_nonlocal_bind"
     }
 }
 
@@ -166,6 +240,20 @@ pub struct Interface {
     pub name: String,
     pub address: Ipv4Addr,
     pub prefix: u8,
+    /// The IPv6 address beside the IPv4 one (dual stack), with the network's IPv6 prefix.
+    pub address6: Option<Ipv6Addr>,
+    pub prefix6: Option<u8>,
+}
+
+impl Interface {
+    /// The interface's address of `ipv6`'s family.
+    pub fn address_of(&self, ipv6: bool) -> Option<IpAddr> {
+        if ipv6 {
+            self.address6.map(IpAddr::V6)
+        } else {
+            Some(IpAddr::V4(self.address))
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -228,12 +316,13 @@ pub struct VrrpMember {
     pub priority: u8,
     pub state: InitialState,
     pub interface: String,
-    pub address: Ipv4Addr,
+    /// The member's address of the instance's family (unicast adverts go to it).
+    pub address: IpAddr,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Vip {
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
     /// Prefix as written (`/24`); None renders as keepalived's default /32.
     pub prefix: Option<u8>,
 }
@@ -264,6 +353,11 @@ pub struct VrrpInstance {
 impl VrrpInstance {
     pub fn member(&self, node: &str) -> Option<&VrrpMember> {
         self.members.iter().find(|m| m.node == node)
+    }
+
+    /// An IPv6 instance (VRRPv3 over IPv6): its VIPs are IPv6 (validation allows one family).
+    pub fn is_ipv6(&self) -> bool {
+        self.vips.first().is_some_and(|v| v.address.is_ipv6())
     }
 
     /// Seconds between adverts, as keepalived.conf writes it (`1`, `0.1`).
@@ -381,12 +475,25 @@ pub struct Proxy {
     pub extra: Vec<String>,
 }
 
-/// Serialises as haproxy writes it (`*:80`), which is what templates print.
+/// Serialises as haproxy writes it (`*:80`, `[::]:80`, `[fd00::100]:80`), which is what
+/// templates print.
 #[derive(Debug, Clone)]
 pub struct Bind {
-    /// None is `*`.
-    pub address: Option<Ipv4Addr>,
+    /// None is `*` (every IPv4 address); `::` is every IPv6 address (and IPv4 too, with the
+    /// kernel's default `net.ipv6.bindv6only = 0`).
+    pub address: Option<IpAddr>,
     pub port: u16,
+}
+
+impl Bind {
+    /// Whether a connection to `ip` on this bind's port reaches it.
+    pub fn covers(&self, ip: IpAddr) -> bool {
+        match self.address {
+            None => ip.is_ipv4(),
+            Some(IpAddr::V6(a)) if a.is_unspecified() => true,
+            Some(a) => a == ip,
+        }
+    }
 }
 
 impl Serialize for Bind {
@@ -398,6 +505,7 @@ impl Serialize for Bind {
 impl fmt::Display for Bind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.address {
+            Some(IpAddr::V6(a)) => write!(f, "[{a}]:{}", self.port),
             Some(a) => write!(f, "{a}:{}", self.port),
             None => write!(f, "*:{}", self.port),
         }
@@ -445,7 +553,7 @@ pub struct Server {
     pub name: String,
     /// The web node behind it; None for an address outside the lab (`127.0.0.1:4331`).
     pub node: Option<String>,
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
     pub port: u16,
     pub check: bool,
     pub inter: Option<String>,
@@ -466,4 +574,56 @@ pub struct Stats {
     pub admin: bool,
     pub show_legends: bool,
     pub hide_version: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("address")
+    }
+
+    #[test]
+    fn binds_print_as_haproxy_writes_them_and_cover_their_family() {
+        // Input: `*:80`, `[::]:80`, an IPv4 and an IPv6 VIP. Output: haproxy's spelling;
+        // `*` covers IPv4 only, `[::]` both families (bindv6only 0), a VIP only itself.
+        let any4 = Bind {
+            address: None,
+            port: 80,
+        };
+        let any6 = Bind {
+            address: Some(ip("::")),
+            port: 80,
+        };
+        let vip6 = Bind {
+            address: Some(ip("fd00::100")),
+            port: 8080,
+        };
+        let vip4 = Bind {
+            address: Some(ip("10.0.0.100")),
+            port: 80,
+        };
+        assert_eq!(any4.to_string(), "*:80");
+        assert_eq!(any6.to_string(), "[::]:80");
+        assert_eq!(vip6.to_string(), "[fd00::100]:8080");
+        assert_eq!(vip4.to_string(), "10.0.0.100:80");
+        assert!(any4.covers(ip("10.0.0.100")) && !any4.covers(ip("fd00::100")));
+        assert!(any6.covers(ip("10.0.0.100")) && any6.covers(ip("fd00::100")));
+        assert!(vip6.covers(ip("fd00::100")) && !vip6.covers(ip("fd00::101")));
+        assert!(!vip4.covers(ip("fd00::100")));
+    }
+
+    #[test]
+    fn an_ipv6_prefix_contains_its_addresses_only() {
+        // Input: fd00:30::5/64 as written. Output: network fd00:30::, contains ::ffff of it,
+        // not fd00:31::1.
+        let c = Cidr6 {
+            addr: "fd00:30::5".parse().expect("address"),
+            prefix: 64,
+        };
+        assert_eq!(c.network().to_string(), "fd00:30::");
+        assert!(c.contains("fd00:30::ffff".parse().expect("address")));
+        assert!(!c.contains("fd00:31::1".parse().expect("address")));
+    }
 }

@@ -82,6 +82,10 @@ pub enum Role {
 pub struct RawNetwork {
     pub name: String,
     pub cidr: String,
+    /// An IPv6 prefix beside the IPv4 cidr (dual stack), e.g. `fd00:30::/64`: nodes may then
+    /// have an `address6` and instances IPv6 VIPs on this network.
+    #[serde(default)]
+    pub ipv6: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -92,6 +96,9 @@ pub struct RawNode {
     /// Address on the lab's first network (the common case: one network).
     #[serde(default)]
     pub address: Option<String>,
+    /// IPv6 address on the lab's first network (which needs an `ipv6` prefix), beside `address`.
+    #[serde(default)]
+    pub address6: Option<String>,
     /// Addresses on several networks; exclusive with `address`.
     #[serde(default)]
     pub addresses: Vec<RawAttachment>,
@@ -142,6 +149,9 @@ pub struct RawFile {
 pub struct RawAttachment {
     pub network: String,
     pub address: String,
+    /// IPv6 address on this network, beside `address` (dual stack).
+    #[serde(default)]
+    pub address6: Option<String>,
     #[serde(default)]
     pub interface: Option<String>,
 }
@@ -244,6 +254,8 @@ pub struct RawVrrp {
     /// The node that starts as MASTER (default: the highest priority; none with nopreempt).
     #[serde(default)]
     pub master: Option<String>,
+    /// IPv4 or IPv6 addresses, all of one family (keepalived: the first VIP's); IPv6 needs
+    /// `version: 3`. Dual stack is one instance per family.
     pub vips: Vec<String>,
     #[serde(default)]
     pub auth: Option<RawAuth>,
@@ -497,9 +509,13 @@ pub struct RawServer {
     /// Server name in haproxy.cfg (default: the node's name).
     #[serde(default)]
     pub name: Option<String>,
-    /// An address outside the lab's web nodes (`127.0.0.1:4331`), exclusive with `node`.
+    /// An address outside the lab's web nodes (`127.0.0.1:4331`, `[fd00::5]:80`), exclusive
+    /// with `node`.
     #[serde(default)]
     pub address: Option<String>,
+    /// With `node`: reach the web node over its IPv6 address (`address6`) instead of IPv4.
+    #[serde(default)]
+    pub ipv6: Option<bool>,
     #[serde(default)]
     pub port: Option<u16>,
     #[serde(default)]

@@ -5,7 +5,7 @@
 //! there were none (the checkpoint).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use halab_vrrp::{Version, advert_interval_cs};
@@ -18,6 +18,7 @@ use crate::diag::{Diagnostics, did_you_mean};
 
 pub mod files;
 mod haproxy;
+mod ipv6;
 mod own_keepalived;
 mod scripts;
 
@@ -99,6 +100,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawLab, file: &Path) -> Lab {
     if resolved {
         lbs_in_no_instance(cx, &raw.nodes, &nodes, &vrrp);
     }
+    ipv6::client_reaches_ipv6(cx, &raw.nodes, &nodes, &vrrp);
     if raw.vrrp.is_empty() && nodes.iter().any(|n| n.role == Role::Lb) {
         cx.bad(
             "",
@@ -201,12 +203,17 @@ fn networks(cx: &mut Ctx<'_>, raw: &[RawNetwork]) -> Vec<Network> {
                         Some("lab networks must not overlap".to_string()),
                     );
                 }
+                let ipv6 = n
+                    .ipv6
+                    .as_ref()
+                    .and_then(|s| ipv6::network6(cx, &path, s, &out));
                 out.push(Network {
                     name: n.name.clone(),
                     cidr: Cidr {
                         addr: c.network(),
                         prefix: c.prefix,
                     },
+                    ipv6,
                 });
             }
             Some(c) => cx.bad(
@@ -248,6 +255,7 @@ fn nodes(
 ) -> Vec<Node> {
     let mut out: Vec<Node> = Vec::new();
     let mut seen_ips: HashMap<Ipv4Addr, String> = HashMap::new();
+    let mut seen_ips6: HashMap<Ipv6Addr, String> = HashMap::new();
     let net_names: Vec<&str> = networks.iter().map(|n| n.name.as_str()).collect();
     if raw.nodes.is_empty() {
         cx.bad(
@@ -287,16 +295,27 @@ fn nodes(
             );
         }
         let mut interfaces = Vec::new();
-        let attachments: Vec<(String, &str, Option<&String>, String)> = match (
-            &n.address,
-            n.addresses.is_empty(),
-        ) {
+        // (network, address, interface, path of the entry, address6 and its path)
+        type Attachment<'a> = (
+            String,
+            &'a str,
+            Option<&'a String>,
+            String,
+            Option<(&'a str, String)>,
+        );
+        if n.address6.is_some() && n.address.is_none() {
+            cx.bad_key(&format!("{path}.address6"), "`address6` is set without `address`", Some("a lab node is IPv4 or dual stack: add `address` (IPv4) beside it, or write both in `addresses: [{network, address, address6}]`".to_string()));
+        }
+        let attachments: Vec<Attachment<'_>> = match (&n.address, n.addresses.is_empty()) {
             (Some(a), true) => match networks.first() {
                 Some(net) => vec![(
                     net.name.clone(),
                     a.as_str(),
                     n.interface.as_ref(),
                     format!("{path}.address"),
+                    n.address6
+                        .as_ref()
+                        .map(|a6| (a6.as_str(), format!("{path}.address6"))),
                 )],
                 None => vec![],
             },
@@ -310,6 +329,9 @@ fn nodes(
                         at.address.as_str(),
                         at.interface.as_ref(),
                         format!("{path}.addresses[{j}]"),
+                        at.address6
+                            .as_ref()
+                            .map(|a6| (a6.as_str(), format!("{path}.addresses[{j}].address6"))),
                     )
                 })
                 .collect(),
@@ -326,7 +348,7 @@ fn nodes(
                 vec![]
             }
         };
-        for (k, (net_name, addr, ifname, apath)) in attachments.iter().enumerate() {
+        for (k, (net_name, addr, ifname, apath, addr6)) in attachments.iter().enumerate() {
             let Some(net) = networks.iter().find(|x| &x.name == net_name) else {
                 cx.bad(
                     &format!("{apath}.network"),
@@ -373,11 +395,16 @@ fn nodes(
                 };
                 cx.bad(&if_path, format!("interface name `{ifname}` is not 1-15 letters, digits, `-`, `_` or `.`"), Some(format!("Linux limits interface names to 15 characters (IFNAMSIZ); `{ifname}` has {}", ifname.chars().count())));
             }
+            let address6 = addr6
+                .as_ref()
+                .and_then(|(a6, p6)| ipv6::node_address6(cx, p6, a6, net, &n.name, &mut seen_ips6));
             interfaces.push(Interface {
                 network: net.name.clone(),
                 name: ifname,
                 address: ip,
                 prefix: net.cidr.prefix,
+                address6,
+                prefix6: address6.and(net.ipv6.map(|c| c.prefix)),
             });
         }
         if n.engine.is_some() && n.role != Role::Lb {
@@ -513,6 +540,19 @@ fn implicit_client(networks: &[Network], nodes: &[Node]) -> Option<Node> {
     while used.contains(&Ipv4Addr::from(ip)) && ip > u32::from(net.cidr.network()) + 1 {
         ip -= 1;
     }
+    // On a dual-stack network the client gets an IPv6 address too (the highest free one up
+    // to ::fffe), so that it can probe IPv6 VIPs.
+    let used6: BTreeSet<Ipv6Addr> = nodes
+        .iter()
+        .flat_map(|n| n.interfaces.iter().filter_map(|i| i.address6))
+        .collect();
+    let address6 = net.ipv6.and_then(|c| {
+        let base = u128::from(c.network());
+        (0x64_u128..=0xfffe)
+            .rev()
+            .map(|k| Ipv6Addr::from(base | k))
+            .find(|a| c.contains(*a) && !used6.contains(a))
+    });
     let name = if nodes.iter().any(|n| n.name == "client") {
         "halab-client"
     } else {
@@ -527,6 +567,8 @@ fn implicit_client(networks: &[Network], nodes: &[Node]) -> Option<Node> {
             name: "eth0".to_string(),
             address: Ipv4Addr::from(ip),
             prefix: net.cidr.prefix,
+            address6,
+            prefix6: address6.and(net.ipv6.map(|c| c.prefix)),
         }],
         engine: None,
         router_id: name.to_string(),
@@ -616,9 +658,10 @@ pub(super) fn parse_vip(s: &str) -> Option<Vip> {
     match s.split_once('/') {
         Some((a, p)) => {
             let prefix: u8 = p.parse().ok()?;
-            (prefix <= 32).then_some(())?;
+            let address: IpAddr = a.parse().ok()?;
+            (prefix <= if address.is_ipv4() { 32 } else { 128 }).then_some(())?;
             Some(Vip {
-                address: a.parse().ok()?,
+                address,
                 prefix: Some(prefix),
             })
         }
@@ -642,15 +685,11 @@ fn vrrp(
 ) -> (Vec<VrrpInstance>, bool) {
     let mut out: Vec<VrrpInstance> = Vec::new();
     let mut all_resolved = true;
-    let node_ips: HashMap<Ipv4Addr, &str> = nodes
+    let node_ips: HashMap<IpAddr, &str> = nodes
         .iter()
-        .flat_map(|n| {
-            n.interfaces
-                .iter()
-                .map(move |i| (i.address, n.name.as_str()))
-        })
+        .flat_map(|n| n.all_addresses().map(move |a| (a, n.name.as_str())))
         .collect();
-    let mut vip_seen: HashMap<Ipv4Addr, String> = HashMap::new();
+    let mut vip_seen: HashMap<IpAddr, String> = HashMap::new();
     for (i, r) in raw.iter().enumerate() {
         let path = format!("vrrp[{i}]");
         let name = r.name.clone().unwrap_or_else(|| format!("VI_{}", i + 1));
@@ -691,15 +730,47 @@ fn vrrp(
             let Some(vip) = parse_vip(v) else {
                 cx.bad(
                     &vpath,
-                    format!("`{v}` is not an IPv4 address"),
-                    Some("write ADDRESS or ADDRESS/PREFIX, e.g. 192.168.64.200/24".to_string()),
+                    format!("`{v}` is not an IP address"),
+                    Some(
+                        "write ADDRESS or ADDRESS/PREFIX, e.g. 192.168.64.200/24 or fd00:30::100"
+                            .to_string(),
+                    ),
                 );
                 continue;
             };
-            if networks_ok && !networks.iter().any(|n| n.cidr.contains(vip.address)) {
+            if let Some(first) = vips.first().map(|f: &Vip| f.address)
+                && first.is_ipv4() != vip.address.is_ipv4()
+            {
+                cx.bad(&vpath, format!("VIP {} is not of the family of the instance's first VIP {first}", vip.address), Some("keepalived runs an instance over the first VIP's family; dual stack is two instances, one IPv4 and one IPv6 (they may share the vrid)".to_string()));
+                continue;
+            }
+            if vip.address.is_ipv6() && version == Version::V2 && vips.is_empty() {
+                let at = if r.version.is_some() {
+                    format!("{path}.version")
+                } else {
+                    vpath.clone()
+                };
+                cx.bad(&at, format!("IPv6 VIP {} needs VRRPv3, but the instance is VRRPv2", vip.address), Some("VRRPv2 (RFC 3768) carries IPv4 only; add `version: 3` (RFC 5798: VRRP over IPv6)".to_string()));
+            }
+            if let IpAddr::V6(a) = vip.address
+                && (a.is_multicast()
+                    || a.is_loopback()
+                    || a.is_unspecified()
+                    || (a.segments()[0] & 0xffc0) == 0xfe80)
+            {
+                cx.bad(
+                    &vpath,
+                    format!("VIP {a} is a multicast, loopback, link-local or unspecified address"),
+                    Some(
+                        "a VIP is a global or unique-local address in a network's `ipv6` prefix"
+                            .to_string(),
+                    ),
+                );
+            }
+            if networks_ok && !networks.iter().any(|n| n.contains(vip.address)) {
                 let nets: Vec<String> = networks
                     .iter()
-                    .map(|n| format!("{} ({})", n.name, n.cidr))
+                    .map(|n| format!("{} ({})", n.name, n.prefix_of(vip.address)))
                     .collect();
                 cx.bad(
                     &vpath,
@@ -741,27 +812,30 @@ fn vrrp(
             }
             None => vips
                 .first()
-                .and_then(|v| networks.iter().find(|n| n.cidr.contains(v.address)))
+                .and_then(|v| networks.iter().find(|n| n.contains(v.address)))
                 .or(networks.first())
                 .map(|n| n.name.clone())
                 .unwrap_or_default(),
         };
         if let Some(net) = networks.iter().find(|n| n.name == network) {
             for (j, v) in vips.iter().enumerate() {
-                if networks.iter().any(|n| n.cidr.contains(v.address))
-                    && !net.cidr.contains(v.address)
-                {
-                    cx.bad(&format!("{path}.vips[{j}]"), format!("VIP {} is not on the instance's network `{}` ({})", v.address, net.name, net.cidr), Some("an instance's VIPs live on the network its adverts use; make a second instance for the other network".to_string()));
+                if networks.iter().any(|n| n.contains(v.address)) && !net.contains(v.address) {
+                    cx.bad(&format!("{path}.vips[{j}]"), format!("VIP {} is not on the instance's network `{}` ({})", v.address, net.name, net.prefix_of(v.address)), Some("an instance's VIPs live on the network its adverts use; make a second instance for the other network".to_string()));
                 }
             }
         }
-        let (members, members_known) = members(cx, &path, r, nodes, &network);
+        let ipv6 = vips.first().is_some_and(|v| v.address.is_ipv6());
+        let (members, members_known) = members(cx, &path, r, nodes, &network, ipv6);
         resolved &= members_known;
         all_resolved &= resolved;
         if resolved {
-            check_member_count(cx, &path, r, &name, &network, &members);
+            check_member_count(cx, &path, r, &name, &network, &members, ipv6);
         }
-        if let Some(o) = out.iter().find(|o| o.vrid == vrid && o.network == network) {
+        // RFC 5798 5.2.3: IPv4 and IPv6 virtual routers are separate, a vrid may serve both.
+        if let Some(o) = out
+            .iter()
+            .find(|o| o.vrid == vrid && o.network == network && o.is_ipv6() == ipv6)
+        {
             cx.bad(&format!("{path}.vrid"), format!("vrid {vrid} is also used by instance `{}` on network `{network}`", o.name), Some("two groups with one VRID on one network see each other's adverts (keepalived logs `ip address associated with VRID not present`); give each a unique vrid".to_string()));
         }
         let auth = r.auth.as_ref().map(|a| {
@@ -880,6 +954,7 @@ fn check_member_count(
     name: &str,
     network: &str,
     members: &[VrrpMember],
+    ipv6: bool,
 ) {
     match members {
         [] => {
@@ -888,7 +963,11 @@ fn check_member_count(
             } else {
                 format!("{path}.vips")
             };
-            cx.bad(&at, format!("instance `{name}` has no member: no LB node has an address on network `{network}`"), Some(format!("give the LB nodes an address on `{network}` (`addresses: [{{network: {network}, address: IP}}]`), or run the instance on their network")));
+            if ipv6 {
+                cx.bad(&at, format!("instance `{name}` has no member: no LB node has an IPv6 address on network `{network}`"), Some(format!("give the LB nodes an `address6` in `{network}`'s `ipv6` prefix")));
+            } else {
+                cx.bad(&at, format!("instance `{name}` has no member: no LB node has an address on network `{network}`"), Some(format!("give the LB nodes an address on `{network}` (`addresses: [{{network: {network}, address: IP}}]`), or run the instance on their network")));
+            }
         }
         [one] => {
             let at = if r.priorities.is_empty() {
@@ -974,8 +1053,15 @@ fn members(
     r: &RawVrrp,
     nodes: &[Node],
     network: &str,
+    ipv6: bool,
 ) -> (Vec<VrrpMember>, bool) {
-    let on_net = |n: &Node| n.interface_on(network).map(|i| (i.name.clone(), i.address));
+    // An IPv6 instance's members need an IPv6 address on the network (keepalived sends from
+    // the link-local one, but unicast peers and the lab's client need a global one).
+    let on_net = |n: &Node| {
+        n.interface_on(network)
+            .and_then(|i| Some((i.name.clone(), i.address_of(ipv6)?)))
+    };
+    let what = if ipv6 { "IPv6 address" } else { "address" };
     let unplaced = |n: &Node| n.interfaces.is_empty();
     let mut list: Vec<(String, i64)> = Vec::new();
     let mut known = !nodes.iter().any(|n| n.role == Role::Lb && unplaced(n));
@@ -1016,10 +1102,12 @@ fn members(
                 Some(idx) if unplaced(&nodes[idx]) => {}
                 Some(idx) if on_net(&nodes[idx]).is_none() => cx.bad_key(
                     &ppath,
-                    format!("node `{name}` has no address on network `{network}`"),
-                    Some(format!(
-                        "add one to its `addresses`, or leave `{name}` out of this instance"
-                    )),
+                    format!("node `{name}` has no {what} on network `{network}`"),
+                    Some(if ipv6 {
+                        format!("give `{name}` an `address6` on `{network}` (its `ipv6` prefix), or leave it out of this IPv6 instance")
+                    } else {
+                        format!("add one to its `addresses`, or leave `{name}` out of this instance")
+                    }),
                 ),
                 Some(idx) => {
                     keyed.push((idx, name.clone(), *prio));

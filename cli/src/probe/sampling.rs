@@ -3,7 +3,7 @@
 //! recording who answered or what failed. Below the scenario runner and the providers, so
 //! both use it without knowing each other.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -30,23 +30,21 @@ pub struct Sample {
     pub error: Option<String>,
     /// The VIP the request went through (every VIP the client reaches is probed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vip: Option<Ipv4Addr>,
+    pub vip: Option<IpAddr>,
 }
 
 /// The VIP a probe target goes through.
-pub fn vip_of(target: SocketAddr) -> Option<Ipv4Addr> {
-    match target.ip() {
-        std::net::IpAddr::V4(v) => Some(v),
-        std::net::IpAddr::V6(_) => None,
-    }
+pub fn vip_of(target: SocketAddr) -> Option<IpAddr> {
+    Some(target.ip())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct VipSample {
     pub t_ms: u64,
-    pub vip: Ipv4Addr,
+    pub vip: IpAddr,
     pub holders: Vec<String>,
-    /// The node the client's ARP entry for the VIP points at, if any.
+    /// The node the client's neighbour entry for the VIP points at, if any: ARP for an IPv4
+    /// VIP, NDP for an IPv6 one (the name stays for the results' JSON).
     pub client_arp: Option<String>,
 }
 

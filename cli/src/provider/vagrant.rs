@@ -17,6 +17,17 @@ use crate::lab::Lab;
 
 /// The program run for every vagrant command.
 const VAGRANT: &str = "vagrant";
+/// The Vagrant provider halab ships (cli/src/provider/vagrant/plugin.rb): VMs booted by
+/// halab in the lab's namespaces. The default; `VAGRANT_DEFAULT_PROVIDER` picks another.
+pub const HALAB_PROVIDER: &str = "halab";
+
+/// The Vagrant provider halab's vagrant commands use.
+pub fn provider() -> String {
+    std::env::var("VAGRANT_DEFAULT_PROVIDER")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| HALAB_PROVIDER.to_owned())
+}
 
 /// One `Host NAME` block of `vagrant ssh-config`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +198,33 @@ pub fn ssh_config_for_lab(lab: &Lab, text: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// The halab provider's VMs have host keys that halab made (`testbed::vagrant_vm`): the ssh
+/// config checks them strictly against `known_hosts` instead of vagrant's
+/// `StrictHostKeyChecking no` / `UserKnownHostsFile /dev/null`.
+pub fn pin_known_hosts(config: &str, known_hosts: &Path) -> String {
+    let mut out = String::new();
+    for line in config.lines() {
+        let key = split_setting(line.trim()).map(|(k, _)| k.to_ascii_lowercase());
+        match key.as_deref() {
+            Some("userknownhostsfile") => out.push_str(&format!(
+                "  UserKnownHostsFile \"{}\"\n",
+                known_hosts.display()
+            )),
+            Some("stricthostkeychecking") => out.push_str("  StrictHostKeyChecking yes\n"),
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// The halab provider's key dir for a lab: the lab's ssh key and its VMs' host keys.
+pub fn halab_key_dir(vagrantfile_dir: &Path, lab_name: &str) -> PathBuf {
+    dotfile_path(vagrantfile_dir, lab_name).join("halab")
+}
+
 /// Per node of the lab, in the lab's order, where its VM's ssh server is.
 pub fn targets(lab: &Lab, hosts: &[VagrantHost]) -> Result<Vec<VagrantTarget>, String> {
     check_every_node(lab, hosts)?;
@@ -218,6 +256,17 @@ pub fn dotfile_path(vagrantfile_dir: &Path, lab_name: &str) -> PathBuf {
 /// `vagrant up`: creates and boots the lab's VMs (minutes the first time: the box is
 /// downloaded). Vagrant's progress goes to stderr.
 pub fn vagrant_up(vagrantfile_dir: &Path, lab: &Lab) -> Result<(), String> {
+    if provider() == HALAB_PROVIDER && std::env::var_os("HALAB_BOX").is_none() {
+        let b = crate::testbed::vagrant_vm::ensure_box(&crate::testbed::image::cache_dir())
+            .map_err(|e| format!("failed to make the halab box: {e}"))?;
+        eprintln!(
+            "  box {} {} in {:.1} s (image {})",
+            b.box_ref.name,
+            if b.built { "made" } else { "cached" },
+            b.seconds,
+            if b.image.built { "built" } else { "cached" }
+        );
+    }
     run_streamed(OsStr::new(VAGRANT), vagrantfile_dir, lab, &["up"])
 }
 
@@ -265,7 +314,20 @@ fn command(
         .env("VAGRANT_CWD", &dir)
         .env("VAGRANT_DOTFILE_PATH", dotfile_path(&dir, &lab.name))
         .env("VAGRANT_NO_COLOR", "1")
+        // No call home (version checks), no box update checks: nothing leaves this machine.
+        .env("VAGRANT_CHECKPOINT_DISABLE", "1")
+        .env("VAGRANT_BOX_UPDATE_CHECK_DISABLE", "1")
         .stdin(Stdio::null());
+    if let Ok(exe) = std::env::current_exe() {
+        cmd.env("HALAB_BIN", exe);
+    }
+    if provider() == HALAB_PROVIDER {
+        cmd.env("VAGRANT_DEFAULT_PROVIDER", HALAB_PROVIDER);
+        if std::env::var_os("HALAB_BOX").is_none() {
+            let b = crate::testbed::vagrant_vm::box_ref(&crate::testbed::image::cache_dir());
+            cmd.env("HALAB_BOX", &b.name).env("HALAB_BOX_URL", b.url());
+        }
+    }
     Ok(cmd)
 }
 
@@ -578,7 +640,7 @@ mod tests {
         std::fs::write(
             &script,
             format!(
-                "#!/bin/sh\necho \"$* | $(pwd) | $HALAB_LAB | $VAGRANT_CWD | $VAGRANT_DOTFILE_PATH\" >> '{}'\ncase \"$1\" in\n  ssh-config) cat '{}' ;;\n  fail) echo 'The machine failed to boot.' >&2; exit 1 ;;\n  *) echo \"==> $1 done\" ;;\nesac\n",
+                "#!/bin/sh\necho \"$* | $(pwd) | $HALAB_LAB | $VAGRANT_CWD | $VAGRANT_DOTFILE_PATH | $VAGRANT_DEFAULT_PROVIDER $VAGRANT_CHECKPOINT_DISABLE $HALAB_BIN $HALAB_BOX $HALAB_BOX_URL\" >> '{}'\ncase \"$1\" in\n  ssh-config) cat '{}' ;;\n  fail) echo 'The machine failed to boot.' >&2; exit 1 ;;\n  *) echo \"==> $1 done\" ;;\nesac\n",
                 log.display(),
                 fixture.display()
             ),
@@ -604,15 +666,21 @@ mod tests {
         let lab_file = std::path::absolute(&lab.file).expect("absolute");
         let state = repo.join(".vagrant/halab-seed000");
         let calls = std::fs::read_to_string(tmp.path().join("calls.log")).expect("calls logged");
+        // The halab provider by default: halab itself boots the VMs, from the box it names.
+        let b = crate::testbed::vagrant_vm::box_ref(&crate::testbed::image::cache_dir());
+        let exe = std::env::current_exe().expect("exe");
         let want: Vec<String> = ["up", "ssh-config", "destroy -f"]
             .iter()
             .map(|a| {
                 format!(
-                    "{a} | {} | {} | {} | {}",
+                    "{a} | {} | {} | {} | {} | halab 1 {} {} {}",
                     repo.display(),
                     lab_file.display(),
                     repo.display(),
-                    state.display()
+                    state.display(),
+                    exe.display(),
+                    b.name,
+                    b.url()
                 )
             })
             .collect();
@@ -662,5 +730,23 @@ mod tests {
             .expect_err("no Vagrantfile");
         assert!(err.starts_with("no Vagrantfile in "), "{err}");
         assert!(!tmp.path().join("calls.log").exists());
+    }
+
+    /// Input: the halab provider's ssh-config block (vagrant's no-check settings). Output:
+    /// strict checking against the lab's known_hosts; every other setting kept as it was.
+    #[test]
+    fn the_halab_provider_pins_host_keys() {
+        let config = "Host nginx1\n  HostName 192.168.0.131\n  UserKnownHostsFile /dev/null\n  \
+                      StrictHostKeyChecking no\n  ProxyCommand nsenter --net=/run/netns/c socat - TCP:%h:%p\n";
+        let got = pin_known_hosts(config, Path::new("/w/.vagrant/halab-x/halab/known_hosts"));
+        assert_eq!(
+            got,
+            "Host nginx1\n  HostName 192.168.0.131\n  UserKnownHostsFile \"/w/.vagrant/halab-x/halab/known_hosts\"\n  \
+             StrictHostKeyChecking yes\n  ProxyCommand nsenter --net=/run/netns/c socat - TCP:%h:%p\n"
+        );
+        assert_eq!(
+            halab_key_dir(Path::new("/w"), "x"),
+            Path::new("/w/.vagrant/halab-x/halab")
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! secrets are exposed only where a file needs them and numbers print as the tools expect.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use minijinja::value::Serde;
 use minijinja::{Value, context};
@@ -76,8 +76,8 @@ struct InstanceView<'a> {
     preempt_delay: Option<String>,
     auth_pass: Option<&'a str>,
     unicast: bool,
-    address: Ipv4Addr,
-    peers: Vec<Ipv4Addr>,
+    address: IpAddr,
+    peers: Vec<IpAddr>,
     vips: &'a [Vip],
     track_scripts: &'a [String],
     track_interfaces: &'a [String],

@@ -6,13 +6,13 @@
 //! haproxy's check notices at 2.56 s, then only web2 answers); at 3.5 s lb1 comes back and
 //! preempts at 3.6 s (requests fail 3.6..3.64 s, the client's ARP lags 50 ms: a violation).
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::scenario::result::{
     FaultMark, Outage, Outcome, Sample, ScenarioResult, StepResult, Violation, VipSample,
 };
 
-pub const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
+pub const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100));
 
 pub fn failover() -> ScenarioResult {
     ScenarioResult {
@@ -221,7 +221,7 @@ fn vip_timeline() -> Vec<VipSample> {
 /// A long, crowded run: 60 s, three backends, two VIPs, a kill -9 (the VIP has no holder for
 /// 3 s: two moves), faults close together (their labels must stack), a split brain.
 pub fn busy() -> ScenarioResult {
-    let vips = [VIP, Ipv4Addr::new(10, 0, 0, 101)];
+    let vips = [VIP, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 101))];
     let mut r = failover();
     r.scenario = "crowded".into();
     r.duration_ms = 60_000;

@@ -3,7 +3,7 @@
 //! from the SVG so the counting the tests rely on has one definition.
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::scenario::result::{Sample, ScenarioResult, VipSample};
 
@@ -19,7 +19,7 @@ pub struct Span {
 pub struct VipMove {
     /// The first sample that saw the new set.
     pub t_ms: u64,
-    pub vip: Ipv4Addr,
+    pub vip: IpAddr,
     pub from: Vec<String>,
     pub to: Vec<String>,
 }
@@ -81,15 +81,15 @@ pub fn backends(samples: &[Sample]) -> Vec<String> {
 
 /// Every VIP seen, in address order.
 /// The VIPs the probe went through, in address order.
-pub fn request_vips(samples: &[Sample]) -> Vec<Ipv4Addr> {
-    let mut v: Vec<Ipv4Addr> = samples.iter().filter_map(|s| s.vip).collect();
+pub fn request_vips(samples: &[Sample]) -> Vec<IpAddr> {
+    let mut v: Vec<IpAddr> = samples.iter().filter_map(|s| s.vip).collect();
     v.sort();
     v.dedup();
     v
 }
 
-pub fn vips(timeline: &[VipSample]) -> Vec<Ipv4Addr> {
-    let set: BTreeSet<Ipv4Addr> = timeline.iter().map(|s| s.vip).collect();
+pub fn vips(timeline: &[VipSample]) -> Vec<IpAddr> {
+    let set: BTreeSet<IpAddr> = timeline.iter().map(|s| s.vip).collect();
     set.into_iter().collect()
 }
 
@@ -136,7 +136,7 @@ fn sorted(nodes: &[String]) -> Vec<String> {
     v
 }
 
-fn samples_of(timeline: &[VipSample], vip: Ipv4Addr) -> Vec<&VipSample> {
+fn samples_of(timeline: &[VipSample], vip: IpAddr) -> Vec<&VipSample> {
     let mut v: Vec<&VipSample> = timeline.iter().filter(|s| s.vip == vip).collect();
     v.sort_by_key(|s| s.t_ms);
     v
@@ -146,7 +146,7 @@ fn samples_of(timeline: &[VipSample], vip: Ipv4Addr) -> Vec<&VipSample> {
 /// (`arp: true`). A sample stands until the next sample of that VIP; the last until `end`.
 pub fn vip_spans(
     timeline: &[VipSample],
-    vip: Ipv4Addr,
+    vip: IpAddr,
     node: &str,
     arp: bool,
     end: u64,

@@ -5,7 +5,7 @@
 //! priority drop that must first be detected), track-script detection, haproxy health checks.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use super::ctx::Ctx;
@@ -115,10 +115,11 @@ fn last_vip_samples(cx: &Ctx<'_>, n: usize) -> Vec<String> {
         .rev()
         .map(|x| {
             format!(
-                "{:>7}ms VIP {} held by [{}], client ARP -> {}",
+                "{:>7}ms VIP {} held by [{}], client {} -> {}",
                 x.t_ms,
                 x.vip,
                 x.holders.join(","),
+                if x.vip.is_ipv6() { "NDP" } else { "ARP" },
                 x.client_arp.as_deref().unwrap_or("-")
             )
         })
@@ -220,7 +221,7 @@ pub fn check(cx: &Ctx<'_>, step: &Step, last_action_ms: u64) -> (Outcome, Option
 }
 
 /// The VIP was held by exactly `want` at every monitor sample since the scenario started.
-fn stayed(cx: &Ctx<'_>, want: &[String], vip: Ipv4Addr) -> Outcome {
+fn stayed(cx: &Ctx<'_>, want: &[String], vip: IpAddr) -> Outcome {
     let mut want = want.to_vec();
     want.sort();
     let samples: Vec<_> = cx
@@ -256,19 +257,19 @@ fn stayed(cx: &Ctx<'_>, want: &[String], vip: Ipv4Addr) -> Outcome {
     }
 }
 
-fn vip_step(cx: &Ctx<'_>, want: &[String], vip: Option<Ipv4Addr>, deadline: Duration) -> Outcome {
+fn vip_step(cx: &Ctx<'_>, want: &[String], vip: Option<IpAddr>, deadline: Duration) -> Outcome {
     let mut want = want.to_vec();
     want.sort();
     let holder = want.first().map(String::as_str);
     let started = Instant::now();
     let r = poll(deadline, Duration::from_millis(20), || {
         let holders = observe::vip_holders(cx.lab, cx.fleet.as_ref());
-        let relevant: Vec<(&Ipv4Addr, &Vec<String>)> = holders
+        let relevant: Vec<(&IpAddr, &Vec<String>)> = holders
             .iter()
             .filter(|(v, _)| vip.is_none_or(|x| x == **v))
             .collect();
         // With a holder named: every VIP of the instances that node is in (or the one asked for).
-        let check: Vec<(&Ipv4Addr, &Vec<String>)> = match (holder, vip) {
+        let check: Vec<(&IpAddr, &Vec<String>)> = match (holder, vip) {
             (Some(h), None) => relevant
                 .into_iter()
                 .filter(|(v, _)| {
@@ -337,7 +338,7 @@ fn instance_vips(cx: &Ctx<'_>, node: &str) -> Vec<String> {
         .collect()
 }
 
-fn target(cx: &Ctx<'_>, vip: Option<Ipv4Addr>) -> Result<SocketAddr, String> {
+fn target(cx: &Ctx<'_>, vip: Option<IpAddr>) -> Result<SocketAddr, String> {
     let vip = vip
         .or_else(|| observe::client_vips(cx.lab).first().copied())
         .ok_or("the client reaches no VIP")?;
@@ -502,7 +503,7 @@ fn http(
     contains: Option<&str>,
     header: &[(String, String)],
     request_headers: &[(String, String)],
-    vip: Option<Ipv4Addr>,
+    vip: Option<IpAddr>,
     deadline: Duration,
 ) -> Outcome {
     let t = match target(cx, vip) {
@@ -696,9 +697,9 @@ fn outage_per_vip(
     max_failed: Option<u64>,
     max_gap: Option<Duration>,
     down: bool,
-    vip: Option<Ipv4Addr>,
+    vip: Option<IpAddr>,
 ) -> (Outcome, Option<Outage>) {
-    let vips: Vec<Ipv4Addr> = match vip {
+    let vips: Vec<IpAddr> = match vip {
         Some(v) => vec![v],
         None => cx.samplers.probed_vips(),
     };
@@ -747,7 +748,7 @@ fn outage(
     max_failed: Option<u64>,
     max_gap: Option<Duration>,
     down: bool,
-    vip: Option<Ipv4Addr>,
+    vip: Option<IpAddr>,
     name_vip: bool,
 ) -> (Outcome, Option<Outage>) {
     // This VIP's requests only (every VIP has its own probe).

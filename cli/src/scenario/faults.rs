@@ -2,7 +2,7 @@
 //! namespaces (tc netem does not exist in this kernel), cable cuts on the switch side.
 //! Every rule lives in one table, `inet halab`, so heal is one delete per node.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::file::Direction;
 use crate::fleet::Fleet;
@@ -20,12 +20,34 @@ fn nft(fleet: &dyn Fleet, node: &str, script: &str) -> Result<(), String> {
     }
 }
 
-fn addrs(lab: &Lab, nodes: &[String]) -> Vec<Ipv4Addr> {
-    nodes
+/// The nodes' own addresses, IPv4 and IPv6; for IPv6 also their link-local addresses, read
+/// from the running nodes: VRRPv3 over IPv6 sends from those (RFC 5798 5.1.2.1).
+fn addrs(fleet: &dyn Fleet, lab: &Lab, nodes: &[String]) -> (Vec<IpAddr>, Vec<IpAddr>) {
+    let own: Vec<IpAddr> = nodes
         .iter()
         .filter_map(|n| lab.node(n))
-        .flat_map(|n| n.interfaces.iter().map(|i| i.address))
-        .collect()
+        .flat_map(|n| n.all_addresses())
+        .collect();
+    let dual = nodes
+        .iter()
+        .filter_map(|n| lab.node(n))
+        .any(|n| n.address6().is_some());
+    let link_local = nodes
+        .iter()
+        .filter(|_| dual)
+        .flat_map(|n| fleet.addresses(n))
+        .filter(|a| matches!(a, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80));
+    let (v4, v6): (Vec<IpAddr>, Vec<IpAddr>) =
+        own.into_iter().chain(link_local).partition(IpAddr::is_ipv4);
+    (v4, v6)
+}
+
+fn set(addrs: &[IpAddr]) -> String {
+    addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn ensure_table(rules: &str) -> String {
@@ -42,17 +64,26 @@ fn drop_from(
     from: &[String],
     vrrp_only: bool,
 ) -> Result<(), String> {
-    let srcs = addrs(lab, from);
-    if srcs.is_empty() {
+    let (v4, v6) = addrs(fleet, lab, from);
+    // `meta l4proto` matches VRRP in IPv4 and IPv6 packets alike.
+    let proto = if vrrp_only { "meta l4proto vrrp " } else { "" };
+    let mut rules = Vec::new();
+    if !v4.is_empty() {
+        rules.push(format!(
+            "nft 'add rule {TABLE} input ip saddr {{ {} }} {proto}drop'",
+            set(&v4)
+        ));
+    }
+    if !v6.is_empty() {
+        rules.push(format!(
+            "nft 'add rule {TABLE} input ip6 saddr {{ {} }} {proto}drop'",
+            set(&v6)
+        ));
+    }
+    if rules.is_empty() {
         return Ok(());
     }
-    let set = srcs
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
-    let proto = if vrrp_only { "ip protocol vrrp " } else { "" };
-    let rule = format!("nft 'add rule {TABLE} input ip saddr {{ {set} }} {proto}drop'");
+    let rule = rules.join(" && ");
     for n in to {
         nft(fleet, n, &ensure_table(&rule))?;
     }
@@ -79,7 +110,7 @@ pub fn partition(
 /// Drops `percent`% of incoming VRRP packets on each node.
 pub fn vrrp_loss(fleet: &dyn Fleet, nodes: &[String], percent: u8) -> Result<(), String> {
     let rule = format!(
-        "nft 'add rule {TABLE} input ip protocol vrrp numgen random mod 100 < {percent} drop'"
+        "nft 'add rule {TABLE} input meta l4proto vrrp numgen random mod 100 < {percent} drop'"
     );
     for n in nodes {
         nft(fleet, n, &ensure_table(&rule))?;

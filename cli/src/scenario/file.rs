@@ -5,7 +5,7 @@
 //! heal, loss, wait) and assertions (vip, distribution, http, stats, state, outage).
 //! Errors name file, line, column and field, as lab file errors do.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -288,7 +288,7 @@ pub enum Step {
     /// `holders` empty: no node holds it; two or more: a split brain.
     Vip {
         holders: Vec<String>,
-        vip: Option<Ipv4Addr>,
+        vip: Option<IpAddr>,
         within: Option<Duration>,
         /// Since the scenario started, at every sample: the VIP never moved.
         throughout: bool,
@@ -302,7 +302,7 @@ pub enum Step {
         path: String,
         status: Option<u16>,
         request_headers: Vec<(String, String)>,
-        vip: Option<Ipv4Addr>,
+        vip: Option<IpAddr>,
         within: Option<Duration>,
     },
     Http {
@@ -311,7 +311,7 @@ pub enum Step {
         contains: Option<String>,
         header: Vec<(String, String)>,
         request_headers: Vec<(String, String)>,
-        vip: Option<Ipv4Addr>,
+        vip: Option<IpAddr>,
         within: Option<Duration>,
     },
     Stats {
@@ -332,7 +332,7 @@ pub enum Step {
         max_gap: Option<Bound>,
         down: bool,
         /// None: every probed VIP.
-        vip: Option<Ipv4Addr>,
+        vip: Option<IpAddr>,
     },
 }
 
@@ -457,15 +457,15 @@ impl Cx<'_> {
         h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
-    fn vip(&mut self, path: &str, s: Option<&String>) -> Option<Ipv4Addr> {
+    fn vip(&mut self, path: &str, s: Option<&String>) -> Option<IpAddr> {
         let s = s?;
-        let vips: Vec<Ipv4Addr> = self
+        let vips: Vec<IpAddr> = self
             .lab
             .vrrp
             .iter()
             .flat_map(|v| v.vips.iter().map(|x| x.address))
             .collect();
-        match s.parse::<Ipv4Addr>() {
+        match s.parse::<IpAddr>() {
             Ok(ip) if vips.contains(&ip) => Some(ip),
             _ => {
                 self.bad(

@@ -2,7 +2,7 @@
 //! [`ScenarioResult`]; reporters (terminal, JSON, JUnit, HTML + SVG timeline) render them.
 //! Times are milliseconds since the scenario started.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
@@ -88,7 +88,7 @@ pub struct Outage {
     pub longest_gap_ms: u64,
     /// The VIP measured (the worst one when the step measured several).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vip: Option<Ipv4Addr>,
+    pub vip: Option<IpAddr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! [`Event`]s as it goes. Steps run in order; after a failed step the rest are skipped.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::asserts;
@@ -540,7 +540,7 @@ fn act(cx: &Ctx<'_>, step: &Step, allowed: &mut Vec<(u64, u64)>) -> Result<Optio
 /// Intervals in which two nodes held a VIP, or the client's ARP entry pointed at a node
 /// that did not hold it while another did, for longer than the grace, outside allowed windows.
 fn violations(timeline: &[super::result::VipSample], allowed: &[(u64, u64)]) -> Vec<Violation> {
-    let mut by_vip: BTreeMap<Ipv4Addr, Vec<&super::result::VipSample>> = BTreeMap::new();
+    let mut by_vip: BTreeMap<IpAddr, Vec<&super::result::VipSample>> = BTreeMap::new();
     for s in timeline {
         by_vip.entry(s.vip).or_default().push(s);
     }
@@ -555,7 +555,8 @@ fn violations(timeline: &[super::result::VipSample], allowed: &[(u64, u64)]) -> 
                 ))
             } else if let (Some(arp), Some(h)) = (&s.client_arp, s.holders.first()) {
                 (!s.holders.contains(arp)).then(|| {
-                    format!("client's ARP entry for {vip} points at {arp}, but {h} holds it")
+                    let kind = if vip.is_ipv6() { "NDP" } else { "ARP" };
+                    format!("client's {kind} entry for {vip} points at {arp}, but {h} holds it")
                 })
             } else {
                 None
@@ -620,7 +621,7 @@ mod tests {
     // is: a split brain.
     #[test]
     fn an_interval_is_named_by_its_split_brain() {
-        let vip = Ipv4Addr::new(10, 10, 0, 10);
+        let vip = IpAddr::V4(std::net::Ipv4Addr::new(10, 10, 0, 10));
         let sample = |t_ms, holders: &[&str], arp: &str| super::super::result::VipSample {
             t_ms,
             vip,

@@ -5,7 +5,7 @@
 //! The monitor samples who holds each VIP and where the client's ARP entry points, every
 //! 50 ms. Both stop on their flag, and both are bounded in count and time.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
@@ -78,8 +78,8 @@ impl Samplers {
     }
 
     /// The VIPs probed so far (one probe per VIP), in address order.
-    pub fn probed_vips(&self) -> Vec<std::net::Ipv4Addr> {
-        let mut v: Vec<std::net::Ipv4Addr> = self.samples().iter().filter_map(|s| s.vip).collect();
+    pub fn probed_vips(&self) -> Vec<std::net::IpAddr> {
+        let mut v: Vec<std::net::IpAddr> = self.samples().iter().filter_map(|s| s.vip).collect();
         v.sort();
         v.dedup();
         v
@@ -149,7 +149,7 @@ fn monitor_loop(sh: &Shared, lab: &Lab, fleet: &dyn Fleet, t0: Instant) {
 fn arp_node(
     lab: &Lab,
     fleet: &dyn Fleet,
-    vip: Ipv4Addr,
+    vip: IpAddr,
     macs: &std::collections::BTreeMap<String, String>,
 ) -> Option<String> {
     let (mac, state) = fleet.client_arp(lab, vip)?;

@@ -3,7 +3,7 @@
 //! a script with `weight` > 0 adds it while it succeeds, < 0 subtracts it while it fails,
 //! 0 puts the instance in FAULT while it fails. No machine is needed: this is arithmetic.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use halab_vrrp::time::skew_time_us;
 
@@ -17,7 +17,7 @@ pub struct Effective {
     pub priority: i32,
     /// A weight-0 script failed: the instance is in FAULT and holds no VIP.
     pub fault: bool,
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
 }
 
 /// The priority of `m` in `inst` with the scripts named in `failing` failed (the others pass).
@@ -27,7 +27,7 @@ pub fn effective(lab: &Lab, inst: &VrrpInstance, m: &VrrpMember, failing: &[&str
     // keepalived leaves the address owner (255) at 255 whatever its scripts say.
     if m.priority != 255 {
         for s in inst.track_scripts.iter().filter_map(|n| lab.script(n)) {
-            let fails = failing.contains(&s.name.as_str());
+            let fails = failing.contains(&s.name.as_str()) || never_succeeds(lab, s).is_some();
             match (s.weight, fails) {
                 (0, true) => fault = true,
                 (w, false) if w > 0 => p += w,
@@ -126,6 +126,92 @@ pub fn restarts(lab: &Lab, s: &TrackScript, service: &str) -> bool {
                 || l.contains(&format!("/{service} -f"))
                 || l.trim_start().starts_with(&format!("{service} -f")))
     })
+}
+
+/// Why the script can never succeed on the LBs, if it cannot: it probes a loopback port
+/// (`</dev/tcp/127.0.0.1/80`) where nothing listens, haproxy binding that port only on other
+/// addresses (seed 004's `bind 192.168.64.200:80`). keepalived runs a `script "..."` without a
+/// shell, so a `|| pidof haproxy` after it is no fallback: `||` is an argument.
+pub fn never_succeeds(lab: &Lab, s: &TrackScript) -> Option<String> {
+    let t = script_text(lab, s).to_ascii_lowercase();
+    let i = t.find("/dev/tcp/")?;
+    let rest = &t[i + "/dev/tcp/".len()..];
+    let host = rest.split('/').next()?;
+    if !(host == "127.0.0.1" || host == "localhost") {
+        return None;
+    }
+    let port = probed_port(&t)?;
+    let binds: Vec<(Option<IpAddr>, String)> = binds(lab)
+        .into_iter()
+        .filter(|(_, p, _)| *p == port)
+        .map(|(a, p, at)| {
+            let shown = a.map_or_else(|| format!("*:{p}"), |a| format!("{a}:{p}"));
+            (a, format!("{shown}{at}"))
+        })
+        .collect();
+    let loopback_served = binds
+        .iter()
+        .any(|(a, _)| a.is_none_or(|a| a.is_loopback() || a.is_unspecified()))
+        || lab
+            .lbs()
+            .any(|n| n.web.as_ref().is_some_and(|w| w.port == port));
+    if loopback_served || binds.is_empty() {
+        return None;
+    }
+    let binds: Vec<String> = binds.into_iter().map(|(_, s)| s).collect();
+    let shell = if s.file.is_none()
+        && ["||", "&&", "|"]
+            .iter()
+            .any(|op| s.script.split_whitespace().any(|w| w == *op))
+    {
+        " keepalived runs the script without a shell, so the `||` after the probe is only an argument, never a fallback."
+    } else {
+        ""
+    };
+    Some(format!(
+        "it probes 127.0.0.1:{port}, where nothing listens: haproxy binds only {}.{shell}",
+        binds.join(", ")
+    ))
+}
+
+/// haproxy's binds on the LBs: (address, None for `*`; port; where, as " (haproxy.cfg:N)"),
+/// read from an LB's own haproxy.cfg when it has one (import keeps only the port in the lab's
+/// haproxy section), else from the lab's.
+fn binds(lab: &Lab) -> Vec<(Option<IpAddr>, u16, String)> {
+    let own = lab
+        .lbs()
+        .find_map(|n| n.own_file("/etc/haproxy/haproxy.cfg"));
+    if let Some(f) = own {
+        let (sections, _) = crate::import::haproxy_cfg::read(&String::from_utf8_lossy(&f.bytes));
+        return sections
+            .iter()
+            .flat_map(|s| &s.binds)
+            .map(|(a, p, line)| (a.map(IpAddr::from), *p, format!(" (haproxy.cfg:{line})")))
+            .collect();
+    }
+    lab.haproxy
+        .proxies
+        .iter()
+        .flat_map(|p| &p.binds)
+        .map(|b| (b.address.map(IpAddr::from), b.port, String::new()))
+        .collect()
+}
+
+/// The line of the script that stops the VRRP daemon outright (`systemctl stop keepalived`,
+/// `service keepalived stop`, `/etc/init.d/keepalived stop`, `killall keepalived`), if any.
+pub fn stops_vrrp(lab: &Lab, s: &TrackScript) -> Option<String> {
+    let t = script_text(lab, s);
+    t.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .find(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("keepalived")
+                && (l.contains(" stop")
+                    || l.starts_with("killall")
+                    || l.starts_with("pkill")
+                    || l.starts_with("kill "))
+        })
+        .map(str::to_string)
 }
 
 /// The script's command, and its body where the lab has it (`file:`, or an LB's own file).

@@ -3,7 +3,7 @@
 //! lab's configuration says will happen, in the operator's words. Bounds come from the
 //! lab's own timers ([`super::expect`]) plus [`MARGIN_MS`] for a loaded machine.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::expect::{self, Effective, Timers};
@@ -35,7 +35,7 @@ pub enum Outcome {
 pub struct Expectation {
     /// The fault, as an operator says it: "haproxy dies on lb1".
     pub fault: String,
-    pub vip: Ipv4Addr,
+    pub vip: IpAddr,
     /// The node holding the VIP before the fault.
     pub holder: String,
     pub outcome: Outcome,
@@ -84,7 +84,7 @@ fn svc(action: SvcAction, node: &str, s: SvcRef) -> Step {
     }
 }
 
-fn holder(nodes: &[&str], vip: Ipv4Addr, within: u64, throughout: bool) -> Step {
+fn holder(nodes: &[&str], vip: IpAddr, within: u64, throughout: bool) -> Step {
     Step::Vip {
         holders: nodes.iter().map(|s| (*s).to_string()).collect(),
         vip: Some(vip),
@@ -93,7 +93,7 @@ fn holder(nodes: &[&str], vip: Ipv4Addr, within: u64, throughout: bool) -> Step 
     }
 }
 
-fn outage(vip: Option<Ipv4Addr>, max_gap_ms: Option<u64>) -> Step {
+fn outage(vip: Option<IpAddr>, max_gap_ms: Option<u64>) -> Step {
     Step::Outage {
         max_failed: None,
         max_gap: max_gap_ms.map(|g| Bound::all(ms(g))),
@@ -107,7 +107,7 @@ fn secs(ms: u64) -> String {
 }
 
 /// The scenarios of one VRRP instance (its first VIP measured).
-fn instance(lab: &Lab, inst: &VrrpInstance, probed: &[Ipv4Addr], p: &mut Plan) {
+fn instance(lab: &Lab, inst: &VrrpInstance, probed: &[IpAddr], p: &mut Plan) {
     let Some(vip) = inst.vips.first().map(|v| v.address) else {
         return;
     };
@@ -337,8 +337,8 @@ fn tracked(
     s: &crate::lab::model::TrackScript,
     ranked: &[Effective],
     t: Timers,
-    vip: Ipv4Addr,
-    measured: Option<Ipv4Addr>,
+    vip: IpAddr,
+    measured: Option<IpAddr>,
     p: &mut Plan,
 ) {
     let (m, b) = (&ranked[0], &ranked[1]);
@@ -367,7 +367,25 @@ fn tracked(
         s.fall.max(1),
         s.weight
     );
-    let (why, expected_ms, finding, outcome) = if failed.fault {
+    let never = expect::never_succeeds(lab, s);
+    let (why, expected_ms, finding, outcome) = if let Some(never) = never {
+        let why = format!(
+            "{timers}: the script fails on every LB all the time, so {} stays at {} and {} at {}",
+            m.node, m.priority, b.node, b.priority
+        );
+        (
+            why.clone(),
+            detect + t.master_down_ms,
+            Some(format!(
+                "{service} dies on {} but the VIP stays there: clients get no answer until {service} is back. Track script {} can never succeed: {never} Both LBs always run with its weight {} applied ({why}), so {service}'s death changes nothing; probe an address haproxy listens on (the VIP, or bind *:{})",
+                m.node,
+                s.name,
+                s.weight,
+                probe_port(lab, s).unwrap_or(80)
+            )),
+            Outcome::Stays,
+        )
+    } else if failed.fault {
         (
             format!(
                 "{timers}: weight 0 puts {} in FAULT after {}, {} takes over after its skew time",
@@ -415,6 +433,7 @@ fn tracked(
             Outcome::Stays,
         )
     };
+    let finding = finding.or_else(|| stops_daemon(lab, s, service, m, b, &outcome, inst));
     let mut steps = vec![
         holder(&[&m.node], vip, t.master_down_ms + MARGIN_MS, false),
         svc(SvcAction::Kill, &m.node, svc_ref),
@@ -470,6 +489,49 @@ fn tracked(
             finding,
         },
     );
+}
+
+fn probe_port(lab: &Lab, s: &crate::lab::model::TrackScript) -> Option<u16> {
+    let t = format!("{} ", s.script);
+    let i = t.find("/dev/tcp/")?;
+    let port = t[i..].split('/').nth(4)?;
+    let digits: String = port.chars().take_while(char::is_ascii_digit).collect();
+    digits
+        .parse()
+        .ok()
+        .or_else(|| lab.haproxy.proxies.first()?.binds.first().map(|b| b.port))
+}
+
+/// A track script that stops the VRRP daemon when its service is gone (seed 001's
+/// `systemctl stop keepalived`): the VIP moves, but the LB leaves the pair until someone
+/// starts keepalived again.
+fn stops_daemon(
+    lab: &Lab,
+    s: &crate::lab::model::TrackScript,
+    service: &str,
+    m: &Effective,
+    b: &Effective,
+    outcome: &Outcome,
+    inst: &VrrpInstance,
+) -> Option<String> {
+    if !matches!(outcome, Outcome::Moves { .. }) {
+        return None;
+    }
+    let line = expect::stops_vrrp(lab, s)?;
+    let lab_note = if line.contains("systemctl") {
+        " In this lab `systemctl` cannot reach the node's keepalived (a netns node has no systemd), so the script's failing exit status moved the VIP instead, as measured."
+    } else {
+        ""
+    };
+    let back = if inst.preempt {
+        format!("so {} does not take the VIP back", m.node)
+    } else {
+        "the pair runs without its backup".to_string()
+    };
+    Some(format!(
+        "track script {} stops keepalived when {service} is gone (`{line}`): the VIP moves to {}, but keepalived does not come back with {service} on {}, {back}, and if {service} then dies on {} too, its script stops keepalived there and nobody holds the VIP.{lab_note} Let the script only fail (weight, or weight 0 for FAULT) and keepalived returns the VIP by itself",
+        s.name, b.node, m.node, b.node
+    ))
 }
 
 /// Per server of the default backend behind the probed frontend: down, out of rotation, back.
@@ -581,7 +643,7 @@ fn haproxy_ms(s: &str) -> Option<u64> {
 }
 
 /// Every LB's VRRP daemon and haproxy stop, then start: the service is down, then back.
-fn both_down(lab: &Lab, probed: &[Ipv4Addr], p: &mut Plan) {
+fn both_down(lab: &Lab, probed: &[IpAddr], p: &mut Plan) {
     let Some(inst) = lab.vrrp.first() else { return };
     let Some(vip) = inst.vips.first().map(|v| v.address) else {
         return;

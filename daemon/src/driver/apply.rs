@@ -135,6 +135,11 @@ impl Daemon {
                             .unwrap_or(halab_vrrp::ip::VRRP_TTL)
                     };
                     for &dst in destinations {
+                        if let Some(outbox) = self.outbox.as_mut()
+                            && outbox.hold(index, &setup.socket, &advert, (setup.primary, dst), ttl)
+                        {
+                            continue;
+                        }
                         match setup.socket.send_ttl(&advert, setup.primary, dst, ttl) {
                             Ok(()) => {
                                 runner.counters.adverts_sent += 1;

@@ -10,6 +10,8 @@ use halab_vrrp::Input;
 use super::Daemon;
 use super::process::{self, RunAs};
 use super::runner::Runner;
+use super::tracked::Plan;
+use super::watch::{self, Values};
 use crate::conf::{self, Config, ScriptConf};
 
 impl Daemon {
@@ -26,15 +28,23 @@ impl Daemon {
         config
             .scripts
             .retain(|s| !process::missing(&s.argv, s.shell));
+        // What each instance tracks, its sync group's trackers included.
+        let mut plans: HashMap<String, Plan> = HashMap::new();
+        for instance in &config.instances {
+            let (plan, notes) = Plan::resolve(&config, instance);
+            for note in notes {
+                tracing::warn!("{note}");
+            }
+            plans.insert(instance.name.clone(), plan);
+        }
         // Scripts: keep those whose configuration is unchanged, restart the others.
         let tracked: Vec<&ScriptConf> = config
             .scripts
             .iter()
             .filter(|s| {
-                config
-                    .instances
-                    .iter()
-                    .any(|i| i.track_scripts.iter().any(|(n, _)| n == &s.name))
+                plans
+                    .values()
+                    .any(|p| p.scripts.iter().any(|t| t.name == s.name))
             })
             .collect();
         for s in &config.scripts {
@@ -63,6 +73,7 @@ impl Daemon {
                     .any(|g| g.instances.contains(&runner.conf.name))
             };
             let same = grouped(&self.config) == grouped(&config)
+                && plans.get(&runner.conf.name) == Some(&runner.plan)
                 && config.instances.iter().any(|new| {
                     *new == runner.conf
                         && new.track_scripts.iter().all(|(n, _)| {
@@ -76,6 +87,8 @@ impl Daemon {
                 self.stop_runner(runner).await;
             }
         }
+        let first = self.runners.is_empty() && kept.is_empty() && self.reloads == 0;
+        let values = self.watch_trackers(&config, &plans, first);
         self.config = config;
         self.address_cache = self.netlink.addresses().await.ok().map(Arc::new);
         self.install_started = Some(self.now_ts(Instant::now()));
@@ -92,12 +105,27 @@ impl Daemon {
             }
             self.next_id += 1;
             let links = &self.links;
-            let runner = Runner::new(self.next_id, conf, &self.config.scripts, |name| {
-                links.values().any(|l| l.name == name && l.up)
-            });
+            let plan = plans.remove(&conf.name).unwrap_or_default();
+            let runner = Runner::new(
+                self.next_id,
+                conf,
+                plan,
+                &self.config.scripts,
+                &values,
+                |name| links.values().any(|l| l.name == name && l.up),
+            );
             self.runners.push(runner);
             let index = self.runners.len() - 1;
             self.start_runner(index).await;
+        }
+        // Kept instances learn the values just read (the new watcher reports from these on).
+        for runner in &mut self.runners {
+            for (name, value) in &values.files {
+                runner.extra.file_changed(name, *value);
+            }
+            for (name, up) in &values.processes {
+                runner.extra.process_changed(name, *up);
+            }
         }
         self.address_cache = None;
         self.install_started = None;
@@ -183,5 +211,99 @@ impl Daemon {
             );
         }
         self.publish();
+    }
+
+    /// Tracked files and processes: `init_file` at start, their values now, and the task
+    /// polling them from here on (replacing the previous one).
+    fn watch_trackers(
+        &mut self,
+        config: &Config,
+        plans: &HashMap<String, Plan>,
+        first: bool,
+    ) -> Values {
+        let files: Vec<_> = config
+            .track_files
+            .iter()
+            .filter(|f| {
+                plans
+                    .values()
+                    .any(|p| p.files.iter().any(|t| t.name == f.name))
+            })
+            .cloned()
+            .collect();
+        let processes: Vec<_> = config
+            .track_processes
+            .iter()
+            .filter(|c| {
+                plans
+                    .values()
+                    .any(|p| p.processes.iter().any(|t| t.name == c.name))
+            })
+            .cloned()
+            .collect();
+        // keepalived: `init_file` writes at start, never on reload.
+        if first {
+            for f in &files {
+                if let Err(e) = watch::init_file(f) {
+                    tracing::error!("{e}");
+                }
+            }
+        }
+        let values = watch::read_now(&files, &processes);
+        for f in &files {
+            tracing::info!(
+                "Tracked file {} ({}) has value {}",
+                f.name,
+                f.file,
+                values.files.get(&f.name).copied().unwrap_or(0)
+            );
+        }
+        for p in &processes {
+            let up = values.processes.get(&p.name).copied().unwrap_or(false);
+            tracing::info!(
+                "Tracked process {} quorum {}",
+                p.name,
+                if up { "present" } else { "absent" }
+            );
+        }
+        self.watcher = None;
+        if !files.is_empty() || !processes.is_empty() {
+            self.next_id += 1;
+            let generation = self.next_id;
+            let watcher = watch::Watcher::spawn(
+                files,
+                processes,
+                values.clone(),
+                generation,
+                self.tx.clone(),
+            );
+            self.watcher = Some((generation, watcher));
+        }
+        values
+    }
+
+    /// A tracked file's value or a process's quorum changed: every instance tracking it.
+    pub(super) async fn tracked_change(&mut self, generation: u64, change: watch::Change) {
+        if self.watcher.as_ref().map(|(g, _)| *g) != Some(generation) {
+            return;
+        }
+        match &change {
+            watch::Change::File { name, value } => {
+                tracing::info!("Tracked file {name} now has value {value}");
+                for runner in &mut self.runners {
+                    runner.extra.file_changed(name, *value);
+                }
+            }
+            watch::Change::Process { name, up } => {
+                tracing::info!(
+                    "Quorum {} for tracked process {name}",
+                    if *up { "gained" } else { "lost" }
+                );
+                for runner in &mut self.runners {
+                    runner.extra.process_changed(name, *up);
+                }
+            }
+        }
+        self.refresh_tracking().await;
     }
 }

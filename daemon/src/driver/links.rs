@@ -86,6 +86,7 @@ impl Daemon {
             let runner = &mut self.runners[i];
             // Tracked interfaces: refresh_tracking() below feeds the change.
             let _ = runner.tracker.interface_changed(name, up);
+            runner.extra.interface_changed(name, up);
             if runner.conf.interface != name {
                 continue;
             }
@@ -108,6 +109,8 @@ impl Daemon {
                 }
                 continue;
             }
+            // keepalived dont_track_primary: its own interface's state is ignored.
+            let up = up || runner.conf.tracking.dont_track_primary;
             if runner.link_up != up {
                 runner.link_up = up;
                 if let Some(setup) = runner.setup.as_mut() {

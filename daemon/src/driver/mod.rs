@@ -8,6 +8,7 @@ mod heal;
 mod install;
 mod links;
 mod notify;
+mod outbox;
 mod process;
 mod receive;
 mod runner;
@@ -15,8 +16,10 @@ mod scripts;
 mod start;
 mod status;
 mod timers;
+mod tracked;
 mod vips;
 mod wakeup;
+mod watch;
 mod wire;
 
 use std::collections::HashMap;
@@ -82,6 +85,11 @@ enum Event {
         outcome: ScriptOutcome,
         code: Option<i32>,
     },
+    /// A tracked file's value or a tracked process's quorum changed (watch.rs).
+    Tracked {
+        generation: u64,
+        change: watch::Change,
+    },
     Terminate,
     Reload,
     /// SIGUSR1, SIGUSR2, SIGJSON, SIGSTATS_CLEAR: write a dump file.
@@ -123,6 +131,10 @@ pub struct Daemon {
     firewall: Firewall,
     /// Base interfaces' ARP sysctls before their first VMAC, to restore.
     base_sysctls: HashMap<String, Vec<(String, String)>>,
+    /// The task polling tracked files and processes, and its generation.
+    watcher: Option<(u64, watch::Watcher)>,
+    /// Adverts of the timer batch being handled, sent together at its end.
+    outbox: Option<outbox::Outbox>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -169,6 +181,8 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         install_started: None,
         firewall: Firewall::default(),
         base_sysctls: HashMap::new(),
+        watcher: None,
+        outbox: None,
     };
     daemon.read_links().await;
     daemon.install(config).await;
@@ -268,6 +282,9 @@ impl Daemon {
                 outcome,
                 code,
             }) => self.script_result(&name, generation, outcome, code).await,
+            Some(Event::Tracked { generation, change }) => {
+                self.tracked_change(generation, change).await;
+            }
             Some(Event::Reload) => self.reload().await,
             Some(Event::Dump(kind)) => self.dump(kind),
             Some(Event::Terminate) | None => {

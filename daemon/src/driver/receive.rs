@@ -14,7 +14,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::task::AbortHandle;
 
 use super::{Daemon, Event};
-use crate::net::{Link, MAX_PACKET, Received, VrrpSocket};
+use crate::net::{Link, Received, RecvBuffers, VrrpSocket};
 
 /// Which socket: an interface, joined to the VRRP group or not (unicast instances), and the
 /// family (an interface may carry IPv4 and IPv6 instances).
@@ -167,20 +167,20 @@ impl Daemon {
 const BATCH: usize = 256;
 
 /// Reads `socket` until aborted, passing the packets to the loop as read on `key`: everything
-/// queued when it wakes goes in one event, so a burst of N adverts wakes the loop once.
+/// queued when it wakes goes in one event (read `recvmmsg` at a time), so a burst of N
+/// adverts wakes the loop once and costs N / [`crate::net::MMSG`] system calls.
 fn spawn_receiver(socket: Arc<VrrpSocket>, key: SocketKey, tx: Sender<Event>) -> AbortHandle {
     tokio::spawn(async move {
-        let mut buf = vec![0u8; MAX_PACKET];
+        let mut buffers = RecvBuffers::default();
         loop {
-            match socket.recv(&mut buf).await {
-                Ok(packet) => {
-                    let mut packets = vec![packet];
-                    while packets.len() < BATCH {
-                        match socket.try_recv(&mut buf) {
-                            Ok(packet) => packets.push(packet),
-                            Err(_) => break,
-                        }
-                    }
+            if let Err(e) = socket.readable().await {
+                tracing::warn!("VRRP socket receive failed: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            let mut packets = Vec::new();
+            match socket.try_recv_many(&mut buffers, BATCH, &mut packets) {
+                Ok(()) => {
                     // A flood must not grow memory: past the queue's bound, drop packets
                     // (VRRP survives lost adverts; the loop is behind anyway).
                     match tx.try_send(Event::Packets {
@@ -191,6 +191,8 @@ fn spawn_receiver(socket: Arc<VrrpSocket>, key: SocketKey, tx: Sender<Event>) ->
                         Err(TrySendError::Closed(_)) => return,
                     }
                 }
+                // Spurious readiness: tokio cleared it, wait again.
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) => {
                     tracing::warn!("VRRP socket receive failed: {e}");
                     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -10,6 +10,8 @@ use halab_vrrp::{
     DiscardReason, Instance, Reason, ScriptConfig, State, Timer, TrackStatus, Tracker,
 };
 
+use super::tracked::{Extra, Plan};
+use super::watch::Values;
 use crate::conf::{InstanceConf, ScriptConf};
 use crate::net::VrrpSocket;
 
@@ -40,6 +42,10 @@ pub struct Runner {
     /// Why `setup` is missing.
     pub problem: Option<String>,
     pub tracker: Tracker,
+    /// Everything the instance tracks, resolved (for reload comparison).
+    pub plan: super::tracked::Plan,
+    /// The trackers the core's tracker does not hold (reversed, files, processes).
+    pub extra: super::tracked::Extra,
     /// The instance's own interface: up and running.
     pub link_up: bool,
     /// What the core was last told about tracking (own tracking plus sync-group fault).
@@ -64,29 +70,45 @@ impl Runner {
     pub fn new(
         id: u64,
         conf: InstanceConf,
+        plan: Plan,
         all_scripts: &[ScriptConf],
+        values: &Values,
         link_up: impl Fn(&str) -> bool,
     ) -> Self {
         let mut tracker = Tracker::new();
+        let mut extra = Extra::default();
         let mut scripts = Vec::new();
-        for (name, weight) in &conf.track_scripts {
-            if let Some(script) = all_scripts.iter().find(|s| &s.name == name) {
-                tracker.add_script(
-                    name.clone(),
-                    ScriptConfig {
-                        interval_ms: script.interval_ms,
-                        timeout_ms: script.timeout_ms,
-                        rise: script.rise,
-                        fall: script.fall,
-                        weight: weight.unwrap_or(script.weight),
-                        init_fail: script.init_fail,
-                    },
-                );
+        for t in &plan.scripts {
+            if let Some(script) = all_scripts.iter().find(|s| s.name == t.name) {
+                let config = ScriptConfig {
+                    interval_ms: script.interval_ms,
+                    timeout_ms: script.timeout_ms,
+                    rise: script.rise,
+                    fall: script.fall,
+                    weight: t.weight,
+                    init_fail: script.init_fail,
+                };
+                if t.reverse {
+                    extra.add_script(t.clone(), config);
+                } else {
+                    tracker.add_script(t.name.clone(), config);
+                }
                 scripts.push(script.clone());
             }
         }
-        for (name, weight) in &conf.track_interfaces {
-            tracker.add_interface(name.clone(), *weight, link_up(name));
+        for t in &plan.interfaces {
+            if t.reverse {
+                extra.add_interface(t.clone(), link_up(&t.name));
+            } else {
+                tracker.add_interface(t.name.clone(), t.weight, link_up(&t.name));
+            }
+        }
+        for t in &plan.files {
+            extra.add_file(t.clone(), values.files.get(&t.name).copied().unwrap_or(0));
+        }
+        for t in &plan.processes {
+            let up = values.processes.get(&t.name).copied().unwrap_or(false);
+            extra.add_process(t.clone(), up);
         }
         Self {
             id,
@@ -96,6 +118,8 @@ impl Runner {
             setup: None,
             problem: Some("starting".into()),
             tracker,
+            plan,
+            extra,
             fed: TrackStatus::default(),
             counters: Counters::default(),
             since: Instant::now(),
@@ -124,7 +148,19 @@ impl Runner {
 
     /// Own fault: interface down, a weight-0 tracker failed, or the instance cannot run.
     pub fn own_fault(&self) -> bool {
-        self.setup.is_none() || !self.link_up || self.tracker.status().fault
+        self.setup.is_none() || !self.link_up || self.track_status().fault
+    }
+
+    /// What everything the instance tracks adds up to.
+    pub fn track_status(&self) -> TrackStatus {
+        super::tracked::combine(self.tracker.status(), self.extra.status())
+    }
+
+    /// A tracked script's state, wherever it is tracked.
+    pub fn script_state(&self, name: &str) -> Option<halab_vrrp::track::ScriptState> {
+        self.tracker
+            .script_state(name)
+            .or_else(|| self.extra.script_state(name))
     }
 
     /// The earliest thing this runner waits for.

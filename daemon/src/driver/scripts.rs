@@ -110,11 +110,12 @@ impl Daemon {
         let mut changed = false;
         let mut first_state = None;
         for runner in &mut self.runners {
-            let before = runner.tracker.script_state(name);
-            if runner.tracker.script_result(name, outcome).is_ok() {
-                let after = runner.tracker.script_state(name);
+            let before = (runner.script_state(name), runner.track_status());
+            let known = runner.tracker.script_result(name, outcome).is_ok();
+            if known | runner.extra.script_result(name, outcome) {
+                let after = (runner.script_state(name), runner.track_status());
                 changed |= before != after;
-                first_state = first_state.or(after);
+                first_state = first_state.or(after.0);
             }
         }
         if let (Some(state), Some(task)) = (first_state, self.scripts.get_mut(name)) {
@@ -159,7 +160,7 @@ impl Daemon {
         let now = self.now_ts(Instant::now());
         for (index, group) in in_group.into_iter().enumerate() {
             let runner = &mut self.runners[index];
-            let mut status = runner.tracker.status();
+            let mut status = runner.track_status();
             if let Some(g) = group
                 && group_fault[g]
                 && !status.fault

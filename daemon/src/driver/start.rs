@@ -160,9 +160,14 @@ impl Daemon {
             .unwrap_or_else(|| self.now_ts(Instant::now()));
         let mut actions = Vec::new();
         let runner = &mut self.runners[index];
-        let own = runner.tracker.status();
+        let own = runner.track_status();
+        // keepalived dont_track_primary: the instance's own interface going down is no fault.
+        let dont_track = runner.conf.tracking.dont_track_primary;
+        if dont_track {
+            runner.link_up = true;
+        }
         if let Some(setup) = runner.setup.as_mut() {
-            if !link.up {
+            if !link.up && !dont_track {
                 actions.extend(setup.core.handle(now, Input::InterfaceDown));
             }
             runner.fed = own;

@@ -162,7 +162,6 @@ fn instance(daemon: &Daemon, r: &Runner) -> InstanceStatus {
                     })
                     .unwrap_or(0),
                 state: r
-                    .tracker
                     .script_state(name)
                     .map_or_else(|| "unknown".into(), |s| format!("{s:?}").to_lowercase()),
             })

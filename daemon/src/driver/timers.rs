@@ -91,7 +91,7 @@ impl Daemon {
     }
 
     /// Handles everything due, in one pass: first every due instance's protocol timer, whose
-    /// adverts leave at once; then the rest of their work (addresses, ARP, logs, notify
+    /// adverts leave together (one `sendmmsg` per socket, outbox.rs); then the rest of their work (addresses, ARP, logs, notify
     /// scripts, sync groups) and the ARP bursts. At start (or after a partition) N instances
     /// become master in one wake-up: each one's advert must not wait for the others' VIPs to
     /// be added, or the peer's backups, hearing nothing, take over too.
@@ -114,6 +114,7 @@ impl Daemon {
         }
         let ts = self.now_ts(now);
         let mut later = Vec::with_capacity(due.len());
+        self.hold_adverts();
         for &index in &due {
             let runner = &mut self.runners[index];
             let Some((timer, _)) = runner.deadline.filter(|&(_, at)| at <= now) else {
@@ -132,6 +133,7 @@ impl Daemon {
             self.carry_out(index, first).await;
             later.push((index, rest));
         }
+        self.flush_adverts();
         for (index, rest) in later {
             self.apply(index, rest).await;
         }

@@ -8,6 +8,7 @@ mod netlink;
 mod nft;
 mod vip_options;
 mod vmac;
+mod vrrp_batch;
 mod vrrp_socket;
 
 pub use arp::{ArpSender, LinkTarget, gratuitous_arp};
@@ -20,4 +21,5 @@ pub use vmac::{
     VmacError, base_sysctls, default_name as default_vmac_name, save_base as save_base_sysctls,
     virtual_mac, write_sysctl,
 };
+pub use vrrp_batch::{MMSG, RecvBuffers};
 pub use vrrp_socket::{MAX_PACKET, Received, VrrpSocket, packet_vrid};

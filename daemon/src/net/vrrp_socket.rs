@@ -37,7 +37,7 @@ const RECV_BUFFER: usize = 4 << 20;
 /// registering a raw fd with `AsyncFd`).
 #[derive(Debug)]
 pub struct VrrpSocket {
-    socket: UdpSocket,
+    pub(super) socket: UdpSocket,
     /// IP identification, incremented per packet like keepalived.
     ip_id: std::sync::atomic::AtomicU16,
     family: Family,
@@ -234,14 +234,20 @@ impl VrrpSocket {
         dst: Ipv4Addr,
         ttl: u8,
     ) -> std::io::Result<()> {
+        let packet = self.packet_v4(advert, src, dst, ttl);
+        let to = SocketAddr::V4(SocketAddrV4::new(dst, 0));
+        self.socket.try_send_to(&packet, to)?;
+        Ok(())
+    }
+
+    /// The whole IPv4 packet of `advert` (header included, next IP identification), for
+    /// [`VrrpSocket::send_batch_v4`].
+    pub fn packet_v4(&self, advert: &Advert, src: Ipv4Addr, dst: Ipv4Addr, ttl: u8) -> Vec<u8> {
         let payload = advert.encode(src, dst);
         let id = self
             .ip_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let packet = build_ipv4(src, dst, ttl, id, &payload);
-        let to = SocketAddr::V4(SocketAddrV4::new(dst, 0));
-        self.socket.try_send_to(&packet, to)?;
-        Ok(())
+        build_ipv4(src, dst, ttl, id, &payload)
     }
 
     /// Waits for the next packet and reads it, using `buf` (make it [`MAX_PACKET`] long).
@@ -263,6 +269,11 @@ impl VrrpSocket {
                 }
             },
         }
+    }
+
+    /// Waits until a packet may be queued (readiness may be spurious: the read says).
+    pub async fn readable(&self) -> std::io::Result<()> {
+        self.socket.readable().await
     }
 
     /// The next packet if one is queued (`WouldBlock` if none), without waiting: a reader

@@ -242,6 +242,16 @@ fn cross_check(
                 );
             }
         }
+        let tracking = &instance.tracking;
+        check_refs(
+            config,
+            &instance.name,
+            "vrrp_instance",
+            tracking.files.iter(),
+            tracking.processes.iter(),
+            pos,
+            out,
+        );
         if let Some(other) = vrids.insert(
             (&instance.interface, instance.vrid, instance.family()),
             &instance.name,
@@ -270,6 +280,48 @@ fn cross_check(
     }
     let mut grouped: HashSet<&str> = HashSet::new();
     for (group, pos) in config.sync_groups.iter().zip(group_pos) {
+        let tracking = &group.tracking;
+        check_refs(
+            config,
+            &group.name,
+            "vrrp_sync_group",
+            tracking.files.iter(),
+            tracking.processes.iter(),
+            pos,
+            out,
+        );
+        // keepalived: "track_interface X is configured on VRRP instance and sync group".
+        for tracked in &tracking.interfaces {
+            for member in config
+                .instances
+                .iter()
+                .filter(|i| group.instances.contains(&i.name))
+            {
+                if member.interface == tracked.name
+                    || member.track_interfaces.iter().any(|(n, _)| *n == tracked.name)
+                {
+                    out.err(
+                        pos,
+                        format!(
+                            "vrrp_sync_group {} tracks interface {}, which its member {} tracks \
+                             already: remove one of the two",
+                            group.name, tracked.name, member.name
+                        ),
+                    );
+                }
+            }
+        }
+        for script in &tracking.scripts {
+            if !scripts.contains_key(&script.name) {
+                out.err(
+                    pos,
+                    format!(
+                        "vrrp_sync_group {} tracks script `{}`, which no vrrp_script defines",
+                        group.name, script.name
+                    ),
+                );
+            }
+        }
         if group.instances.is_empty() {
             out.err(
                 pos,
@@ -294,6 +346,45 @@ fn cross_check(
                     format!("vrrp_instance {member} is in more than one vrrp_sync_group"),
                 );
             }
+        }
+    }
+}
+
+/// keepalived -t refuses a `track_file` / `track_process` entry naming no such block ("track
+/// file X not found").
+fn check_refs<'a>(
+    config: &Config,
+    owner: &str,
+    kind: &str,
+    files: impl Iterator<Item = &'a crate::TrackRef>,
+    processes: impl Iterator<Item = &'a crate::TrackRef>,
+    pos: &Pos,
+    out: &mut Out<'_>,
+) {
+    for file in files {
+        if !config.track_files.iter().any(|t| t.name == file.name) {
+            out.err(
+                pos,
+                format!(
+                    "{kind} {owner} tracks file `{}`, which no track_file defines",
+                    file.name
+                ),
+            );
+        }
+    }
+    for process in processes {
+        if !config
+            .track_processes
+            .iter()
+            .any(|t| t.name == process.name)
+        {
+            out.err(
+                pos,
+                format!(
+                    "{kind} {owner} tracks process `{}`, which no vrrp_track_process defines",
+                    process.name
+                ),
+            );
         }
     }
 }

@@ -71,7 +71,7 @@ pub(super) fn track_process(
         name,
         process: String::new(),
         args: Vec::new(),
-        param_match: ParamMatch::Exact,
+        param_match: ParamMatch::Any,
         weight: 0,
         reverse: false,
         quorum: 1,
@@ -90,19 +90,43 @@ pub(super) fn track_process(
                 Some((process, args)) => {
                     conf.process = process.text.clone();
                     conf.args = args.iter().map(|t| t.text.clone()).collect();
+                    // keepalived: arguments mean the command line is matched, exactly
+                    // unless param_match says otherwise.
+                    if !args.is_empty() {
+                        conf.full_command = true;
+                        if conf.param_match == ParamMatch::Any {
+                            conf.param_match = ParamMatch::Exact;
+                        }
+                    }
                 }
                 None => out.err(s.pos(), "process needs a process name"),
             },
-            "param_match" => match one_arg(s, out).map(|t| t.text.as_str()) {
-                Some("exact") => conf.param_match = ParamMatch::Exact,
-                Some("partial") => conf.param_match = ParamMatch::Partial,
-                Some("initial") => conf.param_match = ParamMatch::Initial,
-                Some(other) => out.err(
-                    s.pos(),
-                    format!("param_match is exact, partial or initial, not `{other}`"),
-                ),
-                None => {}
-            },
+            // keepalived: `param_match` alone is exact; any of them matches the command line.
+            "param_match" => {
+                let how = match s.args.as_slice() {
+                    [] => Some(ParamMatch::Exact),
+                    [how] => match how.text.as_str() {
+                        "exact" => Some(ParamMatch::Exact),
+                        "partial" => Some(ParamMatch::Partial),
+                        "initial" => Some(ParamMatch::Initial),
+                        other => {
+                            out.err(
+                                s.pos(),
+                                format!("param_match is exact, partial or initial, not `{other}`"),
+                            );
+                            None
+                        }
+                    },
+                    _ => {
+                        out.err(s.pos(), "param_match takes at most one word");
+                        None
+                    }
+                };
+                if let Some(how) = how {
+                    conf.param_match = how;
+                    conf.full_command = true;
+                }
+            }
             "weight" => {
                 if let Some((w, reverse)) = weight(s, out) {
                     conf.weight = w;

@@ -119,10 +119,6 @@ pub(super) fn instance(
                     for entry in b {
                         if let Some((name, weight, reverse)) = tracked(entry, out) {
                             if reverse {
-                                out.pending(
-                                    entry.pos(),
-                                    "`weight N reverse` is not implemented in halabd yet",
-                                );
                                 conf.tracking.reverse_scripts.push(name.clone());
                             }
                             conf.track_scripts.push((name, weight));
@@ -135,10 +131,6 @@ pub(super) fn instance(
                     for entry in b {
                         if let Some((name, weight, reverse)) = tracked(entry, out) {
                             if reverse {
-                                out.pending(
-                                    entry.pos(),
-                                    "`weight N reverse` is not implemented in halabd yet",
-                                );
                                 conf.tracking.reverse_interfaces.push(name.clone());
                             }
                             conf.track_interfaces.push((name, weight.unwrap_or(0)));

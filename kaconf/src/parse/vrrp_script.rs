@@ -74,10 +74,6 @@ pub(super) fn script(
                 [w, reverse] if reverse.text == "reverse" => {
                     conf.weight = int_in(w, -253, 253, out).unwrap_or(0) as i32;
                     conf.reverse = true;
-                    out.pending(
-                        s.pos(),
-                        "`weight N reverse` is not implemented in halabd yet",
-                    );
                 }
                 _ => out.err(s.pos(), "weight takes a number and optionally `reverse`"),
             },

@@ -1,6 +1,6 @@
 //! The `haproxy` section: proxies, references between them, servers that are web nodes.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use super::Ctx;
 use crate::diag::did_you_mean;
@@ -193,7 +193,7 @@ impl Server {
         Server {
             name: n.name.clone(),
             node: Some(n.name.clone()),
-            address: n.address(),
+            address: IpAddr::V4(n.address()),
             port,
             check: true,
             inter: None,
@@ -329,7 +329,7 @@ fn proxy(
             Some("add `bind: [\"*:80\"]` (or `VIP:PORT`): where haproxy listens".to_string()),
         );
     }
-    let vips: Vec<Ipv4Addr> = vrrp
+    let vips: Vec<IpAddr> = vrrp
         .iter()
         .flat_map(|v| v.vips.iter().map(|x| x.address))
         .collect();
@@ -352,21 +352,26 @@ fn proxy(
             );
             continue;
         };
+        // haproxy writes IPv6 as `[fd00::100]:80`, `[::]:80` or `:::80`.
+        let a = a
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .unwrap_or(a);
         let address = match a {
             "" | "*" | "0.0.0.0" => None,
-            a => match a.parse::<Ipv4Addr>() {
+            a => match a.parse::<IpAddr>() {
                 Ok(ip) => Some(ip),
                 Err(_) => {
                     cx.bad(
                         &bp,
-                        format!("`{a}` is not an IPv4 address"),
-                        Some("write `*` or a VIP".to_string()),
+                        format!("`{a}` is not an IP address"),
+                        Some("write `*:80`, `[::]:80` (every IPv6 address) or a VIP (`[fd00::100]:80` for IPv6)".to_string()),
                     );
                     continue;
                 }
             },
         };
-        if let Some(ip) = address {
+        if let Some(ip) = address.filter(|ip| !ip.is_unspecified()) {
             if !vips.contains(&ip) {
                 cx.bad(
                     &bp,
@@ -376,11 +381,13 @@ fn proxy(
             }
             let lacking: Vec<String> = nodes
                 .iter()
-                .filter(|n| n.role == Role::Lb && !n.nonlocal_bind())
+                .filter(|n| n.role == Role::Lb && !n.nonlocal_bind(ip))
                 .map(|n| format!("`{}`", n.name))
                 .collect();
             if vips.contains(&ip) && !lacking.is_empty() {
-                cx.bad(&bp, format!("binds VIP {ip}, but net.ipv4.ip_nonlocal_bind is not 1 on {}", lacking.join(", ")), Some("haproxy on a BACKUP (which does not hold the VIP) cannot bind it: add `sysctl: {net.ipv4.ip_nonlocal_bind: 1}` at the top of the lab (every LB gets it), or bind `*`".to_string()));
+                let key = nonlocal_bind_sysctl(ip);
+                let any = if ip.is_ipv4() { "`*`" } else { "`[::]`" };
+                cx.bad(&bp, format!("binds VIP {ip}, but {key} is not 1 on {}", lacking.join(", ")), Some(format!("haproxy on a BACKUP (which does not hold the VIP) cannot bind it: add `sysctl: {{{key}: 1}}` at the top of the lab (every LB gets it), or bind {any}")));
             }
         }
         binds.push(Bind { address, port });
@@ -539,7 +546,14 @@ fn servers(
                         Some(w) => (
                             s.name.clone().unwrap_or_else(|| nn.clone()),
                             Some(nn.clone()),
-                            n.address(),
+                            match (s.ipv6 == Some(true), n.address6()) {
+                                (false, _) => IpAddr::V4(n.address()),
+                                (true, Some(a6)) => IpAddr::V6(a6),
+                                (true, None) => {
+                                    cx.bad(&format!("{sp}.ipv6"), format!("web node `{nn}` has no IPv6 address"), Some(format!("give `{nn}` an `address6` (its network needs an `ipv6` prefix), or drop `ipv6: true`")));
+                                    continue;
+                                }
+                            },
                             s.port.unwrap_or(w.port),
                         ),
                         None => {
@@ -559,13 +573,20 @@ fn servers(
             }
             (None, Some(a)) => {
                 let parsed = a.rsplit_once(':').and_then(|(ip, port)| {
-                    Some((ip.parse::<Ipv4Addr>().ok()?, port.parse::<u16>().ok()?))
+                    let ip = match ip.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+                        Some(v6) => IpAddr::V6(v6.parse::<Ipv6Addr>().ok()?),
+                        None => IpAddr::V4(ip.parse().ok()?),
+                    };
+                    Some((ip, port.parse::<u16>().ok()?))
                 });
+                if s.ipv6.is_some() {
+                    cx.bad_key(&format!("{sp}.ipv6"), "`ipv6` is set on a server given by `address`", Some("`ipv6: true` picks a web node's `address6`; for an address outside the lab write it as `[IPV6]:PORT`".to_string()));
+                }
                 let Some((ip, port)) = parsed else {
                     cx.bad(
                         &format!("{sp}.address"),
-                        format!("`{a}` is not IPV4:PORT"),
-                        Some("e.g. 127.0.0.1:4331".to_string()),
+                        format!("`{a}` is not IPV4:PORT or [IPV6]:PORT"),
+                        Some("e.g. 127.0.0.1:4331 or [fd00::5]:80".to_string()),
                     );
                     continue;
                 };
@@ -767,11 +788,16 @@ fn check_references(cx: &mut Ctx<'_>, hp: &Haproxy, raw: &RawHaproxy) {
 /// Ports: two sections may not bind the same port, and an LB that also serves nginx must not
 /// serve it on a port haproxy binds.
 pub(super) fn check_ports(cx: &mut Ctx<'_>, raw: &RawLab, nodes: &[Node], hp: &Haproxy) {
-    let mut seen: Vec<(u16, Option<Ipv4Addr>, &str)> = Vec::new();
+    let mut seen: Vec<(u16, Option<IpAddr>, &str)> = Vec::new();
+    // `*` is every IPv4 address and `::` every IPv6 one: each clashes with its own family.
+    let family = |a: Option<IpAddr>| a.is_none_or(|a| a.is_ipv4());
+    let wildcard = |a: Option<IpAddr>| a.is_none_or(|a| a.is_unspecified());
     for p in &hp.proxies {
         for (j, b) in p.binds.iter().enumerate() {
             let clash = seen.iter().find(|(port, addr, _)| {
-                *port == b.port && (addr.is_none() || b.address.is_none() || *addr == b.address)
+                *port == b.port
+                    && family(*addr) == family(b.address)
+                    && (wildcard(*addr) || wildcard(b.address) || *addr == b.address)
             });
             if let Some((_, _, other)) = clash {
                 let (key, i) = locate_proxy(raw, &p.name);

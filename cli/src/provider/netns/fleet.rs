@@ -1,7 +1,7 @@
 //! The netns provider's [`Fleet`]: a lab read from the host (`ip -n NS`, the admin socket
 //! through the node's /run, threads that enter the client's namespace).
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -83,9 +83,9 @@ impl Fleet for NetnsFleet {
         let _ = client.in_netns(|| probe_loop(&sh, target, t0));
     }
 
-    fn addresses(&self, node: &str) -> Vec<Ipv4Addr> {
+    fn addresses(&self, node: &str) -> Vec<IpAddr> {
         self.netns(node)
-            .map(|ns| parse_addresses(&ip_in(&ns, &["-o", "-4", "addr", "show"])))
+            .map(|ns| parse_addresses(&ip_in(&ns, &["-o", "addr", "show"])))
             .unwrap_or_default()
     }
 
@@ -95,7 +95,7 @@ impl Fleet for NetnsFleet {
             .unwrap_or_default()
     }
 
-    fn client_arp(&self, lab: &Lab, ip: Ipv4Addr) -> Option<(String, String)> {
+    fn client_arp(&self, lab: &Lab, ip: IpAddr) -> Option<(String, String)> {
         let _ = lab;
         let ns = self.netns(self.client.as_deref()?)?;
         parse_arp(&ip_in(&ns, &["neigh", "show", &ip.to_string()]))

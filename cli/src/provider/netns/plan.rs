@@ -26,14 +26,24 @@ pub fn plan(lab: &Lab, state_dir: &Path, artefacts: &[Artefact]) -> NetnsPlan {
         .map(|n| NodePlan {
             name: n.name.clone(),
             hostname: n.hostname.clone(),
+            // A dual-stack interface is two entries of one link: IPv4, then IPv6.
             interfaces: n
                 .interfaces
                 .iter()
-                .map(|i| IfPlan {
-                    network: i.network.clone(),
-                    ifname: i.name.clone(),
-                    addr: i.address.into(),
-                    prefix: i.prefix,
+                .flat_map(|i| {
+                    let v6 = i.address6.zip(i.prefix6).map(|(a, p)| IfPlan {
+                        network: i.network.clone(),
+                        ifname: i.name.clone(),
+                        addr: a.into(),
+                        prefix: p,
+                    });
+                    std::iter::once(IfPlan {
+                        network: i.network.clone(),
+                        ifname: i.name.clone(),
+                        addr: i.address.into(),
+                        prefix: i.prefix,
+                    })
+                    .chain(v6)
                 })
                 .collect(),
             sysctls: n

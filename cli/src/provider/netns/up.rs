@@ -167,7 +167,7 @@ fn wait_for_tops(
         }
         let m = NetnsMachine(handle.node(&top.node)?);
         loop {
-            let addrs = services::Machine::exec(&m, &["ip", "-4", "-o", "addr", "show"])
+            let addrs = services::Machine::exec(&m, &["ip", "-o", "addr", "show"])
                 .map(|o| o.stdout)
                 .unwrap_or_default();
             if v.vips

@@ -1,7 +1,7 @@
 //! The running ssh lab as a [`Fleet`].
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -107,7 +107,7 @@ impl Fleet for SshFleet {
         remote_probe_loop(conn, &sh, target, t0);
     }
 
-    fn client_arp(&self, lab: &Lab, ip: Ipv4Addr) -> Option<(String, String)> {
+    fn client_arp(&self, lab: &Lab, ip: IpAddr) -> Option<(String, String)> {
         let _ = lab;
         let text = match &self.client {
             Some(c) => {

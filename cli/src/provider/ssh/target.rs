@@ -142,7 +142,13 @@ pub(super) fn bring_up_vms(
     progress(&format!("  vagrant up (Vagrantfile in {})", dir.display()));
     vagrant::vagrant_up(&dir, lab).map_err(TargetError::Vagrant)?;
     let text = vagrant::vagrant_ssh_config(&dir, lab).map_err(TargetError::Vagrant)?;
-    let config = vagrant::ssh_config_for_lab(lab, &text).map_err(TargetError::Vagrant)?;
+    let mut config = vagrant::ssh_config_for_lab(lab, &text).map_err(TargetError::Vagrant)?;
+    if vagrant::provider() == vagrant::HALAB_PROVIDER {
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        let known =
+            vagrant::halab_key_dir(&dir, &lab.name).join(crate::testbed::vagrant_vm::KNOWN_HOSTS);
+        config = vagrant::pin_known_hosts(&config, &known);
+    }
     std::fs::create_dir_all(state_dir).map_err(|source| TargetError::Io {
         path: state_dir.to_path_buf(),
         source,

@@ -198,7 +198,7 @@ fn draw_lane(
     };
     let (top, bottom) = (lane.top + 1, lane.top + REQ_ROW - 1);
     // The requests of one lane: those through its VIP, or all of them.
-    let via = |vip: Option<std::net::Ipv4Addr>| -> Vec<crate::scenario::result::Sample> {
+    let via = |vip: Option<std::net::IpAddr>| -> Vec<crate::scenario::result::Sample> {
         r.samples
             .iter()
             .filter(|s| vip.is_none() || s.vip == vip)

@@ -1,7 +1,7 @@
 //! Where everything goes on the timeline picture, in pixels, before anything is drawn: the
 //! height depends on the lanes and on how many rows the mark labels need.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use plotters::style::RGBColor;
 
@@ -63,7 +63,7 @@ pub struct Placed {
 #[derive(Debug, Clone)]
 pub enum LaneKind {
     Vip {
-        vip: Ipv4Addr,
+        vip: IpAddr,
         node: String,
         color: RGBColor,
     },
@@ -71,10 +71,10 @@ pub enum LaneKind {
     Backend {
         name: String,
         color: RGBColor,
-        vip: Option<Ipv4Addr>,
+        vip: Option<IpAddr>,
     },
-    Failed(Option<Ipv4Addr>),
-    Unknown(Option<Ipv4Addr>),
+    Failed(Option<IpAddr>),
+    Unknown(Option<IpAddr>),
     /// Assertion steps, overlapping ones on separate rows: (index into `steps`, row).
     Steps(Vec<(usize, usize)>),
 }
@@ -105,7 +105,7 @@ pub struct Plan {
     pub legend_top: i32,
     pub height: i32,
     pub backends: Vec<(String, RGBColor)>,
-    pub vip_colors: Vec<(Ipv4Addr, RGBColor)>,
+    pub vip_colors: Vec<(IpAddr, RGBColor)>,
 }
 
 /// Estimated width of `s` at `px`: SVG gives no metrics, so this leans wide.
@@ -132,7 +132,7 @@ impl Plan {
                 .map(|m| (x_of(m.t_ms), text_w(&move_text(m, many_vips), LABEL_PX))),
         );
         let backends = backend_colors(&timeline::backends(&r.samples));
-        let vip_colors: Vec<(Ipv4Addr, RGBColor)> = timeline::vips(&r.vip_timeline)
+        let vip_colors: Vec<(IpAddr, RGBColor)> = timeline::vips(&r.vip_timeline)
             .into_iter()
             .enumerate()
             .map(|(i, v)| (v, VIP_COLORS[i % VIP_COLORS.len()]))
@@ -175,7 +175,7 @@ impl Plan {
         // One group of request lanes per probed VIP, each lane named with its VIP, when the
         // run probed several (active/active); else one group, as before.
         let req_vips = timeline::request_vips(&r.samples);
-        let groups: Vec<Option<Ipv4Addr>> = if req_vips.len() > 1 {
+        let groups: Vec<Option<IpAddr>> = if req_vips.len() > 1 {
             req_vips.into_iter().map(Some).collect()
         } else {
             vec![None]
@@ -372,7 +372,7 @@ fn backend_colors(names: &[String]) -> Vec<(String, RGBColor)> {
 /// The legend's entries, (swatch, text), in the order they are drawn.
 pub fn legend_entries(
     backends: &[(String, RGBColor)],
-    vips: &[(Ipv4Addr, RGBColor)],
+    vips: &[(IpAddr, RGBColor)],
 ) -> Vec<(Swatch, String)> {
     let mut v: Vec<(Swatch, String)> = backends
         .iter()
@@ -403,7 +403,7 @@ pub enum Swatch {
 
 pub const SWATCH_W: i32 = 16;
 
-fn legend_rows(backends: &[(String, RGBColor)], vips: &[(Ipv4Addr, RGBColor)]) -> i32 {
+fn legend_rows(backends: &[(String, RGBColor)], vips: &[(IpAddr, RGBColor)]) -> i32 {
     legend_layout(backends, vips)
         .iter()
         .map(|(_, _, row)| row + 1)
@@ -414,7 +414,7 @@ fn legend_rows(backends: &[(String, RGBColor)], vips: &[(Ipv4Addr, RGBColor)]) -
 /// (x, entry index, row) for each legend entry, wrapping at the picture's width.
 pub fn legend_layout(
     backends: &[(String, RGBColor)],
-    vips: &[(Ipv4Addr, RGBColor)],
+    vips: &[(IpAddr, RGBColor)],
 ) -> Vec<(i32, usize, i32)> {
     let mut out = Vec::new();
     let (mut x, mut row) = (LEFT, 0);

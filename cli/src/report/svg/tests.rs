@@ -171,8 +171,8 @@ fn fixture_report_is_written_with_one_timeline_per_run() {
 #[test]
 fn request_lanes_name_their_vip_when_several_were_probed() {
     let mut r: ScenarioResult = fixture::failover();
-    let a: std::net::Ipv4Addr = "10.10.0.10".parse().expect("ip");
-    let b: std::net::Ipv4Addr = "10.10.0.20".parse().expect("ip");
+    let a: std::net::IpAddr = "10.10.0.10".parse().expect("ip");
+    let b: std::net::IpAddr = "10.10.0.20".parse().expect("ip");
     r.samples = (0..20)
         .map(|i| Sample {
             t_ms: i * 10,
