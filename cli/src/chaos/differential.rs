@@ -13,7 +13,7 @@
 //! not touch VRRP and map to nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use halab_sim::schedule::{Fault as SimFault, NodeSpec, Schedule};
@@ -36,7 +36,7 @@ const T0_US: u64 = 10_000_000;
 /// the checks saw take its VIP back. The episode's own monitor cannot say: its last sample
 /// may come a few ms before the `vip` check passed, with the old master still the only
 /// holder (what the end-to-end differential saw, intermittently, in 2026-12).
-pub fn settled_holders(lab: &Lab, fleet: &dyn Fleet) -> BTreeMap<Ipv4Addr, Vec<String>> {
+pub fn settled_holders(lab: &Lab, fleet: &dyn Fleet) -> BTreeMap<IpAddr, Vec<String>> {
     let advert_cs = lab.vrrp.iter().map(|v| v.advert_int_cs).max().unwrap_or(100);
     std::thread::sleep(Duration::from_millis(u64::from(advert_cs) * 10 + 100));
     observe::vip_holders(lab, fleet)
@@ -239,7 +239,7 @@ pub fn compare(
     lab: &Lab,
     e: &Episode,
     r: &ScenarioResult,
-    settled: &BTreeMap<Ipv4Addr, Vec<String>>,
+    settled: &BTreeMap<IpAddr, Vec<String>>,
 ) -> Option<Vec<Difference>> {
     let steps_ms: Vec<u64> = r.steps.iter().map(|s| s.start_ms).collect();
     if r.steps.iter().any(|s| !s.outcome.passed()) {
