@@ -37,7 +37,12 @@ const T0_US: u64 = 10_000_000;
 /// may come a few ms before the `vip` check passed, with the old master still the only
 /// holder (what the end-to-end differential saw, intermittently, in 2026-12).
 pub fn settled_holders(lab: &Lab, fleet: &dyn Fleet) -> BTreeMap<IpAddr, Vec<String>> {
-    let advert_cs = lab.vrrp.iter().map(|v| v.advert_int_cs).max().unwrap_or(100);
+    let advert_cs = lab
+        .vrrp
+        .iter()
+        .map(|v| v.advert_int_cs)
+        .max()
+        .unwrap_or(100);
     std::thread::sleep(Duration::from_millis(u64::from(advert_cs) * 10 + 100));
     observe::vip_holders(lab, fleet)
 }
