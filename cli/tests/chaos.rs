@@ -204,3 +204,45 @@ fn a_broken_lab_is_caught_and_shrunk_to_the_fault_that_matters() {
     );
     assert!(text(&t.stdout).contains("outage"), "{}", text(&t.stdout));
 }
+
+/// Input: seed000 with halabd, seed 5's first 4 episodes (a partition, a crash, a reload,
+/// then a crash of loadbalance1 overlapping 40% VRRP loss: the episode whose settled moment
+/// used to disagree), each run again through halab-sim (`--differential`). Output: exit 0,
+/// every episode compared, and the simulator's VIP holders the lab's at both moments. A
+/// mapping that drops a fault (the partition mapped to nothing) makes the simulator keep the
+/// VIP on loadbalance1 alone while the lab has both holders in force: a difference (tried).
+#[test]
+fn the_simulator_predicts_the_lab_s_vip_holders() {
+    let _g = heavy();
+    let state = state_root("chaos-diff");
+    let dir = tempfile::tempdir().expect("tmp");
+    let lab_file = lab_copy(dir.path(), "chdf", |t| t);
+    let out = halab(
+        state.path(),
+        &[
+            "chaos",
+            lab_file.to_str().expect("utf-8"),
+            "--engine",
+            "halabd",
+            "--faults",
+            "4",
+            "--seed",
+            "5",
+            "--differential",
+            "--json",
+            "--out",
+            dir.path().join("out").to_str().expect("utf-8"),
+        ],
+    );
+    let r = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{r:#}\n{}", text(&out.stderr));
+    let eps = r["episodes"].as_array().expect("episodes");
+    assert_eq!(eps.len(), 4, "{r:#}");
+    assert_eq!(eps[3]["kind"], "crash+vrrp_loss", "{r:#}");
+    for e in eps {
+        let d = e["differences"].as_array().unwrap_or_else(|| {
+            panic!("episode {} not compared: {e:#}", e["number"]);
+        });
+        assert!(d.is_empty(), "the simulator and the lab differ: {e:#}");
+    }
+}

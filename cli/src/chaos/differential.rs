@@ -2,7 +2,9 @@
 //! namespaces) is run again through halab-sim's world (the real `halab-vrrp` core, keepalived's
 //! behaviour for keepalived nodes), its faults at the times the real steps started, and the
 //! VIP holders of each VRRP instance are compared at two moments: while the faults are in
-//! force (just before the first repair) and settled (the end of the episode).
+//! force (just before the first repair) and settled: the lab read one advert interval after
+//! its episode ended (its checks passed), the simulator once the protocol's settle time has
+//! passed after the last repair.
 //!
 //! The mapping, fault by fault: crash and freeze are a crash (silent, VIP left on the
 //! interface), a graceful stop a stop, a restart or thaw a restart; a tracked-service kill
@@ -10,7 +12,9 @@
 //! isolation; a partition and VRRP loss are the simulator's own; backend down and reloads do
 //! not touch VRRP and map to nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::time::Duration;
 
 use halab_sim::schedule::{Fault as SimFault, NodeSpec, Schedule};
 use halab_sim::world::World;
@@ -18,12 +22,30 @@ use serde::{Deserialize, Serialize};
 
 use super::schedule::{Episode, FaultKind};
 use super::write::{self, Role};
+use crate::fleet::Fleet;
 use crate::lab::Lab;
 use crate::lab::model::{Engine, VrrpInstance};
+use crate::observe;
 use crate::scenario::result::ScenarioResult;
 
 /// Simulated time of the real scenario's start (the lab has been up and settled).
 const T0_US: u64 = 10_000_000;
+
+/// Who holds each VIP in the lab once its episode is over: read one advert interval (the
+/// longest of the lab's) after the scenario ended, so that the backups have heard the master
+/// the checks saw take its VIP back. The episode's own monitor cannot say: its last sample
+/// may come a few ms before the `vip` check passed, with the old master still the only
+/// holder (what the end-to-end differential saw, intermittently, in 2026-12).
+pub fn settled_holders(lab: &Lab, fleet: &dyn Fleet) -> BTreeMap<IpAddr, Vec<String>> {
+    let advert_cs = lab
+        .vrrp
+        .iter()
+        .map(|v| v.advert_int_cs)
+        .max()
+        .unwrap_or(100);
+    std::thread::sleep(Duration::from_millis(u64::from(advert_cs) * 10 + 100));
+    observe::vip_holders(lab, fleet)
+}
 
 /// A moment the outcomes differ.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -214,9 +236,16 @@ fn sorted(v: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Compares an episode's real result with the simulator, instance by instance. None when the
-/// episode did not run to its end (a failed step: nothing to compare).
-pub fn compare(lab: &Lab, e: &Episode, r: &ScenarioResult) -> Option<Vec<Difference>> {
+/// Compares an episode's real result with the simulator, instance by instance: in force, the
+/// episode's monitor's last sample before the first repair; settled, `settled` (from
+/// `settled_holders`). None when the episode did not run to its end (a failed step: nothing
+/// to compare).
+pub fn compare(
+    lab: &Lab,
+    e: &Episode,
+    r: &ScenarioResult,
+    settled: &BTreeMap<IpAddr, Vec<String>>,
+) -> Option<Vec<Difference>> {
     let steps_ms: Vec<u64> = r.steps.iter().map(|s| s.start_ms).collect();
     if r.steps.iter().any(|s| !s.outcome.passed()) {
         return None;
@@ -229,20 +258,13 @@ pub fn compare(lab: &Lab, e: &Episode, r: &ScenarioResult) -> Option<Vec<Differe
         let run = sim_run(lab, inst, e, &steps_ms, r.duration_ms)?;
         let (sim_force, sim_settled) = simulate(&run);
         let in_force_ms = (run.in_force_us - T0_US) / 1_000;
-        let real_at = |t: u64| -> Vec<String> {
-            r.vip_timeline
-                .iter()
-                .rfind(|s| s.vip == vip && s.t_ms < t)
-                .map(|s| sorted(&s.holders))
-                .unwrap_or_default()
-        };
-        let real_force = real_at(in_force_ms);
-        // Settled: the same moment the simulator is read at (the end of the scenario, once the
-        // repairs have had the protocol's time to settle: a preempting master takes the VIP
-        // back one Master_Down_Interval after it restarted, later than the lab's own VIP check
-        // may pass with the backup still holding).
-        let settled_ms = (run.settled_us - T0_US) / 1_000;
-        let real_settled = real_at(settled_ms);
+        let real_force = r
+            .vip_timeline
+            .iter()
+            .rfind(|s| s.vip == vip && s.t_ms < in_force_ms)
+            .map(|s| sorted(&s.holders))
+            .unwrap_or_default();
+        let real_settled = settled.get(&vip).map(|h| sorted(h)).unwrap_or_default();
         // Loss drops different adverts in the simulator and in the lab: who holds the VIP
         // while it is in force is chance in both.
         let random = e.faults.iter().any(|f| f.kind == FaultKind::VrrpLoss);

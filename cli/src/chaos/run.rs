@@ -344,7 +344,8 @@ pub fn run(
             None
         };
         let differences = if opts.differential && findings.is_empty() {
-            differential::compare(lab, &e, &r)
+            let settled = differential::settled_holders(lab, fleet.as_ref());
+            differential::compare(lab, &e, &r, &settled)
         } else {
             None
         };

@@ -193,7 +193,7 @@ fn binds(lab: &Lab) -> Vec<(Option<IpAddr>, u16, String)> {
         .proxies
         .iter()
         .flat_map(|p| &p.binds)
-        .map(|b| (b.address.map(IpAddr::from), b.port, String::new()))
+        .map(|b| (b.address, b.port, String::new()))
         .collect()
 }
 
