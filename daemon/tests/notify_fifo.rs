@@ -17,7 +17,8 @@ const SLACK: Duration = Duration::from_secs(3);
 /// Input: halabd with `notify_fifo` (read by the test) and a different `vrrp_notify_fifo` whose
 /// script copies what it reads to a file, one instance in sync group G1. Output: halabd makes
 /// both FIFOs; each gets keepalived's lines for BACKUP then MASTER (instance and group); the
-/// script got the FIFO path as `$1`; SIGTERM writes the STOP line and removes both FIFOs.
+/// script got the FIFO path as `$1`; SIGHUP writes the current states again
+/// (`fifo_write_vrrp_states_on_reload`); SIGTERM writes the STOP line and removes both FIFOs.
 #[test]
 fn fifo_lines_on_master_and_stop() {
     let mut lab = Lab::new(&["a"]);
@@ -36,7 +37,7 @@ fn fifo_lines_on_master_and_stop() {
     .expect("test setup");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("test setup");
     let conf = format!(
-        "global_defs {{\n    router_id test\n    notify_fifo {global}\n    vrrp_notify_fifo {vrrp}\n    vrrp_notify_fifo_script {script}\n}}\n\n\
+        "global_defs {{\n    router_id test\n    notify_fifo {global}\n    vrrp_notify_fifo {vrrp}\n    vrrp_notify_fifo_script {script}\n    fifo_write_vrrp_states_on_reload\n}}\n\n\
          vrrp_sync_group G1 {{\n    group {{\n        VI_1\n    }}\n}}\n\n\
          vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    version 3\n    priority 150\n    advert_int 0.1\n    virtual_ipaddress {{\n        {vip}/24 dev eth0\n    }}\n}}\n",
         global = global.display(),
@@ -46,13 +47,21 @@ fn fifo_lines_on_master_and_stop() {
     );
     lab.start_halabd("a", &conf);
     assert!(
-        lab.wait_single_holder("a", master_down(150, 0.1) * 4 + SLACK, Duration::from_secs(1)),
+        lab.wait_single_holder(
+            "a",
+            master_down(150, 0.1) * 4 + SLACK,
+            Duration::from_secs(1)
+        ),
         "a never became master\n{}",
         lab.logs()
     );
     for fifo in [&global, &vrrp] {
         let meta = std::fs::metadata(fifo).unwrap_or_else(|e| panic!("{}: {e}", fifo.display()));
-        assert!(meta.file_type().is_fifo(), "{} is not a FIFO", fifo.display());
+        assert!(
+            meta.file_type().is_fifo(),
+            "{} is not a FIFO",
+            fifo.display()
+        );
     }
     let expected = "INSTANCE \"VI_1\" BACKUP 150\nINSTANCE \"VI_1\" MASTER 150\n";
     // The script's copy: its argument, then the lines in order (group lines interleaved).
@@ -85,6 +94,14 @@ fn fifo_lines_on_master_and_stop() {
         .custom_flags(nix::libc::O_NONBLOCK)
         .open(&global)
         .expect("test setup");
+    // fifo_write_vrrp_states_on_reload: SIGHUP with the same file writes the current states.
+    lab.daemons[0].signal(Signal::SIGHUP);
+    let deadline = Instant::now() + SLACK;
+    while Instant::now() < deadline && !lab.daemons[0].log_text().contains("Configuration reloaded")
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
     lab.daemons[0].signal(Signal::SIGTERM);
     assert_eq!(
         lab.daemons[0].wait_exit(Duration::from_secs(5)),
@@ -96,7 +113,7 @@ fn fifo_lines_on_master_and_stop() {
     let _ = reader.read_to_string(&mut text);
     assert_eq!(
         instance_lines(&text),
-        format!("{expected}INSTANCE \"VI_1\" STOP 150\n"),
+        format!("{expected}INSTANCE \"VI_1\" MASTER 150\nINSTANCE \"VI_1\" STOP 150\n"),
         "{text:?}"
     );
     assert!(text.contains("GROUP \"G1\" MASTER 0\n"), "{text:?}");

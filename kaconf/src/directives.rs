@@ -185,11 +185,7 @@ pub const TABLE: &[(Block, &str, Verdict)] = &[
         "vrrp_notify_priority_changes",
         Pending("priority-change notifications are not implemented in halabd yet"),
     ),
-    (
-        GlobalDefs,
-        "fifo_write_vrrp_states_on_reload",
-        Pending("fifo_write_vrrp_states_on_reload is not implemented in halabd yet"),
-    ),
+    (GlobalDefs, "fifo_write_vrrp_states_on_reload", Supported),
     (
         GlobalDefs,
         "dynamic_interfaces",

@@ -73,7 +73,10 @@ impl NotifyFifo {
                     match RunAs::resolve(Some(&who), run_as.secure) {
                         Ok(r) => r,
                         Err(e) => {
-                            tracing::warn!("Not running notify FIFO script {}: {e}", command.command);
+                            tracing::warn!(
+                                "Not running notify FIFO script {}: {e}",
+                                command.command
+                            );
                             return None;
                         }
                     }
@@ -192,7 +195,12 @@ mod tests {
             script: None,
         };
         let mut fifo = NotifyFifo::open(&conf, &RunAs::default()).expect("fifo");
-        assert!(std::fs::metadata(&path).expect("fifo").file_type().is_fifo());
+        assert!(
+            std::fs::metadata(&path)
+                .expect("fifo")
+                .file_type()
+                .is_fifo()
+        );
         fifo.write(&line("INSTANCE", "VI_1", "MASTER", 100));
         fifo.write(&line("GROUP", "G1", "BACKUP", 0));
         let mut reader = OpenOptions::new()
@@ -211,7 +219,10 @@ mod tests {
         for _ in 0..2000 {
             fifo.write(&long);
         }
-        assert!(fifo.dropped > 0, "a 64 KiB pipe cannot hold 2000 lines of 220 bytes");
+        assert!(
+            fifo.dropped > 0,
+            "a 64 KiB pipe cannot hold 2000 lines of 220 bytes"
+        );
         drop(fifo);
         assert!(!path.exists());
     }

@@ -182,6 +182,9 @@ impl Daemon {
                     }
                 }
                 self.install(parsed.config).await;
+                if self.config.global.fifo_write_states_on_reload {
+                    self.write_states_to_fifos();
+                }
                 self.reloads += 1;
                 tracing::info!("Configuration reloaded");
             }

@@ -123,6 +123,35 @@ impl Daemon {
         }
     }
 
+    /// `fifo_write_vrrp_states_on_reload`: after a reload, the groups' then the instances'
+    /// current states to the FIFOs (instances starting afresh write theirs as they move).
+    pub(super) fn write_states_to_fifos(&mut self) {
+        let mut lines = Vec::new();
+        for group in &self.config.sync_groups {
+            if let Some(state) = self.group_states.get(&group.name)
+                && *state != halab_api::VrrpState::Init
+            {
+                lines.push(fifo::line("GROUP", &group.name, state.as_str(), 0));
+            }
+        }
+        for runner in &self.runners {
+            let state = runner.state();
+            if runner.setup.is_some() && state != State::Initialize {
+                let priority = runner
+                    .setup
+                    .as_ref()
+                    .map_or(runner.conf.priority, |s| s.core.priority());
+                let word = state_word(state, Reason::Startup);
+                lines.push(fifo::line("INSTANCE", &runner.conf.name, word, priority));
+            }
+        }
+        for fifo in &mut self.fifos {
+            for line in &lines {
+                fifo.write(line);
+            }
+        }
+    }
+
     /// Who runs a notify script: `notify_master CMD USER [GROUP]`'s user, else script_user
     /// (keepalived's notify_script_init). None, with a warning, for an unknown user.
     fn notify_run_as(&self, command: &conf::Command) -> Option<process::RunAs> {

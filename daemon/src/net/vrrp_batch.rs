@@ -61,16 +61,9 @@ impl VrrpSocket {
                 .map(|&(_, dst)| Some(SockaddrIn::from(SocketAddrV4::new(dst, 0))))
                 .collect();
             let sent = self.socket.try_io(Interest::WRITABLE, || {
-                sendmmsg(
-                    fd,
-                    &mut headers,
-                    &slices,
-                    &addresses,
-                    [],
-                    MsgFlags::empty(),
-                )
-                .map(Iterator::count)
-                .map_err(io::Error::from)
+                sendmmsg(fd, &mut headers, &slices, &addresses, [], MsgFlags::empty())
+                    .map(Iterator::count)
+                    .map_err(io::Error::from)
             });
             match sent {
                 Ok(0) => outcomes.push(Err(io::Error::other("sendmmsg sent nothing"))),

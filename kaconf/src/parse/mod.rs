@@ -298,7 +298,10 @@ fn cross_check(
                 .filter(|i| group.instances.contains(&i.name))
             {
                 if member.interface == tracked.name
-                    || member.track_interfaces.iter().any(|(n, _)| *n == tracked.name)
+                    || member
+                        .track_interfaces
+                        .iter()
+                        .any(|(n, _)| *n == tracked.name)
                 {
                     out.err(
                         pos,
