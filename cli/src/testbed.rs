@@ -39,14 +39,14 @@ use crate::lab::Lab;
 use crate::state::state_dir;
 use halab_netns::{self as netns, InitCommand, NETNS_DIR, NetnsError, NetnsPlan};
 
-pub use cmd::{cmd_down, cmd_exec, cmd_up};
+use boot::{boot_hosts, boot_vms, provision};
 pub(crate) use cmd::lab_error;
+pub use cmd::{cmd_down, cmd_exec, cmd_up};
 pub(crate) use plan::control_name;
 pub use plan::plan;
+use sshd::write_files;
 pub use sshd::{SSHD_PIDFILE, known_hosts, ssh_config};
 pub(crate) use sshd::{ensure_key, keygen};
-use boot::{boot_hosts, boot_vms, provision};
-use sshd::write_files;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TestbedError {

@@ -102,7 +102,11 @@ pub(crate) fn keygen(path: &Path, comment: &str) -> Result<(), TestbedError> {
     }
 }
 
-pub(super) fn start_sshd(node: &NodeHandle, host: &Host, public: &str) -> Result<String, TestbedError> {
+pub(super) fn start_sshd(
+    node: &NodeHandle,
+    host: &Host,
+    public: &str,
+) -> Result<String, TestbedError> {
     let sshd_err = |reason: String| TestbedError::Sshd {
         node: host.name.clone(),
         reason,
