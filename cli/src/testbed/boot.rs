@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::sshd::{host_keys, start_sshd, wait_sshd};
-use super::{TestbedError, TestbedPlan, nspawn, qemu};
+use super::{Host, TestbedError, TestbedPlan, nspawn, qemu};
 use halab_netns::{LabHandle, NETNS_DIR};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -116,34 +116,14 @@ pub(super) fn boot_vms(
     public: &str,
 ) -> Result<Vec<String>, TestbedError> {
     let (authorized, keys) = host_keys(plan, dir, public)?;
-    let memory_mib = qemu::memory_mib();
-    let mut vms = Vec::new();
-    for h in &plan.hosts {
-        let Some(node) = plan.netns.nodes.iter().find(|n| n.name == h.name) else {
-            continue;
-        };
-        vms.push(qemu::Vm {
-            node: h.name.clone(),
-            hostname: node.hostname.clone(),
-            netns: Path::new(NETNS_DIR).join(&h.netns),
-            nics: node
-                .interfaces
-                .iter()
-                .filter_map(|i| match i.addr {
-                    std::net::IpAddr::V4(address) => Some(qemu::Nic {
-                        ifname: i.ifname.clone(),
-                        address,
-                        prefix: i.prefix,
-                    }),
-                    std::net::IpAddr::V6(_) => None,
-                })
-                .collect(),
-            memory_mib,
-            host_key: dir.join("host-keys").join(&h.name),
-            authorized_keys: authorized.clone(),
-            dir: handle.state_dir().join(format!("vm-{}", h.name)),
-        });
-    }
+    let vms: Vec<qemu::Vm> = plan
+        .hosts
+        .iter()
+        .map(|h| {
+            let key = dir.join("host-keys").join(&h.name);
+            vm_of(plan, h, &key, &authorized, handle.state_dir())
+        })
+        .collect();
     let mut running = Vec::new();
     let mut first_err = None;
     for vm in &vms {
@@ -177,4 +157,99 @@ pub(super) fn boot_vms(
         })
     })?;
     waited.map(|()| keys).map_err(TestbedError::from)
+}
+
+/// The VM of the plan's host `h`: its node's hostname and IPv4 interfaces (one qemu NIC
+/// each), its host key and the bed's authorized_keys, its seed and console under `state`.
+pub(super) fn vm_of(
+    p: &TestbedPlan,
+    h: &Host,
+    host_key: &Path,
+    authorized: &Path,
+    state: &Path,
+) -> qemu::Vm {
+    let node = p.netns.nodes.iter().find(|n| n.name == h.name);
+    qemu::Vm {
+        node: h.name.clone(),
+        hostname: node.map_or_else(|| h.name.clone(), |n| n.hostname.clone()),
+        netns: Path::new(NETNS_DIR).join(&h.netns),
+        nics: node
+            .map(|n| {
+                n.interfaces
+                    .iter()
+                    .filter_map(|i| match i.addr {
+                        std::net::IpAddr::V4(address) => Some(qemu::Nic {
+                            ifname: i.ifname.clone(),
+                            address,
+                            prefix: i.prefix,
+                        }),
+                        std::net::IpAddr::V6(_) => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        memory_mib: qemu::memory_mib(),
+        host_key: host_key.to_path_buf(),
+        authorized_keys: authorized.to_path_buf(),
+        dir: state.join(format!("vm-{}", h.name)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::testbed::{HostKind, plan};
+
+    /// Input: a host on two networks. Output: its VM has one NIC per interface (name,
+    /// address, prefix), its node's hostname and netns, its keys, and a dir under `state`.
+    #[test]
+    fn a_vm_has_a_nic_per_interface_of_its_node() {
+        let text = "name: tb
+provider: ssh
+networks:
+  - { name: lan, cidr: 10.9.0.0/24 }
+  - { name: back, cidr: 10.8.0.0/16 }
+nodes:
+  - name: lb1
+    role: lb
+    hostname: lb-one
+    addresses: [{ network: lan, address: 10.9.0.11 }, { network: back, address: 10.8.0.11 }]
+    ssh: { host: 10.9.0.11 }
+  - { name: lb2, role: lb, address: 10.9.0.12, ssh: { host: 10.9.0.12 } }
+  - { name: web1, role: web, address: 10.9.0.21, ssh: { host: 10.9.0.21 } }
+vrrp:
+  - { vrid: 51, vips: [10.9.0.253] }
+";
+        let lab = crate::lab::parse(Path::new("ssh.yaml"), text, &HashMap::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let p = plan(&lab, Path::new("/run/x"), HostKind::Vm).expect("plan");
+        let vm = vm_of(
+            &p,
+            &p.hosts[0],
+            Path::new("/k/lb1"),
+            Path::new("/k/auth"),
+            Path::new("/s"),
+        );
+        let nics: Vec<(&str, String, u8)> = vm
+            .nics
+            .iter()
+            .map(|n| (n.ifname.as_str(), n.address.to_string(), n.prefix))
+            .collect();
+        assert_eq!(
+            nics,
+            [
+                ("eth0", "10.9.0.11".into(), 24),
+                ("eth1", "10.8.0.11".into(), 16)
+            ]
+        );
+        assert_eq!(vm.hostname, "lb-one");
+        assert_eq!(vm.netns, Path::new("/run/netns/halab-tb-tb.lb1"));
+        assert_eq!(
+            (vm.host_key.as_path(), vm.authorized_keys.as_path()),
+            (Path::new("/k/lb1"), Path::new("/k/auth"))
+        );
+        assert_eq!(vm.dir, Path::new("/s/vm-lb1"));
+    }
 }

@@ -12,10 +12,11 @@ use super::KNOWN_HOSTS;
 use super::boxes::read_box;
 use crate::lab::Lab;
 use crate::state::state_dir;
+use crate::testbed::boot::vm_of;
 use crate::testbed::{
     HostKind, TestbedError, TestbedPlan, ensure_key, io_at, keygen, lab_name, plan, qemu,
 };
-use halab_netns::{self as netns, InitCommand, LabHandle, NETNS_DIR};
+use halab_netns::{self as netns, InitCommand, LabHandle};
 
 /// The bed's plan and the node's host in it.
 pub(super) fn bed(
@@ -103,7 +104,7 @@ pub fn vm_up(
         let (running, booted) = match record.iter().find(|r| r.node == node && r.alive()) {
             Some(r) => (r.clone(), false),
             None => {
-                let vm = vm_of(&p, k, &host_key, &authorized, handle.state_dir());
+                let vm = vm_of(&p, &p.hosts[k], &host_key, &authorized, handle.state_dir());
                 let r = qemu::boot(&vm, &image);
                 let r = match r {
                     Ok(r) => r,
@@ -158,37 +159,6 @@ fn write_known_hosts(p: &TestbedPlan, dir: &Path) -> Result<(), TestbedError> {
     }
     let path = dir.join(KNOWN_HOSTS);
     fs::write(&path, crate::testbed::known_hosts(&hosts, &keys)).map_err(io_at(&path))
-}
-
-/// The VM of the plan's `k`-th host: keys from vagrant's dir, seed and console in the
-/// bed's state dir.
-fn vm_of(p: &TestbedPlan, k: usize, host_key: &Path, authorized: &Path, state: &Path) -> qemu::Vm {
-    let h = &p.hosts[k];
-    let node = p.netns.nodes.iter().find(|n| n.name == h.name);
-    qemu::Vm {
-        node: h.name.clone(),
-        hostname: node.map_or_else(|| h.name.clone(), |n| n.hostname.clone()),
-        netns: Path::new(NETNS_DIR).join(&h.netns),
-        nics: node
-            .map(|n| {
-                n.interfaces
-                    .iter()
-                    .filter_map(|i| match i.addr {
-                        std::net::IpAddr::V4(address) => Some(qemu::Nic {
-                            ifname: i.ifname.clone(),
-                            address,
-                            prefix: i.prefix,
-                        }),
-                        std::net::IpAddr::V6(_) => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        memory_mib: qemu::memory_mib(),
-        host_key: host_key.to_path_buf(),
-        authorized_keys: authorized.to_path_buf(),
-        dir: state.join(format!("vm-{}", h.name)),
-    }
 }
 
 /// A machine's state for vagrant.
