@@ -40,11 +40,7 @@ fn poll<T>(
     }
 }
 
-fn fail(
-    expected: impl Into<String>,
-    seen: impl Into<String>,
-    last: Vec<String>,
-) -> Outcome {
+fn fail(expected: impl Into<String>, seen: impl Into<String>, last: Vec<String>) -> Outcome {
     Outcome::Failed {
         expected: expected.into(),
         seen: seen.into(),

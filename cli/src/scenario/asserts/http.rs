@@ -87,11 +87,7 @@ pub(super) fn distribution(cx: &Ctx<'_>, step: &Step) -> Outcome {
     }
 }
 
-fn describe_want(
-    backends: Option<&[String]>,
-    absent: &[String],
-    order: Order,
-) -> String {
+fn describe_want(backends: Option<&[String]>, absent: &[String], order: Order) -> String {
     let mut s = backends.map_or("answers from the lab's backends".to_string(), |b| {
         format!("answers from exactly {}", b.join(", "))
     });
