@@ -471,7 +471,10 @@ fn first_invariant(failing: &EpisodeRecord) -> Invariant {
 
 /// Shrinks `start` (ending with the `failing` episode, written to `replay_file`) while its
 /// invariant still breaks, and writes the smallest schedule to `shrunk_file`.
-#[expect(clippy::too_many_arguments, reason = "one call per mode, each naming its files")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call per mode, each naming its files"
+)]
 fn shrink_finding(
     lab: &Lab,
     target: &mut dyn Target,

@@ -116,7 +116,12 @@ fn a_restore_failure_is_a_finding_of_the_episode_before() {
     assert_eq!(f[0].invariant, Invariant::ClientServed);
     assert!(f[0].detail.contains("could not be restored"), "{f:?}");
     assert!(f[0].detail.contains("192.168.0.130"), "{f:?}");
-    assert!(r.episodes[1].replay_file.as_ref().is_some_and(|p| p.is_file()));
+    assert!(
+        r.episodes[1]
+            .replay_file
+            .as_ref()
+            .is_some_and(|p| p.is_file())
+    );
     let s = r.shrink.as_ref().expect("shrunk");
     assert_eq!(s.invariant, Invariant::ClientServed);
     assert!(s.reproduced);

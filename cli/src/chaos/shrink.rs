@@ -237,7 +237,10 @@ mod tests {
     #[test]
     fn a_delay_that_matters_is_kept() {
         let mut e = episode(
-            vec![fault(FaultKind::Crash, "lb1"), fault(FaultKind::BackendDown, "web1")],
+            vec![
+                fault(FaultKind::Crash, "lb1"),
+                fault(FaultKind::BackendDown, "web1"),
+            ],
             2_000,
         );
         e.overlap_ms = 2_700;

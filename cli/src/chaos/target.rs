@@ -50,11 +50,10 @@ impl Target for LabTarget<'_> {
     ) -> Result<(ScenarioResult, Vec<Finding>), ChaosError> {
         let lab = self.lab;
         let text = write::scenario_text(lab, "", &c.episodes, &c.numbers);
-        let mut s =
-            file::parse(Path::new(name), &text, lab).map_err(|d| ChaosError::Scenario {
-                name: name.to_string(),
-                errors: d.render(Path::new(name), &text),
-            })?;
+        let mut s = file::parse(Path::new(name), &text, lab).map_err(|d| ChaosError::Scenario {
+            name: name.to_string(),
+            errors: d.render(Path::new(name), &text),
+        })?;
         s.name = name.to_string();
         let r = scenario_run::run(lab, self.fleet, &s, self.engine, self.halabd, on_event);
         let mut findings = invariants::judge(&r, &write::outage_bounds_ms(lab, &c.episodes));
