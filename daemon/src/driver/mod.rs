@@ -44,6 +44,9 @@ pub use status::StatusCell;
 /// keepalived's `garp_lower_prio_repeat` default: ARPs per VIP when a master hears a lower
 /// priority (and for halab's contention ARPs).
 const GARP_LOWER_PRIO_REPEAT: u32 = 5;
+/// A wake-up later than this after its deadline may have missed packets that arrived
+/// meanwhile: the sockets are read without asking the runtime first.
+const LATE: std::time::Duration = std::time::Duration::from_millis(1);
 /// Events waiting for the loop (VRRP packets wait in their sockets, not here).
 const EVENT_QUEUE: usize = 4096;
 
@@ -94,6 +97,7 @@ enum Event {
 
 pub struct Daemon {
     options: Options,
+    /// The configuration installed; its instances are moved into `runners`.
     config: Config,
     epoch: Instant,
     netlink: Netlink,
@@ -242,17 +246,21 @@ impl Daemon {
             turn = turn.wrapping_add(1);
             let event = tokio::select! {
                 result = wakeup.until(wake) => {
-                    if let Err(e) = result {
-                        tracing::error!("Timer failed: {e}");
-                        tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
-                    }
-                    self.due_work().await;
+                    let slept = match result {
+                        Ok(slept) => slept,
+                        Err(e) => {
+                            tracing::error!("Timer failed: {e}");
+                            tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
+                            false
+                        }
+                    };
+                    self.due_work(slept).await;
                     continue;
                 }
                 key = receive::readable(&self.sockets, turn) => {
                     // Which ready branch the loop takes is random: if timers are due too,
                     // they are handled as above, after every socket has been read.
-                    if !self.due_work().await {
+                    if !self.due_work(false).await {
                         self.read_socket(key, receive::BATCH, false).await;
                     }
                     continue;
@@ -274,15 +282,19 @@ impl Daemon {
     /// its socket before its Master_Down_Timer makes it master (with many instances due at
     /// once, or after the process waited for a CPU, the timers would otherwise run before the
     /// queued adverts are read). The moment is taken first, so every packet queued by then is
-    /// read, whatever the runtime knows of the sockets' readiness, before anything due by
-    /// then fires.
-    async fn due_work(&mut self) -> bool {
+    /// read before anything due by then fires. `woken`: the loop slept until the alarm woke
+    /// it; if it also woke in time, the runtime's view of the sockets comes from that same
+    /// wake-up and is current (a socket it did not see readable costs no read), else every
+    /// socket is read whatever the runtime knows.
+    async fn due_work(&mut self, woken: bool) -> bool {
         let now = Instant::now();
-        if self.next_wake() > now {
-            // Woken early (a later deadline does not re-set the alarm): nothing is due.
+        let due = self.next_wake();
+        if due > now {
+            // Woken early, or by a socket: nothing is due.
             return false;
         }
-        self.read_all_sockets().await;
+        let current = woken && now.saturating_duration_since(due) < LATE;
+        self.read_all_sockets(!current).await;
         self.timers(now).await;
         true
     }

@@ -4,8 +4,8 @@
 //! socket per instance would read every advert once per instance), and one task wake-up per
 //! burst: no reader task and channel between the socket and the loop.
 //!
-//! Before the loop fires due timers it reads every socket, whatever its readiness says
-//! ([`Daemon::read_all_sockets`]): an advert already queued when a backup's Master_Down_Timer
+//! Before the loop fires due timers it reads every socket ([`Daemon::read_all_sockets`];
+//! when it woke late, whatever the runtime knows of their readiness): an advert already queued when a backup's Master_Down_Timer
 //! is found due must count first, or a backup that was starved of CPU (or busy) takes over
 //! from a master that never stopped.
 
@@ -209,11 +209,12 @@ impl Daemon {
         self.inbox = packets;
     }
 
-    /// Reads every socket's queue (timers are about to fire).
-    pub(super) async fn read_all_sockets(&mut self) {
+    /// Reads every socket's queue (timers are about to fire); with `fresh`, whatever the
+    /// runtime knows of their readiness.
+    pub(super) async fn read_all_sockets(&mut self, fresh: bool) {
         let keys: Vec<SocketKey> = self.sockets.keys().copied().collect();
         for key in keys {
-            self.read_socket(key, BEFORE_TIMERS, true).await;
+            self.read_socket(key, BEFORE_TIMERS, fresh).await;
         }
     }
 
