@@ -44,7 +44,10 @@ pub use status::StatusCell;
 /// keepalived's `garp_lower_prio_repeat` default: ARPs per VIP when a master hears a lower
 /// priority (and for halab's contention ARPs).
 const GARP_LOWER_PRIO_REPEAT: u32 = 5;
-/// Events waiting for the loop; received packets beyond this are dropped.
+/// A wake-up later than this after its deadline may have missed packets that arrived
+/// meanwhile: the sockets are read without asking the runtime first.
+const LATE: std::time::Duration = std::time::Duration::from_millis(1);
+/// Events waiting for the loop (VRRP packets wait in their sockets, not here).
 const EVENT_QUEUE: usize = 4096;
 
 /// What the daemon was started with.
@@ -69,11 +72,6 @@ pub enum DriverError {
 }
 
 enum Event {
-    /// VRRP packets (IPv4 packets or IPv6 VRRP messages) read on a shared socket, in order.
-    Packets {
-        socket: receive::SocketKey,
-        packets: Vec<crate::net::Received>,
-    },
     /// ARP heard on an interface (split-brain heal).
     Arp {
         ifindex: u32,
@@ -99,6 +97,7 @@ enum Event {
 
 pub struct Daemon {
     options: Options,
+    /// The configuration installed; its instances are moved into `runners`.
     config: Config,
     epoch: Instant,
     netlink: Netlink,
@@ -114,8 +113,11 @@ pub struct Daemon {
     failed_reloads: u64,
     /// Last state reported per sync group, for group notify scripts.
     group_states: HashMap<String, halab_api::VrrpState>,
-    /// One VRRP socket per interface, shared by its instances.
+    /// One VRRP socket per interface, shared by its instances, read by the loop itself.
     sockets: HashMap<receive::SocketKey, receive::SharedSocket>,
+    /// Buffers for reading the sockets, and the packets of the read being handled.
+    recv_buffers: crate::net::RecvBuffers,
+    inbox: Vec<crate::net::Received>,
     /// One ARP listener per interface (split-brain heal), shared by its instances.
     arp_listeners: HashMap<u32, heal::ArpListener>,
     /// Heal announcements waiting for their holder's ARP reply.
@@ -175,6 +177,8 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         failed_reloads: 0,
         group_states: HashMap::new(),
         sockets: HashMap::new(),
+        recv_buffers: crate::net::RecvBuffers::default(),
+        inbox: Vec::new(),
         arp_listeners: HashMap::new(),
         heal_pending: Vec::new(),
         link_targets: HashMap::new(),
@@ -236,26 +240,29 @@ impl Daemon {
 
     async fn event_loop(&mut self, mut rx: Receiver<Event>, wakeup: Wakeup) {
         let mut requests = self.status.serve();
+        let mut turn = 0usize;
         loop {
             let wake = self.next_wake();
+            turn = turn.wrapping_add(1);
             let event = tokio::select! {
                 result = wakeup.until(wake) => {
-                    if let Err(e) = result {
-                        tracing::error!("Timer failed: {e}");
-                        tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
-                    }
-                    // What arrived before the deadline counts before the deadline: a backup
-                    // must see the advert that is already in its socket before its
-                    // Master_Down_Timer makes it master (with many instances due at once, the
-                    // timers would otherwise run before any queued advert is read). One yield
-                    // lets the readers drain the sockets; then the queue is emptied.
-                    tokio::task::yield_now().await;
-                    while let Ok(event) = rx.try_recv() {
-                        if !self.handle(Some(event)).await {
-                            return;
+                    let slept = match result {
+                        Ok(slept) => slept,
+                        Err(e) => {
+                            tracing::error!("Timer failed: {e}");
+                            tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
+                            false
                         }
+                    };
+                    self.due_work(slept).await;
+                    continue;
+                }
+                key = receive::readable(&self.sockets, turn) => {
+                    // Which ready branch the loop takes is random: if timers are due too,
+                    // they are handled as above, after every socket has been read.
+                    if !self.due_work(false).await {
+                        self.read_socket(key, receive::BATCH, false).await;
                     }
-                    self.timers().await;
                     continue;
                 }
                 event = rx.recv() => event,
@@ -270,14 +277,31 @@ impl Daemon {
         }
     }
 
+    /// Fires what is due, if anything is (false if nothing was). What arrived before the
+    /// deadline counts before the deadline: a backup must see the advert that is already in
+    /// its socket before its Master_Down_Timer makes it master (with many instances due at
+    /// once, or after the process waited for a CPU, the timers would otherwise run before the
+    /// queued adverts are read). The moment is taken first, so every packet queued by then is
+    /// read before anything due by then fires. `woken`: the loop slept until the alarm woke
+    /// it; if it also woke in time, the runtime's view of the sockets comes from that same
+    /// wake-up and is current (a socket it did not see readable costs no read), else every
+    /// socket is read whatever the runtime knows.
+    async fn due_work(&mut self, woken: bool) -> bool {
+        let now = Instant::now();
+        let due = self.next_wake();
+        if due > now {
+            // Woken early, or by a socket: nothing is due.
+            return false;
+        }
+        let current = woken && now.saturating_duration_since(due) < LATE;
+        self.read_all_sockets(!current).await;
+        self.timers(now).await;
+        true
+    }
+
     /// Handles one event; false once the daemon has stopped.
     async fn handle(&mut self, event: Option<Event>) -> bool {
         match event {
-            Some(Event::Packets { socket, packets }) => {
-                for packet in packets {
-                    self.packet(socket, packet).await;
-                }
-            }
             Some(Event::Arp { ifindex, packet }) => self.arp_packet(ifindex, packet).await,
             Some(Event::Net(event)) => self.net_event(event).await,
             Some(Event::Script {

@@ -1,35 +1,36 @@
 //! Receiving adverts: one socket per interface (and per multicast or unicast use), shared by
-//! every instance on it, one task reading it into the loop, and the loop handing each packet
-//! to the instance its VRID names. One read per advert, however many instances run (a socket
-//! per instance would read every advert once per instance).
+//! every instance on it, read by the event loop itself, which hands each packet to the
+//! instance its VRID names. One read per burst of adverts, however many instances run (a
+//! socket per instance would read every advert once per instance), and one task wake-up per
+//! burst: no reader task and channel between the socket and the loop.
+//!
+//! Before the loop fires due timers it reads every socket ([`Daemon::read_all_sockets`];
+//! when it woke late, whatever the runtime knows of their readiness): an advert already queued when a backup's Master_Down_Timer
+//! is found due must count first, or a backup that was starved of CPU (or busy) takes over
+//! from a master that never stopped.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use halab_vrrp::Family;
-use tokio::sync::mpsc::Sender;
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::task::AbortHandle;
 
-use super::{Daemon, Event};
-use crate::net::{Link, Received, RecvBuffers, VrrpSocket};
+use super::Daemon;
+use crate::net::{Link, Received, VrrpSocket};
 
 /// Which socket: an interface, joined to the VRRP group or not (unicast instances), and the
 /// family (an interface may carry IPv4 and IPv6 instances).
 pub(super) type SocketKey = (u32, bool, Family);
 
-/// One interface's socket and the task reading it.
+/// One interface's socket.
 pub(super) struct SharedSocket {
     pub(super) socket: Arc<VrrpSocket>,
-    task: AbortHandle,
-}
-
-impl Drop for SharedSocket {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    /// After a read error, the socket is not read again until then (an error that repeats
+    /// would otherwise keep the loop busy).
+    paused_until: Option<Instant>,
 }
 
 /// Where packets go: (socket, VRID) -> runner indices, and ARP heard on an interface:
@@ -62,12 +63,11 @@ impl Daemon {
             return Ok(Arc::clone(&shared.socket));
         }
         let socket = Arc::new(VrrpSocket::open(&link.name, link.index, multicast, family)?);
-        let task = spawn_receiver(Arc::clone(&socket), key, self.tx.clone());
         self.sockets.insert(
             key,
             SharedSocket {
                 socket: Arc::clone(&socket),
-                task,
+                paused_until: None,
             },
         );
         Ok(socket)
@@ -163,42 +163,85 @@ impl Daemon {
     }
 }
 
-/// Packets one reader passes to the loop at once, at most.
-const BATCH: usize = 256;
+/// Packets read from one socket per turn of the loop, at most: a flood on one interface
+/// must not hold up the others, timers or signals.
+pub(super) const BATCH: usize = 256;
 
-/// Reads `socket` until aborted, passing the packets to the loop as read on `key`: everything
-/// queued when it wakes goes in one event (read `recvmmsg` at a time), so a burst of N
-/// adverts wakes the loop once and costs N / [`crate::net::MMSG`] system calls.
-fn spawn_receiver(socket: Arc<VrrpSocket>, key: SocketKey, tx: Sender<Event>) -> AbortHandle {
-    tokio::spawn(async move {
-        let mut buffers = RecvBuffers::default();
-        loop {
-            if let Err(e) = socket.readable().await {
+/// Packets read from one socket before timers fire, at most (the receive buffer holds a few
+/// thousand adverts; what is beyond this was sent after the timers fell due anyway).
+const BEFORE_TIMERS: usize = 8192;
+
+/// How long a socket that failed to read rests.
+const PAUSE: Duration = Duration::from_secs(1);
+
+impl Daemon {
+    /// Reads up to `limit` queued packets from socket `key` and hands them to their instances.
+    /// With `fresh`, the socket is read even if the runtime has not yet seen it readable.
+    pub(super) async fn read_socket(&mut self, key: SocketKey, limit: usize, fresh: bool) {
+        let Some(shared) = self.sockets.get_mut(&key) else {
+            return;
+        };
+        if shared.paused_until.is_some_and(|at| at > Instant::now()) {
+            return;
+        }
+        shared.paused_until = None;
+        let socket = Arc::clone(&shared.socket);
+        let mut packets = std::mem::take(&mut self.inbox);
+        let read = if fresh {
+            socket.recv_queued(&mut self.recv_buffers, limit, &mut packets)
+        } else {
+            socket.try_recv_many(&mut self.recv_buffers, limit, &mut packets)
+        };
+        match read {
+            Ok(()) => {}
+            // Nothing queued (or readiness was spurious: the runtime has cleared it).
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => {
                 tracing::warn!("VRRP socket receive failed: {e}");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-            let mut packets = Vec::new();
-            match socket.try_recv_many(&mut buffers, BATCH, &mut packets) {
-                Ok(()) => {
-                    // A flood must not grow memory: past the queue's bound, drop packets
-                    // (VRRP survives lost adverts; the loop is behind anyway).
-                    match tx.try_send(Event::Packets {
-                        socket: key,
-                        packets,
-                    }) {
-                        Ok(()) | Err(TrySendError::Full(_)) => {}
-                        Err(TrySendError::Closed(_)) => return,
-                    }
-                }
-                // Spurious readiness: tokio cleared it, wait again.
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => {
-                    tracing::warn!("VRRP socket receive failed: {e}");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                if let Some(shared) = self.sockets.get_mut(&key) {
+                    shared.paused_until = Some(Instant::now() + PAUSE);
                 }
             }
         }
+        for packet in packets.drain(..) {
+            self.packet(key, packet).await;
+        }
+        self.inbox = packets;
+    }
+
+    /// Reads every socket's queue (timers are about to fire); with `fresh`, whatever the
+    /// runtime knows of their readiness.
+    pub(super) async fn read_all_sockets(&mut self, fresh: bool) {
+        let keys: Vec<SocketKey> = self.sockets.keys().copied().collect();
+        for key in keys {
+            self.read_socket(key, BEFORE_TIMERS, fresh).await;
+        }
+    }
+
+    /// When a paused socket may be read again, if one is paused.
+    pub(super) fn sockets_resume_at(&self) -> Option<Instant> {
+        self.sockets.values().filter_map(|s| s.paused_until).min()
+    }
+}
+
+/// Resolves to a socket the runtime has seen readable (not paused); each call starts looking
+/// at another socket, so a flood on one cannot starve the rest.
+pub(super) fn readable(
+    sockets: &HashMap<SocketKey, SharedSocket>,
+    turn: usize,
+) -> impl Future<Output = SocketKey> + '_ {
+    std::future::poll_fn(move |cx| {
+        let count = sockets.len();
+        let now = Instant::now();
+        for (key, shared) in sockets.iter().cycle().skip(turn % count.max(1)).take(count) {
+            if shared.paused_until.is_some_and(|at| at > now) {
+                continue;
+            }
+            // An error is ready too: the read reports it.
+            if shared.socket.poll_readable(cx).is_ready() {
+                return Poll::Ready(*key);
+            }
+        }
+        Poll::Pending
     })
-    .abort_handle()
 }

@@ -37,14 +37,18 @@ impl Daemon {
     /// re-arms its Master_Down_Timer with every advert, and waking for each superseded
     /// deadline would double its wake-ups.
     pub(super) fn next_wake(&mut self) -> Instant {
+        let mut wake = self.timer_queue.rebuild_at;
+        if let Some(resume) = self.sockets_resume_at() {
+            wake = wake.min(resume);
+        }
         while let Some(&Reverse((at, index))) = self.timer_queue.heap.peek() {
             if self.live(at, index) {
-                return at.min(self.timer_queue.rebuild_at);
+                return at.min(wake);
             }
             // Superseded (its runner's next wake-up is another entry) or gone.
             self.timer_queue.heap.pop();
         }
-        self.timer_queue.rebuild_at
+        wake
     }
 
     /// Whether the entry (at, index) is runner `index`'s live one; if its runner queued it
@@ -95,8 +99,7 @@ impl Daemon {
     /// scripts, sync groups) and the ARP bursts. At start (or after a partition) N instances
     /// become master in one wake-up: each one's advert must not wait for the others' VIPs to
     /// be added, or the peer's backups, hearing nothing, take over too.
-    pub(super) async fn timers(&mut self) {
-        let now = Instant::now();
+    pub(super) async fn timers(&mut self, now: Instant) {
         if self.timer_queue.rebuild_at <= now {
             self.rebuild_timers();
         }

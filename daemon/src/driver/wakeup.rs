@@ -41,15 +41,16 @@ impl Wakeup {
     }
 
     /// Waits until `at` (at once if it has passed), or earlier: the caller checks what is due.
-    pub(super) async fn until(&self, at: Instant) -> io::Result<()> {
+    /// True if the loop slept and the alarm woke it, false if `at` had already passed.
+    pub(super) async fn until(&self, at: Instant) -> io::Result<bool> {
         let left = at.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Ok(());
+            return Ok(false);
         }
-        // Only an earlier deadline re-sets the timer: a later one (a backup's Master_Down_Timer
-        // pushed back by each advert) lets it fire early once, and the loop, finding nothing
-        // due, asks again. One system call per few adverts instead of one per advert.
-        if self.armed.get().is_none_or(|armed| at < armed) {
+        // Any change re-sets the timer: a backup's Master_Down_Timer, pushed back by each
+        // advert, would otherwise fire early once every few adverts, and a wake-up (two
+        // context switches and a few system calls) costs more than a `timerfd_settime`.
+        if self.armed.get() != Some(at) {
             // A zero expiration would disarm the timer: at least 1 us.
             let left = left.max(Duration::from_micros(1));
             self.timer.set(
@@ -60,16 +61,23 @@ impl Wakeup {
         }
         loop {
             self.ready.readable().await?;
+            let mut fired = false;
             // Reads the expiry count; EAGAIN (clearing tokio's readiness) until it fired.
-            match self.ready.try_io(Interest::READABLE, || {
-                self.timer.wait().map_err(io::Error::from)
-            }) {
-                Ok(()) => {
+            // Once read, the timer has nothing more to say until it is set again: saying
+            // WouldBlock clears the readiness now instead of with one more `read` next time.
+            let read = self.ready.try_io(Interest::READABLE, || {
+                self.timer.wait().map_err(io::Error::from)?;
+                fired = true;
+                Err::<(), _>(io::ErrorKind::WouldBlock.into())
+            });
+            match read {
+                _ if fired => {
                     self.armed.set(None);
-                    return Ok(());
+                    return Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),
+                Ok(()) => continue,
             }
         }
     }

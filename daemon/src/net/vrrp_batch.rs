@@ -20,9 +20,9 @@ use super::vrrp_socket::{MAX_PACKET, Received, VrrpSocket};
 /// Packets per `sendmmsg` / `recvmmsg` call, at most.
 pub const MMSG: usize = 32;
 
-/// Buffers for [`VrrpSocket::try_recv_many`], kept by the socket's reader.
-/// (nix's headers for them hold raw pointers, so they are made per read: the reader is a
-/// task that may move between threads.)
+/// Buffers for [`VrrpSocket::try_recv_many`], kept by the event loop for all its sockets.
+/// (nix's headers for them hold raw pointers, so they are made per read: the daemon's state
+/// stays `Send`.)
 pub struct RecvBuffers {
     data: Vec<u8>,
 }
@@ -75,55 +75,95 @@ impl VrrpSocket {
         outcomes
     }
 
-    /// Every packet queued on an IPv4 socket, up to [`MMSG`] per system call and `limit` in
-    /// all, appended to `out`; `WouldBlock` if none was queued. IPv6 sockets read one packet
-    /// per call ([`VrrpSocket::try_recv`]).
+    /// Every packet queued on the socket, up to [`MMSG`] per system call and `limit` in all,
+    /// appended to `out`; `WouldBlock` if none was queued. Only reads when the runtime has seen
+    /// the socket readable, and clears that readiness once the queue is found empty (a short
+    /// `recvmmsg` says so: no extra call that fails with `EAGAIN` per burst). IPv6 sockets
+    /// read one packet per call.
     pub fn try_recv_many(
         &self,
         buffers: &mut RecvBuffers,
         limit: usize,
         out: &mut Vec<Received>,
     ) -> io::Result<()> {
-        if self.family() != Family::Ipv4 {
-            let mut buf = [0u8; MAX_PACKET];
-            let first = self.try_recv(&mut buf)?;
-            out.push(first);
-            while out.len() < limit {
-                match self.try_recv(&mut buf) {
-                    Ok(packet) => out.push(packet),
-                    Err(_) => break,
-                }
-            }
-            return Ok(());
-        }
+        self.recv_many(buffers, limit, out, true)
+    }
+
+    /// [`VrrpSocket::try_recv_many`] whatever the runtime knows of the socket's readiness:
+    /// what the kernel has queued at this moment, even if the runtime has not polled for
+    /// events since it arrived.
+    pub fn recv_queued(
+        &self,
+        buffers: &mut RecvBuffers,
+        limit: usize,
+        out: &mut Vec<Received>,
+    ) -> io::Result<()> {
+        self.recv_many(buffers, limit, out, false)
+    }
+
+    fn recv_many(
+        &self,
+        buffers: &mut RecvBuffers,
+        limit: usize,
+        out: &mut Vec<Received>,
+        tracked: bool,
+    ) -> io::Result<()> {
         let fd = self.socket.as_raw_fd();
         let start = out.len();
         let mut headers = MultiHeaders::<SockaddrIn>::preallocate(MMSG, None);
+        let mut one = [0u8; MAX_PACKET];
         while out.len() - start < limit {
-            let data = &mut buffers.data;
-            let mut slices: Vec<[IoSliceMut<'_>; 1]> = data
-                .chunks_mut(MAX_PACKET)
-                .take((limit - (out.len() - start)).min(MMSG))
-                .map(|b| [IoSliceMut::new(b)])
-                .collect();
-            let read = self.socket.try_io(Interest::READABLE, || {
+            let want = (limit - (out.len() - start)).min(MMSG);
+            let mut burst = || -> io::Result<()> {
+                if self.family() != Family::Ipv4 {
+                    let packet = super::vrrp_socket::recv_v6(fd, &mut one)?;
+                    // A packet without the control messages we asked for is not one we can
+                    // check: dropped.
+                    out.extend(packet);
+                    return Ok(());
+                }
+                let mut slices: Vec<[IoSliceMut<'_>; 1]> = buffers
+                    .data
+                    .chunks_mut(MAX_PACKET)
+                    .take(want)
+                    .map(|b| [IoSliceMut::new(b)])
+                    .collect();
                 let results = recvmmsg(fd, &mut headers, &mut slices, MsgFlags::empty(), None)
                     .map_err(io::Error::from)?;
-                let before = out.len();
+                let mut n = 0;
                 for message in results {
+                    n += 1;
                     if let Some(bytes) = message.iovs().next() {
                         out.push(Received::Ipv4(bytes.to_vec()));
                     }
                 }
-                Ok(out.len() - before)
-            });
+                // Fewer than asked: the queue is empty now. Saying so lets the runtime clear
+                // the readiness (a packet arriving later raises it again).
+                if n < want {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(())
+            };
+            let read = if tracked {
+                self.socket.try_io(Interest::READABLE, burst)
+            } else {
+                burst()
+            };
             match read {
-                Ok(n) if n < MMSG => break,
-                Ok(_) => {}
+                Ok(()) => {}
                 Err(e) if out.len() == start => return Err(e),
                 Err(_) => break,
             }
         }
         Ok(())
+    }
+
+    /// Ready once the runtime has seen the socket readable (or failed); registers `cx` to be
+    /// woken otherwise.
+    pub fn poll_readable(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        self.socket.poll_recv_ready(cx)
     }
 }

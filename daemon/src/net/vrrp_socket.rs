@@ -298,7 +298,7 @@ impl VrrpSocket {
 
 /// One `recvmsg` on an IPv6 VRRP socket; None when the kernel left out the source, the
 /// destination or the hop limit.
-fn recv_v6(fd: std::os::fd::RawFd, buf: &mut [u8]) -> std::io::Result<Option<Received>> {
+pub(super) fn recv_v6(fd: std::os::fd::RawFd, buf: &mut [u8]) -> std::io::Result<Option<Received>> {
     let mut space = nix::cmsg_space!(nix::libc::in6_pktinfo, nix::libc::c_int);
     let mut iov = [IoSliceMut::new(buf)];
     let msg = recvmsg::<SockaddrIn6>(fd, &mut iov, Some(&mut space), MsgFlags::empty())

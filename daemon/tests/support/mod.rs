@@ -514,8 +514,12 @@ fn host_octet(i: usize) -> u8 {
     u8::try_from(i + 1).expect("fewer than 255 nodes")
 }
 
+/// The halabd under test: this build's, or `HALABD_BIN` (the benchmark compares builds).
 pub fn halabd_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_halabd"))
+    std::env::var_os("HALABD_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_halabd")),
+        PathBuf::from,
+    )
 }
 
 /// A keepalived.conf with one instance; `extra` goes inside the instance block.
