@@ -196,7 +196,7 @@ pub const TABLE: &[(Block, &str, Verdict)] = &[
         "default_interface",
         Refused("halabd needs each vrrp_instance's `interface`"),
     ),
-    (GlobalDefs, "vrrp_startup_delay", Refused(NOT_IMPLEMENTED)),
+    (GlobalDefs, "vrrp_startup_delay", Supported),
     (
         GlobalDefs,
         "vmac_prefix",

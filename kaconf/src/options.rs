@@ -31,6 +31,10 @@ pub struct GlobalVrrp {
     pub vrrp_notify_fifo: Option<FifoConf>,
     /// `fifo_write_vrrp_states_on_reload`.
     pub fifo_write_states_on_reload: bool,
+    /// `vrrp_startup_delay SECS` in microseconds (0.001 to 4294.967295 s, as keepalived reads
+    /// it): for that long after the daemon starts, a backup's Master_Down_Timer counts from
+    /// the delay's end.
+    pub startup_delay_us: Option<u64>,
     /// `vrrp_garp_master_delay` seconds (instances' default; keepalived's 5).
     pub garp_master_delay_s: Option<u64>,
     /// `vrrp_garp_master_repeat` (instances' default; keepalived's 5).

@@ -623,3 +623,48 @@ proptest::proptest! {
         }
     }
 }
+
+/// Input: `vrrp_startup_delay` as keepalived 2.2.7 reads it (seconds, up to 6 decimals, 0.001
+/// to 4294.967295). Output: microseconds; anything keepalived -t refuses is an error with the
+/// line and the accepted range.
+#[test]
+fn startup_delay_is_read_in_microseconds_within_keepalived_range() {
+    for (text, us) in [
+        ("5", 5_000_000),
+        ("0.5", 500_000),
+        (".25", 250_000),
+        ("0.001", 1_000),
+        ("1.000001", 1_000_001),
+        ("4294.967295", 4_294_967_295),
+    ] {
+        let parsed = typed(&format!(
+            "global_defs {{\n vrrp_startup_delay {text}\n}}\n{BASE}}}\n"
+        ));
+        assert_eq!(parsed.config.global.startup_delay_us, Some(us), "{text}");
+    }
+    let parsed = typed(&format!("{BASE}}}\n"));
+    assert_eq!(parsed.config.global.startup_delay_us, None);
+    for (text, why) in [
+        ("0", "is out of range"),
+        ("0.0005", "is out of range"),
+        ("4294.967296", "is out of range"),
+        ("99999999999999999999", "is out of range"),
+        ("-1", "is not a number"),
+        ("abc", "is not a number"),
+        ("1.1234567", "has more than 6 decimals"),
+    ] {
+        let errs = errors(&format!(
+            "global_defs {{\n vrrp_startup_delay {text}\n}}\n{BASE}}}\n"
+        ));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with(&format!("2: vrrp_startup_delay `{text}` {why}"))
+                && errs[0].contains("0.001 to 4294.967295"),
+            "{text}: {errs:?}"
+        );
+    }
+    let errs = errors(&format!(
+        "global_defs {{\n vrrp_startup_delay\n}}\n{BASE}}}\n"
+    ));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+}
