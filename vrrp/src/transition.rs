@@ -316,7 +316,12 @@ impl Instance {
 
     /// keepalived `vrrp_startup_delay`: remember when it ends; a backup already waiting moves
     /// its deadline as keepalived's next `vrrp_init_instance_sands` would.
-    pub(crate) fn startup_delay(&mut self, now: Timestamp, until: Timestamp, out: &mut Vec<Action>) {
+    pub(crate) fn startup_delay(
+        &mut self,
+        now: Timestamp,
+        until: Timestamp,
+        out: &mut Vec<Action>,
+    ) {
         if until <= now {
             return;
         }

@@ -126,7 +126,7 @@ fn startup_delay(token: &Token, out: &mut Out<'_>) -> Option<u64> {
     const MIN_US: u64 = 1_000;
     const MAX_US: u64 = u32::MAX as u64;
     let text = &token.text;
-    let hint = "seconds from 0.001 to 4294.967295 with up to 6 decimals, e.g. `vrrp_startup_delay 5`";
+    let hint = "it takes seconds from 0.001 to 4294.967295 (up to 6 decimals), e.g. `vrrp_startup_delay 5`";
     let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
     if (whole.is_empty() && frac.is_empty()) || !digits(whole) || !digits(frac) {
