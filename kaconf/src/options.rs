@@ -200,8 +200,9 @@ pub struct InstanceTracking {
     pub notify_deleted: Option<Option<String>>,
     /// `notify_master_rx_lower_pri COMMAND`.
     pub notify_master_rx_lower_pri: Option<String>,
-    /// `notify_priority_changes [BOOL]`.
-    pub notify_priority_changes: bool,
+    /// `notify_priority_changes [BOOL]`, when written (else the sync group's, else the
+    /// global one: [`crate::Config::notify_priority_changes`]).
+    pub notify_priority_changes: Option<bool>,
 }
 
 /// Sync group tracking: `track_interface`, `track_script`, `track_file`, `track_process`,
@@ -214,7 +215,8 @@ pub struct GroupTracking {
     pub processes: Vec<TrackRef>,
     pub global_tracking: bool,
     pub tracking_weight: bool,
-    pub notify_priority_changes: bool,
+    /// `notify_priority_changes [BOOL]`, when written (its members' default).
+    pub notify_priority_changes: Option<bool>,
 }
 
 impl InstanceWire {
