@@ -9,11 +9,12 @@
 //! runs per minute), `--sync-group` (every instance in one group), `--reload` (SIGHUP of the
 //! master with one instance changed: VIPs of the others deleted on the master or added on the
 //! backup), `--outage` (master frozen with SIGSTOP: time until the backup holds every VIP);
-//! `--all` for the four.
+//! `--all` for the four. `--startup-delay 0,5` runs each row once per value with the backups'
+//! `vrrp_startup_delay` set to it (0: none), so "backup VIPs at start" shows both in one run.
 //!
 //! ```text
 //! cargo bench -p halabd --bench scale -- [--quick] [--n 1,100,1000] [--advert 1,0.1,0.01]
-//!     [--load off,on] [--engines halabd,keepalived] [--window 60] [--all]
+//!     [--load off,on] [--engines halabd,keepalived] [--window 60] [--startup-delay 0,5] [--all]
 //! ```
 //!
 //! Needs root, tcpdump and keepalived (scripts/setup). Prints Markdown tables; a row's figures

@@ -119,3 +119,106 @@ fn fifo_lines_on_master_and_stop() {
     assert!(text.contains("GROUP \"G1\" MASTER 0\n"), "{text:?}");
     assert!(!global.exists() && !vrrp.exists(), "FIFOs left behind");
 }
+
+/// Input: `vrrp_notify_priority_changes` and `vrrp_notify_fifo` (read by the test), one
+/// instance at priority 150 tracking a file with weight 1 (value 0); once master, the file
+/// says 10, then, after the backup-side check below, 3. Output: keepalived's lines
+/// `INSTANCE "VI_1" MASTER_PRIORITY 160` then `... 153` (keepalived 2.2.7
+/// `send_instance_priority_notifies`), for halabd and for keepalived alike; with the setting
+/// off (a sync group's `notify_priority_changes false` over the global one) no such line.
+fn priority_changes_to_the_fifo(kind: support::Kind, group_off: bool) -> String {
+    let mut lab = Lab::new(&["a"]);
+    let dir = lab.dir.path().to_path_buf();
+    let fifo = dir.join("vrrp.fifo");
+    let tracked = dir.join("weight");
+    std::fs::write(&tracked, "0\n").expect("test setup");
+    let group = if group_off {
+        "vrrp_sync_group G1 {\n    group {\n        VI_1\n    }\n    notify_priority_changes false\n}\n"
+    } else {
+        ""
+    };
+    let conf = format!(
+        "global_defs {{\n    router_id test\n    vrrp_notify_fifo {fifo}\n    vrrp_notify_priority_changes\n}}\n\n\
+         track_file tf {{\n    file {tracked}\n    weight 1\n}}\n{group}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    version 3\n    priority 150\n    advert_int 0.1\n    track_file {{\n        tf\n    }}\n    virtual_ipaddress {{\n        {vip}/24 dev eth0\n    }}\n}}\n",
+        fifo = fifo.display(),
+        tracked = tracked.display(),
+        vip = support::VIP,
+    );
+    // keepalived opens a FIFO it did not make; halabd makes one if missing. Made here, read
+    // here (read-write and non-blocking, so neither side waits for the other).
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644))
+        .expect("test setup");
+    let mut reader = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(&fifo)
+        .expect("test setup");
+    match kind {
+        support::Kind::Halabd => lab.start_halabd("a", &conf),
+        support::Kind::Keepalived => lab.start_keepalived("a", &conf),
+    };
+    assert!(
+        lab.wait_single_holder(
+            "a",
+            master_down(150, 0.1) * 4 + SLACK,
+            Duration::from_secs(1)
+        ),
+        "a never became master\n{}",
+        lab.logs()
+    );
+    let mut text = String::new();
+    let mut read_until = |text: &mut String, want: &str| {
+        let deadline = Instant::now() + SLACK;
+        while Instant::now() < deadline && !text.contains(want) {
+            let mut chunk = String::new();
+            let _ = reader.read_to_string(&mut chunk);
+            text.push_str(&chunk);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    read_until(&mut text, "MASTER 150\n");
+    std::fs::write(&tracked, "10\n").expect("test setup");
+    read_until(&mut text, "MASTER_PRIORITY 160\n");
+    std::fs::write(&tracked, "3\n").expect("test setup");
+    read_until(&mut text, "MASTER_PRIORITY 153\n");
+    // Long enough for a line that should not come.
+    std::thread::sleep(Duration::from_millis(500));
+    read_until(&mut text, "");
+    lab.daemons[0].signal(Signal::SIGTERM);
+    let _ = lab.daemons[0].wait_exit(Duration::from_secs(5));
+    assert!(
+        text.contains("INSTANCE \"VI_1\" MASTER 150\n"),
+        "{text:?}\n{}",
+        lab.logs()
+    );
+    text.lines()
+        .filter(|l| l.contains("PRIORITY"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn halabd_writes_priority_changes_to_the_fifo() {
+    let lines = priority_changes_to_the_fifo(support::Kind::Halabd, false);
+    assert_eq!(
+        lines,
+        "INSTANCE \"VI_1\" MASTER_PRIORITY 160\nINSTANCE \"VI_1\" MASTER_PRIORITY 153\n"
+    );
+}
+
+#[test]
+fn halabd_sync_group_setting_overrides_the_global_one() {
+    let lines = priority_changes_to_the_fifo(support::Kind::Halabd, true);
+    assert_eq!(lines, "");
+}
+
+#[test]
+fn keepalived_writes_the_same_priority_lines() {
+    let lines = priority_changes_to_the_fifo(support::Kind::Keepalived, false);
+    assert_eq!(
+        lines,
+        "INSTANCE \"VI_1\" MASTER_PRIORITY 160\nINSTANCE \"VI_1\" MASTER_PRIORITY 153\n"
+    );
+}

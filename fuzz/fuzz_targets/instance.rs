@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
         ops = rest;
         now += u64::from(*step) * 10_000;
         let at = Timestamp::from_micros(now);
-        let input = match op % 14 {
+        let input = match op % 15 {
             0 => Input::Startup,
             1 => Input::Shutdown,
             2 => Input::TimerFired {
@@ -92,6 +92,16 @@ fuzz_target!(|data: &[u8]| {
                 state: State::Backup,
             },
             12 => Input::VipClaimed { address: VIP.into() },
+            // keepalived vrrp_startup_delay, ending up to 2.55 s from now.
+            13 => {
+                let Some((&b, rest)) = ops.split_first() else {
+                    return;
+                };
+                ops = rest;
+                Input::StartupDelay {
+                    until: at.plus_micros(u64::from(b) * 10_000),
+                }
+            }
             _ => {
                 // A well-formed advert for our VRID from a peer: priority and source vary.
                 let [prio, who, rest @ ..] = ops else { return };

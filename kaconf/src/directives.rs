@@ -180,11 +180,7 @@ pub const TABLE: &[(Block, &str, Verdict)] = &[
     (GlobalDefs, "notify_fifo_script", Supported),
     (GlobalDefs, "vrrp_notify_fifo", Supported),
     (GlobalDefs, "vrrp_notify_fifo_script", Supported),
-    (
-        GlobalDefs,
-        "vrrp_notify_priority_changes",
-        Pending("priority-change notifications are not implemented in halabd yet"),
-    ),
+    (GlobalDefs, "vrrp_notify_priority_changes", Supported),
     (GlobalDefs, "fifo_write_vrrp_states_on_reload", Supported),
     (
         GlobalDefs,
@@ -196,7 +192,7 @@ pub const TABLE: &[(Block, &str, Verdict)] = &[
         "default_interface",
         Refused("halabd needs each vrrp_instance's `interface`"),
     ),
-    (GlobalDefs, "vrrp_startup_delay", Refused(NOT_IMPLEMENTED)),
+    (GlobalDefs, "vrrp_startup_delay", Supported),
     (
         GlobalDefs,
         "vmac_prefix",
@@ -488,11 +484,7 @@ pub const TABLE: &[(Block, &str, Verdict)] = &[
         "notify_master_rx_lower_pri",
         Pending("notify_master_rx_lower_pri is not implemented in halabd yet"),
     ),
-    (
-        VrrpInstance,
-        "notify_priority_changes",
-        Pending("priority-change notifications are not implemented in halabd yet"),
-    ),
+    (VrrpInstance, "notify_priority_changes", Supported),
     (VrrpInstance, "smtp_alert", Skipped(NO_EMAIL)),
     (
         VrrpInstance,
@@ -567,11 +559,7 @@ pub const TABLE: &[(Block, &str, Verdict)] = &[
     (VrrpSyncGroup, "track_process", Supported),
     (VrrpSyncGroup, "global_tracking", Supported),
     (VrrpSyncGroup, "sync_group_tracking_weight", Supported),
-    (
-        VrrpSyncGroup,
-        "notify_priority_changes",
-        Pending("priority-change notifications are not implemented in halabd yet"),
-    ),
+    (VrrpSyncGroup, "notify_priority_changes", Supported),
     (VrrpSyncGroup, "smtp_alert", Skipped(NO_EMAIL)),
     (VrrpSyncGroup, "track_bfd", Refused("halabd has no BFD")),
     // track_file NAME { }.

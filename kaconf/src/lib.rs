@@ -98,6 +98,24 @@ pub struct Config {
     pub global: GlobalVrrp,
 }
 
+impl Config {
+    /// Whether `instance`'s effective-priority changes go to the notify FIFOs: its own
+    /// `notify_priority_changes`, else its sync group's, else global_defs'
+    /// `vrrp_notify_priority_changes` (keepalived 2.2.7 `vrrp_complete_instance`).
+    pub fn notify_priority_changes(&self, instance: &InstanceConf) -> bool {
+        instance
+            .tracking
+            .notify_priority_changes
+            .or_else(|| {
+                self.sync_groups
+                    .iter()
+                    .find(|g| g.instances.contains(&instance.name))
+                    .and_then(|g| g.tracking.notify_priority_changes)
+            })
+            .unwrap_or(self.global.notify_priority_changes)
+    }
+}
+
 /// One `vrrp_script`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptConf {

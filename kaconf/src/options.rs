@@ -31,6 +31,10 @@ pub struct GlobalVrrp {
     pub vrrp_notify_fifo: Option<FifoConf>,
     /// `fifo_write_vrrp_states_on_reload`.
     pub fifo_write_states_on_reload: bool,
+    /// `vrrp_startup_delay SECS` in microseconds (0.001 to 4294.967295 s, as keepalived reads
+    /// it): for that long after the daemon starts, a backup's Master_Down_Timer counts from
+    /// the delay's end.
+    pub startup_delay_us: Option<u64>,
     /// `vrrp_garp_master_delay` seconds (instances' default; keepalived's 5).
     pub garp_master_delay_s: Option<u64>,
     /// `vrrp_garp_master_repeat` (instances' default; keepalived's 5).
@@ -196,8 +200,9 @@ pub struct InstanceTracking {
     pub notify_deleted: Option<Option<String>>,
     /// `notify_master_rx_lower_pri COMMAND`.
     pub notify_master_rx_lower_pri: Option<String>,
-    /// `notify_priority_changes [BOOL]`.
-    pub notify_priority_changes: bool,
+    /// `notify_priority_changes [BOOL]`, when written (else the sync group's, else the
+    /// global one: [`crate::Config::notify_priority_changes`]).
+    pub notify_priority_changes: Option<bool>,
 }
 
 /// Sync group tracking: `track_interface`, `track_script`, `track_file`, `track_process`,
@@ -210,7 +215,8 @@ pub struct GroupTracking {
     pub processes: Vec<TrackRef>,
     pub global_tracking: bool,
     pub tracking_weight: bool,
-    pub notify_priority_changes: bool,
+    /// `notify_priority_changes [BOOL]`, when written (its members' default).
+    pub notify_priority_changes: Option<bool>,
 }
 
 impl InstanceWire {

@@ -322,7 +322,7 @@ vrrp_sync_group G {{
     assert_eq!(t.reverse_scripts, ["s"]);
     assert_eq!(v.track_interfaces, [("eth1".into(), 9)]);
     assert_eq!(t.reverse_interfaces, ["eth1"]);
-    assert!(t.dont_track_primary && t.notify_priority_changes);
+    assert!(t.dont_track_primary && t.notify_priority_changes == Some(true));
     assert_eq!(t.notify_deleted, Some(None));
     assert_eq!(t.notify_master_rx_lower_pri.as_deref(), Some("/bin/rx.sh"));
 
@@ -333,7 +333,7 @@ vrrp_sync_group G {{
         (g.files[0].name.as_str(), g.processes[0].name.as_str()),
         ("tf", "haproxy")
     );
-    assert!(g.global_tracking && g.tracking_weight && g.notify_priority_changes);
+    assert!(g.global_tracking && g.tracking_weight && g.notify_priority_changes == Some(true));
 }
 
 /// Input: a directive whose behaviour halabd lacks so far. Output: refused (not silently
@@ -622,4 +622,84 @@ proptest::proptest! {
             }
         }
     }
+}
+
+/// Input: `vrrp_startup_delay` as keepalived 2.2.7 reads it (seconds, up to 6 decimals, 0.001
+/// to 4294.967295). Output: microseconds; anything keepalived -t refuses is an error with the
+/// line and the accepted range.
+#[test]
+fn startup_delay_is_read_in_microseconds_within_keepalived_range() {
+    for (text, us) in [
+        ("5", 5_000_000),
+        ("0.5", 500_000),
+        (".25", 250_000),
+        ("0.001", 1_000),
+        ("1.000001", 1_000_001),
+        ("4294.967295", 4_294_967_295),
+    ] {
+        let parsed = typed(&format!(
+            "global_defs {{\n vrrp_startup_delay {text}\n}}\n{BASE}}}\n"
+        ));
+        assert_eq!(parsed.config.global.startup_delay_us, Some(us), "{text}");
+    }
+    let parsed = typed(&format!("{BASE}}}\n"));
+    assert_eq!(parsed.config.global.startup_delay_us, None);
+    for (text, why) in [
+        ("0", "is out of range"),
+        ("0.0005", "is out of range"),
+        ("4294.967296", "is out of range"),
+        ("99999999999999999999", "is out of range"),
+        ("-1", "is not a number"),
+        ("abc", "is not a number"),
+        ("1.1234567", "has more than 6 decimals"),
+    ] {
+        let errs = errors(&format!(
+            "global_defs {{\n vrrp_startup_delay {text}\n}}\n{BASE}}}\n"
+        ));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with(&format!("2: vrrp_startup_delay `{text}` {why}"))
+                && errs[0].contains("0.001 to 4294.967295"),
+            "{text}: {errs:?}"
+        );
+    }
+    let errs = errors(&format!(
+        "global_defs {{\n vrrp_startup_delay\n}}\n{BASE}}}\n"
+    ));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+}
+
+/// Input: `notify_priority_changes` in global_defs, a sync group and instances. Output: an
+/// instance's own setting wins, then its group's, then the global one (keepalived 2.2.7
+/// `vrrp_complete_instance`).
+#[test]
+fn notify_priority_changes_instance_then_group_then_global() {
+    let instance = |name: &str, vrid: u8, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n virtual_ipaddress {{\n  10.0.0.{vrid}/24\n }}\n{extra}}}\n"
+        )
+    };
+    let text = format!(
+        "global_defs {{\n vrrp_notify_priority_changes\n}}\nvrrp_sync_group G {{\n group {{\n  A\n  B\n }}\n notify_priority_changes false\n}}\n{}{}{}{}",
+        instance("A", 1, ""),
+        instance("B", 2, " notify_priority_changes\n"),
+        instance("C", 3, ""),
+        instance("D", 4, " notify_priority_changes off\n"),
+    );
+    let parsed = typed(&text);
+    let c = &parsed.config;
+    let of = |name: &str| {
+        let i = c.instances.iter().find(|i| i.name == name).expect(name);
+        c.notify_priority_changes(i)
+    };
+    assert_eq!(
+        [of("A"), of("B"), of("C"), of("D")],
+        [false, true, true, false]
+    );
+    let parsed = typed(&format!("{BASE}}}\n"));
+    assert!(
+        !parsed
+            .config
+            .notify_priority_changes(&parsed.config.instances[0])
+    );
 }

@@ -50,6 +50,9 @@ pub struct Instance {
     /// A claim of our VIPs arrived within an advert interval of our last gratuitous ARPs:
     /// answer it with the next advert.
     pub(crate) reclaim_pending: bool,
+    /// keepalived `vrrp_startup_delay`: its end, while it may still be running
+    /// ([`Input::StartupDelay`]).
+    pub(crate) startup_delay_until: Option<Timestamp>,
 }
 
 impl Instance {
@@ -107,6 +110,7 @@ impl Instance {
             held: false,
             defer_claims: false,
             reclaim_pending: false,
+            startup_delay_until: None,
         })
     }
 
@@ -122,6 +126,7 @@ impl Instance {
                 self.reevaluate(now, &mut out);
             }
             Input::Shutdown => self.shutdown(&mut out),
+            Input::StartupDelay { until } => self.startup_delay(now, until, &mut out),
             Input::PacketReceived { packet } => self.packet(now, &packet, &mut out),
             Input::Ipv6PacketReceived {
                 src,
@@ -272,7 +277,7 @@ impl Instance {
         // RFC 5798 6.4.2: priority 0 => Set the Master_Down_Timer to Skew_Time.
         if priority == 0 {
             self.takeover_reason = Reason::MasterResigned;
-            let at = now.plus_micros(self.skew_us());
+            let at = self.master_down_at(now, self.skew_us());
             return self.arm(Timer::MasterDown, at, out);
         }
         // RFC 5798 6.4.2: Preempt_Mode False, or priority >= local priority => accept.
@@ -289,7 +294,7 @@ impl Instance {
             // again once it accepts an advert.
             self.held = false;
             self.track_preempt_delay(now, priority);
-            let at = now.plus_micros(self.master_down_us());
+            let at = self.master_down_at(now, self.master_down_us());
             return self.arm(Timer::MasterDown, at, out);
         }
         // RFC 5798 6.4.2: otherwise (preempting, lower priority) discard the advert.
@@ -305,7 +310,7 @@ impl Instance {
         // master we follow: another lower-priority sender (a contender's last advert) says
         // nothing about whether our master is still better than us.
         if self.config.improvements.fast_handoff && self.master == Some(src) {
-            let at = now.plus_micros(self.skew_us());
+            let at = self.master_down_at(now, self.skew_us());
             if self.timer.is_none_or(|(_, due)| due > at) {
                 self.takeover_reason = Reason::Preempted;
                 self.arm(Timer::MasterDown, at, out);
@@ -417,7 +422,7 @@ impl Instance {
                     // and waits another Master_Down_Interval.
                     (State::Backup, Timer::MasterDown) if self.config.sync_group => {
                         self.held = true;
-                        let at = now.plus_micros(self.master_down_us());
+                        let at = self.master_down_at(now, self.master_down_us());
                         self.arm(Timer::MasterDown, at, out);
                         out.push(Action::WantMaster {
                             reason: self.takeover_reason,

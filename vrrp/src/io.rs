@@ -43,6 +43,16 @@ pub enum Input {
     Startup,
     /// RFC 5798 6.4.2 / 6.4.3: the Shutdown event.
     Shutdown,
+    /// keepalived's `vrrp_startup_delay`: until `until`, every Master_Down_Timer this
+    /// instance sets as backup counts from `until` instead of from now, so it cannot take over
+    /// before `until` plus its wait (keepalived 2.2.7 `vrrp_init_instance_sands`). Adverts are
+    /// still received and accepted meanwhile. Give it before [`Input::Startup`] (a backup
+    /// already waiting has its deadline moved the same way); an `until` in the past does
+    /// nothing.
+    StartupDelay {
+        /// When the delay ends, on the driver's clock.
+        until: Timestamp,
+    },
     /// A whole IPv4 packet as read from the `IPPROTO_VRRP` raw socket (header included). The
     /// instance parses and decodes it, and reports malformed packets as `Discarded`.
     PacketReceived {

@@ -31,8 +31,10 @@
 //!    [`Input::TrackingChanged`] whenever a [`track::Tracker`] reports a new status.
 //! 4. Pass [`Input::VipClaimed`] when an ARP packet on the interface gives one of the VIPs at
 //!    a MAC that is not ours (split-brain heal; keepalived does not listen to ARP).
-//! 5. [`Input::Startup`] once everything is ready, [`Input::Shutdown`] on SIGTERM (then send
+//! 5. [`Input::Startup`] once everything is ready (its socket listening: the first
+//!    Master_Down_Interval must be spent listening), [`Input::Shutdown`] on SIGTERM (then send
 //!    the actions before exiting: the master's priority-0 advert hands over in Skew_Time).
+//!    With keepalived's `vrrp_startup_delay`, [`Input::StartupDelay`] before `Startup`.
 //!
 //! Then carry out the returned actions in order:
 //!

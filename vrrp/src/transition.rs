@@ -45,8 +45,11 @@ impl Instance {
         self.master_adver_int_cs = u32::from(self.config.advert_interval_cs);
         let owner =
             self.config.priority == 255 && self.config.initial_state == crate::InitialState::Master;
-        // RFC 5798 6.4.1: priority 255 => Master. keepalived 2.2.7 also wants `state MASTER`.
-        if owner && !self.config.sync_group {
+        // RFC 5798 6.4.1: priority 255 => Master. keepalived 2.2.7 also wants `state MASTER`,
+        // and makes the owner wait out vrrp_startup_delay too: it enters BACKUP with a
+        // Master_Down_Timer of 1 µs (`vrrp_init_state`), which then counts from the delay's end.
+        let delayed = self.startup_delay_until.is_some_and(|until| until > now);
+        if owner && !self.config.sync_group && !delayed {
             return self.become_master(now, reason, out);
         }
         // RFC 5798 6.4.1: else Master_Adver_Interval = Advertisement_Interval,
@@ -56,12 +59,15 @@ impl Instance {
         let from = self.state;
         self.state = State::Backup;
         self.takeover_reason = Reason::MasterDown;
-        let wait = if owner {
+        let wait = if owner && !self.config.sync_group {
+            self.takeover_reason = reason;
+            1
+        } else if owner {
             self.advert_interval_us() + self.skew_us()
         } else {
             self.master_down_us()
         };
-        let at = now.plus_micros(wait);
+        let at = self.master_down_at(now, wait);
         self.arm(Timer::MasterDown, at, out);
         out.push(Action::StateChanged {
             from,
@@ -191,7 +197,7 @@ impl Instance {
         self.reclaim_pending = false;
         self.takeover_reason = Reason::MasterDown;
         // RFC 5798 6.4.3 / keepalived: Master_Down_Timer = 3 * Master_Adver_Interval + Skew_Time.
-        let at = now.plus_micros(self.master_down_us());
+        let at = self.master_down_at(now, self.master_down_us());
         self.arm(Timer::MasterDown, at, out);
         out.push(Action::StateChanged {
             from: State::Master,
@@ -305,6 +311,39 @@ impl Instance {
             .is_none_or(|last| now.micros_since(last) >= interval)
         {
             self.send_garp(now, out);
+        }
+    }
+
+    /// keepalived `vrrp_startup_delay`: remember when it ends; a backup already waiting moves
+    /// its deadline as keepalived's next `vrrp_init_instance_sands` would.
+    pub(crate) fn startup_delay(
+        &mut self,
+        now: Timestamp,
+        until: Timestamp,
+        out: &mut Vec<Action>,
+    ) {
+        if until <= now {
+            return;
+        }
+        self.startup_delay_until = Some(until);
+        if let (State::Backup, Some((Timer::MasterDown, due))) = (self.state, self.timer) {
+            let at = until.plus_micros(due.micros_since(now));
+            self.arm(Timer::MasterDown, at, out);
+        }
+    }
+
+    /// When a Master_Down_Timer set at `now` to wait `wait_us` falls due: from now, or while
+    /// keepalived's `vrrp_startup_delay` runs, from its end (keepalived 2.2.7
+    /// `vrrp_init_instance_sands`: `sands = vrrp_delayed_start_time + ms_down_timer`). Not RFC
+    /// 5798's: an option the operator sets, off by default.
+    pub(crate) fn master_down_at(&mut self, now: Timestamp, wait_us: u64) -> Timestamp {
+        match self.startup_delay_until {
+            Some(until) if until > now => until.plus_micros(wait_us),
+            Some(_) => {
+                self.startup_delay_until = None;
+                now.plus_micros(wait_us)
+            }
+            None => now.plus_micros(wait_us),
         }
     }
 

@@ -36,6 +36,9 @@ pub struct Settings {
     pub reload: bool,
     /// After that: freeze the master (SIGSTOP), time until the backup holds every VIP.
     pub outage: bool,
+    /// The backup's `vrrp_startup_delay` in seconds, one row per value (0: none), both
+    /// engines: the "backup VIPs at start" column with and without it in the same run.
+    pub startup_delays: Vec<f64>,
 }
 
 impl Settings {
@@ -51,6 +54,7 @@ impl Settings {
             sync_group: false,
             reload: false,
             outage: false,
+            startup_delays: vec![0.0],
         }
     }
 
@@ -66,11 +70,13 @@ impl Settings {
             sync_group: false,
             reload: true,
             outage: true,
+            startup_delays: vec![0.0],
         }
     }
 
     /// `--quick`, then `--n 1,100 --advert 1,0.1 --load off,on --engines halabd,keepalived
-    /// --secs 60 --window 60` override parts of the full matrix (or of the quick form);
+    /// --secs 60 --window 60 --startup-delay 0,5` override parts of the full matrix (or of the
+    /// quick form);
     /// `--script`, `--sync-group`, `--reload`, `--outage` add those parts (`--all` all four).
     pub fn from_args(args: &[String]) -> Self {
         let mut out = if args.iter().any(|a| a == "--quick") {
@@ -104,6 +110,9 @@ impl Settings {
                         .collect()
                 }
                 "--secs" | "--window" => out.secs = value.parse().unwrap_or(out.secs),
+                "--startup-delay" => {
+                    out.startup_delays = list(value).iter().filter_map(|v| v.parse().ok()).collect()
+                }
                 flag @ ("--script" | "--sync-group" | "--reload" | "--outage" | "--all") => {
                     let all = flag == "--all";
                     out.script |= all || flag == "--script";
@@ -130,6 +139,8 @@ pub struct Row {
     pub n: usize,
     pub advert: f64,
     pub load: bool,
+    /// The backup's `vrrp_startup_delay`, seconds (0: none).
+    pub startup_delay: f64,
     pub kind: Kind,
     /// CPU (user + system, all processes) per minute of the steady window: master, backup.
     pub cpu_ms_min: (f64, f64),
@@ -182,6 +193,8 @@ pub struct Extras<'a> {
     pub sync_group: bool,
     /// This instance gets priority 90 instead (the reload's one change).
     pub changed: Option<usize>,
+    /// `vrrp_startup_delay` in global_defs, seconds.
+    pub startup_delay: Option<f64>,
 }
 
 impl<'a> Extras<'a> {
@@ -191,13 +204,17 @@ impl<'a> Extras<'a> {
             script: settings.script.then_some(script),
             sync_group: settings.sync_group,
             changed,
+            startup_delay: None,
         }
     }
 }
 
 /// keepalived.conf for one LB: `n` instances over eth0..ethK.
 pub fn config(router: &str, n: usize, priority: u8, advert: f64, extras: Extras) -> String {
-    let mut out = format!("global_defs {{\n    router_id {router}\n}}\n");
+    let delay = extras
+        .startup_delay
+        .map_or(String::new(), |d| format!("    vrrp_startup_delay {d}\n"));
+    let mut out = format!("global_defs {{\n    router_id {router}\n{delay}}}\n");
     if let Some(command) = extras.script {
         out.push_str(&format!(
             "vrrp_script chk {{\n    script \"{command}\"\n    interval 1\n}}\n"
@@ -433,7 +450,14 @@ fn script_file(dir: &Path, node: &str) -> (std::path::PathBuf, std::path::PathBu
 }
 
 /// Runs one row.
-pub fn run_row(n: usize, advert: f64, load: bool, kind: Kind, settings: &Settings) -> Row {
+pub fn run_row(
+    n: usize,
+    advert: f64,
+    load: bool,
+    startup_delay: f64,
+    kind: Kind,
+    settings: &Settings,
+) -> Row {
     let secs = settings.secs;
     let interfaces = n.div_ceil(PER_INTERFACE).max(1);
     let extra: Vec<(String, u8)> = (1..interfaces)
@@ -480,9 +504,13 @@ pub fn run_row(n: usize, advert: f64, load: bool, kind: Kind, settings: &Setting
         script_b.to_str().expect("utf-8 path").to_owned(),
     );
     let extras = |script, changed| Extras::of(settings, script, changed);
+    let extras_b = Extras {
+        startup_delay: (startup_delay > 0.0).then_some(startup_delay),
+        ..extras(&script_b, None)
+    };
     let (conf_a, conf_b) = (
         config("lb-a", n, 101, advert, extras(&script_a, None)),
-        config("lb-b", n, 100, advert, extras(&script_b, None)),
+        config("lb-b", n, 100, advert, extras_b),
     );
     let t0 = Instant::now();
     let t0_unix = unix_micros(SystemTime::now());
@@ -598,6 +626,7 @@ pub fn run_row(n: usize, advert: f64, load: bool, kind: Kind, settings: &Setting
         n,
         advert,
         load,
+        startup_delay,
         kind,
         cpu_ms_min: (per_min_ms(cpu0.0, cpu1.0), per_min_ms(cpu0.1, cpu1.1)),
         pss_kib: pss,
@@ -615,7 +644,7 @@ pub fn run_row(n: usize, advert: f64, load: bool, kind: Kind, settings: &Setting
 /// The rows as a Markdown table, halabd and keepalived side by side per setting.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| N | advert s | load | engine | CPU ms/min master / backup | PSS MiB master / backup | mean interval ms | p50 / p99 / max deviation ms | false failovers | backup VIPs at start | first advert s | converged s | script runs/min | reload flaps | outage s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| N | advert s | load | backup startup delay s | engine | CPU ms/min master / backup | PSS MiB master / backup | mean interval ms | p50 / p99 / max deviation ms | false failovers | backup VIPs at start | first advert s | converged s | script runs/min | reload flaps | outage s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     let secs = |d: Option<Duration>| d.map_or("-".into(), |c| format!("{:.3}", c.as_secs_f64()));
     for r in rows {
@@ -635,10 +664,11 @@ pub fn table(rows: &[Row]) -> String {
             format!("{flaps}{}", if moved { "" } else { " (not moved)" })
         });
         out.push_str(&format!(
-            "| {} | {} | {} | {:?} | {:.0} / {:.0} | {:.1} / {:.1} | {mean} | {dev} | {} | {} | {} | {converged} | {script} | {reload} | {} |\n",
+            "| {} | {} | {} | {} | {:?} | {:.0} / {:.0} | {:.1} / {:.1} | {mean} | {dev} | {} | {} | {} | {converged} | {script} | {reload} | {} |\n",
             r.n,
             r.advert,
             if r.load { "2 busy loops" } else { "idle" },
+            r.startup_delay,
             r.kind,
             r.cpu_ms_min.0,
             r.cpu_ms_min.1,
@@ -656,11 +686,15 @@ pub fn table(rows: &[Row]) -> String {
 /// Ratio rows: halabd's CPU over keepalived's, per setting (both LBs together).
 pub fn ratios(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| N | advert s | load | CPU halabd / keepalived (master+backup) |\n| --- | --- | --- | --- |\n",
+        "| N | advert s | load | backup startup delay s | CPU halabd / keepalived (master+backup) |\n| --- | --- | --- | --- | --- |\n",
     );
     for h in rows.iter().filter(|r| r.kind == Kind::Halabd) {
         if let Some(k) = rows.iter().find(|k| {
-            k.kind == Kind::Keepalived && k.n == h.n && k.advert == h.advert && k.load == h.load
+            k.kind == Kind::Keepalived
+                && k.n == h.n
+                && k.advert == h.advert
+                && k.load == h.load
+                && k.startup_delay == h.startup_delay
         }) {
             let (hs, ks) = (
                 h.cpu_ms_min.0 + h.cpu_ms_min.1,
@@ -672,10 +706,11 @@ pub fn ratios(rows: &[Row]) -> String {
                 "-".into()
             };
             out.push_str(&format!(
-                "| {} | {} | {} | {hs:.0} / {ks:.0} = {ratio} |\n",
+                "| {} | {} | {} | {} | {hs:.0} / {ks:.0} = {ratio} |\n",
                 h.n,
                 h.advert,
                 if h.load { "2 busy loops" } else { "idle" },
+                h.startup_delay,
             ));
         }
     }
@@ -688,10 +723,12 @@ pub fn run(settings: &Settings, mut progress: impl FnMut(&Row)) -> Vec<Row> {
     for &n in &settings.ns {
         for &advert in &settings.adverts {
             for &load in &settings.loads {
-                for &kind in &settings.engines {
-                    let row = run_row(n, advert, load, kind, settings);
-                    progress(&row);
-                    rows.push(row);
+                for &delay in &settings.startup_delays {
+                    for &kind in &settings.engines {
+                        let row = run_row(n, advert, load, delay, kind, settings);
+                        progress(&row);
+                        rows.push(row);
+                    }
                 }
             }
         }

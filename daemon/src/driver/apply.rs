@@ -104,6 +104,14 @@ impl Daemon {
             )
         });
         let mut state_changed = false;
+        // The core reports a priority change before any state change it causes.
+        let state_before = actions
+            .iter()
+            .find_map(|a| match a {
+                Action::StateChanged { from, .. } => Some(*from),
+                _ => None,
+            })
+            .unwrap_or_else(|| self.runners[index].state());
         // keepalived logs the new state before the work it entails (VIPs, ARPs).
         for action in &actions {
             if let Action::StateChanged { to, reason, .. } = action {
@@ -213,6 +221,7 @@ impl Daemon {
                         "({}) Changing effective priority from {from} to {to}",
                         runner.conf.name
                     );
+                    self.priority_notify(index, state_before, to);
                 }
                 Action::Discarded { src, reason } => {
                     *runner

@@ -1,5 +1,6 @@
 //! keepalived's notify FIFOs (`notify_fifo` / `vrrp_notify_fifo` in global_defs): one line per
-//! state change, `INSTANCE "VI_1" MASTER 100` or `GROUP "G1" BACKUP 0`, written to each FIFO
+//! state change, `INSTANCE "VI_1" MASTER 100` or `GROUP "G1" BACKUP 0` (and, with
+//! `notify_priority_changes`, `INSTANCE "VI_1" MASTER_PRIORITY 110`), written to each FIFO
 //! without ever blocking the daemon, and each `*_fifo_script` started with its FIFO's path as
 //! its argument (keepalived 2.2.7's lib/notify.c and vrrp/vrrp_notify.c).
 

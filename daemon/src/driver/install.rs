@@ -92,10 +92,10 @@ impl Daemon {
         self.config = config;
         self.open_fifos();
         self.address_cache = self.netlink.addresses().await.ok().map(Arc::new);
-        self.install_started = Some(self.now_ts(Instant::now()));
         // The runners keep the instances' configuration; a second copy here would double
         // the largest part of the daemon's memory at 1000 instances.
         let instances = std::mem::take(&mut self.config.instances);
+        let mut opened = Vec::new();
         for conf in instances {
             if let Some(runner) = kept.remove(&conf.name) {
                 tracing::info!(
@@ -119,7 +119,22 @@ impl Daemon {
             );
             self.runners.push(runner);
             let index = self.runners.len() - 1;
-            self.start_runner(index).await;
+            opened.extend(self.open_runner(index).await);
+        }
+        // RFC 5798 6.4.1: the Startup event, for every new instance at one moment (their
+        // timers fall due together: one wake-up, one burst of adverts), taken once all their
+        // sockets listen, so the first Master_Down_Interval is all spent listening.
+        let now = self.now_ts(Instant::now());
+        self.install_started = Some(now);
+        // keepalived vrrp_startup_delay: from the daemon's start, never on reload (keepalived
+        // vrrp_daemon.c `if (!reload && global_data->vrrp_startup_delay)`); a reload within
+        // it still honours what is left of it, as keepalived's global deadline does.
+        if first && let Some(us) = self.config.global.startup_delay_us {
+            tracing::info!("Delaying startup for {} seconds", us as f64 / 1e6);
+            self.startup_delay_until = Some(now.plus_micros(us));
+        }
+        for opened in opened {
+            self.start_core(opened).await;
         }
         // Kept instances learn the values just read (the new watcher reports from these on).
         for runner in &mut self.runners {

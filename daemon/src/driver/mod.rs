@@ -130,6 +130,8 @@ pub struct Daemon {
     address_cache: Option<Arc<Vec<crate::net::Address>>>,
     /// The moment the configuration being installed starts its instances.
     install_started: Option<Timestamp>,
+    /// keepalived's `vrrp_startup_delay`: when it ends (set at the first install only).
+    startup_delay_until: Option<Timestamp>,
     /// keepalived's nftables table (no_accept drops, VMAC IGMP).
     firewall: Firewall,
     /// Base interfaces' ARP sysctls before their first VMAC, to restore.
@@ -186,6 +188,7 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         timer_queue: timers::TimerQueue::default(),
         address_cache: None,
         install_started: None,
+        startup_delay_until: None,
         firewall: Firewall::default(),
         base_sysctls: HashMap::new(),
         watcher: None,

@@ -107,6 +107,25 @@ impl Daemon {
         }
     }
 
+    /// keepalived `notify_priority_changes`: a new effective priority goes to the notify FIFOs
+    /// as `INSTANCE "NAME" MASTER_PRIORITY|BACKUP_PRIORITY PRIO` (BACKUP_PRIORITY in any state
+    /// but MASTER), nothing else runs (keepalived 2.2.7 `send_instance_priority_notifies`).
+    pub(super) fn priority_notify(&mut self, index: usize, state: State, priority: u8) {
+        let conf = &self.runners[index].conf;
+        if self.fifos.is_empty() || !self.config.notify_priority_changes(conf) {
+            return;
+        }
+        let word = if state == State::Master {
+            "MASTER_PRIORITY"
+        } else {
+            "BACKUP_PRIORITY"
+        };
+        let line = fifo::line("INSTANCE", &conf.name, word, priority);
+        for fifo in &mut self.fifos {
+            fifo.write(&line);
+        }
+    }
+
     /// Opens the notify FIFOs the configuration names, keeping the open ones (and their
     /// scripts) when unchanged.
     pub(super) fn open_fifos(&mut self) {

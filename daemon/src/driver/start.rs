@@ -1,5 +1,7 @@
-//! Starting one instance: resolve its interface and primary address, open its socket, start
-//! the core, and clear VIPs a crashed predecessor left behind.
+//! Starting one instance: resolve its interface and primary address, open its socket (both in
+//! [`Daemon::open_runner`]), then start the core and clear VIPs a crashed predecessor left
+//! behind ([`Daemon::start_core`]). An install opens every instance before starting any, so
+//! each first Master_Down_Timer counts from a moment its socket was already listening.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -10,9 +12,26 @@ use halab_vrrp::{Family, Input, Instance, State, Vip};
 use super::Daemon;
 use super::runner::Setup;
 
+/// What starting an instance's core needs from opening it.
+pub(super) struct Opened {
+    pub(super) index: usize,
+    /// The host's addresses when it was opened (for VIPs a predecessor left behind).
+    addresses: Arc<Vec<crate::net::Address>>,
+    /// Where its VIPs go (the VMAC, or the interface).
+    vip_ifindex: u32,
+}
+
 impl Daemon {
     /// Resolves the interface and address, opens the socket, starts the core.
     pub(super) async fn start_runner(&mut self, index: usize) {
+        if let Some(opened) = self.open_runner(index).await {
+            self.start_core(opened).await;
+        }
+    }
+
+    /// Resolves the interface and address, opens (or joins) the socket, builds the core; not
+    /// started yet. None, with the runner's problem set, when it cannot run now.
+    pub(super) async fn open_runner(&mut self, index: usize) -> Option<Opened> {
         let all_vips: Vec<IpAddr> = self
             .config
             .instances
@@ -27,7 +46,7 @@ impl Daemon {
                 Ok(a) => Arc::new(a),
                 Err(e) => {
                     self.runners[index].problem = Some(format!("failed to {e}"));
-                    return;
+                    return None;
                 }
             },
         };
@@ -44,7 +63,7 @@ impl Daemon {
                 tracing::warn!("({name}) {problem}; waiting for it (FAULT)");
             }
             runner.problem = Some(problem);
-            return;
+            return None;
         };
         let family = runner.conf.family();
         // RFC 5798 5.1.2.1: an IPv6 advert's source is the interface's link-local address
@@ -74,7 +93,7 @@ impl Daemon {
                 tracing::warn!("({name}) {problem}; waiting for one (FAULT)");
             }
             runner.problem = Some(problem);
-            return;
+            return None;
         };
         let multicast = runner.conf.unicast_peers.is_empty();
         let xmit_base = runner.conf.wire.vmac_xmit_base;
@@ -88,7 +107,7 @@ impl Daemon {
                     tracing::error!("({name}) {problem} (FAULT)");
                 }
                 runner.problem = Some(problem);
-                return;
+                return None;
             }
         };
         let socket_link = if xmit_base { &link } else { &vip_link };
@@ -101,7 +120,7 @@ impl Daemon {
                     link.name
                 );
                 runner.problem = Some(format!("cannot open the VRRP socket: {e}"));
-                return;
+                return None;
             }
         };
         let runner = &mut self.runners[index];
@@ -116,7 +135,7 @@ impl Daemon {
             Err(e) => {
                 tracing::error!("({name}) {e}");
                 runner.problem = Some(e.to_string());
-                return;
+                return None;
             }
         };
         for warning in core.warnings() {
@@ -153,6 +172,22 @@ impl Daemon {
             link.name,
             runner.conf.priority
         );
+        Some(Opened {
+            index,
+            addresses,
+            vip_ifindex: vip_link.index,
+        })
+    }
+
+    /// Starts an opened instance's core: its tracking, then Startup (after keepalived's
+    /// `vrrp_startup_delay`, when one runs), then clears VIPs a crashed predecessor left.
+    pub(super) async fn start_core(&mut self, opened: Opened) {
+        let Opened {
+            index,
+            addresses,
+            vip_ifindex,
+        } = opened;
+        let name = self.runners[index].conf.name.clone();
         // Every instance of one install starts at the same moment, so their timers fall due
         // together and one wake-up (one burst of adverts) serves them all.
         let now = self
@@ -163,11 +198,12 @@ impl Daemon {
         let own = runner.track_status();
         // keepalived dont_track_primary: the instance's own interface going down is no fault.
         let dont_track = runner.conf.tracking.dont_track_primary;
+        let link_up = runner.link_up;
         if dont_track {
             runner.link_up = true;
         }
         if let Some(setup) = runner.setup.as_mut() {
-            if !link.up && !dont_track {
+            if !link_up && !dont_track {
                 actions.extend(setup.core.handle(now, Input::InterfaceDown));
             }
             runner.fed = own;
@@ -176,6 +212,9 @@ impl Daemon {
                     .core
                     .handle(now, Input::TrackingChanged { tracking: own }),
             );
+            if let Some(until) = self.startup_delay_until.filter(|until| *until > now) {
+                actions.extend(setup.core.handle(now, Input::StartupDelay { until }));
+            }
             actions.extend(setup.core.handle(now, Input::Startup));
         }
         self.apply(index, actions).await;
@@ -187,7 +226,7 @@ impl Daemon {
                 .conf
                 .all_vips()
                 .filter(|v| {
-                    let dev = self.vip_dev_index(vip_link.index, v.dev.as_deref());
+                    let dev = self.vip_dev_index(vip_ifindex, v.dev.as_deref());
                     addresses
                         .iter()
                         .any(|a| a.index == dev && a.address == v.vip.address)

@@ -509,6 +509,54 @@ impl Lab {
     }
 }
 
+/// `ip monitor address` in a node's namespace, logging to a file until dropped (SIGKILL by
+/// its PID). Declare it after the [`Lab`] so it stops before the lab goes.
+pub struct AddrMonitor {
+    child: Child,
+    file: PathBuf,
+}
+
+impl AddrMonitor {
+    /// Starts watching `node`'s addresses; give it a moment before what it must see.
+    pub fn start(lab: &Lab, node: &str) -> Self {
+        let file = lab.dir.path().join(format!(
+            "{node}-monitor-{}.txt",
+            LABS.fetch_add(1, Ordering::SeqCst)
+        ));
+        let out = std::fs::File::create(&file).expect("monitor file");
+        let child = Command::new("ip")
+            .args(["-n", &lab.ns(node), "-4", "monitor", "address"])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ip monitor");
+        std::thread::sleep(Duration::from_millis(300));
+        Self { child, file }
+    }
+
+    /// Times `ip` was added so far.
+    pub fn added(&self, ip: Ipv4Addr) -> usize {
+        std::fs::read_to_string(&self.file)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.starts_with("Deleted") && l.contains(&format!(" inet {ip}/")))
+            .count()
+    }
+
+    /// Everything logged so far, for failure messages.
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.file).unwrap_or_default()
+    }
+}
+
+impl Drop for AddrMonitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The last octet of node i's addresses.
 fn host_octet(i: usize) -> u8 {
     u8::try_from(i + 1).expect("fewer than 255 nodes")

@@ -7,6 +7,7 @@ use super::read::{bool_opt, ipv4, ipv6, no_args, one_arg, script_command, versio
 use crate::Config;
 use crate::FifoConf;
 use crate::directives::Block;
+use crate::lexer::Token;
 use crate::tree::Stmt;
 
 /// What `global_defs` sets for every `vrrp_instance` that does not set it itself, beyond
@@ -63,6 +64,9 @@ pub(super) fn global_defs(
             "vrrp_mcast_group4" => g.mcast_group4 = one_arg(stmt, out).and_then(|t| ipv4(t, out)),
             "vrrp_mcast_group6" => g.mcast_group6 = one_arg(stmt, out).and_then(|t| ipv6(t, out)),
             "vrrp_notify_priority_changes" => g.notify_priority_changes = bool_opt(stmt, out),
+            "vrrp_startup_delay" => {
+                g.startup_delay_us = one_arg(stmt, out).and_then(|t| startup_delay(t, out))
+            }
             "fifo_write_vrrp_states_on_reload" => {
                 no_args(stmt, out);
                 g.fifo_write_states_on_reload = true;
@@ -109,6 +113,43 @@ fn fifo(stmt: &Stmt, out: &mut Out<'_>) -> Option<FifoConf> {
             out.err(
                 stmt.pos(),
                 format!("`{} PATH [USER [GROUP]]`", stmt.key.text),
+            );
+            None
+        }
+    }
+}
+
+/// `vrrp_startup_delay SECS` in microseconds, read as keepalived 2.2.7 reads it
+/// (`read_decimal_unsigned_strvec(.., TIMER_HZ / 1000, UINT_MAX, TIMER_HZ_DIGITS, ..)`):
+/// up to 6 decimals, from 0.001 to 4294.967295 s. keepalived -t refuses anything else.
+fn startup_delay(token: &Token, out: &mut Out<'_>) -> Option<u64> {
+    const MIN_US: u64 = 1_000;
+    const MAX_US: u64 = u32::MAX as u64;
+    let text = &token.text;
+    let hint = "it takes seconds from 0.001 to 4294.967295 (up to 6 decimals), e.g. `vrrp_startup_delay 5`";
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if (whole.is_empty() && frac.is_empty()) || !digits(whole) || !digits(frac) {
+        out.err(
+            &token.pos,
+            format!("vrrp_startup_delay `{text}` is not a number: {hint}"),
+        );
+        return None;
+    }
+    if frac.len() > 6 {
+        out.err(
+            &token.pos,
+            format!("vrrp_startup_delay `{text}` has more than 6 decimals: {hint}"),
+        );
+        return None;
+    }
+    // Too many digits for a u64 is out of range too.
+    match format!("{whole}{frac:0<6}").parse::<u64>().ok() {
+        Some(us) if (MIN_US..=MAX_US).contains(&us) => Some(us),
+        _ => {
+            out.err(
+                &token.pos,
+                format!("vrrp_startup_delay `{text}` is out of range: {hint}"),
             );
             None
         }

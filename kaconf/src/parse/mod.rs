@@ -208,8 +208,7 @@ pub fn config(
             );
             continue;
         }
-        if let Some(mut instance) =
-            vrrp_instance::instance(name, stmt, block, &defaults, &config.global, &mut out)
+        if let Some(mut instance) = vrrp_instance::instance(name, stmt, block, &defaults, &mut out)
         {
             wire::complete(&mut instance, block, &config.global, stmt.pos(), &mut out);
             instance_pos.push(stmt.pos().clone());

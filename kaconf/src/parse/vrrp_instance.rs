@@ -10,14 +10,13 @@ use super::vrrp_sync_group::refs;
 use crate::directives::Block;
 use crate::lexer::Pos;
 use crate::tree::Stmt;
-use crate::{GlobalVrrp, InstanceConf, InstanceTracking, InstanceWire, NotifyConf, PeerTtl};
+use crate::{InstanceConf, InstanceTracking, InstanceWire, NotifyConf, PeerTtl};
 
 pub(super) fn instance(
     name: String,
     stmt: &Stmt,
     block: &[Stmt],
     defaults: &InstanceDefaults,
-    global: &GlobalVrrp,
     out: &mut Out<'_>,
 ) -> Option<InstanceConf> {
     let within = format!("vrrp_instance {name}");
@@ -49,10 +48,7 @@ pub(super) fn instance(
         excluded_vips: Vec::new(),
         // Completed with global_defs' defaults by wire::complete.
         wire: InstanceWire::default(),
-        tracking: InstanceTracking {
-            notify_priority_changes: global.notify_priority_changes,
-            ..InstanceTracking::default()
-        },
+        tracking: InstanceTracking::default(),
     };
     let mut version_pos = None;
     for s in block {
@@ -211,7 +207,9 @@ pub(super) fn instance(
             "notify_master_rx_lower_pri" => {
                 conf.tracking.notify_master_rx_lower_pri = command(s, out).map(|c| c.command)
             }
-            "notify_priority_changes" => conf.tracking.notify_priority_changes = bool_opt(s, out),
+            "notify_priority_changes" => {
+                conf.tracking.notify_priority_changes = Some(bool_opt(s, out))
+            }
             "notify_master" => conf.notify.master = command(s, out),
             "notify_backup" => conf.notify.backup = command(s, out),
             "notify_fault" => conf.notify.fault = command(s, out),

@@ -46,7 +46,9 @@ pub(super) fn sync_group(name: String, block: &[Stmt], out: &mut Out<'_>) -> Syn
                 no_args(s, out);
                 group.tracking.tracking_weight = true;
             }
-            "notify_priority_changes" => group.tracking.notify_priority_changes = bool_opt(s, out),
+            "notify_priority_changes" => {
+                group.tracking.notify_priority_changes = Some(bool_opt(s, out))
+            }
             _ => out.unknown(s, Block::VrrpSyncGroup, &within),
         }
     }
