@@ -166,8 +166,7 @@ fn checks_leave_the_host_untouched() {
     let results = check_all(&lab, &artefacts, &halabd());
     assert!(!results.is_empty(), "nothing was checked");
     assert!(results.iter().all(|r| r.result.is_ok()));
-    assert_eq!(before, host_mounts(), "a check changed the host's mounts"
-    );
+    assert_eq!(before, host_mounts(), "a check changed the host's mounts");
     let links_after = std::process::Command::new("ip")
         .args(["-o", "link"])
         .output()
