@@ -1,12 +1,14 @@
 //! End-to-end: `halab chaos` on real labs. A short seeded run on seed000 finds nothing and
 //! reports what it did; a deliberately broken lab is caught, and its finding shrunk to a
-//! scenario file with the one fault that matters, which `halab test` then fails on.
+//! scenario file with the one fault that matters, which `halab test` then fails on; the same
+//! broken lab is caught with `--engine mixed`, and over ssh on the test bed.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::bed::Bed;
 use common::{heavy, labs_dir, state_root, unique_lab};
 use halab::chaos::schedule::{Episode, FaultKind, Generator};
 
@@ -106,6 +108,37 @@ fn seed_with_tracked_kill_second(lab: &halab::lab::Lab) -> u64 {
                 && e[1].faults[0].node.as_deref() == Some("loadbalance1")
         })
         .expect("a seed")
+}
+
+/// seed000's edit that breaks it: loadbalance1's priority 110, so its track script's weight
+/// (2) can no longer take it below loadbalance2 (100 + 2).
+fn master_keeps_the_vip_without_haproxy(t: String) -> String {
+    let edited = t.replace(
+        "priorities: { loadbalance1: 101, loadbalance2: 100 }",
+        "priorities: { loadbalance1: 110, loadbalance2: 100 }",
+    );
+    assert_ne!(edited, t, "the edit took");
+    edited
+}
+
+/// The episodes of a chaos `--json` report that found something, by number, and the first
+/// finding's invariant of each.
+fn found(r: &serde_json::Value) -> Vec<(u64, String)> {
+    r["episodes"]
+        .as_array()
+        .expect("episodes")
+        .iter()
+        .filter(|e| e["findings"].as_array().is_some_and(|f| !f.is_empty()))
+        .map(|e| {
+            (
+                e["number"].as_u64().expect("number"),
+                e["findings"][0]["invariant"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
 }
 
 /// Input: seed000 with the master's priority raised to 110: its track script's weight (2)
@@ -245,4 +278,109 @@ fn the_simulator_predicts_the_lab_s_vip_holders() {
         });
         assert!(d.is_empty(), "the simulator and the lab differ: {e:#}");
     }
+}
+
+/// Input: the broken seed000 (priority 110, see above) with `--engine mixed` (loadbalance1
+/// keepalived, loadbalance2 halabd), two episodes, the second a kill of haproxy on
+/// loadbalance1. Output: exit 1, the engine reported as mixed, "client served" broken at
+/// fault 1 only, and the shrink reproducing it with that kill alone.
+#[test]
+fn mixed_engines_catch_the_broken_lab() {
+    let _g = heavy();
+    let state = state_root("chaos-mixed");
+    let dir = tempfile::tempdir().expect("tmp");
+    let lab_file = lab_copy(dir.path(), "chmx", master_keeps_the_vip_without_haproxy);
+    let lab = halab::lab::load(&lab_file).expect("lab");
+    let seed = seed_with_tracked_kill_second(&lab);
+    let out = halab(
+        state.path(),
+        &[
+            "chaos",
+            lab_file.to_str().expect("utf-8"),
+            "--engine",
+            "mixed",
+            "--faults",
+            "2",
+            "--seed",
+            &seed.to_string(),
+            "--json",
+            "--shrink-budget",
+            "2",
+            "--out",
+            dir.path().join("out").to_str().expect("utf-8"),
+        ],
+    );
+    let r = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{r:#}\n{}", text(&out.stderr));
+    assert!(
+        r["engine"].as_str().is_some_and(|e| e.starts_with("mixed")),
+        "{r:#}"
+    );
+    assert_eq!(found(&r), vec![(1, "client_served".to_string())], "{r:#}");
+    assert_eq!(r["shrink"]["reproduced"], true, "{r:#}");
+    assert_eq!(r["shrink"]["episodes"], serde_json::json!([1]), "{r:#}");
+}
+
+/// Input: the broken seed000 as an ssh lab (labs/seed000/ssh.yaml, priority 110), brought up
+/// over ssh on the test bed; `halab chaos` from the bed's control namespace on the running
+/// lab, two episodes of a seed whose second kills haproxy on loadbalance1. Output: exit 1,
+/// both episodes run over ssh (their outages measured by the client host's probe), "client
+/// served" broken at fault 1 only, the shrink reproducing it with that kill alone, no cable
+/// cut drawn, and the lab still up afterwards (chaos leaves a running lab running).
+#[test]
+fn chaos_over_ssh_catches_the_broken_lab() {
+    let _g = heavy();
+    let mut bed = Bed::seed000("chs", master_keeps_the_vip_without_haproxy);
+    let out = bed.up();
+    assert!(
+        out.status.success(),
+        "testbed up: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let file = bed.file.to_string_lossy().into_owned();
+    let up = bed.remote(None, &["up", &file]);
+    assert!(
+        up.status.success(),
+        "up over ssh: {}{}",
+        text(&up.stdout),
+        text(&up.stderr)
+    );
+    let lab = halab::lab::load(&bed.file).expect("lab");
+    let seed = seed_with_tracked_kill_second(&lab);
+    let out_dir = bed.files.path().join("out");
+    let out = bed.remote(
+        None,
+        &[
+            "chaos",
+            &file,
+            "--faults",
+            "2",
+            "--seed",
+            &seed.to_string(),
+            "--json",
+            "--shrink-budget",
+            "2",
+            "--out",
+            out_dir.to_str().expect("utf-8"),
+        ],
+    );
+    let r = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{r:#}\n{}", text(&out.stderr));
+    let eps = r["episodes"].as_array().expect("episodes");
+    assert_eq!(eps.len(), 2, "{r:#}");
+    for e in eps {
+        assert!(e["outage_during_ms"].is_u64(), "{e:#}");
+        assert_ne!(e["kind"], "cable_cut", "{e:#}");
+    }
+    assert_eq!(found(&r), vec![(1, "client_served".to_string())], "{r:#}");
+    assert_eq!(r["shrink"]["reproduced"], true, "{r:#}");
+    assert_eq!(r["shrink"]["episodes"], serde_json::json!([1]), "{r:#}");
+    let st = bed.remote(None, &["status", &file]);
+    assert!(
+        st.status.success(),
+        "status after chaos: {}{}",
+        text(&st.stdout),
+        text(&st.stderr)
+    );
 }

@@ -170,6 +170,19 @@ pub fn daemons_gone(lab: &Lab, fleet: &dyn Fleet) -> Vec<Finding> {
     out
 }
 
+/// The lab could not be put back in its steady state after an episode whose own checks
+/// passed (`reason`: the restore's words, e.g. no 200 through a VIP in time): the client lost
+/// the VIP after the checks, which "client served" forbids.
+pub fn restore_failed(reason: &str) -> Finding {
+    Finding {
+        invariant: Invariant::ClientServed,
+        detail: format!(
+            "after the episode's checks passed, the lab could not be restored: {reason}"
+        ),
+        starved: None,
+    }
+}
+
 /// The findings that count: not starved.
 pub fn real(findings: &[Finding]) -> Vec<&Finding> {
     findings.iter().filter(|f| f.starved.is_none()).collect()

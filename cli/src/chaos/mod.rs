@@ -4,7 +4,8 @@
 //! `schedule` draws episodes from a seed; `bounds` gives the outage each fault may cause from
 //! the lab's timers; `write` turns episodes into scenario steps (the scenario runner does the
 //! faults, the probe, the invariant monitor and the assertions); `invariants` judges a result;
-//! `run` drives a campaign; `shrink` makes a failing schedule small.
+//! `run` drives a campaign on a `target` (the running lab: episodes, restores); `shrink`
+//! makes a failing schedule small.
 
 pub mod bounds;
 pub mod differential;
@@ -12,6 +13,7 @@ pub mod invariants;
 pub mod run;
 pub mod schedule;
 pub mod shrink;
+pub mod target;
 pub mod write;
 
 use std::path::PathBuf;

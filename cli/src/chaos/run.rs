@@ -16,12 +16,11 @@ use super::differential::{self, Difference};
 use super::invariants::{self, Finding, Invariant};
 use super::schedule::{Episode, Generator};
 use super::shrink::{self, Candidate};
+use super::target::{LabTarget, Target};
 use super::write;
 use crate::fleet::Fleet;
 use crate::lab::Lab;
-use crate::scenario::file;
 use crate::scenario::result::{Event, ScenarioResult};
-use crate::scenario::{run as scenario_run, session};
 
 /// How long a run lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,9 +35,9 @@ pub enum Limit {
 pub struct Options {
     pub seed: u64,
     pub limit: Limit,
-    /// Record findings and go on (a campaign); no shrinking.
+    /// Record findings and go on (a campaign), each failing episode shrunk alone.
     pub keep_going: bool,
-    /// Replays the shrink may run.
+    /// Replays the shrink of one finding may run.
     pub shrink_budget: usize,
     /// Where the scenario files go.
     pub out_dir: PathBuf,
@@ -67,6 +66,9 @@ pub struct EpisodeRecord {
     /// A scenario file replaying this episode alone (written when it found something).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replay_file: Option<PathBuf>,
+    /// With `--keep-going`: this episode's finding shrunk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shrink: Option<ShrinkReport>,
     /// With `--differential`: where the simulator's VIP holders differ from the lab's
     /// (None: not compared).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -185,29 +187,29 @@ fn episode_name(seed: u64, number: usize, e: &Episode) -> String {
     format!("chaos-s{seed}-{number}-{}", e.kind_label())
 }
 
-/// Runs `episodes` as one scenario (what the files replay), then checks the daemons.
-fn run_scenario(
-    lab: &Lab,
-    fleet: &Arc<dyn Fleet>,
-    name: &str,
-    c: &Candidate,
-    opts: &Options,
-    on_event: &mut dyn FnMut(&Event),
-) -> Result<(ScenarioResult, Vec<Finding>), ChaosError> {
-    let text = write::scenario_text(lab, "", &c.episodes, &c.numbers);
-    let mut s = file::parse(Path::new(name), &text, lab).map_err(|d| ChaosError::Scenario {
-        name: name.to_string(),
-        errors: d.render(Path::new(name), &text),
-    })?;
-    s.name = name.to_string();
-    let r = scenario_run::run(lab, fleet, &s, &opts.engine, &opts.halabd, on_event);
-    let mut findings = invariants::judge(&r, &write::outage_bounds_ms(lab, &c.episodes));
-    // After a failed step the repairs were skipped: what they would have started is down
-    // for a reason.
-    if findings.is_empty() {
-        findings.extend(invariants::daemons_gone(lab, fleet.as_ref()));
+/// How many times the lab is restored before it counts as broken (each waits up to the
+/// lab's settle timeout): keepalived's stale ARP entry after a heal can last a minute.
+pub const RESTORE_TRIES: usize = 6;
+
+/// Restores the lab after an episode or a replay. When the first try fails after an episode
+/// whose own checks passed, the client lost a VIP after them (keepalived's loser's stale ARP
+/// entry, say): a "client served" finding of that episode, added to `findings`. The lab is
+/// then tried again; one that stays broken is a lab error (the reason returned).
+fn restore_after(target: &mut dyn Target, findings: &mut Vec<Finding>) -> Result<(), String> {
+    let Err(first) = target.restore() else {
+        return Ok(());
+    };
+    if invariants::real(findings).is_empty() {
+        findings.push(invariants::restore_failed(&first));
     }
-    Ok((r, findings))
+    let mut last = first;
+    for _ in 1..RESTORE_TRIES {
+        match target.restore() {
+            Ok(()) => return Ok(()),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// The first two `outage` steps' longest gaps: during the faults, after the repair.
@@ -237,6 +239,22 @@ fn write_file(path: &Path, text: &str) -> Result<(), ChaosError> {
 pub fn run(
     lab: &Lab,
     fleet: &Arc<dyn Fleet>,
+    opts: &Options,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<ChaosReport, ChaosError> {
+    let mut target = LabTarget {
+        lab,
+        fleet,
+        engine: &opts.engine,
+        halabd: &opts.halabd,
+    };
+    campaign(lab, &mut target, opts, progress)
+}
+
+/// Runs the chaos on `target`, a lab described by `lab`.
+pub fn campaign(
+    lab: &Lab,
+    target: &mut dyn Target,
     opts: &Options,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<ChaosReport, ChaosError> {
@@ -290,7 +308,7 @@ pub fn run(
         p.step = "starting".into();
         progress(&p);
         let started = Instant::now();
-        let (r, findings) = {
+        let (r, mut findings) = {
             let mut on_event = |ev: &Event| {
                 if let Event::StepStarted { index, description } = ev {
                     p.step = format!("step {}: {description}", index + 1);
@@ -298,7 +316,7 @@ pub fn run(
                     progress(&p);
                 }
             };
-            run_scenario(lab, fleet, &name, &one, opts, &mut on_event)?
+            target.episodes(&name, &one, &mut on_event)?
         };
         let (during, after) = outages(&r);
         let kind = e.kind_label();
@@ -320,6 +338,18 @@ pub fn run(
         if let Some(l) = report.longest_outage.get_mut(&kind) {
             l.episodes += 1;
         }
+        let differences = if opts.differential && findings.is_empty() {
+            let settled = target.settled_holders();
+            differential::compare(lab, &e, &r, &settled)
+        } else {
+            None
+        };
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        p.done = number + 1;
+        p.elapsed = t0.elapsed();
+        p.step = "restoring the lab".into();
+        progress(&p);
+        let restored = restore_after(target, &mut findings);
         let real = !invariants::real(&findings).is_empty();
         report.starved += findings.iter().filter(|f| f.starved.is_some()).count();
         p.starved = report.starved;
@@ -343,36 +373,49 @@ pub fn run(
         } else {
             None
         };
-        let differences = if opts.differential && findings.is_empty() {
-            let settled = differential::settled_holders(lab, fleet.as_ref());
-            differential::compare(lab, &e, &r, &settled)
-        } else {
-            None
-        };
         report.episodes.push(EpisodeRecord {
             number,
             episode: e,
             kind,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            duration_ms,
             outage_during_ms: during,
             outage_after_ms: after,
             findings,
-            replay_file,
+            replay_file: replay_file.clone(),
+            shrink: None,
             differences,
         });
         report.results.push(r);
-        p.done = number + 1;
-        p.elapsed = t0.elapsed();
-        p.step = "restoring the lab".into();
-        progress(&p);
-        if let Err(e) = session::restore(lab, fleet.as_ref(), &opts.halabd) {
+        if let Err(e) = restored {
             report.lab_error = Some(format!(
                 "failed to restore lab {} after fault {number}: {e}",
                 lab.name
             ));
             break;
         }
-        if real && !opts.keep_going {
+        if let (true, Some(replay_file)) = (opts.keep_going, replay_file) {
+            // Each failing episode alone: the lab was restored before it.
+            let s = shrink_finding(
+                lab,
+                target,
+                opts,
+                &report.episodes[number],
+                one,
+                replay_file,
+                opts.out_dir.join(format!("{name}-shrunk.yaml")),
+                progress,
+            );
+            match s {
+                Ok(s) => report.episodes[number].shrink = Some(s),
+                Err(e) => {
+                    report.lab_error = Some(format!(
+                        "failed to shrink fault {number} of lab {}: {e}",
+                        lab.name
+                    ));
+                    break;
+                }
+            }
+        } else if real {
             stop_at = Some(number);
             break;
         }
@@ -381,67 +424,93 @@ pub fn run(
     report.faults = report.episodes.iter().map(|e| e.episode.faults.len()).sum();
     report.faults_per_minute = report.faults as f64 * 60_000.0 / report.elapsed_ms.max(1) as f64;
     if let Some(k) = stop_at {
-        report.shrink = Some(shrink_finding(lab, fleet, opts, &report, k, progress)?);
+        // The schedule up to the failing episode: earlier ones may have set it up.
+        let start = Candidate {
+            episodes: report.episodes[..=k]
+                .iter()
+                .map(|e| e.episode.clone())
+                .collect(),
+            numbers: (0..=k).collect(),
+        };
+        let base = format!("chaos-{}-s{}", lab.name, opts.seed);
+        let replay_file = opts.out_dir.join(format!("{base}-replay.yaml"));
+        let failing = &report.episodes[k];
+        let header = format!(
+            "halab chaos: the schedule up to fault {k}, which broke `{}`\nrun again: {}\n{}",
+            first_invariant(failing).name(),
+            opts.replay_command,
+            invariants::real(&failing.findings)
+                .iter()
+                .map(|f| f.detail.clone())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        write_file(
+            &replay_file,
+            &write::scenario_text(lab, &header, &start.episodes, &start.numbers),
+        )?;
+        report.shrink = Some(shrink_finding(
+            lab,
+            target,
+            opts,
+            failing,
+            start,
+            replay_file,
+            opts.out_dir.join(format!("{base}-shrunk.yaml")),
+            progress,
+        )?);
     }
     Ok(report)
 }
 
-/// Writes the schedule up to episode `k` as a scenario file, shrinks it, writes the smallest.
+fn first_invariant(failing: &EpisodeRecord) -> Invariant {
+    invariants::real(&failing.findings)
+        .first()
+        .map_or(Invariant::DaemonAlive, |f| f.invariant)
+}
+
+/// Shrinks `start` (ending with the `failing` episode, written to `replay_file`) while its
+/// invariant still breaks, and writes the smallest schedule to `shrunk_file`.
+#[expect(clippy::too_many_arguments, reason = "one call per mode, each naming its files")]
 fn shrink_finding(
     lab: &Lab,
-    fleet: &Arc<dyn Fleet>,
+    target: &mut dyn Target,
     opts: &Options,
-    report: &ChaosReport,
-    k: usize,
+    failing: &EpisodeRecord,
+    start: Candidate,
+    replay_file: PathBuf,
+    shrunk_file: PathBuf,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<ShrinkReport, ChaosError> {
-    let failing = &report.episodes[k];
-    let invariant = invariants::real(&failing.findings)
-        .first()
-        .map_or(Invariant::DaemonAlive, |f| f.invariant);
-    let start = Candidate {
-        episodes: report.episodes[..=k]
-            .iter()
-            .map(|e| e.episode.clone())
-            .collect(),
-        numbers: (0..=k).collect(),
-    };
-    let base = format!("chaos-{}-s{}", lab.name, opts.seed);
-    let replay_file = opts.out_dir.join(format!("{base}-replay.yaml"));
-    let header = format!(
-        "halab chaos: the schedule up to fault {k}, which broke `{}`\nrun again: {}\n{}",
-        invariant.name(),
-        opts.replay_command,
-        invariants::real(&failing.findings)
-            .iter()
-            .map(|f| f.detail.clone())
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    write_file(
-        &replay_file,
-        &write::scenario_text(lab, &header, &start.episodes, &start.numbers),
-    )?;
+    let invariant = first_invariant(failing);
+    let stem = shrunk_file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut p = Progress {
-        done: k + 1,
-        current: format!("shrinking ({})", invariant.name()),
+        done: failing.number + 1,
+        current: format!("shrinking fault {} ({})", failing.number, invariant.name()),
         ..Progress::default()
     };
     let mut n = 0usize;
     let mut error: Option<ChaosError> = None;
     let mut replay = |c: &Candidate| -> Vec<Finding> {
+        // A lab that could not be restored runs nothing more.
+        if error.is_some() {
+            return Vec::new();
+        }
         n += 1;
-        let name = format!("{base}-shrink{n}");
+        let name = format!("{stem}{n}");
         p.step = format!("replay {n}: faults {:?}", c.numbers);
         progress(&p);
-        let out = match run_scenario(lab, fleet, &name, c, opts, &mut |_| {}) {
+        let mut out = match target.episodes(&name, c, &mut |_| {}) {
             Ok((_, f)) => f,
             Err(e) => {
                 error.get_or_insert(e);
                 Vec::new()
             }
         };
-        if let Err(e) = session::restore(lab, fleet.as_ref(), &opts.halabd) {
+        if let Err(e) = restore_after(target, &mut out) {
             error.get_or_insert(ChaosError::Restore(e));
         }
         out
@@ -450,7 +519,6 @@ fn shrink_finding(
     if let Some(e) = error {
         return Err(e);
     }
-    let shrunk_file = opts.out_dir.join(format!("{base}-shrunk.yaml"));
     let header = format!(
         "halab chaos: the smallest schedule found ({} replays) that still breaks `{}`{}\nfrom: {}\nrun it: halab test {} {}",
         s.replays,
@@ -478,3 +546,7 @@ fn shrink_finding(
         episodes: s.smallest.numbers,
     })
 }
+
+#[cfg(test)]
+#[path = "run_tests.rs"]
+mod tests;

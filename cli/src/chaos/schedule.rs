@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lab::Lab;
 use crate::lab::model::Role;
+use crate::lab::raw::Provider;
 
 /// What a fault does (docs/chaos.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -188,6 +189,9 @@ impl Targets {
                 // A cut-off LB needs another to talk to.
                 FaultKind::Partition | FaultKind::VrrpLoss => lbs.len() > 1,
                 FaultKind::BackendDown => webs.len() > 1,
+                // Only the netns provider owns the switch: over ssh halab reaches the host
+                // through the very link a cut would pull (the ssh Fleet refuses).
+                FaultKind::CableCut => !lbs.is_empty() && lab.provider == Provider::Netns,
                 _ => !lbs.is_empty(),
             })
             .collect();
@@ -385,5 +389,18 @@ mod tests {
             eps.iter()
                 .all(|e| e.faults.iter().all(|f| f.kind != FaultKind::TrackedKill))
         );
+    }
+
+    // Input: seed000 on the ssh provider, 300 episodes. Output: no cable cut (the ssh Fleet
+    // cannot pull a cable), every other kind drawn.
+    #[test]
+    fn no_cable_cut_over_ssh() {
+        let mut lab = seed000();
+        lab.provider = Provider::Ssh;
+        let eps = Generator::new(&lab, 1).take(300);
+        for k in FaultKind::ALL {
+            let drawn = eps.iter().any(|e| e.faults.iter().any(|f| f.kind == k));
+            assert_eq!(drawn, k != FaultKind::CableCut, "{k:?}");
+        }
     }
 }

@@ -1,6 +1,6 @@
-//! Shrinking a failing schedule: drop episodes, drop the overlapping fault of an episode, and
-//! shorten holds, keeping each change only if the same invariant still breaks when the
-//! smaller schedule is replayed. Replays are real runs (tens of seconds each), so their
+//! Shrinking a failing schedule: drop episodes, drop the overlapping fault of an episode,
+//! shorten the overlap delay (when the second fault starts) and the holds, keeping each
+//! change only if the same invariant still breaks when the smaller schedule is replayed. Replays are real runs (tens of seconds each), so their
 //! number is bounded; what is left when the budget runs out is the answer.
 
 use super::invariants::{Finding, Invariant};
@@ -8,6 +8,12 @@ use super::schedule::Episode;
 
 /// The shortest hold a shrink tries, ms.
 pub const MIN_HOLD_MS: u64 = 500;
+
+/// The next overlap delay a shrink tries: half, in 100 ms steps, then 0 (both faults at
+/// once): 2,700 -> 1,300 -> 600 -> 300 -> 100 -> 0.
+pub fn shorter_overlap(ms: u64) -> u64 {
+    if ms <= 100 { 0 } else { (ms / 2) / 100 * 100 }
+}
 
 /// A schedule and the run's numbers of its episodes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +96,21 @@ pub fn shrink(
             }
         }
     }
-    // 3. Holds, halved while it still breaks.
+    // 3. Overlap delays (both faults kept), halved while it still breaks, down to both
+    //    faults at once.
+    for k in 0..cur.episodes.len() {
+        while replays < budget && cur.episodes[k].faults.len() > 1 && cur.episodes[k].overlap_ms > 0
+        {
+            let mut c = cur.clone();
+            c.episodes[k].overlap_ms = shorter_overlap(c.episodes[k].overlap_ms);
+            if still(&c, &mut replays) {
+                cur = c;
+            } else {
+                break;
+            }
+        }
+    }
+    // 4. Holds, halved while it still breaks.
     for k in 0..cur.episodes.len() {
         while replays < budget && cur.episodes[k].hold_ms / 2 >= MIN_HOLD_MS {
             let mut c = cur.clone();
@@ -180,6 +200,65 @@ mod tests {
         assert_eq!(s.smallest.episodes[1].hold_ms, 500);
         assert_eq!(s.replays, calls);
         assert!(s.replays <= 30);
+    }
+
+    // Input: a crash overlapping a backend down 2.7 s later, which breaks "client served"
+    // whenever both run, whatever the delay. Output: both faults kept, the delay shortened
+    // 2,700 -> 1,300 -> 600 -> 300 -> 100 -> 0 (both faults at once), then the hold halved.
+    #[test]
+    fn the_overlap_delay_is_shortened_while_it_still_breaks() {
+        let crash = fault(FaultKind::Crash, "lb1");
+        let web = fault(FaultKind::BackendDown, "web1");
+        let mut e = episode(vec![crash.clone(), web.clone()], 2_000);
+        e.overlap_ms = 2_700;
+        let start = Candidate {
+            episodes: vec![e],
+            numbers: vec![3],
+        };
+        let mut tried = vec![];
+        let mut replay = |c: &Candidate| {
+            let e = &c.episodes[0];
+            if e.faults.len() == 2 {
+                tried.push(e.overlap_ms);
+            }
+            served(e.faults.len() == 2)
+        };
+        let s = shrink(start, Invariant::ClientServed, 20, &mut replay);
+        assert!(s.reproduced);
+        let e = &s.smallest.episodes[0];
+        assert_eq!(e.faults, vec![crash, web]);
+        assert_eq!(e.overlap_ms, 0);
+        assert_eq!(e.hold_ms, 500);
+        assert_eq!(tried[..6], [2_700, 1_300, 600, 300, 100, 0]);
+    }
+
+    // Input: a delay that matters (only 2.7 s breaks it). Output: one shorter delay tried and
+    // refused, 2.7 s kept.
+    #[test]
+    fn a_delay_that_matters_is_kept() {
+        let mut e = episode(
+            vec![fault(FaultKind::Crash, "lb1"), fault(FaultKind::BackendDown, "web1")],
+            2_000,
+        );
+        e.overlap_ms = 2_700;
+        let start = Candidate {
+            episodes: vec![e],
+            numbers: vec![0],
+        };
+        let s = shrink(start, Invariant::ClientServed, 20, &mut |c: &Candidate| {
+            served(c.episodes[0].faults.len() == 2 && c.episodes[0].overlap_ms == 2_700)
+        });
+        assert_eq!(s.smallest.episodes[0].overlap_ms, 2_700);
+    }
+
+    // Input: 2.7 s, shortened again and again. Output: 100 ms steps down to 0, then nothing.
+    #[test]
+    fn overlaps_shorten_to_zero() {
+        let mut seen = vec![2_700];
+        while *seen.last().expect("one") > 0 {
+            seen.push(shorter_overlap(*seen.last().expect("one")));
+        }
+        assert_eq!(seen, vec![2_700, 1_300, 600, 300, 100, 0]);
     }
 
     // Input: a failure that never happens again. Output: nothing dropped, `reproduced` false,

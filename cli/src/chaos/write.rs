@@ -128,7 +128,8 @@ pub fn plan(lab: &Lab, e: &Episode) -> Vec<(String, Role)> {
     let (during, after) = bounds::of_episode(&t, e);
     let mut steps = Vec::new();
     for (i, f) in e.faults.iter().enumerate() {
-        if i > 0 {
+        // A shrunk overlap may start both faults at once.
+        if i > 0 && e.overlap_ms > 0 {
             steps.push((format!("wait: {}ms", e.overlap_ms), Role::Other));
         }
         steps.push((inject(lab, f), Role::Inject(i)));

@@ -260,6 +260,20 @@ pub fn summary(r: &ChaosReport, replay: &str) -> String {
         if let Some(p) = &e.replay_file {
             let _ = writeln!(s, "fault {} alone: {}", e.number, p.display());
         }
+        if let Some(sh) = &e.shrink {
+            let _ = writeln!(
+                s,
+                "  shrunk ({} replays{}): {} fault(s): {}",
+                sh.replays,
+                if sh.reproduced {
+                    ""
+                } else {
+                    ", not reproduced"
+                },
+                sh.faults,
+                sh.shrunk_file.display()
+            );
+        }
     }
     if let Some(sh) = &r.shrink {
         let _ = writeln!(s, "schedule replay: {}", sh.replay_file.display());
