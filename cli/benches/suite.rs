@@ -4,7 +4,10 @@
 //! with N: a failure at any N is a finding, printed with its scenario.
 //!
 //! As root: `cargo bench -p halab --bench suite -- [--runs R] [N...]` (default 1 run of
-//! N = 1 2 4 8). The load average is printed beside each run: the machine is shared.
+//! N = 1 2 4 8). The runs are interleaved: round k runs every N once (the order rotated by
+//! one each round), so a change of the machine's load over the session falls on every N
+//! alike. Each run is printed as it ends (a long session stopped early keeps its figures),
+//! then the table. The load average is printed beside each run: the machine is shared.
 
 use std::process::Command;
 use std::time::Instant;
@@ -77,25 +80,48 @@ fn main() {
         jobs = vec![1, 2, 4, 8];
     }
     println!(
-        "seed matrix via `halab test labs --engine keepalived,halabd --jobs N`, {runs} run(s) each"
+        "seed matrix via `halab test labs --engine keepalived,halabd --jobs N`, {runs} run(s) each, interleaved"
     );
+    let mut all: Vec<(usize, Run)> = Vec::new();
+    for round in 0..runs {
+        for i in 0..jobs.len() {
+            let n = jobs[(i + round) % jobs.len()];
+            let r = once(n);
+            println!(
+                "run {}: N={n} wall {:.0} s, {} results, {} failed, {} starved, {} rerun, load after {}",
+                round + 1,
+                r.wall_s,
+                r.results,
+                r.failed.len(),
+                r.starved,
+                r.reruns,
+                r.load
+            );
+            all.push((n, r));
+        }
+    }
     println!(
-        "| N | wall (median) | runs | scenarios | failed (all runs) | starved | rerun | load after each run |"
+        "| N | wall (median) | walls | scenarios | failed (all runs) | starved | rerun | load after each run |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for n in jobs {
-        let all: Vec<Run> = (0..runs).map(|_| once(n)).collect();
-        let mut walls: Vec<f64> = all.iter().map(|r| r.wall_s).collect();
+    for &n in &jobs {
+        let mine: Vec<&Run> = all.iter().filter(|(k, _)| *k == n).map(|(_, r)| r).collect();
+        let mut walls: Vec<f64> = mine.iter().map(|r| r.wall_s).collect();
         walls.sort_by(f64::total_cmp);
-        let failed: Vec<String> = all.iter().flat_map(|r| r.failed.clone()).collect();
+        let failed: Vec<String> = mine.iter().flat_map(|r| r.failed.clone()).collect();
         println!(
-            "| {n} | {:.0} s | {runs} | {} | {} | {} | {} | {} |",
+            "| {n} | {:.0} s | {} | {} | {} | {} | {} | {} |",
             walls[walls.len() / 2],
-            all.first().map_or(0, |r| r.results),
+            walls
+                .iter()
+                .map(|w| format!("{w:.0}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            mine.first().map_or(0, |r| r.results),
             failed.len(),
-            all.iter().map(|r| r.starved).sum::<usize>(),
-            all.iter().map(|r| r.reruns).sum::<usize>(),
-            all.iter()
+            mine.iter().map(|r| r.starved).sum::<usize>(),
+            mine.iter().map(|r| r.reruns).sum::<usize>(),
+            mine.iter()
                 .map(|r| r.load.clone())
                 .collect::<Vec<_>>()
                 .join("; ")

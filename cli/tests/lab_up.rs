@@ -192,13 +192,25 @@ fn a_second_up_applies_only_what_changed() {
 /// A rendered config the real tool rejects changes nothing: no namespace, no state.
 #[test]
 fn a_rejected_config_changes_nothing() {
-    let before = common::netns_list();
+    // Only this lab's namespaces: other tests (other processes under nextest) bring their
+    // own labs up and down meanwhile.
+    let mut name = String::new();
     let err = TestLab::try_up(&labs_dir().join("minimal/lab.yaml"), |lab| {
+        name = lab.name.clone();
         lab.haproxy.defaults.options.push("no-such-option".into())
     })
     .expect_err("haproxy -c rejects it");
     assert!(err.contains("no-such-option"), "{err}");
-    assert_eq!(common::netns_list(), before);
+    assert!(!name.is_empty());
+    let ours: Vec<String> = common::netns_list()
+        .into_iter()
+        .filter(|n| {
+            n.strip_prefix("halab-")
+                .and_then(|rest| rest.strip_prefix(name.as_str()))
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+        .collect();
+    assert_eq!(ours, Vec::<String>::new(), "namespaces of lab {name}");
 }
 
 /// Whether the frontend that serves `vip` hands it to a `balance source` backend.
