@@ -185,7 +185,15 @@ fn bad_input_exits_2_and_changes_nothing() {
             .replace("vrid: 51", "vrid: 300"),
     )
     .expect("write");
-    let before = common::netns_list();
+    // Only this lab's namespaces: other tests run beside this one and make their own.
+    let ours = || -> Vec<String> {
+        let prefix = format!("halab-{}", c.name);
+        common::netns_list()
+            .into_iter()
+            .filter(|n| n.starts_with(&prefix))
+            .collect()
+    };
+    let before = ours();
     let up = c.run(&["up", &c.lab()]);
     assert_eq!(up.status.code(), Some(2), "{}", text(&up));
     assert!(
@@ -193,7 +201,8 @@ fn bad_input_exits_2_and_changes_nothing() {
         "{}",
         text(&up)
     );
-    assert_eq!(common::netns_list(), before);
+    assert_eq!(ours(), before);
+    assert!(before.is_empty(), "{before:?}");
     assert!(!c.state.path().join(&c.name).exists());
 }
 
