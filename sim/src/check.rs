@@ -8,13 +8,19 @@ use serde::Serialize;
 pub enum Property {
     /// After the faults stop and the settle time passes: exactly one master per VRID.
     OneMaster,
-    /// ... and it is the one with the highest effective priority, then address (every node
-    /// preempting).
+    /// ... and no preempting node has a higher effective priority (with every node
+    /// preempting: it has the highest, a tie any of them).
     RightMaster,
+    /// An address owner (priority 255) with `state MASTER` that starts, or leaves FAULT,
+    /// becomes master at once (RFC 5798 6.4.1; keepalived wants `state MASTER` too).
+    OwnerAtOnce,
+    /// A backup with keepalived's `preempt_delay` preempts a live lower master only once the
+    /// delay has passed since it first heard it.
+    PreemptDelay,
     /// An advert carries the sender's effective priority (or 0 when it resigns).
     AdvertisedPriority,
     /// A master that stops gracefully (priority 0) is replaced by the best backup within that
-    /// backup's Skew_Time (plus the link's delay).
+    /// backup's Skew_Time (plus the link's delay), `nopreempt` or not.
     PriorityZeroHandover,
     /// Once settled, the client's ARP entry for each VIP points at its master (halabd's
     /// split-brain heal; checked when every node runs halabd).

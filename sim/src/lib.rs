@@ -2,14 +2,16 @@
 //! FoundationDB's and TigerBeetle's simulation testing.
 //!
 //! A seed gives a [`schedule::Schedule`]: 2 to 4 routers with one or two VRIDs (a sync group
-//! or not), random priorities, `nopreempt` on some, VRRPv2 or v3 at various intervals, clock
-//! skew and drift per node, and faults: partitions, loss, duplication, reordering (jitter),
+//! or not), random priorities (an address owner on some), `nopreempt` or `preempt_delay` on
+//! some, VRRPv2 or v3 at various intervals, clock skew and drift per node, and faults: partitions, loss, duplication, reordering (jitter),
 //! crashes, graceful stops, restarts, tracking changes (including FAULT). [`world::World`]
 //! runs the real [`halab_vrrp::Instance`]s through it, the way halabd's driver does, and
 //! checks the [`check::Property`]s. The same seed gives the same trace ([`trace::Trace`],
 //! JSON lines), so a failure is replayed with `halab-sim replay SEED`.
 
 pub mod check;
+pub mod expect;
+pub mod preempt;
 pub mod rng;
 pub mod schedule;
 pub mod trace;

@@ -10,7 +10,7 @@ use crate::rng::Rng;
 /// One router.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeSpec {
-    /// Base priority of every instance on it.
+    /// Base priority of every instance on it (255: the address owner).
     pub priority: u8,
     /// `nopreempt` when false.
     pub preempt: bool,
@@ -22,6 +22,12 @@ pub struct NodeSpec {
     pub start_us: u64,
     /// keepalived 2.2.7's behaviour (`Improvements::none()`) instead of halabd's.
     pub keepalived: bool,
+    /// keepalived's `preempt_delay`, ms (0: none; the core drops it with `nopreempt` or
+    /// `state MASTER`, as keepalived does).
+    pub preempt_delay_ms: u64,
+    /// keepalived's `state MASTER`: drawn for address owners (priority 255) only, which then
+    /// become master at once (RFC 5798 6.4.1).
+    pub state_master: bool,
 }
 
 /// Something that happens to the link or a router.
@@ -89,7 +95,7 @@ impl Schedule {
             vec![10]
         };
         let sync_group = vrids.len() > 1 && rng.percent(60);
-        let nodes = (0..n)
+        let mut nodes: Vec<NodeSpec> = (0..n)
             .map(|_| NodeSpec {
                 // Ties happen (the address breaks them).
                 priority: u8::try_from(rng.range(1, 254)).unwrap_or(100),
@@ -98,6 +104,8 @@ impl Schedule {
                 drift_ppm: i32::try_from(rng.range(0, 1_000)).unwrap_or(0) - 500,
                 start_us: rng.range(0, 2_000_000),
                 keepalived: rng.percent(25),
+                preempt_delay_ms: 0,
+                state_master: false,
             })
             .collect();
         let delay_us = rng.range(50, 5_000);
@@ -137,6 +145,7 @@ impl Schedule {
             })
             .collect();
         faults.sort_by_key(|(at, _)| *at);
+        draw_extras(seed, &mut nodes);
         Self {
             seed,
             nodes,
@@ -152,6 +161,24 @@ impl Schedule {
     }
 }
 
+/// What later versions of the simulator added to a schedule: address owners and preempt
+/// delays. Drawn from a stream of their own, so every seed keeps the routers, link and faults
+/// it had before (and its old trace, when it draws neither).
+fn draw_extras(seed: u64, nodes: &mut [NodeSpec]) {
+    let mut rng = Rng::new(seed ^ 0xa11d_0e5a_ee7a_0255);
+    // One address owner on 20% of the links (two would be a misconfiguration, RFC 5798 1).
+    if rng.percent(20) {
+        let owner = usize::try_from(rng.range(0, nodes.len() as u64 - 1)).unwrap_or(0);
+        nodes[owner].priority = 255;
+        nodes[owner].state_master = rng.percent(75);
+    }
+    for node in nodes.iter_mut() {
+        if rng.percent(20) {
+            node.preempt_delay_ms = rng.pick(&[1_000, 4_000, 10_000]);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +189,21 @@ mod tests {
         let b = serde_json::to_string(&Schedule::generate(42)).expect("json");
         assert_eq!(a, b);
         assert!((0..50).any(|s| !Schedule::generate(s).faults.is_empty()));
+    }
+
+    #[test]
+    fn some_schedules_have_owners_and_preempt_delays() {
+        let schedules: Vec<Schedule> = (0..100).map(Schedule::generate).collect();
+        let nodes = || schedules.iter().flat_map(|s| &s.nodes);
+        assert!(nodes().any(|n| n.priority == 255 && n.state_master));
+        assert!(nodes().any(|n| n.priority == 255 && !n.state_master));
+        assert!(nodes().any(|n| n.preempt_delay_ms > 0));
+        assert!(nodes().all(|n| !n.state_master || n.priority == 255));
+        // At most one owner per link.
+        assert!(
+            schedules
+                .iter()
+                .all(|s| s.nodes.iter().filter(|n| n.priority == 255).count() <= 1)
+        );
     }
 }

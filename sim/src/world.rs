@@ -11,15 +11,17 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::Ipv4Addr;
 
-use halab_vrrp::ip::{VRRP_MULTICAST, VRRP_TTL, build_ipv4};
+use halab_vrrp::ip::{VRRP_MULTICAST, VRRP_TTL, build_ipv4, parse_ipv4};
 use halab_vrrp::sync_group::{self, Member};
 use halab_vrrp::time::{master_down_interval_us, skew_time_us};
 use halab_vrrp::{
-    Action, Improvements, Input, Instance, InstanceConfig, State, Timer, Timestamp, TrackStatus,
-    Vip,
+    Action, Advert, Improvements, InitialState, Input, Instance, InstanceConfig, Reason, State,
+    Timer, Timestamp, TrackStatus, Vip,
 };
 
 use crate::check::{Property, Violation};
+use crate::expect::{self, Candidate};
+use crate::preempt::Heard;
 use crate::rng::Rng;
 use crate::schedule::{Fault, Schedule};
 use crate::trace::{Trace, TraceLine};
@@ -37,6 +39,8 @@ struct Node {
     /// Per instance: the VIP is on the interface (a crash leaves it there; the driver clears
     /// leftovers when the node starts again).
     holds: Vec<bool>,
+    /// Per instance: what it heard in its current BACKUP period (for `preempt_delay`).
+    heard: Vec<Heard>,
     tracking: TrackStatus,
 }
 
@@ -167,6 +171,7 @@ impl World {
                 timer_gen: vec![0; schedule.vrids.len()],
                 masterships: vec![0; schedule.vrids.len()],
                 holds: vec![false; schedule.vrids.len()],
+                heard: vec![Heard::default(); schedule.vrids.len()],
                 tracking: TrackStatus::default(),
             })
             .collect();
@@ -209,12 +214,14 @@ impl World {
 
     /// After the repair, how long the RFC gives the link to settle: a restarted node waits
     /// Master_Down_Interval, a preempting one as long, a sync group asks again after another
-    /// one; plus two advert intervals and the link's delay.
+    /// one; plus two advert intervals and the link's delay; plus the longest `preempt_delay`
+    /// (it starts at the first lower advert a backup hears, within an interval of the repair).
     pub fn settle_us(&self) -> u64 {
         let s = &self.schedule;
         let mdi = master_down_interval_us(s.version, 1, u32::from(s.interval_cs));
         let interval = u64::from(s.interval_cs) * 10_000;
-        3 * mdi + 2 * interval + 2 * s.delay_us + 2_000_000
+        let preempt_delay = s.nodes.iter().map(|n| n.preempt_delay_ms).max();
+        3 * mdi + 2 * interval + 2 * s.delay_us + 2_000_000 + preempt_delay.unwrap_or(0) * 1_000
     }
 
     fn push(&mut self, at: u64, event: Event) {
@@ -255,6 +262,10 @@ impl World {
         config.advert_interval_cs = s.interval_cs;
         config.priority = spec.priority;
         config.preempt = spec.preempt;
+        config.preempt_delay_ms = spec.preempt_delay_ms;
+        if spec.state_master {
+            config.initial_state = InitialState::Master;
+        }
         config.sync_group = s.sync_group;
         config.vips = vec![vip(s.vrids[vrid])];
         if spec.keepalived {
@@ -359,6 +370,7 @@ impl World {
             Event::StopMaster => self.stop_master(),
             Event::Deliver { to, vrid, packet } => {
                 if self.nodes[to].up {
+                    self.hear(to, vrid, &packet);
                     self.input(to, vrid, Input::PacketReceived { packet });
                 }
             }
@@ -423,6 +435,7 @@ impl World {
         };
         let n = &mut self.nodes[node];
         n.instances = instances;
+        n.heard.iter_mut().for_each(|h| *h = Heard::default());
         // The driver removes a crashed predecessor's VIPs and hands their clients to whoever
         // holds them now (or keeps them if it becomes master at once: not at start-up).
         let leftovers: Vec<usize> = (0..n.holds.len()).filter(|&v| n.holds[v]).collect();
@@ -508,10 +521,9 @@ impl World {
         };
         self.converged_after = None;
         self.stop(master);
-        let next = self.expected(0);
-        if let Some(&first) = next.first()
-            && self.schedule.nodes.iter().all(|n| n.preempt)
-        {
+        // Every backup, nopreempt or not, arms Skew_Time: the best one's is the shortest.
+        let next = expect::successors(&self.candidates(0));
+        if let Some(&first) = next.first() {
             let inst = &self.nodes[first].instances[0];
             let skew = skew_time_us(
                 self.schedule.version,
@@ -525,6 +537,54 @@ impl World {
             self.handover = Some((deadline, 0, next));
             self.push(deadline, Event::Check);
         }
+    }
+
+    /// Notes an advert reaching a backup with a `preempt_delay`, before the core sees it.
+    fn hear(&mut self, node: usize, vrid: usize, packet: &[u8]) {
+        let instance = &self.nodes[node].instances[vrid];
+        if instance.state() != State::Backup || instance.config().preempt_delay_ms == 0 {
+            return;
+        }
+        let Ok((ip, payload)) = parse_ipv4(packet) else {
+            return;
+        };
+        let Ok(advert) = Advert::decode(payload, ip.src, ip.dst) else {
+            return;
+        };
+        let own = instance.priority();
+        let at = self.local(node, self.now).as_micros();
+        self.nodes[node].heard[vrid].advert(at, advert.priority(), own);
+    }
+
+    /// Checks a state change of one instance against the properties of a single transition.
+    fn transition(&mut self, node: usize, vrid: usize, from: State, to: State, reason: Reason) {
+        let config = self.nodes[node].instances[vrid].config();
+        let name = self.schedule.vrids[vrid];
+        // RFC 5798 6.4.1: the owner goes straight to Master (keepalived: with `state MASTER`,
+        // and not in a sync group, which holds it in BACKUP for an interval).
+        let owner_at_once = config.priority == 255
+            && config.initial_state == InitialState::Master
+            && !config.sync_group;
+        let delay_us = config.preempt_delay_ms * 1_000;
+        if owner_at_once && matches!(from, State::Initialize | State::Fault) && to == State::Backup
+        {
+            self.violation(
+                Property::OwnerAtOnce,
+                format!("node {node} vrid {name}: the address owner went {from:?} -> {to:?}"),
+            );
+        }
+        if delay_us > 0 && from == State::Backup && to == State::Master && reason != Reason::SyncGroup
+        {
+            let at = self.local(node, self.now).as_micros();
+            let interval_us = u64::from(self.schedule.interval_cs) * 10_000;
+            if let Err(e) = self.nodes[node].heard[vrid].takeover(at, interval_us, delay_us) {
+                self.violation(
+                    Property::PreemptDelay,
+                    format!("node {node} vrid {name}: {e}"),
+                );
+            }
+        }
+        self.nodes[node].heard[vrid] = Heard::default();
     }
 
     /// Feeds `input` to one instance, carries out its actions, then its sync group's moves.
@@ -607,9 +667,11 @@ impl World {
                         self.push(at, Event::Announce { vrid, mac });
                     }
                 }
-                Action::StateChanged {
-                    to: State::Master, ..
-                } => {
+                Action::StateChanged { from, to, reason } => {
+                    self.transition(node, vrid, from, to, reason);
+                    if to != State::Master {
+                        continue;
+                    }
                     // halabd's and keepalived's drivers: another round after garp_master_delay.
                     let n = &mut self.nodes[node];
                     n.masterships[vrid] += 1;
@@ -657,27 +719,19 @@ impl World {
             .collect()
     }
 
-    /// Who RFC 5798 allows as master of `vrid` once settled: the running instances (not in
-    /// FAULT or INIT) with the highest effective priority. With a tie, any of them: a backup
-    /// accepts an advert of its own priority (6.4.2), only two masters break the tie by
-    /// address (6.4.3).
-    fn expected(&self, vrid: usize) -> Vec<usize> {
-        let eligible: Vec<usize> = (0..self.nodes.len())
-            .filter(|&n| {
-                self.nodes[n].up
-                    && matches!(
-                        self.nodes[n].instances[vrid].state(),
-                        State::Master | State::Backup
-                    )
+    /// The running nodes' instances of `vrid`, for [`crate::expect`].
+    fn candidates(&self, vrid: usize) -> Vec<Candidate> {
+        (0..self.nodes.len())
+            .filter(|&n| self.nodes[n].up)
+            .map(|node| {
+                let instance = &self.nodes[node].instances[vrid];
+                Candidate {
+                    node,
+                    state: instance.state(),
+                    priority: instance.priority(),
+                    preempt: instance.config().preempt,
+                }
             })
-            .collect();
-        let best = eligible
-            .iter()
-            .map(|&n| self.nodes[n].instances[vrid].priority())
-            .max();
-        eligible
-            .into_iter()
-            .filter(|&n| Some(self.nodes[n].instances[vrid].priority()) == best)
             .collect()
     }
 
@@ -707,18 +761,15 @@ impl World {
                     ),
                 );
             }
-            // With nopreempt anywhere, the RFC allows a lower master to stay.
-            if self.schedule.nodes.iter().all(|n| n.preempt) {
-                let expected = self.expected(vrid);
-                if !expected.contains(&masters[0]) {
-                    self.violation(
-                        Property::RightMaster,
-                        format!(
-                            "vrid {name}: master {}, expected one of {expected:?}",
-                            masters[0]
-                        ),
-                    );
-                }
+            let expected = expect::settled(&self.candidates(vrid));
+            if !expected.contains(&masters[0]) {
+                self.violation(
+                    Property::RightMaster,
+                    format!(
+                        "vrid {name}: master {}, expected one of {expected:?}",
+                        masters[0]
+                    ),
+                );
             }
         }
         if self.schedule.sync_group {
