@@ -3,6 +3,30 @@
 
 use halab_vrrp::State;
 
+use crate::schedule::NodeSpec;
+
+/// Preempt_Mode as configured, with keepalived 2.2.7's adjustments (`vrrp_complete_instance`)
+/// worked out here rather than read back from the core: the address owner and `state MASTER`
+/// always preempt.
+pub const fn preempts(spec: &NodeSpec) -> bool {
+    spec.preempt || spec.priority == 255 || spec.state_master
+}
+
+/// keepalived's `preempt_delay` in force, µs: none with `state MASTER` or without preemption.
+pub const fn preempt_delay_us(spec: &NodeSpec) -> u64 {
+    if preempts(spec) && !spec.state_master {
+        spec.preempt_delay_ms * 1_000
+    } else {
+        0
+    }
+}
+
+/// RFC 5798 6.4.1: the address owner becomes master at once on startup; keepalived 2.2.7 also
+/// wants `state MASTER`, and holds a sync group member in BACKUP for an interval.
+pub const fn owner_at_once(spec: &NodeSpec, sync_group: bool) -> bool {
+    spec.priority == 255 && spec.state_master && !sync_group
+}
+
 /// What the checker needs of one instance of a running node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Candidate {
@@ -10,7 +34,7 @@ pub struct Candidate {
     pub state: State,
     /// Effective priority.
     pub priority: u8,
-    /// Preempt_Mode in force (after keepalived's adjustments: an owner always preempts).
+    /// Preempt_Mode in force ([`preempts`]).
     pub preempt: bool,
 }
 

@@ -220,8 +220,8 @@ impl World {
         let s = &self.schedule;
         let mdi = master_down_interval_us(s.version, 1, u32::from(s.interval_cs));
         let interval = u64::from(s.interval_cs) * 10_000;
-        let preempt_delay = s.nodes.iter().map(|n| n.preempt_delay_ms).max();
-        3 * mdi + 2 * interval + 2 * s.delay_us + 2_000_000 + preempt_delay.unwrap_or(0) * 1_000
+        let preempt_delay = s.nodes.iter().map(expect::preempt_delay_us).max();
+        3 * mdi + 2 * interval + 2 * s.delay_us + 2_000_000 + preempt_delay.unwrap_or(0)
     }
 
     fn push(&mut self, at: u64, event: Event) {
@@ -542,7 +542,9 @@ impl World {
     /// Notes an advert reaching a backup with a `preempt_delay`, before the core sees it.
     fn hear(&mut self, node: usize, vrid: usize, packet: &[u8]) {
         let instance = &self.nodes[node].instances[vrid];
-        if instance.state() != State::Backup || instance.config().preempt_delay_ms == 0 {
+        if instance.state() != State::Backup
+            || expect::preempt_delay_us(&self.schedule.nodes[node]) == 0
+        {
             return;
         }
         let Ok((ip, payload)) = parse_ipv4(packet) else {
@@ -558,14 +560,10 @@ impl World {
 
     /// Checks a state change of one instance against the properties of a single transition.
     fn transition(&mut self, node: usize, vrid: usize, from: State, to: State, reason: Reason) {
-        let config = self.nodes[node].instances[vrid].config();
+        let spec = &self.schedule.nodes[node];
         let name = self.schedule.vrids[vrid];
-        // RFC 5798 6.4.1: the owner goes straight to Master (keepalived: with `state MASTER`,
-        // and not in a sync group, which holds it in BACKUP for an interval).
-        let owner_at_once = config.priority == 255
-            && config.initial_state == InitialState::Master
-            && !config.sync_group;
-        let delay_us = config.preempt_delay_ms * 1_000;
+        let owner_at_once = expect::owner_at_once(spec, self.schedule.sync_group);
+        let delay_us = expect::preempt_delay_us(spec);
         if owner_at_once && matches!(from, State::Initialize | State::Fault) && to == State::Backup
         {
             self.violation(
@@ -729,7 +727,7 @@ impl World {
                     node,
                     state: instance.state(),
                     priority: instance.priority(),
-                    preempt: instance.config().preempt,
+                    preempt: expect::preempts(&self.schedule.nodes[node]),
                 }
             })
             .collect()
