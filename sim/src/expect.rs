@@ -117,7 +117,13 @@ mod tests {
         assert_eq!(settled(&all), vec![1, 2]);
         assert_eq!(successors(&all), vec![1]);
         // Nobody preempting: anyone.
-        let none: Vec<Candidate> = all.iter().map(|x| Candidate { preempt: false, ..*x }).collect();
+        let none: Vec<Candidate> = all
+            .iter()
+            .map(|x| Candidate {
+                preempt: false,
+                ..*x
+            })
+            .collect();
         assert_eq!(settled(&none), vec![0, 1, 2, 3]);
     }
 }

@@ -571,7 +571,10 @@ impl World {
                 format!("node {node} vrid {name}: the address owner went {from:?} -> {to:?}"),
             );
         }
-        if delay_us > 0 && from == State::Backup && to == State::Master && reason != Reason::SyncGroup
+        if delay_us > 0
+            && from == State::Backup
+            && to == State::Master
+            && reason != Reason::SyncGroup
         {
             let at = self.local(node, self.now).as_micros();
             let interval_us = u64::from(self.schedule.interval_cs) * 10_000;

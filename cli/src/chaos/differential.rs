@@ -103,6 +103,9 @@ pub fn sim_run(
             // `up` starts the top priority first.
             start_us: if m.priority == top { 0 } else { 200_000 },
             keepalived: lab.node(&m.node).and_then(|n| n.engine) != Some(Engine::Halabd),
+            // Not modelled in differential runs yet: the episodes compare settled holders.
+            preempt_delay_ms: 0,
+            state_master: false,
         })
         .collect();
     let idx = |name: &Option<String>| -> Option<usize> {
