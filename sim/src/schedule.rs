@@ -58,6 +58,18 @@ pub enum Fault {
     },
 }
 
+/// How adverts travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Transport {
+    /// To 224.0.0.18 with TTL 255, which receivers check (RFC 5798 5.1.1.3, 7.1).
+    Multicast,
+    /// keepalived's `unicast_peer`: one copy to each other router, with its own VRRPv3
+    /// checksum; the TTL is not checked. `check_src`: keepalived's `check_unicast_src`, only
+    /// peers' adverts are accepted.
+    Unicast { check_src: bool },
+}
+
 /// Everything about one simulated run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Schedule {
@@ -69,6 +81,7 @@ pub struct Schedule {
     pub sync_group: bool,
     pub version: Version,
     pub interval_cs: u16,
+    pub transport: Transport,
     /// One-way delay of every advert, µs.
     pub delay_us: u64,
     /// `(time µs, fault)`, in time order, all before `faults_end_us`.
@@ -145,7 +158,7 @@ impl Schedule {
             })
             .collect();
         faults.sort_by_key(|(at, _)| *at);
-        draw_extras(seed, &mut nodes);
+        let transport = draw_extras(seed, &mut nodes);
         Self {
             seed,
             nodes,
@@ -153,6 +166,7 @@ impl Schedule {
             sync_group,
             version,
             interval_cs,
+            transport,
             delay_us,
             faults,
             faults_end_us,
@@ -161,10 +175,10 @@ impl Schedule {
     }
 }
 
-/// What later versions of the simulator added to a schedule: address owners and preempt
-/// delays. Drawn from a stream of their own, so every seed keeps the routers, link and faults
-/// it had before (and its old trace, when it draws neither).
-fn draw_extras(seed: u64, nodes: &mut [NodeSpec]) {
+/// What later versions of the simulator added to a schedule: address owners, preempt delays,
+/// unicast peers. Drawn from a stream of their own, so every seed keeps the routers, link and
+/// faults it had before (and its old trace, when it draws none of them).
+fn draw_extras(seed: u64, nodes: &mut [NodeSpec]) -> Transport {
     let mut rng = Rng::new(seed ^ 0xa11d_0e5a_ee7a_0255);
     // One address owner on 20% of the links (two would be a misconfiguration, RFC 5798 1).
     if rng.percent(20) {
@@ -176,6 +190,13 @@ fn draw_extras(seed: u64, nodes: &mut [NodeSpec]) {
         if rng.percent(20) {
             node.preempt_delay_ms = rng.pick(&[1_000, 4_000, 10_000]);
         }
+    }
+    if rng.percent(25) {
+        Transport::Unicast {
+            check_src: rng.percent(50),
+        }
+    } else {
+        Transport::Multicast
     }
 }
 
@@ -199,6 +220,11 @@ mod tests {
         assert!(nodes().any(|n| n.priority == 255 && !n.state_master));
         assert!(nodes().any(|n| n.preempt_delay_ms > 0));
         assert!(nodes().all(|n| !n.state_master || n.priority == 255));
+        assert!(
+            schedules
+                .iter()
+                .any(|s| s.transport == Transport::Unicast { check_src: true })
+        );
         // At most one owner per link.
         assert!(
             schedules

@@ -16,14 +16,14 @@ use halab_vrrp::sync_group::{self, Member};
 use halab_vrrp::time::{master_down_interval_us, skew_time_us};
 use halab_vrrp::{
     Action, Advert, Improvements, InitialState, Input, Instance, InstanceConfig, Reason, State,
-    Timer, Timestamp, TrackStatus, Vip,
+    Timer, Timestamp, TrackStatus, UnicastSource, Vip,
 };
 
 use crate::check::{Property, Violation};
 use crate::expect::{self, Candidate};
 use crate::preempt::Heard;
 use crate::rng::Rng;
-use crate::schedule::{Fault, Schedule};
+use crate::schedule::{Fault, Schedule, Transport};
 use crate::trace::{Trace, TraceLine};
 
 /// One node's process: its instances (one per VRID), or none while it is down.
@@ -270,6 +270,16 @@ impl World {
         config.vips = vec![vip(s.vrids[vrid])];
         if spec.keepalived {
             config.improvements = Improvements::none();
+        }
+        if let Transport::Unicast { check_src } = s.transport {
+            // keepalived skips the TTL check with unicast peers.
+            config.check_ttl = false;
+            config.unicast_sources = check_src.then(|| {
+                (0..s.nodes.len())
+                    .filter(|&n| n != node)
+                    .map(|n| UnicastSource::any_ttl(address(n).into()))
+                    .collect()
+            });
         }
         config
     }
@@ -630,10 +640,7 @@ impl World {
                             ),
                         );
                     }
-                    let src = address(node);
-                    let payload = advert.encode(src, VRRP_MULTICAST);
-                    let packet = build_ipv4(src, VRRP_MULTICAST, VRRP_TTL, 0, &payload);
-                    self.send(node, vrid, &packet);
+                    self.send(node, vrid, &advert);
                 }
                 Action::ArmTimer { timer, at } => {
                     let n = &mut self.nodes[node];
@@ -692,11 +699,18 @@ impl World {
         }
     }
 
-    fn send(&mut self, from: usize, vrid: usize, packet: &[u8]) {
+    /// Puts `advert` on the link: once to the multicast group, or once per unicast peer (each
+    /// copy encoded for its destination, as the VRRPv3 checksum covers it).
+    fn send(&mut self, from: usize, vrid: usize, advert: &Advert) {
+        let src = address(from);
+        let encode = |dst: Ipv4Addr| build_ipv4(src, dst, VRRP_TTL, 0, &advert.encode(src, dst));
+        let multicast =
+            (self.schedule.transport == Transport::Multicast).then(|| encode(VRRP_MULTICAST));
         for to in (0..self.nodes.len()).filter(|to| *to != from) {
             if self.link.groups.get(from) != self.link.groups.get(to) {
                 continue;
             }
+            let packet = multicast.clone().unwrap_or_else(|| encode(address(to)));
             let copies = if self.rng.percent(u64::from(self.link.duplicate)) {
                 2
             } else {
@@ -707,7 +721,7 @@ impl World {
                     continue;
                 }
                 let at = self.now + self.schedule.delay_us + self.rng.range(0, self.link.jitter_us);
-                let packet = packet.to_vec();
+                let packet = packet.clone();
                 self.push(at, Event::Deliver { to, vrid, packet });
             }
         }

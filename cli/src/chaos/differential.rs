@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
-use halab_sim::schedule::{Fault as SimFault, NodeSpec, Schedule};
+use halab_sim::schedule::{Fault as SimFault, NodeSpec, Schedule, Transport as SimTransport};
 use halab_sim::world::World;
 use serde::{Deserialize, Serialize};
 
@@ -198,6 +198,7 @@ pub fn sim_run(
         sync_group: false,
         version: inst.version,
         interval_cs: inst.advert_int_cs,
+        transport: SimTransport::Multicast,
         delay_us: 100,
         faults,
         faults_end_us,
