@@ -97,7 +97,7 @@ pub fn judge(r: &ScenarioResult, outage_bounds_ms: &[u64]) -> Vec<Finding> {
             continue;
         };
         let invariant = match s.kind.as_str() {
-            "outage" => Invariant::ClientServed,
+            "outage" | "http" => Invariant::ClientServed,
             "vip" => Invariant::VipBack,
             "stats" => Invariant::BackendBack,
             // An action that failed: a daemon it needed was gone (freeze, reload), or the

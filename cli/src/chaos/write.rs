@@ -11,6 +11,7 @@ use super::bounds::{self, Timers};
 use super::schedule::{Episode, Fault, FaultKind};
 use crate::lab::Lab;
 use crate::scenario::asserts;
+use crate::{apply, observe};
 use crate::scenario::bound::Bound;
 
 fn ms(d: Duration) -> String {
@@ -77,7 +78,11 @@ fn repair(f: &Fault, t: &Timers) -> Option<String> {
     })
 }
 
-/// The checks that the lab is whole again (after every episode).
+/// The checks that the lab is whole again (after every episode): each preempting instance's
+/// VIP on its top LB, every health-checked server UP on every LB, and the client answered
+/// through each VIP it reaches within the time `halab up` allows a lab to settle: what the
+/// restore between episodes waits for, so a client left on a stale ARP entry after a heal
+/// fails the episode (and its replay under `halab test`), not only the restore after it.
 pub fn whole_again(lab: &Lab) -> Vec<String> {
     let mut out = Vec::new();
     for v in lab.vrrp.iter().filter(|v| v.preempt) {
@@ -106,6 +111,14 @@ pub fn whole_again(lab: &Lab) -> Vec<String> {
                     lb.name, p.name, s.name
                 ));
             }
+        }
+    }
+    for vip in observe::client_vips(lab) {
+        if observe::http_target(lab, vip).is_some() {
+            out.push(format!(
+                "http: {{ vip: {vip}, within: {} }}",
+                ms(apply::settle_timeout(lab))
+            ));
         }
     }
     out
@@ -240,7 +253,7 @@ mod tests {
 
     // Input: a crash of loadbalance1 in seed000. Output: kill, the bound during the fault,
     // the hold, the restart, the bound after it, the VIP back on loadbalance1 (101 > 100),
-    // and nginx1-3 UP on both LBs.
+    // nginx1-3 UP on both LBs, and the client answered through the VIP.
     #[test]
     fn a_crash_episode_reads_as_an_operator_would_write_it() {
         let lab = seed000();
@@ -268,6 +281,16 @@ mod tests {
         assert_eq!(steps[2], "wait: 4000ms");
         assert_eq!(steps[3], "start: { node: loadbalance1, services: [vrrp] }");
         assert!(steps[5].starts_with("vip: { vip: 192.168.0.130, holder: loadbalance1"));
-        assert_eq!(steps.len(), 6 + 6, "{steps:#?}");
+        assert_eq!(
+            steps.last().map(String::as_str),
+            Some(
+                format!(
+                    "http: {{ vip: 192.168.0.130, within: {}ms }}",
+                    crate::apply::settle_timeout(&lab).as_millis()
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(steps.len(), 6 + 6 + 1, "{steps:#?}");
     }
 }
