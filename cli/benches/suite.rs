@@ -105,7 +105,11 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|");
     for &n in &jobs {
-        let mine: Vec<&Run> = all.iter().filter(|(k, _)| *k == n).map(|(_, r)| r).collect();
+        let mine: Vec<&Run> = all
+            .iter()
+            .filter(|(k, _)| *k == n)
+            .map(|(_, r)| r)
+            .collect();
         let mut walls: Vec<f64> = mine.iter().map(|r| r.wall_s).collect();
         walls.sort_by(f64::total_cmp);
         let failed: Vec<String> = mine.iter().flat_map(|r| r.failed.clone()).collect();

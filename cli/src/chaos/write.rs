@@ -11,8 +11,8 @@ use super::bounds::{self, Timers};
 use super::schedule::{Episode, Fault, FaultKind};
 use crate::lab::Lab;
 use crate::scenario::asserts;
-use crate::{apply, observe};
 use crate::scenario::bound::Bound;
+use crate::{apply, observe};
 
 fn ms(d: Duration) -> String {
     format!("{}ms", d.as_millis())
