@@ -1,7 +1,8 @@
 //! End-to-end: `halab chaos` on real labs. A short seeded run on seed000 finds nothing and
 //! reports what it did; a deliberately broken lab is caught, and its finding shrunk to a
 //! scenario file with the one fault that matters, which `halab test` then fails on; the same
-//! broken lab is caught with `--engine mixed`, and over ssh on the test bed.
+//! broken lab is caught with `--engine mixed`, and over ssh on the test bed with each engine
+//! (keepalived, halabd, mixed: the ssh lab file's `engine` fields).
 
 mod common;
 
@@ -321,16 +322,69 @@ fn mixed_engines_catch_the_broken_lab() {
     assert_eq!(r["shrink"]["episodes"], serde_json::json!([1]), "{r:#}");
 }
 
-/// Input: the broken seed000 as an ssh lab (labs/seed000/ssh.yaml, priority 110), brought up
-/// over ssh on the test bed; `halab chaos` from the bed's control namespace on the running
-/// lab, two episodes of a seed whose second kills haproxy on loadbalance1. Output: exit 1,
-/// both episodes run over ssh (their outages measured by the client host's probe), "client
+/// The VRRP engines of an ssh lab: the lab file's `engine` fields, as `halab up` reads them
+/// (`halab up` has no `--engine`; `halab chaos` on a running lab takes none either).
+#[derive(Clone, Copy)]
+enum SshEngines {
+    /// No `engine` field: keepalived on both LBs.
+    Keepalived,
+    /// `engine: halabd` at the top: halabd on both.
+    Halabd,
+    /// `engine: halabd` on loadbalance2 alone (what `--engine mixed` does on netns).
+    Mixed,
+}
+
+impl SshEngines {
+    fn edit(self, t: String) -> String {
+        let edited = match self {
+            SshEngines::Keepalived => return t,
+            SshEngines::Halabd => {
+                t.replacen("\nprovider: ssh\n", "\nprovider: ssh\nengine: halabd\n", 1)
+            }
+            SshEngines::Mixed => t.replacen(
+                "router_id: haproxy2,",
+                "router_id: haproxy2, engine: halabd,",
+                1,
+            ),
+        };
+        assert_ne!(edited, t, "the engine edit took");
+        edited
+    }
+
+    /// The engine chaos reports, and each LB's VRRP daemon.
+    fn expected(self) -> (&'static str, [(&'static str, &'static str); 2]) {
+        match self {
+            SshEngines::Keepalived => (
+                "keepalived",
+                [
+                    ("loadbalance1", "keepalived"),
+                    ("loadbalance2", "keepalived"),
+                ],
+            ),
+            SshEngines::Halabd => (
+                "halabd",
+                [("loadbalance1", "halabd"), ("loadbalance2", "halabd")],
+            ),
+            SshEngines::Mixed => (
+                "mixed: loadbalance1 keepalived, loadbalance2 halabd",
+                [("loadbalance1", "keepalived"), ("loadbalance2", "halabd")],
+            ),
+        }
+    }
+}
+
+/// Input: the broken seed000 as an ssh lab (labs/seed000/ssh.yaml, priority 110) with
+/// `engines`, brought up over ssh on the test bed; `halab chaos` from the bed's control
+/// namespace on the running lab, two episodes of a seed whose second kills haproxy on
+/// loadbalance1. Output: exit 1, the engines reported as the lab file gives them, both
+/// episodes run over ssh (their outages measured by the client host's probe), "client
 /// served" broken at fault 1 only, the shrink reproducing it with that kill alone, no cable
-/// cut drawn, and the lab still up afterwards (chaos leaves a running lab running).
-#[test]
-fn chaos_over_ssh_catches_the_broken_lab() {
-    let _g = heavy();
-    let mut bed = Bed::seed000("chs", master_keeps_the_vip_without_haproxy);
+/// cut drawn, and the lab still up afterwards (chaos leaves a running lab running), each LB
+/// running its engine's daemon and not the other's.
+fn chaos_over_ssh_catches_the_broken_lab_with(tag: &str, engines: SshEngines) {
+    let mut bed = Bed::seed000(tag, |t| {
+        engines.edit(master_keeps_the_vip_without_haproxy(t))
+    });
     let out = bed.up();
     assert!(
         out.status.success(),
@@ -367,6 +421,8 @@ fn chaos_over_ssh_catches_the_broken_lab() {
     );
     let r = json(&out);
     assert_eq!(out.status.code(), Some(1), "{r:#}\n{}", text(&out.stderr));
+    let (label, daemons) = engines.expected();
+    assert_eq!(r["engine"], label, "{r:#}");
     let eps = r["episodes"].as_array().expect("episodes");
     assert_eq!(eps.len(), 2, "{r:#}");
     for e in eps {
@@ -383,4 +439,39 @@ fn chaos_over_ssh_catches_the_broken_lab() {
         text(&st.stdout),
         text(&st.stderr)
     );
+    for (node, daemon) in daemons {
+        let other = if daemon == "halabd" {
+            "keepalived"
+        } else {
+            "halabd"
+        };
+        let script = format!(
+            "kill -0 \"$(cat /run/{daemon}.pid)\" && echo {daemon}; test -e /run/{other}.pid && echo {other}"
+        );
+        let ps = bed.exec(node, &["sh", "-c", &script]);
+        assert_eq!(
+            text(&ps.stdout).trim(),
+            daemon,
+            "{node}'s VRRP daemon after chaos: {}",
+            text(&ps.stderr)
+        );
+    }
+}
+
+#[test]
+fn chaos_over_ssh_catches_the_broken_lab() {
+    let _g = heavy();
+    chaos_over_ssh_catches_the_broken_lab_with("chs", SshEngines::Keepalived);
+}
+
+#[test]
+fn chaos_over_ssh_with_halabd_catches_the_broken_lab() {
+    let _g = heavy();
+    chaos_over_ssh_catches_the_broken_lab_with("chsh", SshEngines::Halabd);
+}
+
+#[test]
+fn chaos_over_ssh_with_mixed_engines_catches_the_broken_lab() {
+    let _g = heavy();
+    chaos_over_ssh_catches_the_broken_lab_with("chsm", SshEngines::Mixed);
 }
