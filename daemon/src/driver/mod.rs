@@ -248,12 +248,12 @@ impl Daemon {
             let wake = self.next_wake();
             turn = turn.wrapping_add(1);
             let event = tokio::select! {
-                result = wakeup.until(wake) => {
+                (at, result) = wakeup.until(wake) => {
                     let slept = match result {
                         Ok(slept) => slept,
                         Err(e) => {
                             tracing::error!("Timer failed: {e}");
-                            tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
+                            tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
                             false
                         }
                     };
@@ -291,11 +291,10 @@ impl Daemon {
     /// socket is read whatever the runtime knows.
     async fn due_work(&mut self, woken: bool) -> bool {
         let now = Instant::now();
-        let due = self.next_wake();
-        if due > now {
+        let Some(due) = self.next_wake().filter(|&due| due <= now) else {
             // Woken early, or by a socket: nothing is due.
             return false;
-        }
+        };
         let current = woken && now.saturating_duration_since(due) < LATE;
         self.read_all_sockets(!current).await;
         self.timers(now).await;

@@ -62,39 +62,40 @@ impl Daemon {
 
     /// Sends the held adverts, one batch per socket, and counts them for their instances.
     pub(super) fn flush_adverts(&mut self) {
-        let Some(mut outbox) = self.outbox.take() else {
+        let Some(outbox) = self.outbox.take() else {
             return;
         };
-        while let Some(first) = outbox.held.first() {
+        let mut held = outbox.held;
+        while let Some(first) = held.first() {
             let socket = Arc::clone(&first.socket);
-            let (batch, rest): (Vec<Outgoing>, Vec<Outgoing>) = outbox
-                .held
-                .into_iter()
-                .partition(|o| Arc::ptr_eq(&o.socket, &socket));
-            outbox.held = rest;
-            let mut packets = Vec::with_capacity(batch.len());
-            let mut owners = Vec::with_capacity(batch.len());
-            for o in batch {
-                packets.push((o.packet, o.dst));
-                owners.push((o.runner, o.priority_zero, o.dst));
-            }
-            let outcomes = socket.send_batch_v4(&packets);
-            for ((runner, priority_zero, dst), outcome) in owners.into_iter().zip(outcomes) {
-                let Some(runner) = self.runners.get_mut(runner) else {
+            // Usually every advert goes out on one socket (one interface): no sorting then.
+            let batch = if held.iter().all(|o| Arc::ptr_eq(&o.socket, &socket)) {
+                std::mem::take(&mut held)
+            } else {
+                let (batch, rest): (Vec<Outgoing>, Vec<Outgoing>) = held
+                    .into_iter()
+                    .partition(|o| Arc::ptr_eq(&o.socket, &socket));
+                held = rest;
+                batch
+            };
+            let outcomes = socket.send_batch_v4(&batch, |o| (&o.packet, o.dst));
+            for (o, outcome) in batch.iter().zip(outcomes) {
+                let Some(runner) = self.runners.get_mut(o.runner) else {
                     continue;
                 };
                 match outcome {
                     Ok(()) => {
                         runner.counters.adverts_sent += 1;
-                        if priority_zero {
+                        if o.priority_zero {
                             runner.counters.priority_zero_sent += 1;
                         }
                     }
                     Err(e) => {
                         runner.counters.io_errors += 1;
                         tracing::warn!(
-                            "({}) failed to send advert to {dst}: {e}",
-                            runner.conf.name
+                            "({}) failed to send advert to {}: {e}",
+                            runner.conf.name,
+                            o.dst
                         );
                     }
                 }

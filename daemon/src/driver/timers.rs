@@ -4,7 +4,9 @@
 //! (each runner remembers the one it queued: one live entry per runner) and checked lazily
 //! when popped: an entry whose runner no longer waits for that moment is skipped. A wake-up costs O(log N) instead of a scan of every instance, and everything due
 //! at once is handled in one batch. The heap is rebuilt from the runners after a change of
-//! configuration and at least every [`REBUILD`], which also bounds its size.
+//! configuration and whenever stale entries outnumber the runners (see [`SLACK`]). Nothing
+//! wakes the loop for the heap's sake: a periodic rebuild used to cost one wake-up a second,
+//! a tenth of an idle master's at `advert_int 0.1`.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -14,41 +16,35 @@ use halab_vrrp::{Action, Input, State};
 
 use super::Daemon;
 
-/// The longest a stale entry stays in the heap.
-const REBUILD: Duration = Duration::from_secs(1);
+/// Stale entries beyond one per runner that the heap may hold before it is rebuilt. Stale
+/// entries usually leave at once: a backup's superseded Master_Down_Timer lies before its new
+/// one, so it reaches the top first and [`Daemon::next_wake`] drops it. Those that lie after a
+/// live entry (a deadline brought forward) wait for their turn; this bounds them.
+const SLACK: usize = 64;
 
 /// Pending wake-ups.
+#[derive(Default)]
 pub(super) struct TimerQueue {
     heap: BinaryHeap<Reverse<(Instant, usize)>>,
-    rebuild_at: Instant,
-}
-
-impl Default for TimerQueue {
-    fn default() -> Self {
-        Self {
-            heap: BinaryHeap::new(),
-            rebuild_at: Instant::now(),
-        }
-    }
 }
 
 impl Daemon {
     /// When the loop must wake next. Stale entries at the top are dropped first: a backup
     /// re-arms its Master_Down_Timer with every advert, and waking for each superseded
     /// deadline would double its wake-ups.
-    pub(super) fn next_wake(&mut self) -> Instant {
-        let mut wake = self.timer_queue.rebuild_at;
-        if let Some(resume) = self.sockets_resume_at() {
-            wake = wake.min(resume);
+    pub(super) fn next_wake(&mut self) -> Option<Instant> {
+        if self.timer_queue.heap.len() > 2 * self.runners.len() + SLACK {
+            self.rebuild_timers();
         }
+        let resume = self.sockets_resume_at();
         while let Some(&Reverse((at, index))) = self.timer_queue.heap.peek() {
             if self.live(at, index) {
-                return at.min(wake);
+                return Some(resume.map_or(at, |resume| resume.min(at)));
             }
             // Superseded (its runner's next wake-up is another entry) or gone.
             self.timer_queue.heap.pop();
         }
-        wake
+        resume
     }
 
     /// Whether the entry (at, index) is runner `index`'s live one; if its runner queued it
@@ -91,7 +87,6 @@ impl Daemon {
             self.runners[index].queued = None;
             self.schedule(index);
         }
-        self.timer_queue.rebuild_at = Instant::now() + REBUILD;
     }
 
     /// Handles everything due, in one pass: first every due instance's protocol timer, whose
@@ -100,9 +95,6 @@ impl Daemon {
     /// become master in one wake-up: each one's advert must not wait for the others' VIPs to
     /// be added, or the peer's backups, hearing nothing, take over too.
     pub(super) async fn timers(&mut self, now: Instant) {
-        if self.timer_queue.rebuild_at <= now {
-            self.rebuild_timers();
-        }
         let mut due = Vec::new();
         while let Some(&Reverse((at, index))) = self.timer_queue.heap.peek() {
             if at > now {
@@ -116,7 +108,7 @@ impl Daemon {
             }
         }
         let ts = self.now_ts(now);
-        let mut later = Vec::with_capacity(due.len());
+        let mut later = Vec::new();
         self.hold_adverts();
         for &index in &due {
             let runner = &mut self.runners[index];

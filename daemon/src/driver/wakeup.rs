@@ -40,9 +40,17 @@ impl Wakeup {
         })
     }
 
-    /// Waits until `at` (at once if it has passed), or earlier: the caller checks what is due.
-    /// True if the loop slept and the alarm woke it, false if `at` had already passed.
-    pub(super) async fn until(&self, at: Instant) -> io::Result<bool> {
+    /// Waits until `at` (at once if it has passed), or earlier: the caller checks what is due;
+    /// forever if there is no `at`. With `at`: true if the loop slept and the alarm woke it,
+    /// false if `at` had already passed.
+    pub(super) async fn until(&self, at: Option<Instant>) -> (Instant, io::Result<bool>) {
+        let Some(at) = at else {
+            return std::future::pending().await;
+        };
+        (at, self.alarm(at).await)
+    }
+
+    async fn alarm(&self, at: Instant) -> io::Result<bool> {
         let left = at.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Ok(false);
@@ -61,23 +69,17 @@ impl Wakeup {
         }
         loop {
             self.ready.readable().await?;
-            let mut fired = false;
-            // Reads the expiry count; EAGAIN (clearing tokio's readiness) until it fired.
-            // Once read, the timer has nothing more to say until it is set again: saying
-            // WouldBlock clears the readiness now instead of with one more `read` next time.
-            let read = self.ready.try_io(Interest::READABLE, || {
-                self.timer.wait().map_err(io::Error::from)?;
-                fired = true;
+            // The expiry count is not read: every wait for a later deadline re-sets the timer,
+            // which zeroes the count, and the runtime's edge-triggered poll reports the next
+            // expiry whatever the count was. Saying WouldBlock clears the runtime's readiness
+            // without a system call; the clock says whether this is the expiry or a stale one
+            // (the timer fired for an earlier deadline before it was re-set).
+            let _ = self.ready.try_io(Interest::READABLE, || {
                 Err::<(), _>(io::ErrorKind::WouldBlock.into())
             });
-            match read {
-                _ if fired => {
-                    self.armed.set(None);
-                    return Ok(true);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
-                Ok(()) => continue,
+            if Instant::now() >= at {
+                self.armed.set(None);
+                return Ok(true);
             }
         }
     }

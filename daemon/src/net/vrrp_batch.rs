@@ -20,17 +20,20 @@ use super::vrrp_socket::{MAX_PACKET, Received, VrrpSocket};
 /// Packets per `sendmmsg` / `recvmmsg` call, at most.
 pub const MMSG: usize = 32;
 
-/// Buffers for [`VrrpSocket::try_recv_many`], kept by the event loop for all its sockets.
-/// (nix's headers for them hold raw pointers, so they are made per read: the daemon's state
-/// stays `Send`.)
+/// Buffers for [`VrrpSocket::try_recv_many`], kept by the event loop for all its sockets:
+/// the packets' bytes and `recvmmsg`'s headers, made once rather than per read (a backup
+/// reads once per advert). nix's headers hold raw pointers, so the loop's state is not
+/// `Send`; it never leaves the runtime's one thread.
 pub struct RecvBuffers {
     data: Vec<u8>,
+    headers: MultiHeaders<SockaddrIn>,
 }
 
 impl Default for RecvBuffers {
     fn default() -> Self {
         Self {
             data: vec![0u8; MMSG * MAX_PACKET],
+            headers: MultiHeaders::preallocate(MMSG, None),
         }
     }
 }
@@ -38,10 +41,16 @@ impl Default for RecvBuffers {
 impl VrrpSocket {
     /// Sends IPv4 packets made by [`VrrpSocket::packet_v4`] to their destinations in as few
     /// system calls as the kernel allows; the outcome of each packet, in order. A packet the
-    /// kernel refuses is reported and the ones after it are still sent.
-    pub fn send_batch_v4(&self, packets: &[(Vec<u8>, Ipv4Addr)]) -> Vec<io::Result<()>> {
+    /// kernel refuses is reported and the ones after it are still sent. `part` says what
+    /// each item sends where.
+    pub fn send_batch_v4<T>(
+        &self,
+        packets: &[T],
+        part: impl Fn(&T) -> (&[u8], Ipv4Addr),
+    ) -> Vec<io::Result<()>> {
         let mut outcomes: Vec<io::Result<()>> = Vec::with_capacity(packets.len());
-        if self.family() != Family::Ipv4 {
+        // IPv4 sockets have their send-only socket (IPv6 ones send on the polled one).
+        let Some(out) = self.out.as_ref().filter(|_| self.family() == Family::Ipv4) else {
             outcomes.extend(packets.iter().map(|_| {
                 Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
@@ -49,22 +58,29 @@ impl VrrpSocket {
                 ))
             }));
             return outcomes;
+        };
+        if let [one] = packets {
+            // One advert (one instance on the interface): a plain `sendto`, without the
+            // headers `sendmmsg` needs.
+            let (packet, dst) = part(one);
+            let to = socket2::SockAddr::from(SocketAddrV4::new(dst, 0));
+            outcomes.push(out.send_to(packet, &to).map(drop));
+            return outcomes;
         }
-        let fd = self.socket.as_raw_fd();
+        let fd = out.as_raw_fd();
         let mut headers = MultiHeaders::<SockaddrIn>::preallocate(MMSG.min(packets.len()), None);
         while outcomes.len() < packets.len() {
             let chunk = &packets[outcomes.len()..packets.len().min(outcomes.len() + MMSG)];
             let slices: Vec<[IoSlice<'_>; 1]> =
-                chunk.iter().map(|(p, _)| [IoSlice::new(p)]).collect();
+                chunk.iter().map(|p| [IoSlice::new(part(p).0)]).collect();
             let addresses: Vec<Option<SockaddrIn>> = chunk
                 .iter()
-                .map(|&(_, dst)| Some(SockaddrIn::from(SocketAddrV4::new(dst, 0))))
+                .map(|p| Some(SockaddrIn::from(SocketAddrV4::new(part(p).1, 0))))
                 .collect();
-            let sent = self.socket.try_io(Interest::WRITABLE, || {
-                sendmmsg(fd, &mut headers, &slices, &addresses, [], MsgFlags::empty())
-                    .map(Iterator::count)
-                    .map_err(io::Error::from)
-            });
+            // The send-only socket is not the runtime's: no readiness to ask or clear.
+            let sent = sendmmsg(fd, &mut headers, &slices, &addresses, [], MsgFlags::empty())
+                .map(Iterator::count)
+                .map_err(io::Error::from);
             match sent {
                 Ok(0) => outcomes.push(Err(io::Error::other("sendmmsg sent nothing"))),
                 Ok(n) => outcomes.extend((0..n).map(|_| Ok(()))),
@@ -110,13 +126,11 @@ impl VrrpSocket {
     ) -> io::Result<()> {
         let fd = self.socket.as_raw_fd();
         let start = out.len();
-        let mut headers = MultiHeaders::<SockaddrIn>::preallocate(MMSG, None);
-        let mut one = [0u8; MAX_PACKET];
         while out.len() - start < limit {
             let want = (limit - (out.len() - start)).min(MMSG);
             let mut burst = || -> io::Result<()> {
                 if self.family() != Family::Ipv4 {
-                    let packet = super::vrrp_socket::recv_v6(fd, &mut one)?;
+                    let packet = super::vrrp_socket::recv_v6(fd, &mut buffers.data[..MAX_PACKET])?;
                     // A packet without the control messages we asked for is not one we can
                     // check: dropped.
                     out.extend(packet);
@@ -128,7 +142,8 @@ impl VrrpSocket {
                     .take(want)
                     .map(|b| [IoSliceMut::new(b)])
                     .collect();
-                let results = recvmmsg(fd, &mut headers, &mut slices, MsgFlags::empty(), None)
+                let headers = &mut buffers.headers;
+                let results = recvmmsg(fd, headers, &mut slices, MsgFlags::empty(), None)
                     .map_err(io::Error::from)?;
                 let mut n = 0;
                 for message in results {

@@ -2,7 +2,11 @@
 //!
 //! IPv4: bound to the interface (`SO_BINDTODEVICE`), joined to 224.0.0.18 there, multicast
 //! loop off, and `IP_HDRINCL` so that every advert leaves with exactly the header keepalived
-//! sends: source = our primary address, TTL 255, TOS 0xc0 (RFC 5798 5.1.1).
+//! sends: source = our primary address, TTL 255, TOS 0xc0 (RFC 5798 5.1.1). Adverts leave
+//! through a second, send-only socket (`IPPROTO_RAW`, which receives nothing), as keepalived
+//! has an `fd_out` beside its `fd_in`: the socket the loop polls then never becomes writable
+//! again after a send, and a master is woken once per advert (its alarm), not twice (the
+//! alarm, then the send's `EPOLLOUT`).
 //!
 //! IPv6 (RFC 5798 5.1.2): bound to the interface, joined to ff02::12, hop limit 255 for
 //! multicast and unicast, multicast loop off; each advert names its link-local source in an
@@ -38,6 +42,8 @@ const RECV_BUFFER: usize = 4 << 20;
 #[derive(Debug)]
 pub struct VrrpSocket {
     pub(super) socket: UdpSocket,
+    /// IPv4: the send-only socket (not registered with the runtime); IPv6 sends on `socket`.
+    pub(super) out: Option<Socket>,
     /// IP identification, incremented per packet like keepalived.
     ip_id: std::sync::atomic::AtomicU16,
     family: Family,
@@ -127,10 +133,26 @@ impl VrrpSocket {
         socket.set_nonblocking(true)?;
         Ok(Self {
             socket: UdpSocket::from_std(std::net::UdpSocket::from(OwnedFd::from(socket)))?,
+            out: Some(Self::open_out_v4(ifname)?),
             ip_id: std::sync::atomic::AtomicU16::new(1),
             family: Family::Ipv4,
             ifindex,
         })
+    }
+
+    /// The send-only IPv4 socket: `IPPROTO_RAW` implies `IP_HDRINCL` and is never handed a
+    /// received packet, so it needs no reading and no registration with the runtime.
+    fn open_out_v4(ifname: &str) -> std::io::Result<Socket> {
+        let socket = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(nix::libc::IPPROTO_RAW)),
+        )?;
+        socket.set_cloexec(true)?;
+        socket.bind_device(Some(ifname.as_bytes()))?;
+        socket.set_multicast_loop_v4(false)?;
+        socket.set_nonblocking(true)?;
+        Ok(socket)
     }
 
     fn open_v6(ifname: &str, ifindex: u32, multicast: bool) -> std::io::Result<Self> {
@@ -160,6 +182,7 @@ impl VrrpSocket {
         socket.set_nonblocking(true)?;
         Ok(Self {
             socket: UdpSocket::from_std(std::net::UdpSocket::from(OwnedFd::from(socket)))?,
+            out: None,
             ip_id: std::sync::atomic::AtomicU16::new(1),
             family: Family::Ipv6,
             ifindex,
@@ -236,7 +259,10 @@ impl VrrpSocket {
     ) -> std::io::Result<()> {
         let packet = self.packet_v4(advert, src, dst, ttl);
         let to = SocketAddr::V4(SocketAddrV4::new(dst, 0));
-        self.socket.try_send_to(&packet, to)?;
+        match &self.out {
+            Some(out) => out.send_to(&packet, &to.into())?,
+            None => self.socket.try_send_to(&packet, to)?,
+        };
         Ok(())
     }
 
