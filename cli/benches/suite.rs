@@ -7,7 +7,8 @@
 //! N = 1 2 4 8). The runs are interleaved: round k runs every N once (the order rotated by
 //! one each round), so a change of the machine's load over the session falls on every N
 //! alike. Each run is printed as it ends (a long session stopped early keeps its figures),
-//! then the table. The load average is printed beside each run: the machine is shared.
+//! then the table. The load average is printed beside each run: the machine is shared. A run
+//! with a failure keeps its JSON and stderr in the temp dir (printed), for the cause.
 
 use std::process::Command;
 use std::time::Instant;
@@ -39,6 +40,7 @@ fn once(jobs: usize) -> Run {
         .output()
         .expect("run halab test");
     let wall_s = start.elapsed().as_secs_f64();
+    keep_if_failed(jobs, &out);
     let results: Vec<ScenarioResult> = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "no results ({e}):\n{}",
@@ -61,6 +63,30 @@ fn once(jobs: usize) -> Run {
             .take(3)
             .collect::<Vec<_>>()
             .join(" "),
+    }
+}
+
+/// A run with a failure keeps its whole JSON (every step's detail and samples) and stderr in
+/// the system's temp dir, named by N and time, and says where: the state dir goes with the
+/// run, so without this the cause of a failed unit is lost.
+fn keep_if_failed(jobs: usize, out: &std::process::Output) {
+    if out.status.success() {
+        return;
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let base = std::env::temp_dir().join(format!("halab-suite-n{jobs}-{stamp}"));
+    let json = base.with_extension("json");
+    let err = base.with_extension("stderr");
+    match std::fs::write(&json, &out.stdout).and_then(|()| std::fs::write(&err, &out.stderr)) {
+        Ok(()) => eprintln!(
+            "  failed run kept: {} and {}",
+            json.display(),
+            err.display()
+        ),
+        Err(e) => eprintln!("  failed run not kept ({}): {e}", json.display()),
     }
 }
 
