@@ -1,13 +1,14 @@
 //! The apply steps every provider shares: render and have the real tools check, time each
 //! stage, wait until the lab works. The options and report of `up`, and its errors.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::check::check_all;
 use crate::fleet::Fleet;
 use crate::lab::Lab;
-use crate::lab::model::InitialState;
+use crate::lab::model::{InitialState, VrrpInstance};
 use crate::observe;
 use crate::render::{self, Artefact, Templates};
 use crate::services;
@@ -133,6 +134,93 @@ pub fn settle_timeout(lab: &Lab) -> Duration {
         .max()
         .unwrap_or(0);
     Duration::from_millis(2 * vrrp + 5000)
+}
+
+/// The top-priority member of each `preempt: false` instance. Without preemption the first
+/// engine to time out becomes MASTER and stays; master-down intervals of members differ by
+/// their skew only (0.2 s between 150 and 100 at 1 s adverts), so whoever starts later by that
+/// much on a loaded machine (other labs of `halab test --jobs`, say) would win. The lab's
+/// steady state, the one its scenarios start from, is the top member holding the VIPs.
+pub fn nopreempt_tops(lab: &Lab) -> Vec<(&VrrpInstance, &str)> {
+    lab.vrrp
+        .iter()
+        .filter(|v| !v.preempt)
+        .filter_map(|v| {
+            let top = v.members.iter().max_by_key(|m| m.priority)?;
+            Some((v, top.node.as_str()))
+        })
+        .collect()
+}
+
+/// The nodes whose VRRP engine starts after the others: in an instance with `preempt:
+/// false`, every member but the highest priority ([`nopreempt_tops`]). They start once
+/// each top holds its VIPs.
+pub fn held_back(lab: &Lab) -> BTreeSet<String> {
+    let mut held = BTreeSet::new();
+    for (v, top) in nopreempt_tops(lab) {
+        held.extend(
+            v.members
+                .iter()
+                .filter(|m| m.node != top)
+                .map(|m| m.node.clone()),
+        );
+    }
+    held
+}
+
+/// The VRRP engine a node runs, if any.
+pub fn engine_of(node: &crate::lab::model::Node) -> Option<services::Service> {
+    services::Service::for_node(node)
+        .into_iter()
+        .find(|s| matches!(s, services::Service::Keepalived | services::Service::Halabd))
+}
+
+/// Until the top member of each `preempt: false` instance (not itself held back) holds that
+/// instance's VIPs, at most the lab's settle time. A lower-priority member holding them with
+/// its engine running (a scenario that failed half-way, a lost start race) has its engine
+/// stopped, gracefully: its priority-0 advert hands the VIPs to the top within a skew time,
+/// the operator's manual switch-back; it is started again with the held-back nodes.
+pub fn hand_to_tops(lab: &Lab, fleet: &dyn Fleet, held: &BTreeSet<String>) -> Result<(), UpError> {
+    let timeout = settle_timeout(lab);
+    let deadline = Instant::now() + timeout;
+    for (v, top) in nopreempt_tops(lab) {
+        if held.contains(top) {
+            continue;
+        }
+        loop {
+            let holders = observe::vip_holders(lab, fleet);
+            let on = |x: &crate::lab::model::Vip| holders.get(&x.address);
+            if v.vips
+                .iter()
+                .all(|x| on(x).is_some_and(|h| h.iter().any(|n| n == top)))
+            {
+                break;
+            }
+            for x in &v.vips {
+                for h in on(x).into_iter().flatten().filter(|h| *h != top) {
+                    let Some(engine) = lab.node(h).and_then(engine_of) else {
+                        continue;
+                    };
+                    let m = fleet.machine(h).map_err(|what| UpError::NotReady {
+                        timeout: Duration::ZERO,
+                        what,
+                    })?;
+                    services::stop(m.as_ref(), engine, services::Stop::Graceful)?;
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(UpError::NotReady {
+                    timeout,
+                    what: format!(
+                        "{top} (top priority of {}, preempt: false) did not take its VIPs",
+                        v.name
+                    ),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    Ok(())
 }
 
 /// Every VIP on exactly one node, every web node answering, and a 200 through each VIP the

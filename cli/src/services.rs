@@ -54,6 +54,9 @@ pub const HALABD_API: &str = "127.0.0.1:9406";
 /// build tree may well lie, so the binary is put on the machine like any other file.
 pub const HALABD_ON_MACHINE: &str = "/etc/keepalived/halabd";
 
+/// keepalived's VRRP child's pidfile on a node halab starts it on (`-r`).
+const KEEPALIVED_VRRP_PID: &str = "/run/keepalived/vrrp.pid";
+
 impl Service {
     pub const ALL: [Service; 4] = [
         Service::Nginx,
@@ -104,11 +107,17 @@ impl Service {
             // The file-descriptor limit a systemd unit would set (LimitNOFILE): haproxy sizes
             // itself from maxconn and refuses to start below what it needs.
             Service::Nginx => format!("{NOFILE}; exec nginx -c /etc/nginx/nginx.conf"),
-            Service::Haproxy => format!("{NOFILE}; exec haproxy -D -p /run/haproxy.pid -f /etc/haproxy/haproxy.cfg"),
+            Service::Haproxy => {
+                format!("{NOFILE}; exec haproxy -D -p /run/haproxy.pid -f /etc/haproxy/haproxy.cfg")
+            }
             // Foreground with console logging, backgrounded here: the node has no syslog,
             // and keepalived's own lines are what an operator reads.
-            Service::Keepalived => "keepalived -n -l -D -P -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid -r /run/keepalived/vrrp.pid </dev/null >>/var/log/keepalived.log 2>&1 &".to_string(),
-            Service::Halabd => format!("{HALABD_ON_MACHINE} -f /etc/keepalived/keepalived.conf --pid-file /run/halabd.pid --api {HALABD_API} </dev/null >>/var/log/halabd.log 2>&1 &"),
+            Service::Keepalived => format!(
+                "keepalived -n -l -D -P -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid -r {KEEPALIVED_VRRP_PID} </dev/null >>/var/log/keepalived.log 2>&1 &"
+            ),
+            Service::Halabd => format!(
+                "{HALABD_ON_MACHINE} -f /etc/keepalived/keepalived.conf --pid-file /run/halabd.pid --api {HALABD_API} </dev/null >>/var/log/halabd.log 2>&1 &"
+            ),
         }
     }
 }
@@ -244,7 +253,9 @@ pub fn start(m: &dyn Machine, s: Service, halabd_bin: &str) -> Result<i32, Servi
         pid = running_pid(m, s);
         pid.is_some()
     }) {
-        return pid.ok_or_else(|| fail("start", s, m, "no pid"));
+        let pid = pid.ok_or_else(|| fail("start", s, m, "no pid"))?;
+        wait_engine_started(m, s, pid);
+        return Ok(pid);
     }
     let log = log_tail(m, s);
     Err(fail(
@@ -256,6 +267,53 @@ pub fn start(m: &dyn Machine, s: Service, halabd_bin: &str) -> Result<i32, Servi
             s.pidfile()
         ),
     ))
+}
+
+/// How long `start` waits for a VRRP engine to start its instances once its pidfile names it.
+pub const ENGINE_START: Duration = Duration::from_secs(10);
+
+/// A VRRP engine has started when each of its instances has left INIT, i.e. listens with its
+/// first Master_Down_Timer armed, not when its pidfile appears: halabd writes the pidfile
+/// before it opens its sockets and runs its weight-0 track scripts once, and a peer's advert
+/// sent meanwhile is not heard (issue #17: lb-a stopped 26 ms after `up` started lb-b's
+/// halabd; lb-b missed lb-a's priority-0 advert and took over after 3.6 s instead of 0.6 s).
+/// Nor can two engines started one after the other then race: the first one's timer runs
+/// before the second is even launched. Waits at most [`ENGINE_START`] (a track script that
+/// never returns keeps an instance in INIT: keepalived's behaviour, not a failed start).
+/// halabd reports its states on its API; keepalived has no such report that is safe to ask
+/// this early (its JSON dump is a real-time signal), so for it the wait ends when its VRRP
+/// child's pidfile names a live process.
+fn wait_engine_started(m: &dyn Machine, s: Service, pid: i32) {
+    match s {
+        Service::Halabd => {
+            // An API that never answers (turned off in a host's own unit) ends the wait early.
+            let silent_until = Instant::now() + Duration::from_secs(2);
+            wait_for(ENGINE_START, || match crate::status::halabd_status(m) {
+                Some(st) => {
+                    u32::try_from(pid).is_ok_and(|p| p == st.daemon.pid)
+                        && !st.instances.is_empty()
+                        && st
+                            .instances
+                            .iter()
+                            .all(|i| i.state != halab_api::VrrpState::Init)
+                }
+                None => Instant::now() >= silent_until,
+            });
+        }
+        Service::Keepalived if !m.systemd() => {
+            wait_for(ENGINE_START, || {
+                m.read_file(KEEPALIVED_VRRP_PID)
+                    .ok()
+                    .flatten()
+                    .and_then(|b| String::from_utf8_lossy(&b).trim().parse::<i32>().ok())
+                    .is_some_and(|p| {
+                        m.exec(&["kill", "-0", &p.to_string()])
+                            .is_ok_and(|o| o.ok())
+                    })
+            });
+        }
+        _ => {}
+    }
 }
 
 fn log_tail(m: &dyn Machine, s: Service) -> String {

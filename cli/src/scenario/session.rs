@@ -154,23 +154,59 @@ pub fn load_all(files: &[PathBuf], lab: &Lab) -> Result<Vec<Scenario>, String> {
 }
 
 /// Puts a running lab back to its steady state: no partition or loss, every cable in, every
-/// daemon running and thawed, the VIP held and served.
+/// daemon running and thawed, the VIP held and served; without preemption, held by the top
+/// priority, as after `up` (a scenario that failed half-way may have left it on another
+/// member, and each later scenario of the session would then fail at its first step).
 pub fn restore(lab: &Lab, fleet: &dyn Fleet, halabd: &str) -> Result<(), String> {
     faults::heal(fleet, lab)?;
     faults::all_links_up(fleet, lab)?;
+    // Every daemon thawed first: a frozen engine cannot hand its VIPs over (below).
+    for n in lab
+        .nodes
+        .iter()
+        .filter(|n| !Service::for_node(n).is_empty())
+    {
+        let m = fleet.machine(&n.name)?;
+        for s in Service::for_node(n) {
+            let _ = services::freeze(m.as_ref(), s, false);
+        }
+    }
+    // As `up` does: the VRRP engines of the held-back nodes start once each top holds.
+    let held = apply::held_back(lab);
+    let is_vrrp = |s: Service| matches!(s, Service::Keepalived | Service::Halabd);
+    start_each(lab, fleet, halabd, &|n, s| {
+        !(held.contains(n) && is_vrrp(s))
+    })?;
+    if held.is_empty() {
+        return apply::wait_ready(lab, fleet).map_err(|e| e.to_string());
+    }
+    apply::hand_to_tops(lab, fleet, &held).map_err(|e| e.to_string())?;
+    start_each(lab, fleet, halabd, &|n, s| held.contains(n) && is_vrrp(s))?;
+    apply::wait_ready(lab, fleet).map_err(|e| e.to_string())
+}
+
+/// Starts (unless it runs) each service of each node that `which` picks.
+fn start_each(
+    lab: &Lab,
+    fleet: &dyn Fleet,
+    halabd: &str,
+    which: &dyn Fn(&str, Service) -> bool,
+) -> Result<(), String> {
     for n in &lab.nodes {
-        let services = Service::for_node(n);
+        let services: Vec<Service> = Service::for_node(n)
+            .into_iter()
+            .filter(|s| which(&n.name, *s))
+            .collect();
         // A node without services (a client that is no host of an ssh lab) has no machine.
         if services.is_empty() {
             continue;
         }
         let m = fleet.machine(&n.name)?;
         for s in services {
-            let _ = services::freeze(m.as_ref(), s, false);
             services::start(m.as_ref(), s, halabd).map_err(|e| e.to_string())?;
         }
     }
-    apply::wait_ready(lab, fleet).map_err(|e| e.to_string())
+    Ok(())
 }
 
 pub struct Session {

@@ -51,7 +51,7 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     // From here on, a failure tears the lab down again: nothing half-built stays.
     let result = (|| {
         let t = Instant::now();
-        start_services(lab, &handle, &opts.halabd)?;
+        start_services(lab, &dir, &handle, &opts.halabd)?;
         stage_time(&mut report, "start daemons", t, opts);
         let t = Instant::now();
         let fleet = NetnsFleet::open(lab, &dir).map_err(|e| UpError::NotReady {
@@ -103,11 +103,11 @@ fn set_private(dir: &Path) -> Result<(), UpError> {
 }
 
 /// Starts every node's daemons, nodes in parallel; within a node in dependency order. VRRP
-/// daemons that must not race the top node of a `preempt: false` instance ([`held_back`])
-/// start once it holds its VIPs.
-fn start_services(lab: &Lab, handle: &LabHandle, halabd: &Path) -> Result<(), UpError> {
+/// daemons that must not race the top node of a `preempt: false` instance
+/// ([`crate::apply::held_back`]) start once it holds its VIPs.
+fn start_services(lab: &Lab, dir: &Path, handle: &LabHandle, halabd: &Path) -> Result<(), UpError> {
     let halabd = halabd.to_string_lossy().to_string();
-    let held = held_back(lab);
+    let held = crate::apply::held_back(lab);
     let is_vrrp = |s: &Service| matches!(s, Service::Keepalived | Service::Halabd);
     let first = |n: &Node| -> Vec<Service> {
         Service::for_node(n)
@@ -119,7 +119,11 @@ fn start_services(lab: &Lab, handle: &LabHandle, halabd: &Path) -> Result<(), Up
     if held.is_empty() {
         return Ok(());
     }
-    wait_for_tops(lab, handle, &held)?;
+    let fleet = NetnsFleet::open(lab, dir).map_err(|what| UpError::NotReady {
+        timeout: Duration::ZERO,
+        what,
+    })?;
+    crate::apply::hand_to_tops(lab, &fleet, &held)?;
     let rest = |n: &Node| -> Vec<Service> {
         Service::for_node(n)
             .into_iter()
@@ -127,68 +131,6 @@ fn start_services(lab: &Lab, handle: &LabHandle, halabd: &Path) -> Result<(), Up
             .collect()
     };
     start_in_parallel(lab, handle, &halabd, &rest)
-}
-
-/// The nodes whose VRRP daemon starts after the others: in an instance with `preempt:
-/// false`, every member but the highest priority. Without preemption the first daemon to
-/// time out becomes MASTER and stays; master-down intervals of members differ by their skew
-/// only (0.2 s between 150 and 100 at 1 s adverts), so a node started that much late on a
-/// loaded machine (other labs of `halab test --jobs`, say) would give the lab another
-/// steady state than the one its scenarios start from.
-fn held_back(lab: &Lab) -> std::collections::BTreeSet<String> {
-    let mut held = std::collections::BTreeSet::new();
-    for v in lab.vrrp.iter().filter(|v| !v.preempt) {
-        let top = v.members.iter().max_by_key(|m| m.priority).map(|m| &m.node);
-        held.extend(
-            v.members
-                .iter()
-                .filter(|m| Some(&m.node) != top)
-                .map(|m| m.node.clone()),
-        );
-    }
-    held
-}
-
-/// Waits until the top member of every `preempt: false` instance (not itself held back)
-/// holds that instance's VIPs, at most the lab's settle time.
-fn wait_for_tops(
-    lab: &Lab,
-    handle: &LabHandle,
-    held: &std::collections::BTreeSet<String>,
-) -> Result<(), UpError> {
-    let timeout = crate::apply::settle_timeout(lab);
-    let deadline = Instant::now() + timeout;
-    for v in lab.vrrp.iter().filter(|v| !v.preempt) {
-        let Some(top) = v.members.iter().max_by_key(|m| m.priority) else {
-            continue;
-        };
-        if held.contains(&top.node) {
-            continue;
-        }
-        let m = NetnsMachine(handle.node(&top.node)?);
-        loop {
-            let addrs = services::Machine::exec(&m, &["ip", "-o", "addr", "show"])
-                .map(|o| o.stdout)
-                .unwrap_or_default();
-            if v.vips
-                .iter()
-                .all(|x| addrs.contains(&format!(" {}/", x.address)))
-            {
-                break;
-            }
-            if Instant::now() >= deadline {
-                return Err(UpError::NotReady {
-                    timeout,
-                    what: format!(
-                        "{} (top priority of {}, preempt: false) did not take its VIPs",
-                        top.node, v.name
-                    ),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    Ok(())
 }
 
 /// Starts `which(node)` on every node, nodes in parallel, in the order given.
@@ -317,9 +259,11 @@ mod tests {
         // Input: seed003 (preempt: false, lb-a 150, lb-b 100) and seed000 (preemption).
         // Output: lb-b waits in seed003; nobody waits in seed000.
         assert_eq!(
-            held_back(&lab("seed003")).into_iter().collect::<Vec<_>>(),
+            crate::apply::held_back(&lab("seed003"))
+                .into_iter()
+                .collect::<Vec<_>>(),
             ["lb-b"]
         );
-        assert!(held_back(&lab("seed000")).is_empty());
+        assert!(crate::apply::held_back(&lab("seed000")).is_empty());
     }
 }
