@@ -280,9 +280,9 @@ pub const ENGINE_START: Duration = Duration::from_secs(10);
 /// Nor can two engines started one after the other then race: the first one's timer runs
 /// before the second is even launched. Waits at most [`ENGINE_START`] (a track script that
 /// never returns keeps an instance in INIT: keepalived's behaviour, not a failed start).
-/// halabd reports its states on its API; keepalived has no such report that is safe to ask
-/// this early (its JSON dump is a real-time signal), so for it the wait ends when its VRRP
-/// child's pidfile names a live process.
+/// halabd reports its states on its API; keepalived in its JSON dump, asked (a real-time
+/// signal, fatal to a process without its handler) once its VRRP child's pidfile names a
+/// live process.
 fn wait_engine_started(m: &dyn Machine, s: Service, pid: i32) {
     match s {
         Service::Halabd => {
@@ -301,7 +301,9 @@ fn wait_engine_started(m: &dyn Machine, s: Service, pid: i32) {
             });
         }
         Service::Keepalived if !m.systemd() => {
-            wait_for(ENGINE_START, || {
+            // Its JSON dump only once the VRRP child lives (the parent forwards the signal
+            // to it, which answers once its instances are set up); never an older dump.
+            let child = wait_for(ENGINE_START, || {
                 m.read_file(KEEPALIVED_VRRP_PID)
                     .ok()
                     .flatten()
@@ -311,6 +313,10 @@ fn wait_engine_started(m: &dyn Machine, s: Service, pid: i32) {
                             .is_ok_and(|o| o.ok())
                     })
             });
+            let _ = m.exec(&["rm", "-f", "/tmp/keepalived.json"]);
+            if child {
+                wait_for(ENGINE_START, || crate::status::keepalived_started(m));
+            }
         }
         _ => {}
     }

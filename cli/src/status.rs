@@ -153,9 +153,9 @@ pub fn vrrp_states(
         .collect()
 }
 
-/// keepalived's JSON dump (signal 36 on Debian's build): /tmp/keepalived.json in the node.
-/// Only names, states and priorities are kept: the dump also holds auth_data.
-fn keepalived_report(m: &dyn Machine) -> Vec<(String, String, Option<u8>, Option<u8>)> {
+/// keepalived's JSON dump (signal 36 on Debian's build): /tmp/keepalived.json in the node,
+/// one object per instance.
+fn keepalived_dump(m: &dyn Machine) -> Vec<serde_json::Value> {
     if services::running_pid(m, Service::Keepalived).is_none() {
         return vec![];
     }
@@ -181,11 +181,36 @@ fn keepalived_report(m: &dyn Machine) -> Vec<(String, String, Option<u8>, Option
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let Ok(serde_json::Value::Array(items)) = serde_json::from_slice::<serde_json::Value>(&text)
-    else {
-        return vec![];
-    };
-    items
+    match serde_json::from_slice::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Array(items)) => items,
+        _ => vec![],
+    }
+}
+
+/// Whether keepalived has started every instance: none in INIT, none in the silent FAULT
+/// it holds an instance in until its weight-0 track scripts have run once (state FAULT,
+/// wantstate BACKUP; a real fault wants FAULT), deaf to adverts meanwhile.
+pub(crate) fn keepalived_started(m: &dyn Machine) -> bool {
+    let items = keepalived_dump(m);
+    !items.is_empty()
+        && items.iter().all(|i| {
+            let field = |k: &str| {
+                i.get("data")
+                    .and_then(|d| d.get(k))
+                    .and_then(serde_json::Value::as_u64)
+            };
+            match (field("state"), field("wantstate")) {
+                (Some(1 | 2), _) => true,
+                (Some(3), Some(want)) => want == 3,
+                _ => false,
+            }
+        })
+}
+
+/// keepalived's instances from its JSON dump. Only names, states and priorities are kept:
+/// the dump also holds auth_data.
+fn keepalived_report(m: &dyn Machine) -> Vec<(String, String, Option<u8>, Option<u8>)> {
+    keepalived_dump(m)
         .iter()
         .filter_map(|i| {
             let d = i.get("data")?;

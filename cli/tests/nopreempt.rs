@@ -37,16 +37,15 @@ fn holders_within(t: &TestLab, within: Duration) -> (Vec<Vec<String>>, Duration)
     }
 }
 
-/// Input: seed003 with halabd, its track script's first run taking 1 s (a weight-0 script
+/// Input: seed003 with `engine`, its track script's first run taking 1 s (a weight-0 script
 /// that has not run holds its instance in INIT, deaf to adverts), and lb-a's engine stopped
 /// the moment `up` returns. Output: lb-b heard lb-a's priority-0 advert and holds both VIPs
 /// within a skew time (0.61 s), not after its own master-down interval (3.61 s after it
 /// left INIT): `up` returned only once lb-b's engine had started its instances.
-#[test]
-fn an_engine_counts_as_started_once_it_listens() {
+fn started_once_it_listens(engine: EngineChoice, service: Service) {
     let _g = heavy();
     let t = TestLab::up(&labs_dir().join("seed003/lab.yaml"), |lab| {
-        seed003_halabd(lab);
+        engine.apply(lab);
         let s = lab
             .scripts
             .iter_mut()
@@ -58,12 +57,22 @@ fn an_engine_counts_as_started_once_it_listens() {
             content: "#!/bin/sh\nsleep 1\nexec killall -0 haproxy\n".into(),
         });
     });
-    services::stop(&t.machine("lb-a"), Service::Halabd, Stop::Graceful).expect("stop lb-a");
+    services::stop(&t.machine("lb-a"), service, Stop::Graceful).expect("stop lb-a");
     let (h, after) = holders_within(&t, Duration::from_secs(6));
     assert!(
         h.iter().all(|n| n == &["lb-b"]) && after < Duration::from_millis(2000),
         "lb-b should hold every VIP within 2 s of lb-a's priority 0, saw {h:?} after {after:?}"
     );
+}
+
+#[test]
+fn a_halabd_engine_counts_as_started_once_it_listens() {
+    started_once_it_listens(EngineChoice::Halabd, Service::Halabd);
+}
+
+#[test]
+fn a_keepalived_engine_counts_as_started_once_it_listens() {
+    started_once_it_listens(EngineChoice::Keepalived, Service::Keepalived);
 }
 
 /// Input: seed003 with halabd left as a scenario that failed half-way leaves it: lb-a's
