@@ -356,3 +356,51 @@ fn seed000_over_ssh_with_halabd() {
         text(&out.stdout)
     );
 }
+
+/// Input: seed000's ssh lab with halabd and `preempt: false` (loadbalance1 101,
+/// loadbalance2 100: master-down intervals 4 ms apart, a coin toss if both start at once).
+/// Output: loadbalance2's engine starts only once loadbalance1 holds the VIP (its halabd log
+/// begins after loadbalance1's MASTER line), and loadbalance1 holds it.
+#[test]
+fn without_preemption_over_ssh_the_top_priority_starts_first() {
+    let _g = common::heavy();
+    let bed = bed_up(|t| {
+        t.replace("\nprovider: ssh\n", "\nprovider: ssh\nengine: halabd\n")
+            .replace(
+                "    advert_int: 1\n    priorities: { loadbalance1: 101",
+                "    advert_int: 1\n    preempt: false\n    priorities: { loadbalance1: 101",
+            )
+    });
+    assert!(
+        std::fs::read_to_string(&bed.file)
+            .expect("lab file")
+            .contains("preempt: false"),
+        "the variant has no preemption"
+    );
+    let out = bed.up_lab(&bed.file, None);
+    assert!(
+        out.status.success(),
+        "up over ssh (nopreempt):\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // RFC 3339 timestamps sort as text.
+    let first = |node: &str, needle: &str| -> String {
+        bed.on(
+            node,
+            &format!("grep -m1 '{needle}' /var/log/halabd.log | cut -d' ' -f1"),
+        )
+        .trim()
+        .to_string()
+    };
+    let master = first(LB1, "Entering MASTER STATE");
+    let started = first(LB2, "Starting halabd");
+    assert!(
+        !master.is_empty() && !started.is_empty() && started > master,
+        "loadbalance2's halabd started at {started:?}, loadbalance1 became MASTER at {master:?}"
+    );
+    assert!(
+        bed.on(LB1, "ip -o addr show").contains(" 192.168.0.130/"),
+        "loadbalance1 holds the VIP"
+    );
+}

@@ -17,6 +17,9 @@ pub(super) struct Committed {
     /// Files written, with whether the original was kept as FILE.bak.
     pub(super) files: BTreeMap<String, bool>,
     pub(super) started: Vec<Service>,
+    /// A VRRP engine not started yet: the host is held back ([`crate::apply::held_back`]),
+    /// [`start_held`] starts it once each `preempt: false` top holds its VIPs.
+    pub(super) deferred: Option<Service>,
 }
 
 /// Moves a checked host's staged files in (keeping the originals as FILE.bak), applies
@@ -32,7 +35,12 @@ pub enum CommitError {
     },
 }
 
-pub(super) fn commit(h: &Host, halabd: &str, rec: &HostRecord) -> Result<Committed, CommitError> {
+pub(super) fn commit(
+    h: &Host,
+    halabd: &str,
+    rec: &HostRecord,
+    held: bool,
+) -> Result<Committed, CommitError> {
     let m = SshMachine(h.conn.clone());
     let mut files = BTreeMap::new();
     let mut changed = Vec::new();
@@ -78,22 +86,18 @@ pub(super) fn commit(h: &Host, halabd: &str, rec: &HostRecord) -> Result<Committ
     }
     // Start what does not run; reload what runs and whose files changed.
     let mut started = Vec::new();
+    let mut deferred = None;
     for svc in Service::for_node(&h.node) {
         let touched = changed.iter().any(|p| service_of(&h.node, p) == Some(svc));
         if services::running_pid(&m, svc).is_none()
             || (h.facts.systemd && !systemd_active(&h.conn, svc))
         {
-            h.say(&format!("starting {}", svc.name()));
-            services::start(&m, svc, halabd).map_err(|source| CommitError::Service {
-                node: h.node.name.clone(),
-                source,
-            })?;
-            if h.facts.systemd {
-                h.conn.sh(
-                    "systemctl enable",
-                    &format!("systemctl enable --quiet {}", svc.name()),
-                )?;
+            if held && matches!(svc, Service::Keepalived | Service::Halabd) {
+                h.say(&format!("{} waits for the top priority", svc.name()));
+                deferred = Some(svc);
+                continue;
             }
+            start_one(h, svc, halabd)?;
             started.push(svc);
         } else if touched {
             h.say(&format!("reloading {}", svc.name()));
@@ -109,7 +113,25 @@ pub(super) fn commit(h: &Host, halabd: &str, rec: &HostRecord) -> Result<Committ
         changed,
         files,
         started,
+        deferred,
     })
+}
+
+/// Starts a service on the host (and enables it under systemd).
+pub(super) fn start_one(h: &Host, svc: Service, halabd: &str) -> Result<(), CommitError> {
+    let m = SshMachine(h.conn.clone());
+    h.say(&format!("starting {}", svc.name()));
+    services::start(&m, svc, halabd).map_err(|source| CommitError::Service {
+        node: h.node.name.clone(),
+        source,
+    })?;
+    if h.facts.systemd {
+        h.conn.sh(
+            "systemctl enable",
+            &format!("systemctl enable --quiet {}", svc.name()),
+        )?;
+    }
+    Ok(())
 }
 
 pub(super) fn systemd_active(c: &Conn, s: Service) -> bool {

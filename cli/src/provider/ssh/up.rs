@@ -118,21 +118,28 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     // Phase 2: every host passed; move the files in and (re)start, hosts in parallel.
     let t = Instant::now();
     let halabd = opts.halabd.to_string_lossy().to_string();
+    // Without preemption the first engine to time out keeps the VIPs: the held-back hosts'
+    // engines start once each top priority holds its VIPs (as the netns provider does).
+    let held = crate::apply::held_back(lab);
     let (done, errors) = split(per_host(&hosts, |h| {
         commit(
             h,
             &halabd,
             &record.hosts.get(&h.node.name).cloned().unwrap_or_default(),
+            held.contains(&h.node.name),
         )
     }));
+    let mut deferred = Vec::new();
     let mut changes = Vec::new();
     for Committed {
         node,
         changed,
         files,
         started,
+        deferred: later,
     } in done
     {
+        deferred.extend(later.map(|s| (node.clone(), s)));
         let rec = record.hosts.entry(node.clone()).or_default();
         rec.files.extend(files);
         for s in started {
@@ -146,8 +153,6 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
     if !errors.is_empty() {
         return Err(UpError::Remote(errors.join("\n")));
     }
-    stage_time(&mut report, "install files, start services", t, opts);
-    let t = Instant::now();
     let fleet = SshFleet {
         conns: hosts
             .iter()
@@ -155,6 +160,27 @@ pub fn up(lab: &Lab, opts: &mut UpOptions) -> Result<UpReport, UpError> {
             .collect(),
         client: probe_node.clone(),
     };
+    if !deferred.is_empty() {
+        crate::apply::hand_to_tops(lab, &fleet, &held)?;
+        let (_, errors) = split(per_host(&hosts, |h| {
+            for (_, svc) in deferred.iter().filter(|(n, _)| *n == h.node.name) {
+                super::commit::start_one(h, *svc, &halabd)?;
+            }
+            Ok::<(), super::commit::CommitError>(())
+        }));
+        for (node, svc) in &deferred {
+            let rec = record.hosts.entry(node.clone()).or_default();
+            if !rec.services.contains(svc) {
+                rec.services.push(*svc);
+            }
+        }
+        record.save(&dir)?;
+        if !errors.is_empty() {
+            return Err(UpError::Remote(errors.join("\n")));
+        }
+    }
+    stage_time(&mut report, "install files, start services", t, opts);
+    let t = Instant::now();
     crate::apply::wait_ready(lab, &fleet)?;
     stage_time(&mut report, "ready (VIP held, 200 via VIP)", t, opts);
     (opts.progress)(&format!(
