@@ -1,5 +1,6 @@
 //! `up` on every host, hosts in parallel: facts -> packages -> stage -> check -> (only when
-//! every host passed) commit.
+//! every host passed) commit; then, without preemption, the held-back VRRP engines once each
+//! top priority holds its VIPs.
 
 use std::collections::BTreeMap;
 use std::path::Path;
