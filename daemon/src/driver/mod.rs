@@ -18,6 +18,7 @@ mod start;
 mod status;
 mod timers;
 mod tracked;
+mod turn;
 mod vips;
 mod wakeup;
 mod watch;
@@ -37,6 +38,7 @@ use crate::net::{ArpSender, Firewall, Link, NetEvent, Netlink};
 use process::RunAs;
 use runner::Runner;
 use scripts::ScriptTask;
+use turn::Turn;
 use wakeup::Wakeup;
 
 pub use status::StatusCell;
@@ -247,8 +249,15 @@ impl Daemon {
         loop {
             let wake = self.next_wake();
             turn = turn.wrapping_add(1);
-            let event = tokio::select! {
-                (at, result) = wakeup.until(wake) => {
+            let mut sources = turn::Sources {
+                wakeup: &wakeup,
+                sockets: &self.sockets,
+                events: &mut rx,
+                requests: &mut requests,
+            };
+            let next = std::future::poll_fn(|cx| sources.poll(cx, wake, turn)).await;
+            let event = match next {
+                Turn::Alarm(at, result) => {
                     let slept = match result {
                         Ok(slept) => slept,
                         Err(e) => {
@@ -260,16 +269,16 @@ impl Daemon {
                     self.due_work(slept).await;
                     continue;
                 }
-                key = receive::readable(&self.sockets, turn) => {
-                    // Which ready branch the loop takes is random: if timers are due too,
-                    // they are handled as above, after every socket has been read.
+                Turn::Socket(key) => {
+                    // If timers are due too, they are handled as above, after every socket
+                    // has been read.
                     if !self.due_work(false).await {
                         self.read_socket(key, receive::BATCH, false).await;
                     }
                     continue;
                 }
-                event = rx.recv() => event,
-                Some(answer) = requests.recv() => {
+                Turn::Event(event) => event,
+                Turn::Status(answer) => {
                     let _ = answer.send(status::build(self));
                     continue;
                 }

@@ -10,10 +10,9 @@
 //! from a master that never stopped.
 
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use halab_vrrp::Family;
@@ -224,24 +223,26 @@ impl Daemon {
     }
 }
 
-/// Resolves to a socket the runtime has seen readable (not paused); each call starts looking
-/// at another socket, so a flood on one cannot starve the rest.
-pub(super) fn readable(
+/// A socket the runtime has seen readable (not paused), if any; each turn starts looking at
+/// another socket, so a flood on one cannot starve the rest. Registers `cx` with every
+/// socket it looks at otherwise.
+pub(super) fn poll_readable(
     sockets: &HashMap<SocketKey, SharedSocket>,
     turn: usize,
-) -> impl Future<Output = SocketKey> + '_ {
-    std::future::poll_fn(move |cx| {
-        let count = sockets.len();
-        let now = Instant::now();
-        for (key, shared) in sockets.iter().cycle().skip(turn % count.max(1)).take(count) {
-            if shared.paused_until.is_some_and(|at| at > now) {
-                continue;
-            }
-            // An error is ready too: the read reports it.
-            if shared.socket.poll_readable(cx).is_ready() {
-                return Poll::Ready(*key);
-            }
+    cx: &mut Context<'_>,
+) -> Poll<SocketKey> {
+    let count = sockets.len();
+    let mut now = None;
+    for (key, shared) in sockets.iter().cycle().skip(turn % count.max(1)).take(count) {
+        if let Some(at) = shared.paused_until
+            && at > *now.get_or_insert_with(Instant::now)
+        {
+            continue;
         }
-        Poll::Pending
-    })
+        // An error is ready too: the read reports it.
+        if shared.socket.poll_readable(cx).is_ready() {
+            return Poll::Ready(*key);
+        }
+    }
+    Poll::Pending
 }

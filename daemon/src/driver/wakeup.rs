@@ -6,6 +6,7 @@
 use std::cell::Cell;
 use std::io;
 use std::os::fd::AsFd;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use nix::sys::time::TimeSpec;
@@ -40,25 +41,28 @@ impl Wakeup {
         })
     }
 
-    /// Waits until `at` (at once if it has passed), or earlier: the caller checks what is due;
-    /// forever if there is no `at`. With `at`: true if the loop slept and the alarm woke it,
-    /// false if `at` had already passed.
-    pub(super) async fn until(&self, at: Option<Instant>) -> (Instant, io::Result<bool>) {
+    /// Ready when `at` has come (at once if it has passed), or earlier: the caller checks
+    /// what is due; never without an `at`. Ready(Ok(true)) if the alarm woke the loop,
+    /// Ready(Ok(false)) if `at` had already passed. A poll, not a future: the loop polls its
+    /// sources in one function each turn instead of building a future per source per turn.
+    pub(super) fn poll_until(
+        &self,
+        cx: &mut Context<'_>,
+        at: Option<Instant>,
+    ) -> Poll<io::Result<bool>> {
         let Some(at) = at else {
-            return std::future::pending().await;
+            return Poll::Pending;
         };
-        (at, self.alarm(at).await)
-    }
-
-    async fn alarm(&self, at: Instant) -> io::Result<bool> {
-        let left = at.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(false);
-        }
         // Any change re-sets the timer: a backup's Master_Down_Timer, pushed back by each
         // advert, would otherwise fire early once every few adverts, and a wake-up (two
         // context switches and a few system calls) costs more than a `timerfd_settime`.
+        // Once armed for `at`, only the timer's readiness says it is over: polled again after
+        // the expiry, the clock alone would call it passed, not a wake-up by the alarm.
         if self.armed.get() != Some(at) {
+            let left = at.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Poll::Ready(Ok(false));
+            }
             // A zero expiration would disarm the timer: at least 1 us.
             let left = left.max(Duration::from_micros(1));
             self.timer.set(
@@ -68,7 +72,9 @@ impl Wakeup {
             self.armed.set(Some(at));
         }
         loop {
-            self.ready.readable().await?;
+            if let Err(e) = std::task::ready!(self.ready.poll_recv_ready(cx)) {
+                return Poll::Ready(Err(e));
+            }
             // The expiry count is not read: every wait for a later deadline re-sets the timer,
             // which zeroes the count, and the runtime's edge-triggered poll reports the next
             // expiry whatever the count was. Saying WouldBlock clears the runtime's readiness
@@ -79,7 +85,7 @@ impl Wakeup {
             });
             if Instant::now() >= at {
                 self.armed.set(None);
-                return Ok(true);
+                return Poll::Ready(Ok(true));
             }
         }
     }
