@@ -288,7 +288,7 @@ fn wait_engine_started(m: &dyn Machine, s: Service, pid: i32) {
         Service::Halabd => {
             // An API that never answers (turned off in a host's own unit) ends the wait early.
             let silent_until = Instant::now() + Duration::from_secs(2);
-            wait_for(ENGINE_START, || match crate::status::halabd_status(m) {
+            wait_for(ENGINE_START, || match halabd_status(m) {
                 Some(st) => {
                     u32::try_from(pid).is_ok_and(|p| p == st.daemon.pid)
                         && !st.instances.is_empty()
@@ -315,7 +315,7 @@ fn wait_engine_started(m: &dyn Machine, s: Service, pid: i32) {
             });
             let _ = m.exec(&["rm", "-f", "/tmp/keepalived.json"]);
             if child {
-                wait_for(ENGINE_START, || crate::status::keepalived_started(m));
+                wait_for(ENGINE_START, || keepalived_started(m));
             }
         }
         _ => {}
@@ -431,4 +431,79 @@ pub fn freeze(m: &dyn Machine, s: Service, frozen: bool) -> Result<bool, Service
         .exec(&["sh", "-c", &script])
         .map_err(|e| fail("freeze", s, m, e))?;
     Ok(out.ok())
+}
+
+/// keepalived's JSON dump (signal 36 on Debian's build): /tmp/keepalived.json in the node,
+/// one object per instance.
+pub(crate) fn keepalived_dump(m: &dyn Machine) -> Vec<serde_json::Value> {
+    if running_pid(m, Service::Keepalived).is_none() {
+        return vec![];
+    }
+    // The old dump goes first: a new one identical to it (the state did not move) would
+    // otherwise be indistinguishable from no dump yet, and cost the whole deadline.
+    let before = m.read_file("/tmp/keepalived.json").ok().flatten();
+    let Ok(out) = m.exec(&["sh", "-c", "rm -f /tmp/keepalived.json; kill -s $(keepalived --signum=JSON) $(cat /run/keepalived.pid)"]) else { return vec![] };
+    if !out.ok() {
+        return vec![];
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let text = loop {
+        let now = m.read_file("/tmp/keepalived.json").ok().flatten();
+        if let Some(t) = now.filter(|t| serde_json::from_slice::<serde_json::Value>(t).is_ok()) {
+            break t;
+        }
+        if Instant::now() >= deadline {
+            // No answer in time (a loaded or frozen daemon): the last dump is the best guess.
+            match before {
+                Some(b) => break b,
+                None => return vec![],
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    match serde_json::from_slice::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Array(items)) => items,
+        _ => vec![],
+    }
+}
+
+/// Whether keepalived has started every instance: none in INIT, none in the silent FAULT
+/// it holds an instance in until its weight-0 track scripts have run once (state FAULT,
+/// wantstate BACKUP; a real fault wants FAULT), deaf to adverts meanwhile.
+pub(crate) fn keepalived_started(m: &dyn Machine) -> bool {
+    let items = keepalived_dump(m);
+    !items.is_empty()
+        && items.iter().all(|i| {
+            let field = |k: &str| {
+                i.get("data")
+                    .and_then(|d| d.get(k))
+                    .and_then(serde_json::Value::as_u64)
+            };
+            match (field("state"), field("wantstate")) {
+                (Some(1 | 2), _) => true,
+                (Some(3), Some(want)) => want == 3,
+                _ => false,
+            }
+        })
+}
+
+pub fn halabd_status(m: &dyn Machine) -> Option<halab_api::Status> {
+    // curl is not assumed on nodes; a tiny client in the node's netns is.
+    let out = m.exec(&["bash", "-c", &format!("exec 3<>/dev/tcp/{}/{} && printf 'GET /status HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3", api_host(), api_port())]).ok()?;
+    let body = out.stdout.split_once("\r\n\r\n")?.1;
+    serde_json::from_str(body).ok()
+}
+
+fn api_host() -> String {
+    HALABD_API
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|_| "127.0.0.1".into())
+}
+
+fn api_port() -> u16 {
+    HALABD_API
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.port())
+        .unwrap_or(9406)
 }

@@ -2,8 +2,7 @@
 //! (from keepalived's or halabd's own report, cross-checked with the interfaces), who holds
 //! each VIP, and where the client's ARP entry for it points.
 
-use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::net::IpAddr;
 
 use serde::Serialize;
 
@@ -152,65 +151,10 @@ pub fn vrrp_states(
         })
         .collect()
 }
-
-/// keepalived's JSON dump (signal 36 on Debian's build): /tmp/keepalived.json in the node,
-/// one object per instance.
-fn keepalived_dump(m: &dyn Machine) -> Vec<serde_json::Value> {
-    if services::running_pid(m, Service::Keepalived).is_none() {
-        return vec![];
-    }
-    // The old dump goes first: a new one identical to it (the state did not move) would
-    // otherwise be indistinguishable from no dump yet, and cost the whole deadline.
-    let before = m.read_file("/tmp/keepalived.json").ok().flatten();
-    let Ok(out) = m.exec(&["sh", "-c", "rm -f /tmp/keepalived.json; kill -s $(keepalived --signum=JSON) $(cat /run/keepalived.pid)"]) else { return vec![] };
-    if !out.ok() {
-        return vec![];
-    }
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let text = loop {
-        let now = m.read_file("/tmp/keepalived.json").ok().flatten();
-        if let Some(t) = now.filter(|t| serde_json::from_slice::<serde_json::Value>(t).is_ok()) {
-            break t;
-        }
-        if Instant::now() >= deadline {
-            // No answer in time (a loaded or frozen daemon): the last dump is the best guess.
-            match before {
-                Some(b) => break b,
-                None => return vec![],
-            }
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    match serde_json::from_slice::<serde_json::Value>(&text) {
-        Ok(serde_json::Value::Array(items)) => items,
-        _ => vec![],
-    }
-}
-
-/// Whether keepalived has started every instance: none in INIT, none in the silent FAULT
-/// it holds an instance in until its weight-0 track scripts have run once (state FAULT,
-/// wantstate BACKUP; a real fault wants FAULT), deaf to adverts meanwhile.
-pub(crate) fn keepalived_started(m: &dyn Machine) -> bool {
-    let items = keepalived_dump(m);
-    !items.is_empty()
-        && items.iter().all(|i| {
-            let field = |k: &str| {
-                i.get("data")
-                    .and_then(|d| d.get(k))
-                    .and_then(serde_json::Value::as_u64)
-            };
-            match (field("state"), field("wantstate")) {
-                (Some(1 | 2), _) => true,
-                (Some(3), Some(want)) => want == 3,
-                _ => false,
-            }
-        })
-}
-
 /// keepalived's instances from its JSON dump. Only names, states and priorities are kept:
 /// the dump also holds auth_data.
 fn keepalived_report(m: &dyn Machine) -> Vec<(String, String, Option<u8>, Option<u8>)> {
-    keepalived_dump(m)
+    services::keepalived_dump(m)
         .iter()
         .filter_map(|i| {
             let d = i.get("data")?;
@@ -238,7 +182,7 @@ fn keepalived_report(m: &dyn Machine) -> Vec<(String, String, Option<u8>, Option
 
 /// halabd's `GET /status` on the node's own loopback.
 fn halabd_report(m: &dyn Machine) -> Vec<(String, String, Option<u8>, Option<u8>)> {
-    let Some(st) = halabd_status(m) else {
+    let Some(st) = services::halabd_status(m) else {
         return vec![];
     };
     st.instances
@@ -252,27 +196,6 @@ fn halabd_report(m: &dyn Machine) -> Vec<(String, String, Option<u8>, Option<u8>
             )
         })
         .collect()
-}
-
-pub fn halabd_status(m: &dyn Machine) -> Option<halab_api::Status> {
-    // curl is not assumed on nodes; a tiny client in the node's netns is.
-    let out = m.exec(&["bash", "-c", &format!("exec 3<>/dev/tcp/{}/{} && printf 'GET /status HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3", api_host(), api_port())]).ok()?;
-    let body = out.stdout.split_once("\r\n\r\n")?.1;
-    serde_json::from_str(body).ok()
-}
-
-fn api_host() -> String {
-    services::HALABD_API
-        .parse::<SocketAddr>()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|_| "127.0.0.1".into())
-}
-
-fn api_port() -> u16 {
-    services::HALABD_API
-        .parse::<SocketAddr>()
-        .map(|a| a.port())
-        .unwrap_or(9406)
 }
 
 /// The terminal view.
