@@ -43,7 +43,6 @@ fn holders_within(t: &TestLab, within: Duration) -> (Vec<Vec<String>>, Duration)
 /// within a skew time (0.61 s), not after its own master-down interval (3.61 s after it
 /// left INIT): `up` returned only once lb-b's engine had started its instances.
 fn started_once_it_listens(engine: EngineChoice, service: Service) {
-    let _g = heavy();
     let t = TestLab::up(&labs_dir().join("seed003/lab.yaml"), |lab| {
         engine.apply(lab);
         let s = lab
@@ -67,11 +66,13 @@ fn started_once_it_listens(engine: EngineChoice, service: Service) {
 
 #[test]
 fn a_halabd_engine_counts_as_started_once_it_listens() {
+    let _g = heavy();
     started_once_it_listens(EngineChoice::Halabd, Service::Halabd);
 }
 
 #[test]
 fn a_keepalived_engine_counts_as_started_once_it_listens() {
+    let _g = heavy();
     started_once_it_listens(EngineChoice::Keepalived, Service::Keepalived);
 }
 
