@@ -91,34 +91,48 @@ fn seed000_round_robin_in_turn_and_the_vip_on_the_master() {
     );
 }
 
-/// Two labs side by side (seed000 twice, renamed) do not touch each other.
+/// Two labs side by side (minimal twice, renamed) do not touch each other: tearing one down
+/// leaves the other's namespaces and daemons (the same PIDs) in place, and it serves.
 #[test]
 fn two_labs_run_side_by_side() {
     let a = TestLab::up(&labs_dir().join("minimal/lab.yaml"), |_| {});
     let b = TestLab::up(&labs_dir().join("minimal/lab.yaml"), |_| {});
     for t in [&a, &b] {
-        let vip = observe::client_vips(&t.lab)[0];
-        let target = observe::http_target(&t.lab, vip).expect("target");
-        assert_eq!(
-            observe::client_get(t.fleet().as_ref(), target, "/", Duration::from_secs(2))
-                .expect("GET")
-                .status,
-            200
-        );
+        serves(t);
     }
     let b_names = b.namespace_names();
+    let b_pids = b.pids();
     a.down();
     assert!(
         b_names.iter().all(|n| common::netns_list().contains(n)),
         "tearing down one lab touched the other"
     );
-    let vip = observe::client_vips(&b.lab)[0];
-    let target = observe::http_target(&b.lab, vip).expect("target");
     assert_eq!(
-        observe::client_get(b.fleet().as_ref(), target, "/", Duration::from_secs(2))
-            .expect("GET")
-            .status,
-        200
+        b.pids(),
+        b_pids,
+        "tearing down one lab touched the other's daemons"
+    );
+    serves(&b);
+}
+
+/// A 200 through the lab's VIP from its client, within three tries 2 s each: on this shared
+/// 2-core machine a loaded backup can miss adverts and flap the VIP for an instant, and the
+/// client's ARP entry then names the old holder until it is refreshed (CI, once at load 15).
+fn serves(t: &TestLab) {
+    let vip = observe::client_vips(&t.lab)[0];
+    let target = observe::http_target(&t.lab, vip).expect("target");
+    let mut errors = Vec::new();
+    for _ in 0..3 {
+        match observe::client_get(t.fleet().as_ref(), target, "/", Duration::from_secs(2)) {
+            Ok(r) if r.status == 200 => return,
+            Ok(r) => errors.push(format!("status {}", r.status)),
+            Err(e) => errors.push(e),
+        }
+    }
+    let holders = observe::vip_holders(&t.lab, t.fleet().as_ref());
+    panic!(
+        "GET via {vip} of {}: {errors:?}; VIP holders {holders:?}",
+        t.lab.name
     );
 }
 

@@ -6,6 +6,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::process::Command;
 
 use common::{heavy, labs_dir};
@@ -57,8 +58,42 @@ fn why(r: &ScenarioResult) -> String {
         .join("\n")
 }
 
+/// A copy of the shipped lab dir `lab` (lab.yaml and scenarios/) whose lab has a name unique
+/// to this test run: one lab and one engine run under the lab's own name, which namespaces
+/// left by a killed earlier run (or a demo of the same lab) would hold already.
+fn renamed_copy(lab: &Path, tag: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = std::fs::read_to_string(lab.join("lab.yaml")).expect("lab.yaml");
+    let name = common::unique_lab(tag);
+    let renamed: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("name:") {
+                format!("name: {name}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    assert!(
+        renamed.iter().any(|l| *l == format!("name: {name}")),
+        "no top-level name: in {}",
+        lab.display()
+    );
+    std::fs::write(dir.path().join("lab.yaml"), renamed.join("\n") + "\n").expect("write");
+    let scenarios = dir.path().join("scenarios");
+    std::fs::create_dir(&scenarios).expect("mkdir");
+    for f in std::fs::read_dir(lab.join("scenarios"))
+        .expect("scenarios/")
+        .flatten()
+    {
+        std::fs::copy(f.path(), scenarios.join(f.file_name())).expect("copy");
+    }
+    dir
+}
+
 /// `halab test LAB --engine ENGINES --json [--jobs N]`: the results, the exit code, stderr.
-fn halab_test(lab: &std::path::Path, engines: &str) -> (Vec<ScenarioResult>, Option<i32>, String) {
+fn halab_test(lab: &Path, engines: &str) -> (Vec<ScenarioResult>, Option<i32>, String) {
     let state = common::state_root("halab-seed-");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_halab"));
     cmd.arg("test")
@@ -141,7 +176,8 @@ fn every_seed_scenario_passes_with_keepalived_and_with_halabd() {
 #[test]
 fn the_active_active_lab_passes_with_mixed_engines() {
     let _g = heavy();
-    let (results, code, stderr) = halab_test(&labs_dir().join("active-active"), "mixed");
+    let lab = renamed_copy(&labs_dir().join("active-active"), "aa");
+    let (results, code, stderr) = halab_test(lab.path(), "mixed");
     print_outages(&results);
     let failures = failures(&results);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -160,7 +196,8 @@ fn the_active_active_lab_passes_with_mixed_engines() {
 #[test]
 fn the_dual_stack_lab_passes_with_mixed_engines() {
     let _g = heavy();
-    let (results, code, stderr) = halab_test(&labs_dir().join("seed000-v6"), "mixed");
+    let lab = renamed_copy(&labs_dir().join("seed000-v6"), "v6");
+    let (results, code, stderr) = halab_test(lab.path(), "mixed");
     print_outages(&results);
     let failures = failures(&results);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
