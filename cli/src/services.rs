@@ -56,6 +56,8 @@ pub const HALABD_ON_MACHINE: &str = "/etc/keepalived/halabd";
 
 /// keepalived's VRRP child's pidfile on a node halab starts it on (`-r`).
 const KEEPALIVED_VRRP_PID: &str = "/run/keepalived/vrrp.pid";
+/// Its default, where Debian's unit (no `-r`) has it.
+const KEEPALIVED_VRRP_PID_SYSTEMD: &str = "/run/vrrp.pid";
 
 impl Service {
     pub const ALL: [Service; 4] = [
@@ -300,18 +302,30 @@ fn wait_engine_started(m: &dyn Machine, s: Service, pid: i32) {
                 None => Instant::now() >= silent_until,
             });
         }
-        Service::Keepalived if !m.systemd() => {
+        Service::Keepalived => {
             // Its JSON dump only once the VRRP child lives (the parent forwards the signal
             // to it, which answers once its instances are set up); never an older dump.
-            let child = wait_for(ENGINE_START, || {
-                m.read_file(KEEPALIVED_VRRP_PID)
+            // Under systemd (Type=notify) `systemctl start` returns once the parent says it
+            // is ready, which it does right after forking the child: the same wait. A host
+            // whose child writes no pidfile where looked for ends the wait early.
+            let pidfile = if m.systemd() {
+                KEEPALIVED_VRRP_PID_SYSTEMD
+            } else {
+                KEEPALIVED_VRRP_PID
+            };
+            let silent_until = Instant::now() + Duration::from_secs(3);
+            let mut child = false;
+            wait_for(ENGINE_START, || {
+                let named = m
+                    .read_file(pidfile)
                     .ok()
                     .flatten()
-                    .and_then(|b| String::from_utf8_lossy(&b).trim().parse::<i32>().ok())
-                    .is_some_and(|p| {
-                        m.exec(&["kill", "-0", &p.to_string()])
-                            .is_ok_and(|o| o.ok())
-                    })
+                    .and_then(|b| String::from_utf8_lossy(&b).trim().parse::<i32>().ok());
+                child = named.is_some_and(|p| {
+                    m.exec(&["kill", "-0", &p.to_string()])
+                        .is_ok_and(|o| o.ok())
+                });
+                child || (named.is_none() && Instant::now() >= silent_until)
             });
             let _ = m.exec(&["rm", "-f", "/tmp/keepalived.json"]);
             if child {

@@ -350,3 +350,51 @@ fn testbed_down_stops_the_containers_and_removes_their_cgroups() {
         assert!(!d.exists(), "{} left behind", d.display());
     }
 }
+
+/// Input: the bed with keepalived under systemd (Debian's unit, `Type=notify`: `systemctl
+/// start` returns once the parent has forked its VRRP child), `preempt: false` (so `up` starts
+/// loadbalance2 once loadbalance1 holds the VIP, and returns after it), and a weight-0 track
+/// script whose runs take 3 s (interval 5: keepalived's script timeout is the interval).
+/// keepalived holds an instance in a silent FAULT, deaf to adverts, until such a script has
+/// run once; `up` used to return 0.8 s after starting loadbalance2. loadbalance1's keepalived
+/// is stopped the moment `up` returns. Output: loadbalance2 heard its priority-0 advert and
+/// holds the VIP within a skew time (0.61 s), not after its master-down interval (3.61 s)
+/// once the script ran: `start` returned only once loadbalance2's instance had started
+/// (issue #17's cause, on systemd).
+#[test]
+fn on_a_systemd_host_keepalived_counts_as_started_once_it_listens() {
+    let _g = common::heavy();
+    let bed = Bed::up();
+    let lab = bed.variant("slow-script.yaml", |t| {
+        let slow = "  haproxy:\n    script: /etc/keepalived/chk_slow.sh\n    interval: 5\n    \
+                    file:\n      path: /etc/keepalived/chk_slow.sh\n      content: |\n        \
+                    #!/bin/sh\n        sleep 3\n        exec killall -0 haproxy\n";
+        t.replace(
+            "  haproxy:\n    script: \"killall -0 haproxy\"\n    interval: 2\n    weight: 2\n",
+            slow,
+        )
+        .replace(
+            "    advert_int: 1\n    priorities: { loadbalance1: 101",
+            "    advert_int: 1\n    preempt: false\n    priorities: { loadbalance1: 101",
+        )
+    });
+    let text_of = std::fs::read_to_string(&lab).expect("variant");
+    assert!(
+        text_of.contains("chk_slow.sh") && text_of.contains("preempt: false"),
+        "the variant applies: {text_of}"
+    );
+    bed.must(&["up", &lab.to_string_lossy()]);
+    bed.on(LB1, "systemctl stop keepalived");
+    let stopped = Instant::now();
+    let holds = || bed.on(LB2, "ip -o addr show").contains(" 192.168.0.130/");
+    while !holds() && stopped.elapsed() < std::time::Duration::from_secs(8) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let after = stopped.elapsed();
+    assert!(
+        holds() && after < std::time::Duration::from_millis(2500),
+        "loadbalance2 should hold the VIP within 2.5 s of loadbalance1's priority 0, held: {} after {after:?}",
+        holds()
+    );
+    bed.must(&["down", &bed.lab]);
+}
