@@ -605,6 +605,14 @@ fn holds_for(window: Duration, mut check: impl FnMut() -> bool) -> bool {
     true
 }
 
+/// [`sync_group_scenario`], run once more if it failed while the machine starved this
+/// process for a quarter of the 0.2 s adverts' Master_Down_Interval or more (CI at load 17:
+/// keepalived's n2, silent in its log for 4 s, timed out on the adverts queued meanwhile and
+/// took both VIPs for an instant after the heal).
+fn sync_group_starved_once(n1: support::Kind, n2: support::Kind) {
+    support::starved::unless_starved(master_down(100, 0.2) / 4, || sync_group_scenario(n1, n2));
+}
+
 /// The sync group scenario, keepalived 2.2.7's behaviour (read in vrrp_sync.c, and what
 /// `keepalived_sync_group_reference` shows keepalived doing): n1 (150) and n2 (100) each run
 /// VI_A on network a (eth0) and VI_B on network b (eth1) in one sync group.
@@ -749,18 +757,18 @@ fn sync_group_scenario(n1: support::Kind, n2: support::Kind) {
 /// network heals.
 #[test]
 fn a_sync_group_moves_master_and_backup_together() {
-    sync_group_scenario(support::Kind::Halabd, support::Kind::Halabd);
+    sync_group_starved_once(support::Kind::Halabd, support::Kind::Halabd);
 }
 
 /// Input: the same with keepalived on n1 and halabd on n2. Output: the same.
 #[test]
 fn a_sync_group_moves_together_with_keepalived_as_the_peer() {
-    sync_group_scenario(support::Kind::Keepalived, support::Kind::Halabd);
+    sync_group_starved_once(support::Kind::Keepalived, support::Kind::Halabd);
 }
 
 /// Input: the same with keepalived on both nodes. Output: the same; this is the reference the
 /// halabd tests above are held to.
 #[test]
 fn keepalived_sync_group_reference() {
-    sync_group_scenario(support::Kind::Keepalived, support::Kind::Keepalived);
+    sync_group_starved_once(support::Kind::Keepalived, support::Kind::Keepalived);
 }

@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod ipv6;
+pub mod starved;
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
