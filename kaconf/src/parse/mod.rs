@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use halab_vrrp::Instance;
 
 use super::lexer::Pos;
-use super::tree::Stmt;
+use super::tree::{Stmt, Stmts};
 use super::{Config, Diagnostic};
 use crate::directives::{self, Block, Verdict};
 pub use addresses::scope_number;
@@ -51,8 +51,8 @@ impl Out<'_> {
     /// Whether `stmt` in `block` is to be read, after the notice or error the directive table
     /// asks for: supported and pending ones are read, skipped ones get a notice, refused and
     /// unknown ones an error (unknown ones with the nearest keyword as a hint).
-    fn admit(&mut self, block: Block, within: &str, stmt: &Stmt) -> bool {
-        let word = stmt.key.text.as_str();
+    fn admit(&mut self, block: Block, within: &str, stmt: Stmt<'_>) -> bool {
+        let word = stmt.key.text;
         match directives::verdict(block, word) {
             Some(Verdict::Supported) => true,
             Some(Verdict::Pending(reason)) => {
@@ -78,7 +78,7 @@ impl Out<'_> {
     }
 
     /// An unknown keyword, with the nearest known one as a hint.
-    fn unknown(&mut self, stmt: &Stmt, block: Block, within: &str) {
+    fn unknown(&mut self, stmt: Stmt<'_>, block: Block, within: &str) {
         let word = &stmt.key.text;
         let hint = directives::keywords(block)
             .map(|k| (strsim::jaro_winkler(word, k), k))
@@ -100,7 +100,7 @@ impl Out<'_> {
 }
 
 pub fn config(
-    stmts: &[Stmt],
+    stmts: Stmts<'_>,
     errors: &mut Vec<Diagnostic>,
     notices: &mut Vec<Diagnostic>,
     pending: &mut Vec<Diagnostic>,
@@ -122,7 +122,7 @@ pub fn config(
         if !out.admit(Block::Top, Block::Top.name(), stmt) {
             continue;
         }
-        match stmt.key.text.as_str() {
+        match stmt.key.text {
             "global_defs" => {
                 if let Some(block) = block_of(stmt, &mut out) {
                     global_defs::global_defs(block, &mut config, &mut defaults, &mut out);
@@ -140,7 +140,7 @@ pub fn config(
                     continue;
                 }
                 if let Some(script) = vrrp_script::script(&name, stmt, block, &mut out) {
-                    script_pos.insert(name, stmt.pos().clone());
+                    script_pos.insert(name, *stmt.pos());
                     config.scripts.push(script);
                 }
             }
@@ -153,13 +153,13 @@ pub fn config(
                 let Some(block) = block_of(stmt, &mut out) else {
                     continue;
                 };
-                group_pos.push(stmt.pos().clone());
+                group_pos.push(*stmt.pos());
                 config
                     .sync_groups
                     .push(vrrp_sync_group::sync_group(name, block, &mut out));
             }
             "track_file" | "vrrp_track_file" => {
-                let Some(name) = name_of(stmt, &stmt.key.text, &mut out) else {
+                let Some(name) = name_of(stmt, stmt.key.text, &mut out) else {
                     continue;
                 };
                 let Some(block) = block_of(stmt, &mut out) else {
@@ -211,7 +211,7 @@ pub fn config(
         if let Some(mut instance) = vrrp_instance::instance(name, stmt, block, &defaults, &mut out)
         {
             wire::complete(&mut instance, block, &config.global, stmt.pos(), &mut out);
-            instance_pos.push(stmt.pos().clone());
+            instance_pos.push(*stmt.pos());
             config.instances.push(instance);
         }
     }
