@@ -204,8 +204,8 @@ fn a_full_configuration_parses_to_exact_values() {
     );
     // keepalived: the words after an unquoted command are its user and group.
     assert_eq!(
-        v.notify.backup,
-        Some(Command {
+        v.notify.backup.as_deref(),
+        Some(&Command {
             command: "/etc/keepalived/notify.sh".into(),
             user: Some("root".into()),
             group: Some("daemon".into()),

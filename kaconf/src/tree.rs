@@ -55,6 +55,11 @@ impl<'a> Stmts<'a> {
     pub fn iter(&self) -> Iter<'a> {
         Iter(*self)
     }
+
+    /// How many statements the block holds (not counting those inside them).
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
 }
 
 impl<'a> IntoIterator for Stmts<'a> {

@@ -94,6 +94,7 @@ pub(super) fn instance(
             }
             "virtual_ipaddress" => {
                 if let Some(b) = block_of(s, out) {
+                    conf.vips.reserve_exact(b.len());
                     for entry in b {
                         if let Some(vip) = vip(entry, out) {
                             conf.vips.push(vip);
@@ -103,6 +104,7 @@ pub(super) fn instance(
             }
             "virtual_ipaddress_excluded" => {
                 if let Some(b) = block_of(s, out) {
+                    conf.excluded_vips.reserve_exact(b.len());
                     for entry in b {
                         if let Some(vip) = vip(entry, out) {
                             conf.excluded_vips.push(vip);
@@ -112,6 +114,7 @@ pub(super) fn instance(
             }
             "track_script" => {
                 if let Some(b) = block_of(s, out) {
+                    conf.track_scripts.reserve_exact(b.len());
                     for entry in b {
                         if let Some((name, weight, reverse)) = tracked(entry, out) {
                             if reverse {
@@ -124,6 +127,7 @@ pub(super) fn instance(
             }
             "track_interface" => {
                 if let Some(b) = block_of(s, out) {
+                    conf.track_interfaces.reserve_exact(b.len());
                     for entry in b {
                         if let Some((name, weight, reverse)) = tracked(entry, out) {
                             if reverse {
@@ -164,6 +168,7 @@ pub(super) fn instance(
             "unicast_src_ip" => conf.unicast_src_ip = one_arg(s, out).and_then(|t| ip(t, out)),
             "unicast_peer" => {
                 if let Some(b) = block_of(s, out) {
+                    conf.unicast_peers.reserve_exact(b.len());
                     for entry in b {
                         if let Some(ip) = ip(entry.key, out) {
                             conf.unicast_peers.push(ip);
@@ -210,13 +215,14 @@ pub(super) fn instance(
             "notify_priority_changes" => {
                 conf.tracking.notify_priority_changes = Some(bool_opt(s, out))
             }
-            "notify_master" => conf.notify.master = command(s, out),
-            "notify_backup" => conf.notify.backup = command(s, out),
-            "notify_fault" => conf.notify.fault = command(s, out),
-            "notify_stop" => conf.notify.stop = command(s, out),
-            "notify" => conf.notify.any = command(s, out),
+            "notify_master" => conf.notify.master = command(s, out).map(Box::new),
+            "notify_backup" => conf.notify.backup = command(s, out).map(Box::new),
+            "notify_fault" => conf.notify.fault = command(s, out).map(Box::new),
+            "notify_stop" => conf.notify.stop = command(s, out).map(Box::new),
+            "notify" => conf.notify.any = command(s, out).map(Box::new),
             "virtual_routes" => {
                 if let Some(b) = block_of(s, out) {
+                    conf.virtual_routes.reserve_exact(b.len());
                     for entry in b {
                         if let Some(route) = route(entry, out) {
                             conf.virtual_routes.push(route);

@@ -29,11 +29,11 @@ pub(super) fn sync_group(name: String, block: Stmts<'_>, out: &mut Out<'_>) -> S
                     }
                 }
             }
-            "notify_master" => group.notify.master = command(s, out),
-            "notify_backup" => group.notify.backup = command(s, out),
-            "notify_fault" => group.notify.fault = command(s, out),
-            "notify_stop" => group.notify.stop = command(s, out),
-            "notify" => group.notify.any = command(s, out),
+            "notify_master" => group.notify.master = command(s, out).map(Box::new),
+            "notify_backup" => group.notify.backup = command(s, out).map(Box::new),
+            "notify_fault" => group.notify.fault = command(s, out).map(Box::new),
+            "notify_stop" => group.notify.stop = command(s, out).map(Box::new),
+            "notify" => group.notify.any = command(s, out).map(Box::new),
             "track_interface" => refs(s, &mut group.tracking.interfaces, out),
             "track_script" => refs(s, &mut group.tracking.scripts, out),
             "track_file" => refs(s, &mut group.tracking.files, out),
