@@ -204,8 +204,8 @@ fn a_full_configuration_parses_to_exact_values() {
     );
     // keepalived: the words after an unquoted command are its user and group.
     assert_eq!(
-        v.notify.backup,
-        Some(Command {
+        v.notify.backup.as_deref(),
+        Some(&Command {
             command: "/etc/keepalived/notify.sh".into(),
             user: Some("root".into()),
             group: Some("daemon".into()),
@@ -371,6 +371,34 @@ fn structure_errors() {
     assert_error("global_defs\n", 1, "needs a `{ ... }` block");
     let two = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n}\nvrrp_instance W {\n interface eth0\n virtual_router_id 1\n}\n";
     assert_error(two, 5, "uses virtual_router_id 1 on eth0 like V");
+    // Each clash names the last instance before it with the interface, VRID and family; an
+    // IPv6 instance with the VRID does not clash, nor one on another interface.
+    let instance = |name: &str, iface: &str, vip: &str| {
+        format!(
+            "vrrp_instance {name} {{\n interface {iface}\n virtual_router_id 7\n version 3\n virtual_ipaddress {{\n {vip}\n }}\n}}\n"
+        )
+    };
+    let many = [
+        instance("A", "eth0", "10.0.0.1"),
+        instance("B", "eth0", "fe80::1"),
+        instance("C", "eth1", "10.0.0.2"),
+        instance("D", "eth0", "10.0.0.3"),
+        instance("E", "eth0", "10.0.0.4"),
+        instance("F", "eth0", "fe80::2"),
+    ]
+    .concat();
+    let clashes: Vec<_> = errors(&many)
+        .into_iter()
+        .filter(|e| e.contains("virtual_router_id"))
+        .collect();
+    assert_eq!(
+        clashes,
+        [
+            "25: vrrp_instance D uses virtual_router_id 7 on eth0 like A",
+            "33: vrrp_instance E uses virtual_router_id 7 on eth0 like D",
+            "41: vrrp_instance F uses virtual_router_id 7 on eth0 like B",
+        ]
+    );
     assert_error(
         "vrrp_sync_group G {\n group {\n X\n }\n}\n",
         1,

@@ -492,16 +492,16 @@ fn notify_lines_are_command_user_group() {
     let parsed = typed(&text);
     let n = &parsed.config.instances[0].notify;
     assert_eq!(
-        n.master,
-        Some(Command {
+        n.master.as_deref(),
+        Some(&Command {
             command: "/path/x.sh".into(),
             user: Some("root".into()),
             group: Some("root".into()),
         })
     );
     assert_eq!(
-        n.fault,
-        Some(Command {
+        n.fault.as_deref(),
+        Some(&Command {
             command: "/path/y.sh a b".into(),
             user: None,
             group: None,

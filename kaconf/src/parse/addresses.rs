@@ -68,8 +68,8 @@ pub(super) fn settle_families(conf: &mut InstanceConf, version_pos: &Pos, out: &
 }
 
 /// `ADDR[/LEN] [dev IF] [label LABEL]`.
-pub(super) fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
-    let vip = match Vip::from_str(&entry.key.text) {
+pub(super) fn vip(entry: Stmt<'_>, out: &mut Out<'_>) -> Option<VipConf> {
+    let vip = match Vip::from_str(entry.key.text) {
         Ok(vip) => vip,
         Err(e) => {
             out.err(entry.pos(), e.to_string());
@@ -87,7 +87,7 @@ pub(super) fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
     let mut args = entry.args.iter();
     while let Some(key) = args.next() {
         // keepalived's flags without a value.
-        match key.text.as_str() {
+        match key.text {
             "no_track" => {
                 conf.no_track = true;
                 continue;
@@ -108,11 +108,11 @@ pub(super) fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
             out.err(&key.pos, format!("`{}` needs a value", key.text));
             return None;
         };
-        match key.text.as_str() {
-            "dev" => conf.dev = Some(value.text.clone()),
-            "label" => conf.label = Some(value.text.clone()),
+        match key.text {
+            "dev" => conf.dev = Some(value.text.to_owned()),
+            "label" => conf.label = Some(value.text.to_owned()),
             "brd" | "broadcast" => {
-                let text = &value.text;
+                let text = value.text;
                 if text != "+" && text != "-" && text.parse::<Ipv4Addr>().is_err() {
                     out.err(
                         &value.pos,
@@ -120,10 +120,10 @@ pub(super) fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
                     );
                     return None;
                 }
-                conf.brd = Some(text.clone());
+                conf.brd = Some(text.to_owned());
             }
             "scope" => {
-                let text = &value.text;
+                let text = value.text;
                 if scope_number(text).is_none() {
                     out.err(
                         &value.pos,
@@ -131,7 +131,7 @@ pub(super) fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
                     );
                     return None;
                 }
-                conf.scope = Some(text.clone());
+                conf.scope = Some(text.to_owned());
             }
             other => {
                 out.err(
@@ -148,7 +148,7 @@ pub(super) fn vip(entry: &Stmt, out: &mut Out<'_>) -> Option<VipConf> {
 }
 
 /// `[src ADDR] [to] DEST[/LEN] [via|gw ADDR] [dev IF] [metric N]`, or `blackhole DEST[/LEN]`.
-pub(super) fn route(entry: &Stmt, out: &mut Out<'_>) -> Option<RouteConf> {
+pub(super) fn route(entry: Stmt<'_>, out: &mut Out<'_>) -> Option<RouteConf> {
     let words: Vec<&Token> = entry.words().collect();
     let mut route = RouteConf {
         src: None,
@@ -171,10 +171,10 @@ pub(super) fn route(entry: &Stmt, out: &mut Out<'_>) -> Option<RouteConf> {
             }
             value
         };
-        match word.text.as_str() {
+        match word.text {
             "src" => route.src = take(out).and_then(|v| ipv4(v, out)),
             "via" | "gw" => route.via = take(out).and_then(|v| ipv4(v, out)),
-            "dev" => route.dev = take(out).map(|v| v.text.clone()),
+            "dev" => route.dev = take(out).map(|v| v.text.to_owned()),
             "metric" => {
                 route.metric = take(out)
                     .and_then(|v| int_in(v, 0, i64::from(u32::MAX), out))
@@ -199,7 +199,7 @@ pub(super) fn route(entry: &Stmt, out: &mut Out<'_>) -> Option<RouteConf> {
         out.err(entry.pos(), "virtual route has no destination");
         return None;
     };
-    match Vip::from_str(&dest.text) {
+    match Vip::from_str(dest.text) {
         Ok(Vip {
             address: IpAddr::V4(address),
             prefix_len,

@@ -8,7 +8,7 @@ use crate::Config;
 use crate::FifoConf;
 use crate::directives::Block;
 use crate::lexer::Token;
-use crate::tree::Stmt;
+use crate::tree::{Stmt, Stmts};
 
 /// What `global_defs` sets for every `vrrp_instance` that does not set it itself, beyond
 /// [`crate::GlobalVrrp`] (whose wire defaults `wire::complete` applies).
@@ -27,7 +27,7 @@ impl Default for InstanceDefaults {
 }
 
 pub(super) fn global_defs(
-    block: &[Stmt],
+    block: Stmts<'_>,
     config: &mut Config,
     defaults: &mut InstanceDefaults,
     out: &mut Out<'_>,
@@ -39,17 +39,17 @@ pub(super) fn global_defs(
         if !out.admit(Block::GlobalDefs, "global_defs", stmt) {
             continue;
         }
-        match stmt.key.text.as_str() {
-            "router_id" => config.router_id = one_arg(stmt, out).map(|t| t.text.clone()),
+        match stmt.key.text {
+            "router_id" => config.router_id = one_arg(stmt, out).map(|t| t.text.to_owned()),
             "vrrp_version" => {
                 if let Some(v) = one_arg(stmt, out).and_then(|t| version_of(t, out)) {
                     defaults.version = v;
                 }
             }
-            "script_user" => match stmt.args.as_slice() {
-                [user] => config.script_user = Some((user.text.clone(), None)),
+            "script_user" => match stmt.args {
+                [user] => config.script_user = Some((user.text.to_owned(), None)),
                 [user, group] => {
-                    config.script_user = Some((user.text.clone(), Some(group.text.clone())))
+                    config.script_user = Some((user.text.to_owned(), Some(group.text.to_owned())))
                 }
                 _ => out.err(
                     stmt.pos(),
@@ -100,13 +100,13 @@ pub(super) fn global_defs(
 }
 
 /// `notify_fifo PATH [USER [GROUP]]` (the user and group own the FIFO).
-fn fifo(stmt: &Stmt, out: &mut Out<'_>) -> Option<FifoConf> {
-    match stmt.args.as_slice() {
+fn fifo(stmt: Stmt<'_>, out: &mut Out<'_>) -> Option<FifoConf> {
+    match stmt.args {
         [path, rest @ ..] if rest.len() <= 2 && stmt.block.is_none() => Some(FifoConf {
-            path: path.text.clone(),
+            path: path.text.to_owned(),
             owner: rest
                 .first()
-                .map(|user| (user.text.clone(), rest.get(1).map(|g| g.text.clone()))),
+                .map(|user| (user.text.to_owned(), rest.get(1).map(|g| g.text.to_owned()))),
             script: None,
         }),
         _ => {

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use halab_vrrp::Instance;
 
 use super::lexer::Pos;
-use super::tree::Stmt;
+use super::tree::{Stmt, Stmts};
 use super::{Config, Diagnostic};
 use crate::directives::{self, Block, Verdict};
 pub use addresses::scope_number;
@@ -51,8 +51,8 @@ impl Out<'_> {
     /// Whether `stmt` in `block` is to be read, after the notice or error the directive table
     /// asks for: supported and pending ones are read, skipped ones get a notice, refused and
     /// unknown ones an error (unknown ones with the nearest keyword as a hint).
-    fn admit(&mut self, block: Block, within: &str, stmt: &Stmt) -> bool {
-        let word = stmt.key.text.as_str();
+    fn admit(&mut self, block: Block, within: &str, stmt: Stmt<'_>) -> bool {
+        let word = stmt.key.text;
         match directives::verdict(block, word) {
             Some(Verdict::Supported) => true,
             Some(Verdict::Pending(reason)) => {
@@ -78,7 +78,7 @@ impl Out<'_> {
     }
 
     /// An unknown keyword, with the nearest known one as a hint.
-    fn unknown(&mut self, stmt: &Stmt, block: Block, within: &str) {
+    fn unknown(&mut self, stmt: Stmt<'_>, block: Block, within: &str) {
         let word = &stmt.key.text;
         let hint = directives::keywords(block)
             .map(|k| (strsim::jaro_winkler(word, k), k))
@@ -100,7 +100,7 @@ impl Out<'_> {
 }
 
 pub fn config(
-    stmts: &[Stmt],
+    stmts: Stmts<'_>,
     errors: &mut Vec<Diagnostic>,
     notices: &mut Vec<Diagnostic>,
     pending: &mut Vec<Diagnostic>,
@@ -114,15 +114,13 @@ pub fn config(
     let mut defaults = InstanceDefaults::default();
     // Positions for cross-reference errors.
     let mut script_pos: HashMap<String, Pos> = HashMap::new();
-    let mut instance_pos: Vec<Pos> = Vec::new();
     let mut group_pos: Vec<Pos> = Vec::new();
-    let mut instance_stmts = Vec::new();
 
     for stmt in stmts {
         if !out.admit(Block::Top, Block::Top.name(), stmt) {
             continue;
         }
-        match stmt.key.text.as_str() {
+        match stmt.key.text {
             "global_defs" => {
                 if let Some(block) = block_of(stmt, &mut out) {
                     global_defs::global_defs(block, &mut config, &mut defaults, &mut out);
@@ -140,12 +138,12 @@ pub fn config(
                     continue;
                 }
                 if let Some(script) = vrrp_script::script(&name, stmt, block, &mut out) {
-                    script_pos.insert(name, stmt.pos().clone());
+                    script_pos.insert(name, *stmt.pos());
                     config.scripts.push(script);
                 }
             }
-            // Instances are read after global_defs, wherever it is, for its defaults.
-            "vrrp_instance" => instance_stmts.push(stmt),
+            // Read below, after global_defs wherever it is, for its defaults.
+            "vrrp_instance" => {}
             "vrrp_sync_group" => {
                 let Some(name) = name_of(stmt, "vrrp_sync_group", &mut out) else {
                     continue;
@@ -153,13 +151,13 @@ pub fn config(
                 let Some(block) = block_of(stmt, &mut out) else {
                     continue;
                 };
-                group_pos.push(stmt.pos().clone());
+                group_pos.push(*stmt.pos());
                 config
                     .sync_groups
                     .push(vrrp_sync_group::sync_group(name, block, &mut out));
             }
             "track_file" | "vrrp_track_file" => {
-                let Some(name) = name_of(stmt, &stmt.key.text, &mut out) else {
+                let Some(name) = name_of(stmt, stmt.key.text, &mut out) else {
                     continue;
                 };
                 let Some(block) = block_of(stmt, &mut out) else {
@@ -194,6 +192,12 @@ pub fn config(
             _ => out.unknown(stmt, Block::Top, Block::Top.name()),
         }
     }
+    // Instances: a second walk of the top level, not a list of their statements kept while
+    // they are read (it would be left as a hole between their allocations; issue #18).
+    let instance_stmts = stmts.iter().filter(|s| s.key.text == "vrrp_instance");
+    let count = instance_stmts.clone().count();
+    config.instances.reserve_exact(count);
+    let mut instance_pos: Vec<Pos> = Vec::with_capacity(count);
     for stmt in instance_stmts {
         let Some(name) = name_of(stmt, "vrrp_instance", &mut out) else {
             continue;
@@ -211,7 +215,7 @@ pub fn config(
         if let Some(mut instance) = vrrp_instance::instance(name, stmt, block, &defaults, &mut out)
         {
             wire::complete(&mut instance, block, &config.global, stmt.pos(), &mut out);
-            instance_pos.push(stmt.pos().clone());
+            instance_pos.push(*stmt.pos());
             config.instances.push(instance);
         }
     }
@@ -227,9 +231,8 @@ fn cross_check(
     group_pos: &[Pos],
     out: &mut Out<'_>,
 ) {
-    // keepalived keeps an IPv4 and an IPv6 instance with one VRID on one interface apart.
-    let mut vrids: HashMap<(&str, u8, halab_vrrp::Family), &str> = HashMap::new();
-    for (instance, pos) in config.instances.iter().zip(instance_pos) {
+    let clashes = vrid_clashes(&config.instances);
+    for ((instance, pos), clash) in config.instances.iter().zip(instance_pos).zip(clashes) {
         for (name, _) in &instance.track_scripts {
             if !scripts.contains_key(name) {
                 out.err(
@@ -251,15 +254,12 @@ fn cross_check(
             pos,
             out,
         );
-        if let Some(other) = vrids.insert(
-            (&instance.interface, instance.vrid, instance.family()),
-            &instance.name,
-        ) {
+        if let Some(other) = clash.and_then(|i| config.instances.get(i)) {
             out.err(
                 pos,
                 format!(
-                    "vrrp_instance {} uses virtual_router_id {} on {} like {other}",
-                    instance.name, instance.vrid, instance.interface
+                    "vrrp_instance {} uses virtual_router_id {} on {} like {}",
+                    instance.name, instance.vrid, instance.interface, other.name
                 ),
             );
         }
@@ -350,6 +350,35 @@ fn cross_check(
             }
         }
     }
+}
+
+/// For each instance, the last one before it with its interface, VRID and family, if any
+/// (keepalived keeps an IPv4 and an IPv6 instance with one VRID on one interface apart). The
+/// instances' indices sorted by that key, not a map: two small vectors instead of a table
+/// that, at 1000 instances, left 200 kB of holes in the heap (issue #18).
+fn vrid_clashes(instances: &[crate::InstanceConf]) -> Vec<Option<usize>> {
+    let key = |i: usize| {
+        instances.get(i).map(|c| {
+            (
+                c.interface.as_str(),
+                c.vrid,
+                c.family() == halab_vrrp::Family::Ipv6,
+            )
+        })
+    };
+    let mut order: Vec<usize> = (0..instances.len()).collect();
+    // Stable: among equal keys, file order.
+    order.sort_by_key(|&i| key(i));
+    let mut clashes = vec![None; instances.len()];
+    for pair in order.windows(2) {
+        if let [before, after] = *pair
+            && key(before) == key(after)
+            && let Some(clash) = clashes.get_mut(after)
+        {
+            *clash = Some(before);
+        }
+    }
+    clashes
 }
 
 /// keepalived -t refuses a `track_file` / `track_process` entry naming no such block ("track

@@ -6,12 +6,12 @@ use halab_vrrp::Version;
 
 use super::Out;
 use crate::lexer::{Pos, Token, split_command};
-use crate::tree::Stmt;
+use crate::tree::{Stmt, Stmts};
 use crate::{Command, TrackRef};
 
-pub(super) fn name_of(stmt: &Stmt, what: &str, out: &mut Out<'_>) -> Option<String> {
-    match stmt.args.as_slice() {
-        [name] => Some(name.text.clone()),
+pub(super) fn name_of(stmt: Stmt<'_>, what: &str, out: &mut Out<'_>) -> Option<String> {
+    match stmt.args {
+        [name] => Some(name.text.to_owned()),
         _ => {
             out.err(stmt.pos(), format!("{what} needs exactly one name"));
             None
@@ -19,8 +19,8 @@ pub(super) fn name_of(stmt: &Stmt, what: &str, out: &mut Out<'_>) -> Option<Stri
     }
 }
 
-pub(super) fn block_of<'a>(stmt: &'a Stmt, out: &mut Out<'_>) -> Option<&'a [Stmt]> {
-    match &stmt.block {
+pub(super) fn block_of<'a>(stmt: Stmt<'a>, out: &mut Out<'_>) -> Option<Stmts<'a>> {
+    match stmt.block {
         Some(block) => Some(block),
         None => {
             out.err(
@@ -32,12 +32,12 @@ pub(super) fn block_of<'a>(stmt: &'a Stmt, out: &mut Out<'_>) -> Option<&'a [Stm
     }
 }
 
-pub(super) fn one_arg<'a>(stmt: &'a Stmt, out: &mut Out<'_>) -> Option<&'a Token> {
+pub(super) fn one_arg<'a>(stmt: Stmt<'a>, out: &mut Out<'_>) -> Option<&'a Token<'a>> {
     if stmt.block.is_some() {
         out.err(stmt.pos(), format!("`{}` takes no block", stmt.key.text));
         return None;
     }
-    match stmt.args.as_slice() {
+    match stmt.args {
         [arg] => Some(arg),
         _ => {
             out.err(
@@ -49,7 +49,7 @@ pub(super) fn one_arg<'a>(stmt: &'a Stmt, out: &mut Out<'_>) -> Option<&'a Token
     }
 }
 
-pub(super) fn no_args(stmt: &Stmt, out: &mut Out<'_>) {
+pub(super) fn no_args(stmt: Stmt<'_>, out: &mut Out<'_>) {
     if !stmt.args.is_empty() || stmt.block.is_some() {
         out.err(stmt.pos(), format!("`{}` takes no value", stmt.key.text));
     }
@@ -59,14 +59,14 @@ pub(super) fn no_args(stmt: &Stmt, out: &mut Out<'_>) {
 /// notify_script_init): the first word (a quoted string is one word) is the command line, the
 /// next ones the user and group it runs as. `notify_master /path/x.sh root root` is
 /// `/path/x.sh` run as root:root, not three arguments.
-pub(super) fn command(stmt: &Stmt, out: &mut Out<'_>) -> Option<Command> {
+pub(super) fn command(stmt: Stmt<'_>, out: &mut Out<'_>) -> Option<Command> {
     script_command(stmt, out).map(|(command, _)| command)
 }
 
 /// [`command`], with the statement's place.
-pub(super) fn script_command(stmt: &Stmt, out: &mut Out<'_>) -> Option<(Command, Pos)> {
+pub(super) fn script_command<'a>(stmt: Stmt<'a>, out: &mut Out<'_>) -> Option<(Command, Pos<'a>)> {
     let key = &stmt.key.text;
-    let (first, user, group) = match (stmt.args.as_slice(), &stmt.block) {
+    let (first, user, group) = match (stmt.args, &stmt.block) {
         ([first], None) => (first, None, None),
         ([first, user], None) => (first, Some(user), None),
         ([first, user, group], None) => (first, Some(user), Some(group)),
@@ -86,14 +86,14 @@ pub(super) fn script_command(stmt: &Stmt, out: &mut Out<'_>) -> Option<(Command,
             return None;
         }
     };
-    match split_command(&first.text) {
+    match split_command(first.text) {
         Ok(words) if !words.is_empty() => Some((
             Command {
-                command: first.text.clone(),
-                user: user.map(|t| t.text.clone()),
-                group: group.map(|t| t.text.clone()),
+                command: first.text.to_owned(),
+                user: user.map(|t| t.text.to_owned()),
+                group: group.map(|t| t.text.to_owned()),
             },
-            stmt.pos().clone(),
+            *stmt.pos(),
         )),
         Ok(_) => {
             out.err(stmt.pos(), format!("`{key}` needs a command"));
@@ -107,10 +107,10 @@ pub(super) fn script_command(stmt: &Stmt, out: &mut Out<'_>) -> Option<(Command,
 }
 
 /// `KEYWORD [true|on|yes|false|off|no]`, true without a value (keepalived's check_true_false).
-pub(super) fn bool_opt(stmt: &Stmt, out: &mut Out<'_>) -> bool {
-    match (stmt.args.as_slice(), &stmt.block) {
+pub(super) fn bool_opt(stmt: Stmt<'_>, out: &mut Out<'_>) -> bool {
+    match (stmt.args, &stmt.block) {
         ([], None) => true,
-        ([value], None) => match value.text.as_str() {
+        ([value], None) => match value.text {
             "true" | "on" | "yes" => true,
             "false" | "off" | "no" => false,
             other => {
@@ -138,9 +138,9 @@ pub(super) fn bool_opt(stmt: &Stmt, out: &mut Out<'_>) -> bool {
 }
 
 /// `NAME [weight N [reverse]]` (keepalived's tracker references), weight in -254..=254.
-pub(super) fn track_ref(entry: &Stmt, out: &mut Out<'_>) -> Option<TrackRef> {
-    let name = entry.key.text.clone();
-    let (weight, reverse) = match entry.args.as_slice() {
+pub(super) fn track_ref(entry: Stmt<'_>, out: &mut Out<'_>) -> Option<TrackRef> {
+    let name = entry.key.text.to_owned();
+    let (weight, reverse) = match entry.args {
         [] => (None, false),
         [w, n] if w.text == "weight" => (Some(int_in(n, -254, 254, out)?), false),
         [w, n, r] if w.text == "weight" && r.text == "reverse" => {

@@ -4,13 +4,13 @@
 use super::Out;
 use super::read::{int_in, millis, no_args, one_arg};
 use crate::directives::Block;
-use crate::tree::Stmt;
+use crate::tree::{Stmt, Stmts};
 use crate::{ParamMatch, TrackFileConf, TrackProcessConf};
 
 pub(super) fn track_file(
     name: String,
-    stmt: &Stmt,
-    block: &[Stmt],
+    stmt: Stmt<'_>,
+    block: Stmts<'_>,
     out: &mut Out<'_>,
 ) -> Option<TrackFileConf> {
     let within = format!("track_file {name}");
@@ -26,8 +26,8 @@ pub(super) fn track_file(
         if !out.admit(Block::TrackFile, &within, s) {
             continue;
         }
-        match s.key.text.as_str() {
-            "file" => file = one_arg(s, out).map(|t| t.text.clone()),
+        match s.key.text {
+            "file" => file = one_arg(s, out).map(|t| t.text.to_owned()),
             "weight" => {
                 if let Some((w, reverse)) = weight(s, out) {
                     conf.weight = w;
@@ -38,7 +38,7 @@ pub(super) fn track_file(
             "init_file" => {
                 let mut value = 0;
                 let mut overwrite = false;
-                for arg in &s.args {
+                for arg in s.args {
                     if arg.text == "overwrite" {
                         overwrite = true;
                     } else if let Some(v) = int_in(arg, -254, 254, out) {
@@ -62,8 +62,8 @@ pub(super) fn track_file(
 
 pub(super) fn track_process(
     name: String,
-    stmt: &Stmt,
-    block: &[Stmt],
+    stmt: Stmt<'_>,
+    block: Stmts<'_>,
     out: &mut Out<'_>,
 ) -> Option<TrackProcessConf> {
     let within = format!("vrrp_track_process {name}");
@@ -85,11 +85,11 @@ pub(super) fn track_process(
         if !out.admit(Block::VrrpTrackProcess, &within, s) {
             continue;
         }
-        match s.key.text.as_str() {
+        match s.key.text {
             "process" => match s.args.split_first() {
                 Some((process, args)) => {
-                    conf.process = process.text.clone();
-                    conf.args = args.iter().map(|t| t.text.clone()).collect();
+                    conf.process = process.text.to_owned();
+                    conf.args = args.iter().map(|t| t.text.to_owned()).collect();
                     // keepalived: arguments mean the command line is matched, exactly
                     // unless param_match says otherwise.
                     if !args.is_empty() {
@@ -103,9 +103,9 @@ pub(super) fn track_process(
             },
             // keepalived: `param_match` alone is exact; any of them matches the command line.
             "param_match" => {
-                let how = match s.args.as_slice() {
+                let how = match s.args {
                     [] => Some(ParamMatch::Exact),
-                    [how] => match how.text.as_str() {
+                    [how] => match how.text {
                         "exact" => Some(ParamMatch::Exact),
                         "partial" => Some(ParamMatch::Partial),
                         "initial" => Some(ParamMatch::Initial),
@@ -172,8 +172,8 @@ pub(super) fn track_process(
 }
 
 /// `weight N [reverse]`, -254..=254.
-fn weight(s: &Stmt, out: &mut Out<'_>) -> Option<(i32, bool)> {
-    match s.args.as_slice() {
+fn weight(s: Stmt<'_>, out: &mut Out<'_>) -> Option<(i32, bool)> {
+    match s.args {
         [w] => int_in(w, -254, 254, out).map(|w| (w as i32, false)),
         [w, r] if r.text == "reverse" => int_in(w, -254, 254, out).map(|w| (w as i32, true)),
         _ => {

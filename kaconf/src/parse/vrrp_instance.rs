@@ -9,13 +9,13 @@ use super::read::{block_of, bool_opt, command, int_in, millis, no_args, one_arg,
 use super::vrrp_sync_group::refs;
 use crate::directives::Block;
 use crate::lexer::Pos;
-use crate::tree::Stmt;
+use crate::tree::{Stmt, Stmts};
 use crate::{InstanceConf, InstanceTracking, InstanceWire, NotifyConf, PeerTtl};
 
 pub(super) fn instance(
     name: String,
-    stmt: &Stmt,
-    block: &[Stmt],
+    stmt: Stmt<'_>,
+    block: Stmts<'_>,
     defaults: &InstanceDefaults,
     out: &mut Out<'_>,
 ) -> Option<InstanceConf> {
@@ -55,8 +55,8 @@ pub(super) fn instance(
         if !out.admit(Block::VrrpInstance, &within, s) {
             continue;
         }
-        match s.key.text.as_str() {
-            "state" => match one_arg(s, out).map(|t| t.text.as_str()) {
+        match s.key.text {
+            "state" => match one_arg(s, out).map(|t| t.text) {
                 Some("MASTER") => conf.initial_state = InitialState::Master,
                 Some("BACKUP") => conf.initial_state = InitialState::Backup,
                 Some(other) => out.err(
@@ -65,7 +65,7 @@ pub(super) fn instance(
                 ),
                 None => {}
             },
-            "interface" => interface = one_arg(s, out).map(|t| t.text.clone()),
+            "interface" => interface = one_arg(s, out).map(|t| t.text.to_owned()),
             "virtual_router_id" => {
                 vrid = one_arg(s, out)
                     .and_then(|t| int_in(t, 1, 255, out))
@@ -79,12 +79,12 @@ pub(super) fn instance(
             "advert_int" => {
                 advert = one_arg(s, out)
                     .and_then(|t| millis(t, out))
-                    .map(|ms| (ms, s.pos().clone()))
+                    .map(|ms| (ms, *s.pos()))
             }
             "version" => {
                 if let Some(v) = one_arg(s, out).and_then(|t| version_of(t, out)) {
                     conf.version = v;
-                    version_pos = Some(s.pos().clone());
+                    version_pos = Some(*s.pos());
                 }
             }
             "authentication" => {
@@ -94,6 +94,7 @@ pub(super) fn instance(
             }
             "virtual_ipaddress" => {
                 if let Some(b) = block_of(s, out) {
+                    conf.vips.reserve_exact(b.len());
                     for entry in b {
                         if let Some(vip) = vip(entry, out) {
                             conf.vips.push(vip);
@@ -103,6 +104,7 @@ pub(super) fn instance(
             }
             "virtual_ipaddress_excluded" => {
                 if let Some(b) = block_of(s, out) {
+                    conf.excluded_vips.reserve_exact(b.len());
                     for entry in b {
                         if let Some(vip) = vip(entry, out) {
                             conf.excluded_vips.push(vip);
@@ -112,6 +114,7 @@ pub(super) fn instance(
             }
             "track_script" => {
                 if let Some(b) = block_of(s, out) {
+                    conf.track_scripts.reserve_exact(b.len());
                     for entry in b {
                         if let Some((name, weight, reverse)) = tracked(entry, out) {
                             if reverse {
@@ -124,6 +127,7 @@ pub(super) fn instance(
             }
             "track_interface" => {
                 if let Some(b) = block_of(s, out) {
+                    conf.track_interfaces.reserve_exact(b.len());
                     for entry in b {
                         if let Some((name, weight, reverse)) = tracked(entry, out) {
                             if reverse {
@@ -164,8 +168,9 @@ pub(super) fn instance(
             "unicast_src_ip" => conf.unicast_src_ip = one_arg(s, out).and_then(|t| ip(t, out)),
             "unicast_peer" => {
                 if let Some(b) = block_of(s, out) {
+                    conf.unicast_peers.reserve_exact(b.len());
                     for entry in b {
-                        if let Some(ip) = ip(&entry.key, out) {
+                        if let Some(ip) = ip(entry.key, out) {
                             conf.unicast_peers.push(ip);
                             if let Some(ttl) = peer_ttl(ip, entry, out) {
                                 conf.wire.peer_ttls.push(ttl);
@@ -210,13 +215,14 @@ pub(super) fn instance(
             "notify_priority_changes" => {
                 conf.tracking.notify_priority_changes = Some(bool_opt(s, out))
             }
-            "notify_master" => conf.notify.master = command(s, out),
-            "notify_backup" => conf.notify.backup = command(s, out),
-            "notify_fault" => conf.notify.fault = command(s, out),
-            "notify_stop" => conf.notify.stop = command(s, out),
-            "notify" => conf.notify.any = command(s, out),
+            "notify_master" => conf.notify.master = command(s, out).map(Box::new),
+            "notify_backup" => conf.notify.backup = command(s, out).map(Box::new),
+            "notify_fault" => conf.notify.fault = command(s, out).map(Box::new),
+            "notify_stop" => conf.notify.stop = command(s, out).map(Box::new),
+            "notify" => conf.notify.any = command(s, out).map(Box::new),
             "virtual_routes" => {
                 if let Some(b) = block_of(s, out) {
+                    conf.virtual_routes.reserve_exact(b.len());
                     for entry in b {
                         if let Some(route) = route(entry, out) {
                             conf.virtual_routes.push(route);
@@ -261,16 +267,20 @@ pub(super) fn instance(
     complete.then_some(conf)
 }
 
-pub(super) fn authentication(block: &[Stmt], stmt: &Stmt, out: &mut Out<'_>) -> Option<Password> {
+pub(super) fn authentication(
+    block: Stmts<'_>,
+    stmt: Stmt<'_>,
+    out: &mut Out<'_>,
+) -> Option<Password> {
     let mut kind = None;
     let mut pass = None;
     for s in block {
         if !out.admit(Block::Authentication, "authentication", s) {
             continue;
         }
-        match s.key.text.as_str() {
-            "auth_type" => kind = one_arg(s, out).map(|t| (t.text.clone(), s.pos().clone())),
-            "auth_pass" => pass = one_arg(s, out).map(|t| (t.text.clone(), s.pos().clone())),
+        match s.key.text {
+            "auth_type" => kind = one_arg(s, out).map(|t| (t.text.to_owned(), *s.pos())),
+            "auth_pass" => pass = one_arg(s, out).map(|t| (t.text.to_owned(), *s.pos())),
             _ => out.unknown(s, Block::Authentication, "authentication"),
         }
     }
@@ -311,16 +321,16 @@ pub(super) fn authentication(block: &[Stmt], stmt: &Stmt, out: &mut Out<'_>) -> 
 
 /// `NAME [weight N]`.
 /// `NAME [weight N [reverse]]`: the name, the weight and whether it is reversed.
-pub(super) fn tracked(entry: &Stmt, out: &mut Out<'_>) -> Option<(String, Option<i32>, bool)> {
-    match entry.args.as_slice() {
-        [] => Some((entry.key.text.clone(), None, false)),
+pub(super) fn tracked(entry: Stmt<'_>, out: &mut Out<'_>) -> Option<(String, Option<i32>, bool)> {
+    match entry.args {
+        [] => Some((entry.key.text.to_owned(), None, false)),
         [w, n] if w.text == "weight" => {
             let weight = int_in(n, -253, 253, out)?;
-            Some((entry.key.text.clone(), Some(weight as i32), false))
+            Some((entry.key.text.to_owned(), Some(weight as i32), false))
         }
         [w, n, r] if w.text == "weight" && r.text == "reverse" => {
             let weight = int_in(n, -253, 253, out)?;
-            Some((entry.key.text.clone(), Some(weight as i32), true))
+            Some((entry.key.text.to_owned(), Some(weight as i32), true))
         }
         _ => {
             out.err(
@@ -333,7 +343,7 @@ pub(super) fn tracked(entry: &Stmt, out: &mut Out<'_>) -> Option<(String, Option
 }
 
 /// `ADDR [min_ttl N] [max_ttl N]`: the TTL bounds, if any are given.
-fn peer_ttl(peer: std::net::IpAddr, entry: &Stmt, out: &mut Out<'_>) -> Option<PeerTtl> {
+fn peer_ttl(peer: std::net::IpAddr, entry: Stmt<'_>, out: &mut Out<'_>) -> Option<PeerTtl> {
     let mut ttl = PeerTtl {
         peer,
         min_ttl: None,
@@ -346,7 +356,7 @@ fn peer_ttl(peer: std::net::IpAddr, entry: &Stmt, out: &mut Out<'_>) -> Option<P
             return None;
         };
         let bound = int_in(value, 0, 255, out).map(|v| v as u8);
-        match key.text.as_str() {
+        match key.text {
             "min_ttl" => ttl.min_ttl = bound,
             "max_ttl" => ttl.max_ttl = bound,
             other => {

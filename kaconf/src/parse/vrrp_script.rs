@@ -5,12 +5,12 @@ use super::read::{int_in, millis, no_args, one_arg};
 use crate::ScriptConf;
 use crate::directives::Block;
 use crate::lexer::split_command;
-use crate::tree::Stmt;
+use crate::tree::{Stmt, Stmts};
 
 pub(super) fn script(
     name: &str,
-    stmt: &Stmt,
-    block: &[Stmt],
+    stmt: Stmt<'_>,
+    block: Stmts<'_>,
     out: &mut Out<'_>,
 ) -> Option<ScriptConf> {
     let mut command = None;
@@ -33,7 +33,7 @@ pub(super) fn script(
         if !out.admit(Block::VrrpScript, &within, s) {
             continue;
         }
-        match s.key.text.as_str() {
+        match s.key.text {
             "script" => {
                 if s.args.is_empty() {
                     out.err(s.pos(), "script needs a command");
@@ -41,7 +41,7 @@ pub(super) fn script(
                 }
                 // keepalived 2.2.7 (set_script_params_array) runs the FIRST word only: a
                 // quoted string is one word, split into argv; words after it are ignored.
-                let text = s.args[0].text.clone();
+                let text = s.args[0].text.to_owned();
                 if s.args.len() > 1 {
                     out.notice(
                         s.pos(),
@@ -69,7 +69,7 @@ pub(super) fn script(
                 }
             }
             "timeout" => conf.timeout_ms = one_arg(s, out).and_then(|t| millis(t, out)),
-            "weight" => match s.args.as_slice() {
+            "weight" => match s.args {
                 [w] => conf.weight = int_in(w, -253, 253, out).unwrap_or(0) as i32,
                 [w, reverse] if reverse.text == "reverse" => {
                     conf.weight = int_in(w, -253, 253, out).unwrap_or(0) as i32;
@@ -77,9 +77,11 @@ pub(super) fn script(
                 }
                 _ => out.err(s.pos(), "weight takes a number and optionally `reverse`"),
             },
-            "user" => match s.args.as_slice() {
-                [user] => conf.user = Some((user.text.clone(), None)),
-                [user, group] => conf.user = Some((user.text.clone(), Some(group.text.clone()))),
+            "user" => match s.args {
+                [user] => conf.user = Some((user.text.to_owned(), None)),
+                [user, group] => {
+                    conf.user = Some((user.text.to_owned(), Some(group.text.to_owned())))
+                }
                 _ => out.err(s.pos(), "user takes a user and optionally a group"),
             },
             "rise" => {

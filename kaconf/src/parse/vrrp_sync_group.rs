@@ -3,10 +3,10 @@
 use super::Out;
 use super::read::{block_of, bool_opt, command, no_args, track_ref};
 use crate::directives::Block;
-use crate::tree::Stmt;
+use crate::tree::{Stmt, Stmts};
 use crate::{SyncGroupConf, TrackRef};
 
-pub(super) fn sync_group(name: String, block: &[Stmt], out: &mut Out<'_>) -> SyncGroupConf {
+pub(super) fn sync_group(name: String, block: Stmts<'_>, out: &mut Out<'_>) -> SyncGroupConf {
     let mut group = SyncGroupConf {
         name: name.clone(),
         ..SyncGroupConf::default()
@@ -16,12 +16,12 @@ pub(super) fn sync_group(name: String, block: &[Stmt], out: &mut Out<'_>) -> Syn
         if !out.admit(Block::VrrpSyncGroup, &within, s) {
             continue;
         }
-        match s.key.text.as_str() {
+        match s.key.text {
             "group" => {
                 if let Some(b) = block_of(s, out) {
                     for entry in b {
                         for word in entry.words() {
-                            group.instances.push(word.text.clone());
+                            group.instances.push(word.text.to_owned());
                         }
                         if entry.block.is_some() {
                             out.err(entry.pos(), "unexpected block in group");
@@ -29,11 +29,11 @@ pub(super) fn sync_group(name: String, block: &[Stmt], out: &mut Out<'_>) -> Syn
                     }
                 }
             }
-            "notify_master" => group.notify.master = command(s, out),
-            "notify_backup" => group.notify.backup = command(s, out),
-            "notify_fault" => group.notify.fault = command(s, out),
-            "notify_stop" => group.notify.stop = command(s, out),
-            "notify" => group.notify.any = command(s, out),
+            "notify_master" => group.notify.master = command(s, out).map(Box::new),
+            "notify_backup" => group.notify.backup = command(s, out).map(Box::new),
+            "notify_fault" => group.notify.fault = command(s, out).map(Box::new),
+            "notify_stop" => group.notify.stop = command(s, out).map(Box::new),
+            "notify" => group.notify.any = command(s, out).map(Box::new),
             "track_interface" => refs(s, &mut group.tracking.interfaces, out),
             "track_script" => refs(s, &mut group.tracking.scripts, out),
             "track_file" => refs(s, &mut group.tracking.files, out),
@@ -56,7 +56,7 @@ pub(super) fn sync_group(name: String, block: &[Stmt], out: &mut Out<'_>) -> Syn
 }
 
 /// A `track_* { NAME [weight N [reverse]] ... }` block.
-pub(super) fn refs(stmt: &Stmt, into: &mut Vec<TrackRef>, out: &mut Out<'_>) {
+pub(super) fn refs(stmt: Stmt<'_>, into: &mut Vec<TrackRef>, out: &mut Out<'_>) {
     if let Some(b) = block_of(stmt, out) {
         into.extend(b.iter().filter_map(|entry| track_ref(entry, out)));
     }

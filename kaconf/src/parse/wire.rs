@@ -7,7 +7,7 @@
 
 use super::Out;
 use super::read::{int_in, millis, no_args, one_arg};
-use crate::tree::Stmt;
+use crate::tree::{Stmt, Stmts};
 use crate::{GlobalVrrp, InstanceConf, InstanceWire};
 
 /// keepalived's `garp_master_repeat` / `garp_lower_prio_repeat` default.
@@ -16,8 +16,8 @@ const GARP_REPEAT: u32 = 5;
 const GARP_DELAY_S: u64 = 5;
 
 /// `on`/`off`-style optional argument keepalived takes after flags (`strict_mode [BOOL]`).
-fn flag(stmt: &Stmt, out: &mut Out<'_>) -> bool {
-    match stmt.args.as_slice() {
+fn flag(stmt: Stmt<'_>, out: &mut Out<'_>) -> bool {
+    match stmt.args {
         [] => true,
         [value] => match value.text.to_ascii_lowercase().as_str() {
             "true" | "on" | "yes" => true,
@@ -40,21 +40,21 @@ fn flag(stmt: &Stmt, out: &mut Out<'_>) -> bool {
     }
 }
 
-fn seconds(stmt: &Stmt, out: &mut Out<'_>) -> Option<u64> {
+fn seconds(stmt: Stmt<'_>, out: &mut Out<'_>) -> Option<u64> {
     one_arg(stmt, out)
         .and_then(|t| int_in(t, 0, 86_400, out))
         .map(|v| v as u64)
 }
 
-fn count(stmt: &Stmt, out: &mut Out<'_>) -> Option<u32> {
+fn count(stmt: Stmt<'_>, out: &mut Out<'_>) -> Option<u32> {
     one_arg(stmt, out)
         .and_then(|t| int_in(t, 0, 1_000, out))
         .map(|v| v as u32)
 }
 
 /// A `global_defs` keyword of the wire; false if it is not one.
-pub(super) fn global_keyword(stmt: &Stmt, global: &mut GlobalVrrp, out: &mut Out<'_>) -> bool {
-    match stmt.key.text.as_str() {
+pub(super) fn global_keyword(stmt: Stmt<'_>, global: &mut GlobalVrrp, out: &mut Out<'_>) -> bool {
+    match stmt.key.text {
         "vrrp_strict" => {
             no_args(stmt, out);
             global.strict = true;
@@ -84,12 +84,12 @@ pub(super) fn global_keyword(stmt: &Stmt, global: &mut GlobalVrrp, out: &mut Out
 }
 
 /// An instance keyword of the wire; false if it is not one.
-pub(super) fn instance_keyword(stmt: &Stmt, wire: &mut InstanceWire, out: &mut Out<'_>) -> bool {
-    match stmt.key.text.as_str() {
-        "use_vmac" => match stmt.args.as_slice() {
+pub(super) fn instance_keyword(stmt: Stmt<'_>, wire: &mut InstanceWire, out: &mut Out<'_>) -> bool {
+    match stmt.key.text {
+        "use_vmac" => match stmt.args {
             [] => wire.use_vmac = Some(None),
             [name] if !name.text.contains(':') && name.text.len() <= 15 => {
-                wire.use_vmac = Some(Some(name.text.clone()));
+                wire.use_vmac = Some(Some(name.text.to_owned()));
             }
             _ => out.err(
                 stmt.pos(),
@@ -130,7 +130,7 @@ pub(super) fn instance_keyword(stmt: &Stmt, wire: &mut InstanceWire, out: &mut O
 }
 
 /// Whether `block` sets `key`.
-fn sets(block: &[Stmt], key: &str) -> bool {
+fn sets(block: Stmts<'_>, key: &str) -> bool {
     block.iter().any(|s| s.key.text == key)
 }
 
@@ -139,7 +139,7 @@ fn sets(block: &[Stmt], key: &str) -> bool {
 /// reports it and carries on; the refusals are errors).
 pub(super) fn complete(
     conf: &mut InstanceConf,
-    block: &[Stmt],
+    block: Stmts<'_>,
     global: &GlobalVrrp,
     pos: &crate::lexer::Pos,
     out: &mut Out<'_>,
