@@ -6,11 +6,12 @@
 //! instance configuration and is checked by [`crate::Instance`].
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Auth;
-use crate::checksum::{Sum, pseudo_header};
+use crate::checksum::{Sum, pseudo_header_sum};
 
 /// Fixed header length shared by both versions.
 const HEADER_LEN: usize = 8;
@@ -146,8 +147,10 @@ pub struct Advert {
     priority: u8,
     adver_int: u16,
     auth: Auth,
-    /// All of `family` (checked by the constructors).
-    addresses: Vec<IpAddr>,
+    /// All of `family` (checked by the constructors). Shared: an instance's adverts are its
+    /// template with some priority, and each clone costs a reference count, not an allocation
+    /// (a master makes one per advert).
+    addresses: Arc<[IpAddr]>,
 }
 
 /// Why an [`Advert`] cannot be built.
@@ -318,7 +321,7 @@ impl Advert {
             priority,
             adver_int: max_adver_int_cs,
             auth: Auth::None,
-            addresses,
+            addresses: addresses.into(),
         })
     }
 
@@ -391,8 +394,16 @@ impl Advert {
     /// own checksum). VRRPv2 ignores them. They should be of the advert's family (an IPv4
     /// address in a mixed pair is summed as IPv4-mapped, which no receiver expects).
     pub fn encode(&self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>) -> Vec<u8> {
-        let (src, dst) = (src.into(), dst.into());
         let mut out = Vec::with_capacity(self.encoded_len());
+        self.encode_into(src, dst, &mut out);
+        out
+    }
+
+    /// [`Advert::encode`], appended to `out` (a kept buffer, after an IP header for instance).
+    pub fn encode_into(&self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>, out: &mut Vec<u8>) {
+        let (src, dst) = (src.into(), dst.into());
+        let start = out.len();
+        out.reserve(self.encoded_len());
         out.push((self.version.number() << 4) | TYPE_ADVERTISEMENT);
         out.push(self.vrid);
         out.push(self.priority);
@@ -409,7 +420,7 @@ impl Advert {
             }
         }
         out.extend_from_slice(&[0, 0]);
-        for address in &self.addresses {
+        for address in self.addresses.iter() {
             match address {
                 IpAddr::V4(v4) => out.extend_from_slice(&v4.octets()),
                 IpAddr::V6(v6) => out.extend_from_slice(&v6.octets()),
@@ -418,9 +429,9 @@ impl Advert {
         if self.version == Version::V2 {
             out.extend_from_slice(&self.auth.wire_data());
         }
-        let checksum = checksum(self.version, &out, src, dst);
-        out[6..8].copy_from_slice(&checksum.to_be_bytes());
-        out
+        let message = &mut out[start..];
+        let checksum = checksum(self.version, message, src, dst);
+        message[6..8].copy_from_slice(&checksum.to_be_bytes());
     }
 
     /// Decodes and verifies a VRRP message (the IP payload; see [`crate::ip::parse_ipv4`]).
@@ -527,10 +538,7 @@ fn checksum(version: Version, message: &[u8], src: IpAddr, dst: IpAddr) -> u16 {
         // bits of length (8 + 255 * 16 bytes).
         Version::V3 => {
             let len = u16::try_from(message.len()).unwrap_or(u16::MAX);
-            Sum::default()
-                .add(&pseudo_header(src, dst, len))
-                .add(message)
-                .finish()
+            pseudo_header_sum(src, dst, len).add(message).finish()
         }
     }
 }
@@ -593,7 +601,7 @@ impl From<Advert> for AdvertFields {
             adver_int: a.adver_int,
             auth: a.auth,
             family: a.family,
-            addresses: a.addresses,
+            addresses: a.addresses.to_vec(),
         }
     }
 }
