@@ -34,7 +34,7 @@ pub(super) enum Turn {
 /// The sources a turn looks at.
 pub(super) struct Sources<'a> {
     pub(super) wakeup: &'a Wakeup,
-    pub(super) sockets: &'a std::collections::HashMap<SocketKey, SharedSocket>,
+    pub(super) sockets: &'a super::keyhash::KeyMap<SocketKey, SharedSocket>,
     pub(super) events: &'a mut Receiver<Event>,
     pub(super) requests: &'a mut UnboundedReceiver<Request>,
 }
