@@ -24,6 +24,7 @@ mod vips;
 mod wakeup;
 mod watch;
 mod wire;
+mod woken;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -119,7 +120,7 @@ pub struct Daemon {
     /// One VRRP socket per interface, shared by its instances, read by the loop itself.
     sockets: keyhash::KeyMap<receive::SocketKey, receive::SharedSocket>,
     /// Buffers for reading the sockets (out of the daemon while their packets are handled).
-    recv_buffers: Option<crate::net::RecvBuffers>,
+    recv_buffers: Option<Box<crate::net::RecvBuffers>>,
     /// Kept vectors, so that an advert sent or received allocates nothing: the sockets' keys
     /// while they are all read, and a core's actions while they are carried out.
     socket_keys: Vec<receive::SocketKey>,
@@ -185,7 +186,7 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         failed_reloads: 0,
         group_states: HashMap::new(),
         sockets: keyhash::KeyMap::default(),
-        recv_buffers: Some(crate::net::RecvBuffers::default()),
+        recv_buffers: Some(Box::default()),
         socket_keys: Vec::new(),
         actions: Vec::new(),
         arp_listeners: HashMap::new(),
@@ -250,11 +251,13 @@ impl Daemon {
 
     async fn event_loop(&mut self, mut rx: Receiver<Event>, wakeup: Wakeup) {
         let mut requests = self.status.serve();
+        let woken = turn::Woken::default();
         let mut turn = 0usize;
         loop {
             let wake = self.next_wake();
             turn = turn.wrapping_add(1);
             let mut sources = turn::Sources {
+                woken: &woken,
                 wakeup: &wakeup,
                 sockets: &self.sockets,
                 events: &mut rx,
