@@ -8,14 +8,14 @@
 //! the receiver's queue) stays.
 
 use std::io::{self, IoSlice, IoSliceMut};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 
 use halab_vrrp::Family;
 use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrIn, recvmmsg, sendmmsg};
 use tokio::io::Interest;
 
-use super::vrrp_socket::{MAX_PACKET, Received, VrrpSocket};
+use super::vrrp_socket::{MAX_PACKET, Received, V6Header, VrrpSocket};
 
 /// Packets per `sendmmsg` / `recvmmsg` call, at most.
 pub const MMSG: usize = 32;
@@ -34,9 +34,6 @@ pub struct RecvBuffers {
     /// IPv6 (one packet per burst): what `recvmsg` said of its header.
     v6: Option<V6Header>,
 }
-
-/// The header fields of a received IPv6 advert: source, destination, hop limit.
-pub(super) type V6Header = (Ipv6Addr, Ipv6Addr, u8);
 
 impl Default for RecvBuffers {
     fn default() -> Self {

@@ -29,7 +29,6 @@ use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 use super::AdvertPacket;
-use super::vrrp_batch::V6Header;
 
 /// Largest packet we read: an advert is at most 20 + 1048 bytes; anything longer is not one.
 pub const MAX_PACKET: usize = 2048;
@@ -296,6 +295,9 @@ impl VrrpSocket {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 }
+
+/// The header fields of a received IPv6 advert: source, destination, hop limit.
+pub(super) type V6Header = (Ipv6Addr, Ipv6Addr, u8);
 
 /// One `recvmsg` on an IPv6 VRRP socket into `buf`: the header fields and the payload's
 /// length; None when the kernel left out the source, the destination or the hop limit.
