@@ -140,7 +140,7 @@ impl Instance {
                 dst,
                 hop_limit,
                 payload,
-            } => match Advert::decode(&payload, src, dst) {
+            } => match Advert::decode_like(&payload, src, dst, Some(&self.template)) {
                 Ok(advert) => self.advert(now, src.into(), hop_limit, &advert, out),
                 Err(error) => out.push(Action::Discarded {
                     src: Some(src.into()),
@@ -242,7 +242,7 @@ impl Instance {
                 },
             });
         }
-        match Advert::decode(payload, ip.src, ip.dst) {
+        match Advert::decode_like(payload, ip.src, ip.dst, Some(&self.template)) {
             Ok(advert) => self.advert(now, ip.src.into(), ip.ttl, &advert, out),
             Err(error) => out.push(Action::Discarded {
                 src,

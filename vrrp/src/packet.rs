@@ -443,6 +443,18 @@ impl Advert {
         src: impl Into<IpAddr>,
         dst: impl Into<IpAddr>,
     ) -> Result<Self, DecodeError> {
+        Self::decode_like(bytes, src, dst, None)
+    }
+
+    /// [`Advert::decode`], sharing `like`'s address list when the bytes carry the same
+    /// addresses in the same order: an instance decodes its peers' adverts like its own,
+    /// and a backup's master sends the same list every interval (no allocation per advert).
+    pub fn decode_like(
+        bytes: &[u8],
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+        like: Option<&Self>,
+    ) -> Result<Self, DecodeError> {
         let (src, dst) = (src.into(), dst.into());
         let family = Family::of(src);
         if family != Family::of(dst) {
@@ -482,13 +494,23 @@ impl Advert {
             return Err(DecodeError::BadChecksum { found, expected });
         }
         let addr_end = HEADER_LEN + width * usize::from(count);
-        let addresses = bytes[HEADER_LEN..addr_end]
-            .chunks_exact(width)
-            .map(|a| match <[u8; 4]>::try_from(a) {
-                Ok(v4) => IpAddr::from(v4),
-                Err(_) => IpAddr::from(<[u8; 16]>::try_from(a).unwrap_or_default()),
-            })
-            .collect();
+        let wire =
+            bytes[HEADER_LEN..addr_end]
+                .chunks_exact(width)
+                .map(|a| match <[u8; 4]>::try_from(a) {
+                    Ok(v4) => IpAddr::from(v4),
+                    Err(_) => IpAddr::from(<[u8; 16]>::try_from(a).unwrap_or_default()),
+                });
+        let addresses = match like {
+            Some(like)
+                if like.family == family
+                    && like.addresses.len() == usize::from(count)
+                    && wire.clone().eq(like.addresses.iter().copied()) =>
+            {
+                Arc::clone(&like.addresses)
+            }
+            _ => wire.collect(),
+        };
         let (adver_int, auth) = match version {
             Version::V2 => (
                 u16::from(header[5]),
@@ -603,5 +625,44 @@ impl From<Advert> for AdvertFields {
             family: a.family,
             addresses: a.addresses.to_vec(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Input: the encoded adverts of a template's list, of the same list in another order,
+    /// of a shorter list, and of an IPv6 list, each decoded like the template. Output: the
+    /// same advert `decode` gives; the template's list shared (not a copy) only for the same
+    /// list in the same order.
+    #[test]
+    fn decoding_like_a_template_shares_only_its_exact_list() {
+        let a = Ipv4Addr::new(10, 0, 0, 1);
+        let b = Ipv4Addr::new(10, 0, 0, 2);
+        let (src, dst) = (Ipv4Addr::new(10, 0, 0, 9), Ipv4Addr::new(224, 0, 0, 18));
+        let template = Advert::v3(1, 100, 100, vec![a, b]).expect("advert");
+        let cases = [
+            (Advert::v3(1, 50, 100, vec![a, b]).expect("advert"), true),
+            (Advert::v3(1, 50, 100, vec![b, a]).expect("advert"), false),
+            (Advert::v3(1, 50, 100, vec![a]).expect("advert"), false),
+        ];
+        for (sent, shared) in cases {
+            let bytes = sent.encode(src, dst);
+            let like = Advert::decode_like(&bytes, src, dst, Some(&template)).expect("decode");
+            assert_eq!(like, Advert::decode(&bytes, src, dst).expect("decode"));
+            assert_eq!(like, sent);
+            assert_eq!(Arc::ptr_eq(&like.addresses, &template.addresses), shared);
+        }
+        let (src6, dst6) = (
+            "fe80::1".parse::<Ipv6Addr>().expect("address"),
+            "ff02::12".parse::<Ipv6Addr>().expect("address"),
+        );
+        let six = Advert::v3_ipv6(1, 50, 100, vec!["2001:db8::1".parse().expect("address")])
+            .expect("advert");
+        let bytes = six.encode(src6, dst6);
+        let like = Advert::decode_like(&bytes, src6, dst6, Some(&template)).expect("decode");
+        assert_eq!(like, six);
+        assert!(!Arc::ptr_eq(&like.addresses, &template.addresses));
     }
 }
