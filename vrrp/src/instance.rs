@@ -117,42 +117,53 @@ impl Instance {
     /// The one entry point: apply `input`, which happened at `now`, and say what to do.
     pub fn handle(&mut self, now: Timestamp, input: Input) -> Vec<Action> {
         let mut out = Vec::new();
+        self.handle_into(now, input, &mut out);
+        out
+    }
+
+    /// [`Instance::handle`], appending the actions to `out`: a driver that keeps one vector
+    /// for every input makes no allocation per input (a backup handles one per advert).
+    pub fn handle_into(&mut self, now: Timestamp, input: Input, out: &mut Vec<Action>) {
         match input {
             Input::Startup if self.started => out.push(Action::Ignored {
                 reason: IgnoreReason::AlreadyStarted,
             }),
             Input::Startup => {
                 self.started = true;
-                self.reevaluate(now, &mut out);
+                self.reevaluate(now, out);
             }
-            Input::Shutdown => self.shutdown(&mut out),
-            Input::StartupDelay { until } => self.startup_delay(now, until, &mut out),
-            Input::PacketReceived { packet } => self.packet(now, &packet, &mut out),
+            Input::Shutdown => self.shutdown(out),
+            Input::StartupDelay { until } => self.startup_delay(now, until, out),
+            Input::PacketReceived { packet } => self.packet(now, &packet, out),
             Input::Ipv6PacketReceived {
                 src,
                 dst,
                 hop_limit,
                 payload,
-            } => match Advert::decode(&payload, src, dst) {
-                Ok(advert) => self.advert(now, src.into(), hop_limit, &advert, &mut out),
+            } => match Advert::decode_like(&payload, src, dst, Some(&self.template)) {
+                Ok(advert) => self.advert(now, src.into(), hop_limit, &advert, out),
                 Err(error) => out.push(Action::Discarded {
                     src: Some(src.into()),
                     reason: DiscardReason::Malformed { error },
                 }),
             },
-            Input::AdvertReceived { src, ttl, advert } => {
-                self.advert(now, src, ttl, &advert, &mut out)
-            }
-            Input::TimerFired { timer } => self.timer_fired(now, timer, &mut out),
-            Input::TrackingChanged { tracking } => self.tracking_changed(now, tracking, &mut out),
+            Input::AdvertReceived { src, ttl, advert } => self.advert(now, src, ttl, &advert, out),
+            Input::TimerFired { timer } => self.timer_fired(now, timer, out),
+            Input::TrackingChanged { tracking } => self.tracking_changed(now, tracking, out),
             Input::InterfaceDown | Input::InterfaceUp => {
                 self.interface_up = input == Input::InterfaceUp;
-                self.reevaluate(now, &mut out);
+                self.reevaluate(now, out);
             }
-            Input::SyncTo { state } => self.sync_to(now, state, &mut out),
-            Input::VipClaimed { address } => self.vip_claimed(now, address, &mut out),
+            Input::SyncTo { state } => self.sync_to(now, state, out),
+            Input::VipClaimed { address } => self.vip_claimed(now, address, out),
         }
-        out
+    }
+
+    /// [`Instance::handle_into`] for [`Input::PacketReceived`] with `packet` borrowed: the same
+    /// actions and the same new state, without copying the packet out of the driver's
+    /// receive buffer.
+    pub fn handle_packet_into(&mut self, now: Timestamp, packet: &[u8], out: &mut Vec<Action>) {
+        self.packet(now, packet, out);
     }
 
     /// Current state.
@@ -231,7 +242,7 @@ impl Instance {
                 },
             });
         }
-        match Advert::decode(payload, ip.src, ip.dst) {
+        match Advert::decode_like(payload, ip.src, ip.dst, Some(&self.template)) {
             Ok(advert) => self.advert(now, ip.src.into(), ip.ttl, &advert, out),
             Err(error) => out.push(Action::Discarded {
                 src,

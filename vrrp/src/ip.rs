@@ -135,16 +135,35 @@ pub fn parse_ipv4(bytes: &[u8]) -> Result<(Ipv4Header, &[u8]), Ipv4Error> {
 /// A payload longer than 65515 bytes cannot be sent; its length field saturates (adverts are at
 /// most 1048 bytes).
 pub fn build_ipv4(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, id: u16, payload: &[u8]) -> Vec<u8> {
-    let total = u16::try_from(MIN_HEADER_LEN + payload.len()).unwrap_or(u16::MAX);
-    let mut out = Vec::with_capacity(usize::from(total));
-    out.extend_from_slice(&[0x45, VRRP_TOS]);
-    out.extend_from_slice(&total.to_be_bytes());
-    out.extend_from_slice(&id.to_be_bytes());
-    out.extend_from_slice(&[0, 0, ttl, IPPROTO_VRRP, 0, 0]);
-    out.extend_from_slice(&src.octets());
-    out.extend_from_slice(&dst.octets());
-    let checksum = internet_checksum(&out);
-    out[10..12].copy_from_slice(&checksum.to_be_bytes());
+    let mut out = vec![0; MIN_HEADER_LEN];
     out.extend_from_slice(payload);
+    write_ipv4_header(&mut out, src, dst, ttl, id);
     out
+}
+
+/// Writes [`build_ipv4`]'s header over the first 20 bytes of `packet`, whose payload follows
+/// them already: a packet made in a kept buffer. Does nothing to a packet shorter than 20.
+pub fn write_ipv4_header(packet: &mut [u8], src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, id: u16) {
+    let total = u16::try_from(packet.len()).unwrap_or(u16::MAX);
+    let Some(header) = packet.first_chunk_mut::<MIN_HEADER_LEN>() else {
+        return;
+    };
+    header[..2].copy_from_slice(&[0x45, VRRP_TOS]);
+    header[2..4].copy_from_slice(&total.to_be_bytes());
+    header[6..12].copy_from_slice(&[0, 0, ttl, IPPROTO_VRRP, 0, 0]);
+    header[12..16].copy_from_slice(&src.octets());
+    header[16..20].copy_from_slice(&dst.octets());
+    set_ipv4_id(packet, id);
+}
+
+/// Re-writes the identification of an IPv4 packet with a 20-byte header, and its header
+/// checksum: the same packet, sent again. Does nothing to a packet shorter than 20.
+pub fn set_ipv4_id(packet: &mut [u8], id: u16) {
+    let Some(header) = packet.first_chunk_mut::<MIN_HEADER_LEN>() else {
+        return;
+    };
+    header[4..6].copy_from_slice(&id.to_be_bytes());
+    header[10..12].fill(0);
+    let checksum = internet_checksum(header);
+    header[10..12].copy_from_slice(&checksum.to_be_bytes());
 }

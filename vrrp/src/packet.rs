@@ -6,11 +6,12 @@
 //! instance configuration and is checked by [`crate::Instance`].
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Auth;
-use crate::checksum::{Sum, pseudo_header};
+use crate::checksum::{Sum, pseudo_header_sum};
 
 /// Fixed header length shared by both versions.
 const HEADER_LEN: usize = 8;
@@ -146,8 +147,10 @@ pub struct Advert {
     priority: u8,
     adver_int: u16,
     auth: Auth,
-    /// All of `family` (checked by the constructors).
-    addresses: Vec<IpAddr>,
+    /// All of `family` (checked by the constructors). Shared: an instance's adverts are its
+    /// template with some priority, and each clone costs a reference count, not an allocation
+    /// (a master makes one per advert).
+    addresses: Arc<[IpAddr]>,
 }
 
 /// Why an [`Advert`] cannot be built.
@@ -318,7 +321,7 @@ impl Advert {
             priority,
             adver_int: max_adver_int_cs,
             auth: Auth::None,
-            addresses,
+            addresses: addresses.into(),
         })
     }
 
@@ -391,8 +394,16 @@ impl Advert {
     /// own checksum). VRRPv2 ignores them. They should be of the advert's family (an IPv4
     /// address in a mixed pair is summed as IPv4-mapped, which no receiver expects).
     pub fn encode(&self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>) -> Vec<u8> {
-        let (src, dst) = (src.into(), dst.into());
         let mut out = Vec::with_capacity(self.encoded_len());
+        self.encode_into(src, dst, &mut out);
+        out
+    }
+
+    /// [`Advert::encode`], appended to `out` (a kept buffer, after an IP header for instance).
+    pub fn encode_into(&self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>, out: &mut Vec<u8>) {
+        let (src, dst) = (src.into(), dst.into());
+        let start = out.len();
+        out.reserve(self.encoded_len());
         out.push((self.version.number() << 4) | TYPE_ADVERTISEMENT);
         out.push(self.vrid);
         out.push(self.priority);
@@ -409,7 +420,7 @@ impl Advert {
             }
         }
         out.extend_from_slice(&[0, 0]);
-        for address in &self.addresses {
+        for address in self.addresses.iter() {
             match address {
                 IpAddr::V4(v4) => out.extend_from_slice(&v4.octets()),
                 IpAddr::V6(v6) => out.extend_from_slice(&v6.octets()),
@@ -418,9 +429,9 @@ impl Advert {
         if self.version == Version::V2 {
             out.extend_from_slice(&self.auth.wire_data());
         }
-        let checksum = checksum(self.version, &out, src, dst);
-        out[6..8].copy_from_slice(&checksum.to_be_bytes());
-        out
+        let message = &mut out[start..];
+        let checksum = checksum(self.version, message, src, dst);
+        message[6..8].copy_from_slice(&checksum.to_be_bytes());
     }
 
     /// Decodes and verifies a VRRP message (the IP payload; see [`crate::ip::parse_ipv4`]).
@@ -431,6 +442,18 @@ impl Advert {
         bytes: &[u8],
         src: impl Into<IpAddr>,
         dst: impl Into<IpAddr>,
+    ) -> Result<Self, DecodeError> {
+        Self::decode_like(bytes, src, dst, None)
+    }
+
+    /// [`Advert::decode`], sharing `like`'s address list when the bytes carry the same
+    /// addresses in the same order: an instance decodes its peers' adverts like its own,
+    /// and a backup's master sends the same list every interval (no allocation per advert).
+    pub fn decode_like(
+        bytes: &[u8],
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+        like: Option<&Self>,
     ) -> Result<Self, DecodeError> {
         let (src, dst) = (src.into(), dst.into());
         let family = Family::of(src);
@@ -471,13 +494,23 @@ impl Advert {
             return Err(DecodeError::BadChecksum { found, expected });
         }
         let addr_end = HEADER_LEN + width * usize::from(count);
-        let addresses = bytes[HEADER_LEN..addr_end]
-            .chunks_exact(width)
-            .map(|a| match <[u8; 4]>::try_from(a) {
-                Ok(v4) => IpAddr::from(v4),
-                Err(_) => IpAddr::from(<[u8; 16]>::try_from(a).unwrap_or_default()),
-            })
-            .collect();
+        let wire =
+            bytes[HEADER_LEN..addr_end]
+                .chunks_exact(width)
+                .map(|a| match <[u8; 4]>::try_from(a) {
+                    Ok(v4) => IpAddr::from(v4),
+                    Err(_) => IpAddr::from(<[u8; 16]>::try_from(a).unwrap_or_default()),
+                });
+        let addresses = match like {
+            Some(like)
+                if like.family == family
+                    && like.addresses.len() == usize::from(count)
+                    && wire.clone().eq(like.addresses.iter().copied()) =>
+            {
+                Arc::clone(&like.addresses)
+            }
+            _ => wire.collect(),
+        };
         let (adver_int, auth) = match version {
             Version::V2 => (
                 u16::from(header[5]),
@@ -527,10 +560,7 @@ fn checksum(version: Version, message: &[u8], src: IpAddr, dst: IpAddr) -> u16 {
         // bits of length (8 + 255 * 16 bytes).
         Version::V3 => {
             let len = u16::try_from(message.len()).unwrap_or(u16::MAX);
-            Sum::default()
-                .add(&pseudo_header(src, dst, len))
-                .add(message)
-                .finish()
+            pseudo_header_sum(src, dst, len).add(message).finish()
         }
     }
 }
@@ -593,7 +623,46 @@ impl From<Advert> for AdvertFields {
             adver_int: a.adver_int,
             auth: a.auth,
             family: a.family,
-            addresses: a.addresses,
+            addresses: a.addresses.to_vec(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Input: the encoded adverts of a template's list, of the same list in another order,
+    /// of a shorter list, and of an IPv6 list, each decoded like the template. Output: the
+    /// same advert `decode` gives; the template's list shared (not a copy) only for the same
+    /// list in the same order.
+    #[test]
+    fn decoding_like_a_template_shares_only_its_exact_list() {
+        let a = Ipv4Addr::new(10, 0, 0, 1);
+        let b = Ipv4Addr::new(10, 0, 0, 2);
+        let (src, dst) = (Ipv4Addr::new(10, 0, 0, 9), Ipv4Addr::new(224, 0, 0, 18));
+        let template = Advert::v3(1, 100, 100, vec![a, b]).expect("advert");
+        let cases = [
+            (Advert::v3(1, 50, 100, vec![a, b]).expect("advert"), true),
+            (Advert::v3(1, 50, 100, vec![b, a]).expect("advert"), false),
+            (Advert::v3(1, 50, 100, vec![a]).expect("advert"), false),
+        ];
+        for (sent, shared) in cases {
+            let bytes = sent.encode(src, dst);
+            let like = Advert::decode_like(&bytes, src, dst, Some(&template)).expect("decode");
+            assert_eq!(like, Advert::decode(&bytes, src, dst).expect("decode"));
+            assert_eq!(like, sent);
+            assert_eq!(Arc::ptr_eq(&like.addresses, &template.addresses), shared);
+        }
+        let (src6, dst6) = (
+            "fe80::1".parse::<Ipv6Addr>().expect("address"),
+            "ff02::12".parse::<Ipv6Addr>().expect("address"),
+        );
+        let six = Advert::v3_ipv6(1, 50, 100, vec!["2001:db8::1".parse().expect("address")])
+            .expect("advert");
+        let bytes = six.encode(src6, dst6);
+        let like = Advert::decode_like(&bytes, src6, dst6, Some(&template)).expect("decode");
+        assert_eq!(like, six);
+        assert!(!Arc::ptr_eq(&like.addresses, &template.addresses));
     }
 }

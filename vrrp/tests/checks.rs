@@ -265,3 +265,51 @@ fn discard_reasons_read_like_keepalived_logs() {
         "advertisement interval mismatch: ours 1 s, received 2 s"
     );
 }
+
+/// Input: the same raw packets (lower priority, priority 0, a bad checksum, garbage, higher
+/// priority twice) to a backup and to a master, through `handle` with an owned packet and
+/// through `handle_packet_into` with a borrowed one and a vector kept across inputs (holding
+/// an earlier action). Output: the same actions, appended after the earlier one, and the
+/// same state, timer, master and priority after each packet.
+#[test]
+fn borrowed_packets_act_like_owned_ones() {
+    let packet = |priority: u8| {
+        let payload = advert_v2(priority).encode(HIGHER, VRRP_MULTICAST);
+        build_ipv4(HIGHER, VRRP_MULTICAST, 255, 7, &payload)
+    };
+    let mut corrupt = packet(150);
+    corrupt[20 + 7] ^= 1;
+    let packets = [
+        packet(50),
+        packet(0),
+        corrupt,
+        vec![0x45, 0],
+        packet(150),
+        packet(150),
+    ];
+    let earlier = Action::CancelTimer {
+        timer: Timer::Advert,
+    };
+    for start in [backup(config(100)), master(config(100)).0] {
+        let (mut owned, mut borrowed) = (start.clone(), start);
+        let mut kept = Vec::new();
+        for (i, packet) in (0u64..).zip(&packets) {
+            let now = at_ms(5_000 + 100 * i);
+            let expected = owned.handle(
+                now,
+                Input::PacketReceived {
+                    packet: packet.clone(),
+                },
+            );
+            kept.clear();
+            kept.push(earlier.clone());
+            borrowed.handle_packet_into(now, packet, &mut kept);
+            assert_eq!(kept[0], earlier);
+            assert_eq!(kept[1..], expected[..], "packet {i}");
+            let view = |i: &halab_vrrp::Instance| {
+                (i.state(), i.armed_timer(), i.known_master(), i.priority())
+            };
+            assert_eq!(view(&borrowed), view(&owned), "packet {i}");
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use halab_vrrp::ip::{
-    Ipv4Error, Ipv4Header, VRRP_MULTICAST, VRRP_MULTICAST_V6, build_ipv4, parse_ipv4,
+    Ipv4Error, Ipv4Header, VRRP_MULTICAST, VRRP_MULTICAST_V6, build_ipv4, parse_ipv4, set_ipv4_id,
 };
 use halab_vrrp::{Advert, AdvertError, Auth, DecodeError, Family, Password, Version};
 use proptest::prelude::*;
@@ -447,6 +447,30 @@ fn build_ipv4_matches_keepalived_header() {
     );
     assert_eq!(halab_vrrp::internet_checksum(&packet[..20]), 0);
     assert_eq!(parse_ipv4(&packet).expect("valid").1, payload.as_slice());
+}
+
+/// Input: a packet built with identification 0, then given identification 0x1234 (and an odd
+/// one) in place; an advert encoded after 20 bytes already in a buffer. Output: the packets
+/// built with those identifications from the start, byte for byte (header checksum
+/// included); the bytes before the advert untouched and the advert as `encode` makes it.
+#[test]
+fn packets_made_in_kept_buffers_match_fresh_ones() {
+    let src = addr("192.168.0.30");
+    let advert = Advert::v3(1, 100, 100, vec![addr("10.0.0.1"), addr("10.0.0.2")]).expect("advert");
+    let payload = advert.encode(src, VRRP_MULTICAST);
+    let mut packet = build_ipv4(src, VRRP_MULTICAST, 255, 0, &payload);
+    for id in [0x1234, 0xffff, 1] {
+        set_ipv4_id(&mut packet, id);
+        assert_eq!(
+            packet,
+            build_ipv4(src, VRRP_MULTICAST, 255, id, &payload),
+            "id {id}"
+        );
+    }
+    let mut kept = vec![7u8; 20];
+    advert.encode_into(src, VRRP_MULTICAST, &mut kept);
+    assert_eq!(kept[..20], [7u8; 20]);
+    assert_eq!(kept[20..], payload[..]);
 }
 
 fn any_auth() -> impl Strategy<Value = Auth> {

@@ -10,9 +10,10 @@ use super::{Daemon, GARP_LOWER_PRIO_REPEAT};
 
 impl Daemon {
     /// Carries out the core's actions for runner `index`, in order, then moves the rest of its
-    /// sync group if it asked to or changed state by itself.
-    pub(super) async fn apply(&mut self, index: usize, actions: Vec<Action>) {
-        let forced = self.sync_group_inputs(index, &actions);
+    /// sync group if it asked to or changed state by itself. Leaves `actions` empty (a vector
+    /// the caller keeps).
+    pub(super) async fn apply(&mut self, index: usize, actions: &mut Vec<Action>) {
+        let forced = self.sync_group_inputs(index, actions);
         let mut state_changed = self.carry_out(index, actions).await;
         if !forced.is_empty() {
             let now = self.now_ts(Instant::now());
@@ -22,8 +23,8 @@ impl Daemon {
                 let Some(setup) = self.runners[member].setup.as_mut() else {
                     continue;
                 };
-                let actions = setup.core.handle(now, input);
-                state_changed |= self.carry_out(member, actions).await;
+                let mut actions = setup.core.handle(now, input);
+                state_changed |= self.carry_out(member, &mut actions).await;
             }
         }
         if state_changed {
@@ -93,7 +94,8 @@ impl Daemon {
     }
 
     /// Carries out the core's actions for runner `index`, in order; whether the state changed.
-    pub(super) async fn carry_out(&mut self, index: usize, actions: Vec<Action>) -> bool {
+    /// Leaves `actions` empty.
+    pub(super) async fn carry_out(&mut self, index: usize, actions: &mut Vec<Action>) -> bool {
         let becomes_master = actions.iter().any(|a| {
             matches!(
                 a,
@@ -113,12 +115,12 @@ impl Daemon {
             })
             .unwrap_or_else(|| self.runners[index].state());
         // keepalived logs the new state before the work it entails (VIPs, ARPs).
-        for action in &actions {
+        for action in actions.iter() {
             if let Action::StateChanged { to, reason, .. } = action {
                 self.log_transition(index, *to, *reason);
             }
         }
-        for action in actions {
+        for action in actions.drain(..) {
             let runner = &mut self.runners[index];
             let Some(setup) = runner.setup.as_ref() else {
                 return state_changed;
@@ -143,9 +145,13 @@ impl Daemon {
                             .unwrap_or(halab_vrrp::ip::VRRP_TTL)
                     };
                     for &dst in destinations {
-                        if let Some(outbox) = self.outbox.as_mut()
-                            && outbox.hold(index, &setup.socket, &advert, (setup.primary, dst), ttl)
-                        {
+                        if self.outbox.hold(
+                            index,
+                            &setup.socket,
+                            &advert,
+                            (setup.primary, dst),
+                            ttl,
+                        ) {
                             continue;
                         }
                         match setup.socket.send_ttl(&advert, setup.primary, dst, ttl) {

@@ -137,8 +137,8 @@ impl Daemon {
             let Some(setup) = self.runners[index].setup.as_mut() else {
                 continue;
             };
-            let actions = setup.core.handle(now, Input::VipClaimed { address });
-            self.apply(index, actions).await;
+            let mut actions = setup.core.handle(now, Input::VipClaimed { address });
+            self.apply(index, &mut actions).await;
         }
     }
 

@@ -160,10 +160,10 @@ impl Daemon {
         let vmac = runner.vmac.take();
         if let Some(setup) = runner.setup.as_mut() {
             let now = Instant::now();
-            let actions = setup.core.handle(self.now_ts(now), Input::Shutdown);
+            let mut actions = setup.core.handle(self.now_ts(now), Input::Shutdown);
             self.runners.push(runner);
             let index = self.runners.len() - 1;
-            self.apply(index, actions).await;
+            self.apply(index, &mut actions).await;
             self.runners.pop();
         }
         if let Some(vmac) = vmac {

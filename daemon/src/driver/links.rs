@@ -122,8 +122,8 @@ impl Daemon {
                     if !up {
                         tracing::warn!("({}) Interface {name} is down", runner.conf.name);
                     }
-                    let actions = setup.core.handle(now, input);
-                    self.apply(i, actions).await;
+                    let mut actions = setup.core.handle(now, input);
+                    self.apply(i, &mut actions).await;
                 }
             }
         }

@@ -7,6 +7,7 @@ mod dump;
 mod fifo;
 mod heal;
 mod install;
+mod keyhash;
 mod links;
 mod notify;
 mod outbox;
@@ -23,6 +24,7 @@ mod vips;
 mod wakeup;
 mod watch;
 mod wire;
+mod woken;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -116,10 +118,13 @@ pub struct Daemon {
     /// Last state reported per sync group, for group notify scripts.
     group_states: HashMap<String, halab_api::VrrpState>,
     /// One VRRP socket per interface, shared by its instances, read by the loop itself.
-    sockets: HashMap<receive::SocketKey, receive::SharedSocket>,
-    /// Buffers for reading the sockets, and the packets of the read being handled.
-    recv_buffers: crate::net::RecvBuffers,
-    inbox: Vec<crate::net::Received>,
+    sockets: keyhash::KeyMap<receive::SocketKey, receive::SharedSocket>,
+    /// Buffers for reading the sockets (out of the daemon while their packets are handled).
+    recv_buffers: Option<Box<crate::net::RecvBuffers>>,
+    /// Kept vectors, so that an advert sent or received allocates nothing: the sockets' keys
+    /// while they are all read, and a core's actions while they are carried out.
+    socket_keys: Vec<receive::SocketKey>,
+    actions: Vec<halab_vrrp::Action>,
     /// One ARP listener per interface (split-brain heal), shared by its instances.
     arp_listeners: HashMap<u32, heal::ArpListener>,
     /// Heal announcements waiting for their holder's ARP reply.
@@ -141,7 +146,7 @@ pub struct Daemon {
     /// The task polling tracked files and processes, and its generation.
     watcher: Option<(u64, watch::Watcher)>,
     /// Adverts of the timer batch being handled, sent together at its end.
-    outbox: Option<outbox::Outbox>,
+    outbox: outbox::Outbox,
     /// keepalived's notify FIFOs that global_defs names.
     fifos: Vec<fifo::NotifyFifo>,
 }
@@ -180,9 +185,10 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         reloads: 0,
         failed_reloads: 0,
         group_states: HashMap::new(),
-        sockets: HashMap::new(),
-        recv_buffers: crate::net::RecvBuffers::default(),
-        inbox: Vec::new(),
+        sockets: keyhash::KeyMap::default(),
+        recv_buffers: Some(Box::default()),
+        socket_keys: Vec::new(),
+        actions: Vec::new(),
         arp_listeners: HashMap::new(),
         heal_pending: Vec::new(),
         link_targets: HashMap::new(),
@@ -194,7 +200,7 @@ pub async fn run(options: Options, config: Config, status: StatusCell) -> Result
         firewall: Firewall::default(),
         base_sysctls: HashMap::new(),
         watcher: None,
-        outbox: None,
+        outbox: outbox::Outbox::default(),
         fifos: Vec::new(),
     };
     daemon.read_links().await;
@@ -245,11 +251,13 @@ impl Daemon {
 
     async fn event_loop(&mut self, mut rx: Receiver<Event>, wakeup: Wakeup) {
         let mut requests = self.status.serve();
+        let woken = turn::Woken::default();
         let mut turn = 0usize;
         loop {
             let wake = self.next_wake();
             turn = turn.wrapping_add(1);
             let mut sources = turn::Sources {
+                woken: &woken,
                 wakeup: &wakeup,
                 sockets: &self.sockets,
                 events: &mut rx,

@@ -2,6 +2,10 @@
 //! with one `sendmmsg` per socket ([`VrrpSocket::send_batch_v4`]): a batch of N instances due
 //! together on an interface is one system call, not N. IPv4 only; IPv6 adverts (each with
 //! its own `IPV6_PKTINFO`) and adverts outside a timer batch leave at once.
+//!
+//! The outbox and its packets' buffers are kept from one batch to the next: a master sends
+//! the same advert every interval, and its packet is made again in the buffer that held it
+//! ([`AdvertPacket`]), with no allocation per advert.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -9,13 +13,13 @@ use std::sync::Arc;
 use halab_vrrp::{Advert, Family};
 
 use super::Daemon;
-use crate::net::VrrpSocket;
+use crate::net::{AdvertPacket, VrrpSocket};
 
 /// One held advert.
 pub(super) struct Outgoing {
     runner: usize,
     socket: Arc<VrrpSocket>,
-    packet: Vec<u8>,
+    packet: AdvertPacket,
     dst: Ipv4Addr,
     priority_zero: bool,
 }
@@ -23,12 +27,20 @@ pub(super) struct Outgoing {
 /// The held adverts, in the order the instances made them.
 #[derive(Default)]
 pub(super) struct Outbox {
+    /// Between [`Daemon::hold_adverts`] and [`Daemon::flush_adverts`].
+    holding: bool,
     held: Vec<Outgoing>,
+    /// The buffers of the last batch's packets, in reverse order: taken from the end, the
+    /// n-th advert of a batch gets the buffer of the n-th of the last one, which holds the
+    /// same advert while the batches are alike.
+    spare: Vec<AdvertPacket>,
+    /// The send's outcomes, one per packet.
+    outcomes: Vec<std::io::Result<()>>,
 }
 
 impl Outbox {
-    /// Holds runner `runner`'s `advert` from `src` to `dst` if it can go in a batch; false
-    /// (nothing held) if it must be sent at once.
+    /// Holds runner `runner`'s `advert` from `src` to `dst` if a batch is being made and it
+    /// can go in it; false (nothing held) if it must be sent at once.
     pub(super) fn hold(
         &mut self,
         runner: usize,
@@ -37,16 +49,21 @@ impl Outbox {
         (src, dst): (IpAddr, IpAddr),
         ttl: u8,
     ) -> bool {
+        if !self.holding {
+            return false;
+        }
         let (IpAddr::V4(src), IpAddr::V4(dst)) = (src, dst) else {
             return false;
         };
         if socket.family() != Family::Ipv4 {
             return false;
         }
+        let mut packet = self.spare.pop().unwrap_or_default();
+        socket.packet_v4_into(advert, src, dst, ttl, &mut packet);
         self.held.push(Outgoing {
             runner,
             socket: Arc::clone(socket),
-            packet: socket.packet_v4(advert, src, dst, ttl),
+            packet,
             dst,
             priority_zero: advert.priority() == 0,
         });
@@ -57,15 +74,16 @@ impl Outbox {
 impl Daemon {
     /// From now on, adverts made in a timer batch are held for [`Daemon::flush_adverts`].
     pub(super) fn hold_adverts(&mut self) {
-        self.outbox = Some(Outbox::default());
+        self.outbox.holding = true;
     }
 
     /// Sends the held adverts, one batch per socket, and counts them for their instances.
     pub(super) fn flush_adverts(&mut self) {
-        let Some(outbox) = self.outbox.take() else {
-            return;
-        };
-        let mut held = outbox.held;
+        let outbox = &mut self.outbox;
+        outbox.holding = false;
+        let mut held = std::mem::take(&mut outbox.held);
+        let mut outcomes = std::mem::take(&mut outbox.outcomes);
+        let mut sent = Vec::new();
         while let Some(first) = held.first() {
             let socket = Arc::clone(&first.socket);
             // Usually every advert goes out on one socket (one interface): no sorting then.
@@ -78,8 +96,8 @@ impl Daemon {
                 held = rest;
                 batch
             };
-            let outcomes = socket.send_batch_v4(&batch, |o| (&o.packet, o.dst));
-            for (o, outcome) in batch.iter().zip(outcomes) {
+            socket.send_batch_v4(&batch, |o| (o.packet.bytes(), o.dst), &mut outcomes);
+            for (o, outcome) in batch.iter().zip(outcomes.drain(..)) {
                 let Some(runner) = self.runners.get_mut(o.runner) else {
                     continue;
                 };
@@ -100,6 +118,17 @@ impl Daemon {
                     }
                 }
             }
+            if sent.is_empty() {
+                sent = batch;
+            } else {
+                sent.extend(batch);
+            }
         }
+        let outbox = &mut self.outbox;
+        outbox.spare.clear();
+        outbox.spare.extend(sent.drain(..).rev().map(|o| o.packet));
+        // The emptied vectors keep their room for the next batch.
+        outbox.held = sent;
+        outbox.outcomes = outcomes;
     }
 }

@@ -9,7 +9,7 @@
 //! is found due must count first, or a backup that was starved of CPU (or busy) takes over
 //! from a master that never stopped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use halab_vrrp::Family;
 
 use super::Daemon;
-use crate::net::{Link, Received, VrrpSocket};
+use super::keyhash::KeyMap;
+use crate::net::{Link, MMSG, Received, VrrpSocket};
 
 /// Which socket: an interface, joined to the VRRP group or not (unicast instances), and the
 /// family (an interface may carry IPv4 and IPv6 instances).
@@ -30,14 +31,19 @@ pub(super) struct SharedSocket {
     /// After a read error, the socket is not read again until then (an error that repeats
     /// would otherwise keep the loop busy).
     paused_until: Option<Instant>,
+    /// How many packets a read asks the kernel for at first: twice the largest burst of the
+    /// last read, so that the first `recvmmsg` usually finds the queue empty (one call per
+    /// read) without setting up [`MMSG`] slots for the one advert a backup at N=1 reads.
+    burst: usize,
 }
 
-/// Where packets go: (socket, VRID) -> runner indices, and ARP heard on an interface:
-/// (ifindex, VIP) -> runner indices; rebuilt when runners change.
+/// Where packets go: (socket, VRID) -> runner indices (looked up per packet: a cheap hash),
+/// and ARP heard on an interface: (ifindex, VIP) -> runner indices; rebuilt when runners
+/// change.
 #[derive(Default)]
 pub(super) struct Routes {
-    map: HashMap<(SocketKey, u8), Vec<usize>>,
-    pub(super) vips: HashMap<(u32, Ipv4Addr), Vec<usize>>,
+    map: KeyMap<(SocketKey, u8), Vec<usize>>,
+    pub(super) vips: std::collections::HashMap<(u32, Ipv4Addr), Vec<usize>>,
     stale: bool,
 }
 
@@ -67,6 +73,7 @@ impl Daemon {
             SharedSocket {
                 socket: Arc::clone(&socket),
                 paused_until: None,
+                burst: MMSG,
             },
         );
         Ok(socket)
@@ -125,7 +132,7 @@ impl Daemon {
     }
 
     /// A packet read on socket `key`: to each instance with its VRID there.
-    pub(super) async fn packet(&mut self, key: SocketKey, packet: Received) {
+    pub(super) async fn packet(&mut self, key: SocketKey, packet: Received<'_>) {
         self.reindex();
         // Other virtual routers share the wire: they stop here.
         let Some(vrid) = packet.vrid() else {
@@ -138,12 +145,12 @@ impl Daemon {
             self.deliver(only, key, vrid, packet).await;
         } else {
             for index in targets.clone() {
-                self.deliver(index, key, vrid, packet.clone()).await;
+                self.deliver(index, key, vrid, packet).await;
             }
         }
     }
 
-    async fn deliver(&mut self, index: usize, key: SocketKey, vrid: u8, packet: Received) {
+    async fn deliver(&mut self, index: usize, key: SocketKey, vrid: u8, packet: Received<'_>) {
         let now = self.now_ts(Instant::now());
         let Some(runner) = self.runners.get_mut(index) else {
             return;
@@ -157,8 +164,10 @@ impl Daemon {
             return;
         }
         runner.counters.adverts_received += 1;
-        let actions = setup.core.handle(now, packet.into_input());
-        self.apply(index, actions).await;
+        let mut actions = std::mem::take(&mut self.actions);
+        packet.handle(&mut setup.core, now, &mut actions);
+        self.apply(index, &mut actions).await;
+        self.actions = actions;
     }
 }
 
@@ -174,8 +183,9 @@ const BEFORE_TIMERS: usize = 8192;
 const PAUSE: Duration = Duration::from_secs(1);
 
 impl Daemon {
-    /// Reads up to `limit` queued packets from socket `key` and hands them to their instances.
-    /// With `fresh`, the socket is read even if the runtime has not yet seen it readable.
+    /// Reads up to `limit` queued packets from socket `key` and hands them to their instances,
+    /// a burst at a time, each where it lies in the receive buffers. With `fresh`, the socket
+    /// is read even if the runtime has not yet seen it readable.
     pub(super) async fn read_socket(&mut self, key: SocketKey, limit: usize, fresh: bool) {
         let Some(shared) = self.sockets.get_mut(&key) else {
             return;
@@ -185,36 +195,57 @@ impl Daemon {
         }
         shared.paused_until = None;
         let socket = Arc::clone(&shared.socket);
-        let mut packets = std::mem::take(&mut self.inbox);
-        let read = if fresh {
-            socket.recv_queued(&mut self.recv_buffers, limit, &mut packets)
-        } else {
-            socket.try_recv_many(&mut self.recv_buffers, limit, &mut packets)
-        };
-        match read {
-            Ok(()) => {}
-            // Nothing queued (or readiness was spurious: the runtime has cleared it).
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => {
-                tracing::warn!("VRRP socket receive failed: {e}");
-                if let Some(shared) = self.sockets.get_mut(&key) {
-                    shared.paused_until = Some(Instant::now() + PAUSE);
+        // Out of the daemon while its packets are handed out (a reader reached from their
+        // handling would make buffers of its own).
+        let mut buffers = self.recv_buffers.take().unwrap_or_default();
+        let mut want = shared.burst;
+        let mut largest = 0;
+        let mut read = 0;
+        while read < limit {
+            let before = read;
+            let burst = socket.recv_burst(&mut buffers, want.min(limit - read), !fresh);
+            for packet in buffers.received() {
+                self.packet(key, packet).await;
+            }
+            largest = largest.max(buffers.count());
+            // An IPv6 packet dropped for want of its control messages counts too.
+            read += buffers.count().max(1);
+            match burst {
+                // A full burst: more may be queued, perhaps many.
+                Ok(true) => want = (2 * want).min(MMSG),
+                Ok(false) => break,
+                // Nothing queued (or readiness was spurious: the runtime has cleared it).
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                // Failing after packets were read: the next read says whether it lasts.
+                Err(_) if before > 0 => break,
+                Err(e) => {
+                    tracing::warn!("VRRP socket receive failed: {e}");
+                    if let Some(shared) = self.sockets.get_mut(&key) {
+                        shared.paused_until = Some(Instant::now() + PAUSE);
+                    }
+                    break;
                 }
             }
         }
-        for packet in packets.drain(..) {
-            self.packet(key, packet).await;
+        self.recv_buffers = Some(buffers);
+        // A read that found nothing says nothing of the bursts to come.
+        if largest > 0
+            && let Some(shared) = self.sockets.get_mut(&key)
+        {
+            shared.burst = (2 * largest).clamp(2, MMSG);
         }
-        self.inbox = packets;
     }
 
     /// Reads every socket's queue (timers are about to fire); with `fresh`, whatever the
     /// runtime knows of their readiness.
     pub(super) async fn read_all_sockets(&mut self, fresh: bool) {
-        let keys: Vec<SocketKey> = self.sockets.keys().copied().collect();
-        for key in keys {
+        let mut keys = std::mem::take(&mut self.socket_keys);
+        keys.extend(self.sockets.keys().copied());
+        for &key in &keys {
             self.read_socket(key, BEFORE_TIMERS, fresh).await;
         }
+        keys.clear();
+        self.socket_keys = keys;
     }
 
     /// When a paused socket may be read again, if one is paused.
@@ -227,7 +258,7 @@ impl Daemon {
 /// another socket, so a flood on one cannot starve the rest. Registers `cx` with every
 /// socket it looks at otherwise.
 pub(super) fn poll_readable(
-    sockets: &HashMap<SocketKey, SharedSocket>,
+    sockets: &KeyMap<SocketKey, SharedSocket>,
     turn: usize,
     cx: &mut Context<'_>,
 ) -> Poll<SocketKey> {

@@ -179,10 +179,10 @@ impl Daemon {
             }
             runner.fed = status;
             if let Some(setup) = runner.setup.as_mut() {
-                let actions = setup
+                let mut actions = setup
                     .core
                     .handle(now, Input::TrackingChanged { tracking: status });
-                self.apply(index, actions).await;
+                self.apply(index, &mut actions).await;
             }
         }
         self.group_notify();

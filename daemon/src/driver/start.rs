@@ -217,7 +217,7 @@ impl Daemon {
             }
             actions.extend(setup.core.handle(now, Input::Startup));
         }
-        self.apply(index, actions).await;
+        self.apply(index, &mut actions).await;
         // RFC 5798 6.4.2: a backup must not hold the VIPs. A crashed predecessor (SIGKILL)
         // may have left them on the interface: take them off unless we are master already.
         let runner = &self.runners[index];

@@ -26,6 +26,8 @@ const SLACK: usize = 64;
 #[derive(Default)]
 pub(super) struct TimerQueue {
     heap: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// The runners due in the batch being handled (kept: no allocation per batch).
+    due: Vec<usize>,
 }
 
 impl Daemon {
@@ -95,7 +97,7 @@ impl Daemon {
     /// become master in one wake-up: each one's advert must not wait for the others' VIPs to
     /// be added, or the peer's backups, hearing nothing, take over too.
     pub(super) async fn timers(&mut self, now: Instant) {
-        let mut due = Vec::new();
+        let mut due = std::mem::take(&mut self.timer_queue.due);
         while let Some(&Reverse((at, index))) = self.timer_queue.heap.peek() {
             if at > now {
                 break;
@@ -109,6 +111,7 @@ impl Daemon {
         }
         let ts = self.now_ts(now);
         let mut later = Vec::new();
+        let mut actions = std::mem::take(&mut self.actions);
         self.hold_adverts();
         for &index in &due {
             let runner = &mut self.runners[index];
@@ -119,23 +122,26 @@ impl Daemon {
             let Some(setup) = runner.setup.as_mut() else {
                 continue;
             };
-            let actions = setup.core.handle(ts, Input::TimerFired { timer });
-            if actions.iter().all(urgent) {
-                self.carry_out(index, actions).await;
-                continue;
+            setup
+                .core
+                .handle_into(ts, Input::TimerFired { timer }, &mut actions);
+            if !actions.iter().all(urgent) {
+                let rest: Vec<Action> = actions.extract_if(.., |a| !urgent(a)).collect();
+                later.push((index, rest));
             }
-            let (first, rest): (Vec<Action>, Vec<Action>) = actions.into_iter().partition(urgent);
-            self.carry_out(index, first).await;
-            later.push((index, rest));
+            self.carry_out(index, &mut actions).await;
         }
+        self.actions = actions;
         self.flush_adverts();
-        for (index, rest) in later {
-            self.apply(index, rest).await;
+        for (index, mut rest) in later {
+            self.apply(index, &mut rest).await;
         }
-        for index in due {
+        for &index in &due {
             self.garp_timers(index, now);
             self.schedule(index);
         }
+        due.clear();
+        self.timer_queue.due = due;
     }
 
     /// Runner `index`'s due gratuitous ARP burst and refresh.

@@ -18,6 +18,7 @@ use super::Event;
 use super::receive::{self, SharedSocket, SocketKey};
 use super::status::Request;
 use super::wakeup::Wakeup;
+use super::woken::Source;
 
 /// Why the loop woke.
 pub(super) enum Turn {
@@ -31,10 +32,20 @@ pub(super) enum Turn {
     Status(Request),
 }
 
+/// The wakers of the sources polled through one (woken.rs): a source nothing woke is not
+/// polled. The sockets are polled directly (each read leaves them to be polled again).
+#[derive(Default)]
+pub(super) struct Woken {
+    alarm: Source,
+    events: Source,
+    requests: Source,
+}
+
 /// The sources a turn looks at.
 pub(super) struct Sources<'a> {
+    pub(super) woken: &'a Woken,
     pub(super) wakeup: &'a Wakeup,
-    pub(super) sockets: &'a std::collections::HashMap<SocketKey, SharedSocket>,
+    pub(super) sockets: &'a super::keyhash::KeyMap<SocketKey, SharedSocket>,
     pub(super) events: &'a mut Receiver<Event>,
     pub(super) requests: &'a mut UnboundedReceiver<Request>,
 }
@@ -49,7 +60,8 @@ impl Sources<'_> {
         wake: Option<Instant>,
         turn: usize,
     ) -> Poll<Turn> {
-        if let Poll::Ready(result) = self.wakeup.poll_until(cx, wake) {
+        let woken = self.woken;
+        if let Poll::Ready(result) = self.wakeup.poll_until(cx, wake, &woken.alarm) {
             // The alarm is ready only with a moment.
             return Poll::Ready(Turn::Alarm(wake.unwrap_or_else(Instant::now), result));
         }
@@ -57,11 +69,11 @@ impl Sources<'_> {
             if let Poll::Ready(key) = receive::poll_readable(self.sockets, turn, cx) {
                 return Poll::Ready(Turn::Socket(key));
             }
-            if let Poll::Ready(event) = self.events.poll_recv(cx) {
+            if let Poll::Ready(event) = woken.events.poll(cx, |cx| self.events.poll_recv(cx)) {
                 return Poll::Ready(Turn::Event(event));
             }
         } else {
-            if let Poll::Ready(event) = self.events.poll_recv(cx) {
+            if let Poll::Ready(event) = woken.events.poll(cx, |cx| self.events.poll_recv(cx)) {
                 return Poll::Ready(Turn::Event(event));
             }
             if let Poll::Ready(key) = receive::poll_readable(self.sockets, turn, cx) {
@@ -69,7 +81,9 @@ impl Sources<'_> {
             }
         }
         // The sender lives in the status cell as long as the loop serves it: never None.
-        if let Poll::Ready(Some(request)) = self.requests.poll_recv(cx) {
+        if let Poll::Ready(Some(request)) =
+            woken.requests.poll(cx, |cx| self.requests.poll_recv(cx))
+        {
             return Poll::Ready(Turn::Status(request));
         }
         Poll::Pending

@@ -14,6 +14,8 @@ use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFl
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
+use super::woken::Source;
+
 /// A one-shot monotonic alarm.
 pub(super) struct Wakeup {
     timer: TimerFd,
@@ -45,10 +47,13 @@ impl Wakeup {
     /// what is due; never without an `at`. Ready(Ok(true)) if the alarm woke the loop,
     /// Ready(Ok(false)) if `at` had already passed. A poll, not a future: the loop polls its
     /// sources in one function each turn instead of building a future per source per turn.
+    /// The timer's readiness is polled through `source` (woken.rs): not at all while
+    /// nothing woke it.
     pub(super) fn poll_until(
         &self,
         cx: &mut Context<'_>,
         at: Option<Instant>,
+        source: &Source,
     ) -> Poll<io::Result<bool>> {
         let Some(at) = at else {
             return Poll::Pending;
@@ -72,7 +77,8 @@ impl Wakeup {
             self.armed.set(Some(at));
         }
         loop {
-            if let Err(e) = std::task::ready!(self.ready.poll_recv_ready(cx)) {
+            if let Err(e) = std::task::ready!(source.poll(cx, |cx| self.ready.poll_recv_ready(cx)))
+            {
                 return Poll::Ready(Err(e));
             }
             // The expiry count is not read: every wait for a later deadline re-sets the timer,

@@ -1,6 +1,7 @@
 //! Everything halabd says to the kernel: the VRRP socket, gratuitous ARP, unsolicited
 //! neighbour advertisements, rtnetlink.
 
+mod advert_packet;
 mod arp;
 mod arp_watch;
 mod nd;
@@ -11,6 +12,7 @@ mod vmac;
 mod vrrp_batch;
 mod vrrp_socket;
 
+pub use advert_packet::AdvertPacket;
 pub use arp::{ArpSender, LinkTarget, gratuitous_arp};
 pub use arp_watch::{ArpPacket, ArpWatch, announcement, arp_request};
 pub use nd::unsolicited_na;

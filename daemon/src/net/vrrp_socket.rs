@@ -19,7 +19,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use halab_vrrp::ip::{VRRP_MULTICAST, VRRP_MULTICAST_V6, VRRP_TTL, build_ipv4};
-use halab_vrrp::{Advert, Family, IPPROTO_VRRP, Input};
+use halab_vrrp::{Action, Advert, Family, IPPROTO_VRRP, Input, Instance, Timestamp};
 use nix::sys::socket::{
     ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn6, recvmsg, sendmsg, setsockopt,
     sockopt,
@@ -27,6 +27,8 @@ use nix::sys::socket::{
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
+
+use super::AdvertPacket;
 
 /// Largest packet we read: an advert is at most 20 + 1048 bytes; anything longer is not one.
 pub const MAX_PACKET: usize = 2048;
@@ -50,21 +52,21 @@ pub struct VrrpSocket {
     ifindex: u32,
 }
 
-/// A packet as a socket delivers it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Received {
+/// A packet as a socket delivers it, where it lies in the loop's receive buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received<'a> {
     /// A whole IPv4 packet, header included.
-    Ipv4(Vec<u8>),
+    Ipv4(&'a [u8]),
     /// The VRRP message of an IPv6 packet and what `recvmsg` said of its header.
     Ipv6 {
         src: Ipv6Addr,
         dst: Ipv6Addr,
         hop_limit: u8,
-        payload: Vec<u8>,
+        payload: &'a [u8],
     },
 }
 
-impl Received {
+impl Received<'_> {
     /// The VRID (byte 1 of the VRRP message), if the packet is long enough to have one, so a
     /// socket serving one instance can skip other routers' adverts cheaply.
     pub fn vrid(&self) -> Option<u8> {
@@ -74,21 +76,26 @@ impl Received {
         }
     }
 
-    /// The protocol core's input for it.
-    pub fn into_input(self) -> Input {
+    /// Hands it to `core`, appending the actions to `out`: an IPv4 packet is read where it
+    /// lies, an IPv6 one is copied into its input.
+    pub fn handle(self, core: &mut Instance, now: Timestamp, out: &mut Vec<Action>) {
         match self {
-            Self::Ipv4(packet) => Input::PacketReceived { packet },
+            Self::Ipv4(packet) => core.handle_packet_into(now, packet, out),
             Self::Ipv6 {
                 src,
                 dst,
                 hop_limit,
                 payload,
-            } => Input::Ipv6PacketReceived {
-                src,
-                dst,
-                hop_limit,
-                payload,
-            },
+            } => core.handle_into(
+                now,
+                Input::Ipv6PacketReceived {
+                    src,
+                    dst,
+                    hop_limit,
+                    payload: payload.to_vec(),
+                },
+                out,
+            ),
         }
     }
 }
@@ -266,70 +273,43 @@ impl VrrpSocket {
         Ok(())
     }
 
-    /// The whole IPv4 packet of `advert` (header included, next IP identification), for
-    /// [`VrrpSocket::send_batch_v4`].
+    /// The whole IPv4 packet of `advert` (header included, next IP identification).
     pub fn packet_v4(&self, advert: &Advert, src: Ipv4Addr, dst: Ipv4Addr, ttl: u8) -> Vec<u8> {
-        let payload = advert.encode(src, dst);
-        let id = self
-            .ip_id
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        build_ipv4(src, dst, ttl, id, &payload)
+        build_ipv4(src, dst, ttl, self.next_id(), &advert.encode(src, dst))
     }
 
-    /// Waits for the next packet and reads it, using `buf` (make it [`MAX_PACKET`] long).
-    pub async fn recv(&self, buf: &mut [u8]) -> std::io::Result<Received> {
-        match self.family {
-            Family::Ipv4 => {
-                let n = self.socket.recv(buf).await?;
-                Ok(Received::Ipv4(buf[..n].to_vec()))
-            }
-            Family::Ipv6 => loop {
-                let fd = self.socket.as_raw_fd();
-                let read = self
-                    .socket
-                    .async_io(Interest::READABLE, || recv_v6(fd, buf))
-                    .await?;
-                // A packet without the control messages we asked for is not one we can check.
-                if let Some(received) = read {
-                    return Ok(received);
-                }
-            },
-        }
+    /// [`VrrpSocket::packet_v4`] made in a kept buffer, for [`VrrpSocket::send_batch_v4`].
+    pub fn packet_v4_into(
+        &self,
+        advert: &Advert,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        ttl: u8,
+        packet: &mut AdvertPacket,
+    ) {
+        packet.make(advert, src, dst, ttl, self.next_id());
     }
 
-    /// Waits until a packet may be queued (readiness may be spurious: the read says).
-    pub async fn readable(&self) -> std::io::Result<()> {
-        self.socket.readable().await
-    }
-
-    /// The next packet if one is queued (`WouldBlock` if none), without waiting: a reader
-    /// that woke for one advert takes the rest of the burst in the same turn.
-    pub fn try_recv(&self, buf: &mut [u8]) -> std::io::Result<Received> {
-        match self.family {
-            Family::Ipv4 => {
-                let n = self.socket.try_recv(buf)?;
-                Ok(Received::Ipv4(buf[..n].to_vec()))
-            }
-            Family::Ipv6 => {
-                let fd = self.socket.as_raw_fd();
-                self.socket
-                    .try_io(Interest::READABLE, || recv_v6(fd, buf))?
-                    .ok_or_else(|| {
-                        std::io::Error::other("ipv6 packet without its control messages")
-                    })
-            }
-        }
+    fn next_id(&self) -> u16 {
+        self.ip_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 }
 
-/// One `recvmsg` on an IPv6 VRRP socket; None when the kernel left out the source, the
-/// destination or the hop limit.
-pub(super) fn recv_v6(fd: std::os::fd::RawFd, buf: &mut [u8]) -> std::io::Result<Option<Received>> {
+/// The header fields of a received IPv6 advert: source, destination, hop limit.
+pub(super) type V6Header = (Ipv6Addr, Ipv6Addr, u8);
+
+/// One `recvmsg` on an IPv6 VRRP socket into `buf`: the header fields and the payload's
+/// length; None when the kernel left out the source, the destination or the hop limit.
+pub(super) fn recv_v6(
+    fd: std::os::fd::RawFd,
+    buf: &mut [u8],
+) -> std::io::Result<Option<(V6Header, usize)>> {
     let mut space = nix::cmsg_space!(nix::libc::in6_pktinfo, nix::libc::c_int);
     let mut iov = [IoSliceMut::new(buf)];
     let msg = recvmsg::<SockaddrIn6>(fd, &mut iov, Some(&mut space), MsgFlags::empty())
         .map_err(std::io::Error::from)?;
-    let len = msg.bytes;
+    let len = msg.bytes.min(MAX_PACKET);
     let src = msg.address.map(|a| a.ip());
     let mut dst = None;
     let mut hop_limit = None;
@@ -343,12 +323,7 @@ pub(super) fn recv_v6(fd: std::os::fd::RawFd, buf: &mut [u8]) -> std::io::Result
         }
     }
     Ok(match (src, dst, hop_limit) {
-        (Some(src), Some(dst), Some(hop_limit)) => Some(Received::Ipv6 {
-            src,
-            dst,
-            hop_limit,
-            payload: iov[0][..len].to_vec(),
-        }),
+        (Some(src), Some(dst), Some(hop_limit)) => Some(((src, dst, hop_limit), len)),
         _ => None,
     })
 }
