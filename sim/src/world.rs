@@ -684,8 +684,12 @@ impl World {
                     let n = &mut self.nodes[node];
                     n.masterships[vrid] += 1;
                     let (life, mastership) = (n.life, n.masterships[vrid]);
+                    // With the advert due then, on the node's own clock (`garp_round_at`).
+                    let due = self.local(node, self.now).plus_micros(GARP_MASTER_DELAY_US);
+                    let due = self.nodes[node].instances[vrid].garp_round_at(due);
+                    let at = self.global(node, due).max(self.now);
                     self.push(
-                        self.now + GARP_MASTER_DELAY_US,
+                        at,
                         Event::DelayedGarp {
                             node,
                             vrid,

@@ -223,6 +223,20 @@ impl Instance {
         u64::from(self.config.advert_interval_cs) * crate::time::MICROS_PER_CS
     }
 
+    /// When a driver's delayed round of gratuitous ARPs (keepalived `garp_master_delay`), due
+    /// at `at`, goes out. With [`crate::Improvements::aligned_adverts`]: with the first advert
+    /// at or after `at` (up to one interval later), as keepalived's round goes with an advert
+    /// when the delay is a whole number of intervals. A keepalived peer that is master too
+    /// hears that advert's lower priority and re-ARPs at once, taking the clients back.
+    /// Otherwise at `at`.
+    pub fn garp_round_at(&self, at: Timestamp) -> Timestamp {
+        if self.config.improvements.aligned_adverts {
+            at.align_up(self.advert_interval_us())
+        } else {
+            at
+        }
+    }
+
     fn packet(&mut self, now: Timestamp, packet: &[u8], out: &mut Vec<Action>) {
         let (ip, payload) = match parse_ipv4(packet) {
             Ok(parsed) => parsed,
@@ -419,10 +433,12 @@ impl Instance {
                     // RFC 5798 6.4.3: Adver_Timer fires => send an ADVERTISEMENT, reset it.
                     // From the deadline, not from when the driver got round to it, so lateness
                     // does not add up: the adverts keep the configured rate. A driver more
-                    // than one interval behind skips ahead rather than sending a burst.
+                    // than one interval behind skips ahead rather than sending a burst. (On
+                    // the grid, `send_advert` finds the next grid point from `now` itself.)
                     (State::Master, Timer::Advert) => {
                         let next = due.plus_micros(self.advert_interval_us());
-                        let base = if next > now { due } else { now };
+                        let late = next <= now || self.config.improvements.aligned_adverts;
+                        let base = if late { now } else { due };
                         self.send_advert(base, out);
                         // halab split-brain heal: a claim we could not answer at once.
                         if std::mem::take(&mut self.reclaim_pending) {

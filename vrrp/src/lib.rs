@@ -98,6 +98,14 @@
 //! Master_Down_Timer to Skew_Time. The backup is master within Skew_Time of the drop. A master
 //! never drops the VIPs on its own: only a better advert makes it step down.
 //!
+//! **Advert grid.** keepalived counts each advert interval from the last advert sent, so
+//! instances that became master at different moments advertise at as many phases, each a
+//! wake-up of its own. halabd keeps a master's Adver_Timer on multiples of its advert interval
+//! from the epoch: the advert of a takeover or of an answer to a lower priority goes at once,
+//! the next one at the next grid point (an interval is at most shortened, never lengthened),
+//! and the driver's `garp_master_delay` round goes with an advert
+//! ([`Instance::garp_round_at`]).
+//!
 //! # keepalived behaviour matched
 //!
 //! - Checks on reception (`vrrp_check_packet`): VRID, TTL 255 (unless unicast), version, auth

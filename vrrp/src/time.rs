@@ -61,6 +61,23 @@ impl Timestamp {
         Self(self.0.saturating_add(micros))
     }
 
+    /// The first multiple of `step` microseconds (counted from the epoch) strictly after
+    /// `self`: between 1 and `step` microseconds later (`self` itself if `step` is 0).
+    #[must_use]
+    pub const fn next_multiple_of(self, step: u64) -> Self {
+        self.plus_micros(1).align_up(step)
+    }
+
+    /// The first multiple of `step` microseconds (counted from the epoch) at or after `self`
+    /// (`self` itself if `step` is 0).
+    #[must_use]
+    pub const fn align_up(self, step: u64) -> Self {
+        if step == 0 {
+            return self;
+        }
+        Self(self.0.div_ceil(step).saturating_mul(step))
+    }
+
     /// Microseconds from `earlier` to `self`, 0 if `earlier` is later.
     pub const fn micros_since(self, earlier: Self) -> u64 {
         self.0.saturating_sub(earlier.0)

@@ -291,7 +291,12 @@ impl Instance {
         out.push(Action::SendAdvert {
             advert: self.template.with_priority(self.priority),
         });
-        let at = now.plus_micros(self.advert_interval_us());
+        let interval = self.advert_interval_us();
+        let at = if self.config.improvements.aligned_adverts {
+            now.next_multiple_of(interval)
+        } else {
+            now.plus_micros(interval)
+        };
         self.arm(Timer::Advert, at, out);
     }
 

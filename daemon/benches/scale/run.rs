@@ -144,6 +144,9 @@ pub struct Row {
     pub kind: Kind,
     /// CPU (user + system, all processes) per minute of the steady window: master, backup.
     pub cpu_ms_min: (f64, f64),
+    /// Times the daemon's processes were put on a CPU, per second of the window: master,
+    /// backup (its wake-ups: what batching timer work saves).
+    pub wakeups_s: (f64, f64),
     /// PSS in KiB at the end of the window: master, backup.
     pub pss_kib: (u64, u64),
     /// Intervals between the master's adverts in the window (per VRID), in ms.
@@ -346,23 +349,25 @@ fn vip_events(path: &Path, deleted: bool) -> Vec<String> {
         .collect()
 }
 
-/// CPU time in ns summed over every thread of `pids` (`/proc/PID/task/*/schedstat`: exact,
-/// where `/proc/PID/stat` counts 10 ms ticks).
-fn cpu_ns(pids: &[i32]) -> u64 {
-    let mut total = 0;
+/// CPU time in ns and times run (wake-ups), each summed over every thread of `pids`
+/// (`/proc/PID/task/*/schedstat`: exact, where `/proc/PID/stat` counts 10 ms ticks).
+fn cpu_ns(pids: &[i32]) -> (u64, u64) {
+    let (mut total, mut runs) = (0, 0);
     for pid in pids {
         let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
             continue;
         };
         for task in tasks.flatten() {
             let path = task.path().join("schedstat");
-            total += std::fs::read_to_string(path)
-                .ok()
-                .and_then(|t| t.split_whitespace().next()?.parse::<u64>().ok())
-                .unwrap_or(0);
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let mut fields = text
+                .split_whitespace()
+                .map(|f| f.parse::<u64>().unwrap_or(0));
+            total += fields.next().unwrap_or(0);
+            runs += fields.nth(1).unwrap_or(0);
         }
     }
-    total
+    (total, runs)
 }
 
 /// Lines in `path` (script runs, one line each).
@@ -628,7 +633,14 @@ pub fn run_row(
         load,
         startup_delay,
         kind,
-        cpu_ms_min: (per_min_ms(cpu0.0, cpu1.0), per_min_ms(cpu0.1, cpu1.1)),
+        cpu_ms_min: (
+            per_min_ms(cpu0.0.0, cpu1.0.0),
+            per_min_ms(cpu0.1.0, cpu1.1.0),
+        ),
+        wakeups_s: (
+            cpu1.0.1.saturating_sub(cpu0.0.1) as f64 / secs,
+            cpu1.1.1.saturating_sub(cpu0.1.1) as f64 / secs,
+        ),
         pss_kib: pss,
         intervals: intervals(&seen, 1, from, to),
         false_failovers,
@@ -644,7 +656,7 @@ pub fn run_row(
 /// The rows as a Markdown table, halabd and keepalived side by side per setting.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| N | advert s | load | backup startup delay s | engine | CPU ms/min master / backup | PSS MiB master / backup | mean interval ms | p50 / p99 / max deviation ms | false failovers | backup VIPs at start | first advert s | converged s | script runs/min | reload flaps | outage s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| N | advert s | load | backup startup delay s | engine | CPU ms/min master / backup | wake-ups/s master / backup | PSS MiB master / backup | mean interval ms | p50 / p99 / max deviation ms | false failovers | backup VIPs at start | first advert s | converged s | script runs/min | reload flaps | outage s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     let secs = |d: Option<Duration>| d.map_or("-".into(), |c| format!("{:.3}", c.as_secs_f64()));
     for r in rows {
@@ -664,7 +676,7 @@ pub fn table(rows: &[Row]) -> String {
             format!("{flaps}{}", if moved { "" } else { " (not moved)" })
         });
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {:?} | {:.0} / {:.0} | {:.1} / {:.1} | {mean} | {dev} | {} | {} | {} | {converged} | {script} | {reload} | {} |\n",
+            "| {} | {} | {} | {} | {:?} | {:.0} / {:.0} | {:.0} / {:.0} | {:.1} / {:.1} | {mean} | {dev} | {} | {} | {} | {converged} | {script} | {reload} | {} |\n",
             r.n,
             r.advert,
             if r.load { "2 busy loops" } else { "idle" },
@@ -672,6 +684,8 @@ pub fn table(rows: &[Row]) -> String {
             r.kind,
             r.cpu_ms_min.0,
             r.cpu_ms_min.1,
+            r.wakeups_s.0,
+            r.wakeups_s.1,
             r.pss_kib.0 as f64 / 1024.0,
             r.pss_kib.1 as f64 / 1024.0,
             r.false_failovers,

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use halab_vrrp::sync_group;
-use halab_vrrp::{Action, Input, State};
+use halab_vrrp::{Action, Input, State, Timestamp};
 
 use super::runner::{discard_key, log_discard};
 use super::{Daemon, GARP_LOWER_PRIO_REPEAT};
@@ -190,8 +190,13 @@ impl Daemon {
                     if becomes_master {
                         let now = Instant::now();
                         if runner.conf.garp_master_delay_s > 0 {
-                            runner.garp_burst_at =
-                                Some(now + Duration::from_secs(runner.conf.garp_master_delay_s));
+                            // With the advert due then (see `garp_round_at`).
+                            let delay = Duration::from_secs(runner.conf.garp_master_delay_s);
+                            let due = Timestamp::from_duration(
+                                now.saturating_duration_since(self.epoch) + delay,
+                            );
+                            let at = setup.core.garp_round_at(due);
+                            runner.garp_burst_at = Some(self.epoch + at.to_duration());
                         }
                         if runner.conf.garp_master_refresh_s > 0 {
                             runner.refresh_at =

@@ -179,7 +179,8 @@ impl Net {
                 Action::StateChanged { to, .. } => {
                     self.routers[router].generation += 1;
                     if let (State::Master, Some(delay)) = (to, self.garp_delay_us) {
-                        let at = self.now.plus_micros(delay);
+                        let due = self.now.plus_micros(delay);
+                        let at = self.routers[router].instance.garp_round_at(due);
                         let generation = self.routers[router].generation;
                         self.in_flight
                             .push((at, Event::DelayedGarp { router, generation }));
