@@ -61,21 +61,30 @@ impl Timestamp {
         Self(self.0.saturating_add(micros))
     }
 
-    /// The first multiple of `step` microseconds (counted from the epoch) strictly after
-    /// `self`: between 1 and `step` microseconds later (`self` itself if `step` is 0).
+    /// The first point of the grid {`offset` + k `step`} (microseconds from the epoch) strictly
+    /// after `self`: between 1 and `step` microseconds later (`self` itself if `step` is 0).
     #[must_use]
-    pub const fn next_multiple_of(self, step: u64) -> Self {
-        self.plus_micros(1).align_up(step)
+    pub const fn next_on_grid(self, step: u64, offset: u64) -> Self {
+        self.plus_micros(1).align_up(step, offset)
     }
 
-    /// The first multiple of `step` microseconds (counted from the epoch) at or after `self`
-    /// (`self` itself if `step` is 0).
+    /// The first point of the grid {`offset` + k `step`} (microseconds from the epoch) at or
+    /// after `self` (`self` itself if `step` is 0).
     #[must_use]
-    pub const fn align_up(self, step: u64) -> Self {
+    pub const fn align_up(self, step: u64, offset: u64) -> Self {
         if step == 0 {
             return self;
         }
-        Self(self.0.div_ceil(step).saturating_mul(step))
+        let offset = offset % step;
+        if self.0 <= offset {
+            return Self(offset);
+        }
+        Self(
+            (self.0 - offset)
+                .div_ceil(step)
+                .saturating_mul(step)
+                .saturating_add(offset),
+        )
     }
 
     /// Microseconds from `earlier` to `self`, 0 if `earlier` is later.

@@ -291,11 +291,11 @@ impl Instance {
         out.push(Action::SendAdvert {
             advert: self.template.with_priority(self.priority),
         });
-        let interval = self.advert_interval_us();
         let at = if self.config.improvements.aligned_adverts {
-            now.next_multiple_of(interval)
+            let (step, offset) = self.advert_grid();
+            now.next_on_grid(step, offset)
         } else {
-            now.plus_micros(interval)
+            now.plus_micros(self.advert_interval_us())
         };
         self.arm(Timer::Advert, at, out);
     }

@@ -1,7 +1,8 @@
 //! halabd's advert grid (`Improvements::aligned_adverts`): a master's Adver_Timer runs on
-//! multiples of its advert interval from the epoch, whenever it became master and whatever it
-//! answered, so instances with one interval wake together; no interval between two adverts is
-//! ever longer than the configured one.
+//! multiples of its advert interval from the epoch (offset by a tenth of an interval per VRID
+//! modulo 10), whenever it became master and whatever it answered, so instances with one
+//! interval wake together, in ten groups; no interval between two adverts is ever longer than
+//! the configured one.
 
 mod common;
 
@@ -51,37 +52,44 @@ fn sends(actions: &[Action]) -> usize {
         .count()
 }
 
+/// Instance `vrid`'s offset on the grid of `step` µs.
+fn offset(vrid: u8, step: u64) -> u64 {
+    u64::from(vrid) % 10 * (step / 10)
+}
+
 #[test]
 fn the_first_advert_goes_at_once_and_the_next_on_the_grid() {
-    for interval_cs in [1, 10, 20, 100, 300] {
-        let step = u64::from(interval_cs) * 10_000;
-        for start_us in [0, 1, 4_321, 99_999, 1_234_567, 7_000_000] {
-            let (mut instance, took_over, actions) =
-                master_from(on_grid(10, interval_cs), at_us(start_us));
-            assert_eq!(sends(&actions), 1, "the takeover's advert goes at once");
-            let next = armed(&actions, Timer::Advert).expect("advert timer");
-            assert_eq!(
-                next.as_micros() % step,
-                0,
-                "{interval_cs} cs from {start_us}"
-            );
-            assert!(next > took_over && next.micros_since(took_over) <= step);
-            // Ten more adverts, each fired up to 90% of an interval late: every deadline on
-            // the grid, one interval after the one before.
-            let mut due = next;
-            for k in 0..10u64 {
-                let late = step * (k % 10) / 11;
-                let actions = fire(&mut instance, due.plus_micros(late));
-                assert_eq!(sends(&actions), 1);
-                let again = armed(&actions, Timer::Advert).expect("re-armed");
-                assert_eq!(
-                    again.micros_since(due),
-                    step,
-                    "{interval_cs} cs, late {late} us"
-                );
-                due = again;
+    for vrid in [10, 13, 255] {
+        for interval_cs in [1, 10, 20, 100, 300] {
+            for start_us in [0, 1, 4_321, 99_999, 1_234_567, 7_000_000] {
+                takeover_then_ten_adverts(vrid, interval_cs, start_us);
             }
         }
+    }
+}
+
+fn takeover_then_ten_adverts(vrid: u8, interval_cs: u16, start_us: u64) {
+    let step = u64::from(interval_cs) * 10_000;
+    let case = format!("VRID {vrid}, {interval_cs} cs from {start_us} us");
+    let (mut instance, took_over, actions) =
+        master_from(on_grid(vrid, interval_cs), at_us(start_us));
+    assert_eq!(sends(&actions), 1, "the takeover's advert goes at once");
+    let next = armed(&actions, Timer::Advert).expect("advert timer");
+    assert_eq!(next.as_micros() % step, offset(vrid, step), "{case}");
+    assert!(
+        next > took_over && next.micros_since(took_over) <= step,
+        "{case}"
+    );
+    // Ten more adverts, each fired up to 90% of an interval late: every deadline on the grid,
+    // one interval after the one before.
+    let mut due = next;
+    for k in 0..10u64 {
+        let late = step * k / 11;
+        let actions = fire(&mut instance, due.plus_micros(late));
+        assert_eq!(sends(&actions), 1);
+        let again = armed(&actions, Timer::Advert).expect("re-armed");
+        assert_eq!(again.micros_since(due), step, "{case}, late {late} us");
+        due = again;
     }
 }
 
@@ -131,31 +139,28 @@ fn a_timer_late_by_intervals_skips_to_the_next_grid_point() {
     assert_eq!(sends(&actions), 1, "no burst of the adverts missed");
     assert_eq!(
         armed(&actions, Timer::Advert),
-        Some(now.next_multiple_of(100_000))
+        Some(now.next_on_grid(100_000, 0))
     );
 }
 
 #[test]
 fn instances_that_took_over_apart_advertise_together() {
     // 200 instances taking over spread over two seconds (a start race), at 0.1 s: after their
-    // first advert, ten distinct deadlines a second between them all, not 200.
-    let mut deadlines = Vec::new();
+    // first advert, they advertise at ten moments per interval (VRID modulo 10), not 200.
+    let mut phases = std::collections::BTreeMap::new();
     for vrid in 1..=200u8 {
         let start = at_us(u64::from(vrid) * 9_973);
         let (mut instance, _, actions) = master_from(on_grid(vrid, 10), start);
         let due = armed(&actions, Timer::Advert).expect("advert timer");
         let actions = fire(&mut instance, due);
-        deadlines.push(armed(&actions, Timer::Advert).expect("re-armed"));
+        let next = armed(&actions, Timer::Advert).expect("re-armed");
+        *phases.entry(next.as_micros() % 100_000).or_insert(0) += 1;
     }
-    let first = *deadlines.iter().min().expect("deadlines");
-    let last = *deadlines.iter().max().expect("deadlines");
-    deadlines.sort();
-    deadlines.dedup();
-    let span_s = last.micros_since(first) as f64 / 1e6;
-    assert!(
-        deadlines.len() as f64 <= 10.0 * span_s + 1.0,
-        "{} distinct deadlines over {span_s} s",
-        deadlines.len()
+    let expected: std::collections::BTreeMap<u64, i32> =
+        (0..10).map(|slot| (slot * 10_000, 20)).collect();
+    assert_eq!(
+        phases, expected,
+        "phase (us into the interval) -> instances"
     );
 }
 
