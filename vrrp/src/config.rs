@@ -119,11 +119,11 @@ pub struct Improvements {
     /// advertises it at once.
     pub fast_handoff: bool,
     /// A master's Adver_Timer runs on a grid: multiples of its advert interval counted from
-    /// the daemon's epoch. An advert sent off the grid (on becoming master, or answering a
-    /// lower priority) goes at once as before, and the next one at the next grid point, up
-    /// to one interval early and never late. Instances with one interval then advertise in
-    /// the same wake-up instead of each at its own phase (1000 instances at `advert_int 0.1`
-    /// after a start race: ten wake-ups a second instead of thousands).
+    /// the daemon's epoch, offset by a tenth of an interval per VRID modulo 10. An advert
+    /// sent off the grid (on becoming master, or answering a lower priority) goes at once as
+    /// before, and the next one at the next grid point, up to one interval early and never
+    /// late. Instances with one interval then advertise in ten wake-ups per interval instead
+    /// of each at its own phase.
     pub aligned_adverts: bool,
 }
 

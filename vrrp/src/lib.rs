@@ -101,7 +101,9 @@
 //! **Advert grid.** keepalived counts each advert interval from the last advert sent, so
 //! instances that became master at different moments advertise at as many phases, each a
 //! wake-up of its own. halabd keeps a master's Adver_Timer on multiples of its advert interval
-//! from the epoch: the advert of a takeover or of an answer to a lower priority goes at once,
+//! from the epoch, offset by a tenth of an interval per VRID modulo 10 (ten bursts per
+//! interval, not one of every instance): the advert of a takeover or of an answer to a lower
+//! priority goes at once,
 //! the next one at the next grid point (an interval is at most shortened, never lengthened),
 //! and the driver's `garp_master_delay` round goes with an advert
 //! ([`Instance::garp_round_at`]).
