@@ -449,11 +449,10 @@ impl Instance {
                     // From the deadline, not from when the driver got round to it, so lateness
                     // does not add up: the adverts keep the configured rate. A driver more
                     // than one interval behind skips ahead rather than sending a burst. (On
-                    // the grid, `send_advert` finds the next grid point from `now` itself.)
+                    // the grid, `due` is a grid point, so both give the next one.)
                     (State::Master, Timer::Advert) => {
                         let next = due.plus_micros(self.advert_interval_us());
-                        let late = next <= now || self.config.improvements.aligned_adverts;
-                        let base = if late { now } else { due };
+                        let base = if next > now { due } else { now };
                         self.send_advert(base, out);
                         // halab split-brain heal: a claim we could not answer at once.
                         if std::mem::take(&mut self.reclaim_pending) {

@@ -62,7 +62,7 @@ impl Timestamp {
     }
 
     /// The first point of the grid {`offset` + k `step`} (microseconds from the epoch) strictly
-    /// after `self`: between 1 and `step` microseconds later (`self` itself if `step` is 0).
+    /// after `self`: between 1 and `step` microseconds later (1 microsecond if `step` is 0).
     #[must_use]
     pub const fn next_on_grid(self, step: u64, offset: u64) -> Self {
         self.plus_micros(1).align_up(step, offset)
